@@ -1,0 +1,2 @@
+"""Routes of code generation: /generate/{language} and /generated/{language}/{version}."""
+urlpatterns: list = []

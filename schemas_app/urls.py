@@ -1,0 +1,2 @@
+"""Routes of the Confluent-compatible API and the management API."""
+urlpatterns: list = []
