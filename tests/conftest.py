@@ -1,0 +1,43 @@
+"""Suite-wide fixtures, and a start-up check that the real services the tests need are reachable."""
+import os
+from urllib.parse import urlparse
+
+import pytest
+
+SERVICE_HINTS = {
+    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    "Redis": 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no',
+}
+
+
+def _require_postgres(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    try:
+        psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres", password=parsed.password, dbname="postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as error:
+        pytest.exit(f"PostgreSQL is not reachable at {parsed.hostname}:{parsed.port or 5432} ({error}). Start it with: {SERVICE_HINTS['PostgreSQL']}", returncode=3)
+
+
+def _require_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as error:
+        pytest.exit(f"Redis is not reachable at {url} ({error}). Start it with: {SERVICE_HINTS['Redis']}", returncode=3)
+
+
+def pytest_sessionstart(session):
+    _require_postgres(os.environ["DATABASE_URL"])
+    _require_redis(os.environ["REDIS_URL"])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Start every test with an empty cache so no test reads another's entries."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

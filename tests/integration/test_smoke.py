@@ -1,0 +1,22 @@
+"""The server boots and answers its health probe over real HTTP."""
+import json
+import urllib.request
+
+
+def test_health_endpoint_answers_200_over_http(live_server):
+    with urllib.request.urlopen(f"{live_server.url}/health", timeout=10) as response:
+        body = json.load(response)
+    assert response.status == 200
+    assert body == {"status": "ok", "database": True, "cache": True}
+
+
+def test_root_answers_json(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.json()["docs"] == "/docs"
+
+
+def test_tests_run_on_postgresql(db):
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
