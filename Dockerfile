@@ -1,0 +1,24 @@
+# Production image: gunicorn serving the registry on 8081; the same image runs the Celery worker and beat.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 REGISTRY_PORT=8081
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY registry ./registry
+COPY schemas_app ./schemas_app
+COPY codegen ./codegen
+RUN pip install --no-cache-dir .
+
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
+COPY schemas ./schemas
+# collectstatic needs a key to import settings; the real one comes from the environment at run time.
+RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
+
+RUN useradd --system --home /app registry && mkdir -p /app/var && chown -R registry /app/var
+USER registry
+
+EXPOSE 8081
+CMD ["sh", "-c", "gunicorn registry.wsgi --bind 0.0.0.0:${REGISTRY_PORT} --workers ${GUNICORN_WORKERS:-4} --access-logfile -"]

@@ -1,0 +1,41 @@
+# Two commands for a fresh machine (see README.md):
+#   make run   - install, migrate, create the admin, load the bundled schemas, serve on 127.0.0.1:8081
+#   make test  - install the test extras and run the whole suite on real PostgreSQL and Redis
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+REGISTRY_PORT ?= 8081
+
+.PHONY: run serve test install install-dev bootstrap benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# The quick start runs with DEBUG on and in-process tasks unless the environment says otherwise.
+bootstrap: install
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py bootstrap
+
+run: bootstrap
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(REGISTRY_PORT) --noreload
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+benchmark: install-dev
+	$(BIN)/python tests/performance/run_all.py
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* staticfiles

@@ -1,0 +1,23 @@
+"""Prepare a registry to serve: migrate, collect static files, ensure the admin, load the bundled schemas."""
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, collect static files, create the admin account and load the bundled schemas (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-schemas", action="store_true", help="Skip loading the bundled schemas/ tree.")
+
+    def handle(self, *args, no_schemas=False, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        call_command("ensure_admin")
+        if not no_schemas and "load_schemas" in _available_commands():
+            call_command("load_schemas")
+
+
+def _available_commands():
+    from django.core.management import get_commands
+
+    return get_commands()
