@@ -69,6 +69,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "registry.urls"
+# Clients address subjects without a trailing slash; never redirect them.
+APPEND_SLASH = False
 WSGI_APPLICATION = "registry.wsgi.application"
 
 TEMPLATES = [
@@ -151,6 +153,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "EXCEPTION_HANDLER": "schemas_app.api.common.registry_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

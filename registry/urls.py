@@ -15,3 +15,6 @@ urlpatterns = [
     path("", include("codegen.urls")),
     path("", include("schemas_app.urls")),
 ]
+
+handler404 = "schemas_app.api.common.json_not_found"
+handler500 = "schemas_app.api.common.json_server_error"

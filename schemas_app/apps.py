@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class SchemasAppConfig(AppConfig):
     name = "schemas_app"
     verbose_name = "Schema registry"
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from schemas_app import models
+
+        # Every change to these rows lands in the audit log, whoever makes it and however.
+        for model in (models.Tenant, models.Schema, models.Subject, models.SubjectVersion, models.SubjectConfig, models.SubjectMode):
+            auditlog.register(model)

@@ -1,0 +1,164 @@
+"""Storage of the registry: tenants, content-addressed schemas, subjects, versions, references, config and mode."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Tenant(models.Model):
+    """A tenant of the platform; subjects live in one. The Confluent API serves the default tenant."""
+
+    DEFAULT_SLUG = "default"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.slug
+
+
+class Schema(models.Model):
+    """One schema text with its references; its id is global and never changes.
+
+    Identical text with identical references (and metadata) is stored once and shares its id
+    across subjects: `fingerprint` is the content address.
+    """
+
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    schema_type = models.CharField(max_length=16, default="PROTOBUF")
+    text = models.TextField()
+    fingerprint = models.CharField(max_length=64, unique=True)
+    # Confluent's `metadata` and `ruleSet`, stored and returned as given.
+    metadata = models.JSONField(null=True, blank=True)
+    rule_set = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"schema {self.pk}"
+
+
+class SchemaReference(models.Model):
+    """An import of a schema, pinned to a subject version: `name` is the import path."""
+
+    schema = models.ForeignKey(Schema, related_name="references", on_delete=models.CASCADE)
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    version = models.IntegerField()
+
+    class Meta:
+        ordering = ["schema_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["schema", "position"], name="unique_reference_position")]
+        indexes = [models.Index(fields=["subject", "version"])]
+
+
+class Subject(models.Model):
+    """A named line of schema versions inside a tenant (Confluent's subject)."""
+
+    tenant = models.ForeignKey(Tenant, related_name="subjects", on_delete=models.PROTECT)
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="unique_subject_per_tenant")]
+
+    def __str__(self):
+        return self.name
+
+
+class SubjectVersion(models.Model):
+    """A schema registered under a subject, with its integer and semantic version."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        DEPRECATED = "deprecated"
+        DISABLED = "disabled"
+
+    subject = models.ForeignKey(Subject, related_name="versions", on_delete=models.CASCADE)
+    version = models.PositiveIntegerField()
+    schema = models.ForeignKey(Schema, related_name="subject_versions", on_delete=models.PROTECT)
+    semantic_version = models.CharField(max_length=32)
+    # MAJOR / MINOR / PATCH / NONE against the previous version, as the engine classified it.
+    change = models.CharField(max_length=8, default="NONE")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    deleted = models.BooleanField(default=False)
+    lint_findings = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["subject_id", "version"]
+        constraints = [models.UniqueConstraint(fields=["subject", "version"], name="unique_version_per_subject")]
+        indexes = [models.Index(fields=["schema", "subject"])]
+
+    def __str__(self):
+        return f"{self.subject.name} v{self.version} ({self.semantic_version})"
+
+
+class CompatibilityLevel(models.TextChoices):
+    BACKWARD = "BACKWARD"
+    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
+    FORWARD = "FORWARD"
+    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
+    FULL = "FULL"
+    FULL_TRANSITIVE = "FULL_TRANSITIVE"
+    NONE = "NONE"
+
+
+class RuleSetName(models.TextChoices):
+    SPEC = "SPEC"
+    CONFLUENT = "CONFLUENT"
+    WIRE = "WIRE"
+    WIRE_JSON = "WIRE_JSON"
+    PACKAGE = "PACKAGE"
+    FILE = "FILE"
+
+
+class Mode(models.TextChoices):
+    READWRITE = "READWRITE"
+    READONLY = "READONLY"
+    READONLY_OVERRIDE = "READONLY_OVERRIDE"
+    IMPORT = "IMPORT"
+
+
+class SubjectConfig(models.Model):
+    """Compatibility configuration: the global row has no subject; a subject row overrides it field by field."""
+
+    tenant = models.ForeignKey(Tenant, related_name="configs", on_delete=models.CASCADE)
+    subject_name = models.CharField(max_length=255, null=True, blank=True)
+    compatibility_level = models.CharField(max_length=32, choices=CompatibilityLevel.choices, null=True, blank=True)
+    compatibility_rules = models.CharField(max_length=16, choices=RuleSetName.choices, null=True, blank=True)
+    normalize = models.BooleanField(null=True, blank=True)
+    # Lint rules switched off for this scope (buf rule ids).
+    lint_except = models.JSONField(default=list, blank=True)
+    # Confluent fields we store and return but do not act on (alias, defaultMetadata, ...).
+    extra = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "subject_name"], name="unique_config_per_subject"),
+            models.UniqueConstraint(fields=["tenant"], condition=Q(subject_name__isnull=True), name="unique_global_config"),
+        ]
+
+
+class SubjectMode(models.Model):
+    """Mode (READWRITE, READONLY, IMPORT): the global row has no subject."""
+
+    tenant = models.ForeignKey(Tenant, related_name="modes", on_delete=models.CASCADE)
+    subject_name = models.CharField(max_length=255, null=True, blank=True)
+    mode = models.CharField(max_length=32, choices=Mode.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "subject_name"], name="unique_mode_per_subject"),
+            models.UniqueConstraint(fields=["tenant"], condition=Q(subject_name__isnull=True), name="unique_global_mode"),
+        ]

@@ -13,11 +13,5 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         call_command("ensure_admin")
-        if not no_schemas and "load_schemas" in _available_commands():
+        if not no_schemas:
             call_command("load_schemas")
-
-
-def _available_commands():
-    from django.core.management import get_commands
-
-    return get_commands()

@@ -1,0 +1,161 @@
+"""Pieces every registry view shares: content types, boolean query flags, the error handler, permissions."""
+import logging
+
+from django.conf import settings
+from django.http import JsonResponse
+from rest_framework import exceptions, parsers, renderers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from schemas_app.errors import BadRequest, RegistryError
+
+logger = logging.getLogger(__name__)
+
+TRUE_WORDS = {"true", "1", "yes", "on"}
+FALSE_WORDS = {"false", "0", "no", "off", ""}
+
+
+class SchemaRegistryV1Parser(parsers.JSONParser):
+    media_type = "application/vnd.schemaregistry.v1+json"
+
+
+class SchemaRegistryParser(parsers.JSONParser):
+    media_type = "application/vnd.schemaregistry+json"
+
+
+class AnyJSONParser(parsers.JSONParser):
+    """Read a JSON body whatever content type a client sent (some send none, or text/plain)."""
+
+    media_type = "*/*"
+
+
+class SchemaRegistryRenderer(renderers.JSONRenderer):
+    media_type = "application/vnd.schemaregistry.v1+json"
+
+
+class JSONWhateverIsAccepted(DefaultContentNegotiation):
+    """Answer JSON even when Accept names only Confluent's media types, instead of 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            renderer = renderers[0]
+            return renderer, renderer.media_type
+
+
+REGISTRY_PARSERS = [parsers.JSONParser, SchemaRegistryV1Parser, SchemaRegistryParser, AnyJSONParser]
+
+
+def query_bool(request, name: str, default: bool = False) -> bool:
+    """Return a boolean query parameter written in any case (true, True, TRUE, 1...)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise BadRequest(f"Query parameter {name}={raw!r} is not a boolean")
+
+
+def query_int(request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"Query parameter {name}={raw!r} is not a whole number") from None
+
+
+def registry_exception_handler(error, context):
+    """Answer every error with {"error_code", "message"}; unexpected ones are logged, never shown."""
+    if isinstance(error, RegistryError):
+        return Response(error.as_dict(), status=error.status)
+    if isinstance(error, exceptions.ValidationError):
+        # Confluent answers a malformed body with 422, not 400.
+        return Response({"error_code": 422, "message": _flatten(error.detail)}, status=422)
+    if isinstance(error, exceptions.APIException):
+        status = error.status_code
+        detail = error.detail
+        message = detail if isinstance(detail, str) else _flatten(detail)
+        response = Response({"error_code": _confluent_code(status, error), "message": str(message)}, status=status)
+        if status == 401:
+            response["WWW-Authenticate"] = 'Basic realm="schema-registry"'
+        return response
+    logger.exception("Unexpected error in %s", context.get("view").__class__.__name__ if context.get("view") else "a view")
+    return Response(RegistryError().as_dict(), status=500)
+
+
+def _confluent_code(status: int, error) -> int:
+    if status == 401:
+        return 40101
+    if status == 403:
+        return 40301
+    if isinstance(error, exceptions.ParseError):
+        return 400
+    return status
+
+
+def _flatten(detail) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_flatten(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return "; ".join(_flatten(item) for item in detail)
+    return str(detail)
+
+
+def json_not_found(request, exception=None):
+    """Django's 404 handler: the registry never answers with an HTML page."""
+    return JsonResponse({"error_code": 404, "message": "HTTP 404 Not Found"}, status=404)
+
+
+def json_server_error(request):
+    return JsonResponse(RegistryError().as_dict(), status=500)
+
+
+class CanReadSchemas(BasePermission):
+    """Anyone may read when REGISTRY_ANONYMOUS_READ is on (Confluent's default); otherwise signed-in users."""
+
+    def has_permission(self, request, view):
+        return settings.REGISTRY_ANONYMOUS_READ or bool(request.user and request.user.is_authenticated)
+
+
+class _ModelPermission(BasePermission):
+    """Grant to signed-in users holding `permission`; subclasses name it."""
+
+    permission = ""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm(self.permission))
+
+
+class CanRegisterSchemas(_ModelPermission):
+    permission = "schemas_app.add_subjectversion"
+
+
+class CanDeleteSchemas(_ModelPermission):
+    permission = "schemas_app.delete_subjectversion"
+
+
+class CanConfigure(_ModelPermission):
+    permission = "schemas_app.change_subjectconfig"
+
+
+class ReadOr(BasePermission):
+    """Reads follow CanReadSchemas; other methods need the write permission given to `ReadOr.writes(...)`."""
+
+    write_permission: type[BasePermission] = CanRegisterSchemas
+
+    @classmethod
+    def writes(cls, permission: type[BasePermission]) -> type["ReadOr"]:
+        return type(f"ReadOr{permission.__name__}", (cls,), {"write_permission": permission})
+
+    def has_permission(self, request, view):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return CanReadSchemas().has_permission(request, view)
+        return self.write_permission().has_permission(request, view)

@@ -1,0 +1,334 @@
+"""The Confluent-compatible API: the same paths, JSON shapes, status codes and error codes as Confluent's registry."""
+import uuid
+
+from django.db.models import Max
+from django.http import HttpResponse
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from schemas_app import cache as registry_cache
+from schemas_app import selectors, services
+from schemas_app.api.common import (
+    REGISTRY_PARSERS,
+    CanConfigure,
+    CanDeleteSchemas,
+    CanReadSchemas,
+    JSONWhateverIsAccepted,
+    ReadOr,
+    SchemaRegistryRenderer,
+    query_bool,
+    query_int,
+)
+from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
+from schemas_app.engine import compile_stored
+from schemas_app.errors import SchemaNotFound, SubjectConfigNotFound, SubjectModeNotFound
+from schemas_app.models import Schema, SubjectMode, SubjectVersion
+from schemas_app.protobuf import canonical
+
+
+class ConfluentView(APIView):
+    """Base of the Confluent endpoints: its content types, and the default tenant."""
+
+    parser_classes = REGISTRY_PARSERS
+    renderer_classes = [SchemaRegistryRenderer]
+    content_negotiation_class = JSONWhateverIsAccepted
+    permission_classes = [CanReadSchemas]
+
+    @property
+    def tenant(self):
+        return selectors.default_tenant()
+
+
+def version_payload(subject_version) -> dict:
+    """Return Confluent's {subject, version, id, schemaType, schema, references} plus our semantic fields."""
+    payload = dict(selectors.schema_payload(schema_id=subject_version.schema_id))
+    payload.pop("guid", None)
+    payload.update(
+        subject=subject_version.subject.name,
+        version=subject_version.version,
+        id=subject_version.schema_id,
+        semanticVersion=subject_version.semantic_version,
+        state=subject_version.state,
+    )
+    if subject_version.deleted:
+        payload["deleted"] = True
+    return payload
+
+
+def validated_schema_input(request) -> SchemaInputSerializer:
+    serializer = SchemaInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+def normalize_flag(request, serializer):
+    """Return the normalize flag from the query string or body, or None to follow the subject's config."""
+    if "normalize" in request.query_params:
+        return query_bool(request, "normalize")
+    return serializer.validated_data["normalize"]
+
+
+class SubjectListView(ConfluentView):
+    def get(self, request):
+        names = selectors.subject_names(
+            tenant=self.tenant,
+            deleted=query_bool(request, "deleted"),
+            deleted_only=query_bool(request, "deletedOnly", query_bool(request, "deleted_only")),
+            prefix=request.query_params.get("subjectPrefix") or request.query_params.get("subject"),
+            offset=query_int(request, "offset", 0),
+            limit=query_int(request, "limit", -1),
+        )
+        return Response(names)
+
+
+class SubjectVersionsView(ConfluentView):
+    permission_classes = [ReadOr]
+
+    def get(self, request, subject):
+        return Response(selectors.version_numbers(tenant=self.tenant, subject=subject, deleted=query_bool(request, "deleted"), deleted_only=query_bool(request, "deletedOnly")))
+
+    def post(self, request, subject):
+        serializer = validated_schema_input(request)
+        data = serializer.validated_data
+        registration = services.subject_version_register(
+            tenant=self.tenant,
+            subject_name=subject,
+            schema=data["schema"],
+            references=serializer.references_list(),
+            normalize=normalize_flag(request, serializer),
+            metadata=data["metadata"],
+            rule_set=data["ruleSet"],
+            import_id=data["id"],
+            import_version=data["version"],
+            acting_user=request.user,
+        )
+        body = {"id": registration.schema_id}
+        if query_bool(request, "verbose") or request.query_params.get("format") == "full":
+            body.update(version_payload(registration.subject_version))
+        return Response(body)
+
+
+class SubjectView(ConfluentView):
+    def get_permissions(self):
+        return [CanDeleteSchemas()] if self.request.method == "DELETE" else [CanReadSchemas()]
+
+    def post(self, request, subject):
+        """Look a schema up in the subject."""
+        serializer = validated_schema_input(request)
+        found = services.schema_lookup_in_subject(
+            tenant=self.tenant,
+            subject_name=subject,
+            schema=serializer.validated_data["schema"],
+            references=serializer.references_list(),
+            normalize=normalize_flag(request, serializer),
+            deleted=query_bool(request, "deleted"),
+        )
+        return Response(version_payload(found))
+
+    def delete(self, request, subject):
+        return Response(services.subject_delete(tenant=self.tenant, subject_name=subject, permanent=query_bool(request, "permanent"), acting_user=request.user))
+
+
+class SubjectVersionView(ConfluentView):
+    permission_classes = [ReadOr.writes(CanDeleteSchemas)]
+
+    def get(self, request, subject, version):
+        include_deleted = query_bool(request, "deleted")
+        serialized = request.query_params.get("format") == "serialized"
+        wanted = selectors.parse_version(version)
+        if not include_deleted and not serialized and wanted != selectors.LATEST:
+            return Response(cached_version_payload(self.tenant, subject, wanted))
+        found = selectors.subject_version_get(tenant=self.tenant, subject=subject, version=version, include_deleted=include_deleted)
+        payload = version_payload(found)
+        if serialized:
+            payload["schema"] = serialized_schema(found)
+        return Response(payload)
+
+    def delete(self, request, subject, version):
+        return Response(services.subject_version_delete(tenant=self.tenant, subject_name=subject, version=version, permanent=query_bool(request, "permanent"), acting_user=request.user))
+
+
+def serialized_schema(subject_version) -> str:
+    """Return the base64 FileDescriptorProto of a stored version (Confluent's format=serialized)."""
+    schema = subject_version.schema
+    dependencies = selectors.resolve_dependencies(tenant=subject_version.subject.tenant, references=selectors.schema_references(schema))
+    compiled = compile_stored(subject=subject_version.subject.name, text=schema.text, dependencies=dependencies)
+    return canonical.serialized_descriptor(compiled.roots[0], schema.text, dependencies)
+
+
+class SubjectVersionSchemaView(ConfluentView):
+    def get(self, request, subject, version):
+        found = selectors.subject_version_get(tenant=self.tenant, subject=subject, version=version, include_deleted=query_bool(request, "deleted"))
+        return HttpResponse(found.schema.text, content_type="text/plain; charset=utf-8")
+
+
+class ReferencedByView(ConfluentView):
+    def get(self, request, subject, version):
+        found = selectors.subject_version_get(tenant=self.tenant, subject=subject, version=version)
+        return Response(selectors.referenced_by(tenant=self.tenant, subject=subject, version=found.version))
+
+
+class SchemaListView(ConfluentView):
+    """GET /schemas: Confluent's list of registered schemas (latest or every version), with our semantic fields."""
+
+    def get(self, request):
+        versions = SubjectVersion.objects.select_related("subject").filter(subject__tenant=self.tenant)
+        if not query_bool(request, "deleted"):
+            versions = versions.filter(deleted=False)
+        prefix = request.query_params.get("subjectPrefix")
+        if prefix:
+            versions = versions.filter(subject__name__startswith=prefix)
+        versions = list(versions.order_by("subject__name", "version"))
+        if query_bool(request, "latestOnly"):
+            latest = {}
+            for version in versions:
+                latest[version.subject_id] = version
+            versions = list(latest.values())
+        offset, limit = query_int(request, "offset", 0), query_int(request, "limit", -1)
+        versions = versions[offset:] if limit < 0 else versions[offset : offset + limit]
+        return Response([version_payload(version) for version in versions])
+
+
+class SchemaByIdView(ConfluentView):
+    def get(self, request, schema_id):
+        payload = dict(selectors.schema_payload(schema_id=schema_id))
+        subject = request.query_params.get("subject")
+        if subject and not selectors.versions_of_schema(tenant=self.tenant, schema_id=schema_id, subject=subject, deleted=True):
+            raise SchemaNotFound()
+        if request.query_params.get("format") == "serialized":
+            versions = selectors.versions_of_schema(tenant=self.tenant, schema_id=schema_id, deleted=True)
+            if versions:
+                payload["schema"] = serialized_schema(versions[0])
+        if query_bool(request, "fetchMaxId"):
+            payload["maxId"] = Schema.objects.aggregate(highest=Max("id"))["highest"]
+        payload.pop("id", None)
+        payload.pop("guid", None)
+        return Response(payload)
+
+
+class SchemaByIdSchemaView(ConfluentView):
+    def get(self, request, schema_id):
+        return HttpResponse(selectors.schema_payload(schema_id=schema_id)["schema"], content_type="text/plain; charset=utf-8")
+
+
+class SchemaByGuidView(ConfluentView):
+    def get(self, request, guid):
+        schema = Schema.objects.filter(guid=guid).first() if _is_uuid(guid) else None
+        if schema is None:
+            raise SchemaNotFound()
+        payload = dict(selectors.schema_payload(schema_id=schema.pk))
+        payload.pop("id", None)
+        return Response(payload)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+        return True
+    except ValueError:
+        return False
+
+
+class SchemaIdVersionsView(ConfluentView):
+    def get(self, request, schema_id):
+        selectors.schema_payload(schema_id=schema_id)  # 40403 for an unknown id
+        versions = selectors.versions_of_schema(tenant=self.tenant, schema_id=schema_id, subject=request.query_params.get("subject"), deleted=query_bool(request, "deleted"))
+        return Response([{"subject": version.subject.name, "version": version.version} for version in versions])
+
+
+class SchemaIdSubjectsView(ConfluentView):
+    def get(self, request, schema_id):
+        selectors.schema_payload(schema_id=schema_id)
+        versions = selectors.versions_of_schema(tenant=self.tenant, schema_id=schema_id, subject=request.query_params.get("subject"), deleted=query_bool(request, "deleted"))
+        return Response(sorted({version.subject.name for version in versions}))
+
+
+class SchemaTypesView(ConfluentView):
+    def get(self, request):
+        return Response(["PROTOBUF"])
+
+
+class CompatibilityView(ConfluentView):
+    """POST /compatibility/subjects/{subject}/versions[/{version}]: would this schema be accepted?"""
+
+    def post(self, request, subject, version=None):
+        serializer = validated_schema_input(request)
+        findings = services.compatibility_test(
+            tenant=self.tenant,
+            subject_name=subject,
+            version=version,
+            schema=serializer.validated_data["schema"],
+            references=serializer.references_list(),
+            normalize=normalize_flag(request, serializer),
+        )
+        body = {"is_compatible": not findings}
+        if query_bool(request, "verbose"):
+            body["messages"] = [f"{finding.rule}: {finding.as_text()}" for finding in findings]
+            body["findings"] = [finding.as_dict() for finding in findings]
+        return Response(body)
+
+
+class ConfigView(ConfluentView):
+    permission_classes = [ReadOr.writes(CanConfigure)]
+
+    def get(self, request, subject=None):
+        if subject is not None and not query_bool(request, "defaultToGlobal"):
+            row = selectors.config_row(tenant=self.tenant, subject=subject)
+            if row is None:
+                raise SubjectConfigNotFound(subject)
+            return Response(services.config_as_dict(row))
+        config = selectors.effective_config(tenant=self.tenant, subject=subject)
+        body = {"compatibilityLevel": config["compatibilityLevel"], "compatibilityRules": config["compatibilityRules"], "normalize": config["normalize"]}
+        if config["lintExcept"]:
+            body["lintExcept"] = config["lintExcept"]
+        return Response(body)
+
+    def put(self, request, subject=None):
+        serializer = ConfigInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changes = {key: value for key, value in serializer.validated_data.items()}
+        result = services.config_update(tenant=self.tenant, subject_name=subject, changes=changes, acting_user=request.user)
+        if "compatibilityLevel" in result:
+            result["compatibility"] = result.pop("compatibilityLevel")
+        return Response(result)
+
+    def delete(self, request, subject=None):
+        return Response(services.config_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user))
+
+
+class ModeView(ConfluentView):
+    permission_classes = [ReadOr.writes(CanConfigure)]
+
+    def get(self, request, subject=None):
+        if subject is not None and not query_bool(request, "defaultToGlobal"):
+            row = SubjectMode.objects.filter(tenant=self.tenant, subject_name=subject).first()
+            if row is None:
+                raise SubjectModeNotFound(subject)
+            return Response({"mode": row.mode})
+        return Response({"mode": selectors.effective_mode(tenant=self.tenant, subject=subject)})
+
+    def put(self, request, subject=None):
+        serializer = ModeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        mode = services.mode_update(tenant=self.tenant, subject_name=subject, mode=serializer.validated_data["mode"], force=query_bool(request, "force"), acting_user=request.user)
+        return Response({"mode": mode})
+
+    def delete(self, request, subject=None):
+        return Response({"mode": services.mode_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user)})
+
+
+class ContextsView(ConfluentView):
+    def get(self, request):
+        return Response(["."])
+
+
+class AssociationsView(ConfluentView):
+    """Clients since 2.14 ask which subject a topic is associated with; we keep none, so the list is empty."""
+
+    def get(self, request, namespace, resource):
+        return Response([])
+
+
+def cached_version_payload(tenant, subject: str, version: int) -> dict:
+    """Return a live version's payload from the shared cache, loading it from the database once."""
+    return registry_cache.version_payload(tenant.pk, subject, version, lambda: version_payload(selectors.subject_version_get(tenant=tenant, subject=subject, version=version)))

@@ -1,0 +1,98 @@
+"""The management API of our spec: /schemas/{subject} with semantic versions, lint findings and full reports."""
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from schemas_app import selectors, services
+from schemas_app.api.common import REGISTRY_PARSERS, CanDeleteSchemas, CanReadSchemas, CanRegisterSchemas, JSONWhateverIsAccepted, query_bool
+from schemas_app.api.confluent import normalize_flag, validated_schema_input, version_payload
+
+
+class ManagementView(APIView):
+    parser_classes = REGISTRY_PARSERS
+    content_negotiation_class = JSONWhateverIsAccepted
+    permission_classes = [CanReadSchemas]
+
+    @property
+    def tenant(self):
+        return selectors.default_tenant()
+
+
+def version_detail(subject_version) -> dict:
+    """Return a version as the management API shows it: Confluent's fields plus change, lint and audit data."""
+    payload = version_payload(subject_version)
+    payload.update(
+        change=subject_version.change,
+        lintFindings=subject_version.lint_findings,
+        createdAt=subject_version.created_at.isoformat(),
+        createdBy=subject_version.created_by.get_username() if subject_version.created_by else None,
+    )
+    return payload
+
+
+class ManagedSubjectView(ManagementView):
+    def get_permissions(self):
+        method = self.request.method
+        if method == "POST":
+            return [CanRegisterSchemas()]
+        if method == "DELETE":
+            return [CanDeleteSchemas()]
+        return [CanReadSchemas()]
+
+    def get(self, request, subject):
+        return Response(version_detail(selectors.subject_version_get(tenant=self.tenant, subject=subject, version="latest")))
+
+    def post(self, request, subject):
+        serializer = validated_schema_input(request)
+        data = serializer.validated_data
+        registration = services.subject_version_register(
+            tenant=self.tenant,
+            subject_name=subject,
+            schema=data["schema"],
+            references=serializer.references_list(),
+            normalize=normalize_flag(request, serializer),
+            metadata=data["metadata"],
+            rule_set=data["ruleSet"],
+            acting_user=request.user,
+        )
+        body = version_detail(registration.subject_version)
+        body["created"] = registration.created
+        return Response(body, status=201 if registration.created else 200)
+
+    def delete(self, request, subject):
+        return Response(services.subject_delete(tenant=self.tenant, subject_name=subject, permanent=query_bool(request, "permanent"), acting_user=request.user))
+
+
+class ManagedSubjectVersionsView(ManagementView):
+    def get(self, request, subject):
+        subject_row = selectors.subject_get(tenant=self.tenant, name=subject)
+        versions = subject_row.versions.select_related("subject", "created_by").order_by("version")
+        if not query_bool(request, "deleted"):
+            versions = versions.filter(deleted=False)
+        details = [version_detail(version) for version in versions]
+        if not details:
+            selectors.version_numbers(tenant=self.tenant, subject=subject)  # raises 40401
+        return Response(details)
+
+
+class ManagedCompatibilityView(ManagementView):
+    """POST /schemas/{subject}/compatibility: the full report, as the subject's level and rule set decide."""
+
+    def post(self, request, subject):
+        serializer = validated_schema_input(request)
+        findings = services.compatibility_test(
+            tenant=self.tenant,
+            subject_name=subject,
+            version=None,
+            schema=serializer.validated_data["schema"],
+            references=serializer.references_list(),
+            normalize=normalize_flag(request, serializer),
+        )
+        config = selectors.effective_config(tenant=self.tenant, subject=subject)
+        return Response(
+            {
+                "is_compatible": not findings,
+                "compatibilityLevel": config["compatibilityLevel"],
+                "compatibilityRules": config["compatibilityRules"],
+                "findings": [finding.as_dict() for finding in findings],
+            }
+        )

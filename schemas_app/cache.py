@@ -1,0 +1,86 @@
+"""Two cache layers for lookups: an in-process LRU for immutable schemas by id, and the shared cache (Redis).
+
+Schemas never change once stored, so a process may keep them forever; subject versions can be
+deleted or deprecated, so they live only in the shared cache and are invalidated on change.
+The shared cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so an outage falls back
+to the database instead of failing a request.
+"""
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from django.core.cache import cache
+
+SCHEMA_TTL = 24 * 3600
+VERSION_TTL = 3600
+_LOCAL_SIZE = 10_000
+
+
+class _LocalLru:
+    def __init__(self, size: int):
+        self._size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_local_schemas = _LocalLru(_LOCAL_SIZE)
+
+
+def schema_payload(schema_id: int, load: Callable[[], dict]) -> dict:
+    """Return the payload of a schema id from this process, then Redis, then `load()` (the database)."""
+    payload = _local_schemas.get(schema_id)
+    if payload is not None:
+        return payload
+    key = f"schema:{schema_id}"
+    payload = cache.get(key)
+    if payload is None:
+        payload = load()
+        cache.set(key, payload, SCHEMA_TTL)
+    _local_schemas.put(schema_id, payload)
+    return payload
+
+
+def version_key(tenant_id: int, subject: str, version: int) -> str:
+    return f"version:{tenant_id}:{len(subject)}:{subject}:{version}"
+
+
+def version_payload(tenant_id: int, subject: str, version: int, load: Callable[[], dict]) -> dict:
+    """Return a subject version's payload from Redis, or `load()` it and keep it."""
+    key = version_key(tenant_id, subject, version)
+    payload = cache.get(key)
+    if payload is None:
+        payload = load()
+        cache.set(key, payload, VERSION_TTL)
+    return payload
+
+
+def forget_versions(tenant_id: int, subject: str, versions) -> None:
+    """Drop cached payloads of these versions (after a delete or a state change commits)."""
+    cache.delete_many([version_key(tenant_id, subject, version) for version in versions])
+
+
+def forget_schema(schema_id: int) -> None:
+    """Drop a schema from the caches (only an IMPORT overwrite or a permanent purge calls this)."""
+    cache.delete(f"schema:{schema_id}")
+    _local_schemas.clear()
+
+
+def clear_local() -> None:
+    _local_schemas.clear()

@@ -1,0 +1,36 @@
+"""Register the bundled .proto tree (or another folder) in this registry; safe to run again."""
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from schemas_app import selectors
+from schemas_app.protobuf.compiler import CompilationFailed
+from schemas_app.tree import read_tree, tree_register
+
+
+class Command(BaseCommand):
+    help = "Register every .proto file under a folder (default: REGISTRY_SCHEMAS_DIR) as subjects named by their import paths."
+
+    def add_arguments(self, parser):
+        parser.add_argument("folder", nargs="?", help="Folder holding the .proto tree (default: the bundled schemas/).")
+
+    def handle(self, *args, folder=None, **options):
+        root = Path(folder or settings.REGISTRY_SCHEMAS_DIR)
+        if not root.is_dir():
+            raise CommandError(f"{root} is not a folder.")
+        sources = read_tree(root)
+        try:
+            results = tree_register(tenant=selectors.default_tenant(), sources=sources)
+        except CompilationFailed as error:
+            raise CommandError(f"The tree does not compile:\n{error}") from None
+        failures = [result for result in results if result.error]
+        for result in results:
+            if result.error:
+                self.stderr.write(f"{result.path}: {result.error}")
+            elif result.created:
+                self.stdout.write(f"{result.path}: registered version {result.version} ({result.semantic_version}), schema id {result.schema_id}")
+        created = sum(result.created for result in results)
+        self.stdout.write(f"Loaded {len(results) - len(failures)} of {len(results)} files from {root} ({created} new versions).")
+        if failures:
+            raise CommandError(f"{len(failures)} files were not registered.")

@@ -1,0 +1,214 @@
+"""Reads of the registry, always scoped to a tenant first."""
+from django.core.cache import cache
+from django.db.models import Max
+
+from schemas_app import cache as registry_cache
+from schemas_app.engine import Reference
+from schemas_app.errors import (
+    BadRequest,
+    InvalidVersion,
+    SchemaNotFound,
+    SubjectNotFound,
+    VersionNotFound,
+)
+from schemas_app.models import Mode, Schema, SchemaReference, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
+
+LATEST = "latest"
+MAX_VERSION = 2**31 - 1
+DEFAULT_COMPATIBILITY = "BACKWARD"
+DEFAULT_RULE_SET = "SPEC"
+DEFAULT_TENANT_KEY = "tenant:default"
+
+
+def default_tenant() -> Tenant:
+    """Return the tenant the Confluent API serves, creating it on first use.
+
+    Its id is kept in the shared cache so that cached lookups cost no query.
+    """
+    cached = cache.get(DEFAULT_TENANT_KEY)
+    if cached is not None:
+        return Tenant(pk=cached, slug=Tenant.DEFAULT_SLUG)
+    tenant, _ = Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default tenant"})
+    cache.set(DEFAULT_TENANT_KEY, tenant.pk, 300)
+    return tenant
+
+
+def parse_version(raw) -> int | str:
+    """Return a version number, or LATEST for "latest" and -1; 42202 for anything else."""
+    text = str(raw).strip()
+    if text.lower() == LATEST or text == "-1":
+        return LATEST
+    try:
+        number = int(text)
+    except ValueError:
+        raise InvalidVersion(raw) from None
+    if not 1 <= number <= MAX_VERSION:
+        raise InvalidVersion(raw)
+    return number
+
+
+def subject_get(*, tenant: Tenant, name: str) -> Subject:
+    try:
+        return Subject.objects.get(tenant=tenant, name=name)
+    except Subject.DoesNotExist:
+        raise SubjectNotFound(name) from None
+
+
+def subject_names(*, tenant: Tenant, deleted: bool = False, deleted_only: bool = False, prefix: str | None = None, offset: int = 0, limit: int = -1) -> list[str]:
+    """Return subject names that have live versions (or soft-deleted ones when asked), sorted."""
+    versions = SubjectVersion.objects.filter(subject__tenant=tenant)
+    if deleted_only:
+        live = set(versions.filter(deleted=False).values_list("subject__name", flat=True))
+        names = set(versions.filter(deleted=True).values_list("subject__name", flat=True)) - live
+    else:
+        if not deleted:
+            versions = versions.filter(deleted=False)
+        names = set(versions.values_list("subject__name", flat=True))
+    if prefix:
+        names = {name for name in names if name.startswith(prefix)}
+    ordered = sorted(names)
+    if offset < 0:
+        raise BadRequest("offset must not be negative")
+    ordered = ordered[offset:]
+    return ordered if limit is None or limit < 0 else ordered[:limit]
+
+
+def version_numbers(*, tenant: Tenant, subject: str, deleted: bool = False, deleted_only: bool = False) -> list[int]:
+    """Return a subject's version numbers; 40401 when it has none visible."""
+    versions = SubjectVersion.objects.filter(subject__tenant=tenant, subject__name=subject)
+    if deleted_only:
+        versions = versions.filter(deleted=True)
+    elif not deleted:
+        versions = versions.filter(deleted=False)
+    numbers = list(versions.order_by("version").values_list("version", flat=True))
+    if not numbers:
+        raise SubjectNotFound(subject)
+    return numbers
+
+
+def subject_version_get(*, tenant: Tenant, subject: str, version, include_deleted: bool = False) -> SubjectVersion:
+    """Return one version (a number, "latest" or -1) with its schema; 40401 / 40402 when absent."""
+    wanted = parse_version(version)
+    versions = SubjectVersion.objects.select_related("schema", "subject").filter(subject__tenant=tenant, subject__name=subject)
+    if not include_deleted:
+        versions = versions.filter(deleted=False)
+    if wanted == LATEST:
+        found = versions.order_by("-version").first()
+    else:
+        found = versions.filter(version=wanted).first()
+    if found is None:
+        if not Subject.objects.filter(tenant=tenant, name=subject, versions__isnull=False).exists():
+            raise SubjectNotFound(subject)
+        raise VersionNotFound(subject, version)
+    return found
+
+
+def live_versions(*, subject: Subject) -> list[SubjectVersion]:
+    """Return a subject's versions that are not soft-deleted, oldest first, with their schemas."""
+    return list(subject.versions.filter(deleted=False).select_related("schema").order_by("version"))
+
+
+def next_version_number(*, subject: Subject) -> int:
+    highest = subject.versions.aggregate(highest=Max("version"))["highest"]
+    return (highest or 0) + 1
+
+
+def schema_references(schema: Schema) -> list[Reference]:
+    return [Reference(ref.name, ref.subject, ref.version) for ref in schema.references.all()]
+
+
+def schema_get(*, schema_id: int) -> Schema:
+    try:
+        return Schema.objects.get(pk=schema_id)
+    except (Schema.DoesNotExist, ValueError, OverflowError):
+        raise SchemaNotFound() from None
+
+
+def schema_payload(*, schema_id: int) -> dict:
+    """Return {schema, schemaType, references, ...} of a schema id, from the caches when possible."""
+    return registry_cache.schema_payload(schema_id, lambda: _schema_payload_from_database(schema_id))
+
+
+def _schema_payload_from_database(schema_id: int) -> dict:
+    schema = schema_get(schema_id=schema_id)
+    return schema_as_payload(schema)
+
+
+def schema_as_payload(schema: Schema) -> dict:
+    payload = {"id": schema.pk, "guid": str(schema.guid), "schemaType": schema.schema_type, "schema": schema.text}
+    references = [ref.as_dict() for ref in schema_references(schema)]
+    if references:
+        payload["references"] = references
+    if schema.metadata:
+        payload["metadata"] = schema.metadata
+    if schema.rule_set:
+        payload["ruleSet"] = schema.rule_set
+    return payload
+
+
+def resolve_dependencies(*, tenant: Tenant, references: list[Reference], _seen: frozenset = frozenset()) -> dict[str, str]:
+    """Return {import path: text} for the references and, recursively, theirs; 42201 when one is missing."""
+    from schemas_app.errors import InvalidSchema
+
+    sources: dict[str, str] = {}
+    for reference in references:
+        key = (reference.subject, reference.version)
+        if key in _seen:
+            raise InvalidSchema(f"Reference cycle through subject '{reference.subject}' version {reference.version}")
+        try:
+            version = subject_version_get(tenant=tenant, subject=reference.subject, version=reference.version)
+        except (SubjectNotFound, VersionNotFound, InvalidVersion):
+            raise InvalidSchema(f"Invalid schema: reference {reference.name!r} points to subject '{reference.subject}' version {reference.version}, which does not exist") from None
+        sources[reference.name] = version.schema.text
+        nested = schema_references(version.schema)
+        if nested:
+            sources.update(resolve_dependencies(tenant=tenant, references=nested, _seen=_seen | {key}))
+    return sources
+
+
+def versions_of_schema(*, tenant: Tenant, schema_id: int, subject: str | None = None, deleted: bool = False) -> list[SubjectVersion]:
+    versions = SubjectVersion.objects.select_related("subject").filter(subject__tenant=tenant, schema_id=schema_id)
+    if not deleted:
+        versions = versions.filter(deleted=False)
+    if subject:
+        versions = versions.filter(subject__name=subject)
+    return list(versions.order_by("subject__name", "version"))
+
+
+def referenced_by(*, tenant: Tenant, subject: str, version: int) -> list[int]:
+    """Return ids of schemas (in live versions) that reference this subject version."""
+    schema_ids = SchemaReference.objects.filter(subject=subject, version=version).values_list("schema_id", flat=True)
+    return sorted(set(SubjectVersion.objects.filter(subject__tenant=tenant, schema_id__in=schema_ids, deleted=False).values_list("schema_id", flat=True)))
+
+
+def config_row(*, tenant: Tenant, subject: str | None) -> SubjectConfig | None:
+    return SubjectConfig.objects.filter(tenant=tenant, subject_name=subject).first()
+
+
+def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
+    """Return the compatibility level, rule set, normalize flag and lint exceptions in force for a subject."""
+    rows = {row.subject_name: row for row in SubjectConfig.objects.filter(tenant=tenant, subject_name__in=[subject, None] if subject else [None])}
+    if subject is None:
+        rows_in_order = [rows.get(None)]
+    else:
+        rows_in_order = [rows.get(subject), rows.get(None)]
+    rows_in_order = [row for row in rows_in_order if row is not None]
+
+    def first(attribute, default):
+        for row in rows_in_order:
+            value = getattr(row, attribute)
+            if value not in (None, []):
+                return value
+        return default
+
+    return {
+        "compatibilityLevel": first("compatibility_level", DEFAULT_COMPATIBILITY),
+        "compatibilityRules": first("compatibility_rules", DEFAULT_RULE_SET),
+        "normalize": first("normalize", False),
+        "lintExcept": first("lint_except", []),
+    }
+
+
+def effective_mode(*, tenant: Tenant, subject: str | None) -> str:
+    rows = {row.subject_name: row.mode for row in SubjectMode.objects.filter(tenant=tenant, subject_name__in=[subject, None] if subject else [None])}
+    return rows.get(subject) or rows.get(None) or Mode.READWRITE

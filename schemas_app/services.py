@@ -1,0 +1,387 @@
+"""Writes of the registry. Each runs in one transaction, takes the acting user, and queues side effects on commit."""
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from schemas_app import cache as registry_cache
+from schemas_app import selectors
+from schemas_app.engine import PreparedSchema, Reference, compile_stored, prepare_schema
+from schemas_app.errors import (
+    IncompatibleSchema,
+    InvalidCompatibilityLevel,
+    InvalidMode,
+    InvalidRuleSet,
+    InvalidSubject,
+    OperationNotPermitted,
+    ReferenceExists,
+    SchemaNotFound,
+    SubjectConfigNotFound,
+    SubjectModeNotFound,
+    SubjectNotFound,
+    SubjectNotSoftDeleted,
+    SubjectSoftDeleted,
+    VersionNotFound,
+    VersionNotSoftDeleted,
+    VersionSoftDeleted,
+)
+from schemas_app.models import CompatibilityLevel, Mode, RuleSetName, Schema, SchemaReference, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
+from schemas_app.protobuf import compatibility, semver
+from schemas_app.protobuf.lint import LintConfig, lint
+
+MAX_SUBJECT_LENGTH = 255
+FIRST_VERSION_CHANGE = "INITIAL"
+
+
+@dataclass
+class Registration:
+    """What registering a schema did: the version it created or found, and what the engine said."""
+
+    subject_version: SubjectVersion
+    created: bool
+    findings: list = field(default_factory=list)
+
+    @property
+    def schema_id(self) -> int:
+        return self.subject_version.schema_id
+
+
+def validate_subject_name(name: str) -> str:
+    """Return the subject name, or 42208 for an empty, over-long or control-character name."""
+    if not name or len(name) > MAX_SUBJECT_LENGTH or any(ord(char) < 32 for char in name) or name.strip() != name:
+        raise InvalidSubject(name)
+    return name
+
+
+def prepare_for_subject(*, tenant: Tenant, subject: str, schema: str, references: list[Reference], normalize: bool | None, metadata=None, rule_set=None) -> PreparedSchema:
+    """Resolve references and compile a schema as the subject's config says (normalisation)."""
+    config = selectors.effective_config(tenant=tenant, subject=subject)
+    dependencies = selectors.resolve_dependencies(tenant=tenant, references=references)
+    return prepare_schema(
+        subject=subject,
+        schema=schema,
+        references=references,
+        dependencies=dependencies,
+        normalize=config["normalize"] if normalize is None else normalize,
+        metadata=metadata,
+        rule_set=rule_set,
+    )
+
+
+def compiled_version_files(*, tenant: Tenant, version: SubjectVersion):
+    """Return the compiled own files of a stored version (cached by the compiler)."""
+    references = selectors.schema_references(version.schema)
+    dependencies = selectors.resolve_dependencies(tenant=tenant, references=references)
+    return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies).own_files
+
+
+def compatibility_findings(*, tenant: Tenant, subject_name: str, prepared: PreparedSchema, previous: list[SubjectVersion], level: str, rule_set: str) -> list:
+    """Return the engine's breaking findings of `prepared` against earlier versions (oldest first)."""
+    if level == CompatibilityLevel.NONE or not previous:
+        return []
+    previous_files = [compiled_version_files(tenant=tenant, version=version) for version in _versions_the_level_reads(previous, level)]
+    return compatibility.check_compatibility(prepared.files, previous_files, level=level, rule_set=rule_set)
+
+
+def _versions_the_level_reads(previous: list[SubjectVersion], level: str) -> list[SubjectVersion]:
+    return previous if level.endswith("_TRANSITIVE") else previous[-1:]
+
+
+def lint_findings(*, prepared: PreparedSchema, lint_except: list[str]) -> list[dict]:
+    """Return lint findings of the schema's own root file, as stored on the version."""
+    config = LintConfig(except_=tuple(lint_except))
+    return [finding.as_dict() for finding in lint([prepared.root_file], config)]
+
+
+@transaction.atomic
+def subject_version_register(
+    *,
+    tenant: Tenant,
+    subject_name: str,
+    schema: str,
+    references: list[Reference] = (),
+    normalize: bool | None = None,
+    metadata=None,
+    rule_set=None,
+    import_id: int | None = None,
+    import_version: int | None = None,
+    acting_user=None,
+) -> Registration:
+    """Register a schema under a subject; return the existing version when the content is already there.
+
+    Versions are numbered under a row lock on the subject, so concurrent writers never
+    produce duplicate or missing numbers.
+    """
+    validate_subject_name(subject_name)
+    references = list(references)
+    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, schema=schema, references=references, normalize=normalize, metadata=metadata, rule_set=rule_set)
+    mode = selectors.effective_mode(tenant=tenant, subject=subject_name)
+    subject = _locked_subject(tenant, subject_name)
+
+    existing = subject.versions.filter(schema__fingerprint=prepared.fingerprint, deleted=False).select_related("schema").first()
+    if existing is not None and import_id in (None, existing.schema_id):
+        return Registration(subject_version=existing, created=False)
+
+    if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
+        raise OperationNotPermitted(f"Subject {subject_name} is in read-only mode")
+    if (import_id is not None or import_version is not None) and mode != Mode.IMPORT:
+        raise OperationNotPermitted("Schema ids and versions can only be given in IMPORT mode")
+
+    config = selectors.effective_config(tenant=tenant, subject=subject_name)
+    previous = selectors.live_versions(subject=subject)
+    findings = [] if mode == Mode.IMPORT else compatibility_findings(tenant=tenant, subject_name=subject_name, prepared=prepared, previous=previous, level=config["compatibilityLevel"], rule_set=config["compatibilityRules"])
+    if findings:
+        raise IncompatibleSchema([finding.message for finding in findings], [finding.as_dict() for finding in findings])
+
+    schema_row = _stored_schema(prepared, metadata=metadata, rule_set=rule_set, import_id=import_id)
+    version_number = import_version or selectors.next_version_number(subject=subject)
+    if import_version is not None and subject.versions.filter(version=import_version).exists():
+        raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
+    change, semantic_version = _semantic_version(tenant=tenant, prepared=prepared, previous=previous, rule_set=config["compatibilityRules"])
+    subject_version = SubjectVersion.objects.create(
+        subject=subject,
+        version=version_number,
+        schema=schema_row,
+        semantic_version=semantic_version,
+        change=change,
+        lint_findings=lint_findings(prepared=prepared, lint_except=config["lintExcept"]),
+        created_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+    )
+    return Registration(subject_version=subject_version, created=True, findings=findings)
+
+
+def _locked_subject(tenant: Tenant, name: str) -> Subject:
+    """Return the subject row locked for this transaction, creating it when new."""
+    try:
+        with transaction.atomic():
+            Subject.objects.get_or_create(tenant=tenant, name=name)
+    except IntegrityError:
+        pass  # another writer created it between our read and insert
+    return Subject.objects.select_for_update().get(tenant=tenant, name=name)
+
+
+def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: int | None) -> Schema:
+    """Return the schema row of this content, creating it (with its references) when new."""
+    if import_id is not None:
+        clash = Schema.objects.filter(pk=import_id).exclude(fingerprint=prepared.fingerprint).exists()
+        if clash:
+            raise OperationNotPermitted(f"Overwrite new schema with id {import_id} is not permitted.")
+    defaults = {"text": prepared.text, "metadata": metadata, "rule_set": rule_set}
+    if import_id is not None:
+        defaults["id"] = import_id
+    try:
+        with transaction.atomic():
+            schema, created = Schema.objects.get_or_create(fingerprint=prepared.fingerprint, defaults=defaults)
+    except IntegrityError:
+        raise OperationNotPermitted(f"Schema id {import_id} is taken by another schema.") from None
+    if created:
+        SchemaReference.objects.bulk_create(
+            SchemaReference(schema=schema, position=position, name=ref.name, subject=ref.subject, version=ref.version) for position, ref in enumerate(prepared.references)
+        )
+        if import_id is not None:
+            _advance_id_sequence()
+    return schema
+
+
+def _advance_id_sequence() -> None:
+    """Keep PostgreSQL's id sequence past ids that IMPORT mode set by hand."""
+    if connection.vendor != "postgresql":
+        return
+    table = Schema._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+
+
+def _semantic_version(*, tenant: Tenant, prepared: PreparedSchema, previous: list[SubjectVersion], rule_set: str) -> tuple[str, str]:
+    if not previous:
+        return FIRST_VERSION_CHANGE, semver.next_version(None, "MAJOR")
+    latest = previous[-1]
+    change = semver.classify_change(compiled_version_files(tenant=tenant, version=latest), prepared.files, rule_set=rule_set)
+    return change, semver.next_version(latest.semantic_version, change)
+
+
+def compatibility_test(*, tenant: Tenant, subject_name: str, version, schema: str, references: list[Reference], normalize: bool | None) -> list:
+    """Return breaking findings of a candidate schema against one version or, with version None, as the level says."""
+    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, schema=schema, references=list(references), normalize=normalize)
+    config = selectors.effective_config(tenant=tenant, subject=subject_name)
+    if version is None:
+        try:
+            subject = selectors.subject_get(tenant=tenant, name=subject_name)
+        except SubjectNotFound:
+            return []
+        previous = selectors.live_versions(subject=subject)
+        level = config["compatibilityLevel"]
+    else:
+        previous = [selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version)]
+        level = config["compatibilityLevel"].removesuffix("_TRANSITIVE")
+    return compatibility_findings(tenant=tenant, subject_name=subject_name, prepared=prepared, previous=previous, level=level, rule_set=config["compatibilityRules"])
+
+
+@transaction.atomic
+def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False, acting_user=None) -> list[int]:
+    """Soft-delete every version of a subject, or purge a soft-deleted subject; return the version numbers."""
+    _refuse_in_read_only(tenant, subject_name)
+    subject = Subject.objects.select_for_update().filter(tenant=tenant, name=subject_name).first()
+    if subject is None or not subject.versions.exists():
+        raise SubjectNotFound(subject_name)
+    versions = list(subject.versions.order_by("version"))
+    for version in versions:
+        if selectors.referenced_by(tenant=tenant, subject=subject_name, version=version.version):
+            raise ReferenceExists(subject_name, version.version)
+    numbers = [version.version for version in versions]
+    if permanent:
+        if any(not version.deleted for version in versions):
+            raise SubjectNotSoftDeleted(subject_name)
+        subject.versions.all().delete()
+        SubjectConfig.objects.filter(tenant=tenant, subject_name=subject_name).delete()
+        SubjectMode.objects.filter(tenant=tenant, subject_name=subject_name).delete()
+    else:
+        live = [version for version in versions if not version.deleted]
+        if not live:
+            raise SubjectSoftDeleted(subject_name)
+        numbers = [version.version for version in live]
+        subject.versions.filter(deleted=False).update(deleted=True, deleted_at=timezone.now())
+    transaction.on_commit(lambda: registry_cache.forget_versions(tenant.pk, subject_name, numbers))
+    return numbers
+
+
+@transaction.atomic
+def subject_version_delete(*, tenant: Tenant, subject_name: str, version, permanent: bool = False, acting_user=None) -> int:
+    """Soft-delete one version, or purge it once soft-deleted; return its number."""
+    _refuse_in_read_only(tenant, subject_name)
+    found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version, include_deleted=True)
+    if selectors.parse_version(version) == selectors.LATEST and found.deleted and not permanent:
+        found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version)
+    if selectors.referenced_by(tenant=tenant, subject=subject_name, version=found.version):
+        raise ReferenceExists(subject_name, found.version)
+    if permanent:
+        if not found.deleted:
+            raise VersionNotSoftDeleted(subject_name, found.version)
+        found.delete()
+    else:
+        if found.deleted:
+            raise VersionSoftDeleted(subject_name, found.version)
+        found.deleted, found.deleted_at = True, timezone.now()
+        found.save(update_fields=["deleted", "deleted_at"])
+    transaction.on_commit(lambda: registry_cache.forget_versions(tenant.pk, subject_name, [found.version]))
+    return found.version
+
+
+def _refuse_in_read_only(tenant: Tenant, subject_name: str) -> None:
+    if selectors.effective_mode(tenant=tenant, subject=subject_name) in (Mode.READONLY, Mode.READONLY_OVERRIDE):
+        raise OperationNotPermitted(f"Subject {subject_name} is in read-only mode")
+
+
+CONFIG_EXTRA_FIELDS = ("alias", "defaultMetadata", "overrideMetadata", "defaultRuleSet", "overrideRuleSet", "compatibilityGroup", "validateFields")
+
+
+@transaction.atomic
+def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, acting_user=None) -> dict:
+    """Set compatibility configuration globally (subject None) or for a subject; return what was set."""
+    level = changes.get("compatibility", changes.get("compatibilityLevel"))
+    rules = changes.get("compatibilityRules")
+    if level is not None:
+        level = str(level).upper()
+        if level not in CompatibilityLevel.values:
+            raise InvalidCompatibilityLevel(level)
+    if rules is not None:
+        rules = str(rules).upper()
+        if rules not in RuleSetName.values:
+            raise InvalidRuleSet(rules)
+    if subject_name is not None:
+        validate_subject_name(subject_name)
+    row, _ = SubjectConfig.objects.select_for_update().get_or_create(tenant=tenant, subject_name=subject_name)
+    if level is not None:
+        row.compatibility_level = level
+    if rules is not None:
+        row.compatibility_rules = rules
+    if "normalize" in changes:
+        row.normalize = None if changes["normalize"] is None else bool(changes["normalize"])
+    if "lintExcept" in changes:
+        row.lint_except = [str(rule) for rule in changes["lintExcept"] or []]
+    row.extra.update({key: changes[key] for key in CONFIG_EXTRA_FIELDS if key in changes})
+    row.save()
+    return config_as_dict(row)
+
+
+def config_as_dict(row: SubjectConfig) -> dict:
+    body = {key: value for key, value in row.extra.items() if value is not None}
+    if row.compatibility_level:
+        body["compatibilityLevel"] = row.compatibility_level
+    if row.compatibility_rules:
+        body["compatibilityRules"] = row.compatibility_rules
+    if row.normalize is not None:
+        body["normalize"] = row.normalize
+    if row.lint_except:
+        body["lintExcept"] = row.lint_except
+    return body
+
+
+@transaction.atomic
+def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user=None) -> dict:
+    """Remove a subject's configuration (or reset the global one) and return what it was."""
+    row = selectors.config_row(tenant=tenant, subject=subject_name)
+    if row is None:
+        if subject_name is not None:
+            raise SubjectConfigNotFound(subject_name)
+        return {"compatibilityLevel": selectors.DEFAULT_COMPATIBILITY}
+    previous = config_as_dict(row)
+    row.delete()
+    return previous
+
+
+@transaction.atomic
+def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: bool = False, acting_user=None) -> str:
+    """Set the mode globally or for a subject; IMPORT needs an empty scope unless forced."""
+    mode = str(mode or "").upper()
+    if mode not in Mode.values:
+        raise InvalidMode(mode)
+    if subject_name is not None:
+        validate_subject_name(subject_name)
+    if mode == Mode.IMPORT and not force:
+        versions = SubjectVersion.objects.filter(subject__tenant=tenant)
+        if subject_name is not None:
+            versions = versions.filter(subject__name=subject_name)
+        if versions.exists():
+            raise OperationNotPermitted("Cannot import since found existing subjects")
+    SubjectMode.objects.update_or_create(tenant=tenant, subject_name=subject_name, defaults={"mode": mode})
+    return mode
+
+
+@transaction.atomic
+def mode_delete(*, tenant: Tenant, subject_name: str, acting_user=None) -> str:
+    row = SubjectMode.objects.filter(tenant=tenant, subject_name=subject_name).first()
+    if row is None:
+        raise SubjectModeNotFound(subject_name)
+    row.delete()
+    return row.mode
+
+
+def schema_lookup_in_subject(*, tenant: Tenant, subject_name: str, schema: str, references: list[Reference], normalize: bool | None, deleted: bool = False) -> SubjectVersion:
+    """Return the version of a subject holding this schema (Confluent's POST /subjects/{subject}); 40403 when none."""
+    subject = selectors.subject_get(tenant=tenant, name=subject_name)
+    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, schema=schema, references=list(references), normalize=normalize)
+    versions = subject.versions.select_related("schema").filter(schema__fingerprint=prepared.fingerprint)
+    if not deleted:
+        versions = versions.filter(deleted=False)
+    found = versions.order_by("version").first()
+    if found is None:
+        if not subject.versions.filter(deleted=False).exists() and not deleted:
+            raise SubjectNotFound(subject_name)
+        raise SchemaNotFound()
+    return found
+
+
+__all__ = [
+    "Registration",
+    "VersionNotFound",
+    "compatibility_test",
+    "config_delete",
+    "config_update",
+    "mode_delete",
+    "mode_update",
+    "schema_lookup_in_subject",
+    "subject_delete",
+    "subject_version_delete",
+    "subject_version_register",
+]

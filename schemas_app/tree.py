@@ -1,0 +1,52 @@
+"""Register a tree of .proto files (the bundled catalogue, or a checkout) in dependency order, with references."""
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from schemas_app import services
+from schemas_app.engine import Reference
+from schemas_app.errors import RegistryError
+from schemas_app.models import Tenant
+from schemas_app.protobuf.compiler import compile_sources, is_well_known
+
+
+@dataclass
+class TreeResult:
+    path: str
+    schema_id: int | None
+    version: int | None
+    semantic_version: str | None
+    created: bool
+    error: str | None = None
+
+
+def read_tree(root: Path) -> dict[str, str]:
+    """Return {import path: text} for every .proto file under `root`."""
+    return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8") for path in sorted(root.rglob("*.proto"))}
+
+
+def dependency_order(sources: Mapping[str, str]) -> list[tuple[str, list[str]]]:
+    """Compile the tree once and return (path, imports) with every file after the files it imports."""
+    compiled = compile_sources(sources)
+    return [(file.name, [dep for dep in file.dependency if not is_well_known(dep)]) for file in compiled.files if file.name in sources]
+
+
+def tree_register(*, tenant: Tenant, sources: Mapping[str, str], acting_user=None) -> list[TreeResult]:
+    """Register each file under a subject named by its import path, referencing the versions just registered."""
+    results: list[TreeResult] = []
+    registered: dict[str, int] = {}
+    for path, imports in dependency_order(sources):
+        missing = [name for name in imports if name not in registered]
+        if missing:
+            results.append(TreeResult(path, None, None, None, False, f"not registered because {', '.join(missing)} failed"))
+            continue
+        references = [Reference(name=name, subject=name, version=registered[name]) for name in imports]
+        try:
+            registration = services.subject_version_register(tenant=tenant, subject_name=path, schema=sources[path], references=references, acting_user=acting_user)
+        except RegistryError as error:
+            results.append(TreeResult(path, None, None, None, False, error.message))
+            continue
+        version = registration.subject_version
+        registered[path] = version.version
+        results.append(TreeResult(path, version.schema_id, version.version, version.semantic_version, registration.created))
+    return results
