@@ -9,7 +9,7 @@ from django.urls import re_path
 
 from schemas_app.api import confluent, management
 
-SUBJECT = r"(?P<subject>.+?)"
+SUBJECT = r"(?P<subject>[\s\S]+?)"
 VERSION = r"(?P<version>[^/]+)"
 
 urlpatterns = [

@@ -41,3 +41,6 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+from tests.conftest_users import anonymous, api, outsider, owner, writer  # noqa: E402,F401  (shared fixtures)

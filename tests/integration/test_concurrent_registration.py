@@ -1,0 +1,100 @@
+"""Two writers on one subject never produce duplicate or missing versions, nor two ids for one content."""
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+
+from schemas_app import selectors, services
+from schemas_app.models import Schema, SubjectVersion
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def schema_with_field(name: str, number: int) -> str:
+    return f'syntax = "proto3";\npackage race.v1;\nmessage Event {{\n  string tenant_id = 1;\n  string {name} = {number};\n}}\n'
+
+
+def allow_any_change(subject: str) -> None:
+    services.config_update(tenant=selectors.default_tenant(), subject_name=subject, changes={"compatibility": "NONE"})
+
+
+def assert_versions_are_one_to_n(subject: str, expected: int) -> None:
+    versions = list(SubjectVersion.objects.filter(subject__name=subject).order_by("version").values_list("version", flat=True))
+    assert versions == list(range(1, expected + 1))
+
+
+def test_threads_racing_on_one_subject_get_distinct_consecutive_versions():
+    allow_any_change("race-value")
+    errors = []
+
+    def writer(index: int) -> None:
+        try:
+            for step in range(5):
+                services.subject_version_register(tenant=selectors.default_tenant(), subject_name="race-value", schema=schema_with_field(f"f_{index}_{step}", 2 + index * 10 + step))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert_versions_are_one_to_n("race-value", 20)
+
+
+def test_threads_registering_the_same_content_share_one_id_and_one_version():
+    allow_any_change("same-value")
+    ids, errors = [], []
+
+    def writer() -> None:
+        try:
+            ids.append(services.subject_version_register(tenant=selectors.default_tenant(), subject_name="same-value", schema=schema_with_field("same", 2)).schema_id)
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(set(ids)) == 1
+    assert_versions_are_one_to_n("same-value", 1)
+    assert Schema.objects.count() == 1
+
+
+WORKER = textwrap.dedent(
+    """
+    import sys, django
+    django.setup()
+    from schemas_app import selectors, services
+    prefix, count = sys.argv[1], int(sys.argv[2])
+    for step in range(count):
+        text = 'syntax = "proto3";\\npackage race.v1;\\nmessage Event {\\n  string tenant_id = 1;\\n  string %s_%d = %d;\\n}\\n' % (prefix, step, 2 + step)
+        services.subject_version_register(tenant=selectors.default_tenant(), subject_name="process-race-value", schema=text)
+    """
+)
+
+
+def test_two_server_processes_on_one_database_never_duplicate_versions():
+    allow_any_change("process-race-value")
+    settings_dict = connection.settings_dict
+    database_url = f"postgres://{settings_dict['USER'] or 'postgres'}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "registry.settings", "DATABASE_URL": database_url, "SECRET_KEY": "race", "DEBUG": "false", "PYTHONPATH": str(ROOT)}
+    env.pop("REDIS_URL", None)
+    processes = [subprocess.Popen([sys.executable, "-c", WORKER, prefix, "8"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True) for prefix in ("alpha", "beta")]
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    assert_versions_are_one_to_n("process-race-value", 16)

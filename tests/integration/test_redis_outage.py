@@ -1,0 +1,63 @@
+"""A Redis outage degrades lookups and writes to the database; it never fails a request."""
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from schemas_app import cache as registry_cache
+from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, register
+
+pytestmark = pytest.mark.django_db
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis server of this test's own, so that stopping it harms no other test."""
+    if not shutil.which("redis-server"):
+        pytest.fail("redis-server is not installed; install Debian's redis-server package")
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    caches_setting = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    with override_settings(CACHES=caches_setting, DJANGO_REDIS_IGNORE_EXCEPTIONS=True):
+        yield process
+    process.kill()
+    process.wait()
+
+
+def test_lookups_and_writes_survive_redis_going_down(api, own_redis):
+    schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
+    assert api.get(f"/schemas/ids/{schema_id}").status_code == 200
+    assert api.get("/subjects/ticks-value/versions/1").status_code == 200
+    assert caches["default"].get("schema:%d" % schema_id) is not None, "the lookup went through Redis while it was up"
+
+    own_redis.kill()
+    own_redis.wait()
+    registry_cache.clear_local()
+
+    assert api.get(f"/schemas/ids/{schema_id}").json()["schema"] == TICK_V1
+    assert api.get("/subjects/ticks-value/versions/1").json()["id"] == schema_id
+    assert register(api, "ticks-value", TICK_V2_ADDS_FIELD).status_code == 200
+    assert APIClient().get("/subjects/ticks-value/versions/2").status_code == 200
