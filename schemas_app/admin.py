@@ -1,0 +1,72 @@
+"""The reviewers' console: subjects with their versions, schema texts and lint findings."""
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from schemas_app.models import Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "created_at")
+    search_fields = ("slug", "name")
+
+
+class SubjectVersionInline(admin.TabularInline):
+    model = SubjectVersion
+    fields = ("version", "semantic_version", "change", "state", "deleted", "schema", "created_by", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Subject)
+class SubjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "tenant", "created_at")
+    list_filter = ("tenant",)
+    search_fields = ("name",)
+    readonly_fields = ("tenant", "name", "created_at")
+    inlines = [SubjectVersionInline]
+    list_select_related = ("tenant",)
+
+
+@admin.register(SubjectVersion)
+class SubjectVersionAdmin(admin.ModelAdmin):
+    list_display = ("subject", "version", "semantic_version", "change", "state", "deleted", "created_at")
+    list_filter = ("state", "deleted", "change")
+    search_fields = ("subject__name",)
+    list_select_related = ("subject",)
+    readonly_fields = ("subject", "version", "schema", "semantic_version", "change", "deleted", "created_by", "created_at", "deleted_at", "schema_text", "lint_report")
+    fields = ("subject", "version", "semantic_version", "change", "state", "deleted", "schema", "created_by", "created_at", "deleted_at", "lint_report", "schema_text")
+
+    @admin.display(description="Schema")
+    def schema_text(self, obj):
+        return format_html("<pre style='max-height:40em;overflow:auto'>{}</pre>", obj.schema.text)
+
+    @admin.display(description="Lint findings")
+    def lint_report(self, obj):
+        if not obj.lint_findings:
+            return "None"
+        rows = ((f["rule"], f["path"], f["line"], f["column"], f["message"]) for f in obj.lint_findings)
+        return format_html("<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}:{}:{}</td><td>{}</td></tr>", rows))
+
+
+@admin.register(Schema)
+class SchemaAdmin(admin.ModelAdmin):
+    list_display = ("id", "guid", "schema_type", "fingerprint", "created_at")
+    search_fields = ("fingerprint", "guid")
+    readonly_fields = ("guid", "schema_type", "fingerprint", "text", "metadata", "rule_set", "created_at")
+
+
+@admin.register(SubjectConfig)
+class SubjectConfigAdmin(admin.ModelAdmin):
+    list_display = ("tenant", "subject_name", "compatibility_level", "compatibility_rules", "normalize")
+    list_filter = ("compatibility_level", "compatibility_rules")
+
+
+@admin.register(SubjectMode)
+class SubjectModeAdmin(admin.ModelAdmin):
+    list_display = ("tenant", "subject_name", "mode")
