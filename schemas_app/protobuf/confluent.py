@@ -14,6 +14,11 @@ What it looks at follows Confluent's text-level comparison, not protoc's:
   `repeated`): proto3 implicit fields, oneof members and maps carry none;
 - groups, extensions, options, reserved ranges, services and defaults are
   not compared.
+
+The reference is the `diff` package of confluentinc/schema-registry's
+protobuf-provider and its `diff-schema-examples.json`, as of 2026: a changed
+package is incompatible since PR #3004, and fields are compared by number
+across oneofs (a field may leave a oneof) since PR #4385 and its follow-up.
 """
 from __future__ import annotations
 
@@ -97,6 +102,7 @@ class Difference:
         return DIFFERENCE_TYPES[self.type].rule
 
     def as_finding(self) -> Finding:
+        """Return the Finding; a difference with no buf counterpart uses its Confluent name as rule."""
         return Finding(self.path, self.line, self.column, self.rule or self.type, self.message, confluent=self.type)
 
 
@@ -303,11 +309,13 @@ class _Schema:
             if _is_group(message.file, proto):
                 continue
             oneof = oneofs[proto.oneof_index] if _in_real_oneof(proto) else None
-            member = _Field(message.file, message.source_path + (loc.MESSAGE_FIELD, index), message, proto, self.type_of(proto), _written_label(message.file, proto, self), oneof.name if oneof else None)
+            type_ref = self.type_of(proto)
+            member = _Field(message.file, message.source_path + (loc.MESSAGE_FIELD, index), message, proto, type_ref, _written_label(message.file, proto, type_ref), oneof.name if oneof else None)
             message.fields.append(member)
             if oneof:
                 oneof.members.append(member)
-        message.oneofs.extend(o for o in oneofs if o.members and not _is_synthetic(message.proto, o.name))
+        # The synthetic oneof of a proto3 `optional` field gets no members, so it drops out here.
+        message.oneofs.extend(o for o in oneofs if o.members)
 
     def type_of(self, proto: FieldDescriptorProto) -> _TypeRef:
         if proto.type in (FieldDescriptorProto.TYPE_MESSAGE, FieldDescriptorProto.TYPE_GROUP):
@@ -353,13 +361,9 @@ def _in_real_oneof(proto: FieldDescriptorProto) -> bool:
     return proto.HasField("oneof_index") and not proto.proto3_optional
 
 
-def _is_synthetic(message: DescriptorProto, oneof_name: str) -> bool:
-    return any(f.proto3_optional and message.oneof_decl[f.oneof_index].name == oneof_name for f in message.field)
-
-
-def _written_label(file: _SourceFile, proto: FieldDescriptorProto, schema: _Schema) -> str | None:
+def _written_label(file: _SourceFile, proto: FieldDescriptorProto, type_ref: _TypeRef) -> str | None:
     """Return the label the .proto text carries, which is the only one Confluent compares."""
-    if _in_real_oneof(proto) or schema.type_of(proto).kind == "map":
+    if _in_real_oneof(proto) or type_ref.kind == "map":
         return None
     if proto.label == FieldDescriptorProto.LABEL_REPEATED:
         return "repeated"
