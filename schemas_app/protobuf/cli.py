@@ -1,0 +1,205 @@
+"""The engine's command line, shaped like buf's: `breaking` and `lint` over folders of .proto files.
+
+    python -m schemas_app.protobuf breaking CURRENT_DIR --against PREVIOUS_DIR [--category FILE] [--rule ID] [--except ID] [--error-format json]
+    python -m schemas_app.protobuf lint DIR [--error-format json]
+
+Every `*.proto` under a folder is read with its path relative to that folder as
+its import path (hidden folders such as `.git` or `.venv` are skipped). Findings
+go to `out` as buf prints them, `path:line:column:message`, or as one JSON
+object per line; compile errors go to `err` in the same format. The exit code
+is 0 when nothing is found, 100 when something is (buf's code), and 1 when a
+folder does not compile or the command is misused.
+
+No Django here: `python manage.py breaking|lint` calls these same functions.
+"""
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from schemas_app.protobuf import bufconfig
+from schemas_app.protobuf.compiler import CompilationFailed, CompiledFiles, compile_sources
+from schemas_app.protobuf.findings import Finding
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_FINDINGS = 100
+ERROR_FORMATS = ("text", "json")
+CATEGORY_CHOICES = ("FILE", "PACKAGE", "WIRE_JSON", "WIRE")
+
+
+class UsageError(Exception):
+    """The command cannot run as asked; the message says why."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand with the given arguments (sys.argv's when None) and return its exit code."""
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    if options.command == "breaking":
+        return run_breaking(
+            options.current_dir,
+            options.against,
+            categories=options.category,
+            rules=options.rule,
+            except_=options.except_,
+            error_format=options.error_format,
+        )
+    return run_lint(options.directory, error_format=options.error_format)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m schemas_app.protobuf", description="Check .proto folders for breaking changes and lint findings.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_breaking_arguments(commands.add_parser("breaking", help="Report changes in CURRENT_DIR that break PREVIOUS_DIR's consumers."))
+    add_lint_arguments(commands.add_parser("lint", help="Report lint findings in DIR."))
+    return parser
+
+
+def add_breaking_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the `breaking` arguments (shared with `python manage.py breaking`)."""
+    parser.add_argument("current_dir", metavar="CURRENT_DIR", help="folder of the new .proto files")
+    parser.add_argument("--against", required=True, metavar="PREVIOUS_DIR", help="folder of the previous .proto files")
+    parser.add_argument("--category", action="append", default=[], choices=CATEGORY_CHOICES, help="run this category's rules (repeatable)")
+    parser.add_argument("--rule", action="append", default=[], metavar="ID", help="run this rule (repeatable)")
+    parser.add_argument(
+        "--except", dest="except_", action="append", default=[], metavar="ID", help="skip this rule or category (repeatable)"
+    )
+    parser.epilog = (
+        "Without --category, --rule or --except, the `breaking: use/except` of CURRENT_DIR/buf.yaml choose the rules "
+        "(FILE when it has none); its `ignore`, `ignore_only` and `ignore_unstable_packages` always apply."
+    )
+    _add_error_format(parser)
+
+
+def add_lint_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the `lint` arguments (shared with `python manage.py lint`)."""
+    parser.add_argument("directory", metavar="DIR", help="folder of .proto files; its buf.yaml `lint:` section applies")
+    _add_error_format(parser)
+
+
+def _add_error_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--error-format", choices=ERROR_FORMATS, default="text", help="text (path:line:column:message) or json (one object per line)")
+
+
+def run_breaking(
+    current_dir: str | Path,
+    against_dir: str | Path,
+    *,
+    categories: Sequence[str] = (),
+    rules: Sequence[str] = (),
+    except_: Sequence[str] = (),
+    error_format: str = "text",
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Compare two folders with the breaking rules and print what breaks; return the exit code."""
+    from schemas_app.protobuf import breaking
+
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        settings = bufconfig.breaking_settings(bufconfig.read_buf_yaml(_folder(current_dir)))
+        rule_ids = _breaking_rule_ids(breaking, settings, categories, rules, except_)
+        previous = _compile_folder(against_dir)
+        current = _compile_folder(current_dir)
+    except (UsageError, ValueError) as error:
+        err.write(f"{error}\n")
+        return EXIT_ERROR
+    except CompilationFailed as failure:
+        write_findings(failure.errors, error_format, err)
+        return EXIT_ERROR
+    previous_files, current_files = _own_files(previous), _own_files(current)
+    findings = breaking.check(previous_files, current_files, rule_ids)
+    packages = bufconfig.packages_by_path(previous_files, current_files)
+    path_filter = bufconfig.PathFilter(settings.ignore, packages, _breaking_resolver(breaking))
+    return _report(path_filter.apply(findings), error_format, out)
+
+
+def run_lint(
+    directory: str | Path,
+    *,
+    error_format: str = "text",
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Lint a folder with its buf.yaml's `lint:` settings and print the findings; return the exit code."""
+    from schemas_app.protobuf import lint
+
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        document = bufconfig.read_buf_yaml(_folder(directory))
+        config = lint.LintConfig.from_buf_yaml(document, module_path=bufconfig.root_module_path(document))
+        compiled = _compile_folder(directory)
+    except (UsageError, ValueError) as error:
+        err.write(f"{error}\n")
+        return EXIT_ERROR
+    except CompilationFailed as failure:
+        write_findings(failure.errors, error_format, err)
+        return EXIT_ERROR
+    return _report(lint.lint(compiled.files, config) if compiled else [], error_format, out)
+
+
+def _breaking_rule_ids(breaking, settings: bufconfig.BreakingSettings, categories, rules, except_) -> frozenset[str]:
+    """Return the rules to run: the flags' when any is given, else the buf.yaml's."""
+    if categories or rules or except_:
+        use = (*categories, *rules) or bufconfig.DEFAULT_BREAKING_USE
+        return breaking.resolve_rule_ids(use=use, except_=tuple(except_))
+    return breaking.resolve_rule_ids(use=settings.use, except_=settings.except_)
+
+
+def _breaking_resolver(breaking):
+    return lambda name: breaking.resolve_rule_ids(use=(name,))
+
+
+def _report(findings: Iterable[Finding], error_format: str, out: TextIO) -> int:
+    findings = sorted(findings)
+    write_findings(findings, error_format, out)
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def write_findings(findings: Iterable[Finding], error_format: str, stream: TextIO) -> None:
+    """Print findings as buf does: `path:line:column:message` lines, or one JSON object per line."""
+    for finding in findings:
+        stream.write((json.dumps(finding_json(finding), separators=(",", ":")) if error_format == "json" else finding.as_text()) + "\n")
+
+
+def finding_json(finding: Finding) -> dict:
+    """Return buf's JSON shape of a finding; `type` is the rule id."""
+    return {
+        "path": finding.path,
+        "start_line": finding.line,
+        "start_column": finding.column,
+        "type": finding.rule,
+        "message": finding.message,
+    }
+
+
+def read_folder(directory: str | Path) -> dict[str, bytes]:
+    """Return every .proto under the folder keyed by its path relative to it, with "/" separators."""
+    root = _folder(directory)
+    sources = {}
+    for path in sorted(root.rglob("*.proto")):
+        relative = path.relative_to(root)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts[:-1]):
+            sources[relative.as_posix()] = path.read_bytes()
+    return sources
+
+
+def _compile_folder(directory: str | Path) -> CompiledFiles | None:
+    """Compile every file of the folder; None for a folder without .proto files, which is no error."""
+    sources = read_folder(directory)
+    return compile_sources(sources) if sources else None
+
+
+def _own_files(compiled: CompiledFiles | None) -> tuple:
+    return compiled.own_files if compiled else ()
+
+
+def _folder(directory: str | Path) -> Path:
+    path = Path(directory)
+    if not path.is_dir():
+        raise UsageError(f"{directory}: not a folder.")
+    return path
+
