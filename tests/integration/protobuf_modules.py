@@ -1,0 +1,107 @@
+"""Generate Python `_pb2` modules from the bundled `schemas/` tree at test time, and import them.
+
+Nothing generated is ever committed: protoc (from grpcio-tools) writes into a temporary
+folder that goes on `sys.path` for as long as the modules are needed. The generated files
+register themselves in protobuf's process-wide default descriptor pool, so generate them
+once per test session; a second, different file of the same name would collide there.
+
+The catalogue's `registry/options.proto` generates a `registry` package, which is also the
+name of the Django project. Generated code imports it as `from registry import options_pb2`,
+so that package's search path is extended with the generated folder while the modules live.
+"""
+import importlib
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+
+from schemas_app.protobuf.compiler import well_known_include_dir
+
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+class ProtocFailed(RuntimeError):
+    """protoc refused the catalogue; the message holds its exit status."""
+
+
+def proto_files(source_dir: Path) -> list[str]:
+    """Return the import paths of every .proto file under `source_dir`, sorted."""
+    return sorted(path.relative_to(source_dir).as_posix() for path in source_dir.rglob("*.proto"))
+
+
+def module_name(import_path: str) -> str:
+    """Return the Python module protoc generates for an import path: a/b_c.proto -> a.b_c_pb2."""
+    return import_path.removesuffix(".proto").replace("/", ".") + "_pb2"
+
+
+def generate_modules(source_dir: Path, output_dir: Path) -> list[str]:
+    """Run protoc --python_out over every .proto under `source_dir`; return the import paths generated."""
+    from grpc_tools import protoc
+
+    paths = proto_files(source_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    arguments = ["protoc", f"--proto_path={source_dir}", f"--proto_path={well_known_include_dir()}", f"--python_out={output_dir}", *paths]
+    status = protoc.main(arguments)
+    if status != 0:
+        raise ProtocFailed(f"protoc exited with status {status} generating Python modules from {source_dir}")
+    return paths
+
+
+class GeneratedModules:
+    """The generated modules of one catalogue, importable while `imported_catalogue` is open."""
+
+    def __init__(self, directory: Path, import_paths: list[str]):
+        self.directory = directory
+        self.import_paths = import_paths
+
+    def module(self, import_path: str) -> ModuleType:
+        """Return the imported `_pb2` module of a .proto import path."""
+        return importlib.import_module(module_name(import_path))
+
+    def message(self, import_path: str, name: str) -> type:
+        """Return the message class `name` (a top-level message) declared in `import_path`."""
+        return getattr(self.module(import_path), name)
+
+    def top_level_packages(self) -> set[str]:
+        return {path.split("/")[0] for path in self.import_paths if "/" in path}
+
+
+@contextmanager
+def imported_catalogue(output_dir: Path, source_dir: Path = SCHEMAS_DIR) -> Iterator[GeneratedModules]:
+    """Generate the catalogue's modules into `output_dir` and make them importable until exit."""
+    modules = GeneratedModules(output_dir, generate_modules(source_dir, output_dir))
+    extended = _extend_existing_packages(modules)
+    sys.path.insert(0, str(output_dir))
+    importlib.invalidate_caches()
+    try:
+        yield modules
+    finally:
+        sys.path.remove(str(output_dir))
+        for package, folder in extended:
+            package.__path__.remove(folder)
+        _forget_modules_from(output_dir)
+        importlib.invalidate_caches()
+
+
+def _extend_existing_packages(modules: GeneratedModules) -> list[tuple[ModuleType, str]]:
+    """Let already-imported packages of the same name (Django's `registry`) find generated submodules."""
+    extended = []
+    for name in sorted(modules.top_level_packages()):
+        package = sys.modules.get(name)
+        if package is None or not hasattr(package, "__path__"):
+            continue
+        folder = str(modules.directory / name)
+        package.__path__.append(folder)
+        extended.append((package, folder))
+    return extended
+
+
+def _forget_modules_from(directory: Path) -> None:
+    """Drop every imported module whose file lies under `directory` (the default pool keeps the descriptors)."""
+    root = str(directory)
+    for name, module in list(sys.modules.items()):
+        location = getattr(module, "__file__", None) or ""
+        namespace_paths = list(getattr(module, "__path__", None) or []) if not location else []
+        if location.startswith(root) or (namespace_paths and all(str(path).startswith(root) for path in namespace_paths)):
+            del sys.modules[name]
