@@ -24,7 +24,7 @@ from schemas_app.protobuf.compiler import COMPILE_ERROR, CompilationFailed, comp
 from schemas_app.protobuf.findings import Finding
 from schemas_app.protobuf.printer import UnprintableDescriptor, print_file
 
-# Standard or URL-safe base64, possibly wrapped over several lines; proto text always has other characters.
+# Standard or URL-safe base64, possibly wrapped over lines; .proto text nearly always has other characters.
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/\-_\r\n]+={0,2}\s*")
 _NOT_A_SCHEMA = "The schema is neither .proto text nor a base64-encoded FileDescriptorProto"
 
