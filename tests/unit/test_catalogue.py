@@ -5,10 +5,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from google.protobuf.descriptor_pb2 import FieldDescriptorProto, FileDescriptorProto
 from google.protobuf.unknown_fields import UnknownFieldSet
 
+from schemas_app.protobuf import breaking
 from schemas_app.protobuf.compiler import compile_one, compile_sources
+from schemas_app.protobuf.lint import LintConfig, lint
 from schemas_app.protobuf.locations import (
     ENUM_VALUE,
     FILE_ENUM_TYPE,
@@ -83,6 +86,16 @@ def catalogue(sources):
     return compile_sources(sources)
 
 
+@pytest.fixture(scope="module")
+def buf_yaml():
+    return yaml.safe_load((SCHEMAS / "buf.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def lint_config(buf_yaml):
+    return LintConfig.from_buf_yaml(buf_yaml)
+
+
 def domain_of(file: FileDescriptorProto) -> str:
     return file.name.split("/")[0]
 
@@ -151,6 +164,11 @@ def test_the_spec_messages_match_field_for_field(catalogue, path, message_name):
     assert [(name, kind) for name, _, kind, _, _ in actual[len(expected):]] in ([], [("tenant_id", STRING)])
 
 
+def test_the_catalogue_lints_clean_with_its_buf_yaml_including_governance_and_comments(catalogue, lint_config):
+    assert {"MESSAGE_TENANT_ID", "FIELD_PII_ANNOTATED", "FIELD_DEPRECATED_MARKED", "COMMENT_FIELD", "RPC_REQUEST_STANDARD_NAME", "ENUM_VALUE_PREFIX"} <= lint_config.rule_ids
+    assert [finding.as_text() for finding in lint(catalogue.files, lint_config)] == []
+
+
 def test_every_file_declares_proto3_its_domain_package_and_go_package(catalogue):
     for file in catalogue.own_files:
         domain = domain_of(file)
@@ -202,7 +220,7 @@ def test_files_import_only_their_own_domain_and_lower_layers(catalogue):
     assert upward == []
 
 
-def test_the_migration_guides_copy_step_makes_a_v2_package_that_compiles_beside_v1(tmp_path):
+def test_the_migration_guides_copy_step_makes_a_v2_package_beside_v1_that_lints_clean_and_breaks_nothing(tmp_path, catalogue, buf_yaml, lint_config):
     script = re.search(r"<!-- copy-step -->\s*```sh\n(.*?)```", MIGRATION_EXAMPLE.read_text(), re.S)
     assert script, "the worked example keeps its copy step in a ```sh block after <!-- copy-step -->"
     shutil.copytree(SCHEMAS, tmp_path / "schemas")
@@ -216,3 +234,5 @@ def test_the_migration_guides_copy_step_makes_a_v2_package_that_compiles_beside_
     quantity_types = {(m.name, f.name): f.type for m, _ in all_messages(v2.message_type, ()) for f in m.field if f.name.endswith("quantity")}
     assert len(quantity_types) == 8 and set(quantity_types.values()) == {STRING}
     assert {f.type for f in message_named(compiled, "trading/orders.proto", "Order").field if f.name == "quantity"} == {DOUBLE}
+    assert [finding.as_text() for finding in lint(compiled.files, lint_config)] == []
+    assert breaking.check(catalogue.own_files, compiled.own_files, buf_yaml["breaking"]["use"]) == []
