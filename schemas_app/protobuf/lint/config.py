@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 from schemas_app.protobuf.lint.catalog import expand
+from schemas_app.protobuf.lint.governance import PersonalFields
 
 DEFAULT_USE = ("STANDARD", "GOVERNANCE")
 DEFAULT_TENANT_PACKAGES = ("trading", "ai", "system")
@@ -90,6 +91,11 @@ class LintConfig:
                 paths[rule_id] = paths.get(rule_id, ()) + key_paths
         return paths
 
+    @cached_property
+    def personal_fields(self) -> PersonalFields:
+        """Return the matcher of personal field names built from this configuration's word lists."""
+        return PersonalFields(self.personal_field_tokens, self.non_personal_field_phrases, self.person_words)
+
     def ignores(self, rule_id: str, path: str) -> bool:
         """Return True when `ignore` or `ignore_only` excludes the file at `path` from the rule."""
         return _under(path, self.ignore) or _under(path, self._ignored_paths_by_rule.get(rule_id, ()))
@@ -109,7 +115,9 @@ class LintConfig:
         In a v2 file, `module_path` picks a module whose own `lint:` section
         replaces the workspace's, as in buf; its `ignore` paths, written from the
         workspace root, are made relative to the module. Without `use` the
-        registry's default applies: STANDARD plus GOVERNANCE. Our own keys
+        registry's default applies, STANDARD plus GOVERNANCE; a `use` that names
+        only buf's rules gets GOVERNANCE added (switch it off with `except`, which
+        buf itself would refuse, or per subject). Our own keys
         (`tenant_packages`, `personal_field_tokens`, `non_personal_field_phrases`,
         `person_words`) may sit in the same section.
         """
@@ -136,6 +144,9 @@ def _settings(section: Mapping, version: str, prefix: str) -> dict:
     settings["ignore_only"] = {key: [_from_module(path, prefix) for path in paths or ()] for key, paths in (section.get("ignore_only") or {}).items()}
     if "use" in settings:
         settings["use"] = tuple(settings["use"] or ())
+        # buf.yaml speaks for buf's rules; ours join unless it names one of them itself.
+        if not expand(settings["use"]) & expand(_GOVERNANCE_ONLY):
+            settings["use"] += _GOVERNANCE_ONLY
     if section.get("disable_builtin"):
         settings["use"] = _GOVERNANCE_ONLY
     # Comment ignores are opt-in before v2 and opt-out from v2 on, as in buf.

@@ -52,7 +52,7 @@ def _run(rule: LintRule, files: list[LintFile], config: LintConfig):
         return
     check = rule.check
     for file in files:
-        if config.ignores(rule.id, file.name):
+        if config.ignores(rule.id, file.name) or (rule.applies is not None and not rule.applies(file)):
             continue
         for element in elements_of(file, rule.scope):
             result = check(element, config)

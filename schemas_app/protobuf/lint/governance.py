@@ -21,15 +21,13 @@ Personal fields are recognised by the words of their names, never by substrings
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 from google.protobuf.descriptor_pb2 import FieldDescriptorProto
 
 from schemas_app.protobuf.lint.comments import says_deprecated
 from schemas_app.protobuf.lint.model import Field, LintRule, Message, Problem
 from schemas_app.protobuf.lint.naming import split_words
 from schemas_app.protobuf.lint.wire import WireFormatError, last_varint
-from schemas_app.protobuf.locations import FIELD_TYPE, MESSAGE_FIELD
+from schemas_app.protobuf.locations import FIELD_TYPE
 
 GOVERNANCE = "GOVERNANCE"
 TENANT_FIELD = "tenant_id"
@@ -52,11 +50,11 @@ def check_message_tenant_id(message: Message, config) -> Problem | None:
     package = message.file.package
     if not message.is_top_level or not in_tenant_package(package, config.tenant_packages):
         return None
-    for index, field in enumerate(message.proto.field):
+    for field in message.fields:
         if field.name == TENANT_FIELD:
-            if field.type == FieldDescriptorProto.TYPE_STRING and field.label != FieldDescriptorProto.LABEL_REPEATED:
+            if field.proto.type == FieldDescriptorProto.TYPE_STRING and field.proto.label != FieldDescriptorProto.LABEL_REPEATED:
                 return None
-            return Problem(message, f'Field "{TENANT_FIELD}" on message "{message.name}" should be a singular string.', message.path + (MESSAGE_FIELD, index, FIELD_TYPE))
+            return Problem(message, f'Field "{TENANT_FIELD}" on message "{message.name}" should be a singular string.', field.path + (FIELD_TYPE,))
     return Problem(message, f'Message "{message.name}" in package "{package}" should have a field "string {TENANT_FIELD}".', message.name_path)
 
 
@@ -121,11 +119,6 @@ class PersonalFields:
         return None
 
 
-@lru_cache(maxsize=16)
-def personal_fields(tokens: tuple[str, ...], non_personal: tuple[str, ...], person_words: tuple[str, ...]) -> PersonalFields:
-    return PersonalFields(tokens, non_personal, person_words)
-
-
 def _described(field: Field) -> str:
     if field.message is None:
         return f'Extension "{field.name}"'
@@ -133,14 +126,11 @@ def _described(field: Field) -> str:
 
 
 def check_field_pii_annotated(field: Field, config) -> Problem | None:
-    proto = field.proto
-    if proto.type == FieldDescriptorProto.TYPE_BOOL or (field.message is not None and field.message.is_map_entry):
+    message = field.message
+    reason = config.personal_fields.match(field.name, message.name if message else None)
+    if reason is None or field.proto.type == FieldDescriptorProto.TYPE_BOOL or (message is not None and message.is_map_entry):
         return None
-    matcher = personal_fields(config.personal_field_tokens, config.non_personal_field_phrases, config.person_words)
-    reason = matcher.match(field.name, field.message.name if field.message else None)
-    if reason is None:
-        return None
-    pii, classification = _governance_options(proto)
+    pii, classification = _governance_options(field.proto)
     if pii != 1:
         return Problem(field, f'{_described(field)} looks personal ("{reason}") and should set {PII_TEXT} = true and a {CLASSIFICATION_TEXT}.', field.name_path)
     if not classification:
@@ -161,22 +151,20 @@ def _governance_options(proto: FieldDescriptorProto) -> tuple[int | None, int | 
 
 def check_field_deprecated_marked(field: Field, config) -> Problem | None:
     proto = field.proto
-    if (proto.HasField("options") and proto.options.deprecated) or not _file_mentions_deprecation(field.file):
+    if proto.HasField("options") and proto.options.deprecated:
         return None
     if says_deprecated(field.file.index.comment(field.path)):
         return Problem(field, f'{_described(field)} is documented as deprecated and should be marked [deprecated = true].', field.name_path)
     return None
 
 
-def _file_mentions_deprecation(file) -> bool:
+def mentions_deprecation(file) -> bool:
     """Return False when no comment of the file can say "deprecated", without building its SourceIndex."""
-    if "mentions_deprecation" not in file.memo:
-        file.memo["mentions_deprecation"] = b"deprecated" in file.proto.source_code_info.SerializeToString().lower()
-    return file.memo["mentions_deprecation"]
+    return b"deprecated" in file.proto.source_code_info.SerializeToString().lower()
 
 
 GOVERNANCE_RULES = (
     LintRule("MESSAGE_TENANT_ID", 'Checks that top-level messages of tenant packages (configurable, "trading", "ai" and "system" by default) have a "string tenant_id" field.', (GOVERNANCE,), "message", check_message_tenant_id),
     LintRule("FIELD_PII_ANNOTATED", "Checks that fields whose names look personal set (registry.v1.pii) = true and a (registry.v1.classification).", (GOVERNANCE,), "field", check_field_pii_annotated),
-    LintRule("FIELD_DEPRECATED_MARKED", "Checks that fields whose comments say they are deprecated are marked [deprecated = true].", (GOVERNANCE,), "field", check_field_deprecated_marked),
+    LintRule("FIELD_DEPRECATED_MARKED", "Checks that fields whose comments say they are deprecated are marked [deprecated = true].", (GOVERNANCE,), "field", check_field_deprecated_marked, mentions_deprecation),
 )

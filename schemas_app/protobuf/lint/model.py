@@ -91,6 +91,7 @@ class Element:
     kind = "element"
 
     def __init__(self, file: LintFile, path: tuple[int, ...], proto, parent: Element | None):
+        # Assigned here rather than through super() in subclasses: a big schema builds thousands.
         self.file = file
         self.path = path
         self.proto = proto
@@ -103,13 +104,14 @@ class Element:
 
 
 class Message(Element):
-    __slots__ = ("full_name", "is_map_entry")
+    __slots__ = ("full_name", "is_map_entry", "fields")
     kind = "message"
 
     def __init__(self, file, path, proto, parent, full_name: str):
         super().__init__(file, path, proto, parent)
         self.full_name = full_name
-        self.is_map_entry = proto.options.map_entry
+        self.is_map_entry = proto.HasField("options") and proto.options.map_entry
+        self.fields: list[Field] = []
 
     @property
     def is_top_level(self) -> bool:
@@ -121,7 +123,11 @@ class Field(Element):
     kind = "field"
 
     def __init__(self, file, path, proto, parent, is_extension: bool = False):
-        super().__init__(file, path, proto, parent)
+        self.file = file
+        self.path = path
+        self.proto = proto
+        self.name = proto.name
+        self.parent = parent
         self.is_extension = is_extension
 
     @property
@@ -185,8 +191,8 @@ def _walk_messages(file: LintFile, protos, prefix: tuple[int, ...], scope: str, 
         full_name = scope + proto.name
         message = Message(file, path, proto, parent, full_name)
         file.messages.append(message)
-        for number, field in enumerate(proto.field):
-            file.fields.append(Field(file, path + (MESSAGE_FIELD, number), field, message))
+        message.fields = [Field(file, path + (MESSAGE_FIELD, number), field, message) for number, field in enumerate(proto.field)]
+        file.fields.extend(message.fields)
         for number, extension in enumerate(proto.extension):
             file.fields.append(Field(file, path + (MESSAGE_EXTENSION, number), extension, message, is_extension=True))
         synthetic = {field.oneof_index for field in proto.field if field.proto3_optional} if proto.oneof_decl else ()
@@ -246,6 +252,8 @@ class LintRule:
     categories: tuple[str, ...]
     scope: str
     check: Callable[..., CheckResult]
+    # A cheap test of a whole file; when it says no, the check never sees the file's elements.
+    applies: Callable[[LintFile], bool] | None = None
 
 
 def elements_of(file: LintFile, scope: str) -> list:

@@ -82,6 +82,11 @@ def check_field_lower_snake_case(field: Field, config) -> Problem | None:
     return None
 
 
+def may_have_required_fields(file) -> bool:
+    # proto3 refuses `required` at compile time.
+    return file.proto.syntax != "proto3"
+
+
 def check_field_not_required(field: Field, config) -> Problem | None:
     proto = field.proto
     required = proto.label == FieldDescriptorProto.LABEL_REQUIRED or (
@@ -173,7 +178,7 @@ STYLE_RULES = (
     LintRule("ENUM_VALUE_PREFIX", "Checks that enum values are prefixed with ENUM_NAME_UPPER_SNAKE_CASE.", ONLY_STANDARD, "enum_value", check_enum_value_prefix),
     LintRule("ENUM_ZERO_VALUE_SUFFIX", "Checks that enum zero values have a consistent suffix (configurable, _UNSPECIFIED by default).", ONLY_STANDARD, "enum_value", check_enum_zero_value_suffix),
     LintRule("FIELD_LOWER_SNAKE_CASE", "Checks that field names are lower_snake_case.", FROM_BASIC, "field", check_field_lower_snake_case),
-    LintRule("FIELD_NOT_REQUIRED", "Checks that fields are not configured to be required.", FROM_BASIC, "field", check_field_not_required),
+    LintRule("FIELD_NOT_REQUIRED", "Checks that fields are not configured to be required.", FROM_BASIC, "field", check_field_not_required, may_have_required_fields),
     LintRule("MESSAGE_PASCAL_CASE", "Checks that messages are PascalCase.", FROM_BASIC, "message", check_message_pascal_case),
     LintRule("ONEOF_LOWER_SNAKE_CASE", "Checks that oneof names are lower_snake_case.", FROM_BASIC, "oneof", check_oneof_lower_snake_case),
     LintRule("RPC_PASCAL_CASE", "Checks that RPCs are PascalCase.", FROM_BASIC, "method", check_rpc_pascal_case),
