@@ -28,6 +28,9 @@ MAX_NESTING_DEPTH = 64
 COMPILE_ERROR = "COMPILE"
 
 _PROTOC_LINE = re.compile(r"^(?P<path>[^:\n]+?):(?:(?P<line>\d+):(?P<column>\d+):)?\s*(?P<message>.*)$")
+# protoc's own logging (absl): "W0000 00:00:1795632354.204299  17277 parser.cc:659] message".
+_ABSL_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (?P<message>.*)$")
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog()"
 _VALID_PATH = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 # protoc writes to the process's stderr, which we borrow for the length of one run.
 _PROTOC_LOCK = threading.Lock()
@@ -196,7 +199,7 @@ def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, 
             status, messages = _run_capturing_stderr(protoc.main, arguments, workdir)
         # protoc names files by their disk path; report the import path the caller gave.
         messages = messages.replace(source_dir + os.sep, "")
-        findings = [_parse_protoc_line(line) for line in messages.splitlines() if line.strip()]
+        findings = [finding for line in messages.splitlines() if line.strip() and (finding := _parse_protoc_line(line)) is not None]
         errors = [f for f in findings if f.rule == COMPILE_ERROR]
         warnings = tuple(f for f in findings if f.rule != COMPILE_ERROR)
         if status != 0 or not os.path.exists(output):
@@ -229,7 +232,12 @@ def _run_capturing_stderr(function, arguments, workdir):
         os.close(saved)
 
 
-def _parse_protoc_line(line: str) -> Finding:
+def _parse_protoc_line(line: str) -> Finding | None:
+    if line.startswith(_ABSL_PREAMBLE):
+        return None
+    logged = _ABSL_LOG_LINE.match(line)
+    if logged:
+        return Finding("", 0, 0, "COMPILE_WARNING", logged["message"])
     match = _PROTOC_LINE.match(line)
     if not match:
         return Finding("", 0, 0, COMPILE_ERROR, line)

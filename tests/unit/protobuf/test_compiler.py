@@ -76,3 +76,10 @@ def test_it_accepts_proto2_and_editions():
 def test_it_keeps_unused_import_warnings_apart_from_errors():
     result = compile_sources({"x.proto": 'syntax = "proto3";\nimport "google/protobuf/empty.proto";\nmessage A {}\n'})
     assert [w.rule for w in result.warnings] == ["COMPILE_WARNING"]
+
+
+def test_protocs_own_log_lines_become_warnings_not_errors():
+    result = compile_sources({"nosyntax.proto": "message A { optional int32 a = 1; }\n"})
+    assert all(w.rule == "COMPILE_WARNING" and "syntax" in w.message for w in result.warnings)
+    errors = errors_of({"nosyntax2.proto": "message A { strin a = 1; }\n"})
+    assert [(e.path, e.line) for e in errors] == [("nosyntax2.proto", 1)]
