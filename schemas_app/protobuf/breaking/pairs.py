@@ -97,8 +97,8 @@ class FileRef:
         return (self.name, *self._finder.position(path))
 
     def at(self, *suffix: int) -> Place:
-        """Return the place of a file-level declaration (an option, the package), else of the file's first statement."""
-        for path in (suffix, (FILE_PACKAGE,), (FILE_SYNTAX,)):
+        """Return the place of a file-level declaration (an option, the package), else of its syntax or package statement."""
+        for path in (suffix, (FILE_SYNTAX,), (FILE_PACKAGE,)):
             if path:
                 place = self.place(path)
                 if place[1]:

@@ -480,12 +480,12 @@ def _deleted_values(previous, current, allowed, suffix: str) -> Violations:
 
 
 def enum_value_same_name(previous, current) -> Violations:
-    old = {value.name for value in previous}
-    new = [value.name for value in current]
-    if not set(new) <= old:
+    """Every earlier name of a number must remain: JSON readers parse values by name. New aliases are fine."""
+    old = sorted(value.name for value in previous)
+    new = sorted(value.name for value in current)
+    if not set(old) <= set(new):
         enum = current[0].parent.full_name
-        before = ", ".join(f'"{name}"' for name in sorted(old))
-        after = ", ".join(f'"{name}"' for name in sorted(new))
+        before, after = ", ".join(f'"{name}"' for name in old), ", ".join(f'"{name}"' for name in new)
         yield current[0].at(), f'Enum value {current[0].proto.number} on enum "{enum}" changed name from {before} to {after}.'
 
 
