@@ -99,10 +99,14 @@ def _quote(value) -> str:
     return f'"{value}"'
 
 
-def _deleted(previous: dict, current: dict):
-    """Yield the declarations of `previous` missing from `current`, leaving out those inside a deleted message."""
-    for key, ref in previous.items():
-        if key not in current and not (isinstance(ref.parent, MessageRef) and ref.parent.full_name in previous and ref.parent.full_name not in current):
+def _deleted(previous, current, kind: str):
+    """Yield the `kind` declarations (messages, enums...) of a previous file or package missing from the current one.
+
+    Those inside a message that is itself gone are left out: that message's finding covers them.
+    """
+    old, new = getattr(previous, kind), getattr(current, kind)
+    for key, ref in old.items():
+        if key not in new and not (isinstance(ref.parent, MessageRef) and ref.parent.full_name not in current.messages):
             yield ref
 
 
@@ -150,42 +154,42 @@ def _file_option(file, field):
 
 
 def message_no_delete(previous, current) -> Violations:
-    for message in _deleted(previous.messages, current.messages):
+    for message in _deleted(previous, current, "messages"):
         yield message.at(), f'Previously present message "{message.full_name}" was deleted from file.'
 
 
 def enum_no_delete(previous, current) -> Violations:
-    for enum in _deleted(previous.enums, current.enums):
+    for enum in _deleted(previous, current, "enums"):
         yield enum.at(), f'Previously present enum "{enum.full_name}" was deleted from file.'
 
 
 def service_no_delete(previous, current) -> Violations:
-    for service in _deleted(previous.services, current.services):
+    for service in _deleted(previous, current, "services"):
         yield service.at(), f'Previously present service "{service.full_name}" was deleted from file.'
 
 
 def extension_no_delete(previous, current) -> Violations:
-    for extension in _deleted(previous.extensions, current.extensions):
+    for extension in _deleted(previous, current, "extensions"):
         yield extension.at(), f'Previously present extension "{extension.full_name}" was deleted from file.'
 
 
 def package_message_no_delete(previous, current) -> Violations:
-    for message in _deleted(previous.messages, current.messages):
+    for message in _deleted(previous, current, "messages"):
         yield message.at(), f'Previously present message "{message.full_name}" was deleted from package "{previous.name}".'
 
 
 def package_enum_no_delete(previous, current) -> Violations:
-    for enum in _deleted(previous.enums, current.enums):
+    for enum in _deleted(previous, current, "enums"):
         yield enum.at(), f'Previously present enum "{enum.full_name}" was deleted from package "{previous.name}".'
 
 
 def package_service_no_delete(previous, current) -> Violations:
-    for service in _deleted(previous.services, current.services):
+    for service in _deleted(previous, current, "services"):
         yield service.at(), f'Previously present service "{service.full_name}" was deleted from package "{previous.name}".'
 
 
 def package_extension_no_delete(previous, current) -> Violations:
-    for extension in _deleted(previous.extensions, current.extensions):
+    for extension in _deleted(previous, current, "extensions"):
         yield extension.at(), f'Previously present extension "{extension.full_name}" was deleted from package "{previous.name}".'
 
 
