@@ -1,13 +1,14 @@
 """buf's lint rules about single elements: names, enums, fields, services and comments.
 
-Each rule is one small function handed one element, plus one row in `STYLE_RULES`.
-Messages keep buf's wording, so a team moving between `buf lint` and the
+Each rule is one small function handed one element, plus one row in `STYLE_RULES`;
+rules that differ only in wording (the *_CASE and COMMENT_* families) get their
+function from a builder. Messages keep buf's wording, so a team moving between `buf lint` and the
 registry reads the same sentences.
 """
 from google.protobuf.descriptor_pb2 import FeatureSet, FieldDescriptorProto
 
 from schemas_app.protobuf.lint.comments import has_documentation
-from schemas_app.protobuf.lint.model import Enum, EnumValue, Field, LintRule, Message, Method, Oneof, Problem, Service
+from schemas_app.protobuf.lint.model import Enum, EnumValue, Field, LintRule, Method, Problem, Service
 from schemas_app.protobuf.lint.naming import (
     is_lower_snake_case,
     is_pascal_case,
@@ -37,10 +38,22 @@ def _in_map_entry(field: Field) -> bool:
     return field.message is not None and field.message.is_map_entry
 
 
-def check_enum_pascal_case(enum: Enum, config) -> Problem | None:
-    if not is_pascal_case(enum.name):
-        return Problem(enum, f'Enum name "{enum.name}" should be PascalCase, such as "{to_pascal_case(enum.name)}".', enum.name_path)
-    return None
+# (name of the case, test, conversion that suggests the right spelling)
+PASCAL_CASE = ("PascalCase", is_pascal_case, to_pascal_case)
+LOWER_SNAKE_CASE = ("lower_snake_case", is_lower_snake_case, to_lower_snake_case)
+UPPER_SNAKE_CASE = ("UPPER_SNAKE_CASE", is_upper_snake_case, to_upper_snake_case)
+
+
+def _case_rule(label: str, case: tuple, skip=lambda element: False):
+    """Build a *_CASE check: the element's name must convert to itself (buf's definition of being in a case)."""
+    case_name, is_case, to_case = case
+
+    def check(element, config) -> Problem | None:
+        if is_case(element.name) or skip(element):
+            return None
+        return Problem(element, f'{label} name "{element.name}" should be {case_name}, such as "{to_case(element.name)}".', element.name_path)
+
+    return check
 
 
 def check_enum_first_value_zero(enum: Enum, config) -> Problem | None:
@@ -56,12 +69,6 @@ def check_enum_no_allow_alias(enum: Enum, config) -> Problem | None:
     return None
 
 
-def check_enum_value_upper_snake_case(value: EnumValue, config) -> Problem | None:
-    if not is_upper_snake_case(value.name):
-        return Problem(value, f'Enum value name "{value.name}" should be UPPER_SNAKE_CASE, such as "{to_upper_snake_case(value.name)}".', value.name_path)
-    return None
-
-
 def check_enum_value_prefix(value: EnumValue, config) -> Problem | None:
     prefix = to_upper_snake_case(value.parent.name) + "_"
     if not value.name.startswith(prefix):
@@ -73,12 +80,6 @@ def check_enum_zero_value_suffix(value: EnumValue, config) -> Problem | None:
     suffix = config.enum_zero_value_suffix
     if value.proto.number == 0 and not value.name.endswith(suffix):
         return Problem(value, f'Enum zero value name "{value.name}" should be suffixed with "{suffix}".', value.name_path)
-    return None
-
-
-def check_field_lower_snake_case(field: Field, config) -> Problem | None:
-    if not is_lower_snake_case(field.name) and not _in_map_entry(field):
-        return Problem(field, f'Field name "{field.name}" should be lower_snake_case, such as "{to_lower_snake_case(field.name)}".', field.name_path)
     return None
 
 
@@ -97,33 +98,9 @@ def check_field_not_required(field: Field, config) -> Problem | None:
     return None
 
 
-def check_message_pascal_case(message: Message, config) -> Problem | None:
-    if not is_pascal_case(message.name) and not message.is_map_entry:
-        return Problem(message, f'Message name "{message.name}" should be PascalCase, such as "{to_pascal_case(message.name)}".', message.name_path)
-    return None
-
-
-def check_oneof_lower_snake_case(oneof: Oneof, config) -> Problem | None:
-    if not is_lower_snake_case(oneof.name) and not oneof.is_synthetic:
-        return Problem(oneof, f'Oneof name "{oneof.name}" should be lower_snake_case, such as "{to_lower_snake_case(oneof.name)}".', oneof.name_path)
-    return None
-
-
-def check_service_pascal_case(service: Service, config) -> Problem | None:
-    if not is_pascal_case(service.name):
-        return Problem(service, f'Service name "{service.name}" should be PascalCase, such as "{to_pascal_case(service.name)}".', service.name_path)
-    return None
-
-
 def check_service_suffix(service: Service, config) -> Problem | None:
     if not service.name.endswith(config.service_suffix):
         return Problem(service, f'Service name "{service.name}" should be suffixed with "{config.service_suffix}".', service.name_path)
-    return None
-
-
-def check_rpc_pascal_case(method: Method, config) -> Problem | None:
-    if not is_pascal_case(method.name):
-        return Problem(method, f'RPC name "{method.name}" should be PascalCase, such as "{to_pascal_case(method.name)}".', method.name_path)
     return None
 
 
@@ -173,18 +150,18 @@ def _comment_rule(label: str, skip=lambda element: False):
 STYLE_RULES = (
     LintRule("ENUM_FIRST_VALUE_ZERO", "Checks that all first values of enums have a numeric value of 0.", FROM_BASIC, "enum", check_enum_first_value_zero),
     LintRule("ENUM_NO_ALLOW_ALIAS", "Checks that enums do not have the allow_alias option set.", FROM_BASIC, "enum", check_enum_no_allow_alias),
-    LintRule("ENUM_PASCAL_CASE", "Checks that enums are PascalCase.", FROM_BASIC, "enum", check_enum_pascal_case),
-    LintRule("ENUM_VALUE_UPPER_SNAKE_CASE", "Checks that enum values are UPPER_SNAKE_CASE.", FROM_BASIC, "enum_value", check_enum_value_upper_snake_case),
+    LintRule("ENUM_PASCAL_CASE", "Checks that enums are PascalCase.", FROM_BASIC, "enum", _case_rule("Enum", PASCAL_CASE)),
+    LintRule("ENUM_VALUE_UPPER_SNAKE_CASE", "Checks that enum values are UPPER_SNAKE_CASE.", FROM_BASIC, "enum_value", _case_rule("Enum value", UPPER_SNAKE_CASE)),
     LintRule("ENUM_VALUE_PREFIX", "Checks that enum values are prefixed with ENUM_NAME_UPPER_SNAKE_CASE.", ONLY_STANDARD, "enum_value", check_enum_value_prefix),
     LintRule("ENUM_ZERO_VALUE_SUFFIX", "Checks that enum zero values have a consistent suffix (configurable, _UNSPECIFIED by default).", ONLY_STANDARD, "enum_value", check_enum_zero_value_suffix),
-    LintRule("FIELD_LOWER_SNAKE_CASE", "Checks that field names are lower_snake_case.", FROM_BASIC, "field", check_field_lower_snake_case),
+    LintRule("FIELD_LOWER_SNAKE_CASE", "Checks that field names are lower_snake_case.", FROM_BASIC, "field", _case_rule("Field", LOWER_SNAKE_CASE, _in_map_entry)),
     LintRule("FIELD_NOT_REQUIRED", "Checks that fields are not configured to be required.", FROM_BASIC, "field", check_field_not_required, may_have_required_fields),
-    LintRule("MESSAGE_PASCAL_CASE", "Checks that messages are PascalCase.", FROM_BASIC, "message", check_message_pascal_case),
-    LintRule("ONEOF_LOWER_SNAKE_CASE", "Checks that oneof names are lower_snake_case.", FROM_BASIC, "oneof", check_oneof_lower_snake_case),
-    LintRule("RPC_PASCAL_CASE", "Checks that RPCs are PascalCase.", FROM_BASIC, "method", check_rpc_pascal_case),
+    LintRule("MESSAGE_PASCAL_CASE", "Checks that messages are PascalCase.", FROM_BASIC, "message", _case_rule("Message", PASCAL_CASE, lambda message: message.is_map_entry)),
+    LintRule("ONEOF_LOWER_SNAKE_CASE", "Checks that oneof names are lower_snake_case.", FROM_BASIC, "oneof", _case_rule("Oneof", LOWER_SNAKE_CASE, lambda oneof: oneof.is_synthetic)),
+    LintRule("RPC_PASCAL_CASE", "Checks that RPCs are PascalCase.", FROM_BASIC, "method", _case_rule("RPC", PASCAL_CASE)),
     LintRule("RPC_REQUEST_STANDARD_NAME", "Checks that RPC request type names are RPCNameRequest or ServiceNameRPCNameRequest.", ONLY_STANDARD, "method", check_rpc_request_standard_name),
     LintRule("RPC_RESPONSE_STANDARD_NAME", "Checks that RPC response type names are RPCNameResponse or ServiceNameRPCNameResponse.", ONLY_STANDARD, "method", check_rpc_response_standard_name),
-    LintRule("SERVICE_PASCAL_CASE", "Checks that services are PascalCase.", FROM_BASIC, "service", check_service_pascal_case),
+    LintRule("SERVICE_PASCAL_CASE", "Checks that services are PascalCase.", FROM_BASIC, "service", _case_rule("Service", PASCAL_CASE)),
     LintRule("SERVICE_SUFFIX", "Checks that services have a consistent suffix (configurable, Service by default).", ONLY_STANDARD, "service", check_service_suffix),
     LintRule("RPC_NO_CLIENT_STREAMING", "Checks that RPCs are not client streaming.", (UNARY_RPC,), "method", check_rpc_no_client_streaming),
     LintRule("RPC_NO_SERVER_STREAMING", "Checks that RPCs are not server streaming.", (UNARY_RPC,), "method", check_rpc_no_server_streaming),
