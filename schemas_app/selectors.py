@@ -1,6 +1,6 @@
 """Reads of the registry, always scoped to a tenant first."""
 from django.core.cache import cache
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from schemas_app import cache as registry_cache
 from schemas_app.engine import Reference
@@ -185,9 +185,17 @@ def config_row(*, tenant: Tenant, subject: str | None) -> SubjectConfig | None:
     return SubjectConfig.objects.filter(tenant=tenant, subject_name=subject).first()
 
 
+def _subject_or_global(tenant: Tenant, subject: str | None) -> Q:
+    """Match the tenant's global row (no subject) and, when given, the subject's own row."""
+    scope = Q(subject_name__isnull=True)
+    if subject is not None:
+        scope |= Q(subject_name=subject)
+    return Q(tenant=tenant) & scope
+
+
 def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
     """Return the compatibility level, rule set, normalize flag and lint exceptions in force for a subject."""
-    rows = {row.subject_name: row for row in SubjectConfig.objects.filter(tenant=tenant, subject_name__in=[subject, None] if subject else [None])}
+    rows = {row.subject_name: row for row in SubjectConfig.objects.filter(_subject_or_global(tenant, subject))}
     if subject is None:
         rows_in_order = [rows.get(None)]
     else:
@@ -210,5 +218,5 @@ def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
 
 
 def effective_mode(*, tenant: Tenant, subject: str | None) -> str:
-    rows = {row.subject_name: row.mode for row in SubjectMode.objects.filter(tenant=tenant, subject_name__in=[subject, None] if subject else [None])}
+    rows = {row.subject_name: row.mode for row in SubjectMode.objects.filter(_subject_or_global(tenant, subject))}
     return rows.get(subject) or rows.get(None) or Mode.READWRITE

@@ -41,7 +41,7 @@ def test_an_incompatible_change_is_refused_with_409_and_the_engines_messages(api
     body = response.json()
     assert body["error_code"] == 409
     assert "bid" in body["message"] and "TickData" in body["message"]
-    assert any(detail["rule"] == "FIELD_SAME_TYPE" for detail in body["details"])
+    assert any(detail["rule"] == "FIELD_WIRE_JSON_COMPATIBLE_TYPE" for detail in body["details"])
 
 
 def test_with_compatibility_none_a_breaking_change_is_a_new_major_version(api):
@@ -116,7 +116,7 @@ def test_compatibility_endpoint_reports_rule_ids_when_verbose(api):
     assert ok == {"is_compatible": True}
     bad = post(api, "/compatibility/subjects/ticks-value/versions?verbose=true", {"schema": TICK_V2_CHANGES_TYPE}).json()
     assert bad["is_compatible"] is False
-    assert any("FIELD_SAME_TYPE" in message for message in bad["messages"])
+    assert any("FIELD_WIRE_JSON_COMPATIBLE_TYPE" in message for message in bad["messages"])
 
 
 def test_config_is_global_then_per_subject(api):
@@ -160,5 +160,5 @@ def test_management_api_shows_semantic_versions_and_lint_findings(api):
     versions = api.get("/schemas/trading%2Fticks.proto/versions").json()
     assert [(v["version"], v["semanticVersion"], v["change"]) for v in versions] == [(1, "1.0.0", "INITIAL"), (2, "1.1.0", "MINOR")]
     report = post(api, "/schemas/trading%2Fticks.proto/compatibility", {"schema": TICK_V2_CHANGES_TYPE}).json()
-    assert report["is_compatible"] is False and report["findings"][0]["rule"] == "FIELD_SAME_TYPE"
+    assert report["is_compatible"] is False and report["findings"][0]["rule"] == "FIELD_WIRE_JSON_COMPATIBLE_TYPE"
     assert api.delete("/schemas/trading%2Fticks.proto").json() == [1, 2]
