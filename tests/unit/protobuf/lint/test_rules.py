@@ -226,3 +226,8 @@ def test_each_rule_flags_its_bad_fixture_at_the_right_place(rule_id):
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_each_rule_accepts_its_good_fixture(rule_id):
     assert run(rule_id, CASES[rule_id].good) == []
+
+
+def test_field_not_required_also_sees_editions_legacy_required():
+    text = 'edition = "2023";\npackage a.v1;\nmessage Order {\n  string order_id = 1 [features.field_presence = LEGACY_REQUIRED];\n  string note = 2;\n}\n'
+    assert [(f.line, f.column, f.message) for f in run("FIELD_NOT_REQUIRED", {A: text})] == [(4, 3, 'Field named "order_id" should not be required.')]
