@@ -90,9 +90,11 @@ def check_import_no_weak(entry: Import, config) -> Problem | None:
 
 def check_import_used(entry: Import, config) -> Problem | None:
     # A public import re-exports for the importer's importers; whether this file uses it does not matter.
-    if entry.is_public:
+    # An imported file that was not handed to lint cannot be judged: unknown is not unused.
+    workspace = entry.file.workspace
+    if entry.is_public or entry.name not in workspace.files:
         return None
-    provided = entry.file.workspace.exported_by(entry.name)
+    provided = workspace.exported_by(entry.name)
     if provided & _type_files(entry.file) or provided & _option_files(entry.file):
         return None
     return Problem(entry, f'Import "{entry.name}" is unused.')

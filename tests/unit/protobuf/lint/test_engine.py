@@ -39,6 +39,17 @@ def test_targets_limit_the_report_while_other_files_resolve_imports():
     assert [f.path for f in lint(compiled.files, LintConfig(use=["STANDARD"]))] == ["b/v1/b.proto", "b/v1/b.proto"]
 
 
+def test_an_import_whose_file_was_not_given_is_not_called_unused():
+    sources = {"a/v1/a.proto": proto3("a.v1", 'import "b/v1/b.proto";', 'import "b/v1/c.proto";', "message A { b.v1.B b = 1; }"), "b/v1/b.proto": proto3("b.v1", "message B {}"), "b/v1/c.proto": proto3("b.v1")}
+    compiled = compile_sources(sources)
+    assert run_rule_on(compiled.files, "IMPORT_USED") == [("IMPORT_USED", "a/v1/a.proto", 4, 1)]
+    assert run_rule_on([compiled.file("a/v1/a.proto")], "IMPORT_USED") == []
+
+
+def run_rule_on(files, rule_id):
+    return places(lint(files, LintConfig(use=[rule_id]), targets=["a/v1/a.proto"]))
+
+
 def test_lint_sources_raises_compile_errors():
     with pytest.raises(CompilationFailed) as caught:
         lint_sources({"a.proto": 'syntax = "proto3";\nmessage A { strin a = 1; }\n'})
