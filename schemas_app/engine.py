@@ -31,6 +31,9 @@ class PreparedSchema:
 
     text: str
     fingerprint: str
+    canonical_fingerprint: str
+    # True when the client sent a descriptor or asked for normalisation: match existing schemas by meaning.
+    match_by_meaning: bool
     root_path: str
     compiled: CompiledFiles
     references: list[Reference] = field(default_factory=list)
@@ -75,15 +78,25 @@ def prepare_schema(*, subject: str, schema: str, references: list[Reference], de
     root_path = root_path_for(subject)
     try:
         text = canonical.schema_text_from_input(root_path, schema, dependencies)
+        normalized = canonical.normalize(root_path, text, dependencies)
+        from_descriptor = text != schema
         if normalize:
-            text = canonical.normalize(root_path, text, dependencies)
+            text = normalized
         compiled = compile_one(root_path, text, dependencies)
     except CompilationFailed as error:
         raise invalid_schema_from(error) from None
     reference_keys = [(ref.name, ref.subject, ref.version) for ref in references]
     extras = json.dumps({"metadata": metadata, "ruleSet": rule_set}, sort_keys=True) if (metadata or rule_set) else ""
-    fingerprint = canonical.fingerprint(text + extras, reference_keys)
-    return PreparedSchema(text=text, fingerprint=fingerprint, root_path=root_path, compiled=compiled, references=list(references), dependencies=dict(dependencies))
+    return PreparedSchema(
+        text=text,
+        fingerprint=canonical.fingerprint(text + extras, reference_keys),
+        canonical_fingerprint=canonical.fingerprint(normalized + extras, reference_keys),
+        match_by_meaning=bool(normalize) or from_descriptor,
+        root_path=root_path,
+        compiled=compiled,
+        references=list(references),
+        dependencies=dict(dependencies),
+    )
 
 
 def compile_stored(*, subject: str, text: str, dependencies: dict[str, str]) -> CompiledFiles:

@@ -30,6 +30,8 @@ class Schema(models.Model):
     schema_type = models.CharField(max_length=16, default="PROTOBUF")
     text = models.TextField()
     fingerprint = models.CharField(max_length=64, unique=True)
+    # Fingerprint of the normalised text: a descriptor, or normalize=true, finds text of the same meaning.
+    canonical_fingerprint = models.CharField(max_length=64, db_index=True, default="")
     # Confluent's `metadata` and `ruleSet`, stored and returned as given.
     metadata = models.JSONField(null=True, blank=True)
     rule_set = models.JSONField(null=True, blank=True)

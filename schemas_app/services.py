@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from schemas_app import cache as registry_cache
@@ -21,7 +22,6 @@ from schemas_app.errors import (
     SubjectNotFound,
     SubjectNotSoftDeleted,
     SubjectSoftDeleted,
-    VersionNotFound,
     VersionNotSoftDeleted,
     VersionSoftDeleted,
 )
@@ -118,7 +118,7 @@ def subject_version_register(
     mode = selectors.effective_mode(tenant=tenant, subject=subject_name)
     subject = _locked_subject(tenant, subject_name)
 
-    existing = subject.versions.filter(schema__fingerprint=prepared.fingerprint, deleted=False).select_related("schema").first()
+    existing = same_content_versions(subject, prepared).filter(deleted=False).select_related("schema").order_by("version").first()
     if existing is not None and import_id in (None, existing.schema_id):
         return Registration(subject_version=existing, created=False)
 
@@ -150,6 +150,13 @@ def subject_version_register(
     return Registration(subject_version=subject_version, created=True, findings=findings)
 
 
+def same_content_versions(subject: Subject, prepared: PreparedSchema):
+    """Return the subject's versions holding this schema: the exact text, or the same meaning when asked."""
+    if prepared.match_by_meaning:
+        return subject.versions.filter(Q(schema__fingerprint=prepared.fingerprint) | Q(schema__canonical_fingerprint=prepared.canonical_fingerprint))
+    return subject.versions.filter(schema__fingerprint=prepared.fingerprint)
+
+
 def _locked_subject(tenant: Tenant, name: str) -> Subject:
     """Return the subject row locked for this transaction, creating it when new."""
     try:
@@ -166,9 +173,13 @@ def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: i
         clash = Schema.objects.filter(pk=import_id).exclude(fingerprint=prepared.fingerprint).exists()
         if clash:
             raise OperationNotPermitted(f"Overwrite new schema with id {import_id} is not permitted.")
-    defaults = {"text": prepared.text, "metadata": metadata, "rule_set": rule_set}
+    defaults = {"text": prepared.text, "canonical_fingerprint": prepared.canonical_fingerprint, "metadata": metadata, "rule_set": rule_set}
     if import_id is not None:
         defaults["id"] = import_id
+    if prepared.match_by_meaning and import_id is None:
+        same_meaning = Schema.objects.filter(canonical_fingerprint=prepared.canonical_fingerprint).order_by("id").first()
+        if same_meaning is not None:
+            return same_meaning
     try:
         with transaction.atomic():
             schema, created = Schema.objects.get_or_create(fingerprint=prepared.fingerprint, defaults=defaults)
@@ -361,7 +372,7 @@ def schema_lookup_in_subject(*, tenant: Tenant, subject_name: str, schema: str, 
     """Return the version of a subject holding this schema (Confluent's POST /subjects/{subject}); 40403 when none."""
     subject = selectors.subject_get(tenant=tenant, name=subject_name)
     prepared = prepare_for_subject(tenant=tenant, subject=subject_name, schema=schema, references=list(references), normalize=normalize)
-    versions = subject.versions.select_related("schema").filter(schema__fingerprint=prepared.fingerprint)
+    versions = same_content_versions(subject, prepared).select_related("schema")
     if not deleted:
         versions = versions.filter(deleted=False)
     found = versions.order_by("version").first()
@@ -371,17 +382,3 @@ def schema_lookup_in_subject(*, tenant: Tenant, subject_name: str, schema: str, 
         raise SchemaNotFound()
     return found
 
-
-__all__ = [
-    "Registration",
-    "VersionNotFound",
-    "compatibility_test",
-    "config_delete",
-    "config_update",
-    "mode_delete",
-    "mode_update",
-    "schema_lookup_in_subject",
-    "subject_delete",
-    "subject_version_delete",
-    "subject_version_register",
-]

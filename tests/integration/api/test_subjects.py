@@ -162,3 +162,28 @@ def test_management_api_shows_semantic_versions_and_lint_findings(api):
     report = post(api, "/schemas/trading%2Fticks.proto/compatibility", {"schema": TICK_V2_CHANGES_TYPE}).json()
     assert report["is_compatible"] is False and report["findings"][0]["rule"] == "FIELD_WIRE_JSON_COMPATIBLE_TYPE"
     assert api.delete("/schemas/trading%2Fticks.proto").json() == [1, 2]
+
+
+def descriptor_base64(text: str, path: str = "trading/ticks.proto") -> str:
+    import base64
+
+    from schemas_app.protobuf.compiler import compile_one
+
+    root = compile_one(path, text).file(path)
+    root.ClearField("source_code_info")
+    return base64.b64encode(root.SerializeToString()).decode()
+
+
+def test_a_descriptor_of_a_registered_text_finds_the_same_id_and_version(api):
+    schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
+    assert register(api, "ticks-value", descriptor_base64(TICK_V1)).json()["id"] == schema_id
+    assert api.get("/subjects/ticks-value/versions").json() == [1]
+    assert post(api, "/subjects/ticks-value", {"schema": descriptor_base64(TICK_V1)}).json()["id"] == schema_id
+    assert register(api, "other-value", descriptor_base64(TICK_V1)).json()["id"] == schema_id
+
+
+def test_normalize_true_matches_text_that_differs_only_in_comments_and_spacing(api):
+    schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
+    reformatted = "// A comment.\n" + TICK_V1.replace("  ", "    ")
+    assert register(api, "ticks-value", reformatted, normalize="true").json()["id"] == schema_id
+    assert register(api, "ticks-value", reformatted).json()["id"] != schema_id
