@@ -1,0 +1,610 @@
+"""Benchmark the protobuf engine in-process: compile, fingerprint, compare and lint.
+
+Run by hand from the repository root:
+
+    python tests/performance/bench_engine.py [--quick]
+
+Two workloads are generated deterministically: a large schema set (10 files with
+imports between them, over 300 messages, 5,000 fields, 50 enums and 20 services,
+with nested messages, oneofs, maps, repeated and enum-typed fields) with a
+"previous version" that differs as a real release would (fields added, a few
+removed or renamed, enum values and an RPC added); and a typical 1 KB schema of
+one file with about ten messages. Each stage is timed many times on one pinned
+core and reported as median and p95 in milliseconds, against the targets below
+(reported, never asserted). The whole checks are profiled once with cProfile to
+show where their time goes. Results go to tests/performance/results/engine.json
+and engine.md.
+"""
+import argparse
+import copy
+import cProfile
+import datetime
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from google.protobuf.internal import api_implementation  # noqa: E402
+
+from schemas_app.protobuf import breaking, canonical, compiler, lint  # noqa: E402
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SEED = 20240601
+# Targets from the task, reported against and never asserted.
+TARGET_LARGE_WHOLE_MS = 50.0
+TARGET_SMALL_WHOLE_MS = 1.0
+# Minimum sizes of the large set, checked after compiling it.
+MIN_LARGE = {"files": 10, "messages": 300, "fields": 5000, "enums": 50, "services": 20}
+PROFILE_LINES = 12
+PROFILE_ROWS_IN_MARKDOWN = 5
+
+SCALARS = ("string", "int32", "int64", "uint32", "uint64", "bool", "double", "float", "bytes", "sint64", "fixed32")
+MAP_KEYS = ("string", "int64", "int32")
+
+
+# ---------------------------------------------------------------- schema model
+
+
+@dataclass
+class FieldSpec:
+    name: str
+    type: str
+    number: int
+    label: str = ""  # "", "repeated" or "optional"
+    oneof: str | None = None
+
+
+@dataclass
+class MessageSpec:
+    name: str
+    fields: list[FieldSpec] = field(default_factory=list)
+    nested: list["MessageSpec"] = field(default_factory=list)
+    reserved: list[int] = field(default_factory=list)
+
+
+@dataclass
+class EnumSpec:
+    name: str
+    values: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MethodSpec:
+    name: str
+    request: str
+    response: str
+    server_streaming: bool = False
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    methods: list[MethodSpec] = field(default_factory=list)
+
+
+@dataclass
+class FileSpec:
+    path: str
+    package: str
+    imports: list[str] = field(default_factory=list)
+    enums: list[EnumSpec] = field(default_factory=list)
+    messages: list[MessageSpec] = field(default_factory=list)
+    services: list[ServiceSpec] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- generation
+
+
+def generate_set(files: int, messages_per_file: int, fields_per_message: int, enums_per_file: int, services_per_file: int, seed: int = SEED) -> list[FileSpec]:
+    """Return a deterministic set of files; file i imports file 0 and file i-1 and uses their types."""
+    rng = random.Random(seed)
+    specs: list[FileSpec] = []
+    for index in range(files):
+        package = f"bench.domain{index}.v1"
+        spec = FileSpec(path=f"bench/domain{index}/v1/domain{index}.proto", package=package)
+        spec.imports = sorted({specs[0].path, specs[-1].path}) if specs else []
+        spec.enums = [_enum(index, number, rng) for number in range(enums_per_file)]
+        names = [f"Entity{index}x{number}" for number in range(messages_per_file)]
+        foreign = _foreign_types(specs, spec.imports)
+        spec.messages = [_message(name, fields_per_message, spec, names, foreign, rng) for name in names]
+        spec.services = [_service(index, number, names, rng) for number in range(services_per_file)]
+        specs.append(spec)
+    return specs
+
+
+def _enum(file_index: int, number: int, rng: random.Random) -> EnumSpec:
+    name = f"Status{file_index}x{number}"
+    prefix = _upper_snake(name)
+    return EnumSpec(name, [f"{prefix}_UNSPECIFIED"] + [f"{prefix}_STATE_{value}" for value in range(1, rng.randint(3, 7))])
+
+
+def _foreign_types(specs: list[FileSpec], imports: list[str]) -> tuple[list[str], list[str]]:
+    """Return the fully qualified messages and enums the imported files declare."""
+    imported = [spec for spec in specs if spec.path in imports]
+    messages = [f"{spec.package}.{message.name}" for spec in imported for message in spec.messages]
+    enums = [f"{spec.package}.{enum.name}" for spec in imported for enum in spec.enums]
+    return messages, enums
+
+
+def _message(name: str, field_count: int, spec: FileSpec, own_names: list[str], foreign: tuple[list[str], list[str]], rng: random.Random) -> MessageSpec:
+    message = MessageSpec(name)
+    foreign_messages, foreign_enums = foreign
+    number = 0
+    oneof_done = False
+    while len(message.fields) < field_count:
+        number += 1
+        roll = rng.random()
+        field_name = f"field_{number}"
+        if roll < 0.40:
+            message.fields.append(FieldSpec(field_name, rng.choice(SCALARS), number))
+        elif roll < 0.50:
+            message.fields.append(FieldSpec(field_name, rng.choice(SCALARS), number, label="repeated"))
+        elif roll < 0.58:
+            message.fields.append(FieldSpec(field_name, f"map<{rng.choice(MAP_KEYS)}, {rng.choice(SCALARS[:-1])}>", number))
+        elif roll < 0.70:
+            message.fields.append(FieldSpec(field_name, rng.choice(spec.enums).name, number))
+        elif roll < 0.76 and foreign_enums:
+            message.fields.append(FieldSpec(field_name, "." + rng.choice(foreign_enums), number))
+        elif roll < 0.84:
+            message.fields.append(FieldSpec(field_name, rng.choice(own_names), number, label=rng.choice(("", "repeated"))))
+        elif roll < 0.90 and foreign_messages:
+            message.fields.append(FieldSpec(field_name, "." + rng.choice(foreign_messages), number))
+        elif roll < 0.95:
+            message.fields.append(FieldSpec(field_name, rng.choice(SCALARS), number, label="optional"))
+        elif not oneof_done:
+            oneof_done = True
+            for offset, type_name in enumerate(("string", "int64", rng.choice(own_names))):
+                message.fields.append(FieldSpec(f"choice_{number + offset}", type_name, number + offset, oneof="choice"))
+            number += 2
+    if rng.random() < 0.5:
+        nested = MessageSpec("Detail", [FieldSpec(f"detail_{n}", rng.choice(SCALARS), n) for n in range(1, 6)])
+        nested.nested.append(MessageSpec("Line", [FieldSpec("text", "string", 1), FieldSpec("amount", "int64", 2)]))
+        message.nested.append(nested)
+        message.fields.append(FieldSpec("details", "Detail", number + 1, label="repeated"))
+    return message
+
+
+def _service(file_index: int, number: int, names: list[str], rng: random.Random) -> ServiceSpec:
+    service = ServiceSpec(f"Registry{file_index}x{number}Service")
+    for method in range(4):
+        request, response = rng.sample(names, 2)
+        service.methods.append(MethodSpec(f"Call{method}", request, response, server_streaming=method == 3))
+    return service
+
+
+def _upper_snake(name: str) -> str:
+    out = []
+    for index, char in enumerate(name):
+        if char.isupper() and index:
+            out.append("_")
+        out.append(char.upper())
+    return "".join(out)
+
+
+def evolve(previous: list[FileSpec], seed: int = SEED + 1) -> list[FileSpec]:
+    """Return the next release of a set: fields and values added, a few fields removed or renamed."""
+    rng = random.Random(seed)
+    current = copy.deepcopy(previous)
+    for spec in current:
+        for message in rng.sample(spec.messages, max(1, len(spec.messages) // 4)):
+            _add_field(message, rng)
+        victim = rng.choice(spec.messages)
+        removed = _plain_fields(victim)[-1]
+        victim.fields.remove(removed)
+        if rng.random() < 0.5:
+            victim.reserved.append(removed.number)
+        renamed = _plain_fields(rng.choice(spec.messages))[0]
+        renamed.name += "_renamed"
+        rng.choice(spec.enums).values.append(f"{_upper_snake(spec.enums[0].name)}_ADDED")
+    current[-1].services[0].methods.append(MethodSpec("CallAdded", current[-1].messages[0].name, current[-1].messages[1].name))
+    return current
+
+
+def _add_field(message: MessageSpec, rng: random.Random) -> None:
+    number = 1 + max(f.number for f in message.fields)
+    message.fields.append(FieldSpec(f"added_{number}", rng.choice(SCALARS), number))
+
+
+def _plain_fields(message: MessageSpec) -> list[FieldSpec]:
+    return [f for f in message.fields if f.oneof is None and f.name.startswith("field_")]
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render(spec: FileSpec, field_comments: bool = True) -> str:
+    """Return the .proto text of one file; every element is documented, fields only when asked."""
+    lines = ['syntax = "proto3";', "", f"package {spec.package};", ""]
+    lines += [f'import "{path}";' for path in spec.imports]
+    lines.append("")
+    for enum in spec.enums:
+        lines.append(f"// {enum.name} is a generated status.")
+        lines.append(f"enum {enum.name} {{")
+        lines += [f"  {value} = {number};" for number, value in enumerate(enum.values)]
+        lines += ["}", ""]
+    for message in spec.messages:
+        lines += _render_message(message, "", field_comments)
+        lines.append("")
+    for service in spec.services:
+        lines.append(f"// {service.name} serves generated entities.")
+        lines.append(f"service {service.name} {{")
+        for method in service.methods:
+            stream = "stream " if method.server_streaming else ""
+            lines.append(f"  rpc {method.name}({method.request}) returns ({stream}{method.response});")
+        lines += ["}", ""]
+    return "\n".join(lines)
+
+
+def _render_message(message: MessageSpec, indent: str, field_comments: bool) -> list[str]:
+    lines = [f"{indent}// {message.name} is a generated entity.", f"{indent}message {message.name} {{"]
+    inner = indent + "  "
+    for nested in message.nested:
+        lines += _render_message(nested, inner, field_comments)
+    if message.reserved:
+        lines.append(f"{inner}reserved {', '.join(str(n) for n in message.reserved)};")
+    open_oneof = None
+    for spec in message.fields:
+        if spec.oneof != open_oneof:
+            if open_oneof:
+                lines.append(f"{inner}}}")
+            if spec.oneof:
+                lines.append(f"{inner}oneof {spec.oneof} {{")
+            open_oneof = spec.oneof
+        label = f"{spec.label} " if spec.label else ""
+        if field_comments:
+            lines.append(f"{inner}{'  ' if spec.oneof else ''}// The {spec.name.replace('_', ' ')} of the entity.")
+        lines.append(f"{inner}{'  ' if spec.oneof else ''}{label}{spec.type} {spec.name} = {spec.number};")
+    if open_oneof:
+        lines.append(f"{inner}}}")
+    lines.append(f"{indent}}}")
+    return lines
+
+
+def sources_of(specs: list[FileSpec], field_comments: bool = True) -> dict[str, str]:
+    return {spec.path: render(spec, field_comments) for spec in specs}
+
+
+def large_pair() -> tuple[dict[str, str], dict[str, str]]:
+    previous = generate_set(files=10, messages_per_file=32, fields_per_message=16, enums_per_file=5, services_per_file=2)
+    return sources_of(previous), sources_of(evolve(previous))
+
+
+def small_pair() -> tuple[dict[str, str], dict[str, str]]:
+    """Return a typical one-file schema of about 1 KB, before and after one added field."""
+    previous = generate_set(files=1, messages_per_file=10, fields_per_message=2, enums_per_file=1, services_per_file=0, seed=SEED + 2)
+    for message in previous[0].messages:
+        message.nested.clear()
+        message.fields = [f for f in message.fields if f.name != "details"]
+    current = copy.deepcopy(previous)
+    _add_field(current[0].messages[0], random.Random(SEED + 3))
+    return sources_of(previous, field_comments=False), sources_of(current, field_comments=False)
+
+
+# ---------------------------------------------------------------- the stages
+
+
+def count_elements(files) -> dict[str, int]:
+    counts = {"files": len(files), "messages": 0, "fields": 0, "enums": 0, "services": len([s for f in files for s in f.service])}
+    pending = [m for f in files for m in f.message_type]
+    counts["enums"] = sum(len(f.enum_type) for f in files)
+    while pending:
+        message = pending.pop()
+        if message.options.map_entry:
+            continue
+        counts["messages"] += 1
+        counts["fields"] += len(message.field)
+        counts["enums"] += len(message.enum_type)
+        pending.extend(message.nested_type)
+    return counts
+
+
+def fingerprint_all(sources: dict[str, str], imports: dict[str, list[str]]) -> list[str]:
+    """Normalise and fingerprint every file of a set with the files it imports, as the registry stores each one."""
+    digests = []
+    for path, text in sources.items():
+        dependencies = {name: sources[name] for name in imports[path]}
+        digests.append(canonical.fingerprint(canonical.normalize(path, text, dependencies)))
+    return digests
+
+
+def transitive_imports(files) -> dict[str, list[str]]:
+    """Map each own file to every own file it imports, directly or not."""
+    direct = {file.name: [name for name in file.dependency if not compiler.is_well_known(name)] for file in files}
+    closure = {}
+    for name in direct:
+        seen, pending = set(), list(direct[name])
+        while pending:
+            other = pending.pop()
+            if other not in seen:
+                seen.add(other)
+                pending.extend(direct.get(other, ()))
+        closure[name] = sorted(seen)
+    return closure
+
+
+def compare(previous_files, current_files, rule_ids) -> list:
+    findings = breaking.check(previous_files, current_files, rule_ids)
+    if COMPATIBILITY is not None:
+        findings += COMPATIBILITY.check_compatibility(current_files, [previous_files], level="FULL")
+    return findings
+
+
+def whole_check(previous: dict[str, str], current: dict[str, str], rule_ids, lint_config) -> int:
+    """Do what a registration does for a pair: compile both, fingerprint, compare and lint the new one."""
+    previous_files = compiler.compile_sources(previous).own_files
+    compiled = compiler.compile_sources(current)
+    fingerprint_all(current, transitive_imports(compiled.own_files))
+    findings = compare(previous_files, compiled.own_files, rule_ids)
+    findings += lint.lint(compiled.files, lint_config)
+    return len(findings)
+
+
+def _compatibility_module():
+    try:
+        from schemas_app.protobuf import compatibility
+    except ImportError:
+        return None
+    return compatibility
+
+
+COMPATIBILITY = _compatibility_module()
+
+
+# ---------------------------------------------------------------- timing
+
+
+@dataclass
+class Timing:
+    workload: str
+    stage: str
+    median_ms: float
+    p95_ms: float
+    min_ms: float
+    repetitions: int
+    note: str = ""
+
+
+def measure(run: Callable[[], object], repetitions: int, before: Callable[[], None] | None = None, warmup: int = 3) -> list[float]:
+    """Return `repetitions` wall-clock times in ms of run(); `before` runs untimed before each one."""
+    for _ in range(warmup):
+        if before:
+            before()
+        run()
+    gc.collect()
+    times = []
+    for _ in range(repetitions):
+        if before:
+            before()
+        start = time.perf_counter_ns()
+        run()
+        times.append((time.perf_counter_ns() - start) / 1e6)
+    return times
+
+
+def summarize(workload: str, stage: str, times: list[float], note: str = "") -> Timing:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return Timing(workload, stage, round(statistics.median(ordered), 3), round(p95, 3), round(ordered[0], 3), len(ordered), note)
+
+
+def profile(run: Callable[[], object], before: Callable[[], None] | None = None, repetitions: int = 5) -> list[dict]:
+    """Return the functions that take the most own time over a few runs of run()."""
+    profiler = cProfile.Profile()
+    if before is None:
+        run()  # warm whatever a previous stage's `before` emptied
+    for _ in range(repetitions):
+        if before:
+            before()
+        profiler.enable()
+        run()
+        profiler.disable()
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    total = sum(entry[2] for entry in stats.stats.values()) or 1.0
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:PROFILE_LINES]
+    return [
+        {
+            "function": f"{_short(filename)}:{line}({name})",
+            "own_ms_per_run": round(1000 * own / repetitions, 3),
+            "cumulative_ms_per_run": round(1000 * cumulative / repetitions, 3),
+            "share_of_own_time": round(own / total, 3),
+        }
+        for (filename, line, name), (_, _, own, cumulative, _) in rows
+    ]
+
+
+def _short(filename: str) -> str:
+    for marker in (str(ROOT) + os.sep, "site-packages" + os.sep):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+@dataclass
+class Stage:
+    name: str
+    run: Callable[[], object]
+    repetitions: int
+    before: Callable[[], None] | None = None
+
+
+def stages_of(previous: dict[str, str], current: dict[str, str], scale: int) -> tuple[list[Stage], dict]:
+    """Return the timed stages of one workload and what they work on; `scale` multiplies repetition counts."""
+    rule_ids = breaking.resolve_rule_ids(use=("FILE",))
+    lint_config = lint.LintConfig(use=tuple(lint.LINT_RULES))
+    previous_files = compiler.compile_sources(previous).own_files
+    compiled = compiler.compile_sources(current)
+    current_files = compiled.own_files
+    imports = transitive_imports(current_files)
+    cold = compiler.clear_cache
+    stages = [
+        Stage("compile (cold: protoc)", lambda: compiler.compile_sources(current), 5 * scale, cold),
+        Stage("compile (warm: cached)", lambda: compiler.compile_sources(current), 50 * scale),
+        Stage("fingerprint (normalize + sha256, compile cache warm)", lambda: fingerprint_all(current, imports), 10 * scale),
+        Stage("fingerprint (cold: protoc per file)", lambda: fingerprint_all(current, imports), 3 * scale, cold),
+        Stage("compare: breaking.check FILE", lambda: breaking.check(previous_files, current_files, rule_ids), 20 * scale),
+    ]
+    if COMPATIBILITY is not None:
+        stages.append(Stage("compare: check_compatibility FULL/SPEC", lambda: COMPATIBILITY.check_compatibility(current_files, [previous_files], level="FULL"), 20 * scale))
+    stages += [
+        Stage("lint (all rules)", lambda: lint.lint(compiled.files, lint_config), 20 * scale),
+        Stage("whole check (warm compile cache)", lambda: whole_check(previous, current, rule_ids, lint_config), 10 * scale),
+        Stage("whole check (cold compile cache)", lambda: whole_check(previous, current, rule_ids, lint_config), 3 * scale, cold),
+    ]
+    details = {
+        "files": len(current),
+        "bytes": sum(len(text.encode()) for text in current.values()),
+        "elements": count_elements(current_files),
+        "findings": {
+            "breaking_FILE": len(breaking.check(previous_files, current_files, rule_ids)),
+            "lint_all_rules": len(lint.lint(compiled.files, lint_config)),
+        },
+    }
+    return stages, details
+
+
+def bench_workload(name: str, previous: dict[str, str], current: dict[str, str], scale: int, target_ms: float) -> tuple[list[Timing], dict]:
+    """Time every stage of one workload, then profile each stage once to show where its time goes."""
+    stages, details = stages_of(previous, current, scale)
+    timings = [summarize(name, stage.name, measure(stage.run, stage.repetitions, stage.before)) for stage in stages]
+    details["target_whole_check_ms"] = target_ms
+    details["profiles"] = {stage.name: profile(stage.run, stage.before, repetitions=3) for stage in stages}
+    return timings, details
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> dict:
+    import google.protobuf
+    import grpc_tools
+
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "protobuf": google.protobuf.__version__,
+        "protobuf_backend": api_implementation.Type(),
+        "grpcio_tools": getattr(grpc_tools, "__version__", _distribution_version("grpcio-tools")),
+        "cpu_count": os.cpu_count(),
+        "pinned_cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu_model": _cpu_model(),
+        "platform": platform.platform(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        # Other work on the machine shows here: every timing is wall-clock.
+        "load_average_at_start": _load_average(),
+    }
+
+
+def _load_average() -> list[float] | None:
+    return [round(value, 2) for value in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def _distribution_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def verdict(timing: Timing, target_ms: float) -> str:
+    if not timing.stage.startswith("whole check"):
+        return ""
+    return "meets" if timing.median_ms < target_ms else "misses"
+
+
+def markdown(info: dict, timings: list[Timing], details: dict[str, dict]) -> str:
+    lines = [
+        "# Engine benchmark",
+        "",
+        f"`python tests/performance/bench_engine.py` on {info['date']}: Python {info['python']}, protobuf {info['protobuf']} "
+        f"({info['protobuf_backend']} backend), grpcio-tools {info['grpcio_tools']}, {info['cpu_count']} CPUs ({info['cpu_model']}), "
+        f"pinned to CPU {info['pinned_cpus']}, load average {info['load_average_at_start']} at start and {info['load_average_at_end']} at the end. "
+        "Times in milliseconds, wall-clock, in-process.",
+        "",
+    ]
+    for workload, detail in details.items():
+        counts = detail["elements"]
+        lines.append(
+            f"- **{workload}**: {detail['files']} file(s), {detail['bytes']:,} bytes, {counts['messages']} messages, {counts['fields']} fields, "
+            f"{counts['enums']} enums, {counts['services']} services; {detail['findings']['breaking_FILE']} breaking (FILE) and "
+            f"{detail['findings']['lint_all_rules']} lint findings. Target for the whole check: under {detail['target_whole_check_ms']:g} ms."
+        )
+    lines += ["", "| workload | stage | median | p95 | min | runs | target |", "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    for timing in timings:
+        target = details[timing.workload]["target_whole_check_ms"]
+        lines.append(f"| {timing.workload} | {timing.stage} | {timing.median_ms:.3f} | {timing.p95_ms:.3f} | {timing.min_ms:.3f} | {timing.repetitions} | {verdict(timing, target)} |")
+    lines += ["", "## Where the time goes (cProfile, own time per run; profiling slows Python code down)"]
+    for workload, detail in details.items():
+        for stage, rows in detail["profiles"].items():
+            lines += ["", f"### {workload}: {stage}", "", "| function | own ms/run | cumulative ms/run | share |", "| --- | ---: | ---: | ---: |"]
+            for row in rows[:PROFILE_ROWS_IN_MARKDOWN]:
+                lines.append(f"| `{row['function']}` | {row['own_ms_per_run']:.3f} | {row['cumulative_ms_per_run']:.3f} | {row['share_of_own_time']:.0%} |")
+    return "\n".join(lines) + "\n"
+
+
+def pin_to_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the repetitions (to try the script, not to publish)")
+    parser.add_argument("--no-write", action="store_true", help="print the table without writing the result files")
+    options = parser.parse_args(argv)
+    pin_to_one_core()
+    scale_large, scale_small = (1, 10) if options.quick else (10, 100)
+    large_previous, large_current = large_pair()
+    small_previous, small_current = small_pair()
+    info = machine()
+    timings, details = [], {}
+    for name, previous, current, scale, target in (
+        ("large set", large_previous, large_current, scale_large, TARGET_LARGE_WHOLE_MS),
+        ("1 KB schema", small_previous, small_current, scale_small, TARGET_SMALL_WHOLE_MS),
+    ):
+        print(f"benchmarking {name} ...", file=sys.stderr)
+        workload_timings, details[name] = bench_workload(name, previous, current, scale, target)
+        timings += workload_timings
+    info["load_average_at_end"] = _load_average()
+    _check_large_sizes(details["large set"]["elements"])
+    report = markdown(info, timings, details)
+    print(report)
+    if not options.no_write:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        data = {"machine": info, "quick": options.quick, "timings": [t.__dict__ for t in timings], "workloads": details}
+        (RESULTS_DIR / "engine.json").write_text(json.dumps(data, indent=2) + "\n")
+        (RESULTS_DIR / "engine.md").write_text(report)
+    return 0
+
+
+def _check_large_sizes(counts: dict[str, int]) -> None:
+    short = {name: (counts[name], minimum) for name, minimum in MIN_LARGE.items() if counts[name] < minimum}
+    if short:
+        raise SystemExit(f"bench_engine: the large set is smaller than asked: {short} (found, minimum)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
