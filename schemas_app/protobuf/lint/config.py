@@ -114,10 +114,12 @@ class LintConfig:
 
         In a v2 file, `module_path` picks a module whose own `lint:` section
         replaces the workspace's, as in buf; its `ignore` paths, written from the
-        workspace root, are made relative to the module. Without `use` the
-        registry's default applies, STANDARD plus GOVERNANCE; a `use` that names
-        only buf's rules gets GOVERNANCE added (switch it off with `except`, which
-        buf itself would refuse, or per subject). Our own keys
+        workspace root, are made relative to the module. The registry's lint is
+        buf's STANDARD plus GOVERNANCE, so a `use` list that names STANDARD (or
+        DEFAULT) brings GOVERNANCE with it, and so does a section without `use`;
+        a narrower list (MINIMAL, BASIC, single rules) is taken as written, as buf
+        does. `except: [GOVERNANCE]` or a subject's own except list switches the
+        governance rules off. Our own keys
         (`tenant_packages`, `personal_field_tokens`, `non_personal_field_phrases`,
         `person_words`) may sit in the same section.
         """
@@ -143,10 +145,7 @@ def _settings(section: Mapping, version: str, prefix: str) -> dict:
     settings["ignore"] = tuple(_from_module(path, prefix) for path in section.get("ignore") or ())
     settings["ignore_only"] = {key: [_from_module(path, prefix) for path in paths or ()] for key, paths in (section.get("ignore_only") or {}).items()}
     if "use" in settings:
-        settings["use"] = tuple(settings["use"] or ())
-        # buf.yaml speaks for buf's rules; ours join unless it names one of them itself.
-        if not expand(settings["use"]) & expand(_GOVERNANCE_ONLY):
-            settings["use"] += _GOVERNANCE_ONLY
+        settings["use"] = _with_governance(tuple(settings["use"] or ()))
     if section.get("disable_builtin"):
         settings["use"] = _GOVERNANCE_ONLY
     # Comment ignores are opt-in before v2 and opt-out from v2 on, as in buf.
@@ -155,6 +154,13 @@ def _settings(section: Mapping, version: str, prefix: str) -> dict:
     else:
         settings["allow_comment_ignores"] = bool(section.get("allow_comment_ignores", False))
     return settings
+
+
+def _with_governance(use: tuple[str, ...]) -> tuple[str, ...]:
+    """Add GOVERNANCE to a buf.yaml `use` list that asks for STANDARD, the registry's lint being STANDARD plus GOVERNANCE."""
+    if {"STANDARD", "DEFAULT"} & set(use) and not expand(use) & expand(_GOVERNANCE_ONLY):
+        return use + _GOVERNANCE_ONLY
+    return use
 
 
 def _module(data: Mapping, module_path: str, version: str) -> Mapping:

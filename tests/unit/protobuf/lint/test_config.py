@@ -52,7 +52,7 @@ def test_it_reads_a_v1_buf_yaml():
             "rpc_allow_google_protobuf_empty_requests": True,
         },
     })
-    assert "ENUM_VALUE_PREFIX" not in config.rule_ids and GOVERNANCE_RULES <= config.rule_ids
+    assert config.rule_ids == set(rules_of_category("STANDARD")) - {"ENUM_VALUE_PREFIX"} | GOVERNANCE_RULES
     assert config.ignore == ("vendor",) and config.ignore_only == (("FIELD_LOWER_SNAKE_CASE", ("legacy",)),)
     assert (config.enum_zero_value_suffix, config.service_suffix) == ("_NONE", "API")
     assert config.allow_comment_ignores and config.rpc_allow_same_request_response and config.rpc_allow_google_protobuf_empty_requests
@@ -73,17 +73,21 @@ def test_a_v2_module_lint_section_replaces_the_workspace_one_and_its_paths_becom
         "lint": {"use": ["STANDARD"], "except": ["SERVICE_SUFFIX"]},
     }
     module = LintConfig.from_buf_yaml(data, module_path="proto")
-    assert module.rule_ids == set(rules_of_category("MINIMAL")) | GOVERNANCE_RULES
+    assert module.rule_ids == set(rules_of_category("MINIMAL"))
     assert module.ignore == ("legacy", "other/x.proto")
     assert "SERVICE_SUFFIX" not in LintConfig.from_buf_yaml(data, module_path="vendor").rule_ids
     assert "SERVICE_SUFFIX" not in LintConfig.from_buf_yaml(data).rule_ids
 
 
-def test_governance_joins_a_buf_use_list_unless_named_or_excepted():
-    assert LintConfig.from_buf_yaml({"use": ["MESSAGE_TENANT_ID"]}).rule_ids == {"MESSAGE_TENANT_ID"}
+def test_standard_in_a_buf_yaml_brings_governance_and_narrower_lists_are_taken_as_written():
+    assert LintConfig.from_buf_yaml({"version": "v2", "lint": {"use": ["STANDARD", "COMMENTS"]}}).rule_ids == LintConfig(use=["STANDARD", "GOVERNANCE", "COMMENTS"]).rule_ids
+    assert GOVERNANCE_RULES <= LintConfig.from_buf_yaml({"version": "v1", "lint": {"use": ["DEFAULT"]}}).rule_ids
     assert not GOVERNANCE_RULES & LintConfig.from_buf_yaml({"use": ["STANDARD"], "except": ["GOVERNANCE"]}).rule_ids
+    assert LintConfig.from_buf_yaml({"use": ["STANDARD", "FIELD_PII_ANNOTATED"]}).rule_ids == set(rules_of_category("STANDARD")) | {"FIELD_PII_ANNOTATED"}
+    assert LintConfig.from_buf_yaml({"version": "v2", "lint": {"use": ["BASIC"]}}).rule_ids == set(rules_of_category("BASIC"))
+    assert LintConfig.from_buf_yaml({"use": ["MESSAGE_TENANT_ID"]}).rule_ids == {"MESSAGE_TENANT_ID"}
+    assert LintConfig.from_buf_yaml({"version": "v2", "lint": {"except": ["SERVICE_SUFFIX"]}}).rule_ids == LintConfig().rule_ids - {"SERVICE_SUFFIX"}
     assert LintConfig.from_buf_yaml({"version": "v2", "lint": {"disable_builtin": True}}).rule_ids == GOVERNANCE_RULES
-    assert LintConfig.from_buf_yaml({"version": "v2"}).rule_ids == LintConfig().rule_ids
 
 
 def test_our_own_settings_may_sit_in_the_lint_section():
@@ -108,8 +112,7 @@ def test_it_explains_what_is_wrong_with_a_buf_yaml(data, module_path, message):
 
 
 def test_the_catalogue_buf_yaml_reads():
-    config = LintConfig.from_buf_yaml(yaml.safe_load(CATALOGUE_BUF_YAML.read_text()))
-    assert GOVERNANCE_RULES <= config.rule_ids
+    assert GOVERNANCE_RULES <= LintConfig.from_buf_yaml(yaml.safe_load(CATALOGUE_BUF_YAML.read_text())).rule_ids
 
 
 def test_settings_change_what_the_rules_accept():
