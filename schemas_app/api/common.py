@@ -34,8 +34,17 @@ class SchemaRegistryRenderer(renderers.JSONRenderer):
     media_type = "application/vnd.schemaregistry.v1+json"
 
 
+class _NoFormatOverride:
+    """DRF's negotiation settings with `?format=` switched off: Confluent's `format` names a schema format."""
+
+    URL_FORMAT_OVERRIDE = None
+
+
 class JSONWhateverIsAccepted(DefaultContentNegotiation):
     """Answer JSON even when Accept names only Confluent's media types, instead of 406."""
+
+    # Otherwise DRF reads ?format=serialized as a renderer name and raises Http404.
+    settings = _NoFormatOverride
 
     def select_renderer(self, request, renderers, format_suffix=None):
         try:
