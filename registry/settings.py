@@ -144,6 +144,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
+# Lint rules switched off registry-wide (subjects add their own through /config/{subject} lintExcept).
+# The spec's layout keeps package trading.v1 in trading/, so buf's directory-match rule is off by default.
+REGISTRY_LINT_EXCEPT = env_list("REGISTRY_LINT_EXCEPT", ["PACKAGE_DIRECTORY_MATCH"])
+
 # Anonymous reads are open by default, as on Confluent's registry; set false to require login for reads.
 REGISTRY_ANONYMOUS_READ = env_bool("REGISTRY_ANONYMOUS_READ", True)
 

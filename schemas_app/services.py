@@ -1,6 +1,7 @@
 """Writes of the registry. Each runs in one transaction, takes the acting user, and queues side effects on commit."""
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -89,8 +90,9 @@ def _versions_the_level_reads(previous: list[SubjectVersion], level: str) -> lis
 
 def lint_findings(*, prepared: PreparedSchema, lint_except: list[str]) -> list[dict]:
     """Return lint findings of the schema's own root file, as stored on the version."""
-    config = LintConfig(except_=tuple(lint_except))
-    return [finding.as_dict() for finding in lint([prepared.root_file], config)]
+    config = LintConfig().with_except([*settings.REGISTRY_LINT_EXCEPT, *lint_except])
+    # The imported files are there to resolve types and options; only the subject's own file is reported.
+    return [finding.as_dict() for finding in lint(prepared.compiled.files, config, targets=[prepared.root_path])]
 
 
 @transaction.atomic

@@ -187,3 +187,13 @@ def test_normalize_true_matches_text_that_differs_only_in_comments_and_spacing(a
     reformatted = "// A comment.\n" + TICK_V1.replace("  ", "    ")
     assert register(api, "ticks-value", reformatted, normalize="true").json()["id"] == schema_id
     assert register(api, "ticks-value", reformatted).json()["id"] != schema_id
+
+
+def test_lint_findings_are_stored_on_the_version_and_a_subject_can_switch_rules_off(api):
+    text = TICK_V1.replace("string symbol = 1;", "string Symbol = 1;")
+    post(api, "/schemas/ticks.proto", {"schema": text})
+    findings = api.get("/schemas/ticks.proto").json()["lintFindings"]
+    assert {"rule": "FIELD_LOWER_SNAKE_CASE", "path": "ticks.proto", "line": 5, "column": 10} in [{k: f[k] for k in ("rule", "path", "line", "column")} for f in findings]
+    api.put("/config/quiet.proto", {"lintExcept": ["FIELD_LOWER_SNAKE_CASE"]}, format="json")
+    post(api, "/schemas/quiet.proto", {"schema": text})
+    assert "FIELD_LOWER_SNAKE_CASE" not in [f["rule"] for f in api.get("/schemas/quiet.proto").json()["lintFindings"]]

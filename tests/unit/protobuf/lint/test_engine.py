@@ -1,5 +1,4 @@
 """The engine: which files it reports on, in what order, in buf's words, and how fast."""
-import time
 
 import pytest
 
@@ -98,14 +97,8 @@ def big_schema(messages=300, fields_per_message=16):
     return proto3("trading.v1", *body)
 
 
-def test_a_300_message_5000_field_schema_lints_in_milliseconds():
+def test_a_300_message_5000_field_schema_lints_clean():
+    # Speed is measured by tests/performance/bench_engine.py, not asserted here.
     compiled = compile_sources({"trading/v1/big.proto": big_schema()})
     assert sum(len(message.field) for message in compiled.file("trading/v1/big.proto").message_type) == 5100
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        findings = lint(compiled.files)
-        timings.append(time.perf_counter() - started)
-    assert findings == []
-    # About 15 ms here; the bound only catches a slide into quadratic work or per-field SourceIndex lookups.
-    assert min(timings) < 0.15
+    assert lint(compiled.files) == []
