@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from schemas_app import cache as registry_cache
 from schemas_app import selectors
+from schemas_app.auditing import audited
 from schemas_app.engine import PreparedSchema, Reference, compile_stored, prepare_schema
 from schemas_app.errors import (
     IncompatibleSchema,
@@ -95,6 +96,7 @@ def lint_findings(*, prepared: PreparedSchema, lint_except: list[str]) -> list[d
     return [finding.as_dict() for finding in lint(prepared.compiled.files, config, targets=[prepared.root_path])]
 
 
+@audited
 @transaction.atomic
 def subject_version_register(
     *,
@@ -230,6 +232,7 @@ def compatibility_test(*, tenant: Tenant, subject_name: str, version, schema: st
     return compatibility_findings(tenant=tenant, subject_name=subject_name, prepared=prepared, previous=previous, level=level, rule_set=config["compatibilityRules"])
 
 
+@audited
 @transaction.atomic
 def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False, acting_user=None) -> list[int]:
     """Soft-delete every version of a subject, or purge a soft-deleted subject; return the version numbers."""
@@ -258,6 +261,7 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
     return numbers
 
 
+@audited
 @transaction.atomic
 def subject_version_delete(*, tenant: Tenant, subject_name: str, version, permanent: bool = False, acting_user=None) -> int:
     """Soft-delete one version, or purge it once soft-deleted; return its number."""
@@ -288,6 +292,7 @@ def _refuse_in_read_only(tenant: Tenant, subject_name: str) -> None:
 CONFIG_EXTRA_FIELDS = ("alias", "defaultMetadata", "overrideMetadata", "defaultRuleSet", "overrideRuleSet", "compatibilityGroup", "validateFields")
 
 
+@audited
 @transaction.atomic
 def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, acting_user=None) -> dict:
     """Set compatibility configuration globally (subject None) or for a subject; return what was set."""
@@ -330,6 +335,7 @@ def config_as_dict(row: SubjectConfig) -> dict:
     return body
 
 
+@audited
 @transaction.atomic
 def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user=None) -> dict:
     """Remove a subject's configuration (or reset the global one) and return what it was."""
@@ -343,6 +349,7 @@ def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user=None)
     return previous
 
 
+@audited
 @transaction.atomic
 def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: bool = False, acting_user=None) -> str:
     """Set the mode globally or for a subject; IMPORT needs an empty scope unless forced."""
@@ -361,6 +368,7 @@ def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: b
     return mode
 
 
+@audited
 @transaction.atomic
 def mode_delete(*, tenant: Tenant, subject_name: str, acting_user=None) -> str:
     row = SubjectMode.objects.filter(tenant=tenant, subject_name=subject_name).first()

@@ -197,3 +197,14 @@ def test_lint_findings_are_stored_on_the_version_and_a_subject_can_switch_rules_
     api.put("/config/quiet.proto", {"lintExcept": ["FIELD_LOWER_SNAKE_CASE"]}, format="json")
     post(api, "/schemas/quiet.proto", {"schema": text})
     assert "FIELD_LOWER_SNAKE_CASE" not in [f["rule"] for f in api.get("/schemas/quiet.proto").json()["lintFindings"]]
+
+
+def test_every_registration_is_in_the_audit_log_with_its_actor(api, writer):
+    from auditlog.models import LogEntry
+
+    from schemas_app.models import SubjectVersion
+
+    register(api, "ticks-value", TICK_V1)
+    version = SubjectVersion.objects.get(subject__name="ticks-value", version=1)
+    entry = LogEntry.objects.get_for_object(version).get()
+    assert entry.action == LogEntry.Action.CREATE and entry.actor == writer
