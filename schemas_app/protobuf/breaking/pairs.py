@@ -1,13 +1,17 @@
 """Index two sets of files and hand each rule matched (previous, current) elements.
 
-Files pair by path, packages by name, messages, enums, services and extensions by
-fully qualified name across the whole set (a type may move to another file), fields
-by number, enum values by number, methods by name. Rules never walk files: they get
-one pair at a time from `Comparison.pairs(kind)`.
+Files pair by path, messages, enums, services and extensions by fully qualified name
+across the whole set (a type may move to another file), fields by number, enum
+values by number, methods by name. Rules never walk files: they get one pair at a
+time from `Comparison.pairs(kind)`.
 
-Pairs whose two sides are identical, in the same surroundings, can break nothing,
-so the element adapters skip them; this keeps a comparison of two large, mostly
-equal schemas to a few dictionary lookups per type.
+The comparison is a tree diff. Top-level declarations are indexed and paired by
+full name; a message pair whose descriptors are equal (in the same surroundings)
+has equal nested types too, so only differing pairs are descended into. Deleted or
+moved declarations are looked for among the top-level ones and those nested in
+differing pairs: nothing can leave or enter an unchanged message. A comparison of
+two large, mostly equal schemas therefore costs little more than one equality test
+per top-level type.
 """
 from collections import defaultdict
 from functools import cached_property
@@ -36,7 +40,8 @@ MESSAGE_EXTENSION = 6
 # The kinds of pairs a rule can ask for.
 SCHEMAS = "schemas"
 FILES = "files"
-PACKAGES = "packages"
+FILE_LOSSES = "file_losses"
+PACKAGE_LOSSES = "package_losses"
 MESSAGES = "messages"
 FIELDS = "fields"
 ENUMS = "enums"
@@ -48,7 +53,7 @@ Place = tuple[str, int, int]
 
 
 class Element:
-    """One declaration: its descriptor, its file and its source path."""
+    """One declaration: its descriptor, its file, its source path, its full name and what declares it."""
 
     def __init__(self, proto, file: "FileRef", path: tuple[int, ...], full_name: str, parent):
         self.proto = proto
@@ -71,7 +76,7 @@ class Element:
 
 
 class FileRef:
-    """One file of a set, with the types it declares."""
+    """One file of a set, with its top-level declarations by full name."""
 
     def __init__(self, proto: FileDescriptorProto, schema: "Schema"):
         self.proto = proto
@@ -85,7 +90,8 @@ class FileRef:
         self.services: dict[str, ServiceRef] = {}
         self.extensions: dict[str, FieldRef] = {}
         self._finder: PositionFinder | None = None
-        self.context = (self.syntax, proto.edition, _features_bytes(proto.options) if proto.HasField("options") else b"", proto.options.java_string_check_utf8)
+        options = proto.options
+        self.context = (self.syntax, proto.edition, _features_bytes(options) if proto.HasField("options") else b"", options.java_string_check_utf8)
 
     @property
     def options(self):
@@ -108,17 +114,45 @@ class FileRef:
     def prefix(self) -> str:
         return f"{self.package}." if self.package else ""
 
+    def same_declarations(self, other: "FileRef") -> bool:
+        """Tell whether two versions of the file declare exactly the same things (comments and layout aside)."""
+        mine, theirs = self.proto, other.proto
+        return (
+            self.context == other.context
+            and mine.package == theirs.package
+            and mine.options == theirs.options
+            and mine.message_type == theirs.message_type
+            and mine.enum_type == theirs.enum_type
+            and mine.service == theirs.service
+            and mine.extension == theirs.extension
+        )
+
 
 class MessageRef(Element):
-    def __init__(self, proto: DescriptorProto, file, path, full_name, parent, context, map_field_path=None):
+    def __init__(self, proto: DescriptorProto, file, path, full_name, parent, context):
         super().__init__(proto, file, path, full_name, parent)
+        # Syntax and inherited features: what, besides the descriptor, decides the encoding.
         self.context = context
-        # A map's entry message is generated and has no source; its place is the map field's.
-        self.map_field_path = map_field_path
 
-    @property
+    @cached_property
+    def inner_context(self) -> tuple:
+        """Return the context nested declarations inherit: this one's, plus the features it sets."""
+        if self.file.syntax == "editions" and self.proto.HasField("options"):
+            return self.context + (_features_bytes(self.proto.options),)
+        return self.context
+
+    @cached_property
     def is_map_entry(self) -> bool:
-        return self.map_field_path is not None
+        return isinstance(self.parent, MessageRef) and self.proto.HasField("options") and self.proto.options.map_entry
+
+    @cached_property
+    def map_field_path(self) -> tuple[int, ...] | None:
+        """Return the source path of the map field this entry message was generated for."""
+        if not self.is_map_entry:
+            return None
+        type_name = f".{self.full_name}"
+        index = next(index for index, field in enumerate(self.parent.proto.field) if field.type_name == type_name)
+        return self.parent.path + (MESSAGE_FIELD, index)
 
     @property
     def map_field(self) -> FieldDescriptorProto:
@@ -126,9 +160,25 @@ class MessageRef(Element):
         return self.parent.proto.field[self.map_field_path[-1]]
 
     def at(self, *suffix: int) -> Place:
-        if self.map_field_path is not None:
+        # A map's entry message is generated and has no source; its place is the map field's.
+        if self.is_map_entry:
             return self.file.place(self.map_field_path)
         return super().at(*suffix)
+
+    @cached_property
+    def messages(self) -> dict[str, "MessageRef"]:
+        """Return the nested messages by name."""
+        return {proto.name: MessageRef(proto, self.file, self.path + (MESSAGE_NESTED_TYPE, index), f"{self.full_name}.{proto.name}", self, self.inner_context) for index, proto in enumerate(self.proto.nested_type)}
+
+    @cached_property
+    def enums(self) -> dict[str, "EnumRef"]:
+        """Return the nested enums by name."""
+        return {proto.name: EnumRef(proto, self.file, self.path + (MESSAGE_ENUM_TYPE, index), f"{self.full_name}.{proto.name}", self, self.inner_context) for index, proto in enumerate(self.proto.enum_type)}
+
+    @cached_property
+    def extensions(self) -> dict[str, "FieldRef"]:
+        """Return the extensions declared inside this message, by name."""
+        return {proto.name: FieldRef(proto, self.file, self.path + (MESSAGE_EXTENSION, index), f"{self.full_name}.{proto.name}", self) for index, proto in enumerate(self.proto.extension)}
 
     @cached_property
     def numbers(self) -> dict[int, int]:
@@ -163,6 +213,8 @@ class MessageRef(Element):
     @cached_property
     def synthetic_oneofs(self) -> frozenset[int]:
         """Return the indexes of the oneofs protoc made for proto3 `optional` fields."""
+        if not self.proto.oneof_decl:
+            return frozenset()
         return frozenset(f.oneof_index for f in self.proto.field if f.proto3_optional)
 
     @cached_property
@@ -197,9 +249,11 @@ class FieldRef(Element):
 
     @property
     def is_map(self) -> bool:
-        if self.proto.label != FieldDescriptorProto.LABEL_REPEATED or self.proto.type != FieldDescriptorProto.TYPE_MESSAGE:
+        """Tell whether this is a map field: a repeated field of a map entry nested in its own message."""
+        if self.is_extension or self.proto.label != FieldDescriptorProto.LABEL_REPEATED or self.proto.type != FieldDescriptorProto.TYPE_MESSAGE:
             return False
-        entry = self.file.schema.messages.get(self.type_name)
+        scope, _, name = self.type_name.rpartition(".")
+        entry = self.parent.messages.get(name) if scope == self.parent.full_name else None
         return entry is not None and entry.is_map_entry
 
     @property
@@ -246,95 +300,46 @@ class MethodRef(Element):
     pass
 
 
-class PackageRef:
-    """The files of one package, with the types they declare together."""
-
-    def __init__(self, name: str, files: list[FileRef]):
-        self.name = name
-        self.files = files
-
-    @cached_property
-    def messages(self) -> dict[str, MessageRef]:
-        return {name: ref for file in self.files for name, ref in file.messages.items()}
-
-    @cached_property
-    def enums(self) -> dict[str, EnumRef]:
-        return {name: ref for file in self.files for name, ref in file.enums.items()}
-
-    @cached_property
-    def services(self) -> dict[str, ServiceRef]:
-        return {name: ref for file in self.files for name, ref in file.services.items()}
-
-    @cached_property
-    def extensions(self) -> dict[str, FieldRef]:
-        return {name: ref for file in self.files for name, ref in file.extensions.items()}
-
-
 class Schema:
-    """Every declaration of a set of files, by full name; Google's well-known types are left out."""
+    """The files of a set and their top-level declarations; Google's well-known types are left out."""
 
     def __init__(self, files):
         self.files: dict[str, FileRef] = {}
         self.messages: dict[str, MessageRef] = {}
         self.enums: dict[str, EnumRef] = {}
         self.services: dict[str, ServiceRef] = {}
-        self.extensions: dict[tuple[str, int], FieldRef] = {}
+        self.extensions: dict[str, FieldRef] = {}
+        self.packages: dict[str, list[FileRef]] = defaultdict(list)
         for proto in files:
             if not is_well_known(proto.name):
                 self._add_file(FileRef(proto, self))
 
-    @cached_property
-    def packages(self) -> dict[str, PackageRef]:
-        by_name: dict[str, list[FileRef]] = defaultdict(list)
-        for file in self.files.values():
-            by_name[file.package].append(file)
-        return {name: PackageRef(name, files) for name, files in by_name.items()}
-
     def _add_file(self, file: FileRef) -> None:
         self.files[file.name] = file
-        proto = file.proto
-        prefix = file.prefix()
+        self.packages[file.package].append(file)
+        proto, prefix, context = file.proto, file.prefix(), file.context
         for index, message in enumerate(proto.message_type):
-            self._add_message(file, message, (FILE_MESSAGE_TYPE, index), prefix + message.name, file, file.context)
+            ref = MessageRef(message, file, (FILE_MESSAGE_TYPE, index), prefix + message.name, file, context)
+            self.messages[ref.full_name] = file.messages[ref.full_name] = ref
         for index, enum in enumerate(proto.enum_type):
-            self._add_enum(file, enum, (FILE_ENUM_TYPE, index), prefix + enum.name, file, file.context)
+            ref = EnumRef(enum, file, (FILE_ENUM_TYPE, index), prefix + enum.name, file, context)
+            self.enums[ref.full_name] = file.enums[ref.full_name] = ref
         for index, service in enumerate(proto.service):
             ref = ServiceRef(service, file, (FILE_SERVICE, index), prefix + service.name, file)
             self.services[ref.full_name] = file.services[ref.full_name] = ref
         for index, extension in enumerate(proto.extension):
-            self._add_extension(file, extension, (FILE_EXTENSION, index), prefix + extension.name, file)
+            ref = FieldRef(extension, file, (FILE_EXTENSION, index), prefix + extension.name, file)
+            self.extensions[ref.full_name] = file.extensions[ref.full_name] = ref
 
-    def _add_message(self, file, proto, path, full_name, parent, context, map_field_path=None) -> None:
-        ref = MessageRef(proto, file, path, full_name, parent, context, map_field_path)
-        self.messages[full_name] = ref
-        if map_field_path is None:
-            file.messages[full_name] = ref
-        inner = context + (_features_bytes(proto.options),) if file.syntax == "editions" and proto.HasField("options") else context
-        entry_fields = _map_entry_fields(proto, full_name) if proto.nested_type else {}
-        for index, nested in enumerate(proto.nested_type):
-            nested_name = f"{full_name}.{nested.name}"
-            map_field = entry_fields.get(nested_name) if nested.options.map_entry else None
-            owner_path = path + (MESSAGE_FIELD, map_field) if map_field is not None else None
-            self._add_message(file, nested, path + (MESSAGE_NESTED_TYPE, index), nested_name, ref, inner, owner_path)
-        for index, enum in enumerate(proto.enum_type):
-            self._add_enum(file, enum, path + (MESSAGE_ENUM_TYPE, index), f"{full_name}.{enum.name}", ref, inner)
-        for index, extension in enumerate(proto.extension):
-            self._add_extension(file, extension, path + (MESSAGE_EXTENSION, index), f"{full_name}.{extension.name}", ref)
-
-    def _add_enum(self, file, proto, path, full_name, parent, context) -> None:
-        ref = EnumRef(proto, file, path, full_name, parent, context)
-        self.enums[full_name] = file.enums[full_name] = ref
-
-    def _add_extension(self, file, proto, path, full_name, parent) -> None:
-        ref = FieldRef(proto, file, path, full_name, parent)
-        file.extensions[full_name] = ref
-        self.extensions[(ref.message_name, proto.number)] = ref
-
-
-def _map_entry_fields(message: DescriptorProto, full_name: str) -> dict[str, int]:
-    """Return, for each nested type a field of `message` refers to, that field's index."""
-    prefix = f".{full_name}."
-    return {field.type_name[1:]: index for index, field in enumerate(message.field) if field.type_name.startswith(prefix)}
+    def find(self, full_name: str) -> "MessageRef | EnumRef | None":
+        """Return the message or enum of that full name, looking into nested declarations as needed."""
+        found = self.messages.get(full_name) or self.enums.get(full_name)
+        if found is None and "." in full_name:
+            scope, _, name = full_name.rpartition(".")
+            parent = self.find(scope)
+            if isinstance(parent, MessageRef):
+                found = parent.messages.get(name) or parent.enums.get(name)
+        return found
 
 
 def _features_bytes(options) -> bytes:
@@ -357,27 +362,55 @@ class Comparison:
 
     @cached_property
     def _files(self):
-        return _matched(self.previous.files, self.current.files)
+        return [(old, new) for old, new in _matched(self.previous.files, self.current.files) if not old.same_declarations(new)]
 
     @cached_property
-    def _packages(self):
-        return _matched(self.previous.packages, self.current.packages)
+    def _message_tree(self) -> list[tuple[MessageRef, MessageRef]]:
+        """Return every message pair that differs, top-level or nested in a differing pair."""
+        changed = []
+        pending = _matched(self.previous.messages, self.current.messages)
+        while pending:
+            old, new = pending.pop()
+            if old.proto != new.proto or old.context != new.context:
+                changed.append((old, new))
+                pending += _matched(old.messages, new.messages)
+        return changed
 
     @cached_property
     def _messages(self):
+        changed = self._message_tree
         shifted = self._shifted_enum_defaults
-        return [(old, new) for old, new in _matched(self.previous.messages, self.current.messages) if old.proto != new.proto or old.context != new.context or (shifted and _uses_any(new.proto, shifted))]
+        if shifted:
+            # Unchanged messages whose fields read one of those enums' defaults changed meaning too.
+            seen = {old.full_name for old, _ in changed}
+            changed = changed + [(old, new) for old, new in self._all_message_pairs() if old.full_name not in seen and _uses_any(new.proto, shifted)]
+        return changed
+
+    def _all_message_pairs(self) -> list[tuple[MessageRef, MessageRef]]:
+        pairs, pending = [], _matched(self.previous.messages, self.current.messages)
+        while pending:
+            old, new = pending.pop()
+            pairs.append((old, new))
+            pending += _matched(old.messages, new.messages)
+        return pairs
 
     @cached_property
     def _fields(self):
         shifted = self._shifted_enum_defaults
         pairs = [(old.field(number), new.field(number)) for old, new in self._messages for number in _changed_fields(old, new, shifted)]
-        extensions = _matched(self.previous.extensions, self.current.extensions)
+        extensions = _matched(self._extensions_by_key(self.previous), self._extensions_by_key(self.current))
         return pairs + [(old, new) for old, new in extensions if old.proto != new.proto or old.surroundings() != new.surroundings() or new.type_name in shifted]
+
+    def _extensions_by_key(self, schema: Schema) -> dict[tuple[str, int], FieldRef]:
+        """Return the extensions that may have changed (file-level, or inside a differing message), by extended message and number."""
+        side = 0 if schema is self.previous else 1
+        nested = [ref for pair in self._message_tree for ref in pair[side].extensions.values()]
+        return {(ref.message_name, ref.number): ref for ref in [*schema.extensions.values(), *nested]}
 
     @cached_property
     def _enums(self):
-        return [(old, new) for old, new in _matched(self.previous.enums, self.current.enums) if old.proto != new.proto or old.context != new.context]
+        nested = [pair for old, new in self._message_tree for pair in _matched(old.enums, new.enums)]
+        return [(old, new) for old, new in _matched(self.previous.enums, self.current.enums) + nested if old.proto != new.proto or old.context != new.context]
 
     @cached_property
     def _enum_values(self):
@@ -396,6 +429,36 @@ class Comparison:
         """Return the enums whose first value changed: unset fields of those types now read differently."""
         return frozenset(old.full_name for old, new in self._enums if old.default_number != new.default_number)
 
+    @cached_property
+    def _counterparts(self) -> list[tuple[Element, Element | None, Element | None]]:
+        """Return (previous declaration, its current self or None, its parent's current self) for all that may be gone.
+
+        Those are the top-level declarations and the ones nested in differing
+        message pairs; the declarations of a deleted message go with it, and a
+        map's entry message with its map field.
+        """
+        old_side, new_side = self.previous, self.current
+        found: list[tuple[Element, Element | None, Element | None]] = []
+        for kind in ("messages", "enums", "services", "extensions"):
+            new_all = getattr(new_side, kind)
+            found += [(old, new_all.get(name), None) for name, old in getattr(old_side, kind).items()]
+        for old_parent, new_parent in self._message_tree:
+            for kind in ("messages", "enums", "extensions"):
+                new_all = getattr(new_parent, kind)
+                found += [(old, new_all.get(name), new_parent) for name, old in getattr(old_parent, kind).items() if not (kind == "messages" and old.is_map_entry)]
+        return found
+
+    @cached_property
+    def _file_losses(self):
+        """Return (previous, current or None) for declarations no longer in their file, unless their message moved or went."""
+        return [(old, new) for old, new, new_parent in self._counterparts if (new is None or new.file.name != old.file.name) and (new_parent is None or new_parent.file.name == old.file.name)]
+
+    @cached_property
+    def _package_losses(self):
+        """Return (previous, None) for declarations gone from a package that still exists."""
+        packages = self.current.packages
+        return [(old, None) for old, new, _ in self._counterparts if (new is None or new.file.package != old.file.package) and old.file.package in packages]
+
 
 def _changed_fields(previous: MessageRef, current: MessageRef, shifted: frozenset[str]) -> list[int]:
     """Return the numbers of the fields both messages have and that differ in any way that matters.
@@ -404,11 +467,13 @@ def _changed_fields(previous: MessageRef, current: MessageRef, shifted: frozense
     (syntax, inherited features), on the oneof it is in and, for repeated message
     fields, on whether its nested entry type is a map entry.
     """
-    new_numbers = current.numbers
-    old_fields, new_fields = previous.proto.field, current.proto.field
+    old_fields, new_fields = list(previous.proto.field), list(current.proto.field)
     same_scope = previous.context == current.context
     same_oneofs = previous.proto.oneof_decl == current.proto.oneof_decl
     same_nested = previous.proto.nested_type == current.proto.nested_type
+    if same_scope and same_oneofs and same_nested and not shifted and old_fields == new_fields[: len(old_fields)]:
+        return []  # the usual release: fields only appended
+    new_numbers = current.numbers
     changed = []
     for number, index in previous.numbers.items():
         new_index = new_numbers.get(number)

@@ -16,14 +16,18 @@ from schemas_app.protobuf.breaking.pairs import (
     ENUM_VALUES,
     ENUMS,
     FIELDS,
+    FILE_LOSSES,
     FILES,
     MESSAGES,
     METHODS,
-    PACKAGES,
+    PACKAGE_LOSSES,
     SCHEMAS,
     SERVICES,
+    EnumRef,
+    FieldRef,
     MessageRef,
     Place,
+    ServiceRef,
 )
 from schemas_app.protobuf.locations import (
     ENUM_OPTIONS,
@@ -99,17 +103,6 @@ def _quote(value) -> str:
     return f'"{value}"'
 
 
-def _deleted(previous, current, kind: str):
-    """Yield the `kind` declarations (messages, enums...) of a previous file or package missing from the current one.
-
-    Those inside a message that is itself gone are left out: that message's finding covers them.
-    """
-    old, new = getattr(previous, kind), getattr(current, kind)
-    for key, ref in old.items():
-        if key not in new and not (isinstance(ref.parent, MessageRef) and ref.parent.full_name not in current.messages):
-            yield ref
-
-
 # --- Whole sets, files and packages ---------------------------------------------------
 
 def file_no_delete(previous, current) -> Violations:
@@ -119,9 +112,9 @@ def file_no_delete(previous, current) -> Violations:
 
 
 def package_no_delete(previous, current) -> Violations:
-    for name, package in previous.packages.items():
+    for name, files in previous.packages.items():
         if name not in current.packages:
-            first = min(package.files, key=lambda file: file.name)
+            first = min(files, key=lambda file: file.name)
             yield first.at(FILE_PACKAGE), f'Previously present package "{name}" was deleted.'
 
 
@@ -154,43 +147,43 @@ def _file_option(file, field):
 
 
 def message_no_delete(previous, current) -> Violations:
-    for message in _deleted(previous, current, "messages"):
-        yield message.at(), f'Previously present message "{message.full_name}" was deleted from file.'
+    if isinstance(previous, MessageRef):
+        yield previous.at(), f'Previously present message "{previous.full_name}" was deleted from file.'
 
 
 def enum_no_delete(previous, current) -> Violations:
-    for enum in _deleted(previous, current, "enums"):
-        yield enum.at(), f'Previously present enum "{enum.full_name}" was deleted from file.'
+    if isinstance(previous, EnumRef):
+        yield previous.at(), f'Previously present enum "{previous.full_name}" was deleted from file.'
 
 
 def service_no_delete(previous, current) -> Violations:
-    for service in _deleted(previous, current, "services"):
-        yield service.at(), f'Previously present service "{service.full_name}" was deleted from file.'
+    if isinstance(previous, ServiceRef):
+        yield previous.at(), f'Previously present service "{previous.full_name}" was deleted from file.'
 
 
 def extension_no_delete(previous, current) -> Violations:
-    for extension in _deleted(previous, current, "extensions"):
-        yield extension.at(), f'Previously present extension "{extension.full_name}" was deleted from file.'
+    if isinstance(previous, FieldRef):
+        yield previous.at(), f'Previously present extension "{previous.full_name}" was deleted from file.'
 
 
 def package_message_no_delete(previous, current) -> Violations:
-    for message in _deleted(previous, current, "messages"):
-        yield message.at(), f'Previously present message "{message.full_name}" was deleted from package "{previous.name}".'
+    if isinstance(previous, MessageRef):
+        yield previous.at(), f'Previously present message "{previous.full_name}" was deleted from package "{previous.file.package}".'
 
 
 def package_enum_no_delete(previous, current) -> Violations:
-    for enum in _deleted(previous, current, "enums"):
-        yield enum.at(), f'Previously present enum "{enum.full_name}" was deleted from package "{previous.name}".'
+    if isinstance(previous, EnumRef):
+        yield previous.at(), f'Previously present enum "{previous.full_name}" was deleted from package "{previous.file.package}".'
 
 
 def package_service_no_delete(previous, current) -> Violations:
-    for service in _deleted(previous, current, "services"):
-        yield service.at(), f'Previously present service "{service.full_name}" was deleted from package "{previous.name}".'
+    if isinstance(previous, ServiceRef):
+        yield previous.at(), f'Previously present service "{previous.full_name}" was deleted from package "{previous.file.package}".'
 
 
 def package_extension_no_delete(previous, current) -> Violations:
-    for extension in _deleted(previous, current, "extensions"):
-        yield extension.at(), f'Previously present extension "{extension.full_name}" was deleted from package "{previous.name}".'
+    if isinstance(previous, FieldRef):
+        yield previous.at(), f'Previously present extension "{previous.full_name}" was deleted from package "{previous.file.package}".'
 
 
 # --- Messages -----------------------------------------------------------------------
@@ -215,6 +208,8 @@ def _deleted_fields(previous, current, allowed, suffix: str) -> Violations:
 
 
 def oneof_no_delete(previous, current) -> Violations:
+    if previous.proto.oneof_decl == current.proto.oneof_decl:
+        return
     for name, index in previous.oneofs.items():
         if name not in current.oneofs:
             yield previous.at(MESSAGE_ONEOF_DECL, index), f'Previously present oneof "{name}" on message "{previous.full_name}" was deleted.'
@@ -322,9 +317,9 @@ def _named_type_changed(previous, current) -> bool:
         return False
     if features.kind(current) != F.TYPE_ENUM:
         return True
-    old = previous.file.schema.enums.get(previous.type_name)
-    new = current.file.schema.enums.get(current.type_name)
-    if old is None or new is None or old.name != new.name:
+    old = previous.file.schema.find(previous.type_name)
+    new = current.file.schema.find(current.type_name)
+    if not isinstance(old, EnumRef) or not isinstance(new, EnumRef) or old.name != new.name:
         return True
     new_values = {(value.name, value.number) for value in new.proto.value}
     return any((value.name, value.number) not in new_values for value in old.proto.value)
@@ -381,8 +376,8 @@ def _default(field) -> tuple[object, str]:
     if kind in (F.TYPE_STRING, F.TYPE_BYTES):
         return raw or "", f'"{raw or ""}"'
     if kind == F.TYPE_ENUM:
-        enum = field.file.schema.enums.get(field.type_name)
-        values = list(enum.proto.value) if enum else []
+        enum = field.file.schema.find(field.type_name)
+        values = list(enum.proto.value) if isinstance(enum, EnumRef) else []
         if raw is not None:
             number = next((value.number for value in values if value.name == raw), 0)
         else:
@@ -624,7 +619,7 @@ _FPJ = (FILE, PACKAGE, WIRE_JSON)
 _ALL = (FILE, PACKAGE, WIRE_JSON, WIRE)
 
 _ROWS = [
-    Rule("ENUM_NO_DELETE", "Checks that enums are not deleted from a given file.", _F, enum_no_delete, FILES),
+    Rule("ENUM_NO_DELETE", "Checks that enums are not deleted from a given file.", _F, enum_no_delete, FILE_LOSSES),
     Rule("ENUM_SAME_JSON_FORMAT", "Checks that enums keep their JSON format support.", _FPJ, enum_same_json_format, ENUMS),
     Rule("ENUM_SAME_TYPE", "Checks that enums keep their type (open or closed).", _FP, enum_same_type, ENUMS),
     Rule("ENUM_VALUE_NO_DELETE", "Checks that enum values are not deleted from a given enum.", _FP, enum_value_no_delete, ENUMS),
@@ -632,7 +627,7 @@ _ROWS = [
     Rule("ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED", "Checks that enum values are not deleted from a given enum unless the number is reserved.", (WIRE_JSON, WIRE), enum_value_no_delete_unless_number_reserved, ENUMS),
     Rule("ENUM_VALUE_SAME_NAME", "Checks that enum values keep their names.", _FPJ, enum_value_same_name, ENUM_VALUES),
     Rule("EXTENSION_MESSAGE_NO_DELETE", "Checks that extension ranges are not deleted from a given message.", _FP, extension_message_no_delete, MESSAGES),
-    Rule("EXTENSION_NO_DELETE", "Checks that extensions are not deleted from a given file.", _F, extension_no_delete, FILES),
+    Rule("EXTENSION_NO_DELETE", "Checks that extensions are not deleted from a given file.", _F, extension_no_delete, FILE_LOSSES),
     Rule("FIELD_NO_DELETE", "Checks that fields are not deleted from a given message.", _FP, field_no_delete, MESSAGES),
     Rule("FIELD_NO_DELETE_UNLESS_NAME_RESERVED", "Checks that fields are not deleted from a given message unless the name is reserved.", (WIRE_JSON,), field_no_delete_unless_name_reserved, MESSAGES),
     Rule("FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED", "Checks that fields are not deleted from a given message unless the number is reserved.", (WIRE_JSON, WIRE), field_no_delete_unless_number_reserved, MESSAGES),
@@ -669,16 +664,16 @@ _ROWS = [
     Rule("FILE_SAME_RUBY_PACKAGE", "Checks that files keep the ruby_package option.", _FP, same_file_option("ruby_package"), FILES),
     Rule("FILE_SAME_SWIFT_PREFIX", "Checks that files keep the swift_prefix option.", _FP, same_file_option("swift_prefix"), FILES),
     Rule("FILE_SAME_SYNTAX", "Checks that files keep their syntax.", _FP, file_same_syntax, FILES),
-    Rule("MESSAGE_NO_DELETE", "Checks that messages are not deleted from a given file.", _F, message_no_delete, FILES),
+    Rule("MESSAGE_NO_DELETE", "Checks that messages are not deleted from a given file.", _F, message_no_delete, FILE_LOSSES),
     Rule("MESSAGE_NO_REMOVE_STANDARD_DESCRIPTOR_ACCESSOR", "Checks that messages do not turn no_standard_descriptor_accessor on.", _FP, message_no_remove_standard_descriptor_accessor, MESSAGES),
     Rule("MESSAGE_SAME_JSON_FORMAT", "Checks that messages keep their JSON format support.", _FPJ, message_same_json_format, MESSAGES),
     Rule("MESSAGE_SAME_REQUIRED_FIELDS", "Checks that messages have no added or deleted required fields.", _ALL, message_same_required_fields, MESSAGES),
     Rule("ONEOF_NO_DELETE", "Checks that oneofs are not deleted from a given message.", _FP, oneof_no_delete, MESSAGES),
-    Rule("PACKAGE_ENUM_NO_DELETE", "Checks that enums are not deleted from a given package.", (PACKAGE,), package_enum_no_delete, PACKAGES),
-    Rule("PACKAGE_EXTENSION_NO_DELETE", "Checks that extensions are not deleted from a given package.", (PACKAGE,), package_extension_no_delete, PACKAGES),
-    Rule("PACKAGE_MESSAGE_NO_DELETE", "Checks that messages are not deleted from a given package.", (PACKAGE,), package_message_no_delete, PACKAGES),
+    Rule("PACKAGE_ENUM_NO_DELETE", "Checks that enums are not deleted from a given package.", (PACKAGE,), package_enum_no_delete, PACKAGE_LOSSES),
+    Rule("PACKAGE_EXTENSION_NO_DELETE", "Checks that extensions are not deleted from a given package.", (PACKAGE,), package_extension_no_delete, PACKAGE_LOSSES),
+    Rule("PACKAGE_MESSAGE_NO_DELETE", "Checks that messages are not deleted from a given package.", (PACKAGE,), package_message_no_delete, PACKAGE_LOSSES),
     Rule("PACKAGE_NO_DELETE", "Checks that packages are not deleted.", (PACKAGE,), package_no_delete, SCHEMAS),
-    Rule("PACKAGE_SERVICE_NO_DELETE", "Checks that services are not deleted from a given package.", (PACKAGE,), package_service_no_delete, PACKAGES),
+    Rule("PACKAGE_SERVICE_NO_DELETE", "Checks that services are not deleted from a given package.", (PACKAGE,), package_service_no_delete, PACKAGE_LOSSES),
     Rule("RESERVED_ENUM_NO_DELETE", "Checks that reserved ranges and names are not deleted from a given enum.", _ALL, reserved_enum_no_delete, ENUMS),
     Rule("RESERVED_MESSAGE_NO_DELETE", "Checks that reserved ranges and names are not deleted from a given message.", _ALL, reserved_message_no_delete, MESSAGES),
     Rule("RPC_NO_DELETE", "Checks that RPCs are not deleted from a given service.", _FP, rpc_no_delete, SERVICES),
@@ -687,7 +682,7 @@ _ROWS = [
     Rule("RPC_SAME_REQUEST_TYPE", "Checks that RPCs keep their request type.", _ALL, rpc_same_request_type, METHODS),
     Rule("RPC_SAME_RESPONSE_TYPE", "Checks that RPCs keep their response type.", _ALL, rpc_same_response_type, METHODS),
     Rule("RPC_SAME_SERVER_STREAMING", "Checks that RPCs keep their server streaming value.", _ALL, rpc_same_server_streaming, METHODS),
-    Rule("SERVICE_NO_DELETE", "Checks that services are not deleted from a given file.", _F, service_no_delete, FILES),
+    Rule("SERVICE_NO_DELETE", "Checks that services are not deleted from a given file.", _F, service_no_delete, FILE_LOSSES),
 ]
 
 RULES: dict[str, Rule] = {row.id: row for row in _ROWS}

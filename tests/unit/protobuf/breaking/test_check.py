@@ -72,6 +72,12 @@ def test_a_map_value_change_is_reported_on_the_map_field():
     assert finding.message == 'Value of map field 1 "levels" on message "trading.v1.Book" changed type from int32 to int64.'
 
 
+def test_a_deleted_map_field_is_one_deleted_field_not_also_a_deleted_message():
+    text = P3 + "message Book {\n  string venue = 1;\n  map<string, int32> levels = 2;\n}\n"
+    findings = check(files(text), files(text.replace("  map<string, int32> levels = 2;\n", "")), ["FILE", "PACKAGE"])
+    assert rules_of(findings) == {"FIELD_NO_DELETE"}
+
+
 def test_a_map_and_a_repeated_entry_differ_in_json_only():
     previous = files(P3 + "message Book {\n  message LevelsEntry {\n    string key = 1;\n    int32 value = 2;\n  }\n  repeated LevelsEntry levels = 1;\n}\n")
     current = files(P3 + "message Book {\n  map<string, int32> levels = 1;\n}\n")
