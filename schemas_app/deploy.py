@@ -1,0 +1,306 @@
+"""Compare a local .proto tree with a remote registry and register what changed: the logic of `deploy_schemas`.
+
+Subjects are import paths relative to the tree's root, as `load_schemas` names
+them, and each file references the versions its imports have or get.
+
+`plan_tree` says, per file in dependency order, what registering would do:
+NEW, UNCHANGED, or the semantic version bump the registry will compute, with
+the breaking changes that would make the registry refuse it. A file is
+UNCHANGED when the remote latest version has the same text (or, for a subject
+that normalises, the same normalised text) and the same references; metadata
+is left out on purpose, so a file deployed again from a later commit keeps its
+version. `deploy_tree` then registers the files that are not UNCHANGED.
+
+Breaking changes come from the registry's compatibility endpoint when it can
+see exactly what would be registered, that is when every import is unchanged.
+When an import changes too, its new version does not exist yet, so the engine
+checks here instead, against the remote versions that the subject's level reads
+and under its rule set: the same check the registry runs on registration.
+
+No Django here: the functions take a `RemoteRegistry`, so tests and other tools can call them.
+"""
+import subprocess
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas_app.protobuf import canonical, cli
+from schemas_app.protobuf.compatibility import check_compatibility
+from schemas_app.protobuf.compiler import COMPILE_ERROR, CompiledFiles, compile_one, compile_sources, is_well_known
+from schemas_app.protobuf.findings import Finding
+from schemas_app.protobuf.semver import FIRST_VERSION, classify_change, next_version
+from schemas_app.remote import READ_ONLY_MODES, RemoteError, RemoteRegistry
+
+NEW = "NEW"
+UNCHANGED = "UNCHANGED"
+EXIT_OK = 0
+EXIT_ERROR = 1
+# buf's exit code for breaking changes.
+EXIT_BREAKING = 100
+# How a summary names what happened to files, in the order it lists them.
+OUTCOMES = ("registered", "new", "changed", "unchanged", "breaking", "failed")
+
+
+@dataclass
+class FilePlan:
+    """What registering one file would do.
+
+    `change` is NEW, UNCHANGED or a semver bump (MAJOR, MINOR, PATCH, NONE when
+    only the references differ). `version` is the remote version the file keeps
+    (UNCHANGED) or got (after `deploy_tree`); `findings` are the breaking changes
+    that block it; `error` says why it cannot be registered at all.
+    """
+
+    path: str
+    imports: tuple[str, ...]
+    change: str | None = None
+    version: int | None = None
+    previous_semantic_version: str | None = None
+    semantic_version: str | None = None
+    config: Mapping = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    schema_id: int | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.findings)
+
+    def describe(self) -> str:
+        """Return the file's line: what it would get (`trading/orders.proto: 1.2.0 -> 1.3.0 (MINOR)`), or got."""
+        if self.error:
+            return f"{self.path}: ERROR {self.error}"
+        if self.schema_id is not None:
+            return f"{self.path}: registered version {self.version} ({self.semantic_version}), schema id {self.schema_id}"
+        if self.change == NEW:
+            return f"{self.path}: NEW ({self.semantic_version})"
+        if self.change == UNCHANGED:
+            return f"{self.path}: UNCHANGED (version {self.version}, {self.semantic_version})"
+        line = f"{self.path}: {self.previous_semantic_version} -> {self.semantic_version} ({self.change})"
+        if self.blocked:
+            line += f", breaking under {self.config.get('compatibilityLevel')} with rules {self.config.get('compatibilityRules')}"
+        return line
+
+
+@dataclass(frozen=True)
+class GitState:
+    """The commit a tree was deployed from, and whether the tree had uncommitted changes."""
+
+    commit: str
+    dirty: bool
+
+    def metadata(self) -> dict:
+        """Return Confluent's schema metadata recording the commit."""
+        return {"properties": {"git_commit": self.commit, "git_dirty": "true" if self.dirty else "false"}}
+
+    def describe(self) -> str:
+        return f"git commit {self.commit}" + (" with uncommitted changes" if self.dirty else "")
+
+
+def git_state(folder: str | Path) -> GitState | None:
+    """Return the checkout's HEAD commit and whether the folder differs from it; None outside a git checkout."""
+    try:
+        commit = _git(folder, "rev-parse", "--verify", "HEAD")
+        status = _git(folder, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return GitState(commit=commit, dirty=bool(status))
+
+
+def _git(folder: str | Path, *arguments: str) -> str:
+    done = subprocess.run(["git", "-C", str(folder), *arguments], capture_output=True, text=True, check=True, timeout=30)
+    return done.stdout.strip()
+
+
+def read_sources(root: str | Path) -> tuple[dict[str, str], CompiledFiles]:
+    """Return the tree's {import path: text} and its compiled files; CompilationFailed when it does not compile."""
+    raw = cli.read_folder(root)
+    if not raw:
+        raise cli.UsageError(f"{root}: no .proto files.")
+    compiled = compile_sources(raw)
+    # It compiled, so every file is valid UTF-8.
+    return {path: text.decode("utf-8") for path, text in raw.items()}, compiled
+
+
+def own_imports(file) -> tuple[str, ...]:
+    """Return the files a compiled file imports, without the well-known types (which are never registered)."""
+    return tuple(name for name in file.dependency if not is_well_known(name))
+
+
+def plan_tree(client: RemoteRegistry, sources: Mapping[str, str], compiled: CompiledFiles) -> list[FilePlan]:
+    """Return, in dependency order, what registering each compiled file would do on the remote registry."""
+    planner = _Planner(client, sources)
+    return [planner.plan(file.name, own_imports(file)) for file in compiled.own_files]
+
+
+def references(plans: Mapping[str, FilePlan], imports: Sequence[str]) -> list[dict]:
+    """Return Confluent references for the imports, at the version each has (None while it is still to be registered)."""
+    return [{"name": name, "subject": name, "version": plans[name].version} for name in imports]
+
+
+class _Planner:
+    """Plan files one by one, dependencies first, remembering remote versions already fetched."""
+
+    def __init__(self, client: RemoteRegistry, sources: Mapping[str, str]):
+        self.client = client
+        self.sources = sources
+        self.plans: dict[str, FilePlan] = {}
+        self._fetched: dict[tuple[str, int], dict] = {}
+
+    def plan(self, path: str, imports: tuple[str, ...]) -> FilePlan:
+        waiting = [name for name in imports if self.plans[name].error]
+        plan = FilePlan(path, imports)
+        if waiting:
+            plan.error = f"not registered because {', '.join(waiting)} cannot be"
+        else:
+            self._compare(plan)
+        self.plans[path] = plan
+        return plan
+
+    def _compare(self, plan: FilePlan) -> None:
+        latest = self.client.latest_version(plan.path)
+        text, wanted = self.sources[plan.path], references(self.plans, plan.imports)
+        if latest is None:
+            plan.change, plan.semantic_version = NEW, FIRST_VERSION
+        elif self._is_unchanged(plan, latest, text, wanted):
+            plan.change, plan.version, plan.semantic_version = UNCHANGED, latest["version"], latest.get("semanticVersion")
+            return
+        else:
+            self._classify(plan, latest, text, wanted)
+        mode = self.client.mode(plan.path)
+        if mode in READ_ONLY_MODES:
+            plan.error = f"the subject is in {mode} mode"
+
+    def _is_unchanged(self, plan: FilePlan, latest: dict, text: str, wanted: list[dict]) -> bool:
+        if _reference_keys(latest.get("references") or []) != _reference_keys(wanted):
+            return False
+        if latest["schema"] == text:
+            return True
+        plan.config = self.client.config(plan.path)
+        # A normalising subject stores the canonical text, never the one sent.
+        return bool(plan.config.get("normalize")) and canonical.normalize(plan.path, text, self._local_dependencies(plan.path)) == latest["schema"]
+
+    def _classify(self, plan: FilePlan, latest: dict, text: str, wanted: list[dict]) -> None:
+        plan.config = plan.config or self.client.config(plan.path)
+        rule_set = plan.config.get("compatibilityRules", "SPEC")
+        current = compile_one(plan.path, text, self._local_dependencies(plan.path)).own_files
+        plan.change = classify_change(self._compiled(latest), current, rule_set=rule_set)
+        plan.previous_semantic_version = latest.get("semanticVersion")
+        plan.semantic_version = _next_semantic_version(plan.previous_semantic_version, plan.change)
+        if all(reference["version"] is not None for reference in wanted):
+            found = self.client.incompatibilities(plan.path, text, wanted)
+            plan.findings = [finding_from(item) for item in found]
+        else:
+            level = plan.config.get("compatibilityLevel", "BACKWARD")
+            previous = [self._compiled(version) for version in self._versions_the_level_reads(plan.path, latest, level)]
+            plan.findings = check_compatibility(current, previous, level=level, rule_set=rule_set)
+
+    def _local_dependencies(self, path: str) -> dict[str, str]:
+        # The compiler keeps only what the root imports, so the whole tree can be handed over.
+        return {name: text for name, text in self.sources.items() if name != path}
+
+    def _versions_the_level_reads(self, subject: str, latest: dict, level: str) -> list[dict]:
+        if not level.endswith("_TRANSITIVE"):
+            return [latest]
+        return [self._fetch(subject, number) for number in self.client.version_numbers(subject)]
+
+    def _compiled(self, version: dict):
+        """Compile a remote version with the texts of the versions it references."""
+        return compile_one(version["subject"], version["schema"], self._remote_dependencies(version.get("references") or [])).own_files
+
+    def _remote_dependencies(self, refs: Sequence[Mapping], seen: frozenset = frozenset()) -> dict[str, str]:
+        sources: dict[str, str] = {}
+        for reference in refs:
+            key = (reference["subject"], reference["version"])
+            if key in seen:
+                raise RemoteError(f"Reference cycle through subject {reference['subject']!r} version {reference['version']} on the registry.")
+            found = self._fetch(*key)
+            sources[reference["name"]] = found["schema"]
+            sources.update(self._remote_dependencies(found.get("references") or [], seen | {key}))
+        return sources
+
+    def _fetch(self, subject: str, version: int) -> dict:
+        key = (subject, version)
+        if key not in self._fetched:
+            self._fetched[key] = self.client.version(subject, version)
+        return self._fetched[key]
+
+
+def finding_line(finding: Finding) -> str:
+    """Return `path:line:column: RULE_ID message`; compile errors have no rule id."""
+    rule = "" if finding.rule == COMPILE_ERROR else f"{finding.rule} "
+    return f"{finding.path}:{finding.line}:{finding.column}: {rule}{finding.message}"
+
+
+def finding_from(item: Mapping) -> Finding:
+    """Return the Finding of a finding dict from a registry answer (`findings`, or an error's `details`)."""
+    return Finding(item["path"], item.get("line", 0), item.get("column", 0), item["rule"], item["message"])
+
+
+def _reference_keys(refs: Sequence[Mapping]) -> list[tuple]:
+    return sorted((ref["name"], ref["subject"], ref["version"] if ref["version"] is not None else -1) for ref in refs)
+
+
+def _next_semantic_version(previous: str | None, bump: str) -> str | None:
+    """Return the version after `previous`; None when the registry keeps no semantic versions (a Confluent registry)."""
+    if previous is None:
+        return None
+    try:
+        return next_version(previous, bump)
+    except ValueError:
+        return None
+
+
+def exit_code(plans: Sequence[FilePlan]) -> int:
+    """Return 1 when a file cannot be registered, 100 when a breaking change blocks one, else 0."""
+    if any(plan.error for plan in plans):
+        return EXIT_ERROR
+    if any(plan.blocked for plan in plans):
+        return EXIT_BREAKING
+    return EXIT_OK
+
+
+def deploy_tree(client: RemoteRegistry, plans: Sequence[FilePlan], sources: Mapping[str, str], *, metadata: Mapping | None = None) -> list[FilePlan]:
+    """Register the planned files that changed, dependencies first; fill in the version each got.
+
+    A refused registration (say another writer got in first with an
+    incompatible version) is recorded on its plan, and the files importing it
+    are not registered.
+    """
+    done: dict[str, FilePlan] = {}
+    for plan in plans:
+        done[plan.path] = plan
+        if plan.change == UNCHANGED or plan.error:
+            continue
+        waiting = [name for name in plan.imports if done[name].error]
+        if waiting:
+            plan.error = f"not registered because {', '.join(waiting)} was not"
+            continue
+        try:
+            answer = client.register(plan.path, sources[plan.path], references(done, plan.imports), metadata=metadata)
+        except RemoteError as error:
+            plan.error = error.message
+            plan.findings = [finding_from(item) for item in error.details or [] if isinstance(item, dict) and "rule" in item]
+            continue
+        plan.version, plan.schema_id = answer["version"], answer["id"]
+        plan.semantic_version = answer.get("semanticVersion")
+    return list(plans)
+
+
+def summary(plans: Sequence[FilePlan]) -> str:
+    """Return one line counting the files by outcome: `4 files: 1 new, 2 changed, 1 unchanged`."""
+    counts = Counter(_outcome(plan) for plan in plans)
+    return f"{len(plans)} files: " + ", ".join(f"{counts[name]} {name}" for name in OUTCOMES if counts[name])
+
+
+def _outcome(plan: FilePlan) -> str:
+    if plan.error:
+        return "failed"
+    if plan.blocked:
+        return "breaking"
+    if plan.change == UNCHANGED:
+        return "unchanged"
+    if plan.schema_id is not None:
+        return "registered"
+    return "new" if plan.change == NEW else "changed"

@@ -1,0 +1,143 @@
+"""Compile, lint and (against a remote registry) check files and folders: the logic of `validate_schemas`.
+
+Each PATH is checked under an include root, the folder its import paths (and
+registry subjects) are relative to:
+
+1. the nearest folder at or above PATH holding a buf.yaml, looking no higher
+   than the top of the git checkout (the folder holding `.git`);
+2. without one, a folder argument is its own root, and a file's root is the
+   nearest folder at or above its own from which every file it imports exists;
+3. failing that, the file's own folder (the compiler then names the import it
+   cannot find).
+
+Lint uses the root's buf.yaml `lint:` settings, as `python manage.py lint` does.
+Findings carry the path as it can be opened from the working directory.
+No Django here.
+"""
+import dataclasses
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas_app.deploy import plan_tree
+from schemas_app.protobuf import bufconfig, cli, lint
+from schemas_app.protobuf.compiler import CompilationFailed, compile_sources, is_well_known
+from schemas_app.protobuf.findings import Finding
+from schemas_app.remote import RemoteError, RemoteRegistry
+
+EXIT_OK, EXIT_ERROR, EXIT_FINDINGS = cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_FINDINGS
+_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+|option\s+)?"(?P<name>[^"]+)"\s*;', re.MULTILINE)
+
+
+@dataclass
+class Validation:
+    """What checking some paths found: compile errors, lint and compatibility findings, and other errors."""
+
+    compile_errors: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """Return 1 for a compile or other error, 100 for findings, else 0 (as buf and `lint` do)."""
+        if self.compile_errors or self.errors:
+            return EXIT_ERROR
+        return EXIT_FINDINGS if self.findings else EXIT_OK
+
+
+def validate_paths(paths: Sequence[str | Path], *, against: RemoteRegistry | None = None) -> Validation:
+    """Compile and lint the files and folders, and check them against a remote registry when one is given."""
+    result = Validation()
+    try:
+        targets = resolve_targets(paths)
+    except cli.UsageError as error:
+        result.errors.append(str(error))
+        return result
+    for root, import_paths in targets.items():
+        _validate_root(root, import_paths, against, result)
+    return result
+
+
+def resolve_targets(paths: Sequence[str | Path]) -> dict[Path, list[str]]:
+    """Return {include root: import paths to check} for files and folders; UsageError for a missing or non-.proto path."""
+    targets: dict[Path, list[str]] = {}
+    for given in paths:
+        path = Path(given).resolve()
+        if path.is_dir():
+            files = [path / name for name in cli.read_folder(path)]
+        elif path.is_file() and path.suffix == ".proto":
+            files = [path]
+        else:
+            raise cli.UsageError(f"{given}: not a .proto file or a folder.")
+        if not files:
+            raise cli.UsageError(f"{given}: no .proto files.")
+        root = find_root(path)
+        chosen = targets.setdefault(root, [])
+        chosen.extend(name for name in (file.relative_to(root).as_posix() for file in files) if name not in chosen)
+    return targets
+
+
+def find_root(path: Path) -> Path:
+    """Return the include root of a file or folder, by the rule in this module's docstring."""
+    start = path if path.is_dir() else path.parent
+    for folder in _ancestors(start):
+        if (folder / bufconfig.FILE_NAME).is_file():
+            return folder
+    if path.is_dir():
+        return path
+    imports = [name for name in _IMPORT.findall(path.read_text(encoding="utf-8", errors="replace")) if not is_well_known(name)]
+    for folder in _ancestors(start):
+        if all((folder / name).is_file() for name in imports):
+            return folder
+    return start
+
+
+def _ancestors(start: Path) -> Iterator[Path]:
+    """Yield the folder and those above it, up to the top of its git checkout."""
+    for folder in (start, *start.parents):
+        yield folder
+        if (folder / ".git").exists():
+            return
+
+
+def _validate_root(root: Path, import_paths: list[str], against: RemoteRegistry | None, result: Validation) -> None:
+    raw = cli.read_folder(root)
+    try:
+        compiled = compile_sources(raw, roots=import_paths)
+        document = bufconfig.read_buf_yaml(root)
+        config = lint.LintConfig.from_buf_yaml(document, module_path=bufconfig.root_module_path(document))
+    except CompilationFailed as failure:
+        result.compile_errors.extend(_shown(root, failure.errors))
+        return
+    except ValueError as error:
+        result.errors.append(f"{_display(root / bufconfig.FILE_NAME)}: {error}")
+        return
+    findings = set(lint.lint(compiled.files, config, targets=set(import_paths)))
+    if against is not None:
+        sources = {file.name: raw[file.name].decode("utf-8") for file in compiled.own_files}
+        try:
+            plans = plan_tree(against, sources, compiled)
+        except (RemoteError, CompilationFailed) as error:
+            result.errors.append(str(error))
+            return
+        for plan in plans:
+            if plan.path in import_paths:
+                findings.update(plan.findings)
+                if plan.error:
+                    result.errors.append(plan.describe())
+    result.findings.extend(_shown(root, sorted(findings)))
+
+
+def _shown(root: Path, findings: Sequence[Finding]) -> list[Finding]:
+    """Return the findings with their import paths turned into paths under the root."""
+    return [dataclasses.replace(finding, path=_display(root / finding.path)) if finding.path else finding for finding in findings]
+
+
+def _display(path: Path) -> str:
+    """Return the path relative to the working directory when it lies under it, else absolute."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return os.fspath(path)
