@@ -64,9 +64,14 @@ def check_compatibility(current: Sequence[FileDescriptorProto], previous_version
     if rule_set not in RULE_SETS:
         raise ValueError(f'Unknown rule set "{rule_set}". Choose one of {", ".join(RULE_SETS)}.')
     earlier = list(previous_versions) if level.endswith("_TRANSITIVE") else list(previous_versions)[-1:]
-    findings: set[Finding] = set()
-    for previous in earlier:
-        findings.update(_check_pair(previous, current, directions, rule_set))
+    if not earlier or not directions:
+        return []
+    if rule_set == CONFLUENT:
+        findings = {finding for previous in earlier for finding in _confluent(previous, current, directions)}
+    else:
+        rule_ids = rule_ids_for(rule_set, directions)
+        indexed = breaking.Schema(current)  # indexed once for every earlier version
+        findings = {finding for previous in earlier for finding in breaking.compare(breaking.Schema(previous), indexed, rule_ids)}
     return sorted(findings, key=_order)
 
 
@@ -84,22 +89,19 @@ def rule_ids_for(rule_set: str, directions: Sequence[str]) -> frozenset[str]:
     if rule_set == SPEC:
         names = {name for direction in directions for name in SPEC_RULES[direction]}
         return breaking.resolve_rule_ids(sorted(names))
-    return breaking.resolve_rule_ids([rule_set]) if directions else frozenset()
+    return breaking.resolve_rule_ids([rule_set])
 
 
-def _check_pair(previous, current, directions, rule_set: str) -> list[Finding]:
-    if rule_set == CONFLUENT:
-        # Imported here so this module works before, or without, the Confluent checker.
-        from schemas_app.protobuf import confluent
+def _confluent(previous, current, directions) -> list[Finding]:
+    # Imported here so this module works before, or without, the Confluent checker.
+    from schemas_app.protobuf import confluent
 
-        findings = []
-        if BACKWARD in directions:
-            findings += confluent.check(previous, current)
-        if FORWARD in directions:
-            findings += confluent.check(current, previous)
-        return findings
-    rule_ids = rule_ids_for(rule_set, directions)
-    return breaking.check(previous, current, rule_ids) if rule_ids else []
+    findings = []
+    if BACKWARD in directions:
+        findings += confluent.check(previous, current)
+    if FORWARD in directions:
+        findings += confluent.check(current, previous)
+    return findings
 
 
 def _order(finding: Finding) -> tuple:

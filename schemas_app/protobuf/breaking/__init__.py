@@ -17,7 +17,7 @@ from schemas_app.protobuf.breaking.pairs import Comparison, Schema
 from schemas_app.protobuf.breaking.rules import RULES, Rule
 from schemas_app.protobuf.findings import Finding
 
-__all__ = ["CATEGORIES", "DEPRECATED_RULE_IDS", "RULES", "Rule", "check", "resolve_rule_ids", "rule_ids_in"]
+__all__ = ["CATEGORIES", "DEPRECATED_RULE_IDS", "RULES", "Rule", "Schema", "check", "compare", "resolve_rule_ids", "rule_ids_in"]
 
 
 def check(previous: Sequence[FileDescriptorProto], current: Sequence[FileDescriptorProto], rule_ids: Iterable[str] | None = None) -> list[Finding]:
@@ -27,10 +27,19 @@ def check(previous: Sequence[FileDescriptorProto], current: Sequence[FileDescrip
     default, the FILE category. Google's well-known types are ignored if present.
     """
     selected = resolve_rule_ids() if rule_ids is None else resolve_rule_ids(rule_ids)
-    comparison = Comparison(Schema(previous), Schema(current))
+    return compare(Schema(previous), Schema(current), selected)
+
+
+def compare(previous: Schema, current: Schema, rule_ids: frozenset[str]) -> list[Finding]:
+    """Return the breaking changes between two indexed sets, for resolved rule ids.
+
+    An index can be reused: checking one version against several earlier ones
+    indexes it, and reads its source positions, once.
+    """
+    comparison = Comparison(previous, current)
     findings = set()
     for rule in RULES.values():
-        if rule.id in selected:
+        if rule.id in rule_ids:
             for pair in comparison.pairs(rule.over):
                 for (path, line, column), message in rule.function(*pair):
                     findings.add(Finding(path, line, column, rule.id, message))
