@@ -173,9 +173,20 @@ def _cache_key(texts: Mapping[str, str], roots: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, tuple[Finding, ...]]:
+def run_protoc(arguments: Sequence[str], workdir: str) -> tuple[int, str]:
+    """Run grpcio-tools' protoc in-process with `arguments` (argv, "protoc" first); return (status, what it wrote to stderr).
+
+    protoc writes to the process's file descriptor 2, so runs take turns and
+    borrow it for their length; `workdir` holds the captured text meanwhile.
+    Code generators (codegen.generators) share this with the compiler.
+    """
     from grpc_tools import protoc
 
+    with _PROTOC_LOCK:
+        return _run_capturing_stderr(protoc.main, list(arguments), workdir)
+
+
+def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, tuple[Finding, ...]]:
     with tempfile.TemporaryDirectory(prefix="protoc-", dir=_scratch_dir()) as workdir:
         source_dir = os.path.join(workdir, "src")
         for path, text in texts.items():
@@ -195,8 +206,7 @@ def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, 
             # Absolute disk paths, so a file of the same name in the working directory is never picked up.
             *(os.path.join(source_dir, *root.split("/")) for root in roots),
         ]
-        with _PROTOC_LOCK:
-            status, messages = _run_capturing_stderr(protoc.main, arguments, workdir)
+        status, messages = run_protoc(arguments, workdir)
         # protoc names files by their disk path; report the import path the caller gave.
         messages = messages.replace(source_dir + os.sep, "")
         findings = [finding for line in messages.splitlines() if line.strip() and (finding := _parse_protoc_line(line)) is not None]

@@ -1,0 +1,222 @@
+"""Generate code from .proto files with protoc and its plugins, one small class per target language.
+
+This module imports nothing from Django: the `generate_code` command, tests and
+the code generation jobs all call `generate()` or a `Generator` directly.
+
+The texts are compiled first by `schemas_app.protobuf.compiler` (which checks
+paths, imports and syntax and reports errors with file, line and column); its
+descriptor set, comments included, is then handed to grpcio-tools' protoc with
+`--descriptor_set_in`, and protoc runs the language's built-in generator or
+plugin. Output goes to a scratch folder first, so a failed run leaves an earlier
+output untouched.
+
+grpcio-tools' protoc has only Python built in (`--python_out`, `--pyi_out`,
+`--grpc_python_out`); every other language is a plugin executable.
+"""
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
+
+from schemas_app.protobuf.compiler import compile_sources, run_protoc
+
+# The npm project whose node_modules/.bin holds the TypeScript plugin (`npm ci` there installs it).
+NODE_DIR = Path(__file__).resolve().parent / "node"
+
+
+class GenerationError(Exception):
+    """Code could not be generated; the message says why and what to do."""
+
+
+class UnknownLanguage(GenerationError):
+    """No generator is registered under that name."""
+
+
+class GeneratorUnavailable(GenerationError):
+    """A plugin the language needs is not installed; the message names the package that brings it."""
+
+
+class GenerationFailed(GenerationError):
+    """protoc or a plugin refused the input; the message holds what they printed."""
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """A protoc plugin executable: protoc-gen-NAME, and how to install it when it is missing."""
+
+    name: str
+    install_hint: str
+
+    @property
+    def executable(self) -> str:
+        return f"protoc-gen-{self.name}"
+
+
+class Generator:
+    """One target language: which protoc outputs to ask for, through which plugins.
+
+    A subclass sets `name`, `outputs` (protoc's `--NAME_out` flags) and `plugins`,
+    and may override `options()` (the `--NAME_opt` values), `find_plugin()`,
+    `check_available()` and `output_files()`. `generate()` holds the algorithm.
+    """
+
+    name: ClassVar[str] = ""
+    # What a person would call the language in a message.
+    label: ClassVar[str] = ""
+    outputs: ClassVar[tuple[str, ...]] = ()
+    plugins: ClassVar[tuple[Plugin, ...]] = ()
+
+    def __init__(self, search_path: str | None = None):
+        # Folders to look for plugins in, os.pathsep-separated; None means $PATH.
+        self.search_path = search_path
+
+    def find_plugin(self, plugin: Plugin) -> Path | None:
+        """Return the plugin's executable, or None when it is not installed."""
+        found = shutil.which(plugin.executable, path=self.search_path)
+        return Path(found) if found else None
+
+    def check_available(self) -> dict[str, Path]:
+        """Return each plugin's executable by name; raise GeneratorUnavailable naming what to install."""
+        found = {}
+        for plugin in self.plugins:
+            executable = self.find_plugin(plugin)
+            if executable is None:
+                raise GeneratorUnavailable(f"{self.label} generation needs {plugin.executable}, which is not installed: {plugin.install_hint}.")
+            found[plugin.name] = executable
+        return found
+
+    def options(self, output: str, files: Sequence[FileDescriptorProto]) -> list[str]:
+        """Return the `--OUTPUT_opt` values for one output flag (none by default)."""
+        return []
+
+    def protoc_arguments(self, plugins: Mapping[str, Path], files: Sequence[FileDescriptorProto], out_dir: Path) -> list[str]:
+        """Return protoc's arguments that select the plugins, outputs and options (not the inputs)."""
+        arguments = [f"--plugin=protoc-gen-{name}={executable}" for name, executable in plugins.items()]
+        for output in self.outputs:
+            arguments.append(f"--{output}_out={out_dir}")
+            arguments.extend(f"--{output}_opt={option}" for option in self.options(output, files))
+        return arguments
+
+    def output_files(self, directory: Path) -> list[Path]:
+        """Return the files one run wrote under `directory`, relative to it and sorted."""
+        return sorted(path.relative_to(directory) for path in directory.rglob("*") if path.is_file())
+
+    def generate(self, sources: Mapping[str, str | bytes], out_dir: Path, *, roots: Sequence[str] | None = None) -> list[Path]:
+        """Generate code for `roots` (default: every source) and the files they import; return the files written.
+
+        Raises CompilationFailed for invalid input, GeneratorUnavailable when a plugin
+        is missing and GenerationFailed when protoc or a plugin fails.
+        """
+        plugins = self.check_available()
+        compiled = compile_sources(sources, roots)
+        files = compiled.own_files
+        with tempfile.TemporaryDirectory(prefix="codegen-") as workdir:
+            scratch = Path(workdir) / "out"
+            scratch.mkdir()
+            descriptor_set = Path(workdir) / "input.pb"
+            descriptor_set.write_bytes(FileDescriptorSet(file=compiled.files).SerializeToString())
+            arguments = ["protoc", f"--descriptor_set_in={descriptor_set}", *self.protoc_arguments(plugins, files, scratch), *(f.name for f in files)]
+            status, messages = run_protoc(arguments, workdir)
+            if status != 0:
+                raise GenerationFailed(f"{self.label} generation failed (protoc exit status {status}): {messages.strip() or 'no message'}")
+            return _move_into(scratch, self.output_files(scratch), Path(out_dir))
+
+
+class PythonGenerator(Generator):
+    """Python messages, type stubs and gRPC stubs: protoc's built-in generators from grpcio-tools."""
+
+    name = "python"
+    label = "Python"
+    outputs = ("python", "pyi", "grpc_python")
+
+
+class GoGenerator(Generator):
+    """Go messages and gRPC stubs with protoc-gen-go and protoc-gen-go-grpc (Debian packages of the same names).
+
+    Files are laid out like their .proto sources (trading/orders.proto gives
+    trading/orders.pb.go). A file without `option go_package` gets an import path
+    made from its folder and a package name made from its proto package, so any
+    file generates, where protoc-gen-go alone would refuse it.
+    """
+
+    name = "go"
+    label = "Go"
+    outputs = ("go", "go-grpc")
+    plugins = (
+        Plugin("go", "apt-get install protoc-gen-go (Debian), or go install google.golang.org/protobuf/cmd/protoc-gen-go@latest"),
+        Plugin("go-grpc", "apt-get install protoc-gen-go-grpc (Debian), or go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@latest"),
+    )
+    # Import path prefix of files that do not name their own Go package.
+    fallback_module = "generated"
+
+    def options(self, output: str, files: Sequence[FileDescriptorProto]) -> list[str]:
+        return ["paths=source_relative", *(f"M{file.name}={self.fallback_import_path(file)}" for file in files if not file.options.go_package)]
+
+    def fallback_import_path(self, file: FileDescriptorProto) -> str:
+        """Return "IMPORT_PATH;PACKAGE" for a file without go_package: generated/trading;tradingv1."""
+        folder = os.path.dirname(file.name)
+        package = "".join(part for part in file.package.split(".") if part) or Path(file.name).stem
+        import_path = f"{self.fallback_module}/{folder}" if folder else self.fallback_module
+        return f"{import_path};{_go_identifier(package)}"
+
+
+class TypeScriptGenerator(Generator):
+    """TypeScript messages and service clients with ts-proto (`npm ci` in codegen/node installs it).
+
+    The generated code imports `@bufbuild/protobuf/wire`, and `rxjs` for
+    streaming RPCs; codegen/node/package.json pins the versions it was checked with.
+    """
+
+    name = "typescript"
+    label = "TypeScript"
+    outputs = ("ts_proto",)
+    plugins = (Plugin("ts_proto", f"run `npm ci` in {NODE_DIR} (it installs ts-proto), with Node.js on PATH"),)
+
+    def __init__(self, search_path: str | None = None, node_dir: Path = NODE_DIR):
+        super().__init__(search_path)
+        self.node_dir = Path(node_dir)
+
+    def find_plugin(self, plugin: Plugin) -> Path | None:
+        executable = self.node_dir / "node_modules" / ".bin" / plugin.executable
+        # The plugin is a Node.js script, so node must be installed too.
+        if not executable.is_file() or shutil.which("node", path=self.search_path) is None:
+            return None
+        return executable
+
+
+# Every language `generate()` and the `generate_code` command know, by name.
+GENERATORS: dict[str, type[Generator]] = {generator.name: generator for generator in (PythonGenerator, GoGenerator, TypeScriptGenerator)}
+
+
+def generator_for(language: str) -> Generator:
+    """Return a generator for a registered language name; raise UnknownLanguage otherwise."""
+    try:
+        return GENERATORS[language]()
+    except KeyError:
+        raise UnknownLanguage(f'Unknown language "{language}"; choose one of {", ".join(sorted(GENERATORS))}.') from None
+
+
+def generate(sources: Mapping[str, str | bytes], language: str, out_dir: Path, *, roots: Sequence[str] | None = None) -> list[Path]:
+    """Generate `language` code for the sources (import path -> text) into `out_dir`; return the files written."""
+    return generator_for(language).generate(sources, out_dir, roots=roots)
+
+
+def _move_into(scratch: Path, relative_paths: Iterable[Path], out_dir: Path) -> list[Path]:
+    written = []
+    for relative in relative_paths:
+        target = out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(scratch / relative, target)
+        written.append(target)
+    return written
+
+
+def _go_identifier(name: str) -> str:
+    """Return `name` with anything a Go package name cannot hold replaced by "_"."""
+    cleaned = "".join(char if char.isalnum() or char == "_" else "_" for char in name)
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"_{cleaned}"
