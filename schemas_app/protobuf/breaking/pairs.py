@@ -367,14 +367,7 @@ class Comparison:
     @cached_property
     def _message_tree(self) -> list[tuple[MessageRef, MessageRef]]:
         """Return every message pair that differs, top-level or nested in a differing pair."""
-        changed = []
-        pending = _matched(self.previous.messages, self.current.messages)
-        while pending:
-            old, new = pending.pop()
-            if old.proto != new.proto or old.context != new.context:
-                changed.append((old, new))
-                pending += _matched(old.messages, new.messages)
-        return changed
+        return self._message_pairs(only_differing=True)
 
     @cached_property
     def _messages(self):
@@ -383,13 +376,16 @@ class Comparison:
         if shifted:
             # Unchanged messages whose fields read one of those enums' defaults changed meaning too.
             seen = {old.full_name for old, _ in changed}
-            changed = changed + [(old, new) for old, new in self._all_message_pairs() if old.full_name not in seen and _uses_any(new.proto, shifted)]
+            changed = changed + [(old, new) for old, new in self._message_pairs(only_differing=False) if old.full_name not in seen and _uses_any(new.proto, shifted)]
         return changed
 
-    def _all_message_pairs(self) -> list[tuple[MessageRef, MessageRef]]:
+    def _message_pairs(self, only_differing: bool) -> list[tuple[MessageRef, MessageRef]]:
+        """Return the matched message pairs, top-level then nested; an equal pair's subtree is equal, so it may be skipped."""
         pairs, pending = [], _matched(self.previous.messages, self.current.messages)
         while pending:
             old, new = pending.pop()
+            if only_differing and old.proto == new.proto and old.context == new.context:
+                continue
             pairs.append((old, new))
             pending += _matched(old.messages, new.messages)
         return pairs

@@ -146,44 +146,20 @@ def _file_option(file, field):
     return field.enum_type.values_by_number[value].name if field.enum_type else value
 
 
-def message_no_delete(previous, current) -> Violations:
-    if isinstance(previous, MessageRef):
-        yield previous.at(), f'Previously present message "{previous.full_name}" was deleted from file.'
+def no_delete(kind: type, noun: str, scope: str) -> Callable:
+    """Build the rule that a declaration of `kind` stays in its `scope`, "file" or "package".
 
+    It runs over FILE_LOSSES or PACKAGE_LOSSES, which hold every declaration no
+    longer in its file (or package), whatever its kind.
+    """
 
-def enum_no_delete(previous, current) -> Violations:
-    if isinstance(previous, EnumRef):
-        yield previous.at(), f'Previously present enum "{previous.full_name}" was deleted from file.'
+    def rule(previous, current) -> Violations:
+        if isinstance(previous, kind):
+            where = "file" if scope == "file" else f'package "{previous.file.package}"'
+            yield previous.at(), f'Previously present {noun} "{previous.full_name}" was deleted from {where}.'
 
-
-def service_no_delete(previous, current) -> Violations:
-    if isinstance(previous, ServiceRef):
-        yield previous.at(), f'Previously present service "{previous.full_name}" was deleted from file.'
-
-
-def extension_no_delete(previous, current) -> Violations:
-    if isinstance(previous, FieldRef):
-        yield previous.at(), f'Previously present extension "{previous.full_name}" was deleted from file.'
-
-
-def package_message_no_delete(previous, current) -> Violations:
-    if isinstance(previous, MessageRef):
-        yield previous.at(), f'Previously present message "{previous.full_name}" was deleted from package "{previous.file.package}".'
-
-
-def package_enum_no_delete(previous, current) -> Violations:
-    if isinstance(previous, EnumRef):
-        yield previous.at(), f'Previously present enum "{previous.full_name}" was deleted from package "{previous.file.package}".'
-
-
-def package_service_no_delete(previous, current) -> Violations:
-    if isinstance(previous, ServiceRef):
-        yield previous.at(), f'Previously present service "{previous.full_name}" was deleted from package "{previous.file.package}".'
-
-
-def package_extension_no_delete(previous, current) -> Violations:
-    if isinstance(previous, FieldRef):
-        yield previous.at(), f'Previously present extension "{previous.full_name}" was deleted from package "{previous.file.package}".'
+    rule.__name__ = f"{scope}_{noun}_no_delete"
+    return rule
 
 
 # --- Messages -----------------------------------------------------------------------
@@ -619,7 +595,7 @@ _FPJ = (FILE, PACKAGE, WIRE_JSON)
 _ALL = (FILE, PACKAGE, WIRE_JSON, WIRE)
 
 _ROWS = [
-    Rule("ENUM_NO_DELETE", "Checks that enums are not deleted from a given file.", _F, enum_no_delete, FILE_LOSSES),
+    Rule("ENUM_NO_DELETE", "Checks that enums are not deleted from a given file.", _F, no_delete(EnumRef, "enum", "file"), FILE_LOSSES),
     Rule("ENUM_SAME_JSON_FORMAT", "Checks that enums keep their JSON format support.", _FPJ, enum_same_json_format, ENUMS),
     Rule("ENUM_SAME_TYPE", "Checks that enums keep their type (open or closed).", _FP, enum_same_type, ENUMS),
     Rule("ENUM_VALUE_NO_DELETE", "Checks that enum values are not deleted from a given enum.", _FP, enum_value_no_delete, ENUMS),
@@ -627,7 +603,7 @@ _ROWS = [
     Rule("ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED", "Checks that enum values are not deleted from a given enum unless the number is reserved.", (WIRE_JSON, WIRE), enum_value_no_delete_unless_number_reserved, ENUMS),
     Rule("ENUM_VALUE_SAME_NAME", "Checks that enum values keep their names.", _FPJ, enum_value_same_name, ENUM_VALUES),
     Rule("EXTENSION_MESSAGE_NO_DELETE", "Checks that extension ranges are not deleted from a given message.", _FP, extension_message_no_delete, MESSAGES),
-    Rule("EXTENSION_NO_DELETE", "Checks that extensions are not deleted from a given file.", _F, extension_no_delete, FILE_LOSSES),
+    Rule("EXTENSION_NO_DELETE", "Checks that extensions are not deleted from a given file.", _F, no_delete(FieldRef, "extension", "file"), FILE_LOSSES),
     Rule("FIELD_NO_DELETE", "Checks that fields are not deleted from a given message.", _FP, field_no_delete, MESSAGES),
     Rule("FIELD_NO_DELETE_UNLESS_NAME_RESERVED", "Checks that fields are not deleted from a given message unless the name is reserved.", (WIRE_JSON,), field_no_delete_unless_name_reserved, MESSAGES),
     Rule("FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED", "Checks that fields are not deleted from a given message unless the number is reserved.", (WIRE_JSON, WIRE), field_no_delete_unless_number_reserved, MESSAGES),
@@ -664,16 +640,16 @@ _ROWS = [
     Rule("FILE_SAME_RUBY_PACKAGE", "Checks that files keep the ruby_package option.", _FP, same_file_option("ruby_package"), FILES),
     Rule("FILE_SAME_SWIFT_PREFIX", "Checks that files keep the swift_prefix option.", _FP, same_file_option("swift_prefix"), FILES),
     Rule("FILE_SAME_SYNTAX", "Checks that files keep their syntax.", _FP, file_same_syntax, FILES),
-    Rule("MESSAGE_NO_DELETE", "Checks that messages are not deleted from a given file.", _F, message_no_delete, FILE_LOSSES),
+    Rule("MESSAGE_NO_DELETE", "Checks that messages are not deleted from a given file.", _F, no_delete(MessageRef, "message", "file"), FILE_LOSSES),
     Rule("MESSAGE_NO_REMOVE_STANDARD_DESCRIPTOR_ACCESSOR", "Checks that messages do not turn no_standard_descriptor_accessor on.", _FP, message_no_remove_standard_descriptor_accessor, MESSAGES),
     Rule("MESSAGE_SAME_JSON_FORMAT", "Checks that messages keep their JSON format support.", _FPJ, message_same_json_format, MESSAGES),
     Rule("MESSAGE_SAME_REQUIRED_FIELDS", "Checks that messages have no added or deleted required fields.", _ALL, message_same_required_fields, MESSAGES),
     Rule("ONEOF_NO_DELETE", "Checks that oneofs are not deleted from a given message.", _FP, oneof_no_delete, MESSAGES),
-    Rule("PACKAGE_ENUM_NO_DELETE", "Checks that enums are not deleted from a given package.", (PACKAGE,), package_enum_no_delete, PACKAGE_LOSSES),
-    Rule("PACKAGE_EXTENSION_NO_DELETE", "Checks that extensions are not deleted from a given package.", (PACKAGE,), package_extension_no_delete, PACKAGE_LOSSES),
-    Rule("PACKAGE_MESSAGE_NO_DELETE", "Checks that messages are not deleted from a given package.", (PACKAGE,), package_message_no_delete, PACKAGE_LOSSES),
+    Rule("PACKAGE_ENUM_NO_DELETE", "Checks that enums are not deleted from a given package.", (PACKAGE,), no_delete(EnumRef, "enum", "package"), PACKAGE_LOSSES),
+    Rule("PACKAGE_EXTENSION_NO_DELETE", "Checks that extensions are not deleted from a given package.", (PACKAGE,), no_delete(FieldRef, "extension", "package"), PACKAGE_LOSSES),
+    Rule("PACKAGE_MESSAGE_NO_DELETE", "Checks that messages are not deleted from a given package.", (PACKAGE,), no_delete(MessageRef, "message", "package"), PACKAGE_LOSSES),
     Rule("PACKAGE_NO_DELETE", "Checks that packages are not deleted.", (PACKAGE,), package_no_delete, SCHEMAS),
-    Rule("PACKAGE_SERVICE_NO_DELETE", "Checks that services are not deleted from a given package.", (PACKAGE,), package_service_no_delete, PACKAGE_LOSSES),
+    Rule("PACKAGE_SERVICE_NO_DELETE", "Checks that services are not deleted from a given package.", (PACKAGE,), no_delete(ServiceRef, "service", "package"), PACKAGE_LOSSES),
     Rule("RESERVED_ENUM_NO_DELETE", "Checks that reserved ranges and names are not deleted from a given enum.", _ALL, reserved_enum_no_delete, ENUMS),
     Rule("RESERVED_MESSAGE_NO_DELETE", "Checks that reserved ranges and names are not deleted from a given message.", _ALL, reserved_message_no_delete, MESSAGES),
     Rule("RPC_NO_DELETE", "Checks that RPCs are not deleted from a given service.", _FP, rpc_no_delete, SERVICES),
@@ -682,7 +658,7 @@ _ROWS = [
     Rule("RPC_SAME_REQUEST_TYPE", "Checks that RPCs keep their request type.", _ALL, rpc_same_request_type, METHODS),
     Rule("RPC_SAME_RESPONSE_TYPE", "Checks that RPCs keep their response type.", _ALL, rpc_same_response_type, METHODS),
     Rule("RPC_SAME_SERVER_STREAMING", "Checks that RPCs keep their server streaming value.", _ALL, rpc_same_server_streaming, METHODS),
-    Rule("SERVICE_NO_DELETE", "Checks that services are not deleted from a given file.", _F, service_no_delete, FILE_LOSSES),
+    Rule("SERVICE_NO_DELETE", "Checks that services are not deleted from a given file.", _F, no_delete(ServiceRef, "service", "file"), FILE_LOSSES),
 ]
 
 RULES: dict[str, Rule] = {row.id: row for row in _ROWS}
