@@ -463,12 +463,12 @@ def _changed_fields(previous: MessageRef, current: MessageRef, shifted: frozense
     (syntax, inherited features), on the oneof it is in and, for repeated message
     fields, on whether its nested entry type is a map entry.
     """
-    old_fields, new_fields = list(previous.proto.field), list(current.proto.field)
     same_scope = previous.context == current.context
     same_oneofs = previous.proto.oneof_decl == current.proto.oneof_decl
     same_nested = previous.proto.nested_type == current.proto.nested_type
-    if same_scope and same_oneofs and same_nested and not shifted and old_fields == new_fields[: len(old_fields)]:
-        return []  # the usual release: fields only appended
+    if same_scope and same_oneofs and same_nested and not shifted and only_appended(previous, current):
+        return []  # the usual release
+    old_fields, new_fields = previous.proto.field, current.proto.field
     new_numbers = current.numbers
     changed = []
     for number, index in previous.numbers.items():
@@ -483,6 +483,12 @@ def _changed_fields(previous: MessageRef, current: MessageRef, shifted: frozense
         elif not same_nested and new.label == FieldDescriptorProto.LABEL_REPEATED and previous.field(number).is_map != current.field(number).is_map:
             changed.append(number)
     return changed
+
+
+def only_appended(previous: MessageRef, current: MessageRef) -> bool:
+    """Tell whether the current message keeps every previous field as it was and only adds fields after them."""
+    old = previous.proto.field
+    return list(old) == list(current.proto.field[: len(old)])
 
 
 def _matched(previous: dict, current: dict) -> list[tuple]:

@@ -28,6 +28,7 @@ from schemas_app.protobuf.breaking.pairs import (
     MessageRef,
     Place,
     ServiceRef,
+    only_appended,
 )
 from schemas_app.protobuf.locations import (
     ENUM_OPTIONS,
@@ -177,6 +178,8 @@ def field_no_delete_unless_name_reserved(previous, current) -> Violations:
 
 
 def _deleted_fields(previous, current, allowed, suffix: str) -> Violations:
+    if only_appended(previous, current):
+        return
     for number in previous.numbers.keys() - current.numbers.keys():
         field = previous.field(number)
         if not allowed(field):
