@@ -19,7 +19,9 @@ The level picks the direction; the rule set picks which changes count as breakin
   enum value removed (ENUM_VALUE_NO_DELETE). Reading new data with old code (FORWARD)
   needs no field removed, even with its number reserved (FIELD_NO_DELETE), and no field
   type changed, even to a wire-compatible one (FIELD_SAME_TYPE); a changed number is a
-  removal plus an addition.
+  removal plus an addition. In both directions no message may go, as it takes all its
+  fields with it and new code could no longer read old data of that type
+  (PACKAGE_MESSAGE_NO_DELETE, PACKAGE_NO_DELETE).
 - WIRE, WIRE_JSON, PACKAGE, FILE: exactly buf's category, the same in both directions.
 - CONFLUENT: Confluent's own verdicts (schemas_app.protobuf.confluent), which compare a
   reader with a writer: BACKWARD calls check(previous, current), FORWARD swaps them.
@@ -46,9 +48,10 @@ CONFLUENT = "CONFLUENT"
 RULE_SETS = ("SPEC", "CONFLUENT", "WIRE", "WIRE_JSON", "PACKAGE", "FILE")
 
 # What each direction of SPEC checks, as rule ids and categories.
+_NO_MESSAGE_LOST = ("PACKAGE_MESSAGE_NO_DELETE", "PACKAGE_NO_DELETE")
 SPEC_RULES = {
-    BACKWARD: ("WIRE_JSON", "MESSAGE_SAME_REQUIRED_FIELDS", "ENUM_VALUE_NO_DELETE"),
-    FORWARD: ("WIRE_JSON", "FIELD_NO_DELETE", "FIELD_SAME_TYPE"),
+    BACKWARD: ("WIRE_JSON", "MESSAGE_SAME_REQUIRED_FIELDS", "ENUM_VALUE_NO_DELETE", *_NO_MESSAGE_LOST),
+    FORWARD: ("WIRE_JSON", "FIELD_NO_DELETE", "FIELD_SAME_TYPE", *_NO_MESSAGE_LOST),
 }
 _DIRECTIONS = {BACKWARD: (BACKWARD,), FORWARD: (FORWARD,), FULL: (BACKWARD, FORWARD), NONE: ()}
 

@@ -46,6 +46,14 @@ def test_removing_a_field_without_reserving_it_breaks_in_both_directions():
     assert rules(removed, [ORDER], level="BACKWARD") == {"FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED", "FIELD_NO_DELETE_UNLESS_NAME_RESERVED"}
 
 
+def test_a_removed_message_breaks_both_directions_but_a_moved_one_does_not():
+    with_fill = ORDER + "\nmessage Fill {\n  int64 qty = 1;\n}\n"
+    for level in ("BACKWARD", "FORWARD"):
+        assert rules(ORDER, [with_fill], level=level) == {"PACKAGE_MESSAGE_NO_DELETE"}
+    moved = check_compatibility(compile_sources({"trading/v1/order.proto": ORDER, "trading/v1/fill.proto": HEAD + "message Fill {\n  int64 qty = 1;\n}\n"}).own_files, [files(with_fill)], level="FULL")
+    assert moved == []
+
+
 def test_a_new_required_field_breaks_both_directions():
     proto2 = ORDER.replace('"proto3"', '"proto2"').replace("  string", "  optional string").replace("  int32", "  optional int32")
     added = proto2.replace("string note = 3;", "string note = 3;\n  required int64 at = 4;")

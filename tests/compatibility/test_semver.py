@@ -63,6 +63,11 @@ def test_removals_and_type_changes_are_major(edit):
     assert bump(ORDER.replace(*edit)) == "MAJOR"
 
 
+def test_removing_a_message_is_major():
+    with_fill = ORDER + "\nmessage Fill {\n  int64 qty = 1;\n}\n"
+    assert classify_change(files(with_fill), files(ORDER)) == "MAJOR"
+
+
 def test_the_rule_set_decides_what_is_major():
     renamed = ORDER.replace("int32 qty", "int32 quantity")
     assert bump(renamed, rule_set="SPEC") == "MAJOR", "SPEC keeps JSON names"
