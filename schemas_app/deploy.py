@@ -6,8 +6,9 @@ them, and each file references the versions its imports have or get.
 `plan_tree` says, per file in dependency order, what registering would do:
 NEW, UNCHANGED, or the semantic version bump the registry will compute, with
 the breaking changes that would make the registry refuse it. A file is
-UNCHANGED when the remote latest version has the same text (or, for a subject
-that normalises, the same normalised text) and the same references; metadata
+UNCHANGED when the remote latest version has the same references and the same
+text (for a subject that normalises, the same normalised text, as the registry
+would find it by meaning); metadata
 is left out on purpose, so a file deployed again from a later commit keeps its
 version. `deploy_tree` then registers the files that are not UNCHANGED.
 
@@ -178,8 +179,11 @@ class _Planner:
         if latest["schema"] == text:
             return True
         plan.config = self.client.config(plan.path)
-        # A normalising subject stores the canonical text, never the one sent.
-        return bool(plan.config.get("normalize")) and canonical.normalize(plan.path, text, self._local_dependencies(plan.path)) == latest["schema"]
+        if not plan.config.get("normalize"):
+            return False
+        # A normalising subject compares by meaning: comments and layout are not kept.
+        remote = canonical.normalize(plan.path, latest["schema"], self._remote_dependencies(latest.get("references") or []))
+        return canonical.normalize(plan.path, text, self._local_dependencies(plan.path)) == remote
 
     def _classify(self, plan: FilePlan, latest: dict, text: str, wanted: list[dict]) -> None:
         plan.config = plan.config or self.client.config(plan.path)
