@@ -25,6 +25,8 @@ from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSe
 
 from schemas_app.protobuf.compiler import compile_sources, run_protoc
 
+# A plugin may print a whole generated file with its error; a message keeps this much of it.
+MAX_MESSAGE_CHARS = 2000
 # The npm project whose node_modules/.bin holds the TypeScript plugin (`npm ci` there installs it).
 NODE_DIR = Path(__file__).resolve().parent / "node"
 
@@ -62,7 +64,7 @@ class Generator:
 
     A subclass sets `name`, `outputs` (protoc's `--NAME_out` flags) and `plugins`,
     and may override `options()` (the `--NAME_opt` values), `find_plugin()`,
-    `check_available()` and `output_files()`. `generate()` holds the algorithm.
+    `install_hint()`, `check_available()` and `output_files()`. `generate()` holds the algorithm.
     """
 
     name: ClassVar[str] = ""
@@ -86,9 +88,13 @@ class Generator:
         for plugin in self.plugins:
             executable = self.find_plugin(plugin)
             if executable is None:
-                raise GeneratorUnavailable(f"{self.label} generation needs {plugin.executable}, which is not installed: {plugin.install_hint}.")
+                raise GeneratorUnavailable(f"{self.label} generation needs {plugin.executable}, which is not installed: {self.install_hint(plugin)}.")
             found[plugin.name] = executable
         return found
+
+    def install_hint(self, plugin: Plugin) -> str:
+        """Return how to install a missing plugin."""
+        return plugin.install_hint
 
     def options(self, output: str, files: Sequence[FileDescriptorProto]) -> list[str]:
         """Return the `--OUTPUT_opt` values for one output flag (none by default)."""
@@ -123,7 +129,7 @@ class Generator:
             arguments = ["protoc", f"--descriptor_set_in={descriptor_set}", *self.protoc_arguments(plugins, files, scratch), *(f.name for f in files)]
             status, messages = run_protoc(arguments, workdir)
             if status != 0:
-                raise GenerationFailed(f"{self.label} generation failed (protoc exit status {status}): {messages.strip() or 'no message'}")
+                raise GenerationFailed(f"{self.label} generation failed (protoc exit status {status}): {_shortened(messages.strip()) or 'no message'}")
             return _move_into(scratch, self.output_files(scratch), Path(out_dir))
 
 
@@ -169,17 +175,21 @@ class TypeScriptGenerator(Generator):
     """TypeScript messages and service clients with ts-proto (`npm ci` in codegen/node installs it).
 
     The generated code imports `@bufbuild/protobuf/wire`, and `rxjs` for
-    streaming RPCs; codegen/node/package.json pins the versions it was checked with.
+    streaming RPCs: the project that uses it installs those. The catalogue's
+    output type-checks with `tsc --strict` once they are installed.
     """
 
     name = "typescript"
     label = "TypeScript"
     outputs = ("ts_proto",)
-    plugins = (Plugin("ts_proto", f"run `npm ci` in {NODE_DIR} (it installs ts-proto), with Node.js on PATH"),)
+    plugins = (Plugin("ts_proto", "npm ci in the folder of the package.json that lists ts-proto"),)
 
     def __init__(self, search_path: str | None = None, node_dir: Path = NODE_DIR):
         super().__init__(search_path)
         self.node_dir = Path(node_dir)
+
+    def install_hint(self, plugin: Plugin) -> str:
+        return f"run `npm ci` in {self.node_dir} (it installs ts-proto), with Node.js on PATH"
 
     def find_plugin(self, plugin: Plugin) -> Path | None:
         executable = self.node_dir / "node_modules" / ".bin" / plugin.executable
@@ -220,3 +230,7 @@ def _go_identifier(name: str) -> str:
     """Return `name` with anything a Go package name cannot hold replaced by "_"."""
     cleaned = "".join(char if char.isalnum() or char == "_" else "_" for char in name)
     return cleaned if cleaned and not cleaned[0].isdigit() else f"_{cleaned}"
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " [...]"
