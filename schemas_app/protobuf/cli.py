@@ -15,11 +15,11 @@ No Django here: `python manage.py breaking|lint` calls these same functions.
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from schemas_app.protobuf import bufconfig
+from schemas_app.protobuf import breaking, bufconfig, lint
 from schemas_app.protobuf.compiler import CompilationFailed, CompiledFiles, compile_sources
 from schemas_app.protobuf.findings import Finding
 
@@ -96,25 +96,16 @@ def run_breaking(
     err: TextIO | None = None,
 ) -> int:
     """Compare two folders with the breaking rules and print what breaks; return the exit code."""
-    from schemas_app.protobuf import breaking
 
-    out, err = out or sys.stdout, err or sys.stderr
-    try:
+    def check() -> list[Finding]:
         settings = bufconfig.breaking_settings(bufconfig.read_buf_yaml(_folder(current_dir)))
-        rule_ids = _breaking_rule_ids(breaking, settings, categories, rules, except_)
-        previous = _compile_folder(against_dir)
-        current = _compile_folder(current_dir)
-    except (UsageError, ValueError) as error:
-        err.write(f"{error}\n")
-        return EXIT_ERROR
-    except CompilationFailed as failure:
-        write_findings(failure.errors, error_format, err)
-        return EXIT_ERROR
-    previous_files, current_files = _own_files(previous), _own_files(current)
-    findings = breaking.check(previous_files, current_files, rule_ids)
-    packages = bufconfig.packages_by_path(previous_files, current_files)
-    path_filter = bufconfig.PathFilter(settings.ignore, packages, _breaking_resolver(breaking))
-    return _report(path_filter.apply(findings), error_format, out)
+        rule_ids = _breaking_rule_ids(settings, categories, rules, except_)
+        previous_files, current_files = _own_files(_compile_folder(against_dir)), _own_files(_compile_folder(current_dir))
+        packages = bufconfig.packages_by_path(previous_files, current_files)
+        path_filter = bufconfig.PathFilter(settings.ignore, packages, lambda name: breaking.resolve_rule_ids(use=(name,)))
+        return path_filter.apply(breaking.check(previous_files, current_files, rule_ids))
+
+    return _run(check, error_format, out or sys.stdout, err or sys.stderr)
 
 
 def run_lint(
@@ -125,38 +116,36 @@ def run_lint(
     err: TextIO | None = None,
 ) -> int:
     """Lint a folder with its buf.yaml's `lint:` settings and print the findings; return the exit code."""
-    from schemas_app.protobuf import lint
 
-    out, err = out or sys.stdout, err or sys.stderr
-    try:
+    def check() -> list[Finding]:
         document = bufconfig.read_buf_yaml(_folder(directory))
         config = lint.LintConfig.from_buf_yaml(document, module_path=bufconfig.root_module_path(document))
         compiled = _compile_folder(directory)
+        return lint.lint(compiled.files, config) if compiled else []
+
+    return _run(check, error_format, out or sys.stdout, err or sys.stderr)
+
+
+def _run(check: Callable[[], list[Finding]], error_format: str, out: TextIO, err: TextIO) -> int:
+    """Run a check and print its findings; a bad folder, setting or rule name, or a compile error, exits 1."""
+    try:
+        findings = sorted(check())
     except (UsageError, ValueError) as error:
         err.write(f"{error}\n")
         return EXIT_ERROR
     except CompilationFailed as failure:
         write_findings(failure.errors, error_format, err)
         return EXIT_ERROR
-    return _report(lint.lint(compiled.files, config) if compiled else [], error_format, out)
+    write_findings(findings, error_format, out)
+    return EXIT_FINDINGS if findings else EXIT_OK
 
 
-def _breaking_rule_ids(breaking, settings: bufconfig.BreakingSettings, categories, rules, except_) -> frozenset[str]:
+def _breaking_rule_ids(settings: bufconfig.BreakingSettings, categories, rules, except_) -> frozenset[str]:
     """Return the rules to run: the flags' when any is given, else the buf.yaml's."""
     if categories or rules or except_:
         use = (*categories, *rules) or bufconfig.DEFAULT_BREAKING_USE
         return breaking.resolve_rule_ids(use=use, except_=tuple(except_))
     return breaking.resolve_rule_ids(use=settings.use, except_=settings.except_)
-
-
-def _breaking_resolver(breaking):
-    return lambda name: breaking.resolve_rule_ids(use=(name,))
-
-
-def _report(findings: Iterable[Finding], error_format: str, out: TextIO) -> int:
-    findings = sorted(findings)
-    write_findings(findings, error_format, out)
-    return EXIT_FINDINGS if findings else EXIT_OK
 
 
 def write_findings(findings: Iterable[Finding], error_format: str, stream: TextIO) -> None:

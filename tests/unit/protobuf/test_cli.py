@@ -252,8 +252,15 @@ def test_flags_replace_the_rules_of_buf_yaml(pair):
     assert rule_types(out) == RENAME_RULES
 
 
-def test_buf_yaml_except_is_honoured(pair):
-    config = "version: v2\nbreaking:\n  use: [FILE]\n  except: [FIELD_SAME_NAME, FIELD_SAME_JSON_NAME]\n"
+@pytest.mark.parametrize(
+    "config",
+    [
+        "version: v2\nbreaking:\n  use: [FILE]\n  except: [FIELD_SAME_NAME, FIELD_SAME_JSON_NAME]\n",
+        "version: v1\nbreaking:\n  ignore_only:\n    FIELD_SAME_NAME:\n      - acme/users\n    FIELD_SAME_JSON_NAME:\n      - acme/users/v1/user.proto\n",
+    ],
+    ids=["except", "ignore_only by folder and by file"],
+)
+def test_buf_yaml_except_and_ignore_only_drop_the_rename_rules(pair, config):
     current, previous = pair(RENAMED_AND_RETYPED, extra={"buf.yaml": config})
     _, out, _ = breaking(current, previous, error_format="json")
     assert rule_types(out) == {"FIELD_SAME_TYPE"}
@@ -281,13 +288,6 @@ def test_buf_yaml_ignore_paths_drop_findings_under_them(tmp_path):
     code, out, _ = breaking(current, previous, error_format="json")
     assert code == 100
     assert {f["path"] for f in json_lines(out)} == {"acme/users/v1/user.proto"}
-
-
-def test_buf_yaml_ignore_only_drops_one_rule_under_a_path(pair):
-    config = "version: v1\nbreaking:\n  ignore_only:\n    FIELD_SAME_NAME:\n      - acme/users\n    FIELD_SAME_JSON_NAME:\n      - acme/users/v1/user.proto\n"
-    current, previous = pair(RENAMED_AND_RETYPED, extra={"buf.yaml": config})
-    _, out, _ = breaking(current, previous, error_format="json")
-    assert rule_types(out) == {"FIELD_SAME_TYPE"}
 
 
 def test_ignore_paths_still_apply_when_flags_choose_the_rules(pair):
