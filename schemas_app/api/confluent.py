@@ -41,7 +41,8 @@ class ConfluentView(APIView):
 
 def version_payload(subject_version) -> dict:
     """Return Confluent's {subject, version, id, schemaType, schema, references} plus our semantic fields."""
-    payload = dict(selectors.schema_payload(schema_id=subject_version.schema_id))
+    # On a cache miss, build the payload from the row the version query already joined instead of reading it again.
+    payload = dict(registry_cache.schema_payload(subject_version.schema_id, lambda: selectors.schema_as_payload(subject_version.schema)))
     payload.pop("guid", None)
     payload.update(
         subject=subject_version.subject.name,
