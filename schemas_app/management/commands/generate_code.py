@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from codegen.generators import GENERATORS, GenerationError, generator_for
-from codegen.sources import SourceError, SourceSelection, select_sources
+from codegen.sources import SourceError, SourceSelection, find_source_root, select_sources
 from schemas_app.protobuf.compiler import CompilationFailed
 
 # One flag each for the issue's languages; --language NAME takes any registered one.
@@ -73,8 +73,6 @@ class Command(BaseCommand):
     def watch(self, paths: list[Path], languages: list[str], out: Path) -> None:
         """Regenerate on every saved .proto file of the paths' tree until interrupted."""
         import watchfiles
-
-        from codegen.sources import find_source_root
 
         trees = sorted({str(find_source_root(path)) for path in paths})
         self.stdout.write(f"Watching {', '.join(trees)} for .proto changes (Ctrl-C stops).")
