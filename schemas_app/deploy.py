@@ -183,12 +183,12 @@ class _Planner:
             return False
         # A normalising subject compares by meaning: comments and layout are not kept.
         remote = canonical.normalize(plan.path, latest["schema"], self._remote_dependencies(latest.get("references") or []))
-        return canonical.normalize(plan.path, text, self._local_dependencies(plan.path)) == remote
+        return canonical.normalize(plan.path, text, self._local_dependencies(plan.imports)) == remote
 
     def _classify(self, plan: FilePlan, latest: dict, text: str, wanted: list[dict]) -> None:
         plan.config = plan.config or self.client.config(plan.path)
         rule_set = plan.config.get("compatibilityRules", "SPEC")
-        current = compile_one(plan.path, text, self._local_dependencies(plan.path)).own_files
+        current = compile_one(plan.path, text, self._local_dependencies(plan.imports)).own_files
         plan.change = classify_change(self._compiled(latest), current, rule_set=rule_set)
         plan.previous_semantic_version = latest.get("semanticVersion")
         plan.semantic_version = _next_semantic_version(plan.previous_semantic_version, plan.change)
@@ -200,9 +200,16 @@ class _Planner:
             previous = [self._compiled(version) for version in self._versions_the_level_reads(plan.path, latest, level)]
             plan.findings = check_compatibility(current, previous, level=level, rule_set=rule_set)
 
-    def _local_dependencies(self, path: str) -> dict[str, str]:
-        # The compiler keeps only what the root imports, so the whole tree can be handed over.
-        return {name: text for name, text in self.sources.items() if name != path}
+    def _local_dependencies(self, imports: Sequence[str]) -> dict[str, str]:
+        """Return the local texts of the imports and of what they import: all a compile of the file needs."""
+        found: dict[str, str] = {}
+        pending = list(imports)
+        while pending:
+            name = pending.pop()
+            if name not in found:
+                found[name] = self.sources[name]
+                pending.extend(self.plans[name].imports)
+        return found
 
     def _versions_the_level_reads(self, subject: str, latest: dict, level: str) -> list[dict]:
         if not level.endswith("_TRANSITIVE"):

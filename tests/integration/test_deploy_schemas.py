@@ -174,6 +174,15 @@ def test_a_wrong_token_is_refused_with_its_error_code(live_server):
     assert (refused.value.status, refused.value.error_code) == (401, 40101)
 
 
+def test_basic_authentication_registers_and_an_anonymous_client_may_not(live_server, writer):
+    with pytest.raises(RemoteError) as refused:
+        RemoteRegistry(live_server.url).register(HEALTH, FIRST_TREE[HEALTH], [])
+    registered = RemoteRegistry(live_server.url, user="writer", password="writer-password").register(HEALTH, FIRST_TREE[HEALTH], [])
+
+    assert refused.value.error_code == 40101
+    assert (registered["version"], registered["semanticVersion"]) == (1, "1.0.0")
+
+
 def test_it_runs_without_a_database_with_the_token_from_the_environment(tmp_path, seeded, token):
     tree = write_tree(tmp_path / "second", SECOND_TREE)
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "registry.settings", "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path}/absent/registry.sqlite3", "REGISTRY_TOKEN": token}
