@@ -1,0 +1,606 @@
+"""Benchmark the registry over HTTP: cached and cold lookups against a DRF floor, and registrations per second.
+
+Run by hand from the repository root:
+
+    python tests/performance/bench_registry.py [--duration 10] [--cold 300]
+
+It creates (or recreates) the PostgreSQL database `registry_bench`, migrates it, starts
+gunicorn (2 sync workers, `registry.wsgi`) on a free loopback port with Redis db 14 as the
+shared cache, seeds it through the API, drives load with `wrk` from another process, and
+writes tests/performance/results/registry.json and registry.md. Only 127.0.0.1 is contacted.
+Needs wrk (Debian: apt-get install -y wrk), PostgreSQL and Redis on their default ports.
+"""
+import argparse
+import base64
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PYTHON = sys.executable
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+HOST = "127.0.0.1"
+WORKERS = 2
+ADMIN = ("bench", "bench-password-not-secret")
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+# Targets from the task: cached lookups keep most of the floor's throughput and stay fast; cold ones stay under 20 ms.
+TARGET_CACHED_TO_FLOOR = 0.70
+TARGET_CACHED_P99_MS = 5.0
+TARGET_COLD_P99_MS = 20.0
+CACHED_SUBJECT = "bench-cached-value"
+
+
+class BenchFailed(SystemExit):
+    """Stop the benchmark with a message saying what to fix."""
+
+    def __init__(self, message: str):
+        super().__init__(f"bench_registry: {message}")
+
+
+# ---------------------------------------------------------------- schemas
+
+def event_schema(package: str, extra_fields: int = 0) -> str:
+    """Return a ~1 KB proto3 schema; each extra field is a backward-compatible addition."""
+    lines = ['syntax = "proto3";', "", f"package {package};", "", "// BenchEvent is a made-up business event of about one kilobyte.", "message BenchEvent {"]
+    base = ["tenant_id", "event_id", "correlation_id", "account_id", "symbol", "venue", "strategy_id", "signal_id", "currency_code", "status_text"]
+    for number, name in enumerate(base, start=1):
+        lines += [f"  // The {name.replace('_', ' ')} of the event.", f"  string {name} = {number};"]
+    numeric = ["quantity", "price", "notional", "fees", "filled_quantity", "remaining_quantity"]
+    for number, name in enumerate(numeric, start=len(base) + 1):
+        lines += [f"  // The {name.replace('_', ' ')}.", f"  double {name} = {number};"]
+    lines += ["  // When it happened, in milliseconds since the Unix epoch (UTC).", f"  int64 timestamp_ms = {len(base) + len(numeric) + 1};"]
+    for index in range(extra_fields):
+        lines += [f"  // Added in version {index + 2}.", f"  string extra_{index + 1} = {100 + index};"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def small_schema(package: str) -> str:
+    return f'syntax = "proto3";\n\npackage {package};\n\n// Cold is one row of the cold-lookup set.\nmessage Cold {{\n  string tenant_id = 1;\n  int64 sequence = 2;\n}}\n'
+
+
+# ---------------------------------------------------------------- HTTP client
+
+def basic_authorization() -> str:
+    return "Basic " + base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+
+
+class Api:
+    """A tiny HTTP client for the registry on 127.0.0.1: anonymous, or signed in as the benchmark's admin."""
+
+    def __init__(self, port: int, signed_in: bool = False):
+        self.port = port
+        self.headers = {"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE}
+        if signed_in:
+            self.headers["Authorization"] = basic_authorization()
+
+    def request(self, method: str, path: str, body=None) -> tuple[int, object]:
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        try:
+            connection.request(method, path, body=None if body is None else json.dumps(body), headers=self.headers)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        return response.status, json.loads(data) if data else None
+
+    def ok(self, method: str, path: str, body=None):
+        status, answer = self.request(method, path, body)
+        if status != 200:
+            raise BenchFailed(f"{method} {path} answered {status}: {answer}")
+        return answer
+
+    def timed_get(self, path: str) -> float:
+        """Return the seconds one GET took, failing unless it answered 200."""
+        started = time.perf_counter()
+        status, answer = self.request("GET", path)
+        elapsed = time.perf_counter() - started
+        if status != 200:
+            raise BenchFailed(f"GET {path} answered {status}: {answer}")
+        return elapsed
+
+
+# ---------------------------------------------------------------- server
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise BenchFailed("wrk is not installed; install it with: apt-get install -y wrk")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the benchmark database, so every run starts from the same empty state."""
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or "bench" not in name:
+        raise BenchFailed(f"refusing to recreate database {name!r}: its name must contain 'bench'")
+    with psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres", password=parsed.password, dbname="postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
+
+
+def flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def server_env() -> dict:
+    env = {key: value for key, value in os.environ.items() if key != "CELERY_BROKER_URL"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.performance.bench_settings",
+        DATABASE_URL=DATABASE_URL,
+        REDIS_URL=REDIS_URL,
+        DEBUG="false",
+        SECRET_KEY="bench-secret-key-not-for-production",
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS=HOST,
+        LOG_LEVEL="WARNING",
+        REGISTRY_ADMIN_USERNAME=ADMIN[0],
+        REGISTRY_ADMIN_PASSWORD=ADMIN[1],
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def manage(env: dict, *arguments: str) -> None:
+    completed = subprocess.run([PYTHON, str(ROOT / "manage.py"), *arguments], cwd=ROOT, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise BenchFailed(f"manage.py {' '.join(arguments)} failed:\n{completed.stdout}{completed.stderr}")
+
+
+def require_gunicorn() -> str:
+    path = Path(PYTHON).with_name("gunicorn")
+    if not path.exists():
+        raise BenchFailed(f"gunicorn is not next to {PYTHON}; run the script with the project's virtualenv (.venv/bin/python)")
+    return str(path)
+
+
+def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
+    command = [require_gunicorn(), "registry.wsgi", "--workers", str(WORKERS), "--bind", f"{HOST}:{port}", "--log-level", "warning", "--backlog", "2048"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    """Stop the server we started (its master, which stops its workers), forcefully if it lingers."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def wait_until_healthy(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchFailed(f"gunicorn exited with status {process.returncode} before answering")
+        try:
+            connection = http.client.HTTPConnection(HOST, port, timeout=2)
+            connection.request("GET", "/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise BenchFailed(f"gunicorn did not answer /health within {timeout:.0f} s")
+
+
+# ---------------------------------------------------------------- measurements
+
+@dataclass
+class Measurement:
+    """One benchmark case: throughput and latency percentiles in milliseconds."""
+
+    name: str
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int = 0
+    notes: str = ""
+    # The machine's 1-minute load average around the case: other work on the machine skews the figures.
+    load_1m: float = 0.0
+
+
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def parse_wrk(output: str) -> dict:
+    """Read requests/s, the 50th and 99th latency percentiles (ms), request and error counts from wrk --latency output."""
+    def percentile(label: str) -> float:
+        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+        if match is None:
+            raise BenchFailed(f"wrk output has no {label}% latency line:\n{output}")
+        return float(match.group(1)) * _WRK_UNITS[match.group(2)]
+
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    total = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
+    if rps is None or total is None:
+        raise BenchFailed(f"cannot read wrk's output:\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    errors += sum(int(count) for count in socket_errors.groups()) if socket_errors else 0
+    return {"rps": float(rps.group(1)), "p50_ms": percentile("50"), "p99_ms": percentile("99"), "requests": int(total.group(1)), "errors": errors}
+
+
+def run_wrk(wrk: str, port: int, path: str, connections: int, duration: int, headers: list[str] = ()) -> dict:
+    header_options = [option for header in [f"Accept: {CONTENT_TYPE}", *headers] for option in ("-H", header)]
+    # A generous timeout, so slow answers count in the percentiles instead of vanishing as socket errors.
+    command = [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "--latency", *header_options, f"http://{HOST}:{port}{path}"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
+    if completed.returncode != 0:
+        raise BenchFailed(f"wrk failed: {completed.stderr}")
+    return parse_wrk(completed.stdout)
+
+
+def percentile_ms(samples: list[float], fraction: float) -> float:
+    """Return a percentile (nearest rank) of durations in seconds, in milliseconds."""
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank] * 1000
+
+
+def summary(name: str, durations: list[float], wall: float, connections: int, notes: str = "") -> Measurement:
+    return Measurement(name=name, connections=connections, rps=len(durations) / wall, p50_ms=percentile_ms(durations, 0.50), p99_ms=percentile_ms(durations, 0.99), requests=len(durations), notes=notes)
+
+
+def cold_lookups(api: Api, name: str, paths: list[str]) -> Measurement:
+    """GET each path once, sequentially, right after Redis was flushed: every answer is read from PostgreSQL."""
+    flush_redis()
+    started = time.perf_counter()
+    durations = [api.timed_get(path) for path in paths]
+    return summary(name, durations, time.perf_counter() - started, 1, notes="one sequential client, each path requested once after FLUSHDB")
+
+
+def package_of(subject: str) -> str:
+    return f"bench.{subject.replace('-', '_')}.v1"
+
+
+def registrations(api: Api, name: str, subjects: list[str], duration: float) -> Measurement:
+    """Register new versions (one added field each) for `duration` seconds, one client thread per subject."""
+    for subject in subjects:
+        api.ok("POST", f"/subjects/{subject}/versions", {"schema": event_schema(package_of(subject)), "schemaType": "PROTOBUF"})
+    durations: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + duration
+
+    def client(subject: str) -> None:
+        extra = 0
+        while time.monotonic() < deadline:
+            extra += 1
+            body = {"schema": event_schema(package_of(subject), extra), "schemaType": "PROTOBUF"}
+            started = time.perf_counter()
+            status, answer = api.request("POST", f"/subjects/{subject}/versions", body)
+            elapsed = time.perf_counter() - started
+            with lock:
+                (durations if status == 200 else failures).append(elapsed if status == 200 else f"{status}: {answer}")
+
+    threads = [threading.Thread(target=client, args=(subject,)) for subject in subjects]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise BenchFailed(f"{len(failures)} registrations failed, first: {failures[0]}")
+    notes = f"POST /subjects/{{subject}}/versions with Basic auth, ~1 KB schema, each version adds a field (BACKWARD); {len(subjects)} client(s), one subject each"
+    return summary(name, durations, time.perf_counter() - started, len(subjects), notes=notes)
+
+
+# ---------------------------------------------------------------- seeding (inside Django, in a subprocess)
+
+def seed_command(cold: int) -> dict:
+    """Register the benchmark's schemas through the service layer; return their ids. Runs with the server's settings."""
+    import django
+
+    django.setup()
+    from schemas_app import selectors, services
+
+    tenant = selectors.default_tenant()
+
+    def register(subject: str, text: str) -> int:
+        return services.subject_version_register(tenant=tenant, subject_name=subject, schema=text).schema_id
+
+    cold_subjects = [f"cold-versions-{index}" for index in range(cold)]
+    for subject in cold_subjects:
+        register(subject, small_schema(package_of(subject)))
+    return {
+        "cached_id": register(CACHED_SUBJECT, event_schema(package_of(CACHED_SUBJECT))),
+        "cold_ids": [register(f"cold-ids-{index}", small_schema(package_of(f"cold-ids-{index}"))) for index in range(cold)],
+        "cold_subjects": cold_subjects,
+    }
+
+
+def service_registrations_command(duration: float) -> list[float]:
+    """Time registrations through the service layer alone (no HTTP, no authentication); return the durations."""
+    import django
+
+    django.setup()
+    from schemas_app import selectors, services
+
+    tenant = selectors.default_tenant()
+    subject = "bench-service-value"
+    package = package_of(subject)
+    services.subject_version_register(tenant=tenant, subject_name=subject, schema=event_schema(package))
+    durations, extra = [], 0
+    deadline = time.monotonic() + duration
+    while time.monotonic() < deadline:
+        extra += 1
+        started = time.perf_counter()
+        services.subject_version_register(tenant=tenant, subject_name=subject, schema=event_schema(package, extra))
+        durations.append(time.perf_counter() - started)
+    return durations
+
+
+def in_process_command(cached_id: int) -> dict:
+    """Return the mean milliseconds per request of each lookup through Django's test client: the server's own CPU cost."""
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT=CONTENT_TYPE, HTTP_HOST=HOST)
+    timings = {}
+    for name, (path, _) in LOOKUPS.items():
+        path = path.format(cached_id=cached_id)
+        for _ in range(50):
+            client.get(path)
+        started = time.perf_counter()
+        for _ in range(500):
+            client.get(path)
+        timings[name] = round((time.perf_counter() - started) / 500 * 1000, 3)
+    return timings
+
+
+SUBPROCESS_COMMANDS = {"seed": seed_command, "service-registrations": service_registrations_command, "in-process": in_process_command}
+
+
+def run_in_django(env: dict, command: str, argument) -> object:
+    """Run one of SUBPROCESS_COMMANDS in a child process with the server's settings; return its JSON answer."""
+    completed = subprocess.run([PYTHON, __file__, "--in-django", command, str(argument)], cwd=ROOT, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise BenchFailed(f"{command} failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class Seeded:
+    cached_id: int
+    cold_ids: list[int] = field(default_factory=list)
+    cold_subjects: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- report
+
+def command_output(command: list[str]) -> str:
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        return (completed.stdout or completed.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def machine_info() -> dict:
+    import django
+    import psycopg
+    import redis
+
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        cpu = match.group(1).strip() if match else cpu
+    memory = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text()) if Path("/proc/meminfo").exists() else None
+    parsed = urlparse(DATABASE_URL)
+    with psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres", dbname="postgres") as connection:
+        postgres = connection.execute("SHOW server_version").fetchone()[0]
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "memory_gb": round(int(memory.group(1)) / 1024 / 1024, 1) if memory else None,
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "gunicorn": command_output([str(Path(PYTHON).with_name("gunicorn")), "--version"]),
+        "wrk": command_output(["wrk", "--version"]),
+        "postgresql": postgres,
+        "redis": redis.Redis.from_url(REDIS_URL).info("server")["redis_version"],
+    }
+
+
+def targets(cases: dict[str, Measurement]) -> dict:
+    floor_50 = cases["floor@50"].rps
+    cached_ratio = min(cases["schema_by_id@50"].rps, cases["subject_version@50"].rps) / floor_50
+    cached_p99 = max(cases["schema_by_id@4"].p99_ms, cases["subject_version@4"].p99_ms)
+    cold_p99 = max(cases["cold_schema_by_id"].p99_ms, cases["cold_subject_version"].p99_ms)
+    return {
+        "cached_to_floor_rps_ratio_at_50": {"value": round(cached_ratio, 3), "target": f">= {TARGET_CACHED_TO_FLOOR}", "met": cached_ratio >= TARGET_CACHED_TO_FLOOR},
+        "cached_p99_ms_at_4": {"value": round(cached_p99, 2), "target": f"< {TARGET_CACHED_P99_MS}", "met": cached_p99 < TARGET_CACHED_P99_MS},
+        "cold_p99_ms": {"value": round(cold_p99, 2), "target": f"< {TARGET_COLD_P99_MS}", "met": cold_p99 < TARGET_COLD_P99_MS},
+    }
+
+
+def derived(cases: dict[str, Measurement]) -> dict:
+    """Return the figures that explain the others: what authentication and HTTP add to a request."""
+    return {
+        "basic_auth_ms_per_request_p50": round(cases["floor_basic_auth@4"].p50_ms - cases["floor@4"].p50_ms, 1),
+        "registration_p50_ms_api_minus_service_layer": round(cases["register_sequential"].p50_ms - cases["register_service_layer"].p50_ms, 1),
+    }
+
+
+def markdown(report: dict) -> str:
+    machine = report["machine"]
+    lines = [
+        "# Registry benchmark",
+        "",
+        f"Run {report['date']} with `python tests/performance/bench_registry.py` (wrk {report['settings']['duration_s']} s per case).",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cpu_count']} CPUs, {machine['memory_gb']} GB; {machine['platform']}; "
+        f"Python {machine['python']}, Django {machine['django']}, {machine['gunicorn']} ({WORKERS} sync workers), PostgreSQL {machine['postgresql']}, Redis {machine['redis']}. "
+        "Load generator, server, database and cache share this machine.",
+        "",
+        "| case | connections | requests/s | p50 ms | p99 ms | requests | errors | load (1 min) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for case in report["cases"]:
+        lines.append(f"| {case['name']} | {case['connections']} | {case['rps']:.1f} | {case['p50_ms']:.2f} | {case['p99_ms']:.2f} | {case['requests']} | {case['errors']} | {case['load_1m']} |")
+    lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
+    for name, target in report["targets"].items():
+        lines.append(f"| {name} | {target['value']} | {target['target']} | {'yes' if target['met'] else 'NO'} |")
+    lines += ["", "Derived:", ""]
+    lines += [f"- {name}: {value}" for name, value in report["derived"].items()]
+    lines += ["", "Mean milliseconds per request inside one process (Django's test client, no HTTP, no other load from the benchmark):", ""]
+    lines += [f"- {name}: {value}" for name, value in report["in_process_ms_per_request"].items()]
+    lines += ["", "Cases:", ""]
+    lines += [f"- **{case['name']}**: {case['notes']}" for case in report["cases"] if case["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(report: dict) -> None:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "registry.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS_DIR / "registry.md").write_text(markdown(report))
+
+
+# ---------------------------------------------------------------- main
+
+LOOKUPS = {
+    "floor": ("/bench/floor", "trivial DRF APIView answering a constant through the registry's renderer: the floor"),
+    "schema_by_id": ("/schemas/ids/{cached_id}", "GET /schemas/ids/{id}, answered from the worker's in-process cache"),
+    "subject_version": (f"/subjects/{CACHED_SUBJECT}/versions/1", "GET /subjects/{subject}/versions/{n}, answered from Redis"),
+}
+
+
+def with_load(measurement: Measurement, load_before: float) -> Measurement:
+    measurement.load_1m = round(max(load_before, os.getloadavg()[0]), 2)
+    return measurement
+
+
+def settle() -> None:
+    """Let the workers finish requests wrk left queued, so they do not slow the next case."""
+    time.sleep(2)
+
+
+def wrk_case(wrk: str, port: int, name: str, path: str, connections: int, duration: int, notes: str, headers: list[str] = ()) -> Measurement:
+    load = os.getloadavg()[0]
+    measured = run_wrk(wrk, port, path, connections, duration, headers)
+    settle()
+    return with_load(Measurement(name=name, connections=connections, notes=notes, **measured), load)
+
+
+def lookup_cases(wrk: str, port: int, seeded: Seeded, duration: int) -> list[Measurement]:
+    results = []
+    for name, (path, notes) in LOOKUPS.items():
+        path = path.format(cached_id=seeded.cached_id)
+        run_wrk(wrk, port, path, 4, 2)  # warm both workers' caches and connections
+        for connections in (4, 50):
+            results.append(wrk_case(wrk, port, f"{name}@{connections}", path, connections, duration, notes if connections == 4 else ""))
+    return results
+
+
+def basic_auth_case(wrk: str, port: int, duration: int) -> Measurement:
+    notes = "the floor with an `Authorization: Basic` header, as confluent-kafka sends on every request when given credentials"
+    return wrk_case(wrk, port, "floor_basic_auth@4", "/bench/floor", 4, duration, notes, headers=[f"Authorization: {basic_authorization()}"])
+
+
+def measure(wrk: str, env: dict, port: int, seeded: Seeded, duration: int) -> list[Measurement]:
+    results = lookup_cases(wrk, port, seeded, duration)
+    reader, writer = Api(port), Api(port, signed_in=True)
+    cases = [
+        lambda: cold_lookups(reader, "cold_schema_by_id", [f"/schemas/ids/{schema_id}" for schema_id in seeded.cold_ids]),
+        lambda: cold_lookups(reader, "cold_subject_version", [f"/subjects/{subject}/versions/1" for subject in seeded.cold_subjects]),
+        lambda: registrations(writer, "register_sequential", ["bench-register-value"], duration),
+        lambda: registrations(writer, "register_4_clients", [f"bench-register-{index}-value" for index in range(4)], duration),
+        lambda: service_registrations(env, duration),
+    ]
+    for case in cases:
+        load = os.getloadavg()[0]
+        results.append(with_load(case(), load))
+    # Last: its queued password checks would slow whatever ran next.
+    results.append(basic_auth_case(wrk, port, duration))
+    return results
+
+
+def service_registrations(env: dict, duration: int) -> Measurement:
+    started = time.perf_counter()
+    durations = run_in_django(env, "service-registrations", duration)
+    notes = "services.subject_version_register in one process, no HTTP and no authentication: what the engine and database cost"
+    return summary("register_service_layer", durations, time.perf_counter() - started, 1, notes=notes)
+
+
+def run_subprocess_command(command: str, argument: str) -> int:
+    """Entry point of the child processes `run_in_django` starts."""
+    print(json.dumps(SUBPROCESS_COMMANDS[command](int(argument))))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk case and per registration run")
+    parser.add_argument("--cold", type=int, default=300, help="distinct schemas (and subjects) read once each in the cold cases")
+    parser.add_argument("--in-django", nargs=2, metavar=("COMMAND", "ARGUMENT"), help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.in_django:
+        return run_subprocess_command(*options.in_django)
+    wrk = require_wrk()
+    env = server_env()
+    recreate_database(DATABASE_URL)
+    flush_redis()
+    manage(env, "migrate", "--noinput")
+    manage(env, "ensure_admin")
+    seeded = Seeded(**run_in_django(env, "seed", options.cold))
+    port = free_port()
+    server = start_gunicorn(env, port)
+    try:
+        wait_until_healthy(port, server)
+        cases = measure(wrk, env, port, seeded, options.duration)
+    finally:
+        stop_gunicorn(server)
+    in_process = run_in_django(env, "in-process", seeded.cached_id)
+    report = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "settings": {"duration_s": options.duration, "cold_lookups": options.cold, "workers": WORKERS, "worker_class": "sync", "redis": REDIS_URL, "database": urlparse(DATABASE_URL).path.lstrip("/")},
+        "cases": [asdict(case) for case in cases],
+        "targets": targets({case.name: case for case in cases}),
+        "derived": derived({case.name: case for case in cases}),
+        "in_process_ms_per_request": in_process,
+    }
+    write_results(report)
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

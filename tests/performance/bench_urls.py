@@ -1,0 +1,27 @@
+"""The registry's routes plus `/bench/floor`: the cheapest DRF view, the floor any registry endpoint is measured against."""
+from django.urls import include, path
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from schemas_app.api.common import JSONWhateverIsAccepted, SchemaRegistryRenderer
+
+
+class FloorView(APIView):
+    """Answer a constant through the same DRF machinery (authentication, negotiation, rendering) as the registry."""
+
+    renderer_classes = [SchemaRegistryRenderer]
+    content_negotiation_class = JSONWhateverIsAccepted
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+urlpatterns = [
+    path("bench/floor", FloorView.as_view(), name="bench-floor"),
+    path("", include("registry.urls")),
+]
+
+handler404 = "schemas_app.api.common.json_not_found"
+handler500 = "schemas_app.api.common.json_server_error"
