@@ -39,7 +39,11 @@ def _fresh_cache():
     """Start every test with an empty cache so no test reads another's entries."""
     from django.core.cache import cache
 
-    cache.clear()
+    from schemas_app import cache as registry_cache
+
+    # delete_pattern honours this run's key prefix; clear() would flush every run's keys in the Redis db.
+    cache.delete_pattern("*") if hasattr(cache, "delete_pattern") else cache.clear()
+    registry_cache.clear_local()
     yield
 
 

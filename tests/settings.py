@@ -17,5 +17,8 @@ from registry.settings import *  # noqa: E402,F403
 # A test database of this run's own, so two suites on one machine (a developer's and CI's) never collide.
 DATABASES["default"]["TEST"] = {"NAME": f"test_registry_{os.getpid()}"}  # noqa: F405
 
+# Cache keys of this run's own, for the same reason (the fixtures clear only this prefix).
+CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

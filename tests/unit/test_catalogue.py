@@ -5,9 +5,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from schemas_app.protobuf.lint.wire import iter_fields
 import yaml
 from google.protobuf.descriptor_pb2 import FieldDescriptorProto, FileDescriptorProto
-from google.protobuf.unknown_fields import UnknownFieldSet
 
 from schemas_app.protobuf import breaking
 from schemas_app.protobuf.compiler import compile_one, compile_sources
@@ -131,7 +132,8 @@ def documented_elements(file: FileDescriptorProto):
 
 
 def custom_options(field: FieldDescriptorProto) -> dict[int, int]:
-    return {entry.field_number: entry.data for entry in UnknownFieldSet(field.options)}
+    # Read the wire bytes: once a test imports generated options_pb2, the default pool parses these as extensions.
+    return {number: value for number, _, value in iter_fields(field.options.SerializeToString())}
 
 
 def test_the_whole_catalogue_compiles_in_one_protoc_run(sources, catalogue):
