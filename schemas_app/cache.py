@@ -57,13 +57,14 @@ def schema_payload(schema_id: int, load: Callable[[], dict]) -> dict:
     return payload
 
 
-def version_key(tenant_id: int, subject: str, version: int) -> str:
-    return f"version:{tenant_id}:{len(subject)}:{subject}:{version}"
+def version_key(tenant_slug: str, subject: str, version: int) -> str:
+    # The slug, not the id: a reader can build the key without looking its tenant up first.
+    return f"version:{len(tenant_slug)}:{tenant_slug}:{len(subject)}:{subject}:{version}"
 
 
-def version_payload(tenant_id: int, subject: str, version: int, load: Callable[[], dict]) -> dict:
+def version_payload(tenant_slug: str, subject: str, version: int, load: Callable[[], dict]) -> dict:
     """Return a subject version's payload from Redis, or `load()` it and keep it."""
-    key = version_key(tenant_id, subject, version)
+    key = version_key(tenant_slug, subject, version)
     payload = cache.get(key)
     if payload is None:
         payload = load()
@@ -71,9 +72,9 @@ def version_payload(tenant_id: int, subject: str, version: int, load: Callable[[
     return payload
 
 
-def forget_versions(tenant_id: int, subject: str, versions) -> None:
+def forget_versions(tenant_slug: str, subject: str, versions) -> None:
     """Drop cached payloads of these versions (after a delete or a state change commits)."""
-    cache.delete_many([version_key(tenant_id, subject, version) for version in versions])
+    cache.delete_many([version_key(tenant_slug, subject, version) for version in versions])
 
 
 def forget_schema(schema_id: int) -> None:

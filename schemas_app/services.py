@@ -257,7 +257,7 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
             raise SubjectSoftDeleted(subject_name)
         numbers = [version.version for version in live]
         subject.versions.filter(deleted=False).update(deleted=True, deleted_at=timezone.now())
-    transaction.on_commit(lambda: registry_cache.forget_versions(tenant.pk, subject_name, numbers))
+    transaction.on_commit(lambda: registry_cache.forget_versions(tenant.slug, subject_name, numbers))
     return numbers
 
 
@@ -280,7 +280,7 @@ def subject_version_delete(*, tenant: Tenant, subject_name: str, version, perman
             raise VersionSoftDeleted(subject_name, found.version)
         found.deleted, found.deleted_at = True, timezone.now()
         found.save(update_fields=["deleted", "deleted_at"])
-    transaction.on_commit(lambda: registry_cache.forget_versions(tenant.pk, subject_name, [found.version]))
+    transaction.on_commit(lambda: registry_cache.forget_versions(tenant.slug, subject_name, [found.version]))
     return found.version
 
 

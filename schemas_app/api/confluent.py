@@ -22,7 +22,7 @@ from schemas_app.api.common import (
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.engine import compile_stored
 from schemas_app.errors import SchemaNotFound, SubjectConfigNotFound, SubjectModeNotFound
-from schemas_app.models import Schema, SubjectMode, SubjectVersion
+from schemas_app.models import Schema, SubjectMode, SubjectVersion, Tenant
 from schemas_app.protobuf import canonical
 
 
@@ -138,7 +138,7 @@ class SubjectVersionView(ConfluentView):
         serialized = request.query_params.get("format") == "serialized"
         wanted = selectors.parse_version(version)
         if not include_deleted and not serialized and wanted != selectors.LATEST:
-            return Response(cached_version_payload(self.tenant, subject, wanted))
+            return Response(cached_version_payload(subject, wanted))
         found = selectors.subject_version_get(tenant=self.tenant, subject=subject, version=version, include_deleted=include_deleted)
         payload = version_payload(found)
         if serialized:
@@ -330,6 +330,13 @@ class AssociationsView(ConfluentView):
         return Response([])
 
 
-def cached_version_payload(tenant, subject: str, version: int) -> dict:
-    """Return a live version's payload from the shared cache, loading it from the database once."""
-    return registry_cache.version_payload(tenant.pk, subject, version, lambda: version_payload(selectors.subject_version_get(tenant=tenant, subject=subject, version=version)))
+def cached_version_payload(subject: str, version: int) -> dict:
+    """Return a live version's payload of the default tenant from the shared cache, loading it from the database once.
+
+    The key names the tenant by its slug, so a hit costs one cache read and no tenant lookup.
+    """
+
+    def load() -> dict:
+        return version_payload(selectors.subject_version_get(tenant=selectors.default_tenant(), subject=subject, version=version))
+
+    return registry_cache.version_payload(Tenant.DEFAULT_SLUG, subject, version, load)
