@@ -4,6 +4,7 @@ Messages come from the bundled `schemas/` catalogue, compiled to Python modules 
 No Kafka broker is involved: the serializers talk only to the registry.
 """
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -90,6 +91,15 @@ def rest_get(server, path: str):
     """GET a registry path over HTTP and return the decoded JSON body."""
     with urllib.request.urlopen(f"{server.url}{path}", timeout=10) as response:
         return json.load(response)
+
+
+def rest_status(server, path: str) -> int:
+    """GET a registry path over HTTP and return the status code."""
+    try:
+        with urllib.request.urlopen(f"{server.url}{path}", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def subject_path(subject: str) -> str:
@@ -259,9 +269,11 @@ def test_set_compatibility_is_read_back_and_lets_a_breaking_change_in(registry, 
     assert reader.get_versions("ticks-value") == [1, 2]
 
 
-def test_delete_subject_soft_deletes_then_purges(catalogue, registry, reader):
+def test_delete_subject_soft_deletes_then_purges(catalogue, registry, reader, server):
     serialize(registry, tick(catalogue), "ticks")
+    assert rest_status(server, "/subjects/ticks-value/versions/1") == 200  # now in the server's cache
     assert registry.delete_subject("ticks-value") == [1]
+    assert rest_status(server, "/subjects/ticks-value/versions/1") == 404
     with pytest.raises(SchemaRegistryError) as raised:
         reader.get_versions("ticks-value")
     assert raised.value.error_code == 40401
