@@ -31,6 +31,7 @@ _PROTOC_LINE = re.compile(r"^(?P<path>[^:\n]+?):(?:(?P<line>\d+):(?P<column>\d+)
 # protoc's own logging (absl): "W0000 00:00:1795632354.204299  17277 parser.cc:659] message".
 _ABSL_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (?P<message>.*)$")
 _ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog()"
+_BRACE = re.compile(r"[{}]")
 _VALID_PATH = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 # protoc writes to the process's stderr, which we borrow for the length of one run.
 _PROTOC_LOCK = threading.Lock()
@@ -87,11 +88,12 @@ def compile_sources(sources: Mapping[str, str | bytes], roots: Sequence[str] | N
     roots = tuple(sorted(sources) if roots is None else roots)
     texts = _decode_all(sources)
     _check_paths(texts, roots)
-    for path, text in texts.items():
-        _check_size_and_depth(path, text)
     key = _cache_key(texts, roots)
     cached = _RESULT_CACHE.get(key)
     if cached is None:
+        # Only texts protoc is about to read need guarding; a cached result passed these checks already.
+        for path, text in texts.items():
+            _check_size_and_depth(path, text)
         cached = _run_protoc(texts, roots)
         _RESULT_CACHE.put(key, cached)
     serialized, warnings = cached
@@ -149,18 +151,16 @@ def _check_size_and_depth(path: str, text: str) -> None:
     size = len(text.encode("utf-8"))
     if size > MAX_SOURCE_BYTES:
         raise CompilationFailed([Finding(path, 0, 0, COMPILE_ERROR, f"File is {size} bytes; the limit is {MAX_SOURCE_BYTES}.")])
+    if text.count("{") <= MAX_NESTING_DEPTH:
+        return  # too few blocks to nest that deep; skips the walk for nearly every file
     depth = 0
-    line = 1
-    for index, char in enumerate(text):
-        if char == "{":
-            depth += 1
-            if depth > MAX_NESTING_DEPTH:
-                column = index - text.rfind("\n", 0, index)
-                raise CompilationFailed([Finding(path, line, column, COMPILE_ERROR, f"Blocks are nested more than {MAX_NESTING_DEPTH} deep.")])
-        elif char == "}":
-            depth -= 1
-        elif char == "\n":
-            line += 1
+    for brace in _BRACE.finditer(text):
+        depth += 1 if brace.group() == "{" else -1
+        if depth > MAX_NESTING_DEPTH:
+            index = brace.start()
+            line = text.count("\n", 0, index) + 1
+            column = index - text.rfind("\n", 0, index)
+            raise CompilationFailed([Finding(path, line, column, COMPILE_ERROR, f"Blocks are nested more than {MAX_NESTING_DEPTH} deep.")])
 
 
 def _cache_key(texts: Mapping[str, str], roots: Sequence[str]) -> str:

@@ -48,17 +48,30 @@ METHOD_SERVER_STREAMING = 6
 
 
 class SourceIndex:
-    """Map element paths of one file to their 1-based (line, column) and leading comments."""
+    """Map element paths of one file to their 1-based (line, column) and leading comments.
+
+    Spans are indexed on creation; comments only when first asked for, since most
+    callers want positions alone and walking a large file's locations is not free.
+    """
 
     def __init__(self, file: FileDescriptorProto):
+        self._locations = file.source_code_info.location
         self._spans: dict[tuple[int, ...], tuple[int, int]] = {}
-        self._comments: dict[tuple[int, ...], str] = {}
-        for location in file.source_code_info.location:
+        for location in self._locations:
             key = tuple(location.path)
-            if key not in self._spans and len(location.span) >= 3:
-                self._spans[key] = (location.span[0] + 1, location.span[1] + 1)
-            if location.leading_comments or location.trailing_comments:
-                self._comments.setdefault(key, location.leading_comments + location.trailing_comments)
+            if key not in self._spans:
+                span = location.span
+                if len(span) >= 3:
+                    self._spans[key] = (span[0] + 1, span[1] + 1)
+        self._comments: dict[tuple[int, ...], str] | None = None
+
+    def _comment_index(self) -> dict[tuple[int, ...], str]:
+        if self._comments is None:
+            self._comments = {}
+            for location in self._locations:
+                if location.leading_comments or location.trailing_comments:
+                    self._comments.setdefault(tuple(location.path), location.leading_comments + location.trailing_comments)
+        return self._comments
 
     def position(self, path: Sequence[int]) -> tuple[int, int]:
         """Return the (line, column) of the element, or of its nearest located parent, or (0, 0)."""
@@ -71,8 +84,8 @@ class SourceIndex:
 
     def comment(self, path: Sequence[int]) -> str:
         """Return the element's leading and trailing comments, empty when there are none."""
-        return self._comments.get(tuple(path), "")
+        return self._comment_index().get(tuple(path), "")
 
     def lines_with_comment(self, text: str) -> list[int]:
         """Return the 1-based lines whose span's comments contain `text` (for `// lint:ignore`)."""
-        return sorted({self._spans[key][0] for key, comment in self._comments.items() if text in comment and key in self._spans})
+        return sorted({self._spans[key][0] for key, comment in self._comment_index().items() if text in comment and key in self._spans})
