@@ -154,7 +154,7 @@ REGISTRY_ANONYMOUS_READ = env_bool("REGISTRY_ANONYMOUS_READ", True)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.BasicAuthentication",
+        "schemas_app.api.authentication.RememberingBasicAuthentication",
         # `Authorization: Token <key>` for CI jobs and the deploy commands; keys come from `manage.py drf_create_token USER`.
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
