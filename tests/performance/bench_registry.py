@@ -21,6 +21,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -227,8 +228,10 @@ class Measurement:
     requests: int
     errors: int = 0
     notes: str = ""
-    # The machine's 1-minute load average around the case: other work on the machine skews the figures.
+    # The machine's 1-minute load average around the case (the benchmark's own processes included).
     load_1m: float = 0.0
+    # Each run's figures when the case ran several times.
+    rounds: list = field(default_factory=list)
 
 
 _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -371,16 +374,16 @@ def in_process_command(cached_id: int) -> dict:
     from django.test import Client
 
     client = Client(HTTP_ACCEPT=CONTENT_TYPE, HTTP_HOST=HOST)
-    timings = {}
-    for name, (path, _) in LOOKUPS.items():
-        path = path.format(cached_id=cached_id)
-        for _ in range(50):
+    paths = {name: path.format(cached_id=cached_id) for name, (path, _) in LOOKUPS.items()}
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(5):  # interleaved; the least disturbed repetition is the cost
+        for name, path in paths.items():
             client.get(path)
-        started = time.perf_counter()
-        for _ in range(500):
-            client.get(path)
-        timings[name] = round((time.perf_counter() - started) / 500 * 1000, 3)
-    return timings
+            started = time.perf_counter()
+            for _ in range(300):
+                client.get(path)
+            samples[name].append((time.perf_counter() - started) / 300 * 1000)
+    return {name: round(min(values), 3) for name, values in samples.items()}
 
 
 SUBPROCESS_COMMANDS = {"seed": seed_command, "service-registrations": service_registrations_command, "in-process": in_process_command}
@@ -468,7 +471,7 @@ def markdown(report: dict) -> str:
         "",
         f"Machine: {machine['cpu']}, {machine['cpu_count']} CPUs, {machine['memory_gb']} GB; {machine['platform']}; "
         f"Python {machine['python']}, Django {machine['django']}, {machine['gunicorn']} ({WORKERS} sync workers), PostgreSQL {machine['postgresql']}, Redis {machine['redis']}. "
-        "Load generator, server, database and cache share this machine.",
+        f"Load generator, server, database and cache share this machine; its 1-minute load average was {report['settings']['load_1m_before']} before the run, and the benchmark's own processes add about 2 to it.",
         "",
         "| case | connections | requests/s | p50 ms | p99 ms | requests | errors | load (1 min) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -480,7 +483,7 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {target['value']} | {target['target']} | {'yes' if target['met'] else 'NO'} |")
     lines += ["", "Derived:", ""]
     lines += [f"- {name}: {value}" for name, value in report["derived"].items()]
-    lines += ["", "Mean milliseconds per request inside one process (Django's test client, no HTTP, no other load from the benchmark):", ""]
+    lines += ["", "Milliseconds per request inside one process (Django's test client, no HTTP; the best of 5 interleaved runs of 300):", ""]
     lines += [f"- {name}: {value}" for name, value in report["in_process_ms_per_request"].items()]
     lines += ["", "Cases:", ""]
     lines += [f"- **{case['name']}**: {case['notes']}" for case in report["cases"] if case["notes"]]
@@ -519,14 +522,40 @@ def wrk_case(wrk: str, port: int, name: str, path: str, connections: int, durati
     return with_load(Measurement(name=name, connections=connections, notes=notes, **measured), load)
 
 
-def lookup_cases(wrk: str, port: int, seeded: Seeded, duration: int) -> list[Measurement]:
-    results = []
-    for name, (path, notes) in LOOKUPS.items():
-        path = path.format(cached_id=seeded.cached_id)
+def lookup_cases(wrk: str, port: int, seeded: Seeded, duration: int, rounds: int) -> list[Measurement]:
+    """Run every lookup case `rounds` times, interleaved, and keep the median of each figure.
+
+    The floor and the cached lookups run back to back in every round, so a burst of other
+    work on the machine weighs on all of them alike instead of on whichever ran during it.
+    """
+    paths = {name: path.format(cached_id=seeded.cached_id) for name, (path, _) in LOOKUPS.items()}
+    for path in paths.values():
         run_wrk(wrk, port, path, 4, 2)  # warm both workers' caches and connections
+    runs: dict[tuple[str, int], list[Measurement]] = {}
+    for _ in range(rounds):
         for connections in (4, 50):
-            results.append(wrk_case(wrk, port, f"{name}@{connections}", path, connections, duration, notes if connections == 4 else ""))
-    return results
+            for name, path in paths.items():
+                runs.setdefault((name, connections), []).append(wrk_case(wrk, port, name, path, connections, duration, ""))
+    return [median_of(f"{name}@{connections}", measured, LOOKUPS[name][1] if connections == 4 else "") for (name, connections), measured in runs.items()]
+
+
+def median_of(name: str, runs: list[Measurement], notes: str) -> Measurement:
+    """Return one measurement with the median rps, p50 and p99 of several runs, the others kept in `rounds`."""
+    def median(attribute: str) -> float:
+        return round(statistics.median(getattr(run, attribute) for run in runs), 3)
+
+    return Measurement(
+        name=name,
+        connections=runs[0].connections,
+        rps=median("rps"),
+        p50_ms=median("p50_ms"),
+        p99_ms=median("p99_ms"),
+        requests=sum(run.requests for run in runs),
+        errors=sum(run.errors for run in runs),
+        notes=notes + (f" (median of {len(runs)} interleaved runs)" if notes else ""),
+        load_1m=max(run.load_1m for run in runs),
+        rounds=[{"rps": run.rps, "p50_ms": run.p50_ms, "p99_ms": run.p99_ms, "load_1m": run.load_1m} for run in runs],
+    )
 
 
 def basic_auth_case(wrk: str, port: int, duration: int) -> Measurement:
@@ -534,8 +563,8 @@ def basic_auth_case(wrk: str, port: int, duration: int) -> Measurement:
     return wrk_case(wrk, port, "floor_basic_auth@4", "/bench/floor", 4, duration, notes, headers=[f"Authorization: {basic_authorization()}"])
 
 
-def measure(wrk: str, env: dict, port: int, seeded: Seeded, duration: int) -> list[Measurement]:
-    results = lookup_cases(wrk, port, seeded, duration)
+def measure(wrk: str, env: dict, port: int, seeded: Seeded, duration: int, rounds: int) -> list[Measurement]:
+    results = lookup_cases(wrk, port, seeded, duration, rounds)
     reader, writer = Api(port), Api(port, signed_in=True)
     cases = [
         lambda: cold_lookups(reader, "cold_schema_by_id", [f"/schemas/ids/{schema_id}" for schema_id in seeded.cold_ids]),
@@ -569,11 +598,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk case and per registration run")
     parser.add_argument("--cold", type=int, default=300, help="distinct schemas (and subjects) read once each in the cold cases")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each lookup case; the median is reported")
     parser.add_argument("--in-django", nargs=2, metavar=("COMMAND", "ARGUMENT"), help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.in_django:
         return run_subprocess_command(*options.in_django)
     wrk = require_wrk()
+    load_before = os.getloadavg()[0]
     env = server_env()
     recreate_database(DATABASE_URL)
     flush_redis()
@@ -584,14 +615,14 @@ def main(argv=None) -> int:
     server = start_gunicorn(env, port)
     try:
         wait_until_healthy(port, server)
-        cases = measure(wrk, env, port, seeded, options.duration)
+        cases = measure(wrk, env, port, seeded, options.duration, options.rounds)
     finally:
         stop_gunicorn(server)
     in_process = run_in_django(env, "in-process", seeded.cached_id)
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_info(),
-        "settings": {"duration_s": options.duration, "cold_lookups": options.cold, "workers": WORKERS, "worker_class": "sync", "redis": REDIS_URL, "database": urlparse(DATABASE_URL).path.lstrip("/")},
+        "settings": {"duration_s": options.duration, "rounds": options.rounds, "load_1m_before": load_before, "cold_lookups": options.cold, "workers": WORKERS, "worker_class": "sync", "redis": REDIS_URL, "database": urlparse(DATABASE_URL).path.lstrip("/")},
         "cases": [asdict(case) for case in cases],
         "targets": targets({case.name: case for case in cases}),
         "derived": derived({case.name: case for case in cases}),
