@@ -443,15 +443,22 @@ def machine_info() -> dict:
 
 
 def targets(cases: dict[str, Measurement]) -> dict:
-    floor_50 = cases["floor@50"].rps
-    cached_ratio = min(cases["schema_by_id@50"].rps, cases["subject_version@50"].rps) / floor_50
-    cached_p99 = max(cases["schema_by_id@4"].p99_ms, cases["subject_version@4"].p99_ms)
-    cold_p99 = max(cases["cold_schema_by_id"].p99_ms, cases["cold_subject_version"].p99_ms)
-    return {
-        "cached_to_floor_rps_ratio_at_50": {"value": round(cached_ratio, 3), "target": f">= {TARGET_CACHED_TO_FLOOR}", "met": cached_ratio >= TARGET_CACHED_TO_FLOOR},
-        "cached_p99_ms_at_4": {"value": round(cached_p99, 2), "target": f"< {TARGET_CACHED_P99_MS}", "met": cached_p99 < TARGET_CACHED_P99_MS},
-        "cold_p99_ms": {"value": round(cold_p99, 2), "target": f"< {TARGET_COLD_P99_MS}", "met": cold_p99 < TARGET_COLD_P99_MS},
-    }
+    """Return each target per cached endpoint, with its measured value and whether it is met."""
+    def row(value: float, wanted: str, met: bool) -> dict:
+        return {"value": round(value, 3), "target": wanted, "met": met}
+
+    report = {}
+    for name in ("schema_by_id", "subject_version"):
+        ratio = cases[f"{name}@50"].rps / cases["floor@50"].rps
+        report[f"{name}_to_floor_rps_ratio_at_50"] = row(ratio, f">= {TARGET_CACHED_TO_FLOOR}", ratio >= TARGET_CACHED_TO_FLOOR)
+    for name in ("schema_by_id", "subject_version"):
+        p99 = cases[f"{name}@4"].p99_ms
+        report[f"{name}_p99_ms_at_4"] = row(p99, f"< {TARGET_CACHED_P99_MS}", p99 < TARGET_CACHED_P99_MS)
+    for name in ("cold_schema_by_id", "cold_subject_version"):
+        p99 = cases[name].p99_ms
+        report[f"{name}_p99_ms"] = row(p99, f"< {TARGET_COLD_P99_MS}", p99 < TARGET_COLD_P99_MS)
+    report["floor_p99_ms_at_4_for_reference"] = row(cases["floor@4"].p99_ms, f"< {TARGET_CACHED_P99_MS}", cases["floor@4"].p99_ms < TARGET_CACHED_P99_MS)
+    return report
 
 
 def derived(cases: dict[str, Measurement]) -> dict:
