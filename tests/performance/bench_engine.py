@@ -515,7 +515,18 @@ def machine() -> dict:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         # Other work on the machine shows here: every timing is wall-clock.
         "load_average_at_start": _load_average(),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "engine_changed_since_commit": bool(_git("status", "--porcelain", "--", "schemas_app/protobuf")),
     }
+
+
+def _git(*arguments: str) -> str | None:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def _load_average() -> list[float] | None:
@@ -551,7 +562,8 @@ def markdown(info: dict, timings: list[Timing], details: dict[str, dict]) -> str
     lines = [
         "# Engine benchmark",
         "",
-        f"`python tests/performance/bench_engine.py` on {info['date']}: Python {info['python']}, protobuf {info['protobuf']} "
+        f"`python tests/performance/bench_engine.py` on {info['date']} at commit {info['commit']}"
+        f"{' (engine files changed since)' if info['engine_changed_since_commit'] else ''}: Python {info['python']}, protobuf {info['protobuf']} "
         f"({info['protobuf_backend']} backend), grpcio-tools {info['grpcio_tools']}, {info['cpu_count']} CPUs ({info['cpu_model']}), "
         f"pinned to CPU {info['pinned_cpus']}, load average {info['load_average_at_start']} at start and {info['load_average_at_end']} at the end. "
         "Times in milliseconds, in-process; median, p95 and min are wall-clock, CPU is the thread's CPU time (the cost of the work "
