@@ -103,6 +103,29 @@ def subject_version_get(*, tenant: Tenant, subject: str, version, include_delete
     return found
 
 
+def version_list(*, tenant: Tenant, deleted: bool = False, prefix: str | None = None, latest_only: bool = False, offset: int = 0, limit: int = -1) -> list[SubjectVersion]:
+    """Return versions across subjects (Confluent's GET /schemas), with schemas and references in three queries."""
+    versions = SubjectVersion.objects.select_related("subject", "schema").prefetch_related("schema__references").filter(subject__tenant=tenant)
+    if not deleted:
+        versions = versions.filter(deleted=False)
+    if prefix:
+        versions = versions.filter(subject__name__startswith=prefix)
+    if latest_only:
+        latest_ids = versions.values("subject_id").annotate(latest=Max("version")).values_list("subject_id", "latest")
+        wanted = Q()
+        for subject_id, number in latest_ids:
+            wanted |= Q(subject_id=subject_id, version=number)
+        versions = versions.filter(wanted) if latest_ids else versions.none()
+    versions = versions.order_by("subject__name", "version")
+    if offset < 0:
+        raise BadRequest("offset must not be negative")
+    return list(versions[offset:] if limit is None or limit < 0 else versions[offset : offset + limit])
+
+
+def max_schema_id() -> int | None:
+    return Schema.objects.aggregate(highest=Max("id"))["highest"]
+
+
 def live_versions(*, subject: Subject) -> list[SubjectVersion]:
     """Return a subject's versions that are not soft-deleted, oldest first, with their schemas."""
     return list(subject.versions.filter(deleted=False).select_related("schema").order_by("version"))

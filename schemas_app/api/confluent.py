@@ -1,7 +1,6 @@
 """The Confluent-compatible API: the same paths, JSON shapes, status codes and error codes as Confluent's registry."""
 import uuid
 
-from django.db.models import Max
 from django.http import HttpResponse
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +21,7 @@ from schemas_app.api.common import (
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.engine import compile_stored
 from schemas_app.errors import SchemaNotFound, SubjectConfigNotFound, SubjectModeNotFound
-from schemas_app.models import Schema, SubjectMode, SubjectVersion, Tenant
+from schemas_app.models import Schema, SubjectMode, Tenant
 from schemas_app.protobuf import canonical
 
 
@@ -173,20 +172,14 @@ class SchemaListView(ConfluentView):
     """GET /schemas: Confluent's list of registered schemas (latest or every version), with our semantic fields."""
 
     def get(self, request):
-        versions = SubjectVersion.objects.select_related("subject").filter(subject__tenant=self.tenant)
-        if not query_bool(request, "deleted"):
-            versions = versions.filter(deleted=False)
-        prefix = request.query_params.get("subjectPrefix")
-        if prefix:
-            versions = versions.filter(subject__name__startswith=prefix)
-        versions = list(versions.order_by("subject__name", "version"))
-        if query_bool(request, "latestOnly"):
-            latest = {}
-            for version in versions:
-                latest[version.subject_id] = version
-            versions = list(latest.values())
-        offset, limit = query_int(request, "offset", 0), query_int(request, "limit", -1)
-        versions = versions[offset:] if limit < 0 else versions[offset : offset + limit]
+        versions = selectors.version_list(
+            tenant=self.tenant,
+            deleted=query_bool(request, "deleted"),
+            prefix=request.query_params.get("subjectPrefix"),
+            latest_only=query_bool(request, "latestOnly"),
+            offset=query_int(request, "offset", 0),
+            limit=query_int(request, "limit", -1),
+        )
         return Response([version_payload(version) for version in versions])
 
 
@@ -201,7 +194,7 @@ class SchemaByIdView(ConfluentView):
             if versions:
                 payload["schema"] = serialized_schema(versions[0])
         if query_bool(request, "fetchMaxId"):
-            payload["maxId"] = Schema.objects.aggregate(highest=Max("id"))["highest"]
+            payload["maxId"] = selectors.max_schema_id()
         payload.pop("id", None)
         payload.pop("guid", None)
         return Response(payload)

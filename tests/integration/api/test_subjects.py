@@ -99,7 +99,7 @@ def test_schema_by_id_answers_text_types_and_max_id(api):
     assert api.get(f"/schemas/ids/{schema_id}/subjects").json() == ["ticks-value"]
     assert api.get(f"/schemas/ids/{schema_id}/versions").json() == [{"subject": "ticks-value", "version": 1}]
     assert api.get("/schemas/types").json() == ["PROTOBUF"]
-    assert api.get(f"/subjects/ticks-value/versions/1/schema").content.decode() == TICK_V1
+    assert api.get("/subjects/ticks-value/versions/1/schema").content.decode() == TICK_V1
 
 
 def test_schema_by_guid_answers_the_same_schema(api):
@@ -208,3 +208,17 @@ def test_every_registration_is_in_the_audit_log_with_its_actor(api, writer):
     version = SubjectVersion.objects.get(subject__name="ticks-value", version=1)
     entry = LogEntry.objects.get_for_object(version).get()
     assert entry.action == LogEntry.Action.CREATE and entry.actor == writer
+
+
+def test_listing_schemas_costs_the_same_few_queries_for_any_number_of_versions(api, django_assert_max_num_queries):
+    from schemas_app import cache as registry_cache
+
+    for index in range(12):
+        register(api, f"subject-{index:02d}-value", TICK_V1.replace("tenant_id = 6;", f"tenant_id = 6;\n  string extra_{index} = 7;"))
+    registry_cache.clear_local()
+    from django.core.cache import cache
+
+    cache.delete_pattern("*")
+    with django_assert_max_num_queries(5):
+        body = api.get("/schemas?latestOnly=true").json()
+    assert len(body) == 12 and body[0]["subject"] == "subject-00-value"
