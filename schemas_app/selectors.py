@@ -55,22 +55,21 @@ def subject_get(*, tenant: Tenant, name: str) -> Subject:
 
 
 def subject_names(*, tenant: Tenant, deleted: bool = False, deleted_only: bool = False, prefix: str | None = None, offset: int = 0, limit: int = -1) -> list[str]:
-    """Return subject names that have live versions (or soft-deleted ones when asked), sorted."""
-    versions = SubjectVersion.objects.filter(subject__tenant=tenant)
+    """Return subject names that have live versions (or soft-deleted ones when asked), sorted, in one query."""
+    subjects = Subject.objects.filter(tenant=tenant)
+    with_live_versions = subjects.filter(versions__deleted=False)
     if deleted_only:
-        live = set(versions.filter(deleted=False).values_list("subject__name", flat=True))
-        names = set(versions.filter(deleted=True).values_list("subject__name", flat=True)) - live
+        chosen = subjects.filter(versions__deleted=True).exclude(pk__in=with_live_versions.values("pk"))
+    elif deleted:
+        chosen = subjects.filter(versions__isnull=False)
     else:
-        if not deleted:
-            versions = versions.filter(deleted=False)
-        names = set(versions.values_list("subject__name", flat=True))
+        chosen = with_live_versions
     if prefix:
-        names = {name for name in names if name.startswith(prefix)}
-    ordered = sorted(names)
+        chosen = chosen.filter(name__startswith=prefix)
     if offset < 0:
         raise BadRequest("offset must not be negative")
-    ordered = ordered[offset:]
-    return ordered if limit is None or limit < 0 else ordered[:limit]
+    names = chosen.order_by("name").values_list("name", flat=True).distinct()
+    return list(names[offset:] if limit is None or limit < 0 else names[offset : offset + limit])
 
 
 def version_numbers(*, tenant: Tenant, subject: str, deleted: bool = False, deleted_only: bool = False) -> list[int]:
