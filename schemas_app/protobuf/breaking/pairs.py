@@ -18,7 +18,7 @@ from functools import cached_property
 
 from google.protobuf.descriptor_pb2 import DescriptorProto, FieldDescriptorProto, FileDescriptorProto
 
-from schemas_app.protobuf.breaking.positions import PositionFinder
+from schemas_app.protobuf.locations import PositionFinder
 from schemas_app.protobuf.compiler import is_well_known
 from schemas_app.protobuf.locations import (
     ENUM_VALUE,

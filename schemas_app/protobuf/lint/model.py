@@ -61,7 +61,6 @@ class LintFile:
         weak = set(proto.weak_dependency)
         self.imports = [Import(self, index, name, index in public, index in weak) for index, name in enumerate(proto.dependency)]
         self._index: SourceIndex | None = None
-        self._leading: dict[tuple[int, ...], str] | None = None
         # Per-file results that several checks share (used imports, ...), computed on first need.
         self.memo: dict[str, object] = {}
         _walk_messages(self, proto.message_type, (FILE_MESSAGE_TYPE,), _scope(proto.package), None)
@@ -72,16 +71,14 @@ class LintFile:
 
     @property
     def index(self) -> SourceIndex:
-        """Return the file's SourceIndex, built on first use: a clean file never pays for it."""
+        """Return the file's SourceIndex, built on first use."""
         if self._index is None:
             self._index = SourceIndex(self.proto)
         return self._index
 
     def leading_comment(self, path: tuple[int, ...]) -> str:
         """Return only the leading comment of an element: buf's COMMENT_* rules ignore trailing ones."""
-        if self._leading is None:
-            self._leading = {tuple(location.path): location.leading_comments for location in self.proto.source_code_info.location if location.leading_comments}
-        return self._leading.get(path, "")
+        return self.index.leading_comment(path)
 
 
 class Element:
