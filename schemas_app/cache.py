@@ -5,42 +5,18 @@ deleted or deprecated, so they live only in the shared cache and are invalidated
 The shared cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so an outage falls back
 to the database instead of failing a request.
 """
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 from django.core.cache import cache
+
+from schemas_app.protobuf.lru import LruCache
 
 SCHEMA_TTL = 24 * 3600
 VERSION_TTL = 3600
 _LOCAL_SIZE = 10_000
 
 
-class _LocalLru:
-    def __init__(self, size: int):
-        self._size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_local_schemas = _LocalLru(_LOCAL_SIZE)
+_local_schemas = LruCache(_LOCAL_SIZE)
 
 
 def schema_payload(schema_id: int, load: Callable[[], dict]) -> dict:

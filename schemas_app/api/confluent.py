@@ -68,6 +68,24 @@ def normalize_flag(request, serializer):
     return serializer.validated_data["normalize"]
 
 
+def register_from_request(request, *, tenant, subject: str, honour_import: bool) -> services.Registration:
+    """Validate a register body and call the service; `honour_import` passes IMPORT mode's id and version on."""
+    serializer = validated_schema_input(request)
+    data = serializer.validated_data
+    return services.subject_version_register(
+        tenant=tenant,
+        subject_name=subject,
+        schema=data["schema"],
+        references=serializer.references_list(),
+        normalize=normalize_flag(request, serializer),
+        metadata=data["metadata"],
+        rule_set=data["ruleSet"],
+        import_id=data["id"] if honour_import else None,
+        import_version=data["version"] if honour_import else None,
+        acting_user=request.user,
+    )
+
+
 class SubjectListView(ConfluentView):
     def get(self, request):
         names = selectors.subject_names(
@@ -88,20 +106,7 @@ class SubjectVersionsView(ConfluentView):
         return Response(selectors.version_numbers(tenant=self.tenant, subject=subject, deleted=query_bool(request, "deleted"), deleted_only=query_bool(request, "deletedOnly")))
 
     def post(self, request, subject):
-        serializer = validated_schema_input(request)
-        data = serializer.validated_data
-        registration = services.subject_version_register(
-            tenant=self.tenant,
-            subject_name=subject,
-            schema=data["schema"],
-            references=serializer.references_list(),
-            normalize=normalize_flag(request, serializer),
-            metadata=data["metadata"],
-            rule_set=data["ruleSet"],
-            import_id=data["id"],
-            import_version=data["version"],
-            acting_user=request.user,
-        )
+        registration = register_from_request(request, tenant=self.tenant, subject=subject, honour_import=True)
         body = {"id": registration.schema_id}
         if query_bool(request, "verbose") or request.query_params.get("format") == "full":
             body.update(version_payload(registration.subject_version))

@@ -4,7 +4,7 @@ from rest_framework.views import APIView
 
 from schemas_app import selectors, services
 from schemas_app.api.common import REGISTRY_PARSERS, CanDeleteSchemas, CanReadSchemas, CanRegisterSchemas, JSONWhateverIsAccepted, query_bool
-from schemas_app.api.confluent import normalize_flag, validated_schema_input, version_payload
+from schemas_app.api.confluent import normalize_flag, register_from_request, validated_schema_input, version_payload
 
 
 class ManagementView(APIView):
@@ -42,18 +42,7 @@ class ManagedSubjectView(ManagementView):
         return Response(version_detail(selectors.subject_version_get(tenant=self.tenant, subject=subject, version="latest")))
 
     def post(self, request, subject):
-        serializer = validated_schema_input(request)
-        data = serializer.validated_data
-        registration = services.subject_version_register(
-            tenant=self.tenant,
-            subject_name=subject,
-            schema=data["schema"],
-            references=serializer.references_list(),
-            normalize=normalize_flag(request, serializer),
-            metadata=data["metadata"],
-            rule_set=data["ruleSet"],
-            acting_user=request.user,
-        )
+        registration = register_from_request(request, tenant=self.tenant, subject=subject, honour_import=False)
         body = version_detail(registration.subject_version)
         body["created"] = registration.created
         return Response(body, status=201 if registration.created else 200)

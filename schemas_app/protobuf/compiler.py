@@ -10,7 +10,6 @@ import os
 import re
 import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,6 +18,7 @@ from pathlib import Path
 from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
 
 from schemas_app.protobuf.findings import Finding
+from schemas_app.protobuf.lru import LruCache
 
 WELL_KNOWN_PREFIX = "google/protobuf/"
 # A larger file is refused before protoc sees it; the registry's own limit is lower.
@@ -258,34 +258,7 @@ def _parse_protoc_line(line: str) -> Finding | None:
     return Finding(match["path"], int(match["line"] or 0), int(match["column"] or 0), rule, message)
 
 
-class _LruCache:
-    """A small thread-safe LRU for compile results; protoc output never changes for equal input."""
-
-    def __init__(self, size: int):
-        self._size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_RESULT_CACHE = _LruCache(512)
+_RESULT_CACHE = LruCache(512)
 
 
 def clear_cache() -> None:
