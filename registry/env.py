@@ -12,17 +12,25 @@ def env_str(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    """Return the variable as a boolean; accept 1/0, true/false, yes/no, on/off in any case."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
+def parse_bool(raw: str) -> bool | None:
+    """Return True or False for 1/0, true/false, yes/no, on/off in any case; None for anything else."""
     value = raw.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use true or false.")
+    return None
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Return the variable as a boolean; accept 1/0, true/false, yes/no, on/off in any case."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = parse_bool(raw)
+    if value is None:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use true or false.")
+    return value
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:

@@ -7,13 +7,14 @@ from rest_framework import exceptions, parsers, renderers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from registry.env import parse_bool
+from schemas_app import selectors
 from schemas_app.errors import BadRequest, RegistryError
 
 logger = logging.getLogger(__name__)
 
-TRUE_WORDS = {"true", "1", "yes", "on"}
-FALSE_WORDS = {"false", "0", "no", "off", ""}
 
 
 class SchemaRegistryV1Parser(parsers.JSONParser):
@@ -62,12 +63,10 @@ def query_bool(request, name: str, default: bool = False) -> bool:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    word = raw.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise BadRequest(f"Query parameter {name}={raw!r} is not a boolean")
+    value = parse_bool(raw)
+    if value is None:
+        raise BadRequest(f"Query parameter {name}={raw!r} is not a boolean")
+    return value
 
 
 def query_int(request, name: str, default: int) -> int:
@@ -168,3 +167,15 @@ class ReadOr(BasePermission):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return CanReadSchemas().has_permission(request, view)
         return self.write_permission().has_permission(request, view)
+
+
+class RegistryView(APIView):
+    """Base of every registry endpoint: the content types clients send, and the tenant they address."""
+
+    parser_classes = REGISTRY_PARSERS
+    content_negotiation_class = JSONWhateverIsAccepted
+    permission_classes = [CanReadSchemas]
+
+    @property
+    def tenant(self):
+        return selectors.default_tenant()

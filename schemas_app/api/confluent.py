@@ -3,17 +3,15 @@ import uuid
 
 from django.http import HttpResponse
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from schemas_app import cache as registry_cache
 from schemas_app import selectors, services
 from schemas_app.api.common import (
-    REGISTRY_PARSERS,
     CanConfigure,
     CanDeleteSchemas,
     CanReadSchemas,
-    JSONWhateverIsAccepted,
     ReadOr,
+    RegistryView,
     SchemaRegistryRenderer,
     query_bool,
     query_int,
@@ -25,17 +23,10 @@ from schemas_app.models import Schema, SubjectMode, Tenant
 from schemas_app.protobuf import canonical
 
 
-class ConfluentView(APIView):
-    """Base of the Confluent endpoints: its content types, and the default tenant."""
+class ConfluentView(RegistryView):
+    """Base of the Confluent endpoints: answers carry Confluent's media type."""
 
-    parser_classes = REGISTRY_PARSERS
     renderer_classes = [SchemaRegistryRenderer]
-    content_negotiation_class = JSONWhateverIsAccepted
-    permission_classes = [CanReadSchemas]
-
-    @property
-    def tenant(self):
-        return selectors.default_tenant()
 
 
 def version_payload(subject_version) -> dict:

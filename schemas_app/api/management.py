@@ -1,20 +1,13 @@
 """The management API of our spec: /schemas/{subject} with semantic versions, lint findings and full reports."""
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from schemas_app import selectors, services
-from schemas_app.api.common import REGISTRY_PARSERS, CanDeleteSchemas, CanReadSchemas, CanRegisterSchemas, JSONWhateverIsAccepted, query_bool
+from schemas_app.api.common import CanDeleteSchemas, CanReadSchemas, CanRegisterSchemas, RegistryView, query_bool
 from schemas_app.api.confluent import normalize_flag, register_from_request, validated_schema_input, version_payload
 
 
-class ManagementView(APIView):
-    parser_classes = REGISTRY_PARSERS
-    content_negotiation_class = JSONWhateverIsAccepted
-    permission_classes = [CanReadSchemas]
-
-    @property
-    def tenant(self):
-        return selectors.default_tenant()
+class ManagementView(RegistryView):
+    """Base of the management endpoints: plain application/json answers."""
 
 
 def version_detail(subject_version) -> dict:
