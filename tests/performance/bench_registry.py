@@ -366,15 +366,19 @@ def service_registrations_command(duration: float) -> list[float]:
     return durations
 
 
-def in_process_command(cached_id: int) -> dict:
-    """Return the mean milliseconds per request of each lookup through Django's test client: the server's own CPU cost."""
+def in_process_command(seeded: dict) -> dict:
+    """Return milliseconds per request through Django's test client, without HTTP: the server's own cost.
+
+    Cached lookups: the best mean of 5 interleaved runs of 300. Cold lookups: p50 and p99
+    of each seeded path read once after emptying Redis (this process's own cache starts empty).
+    """
     import django
 
     django.setup()
     from django.test import Client
 
     client = Client(HTTP_ACCEPT=CONTENT_TYPE, HTTP_HOST=HOST)
-    paths = {name: path.format(cached_id=cached_id) for name, (path, _) in LOOKUPS.items()}
+    paths = {name: path.format(cached_id=seeded["cached_id"]) for name, (path, _) in LOOKUPS.items()}
     samples: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(5):  # interleaved; the least disturbed repetition is the cost
         for name, path in paths.items():
@@ -383,7 +387,23 @@ def in_process_command(cached_id: int) -> dict:
             for _ in range(300):
                 client.get(path)
             samples[name].append((time.perf_counter() - started) / 300 * 1000)
-    return {name: round(min(values), 3) for name, values in samples.items()}
+    timings = {name: round(min(values), 3) for name, values in samples.items()}
+    for name, cold_paths in cold_paths_of(seeded).items():
+        flush_redis()
+        durations = []
+        for path in cold_paths:
+            started = time.perf_counter()
+            client.get(path)
+            durations.append(time.perf_counter() - started)
+        timings[f"{name}_p50"], timings[f"{name}_p99"] = round(percentile_ms(durations, 0.5), 3), round(percentile_ms(durations, 0.99), 3)
+    return timings
+
+
+def cold_paths_of(seeded: dict) -> dict[str, list[str]]:
+    return {
+        "cold_schema_by_id": [f"/schemas/ids/{schema_id}" for schema_id in seeded["cold_ids"]],
+        "cold_subject_version": [f"/subjects/{subject}/versions/1" for subject in seeded["cold_subjects"]],
+    }
 
 
 SUBPROCESS_COMMANDS = {"seed": seed_command, "service-registrations": service_registrations_command, "in-process": in_process_command}
@@ -391,7 +411,7 @@ SUBPROCESS_COMMANDS = {"seed": seed_command, "service-registrations": service_re
 
 def run_in_django(env: dict, command: str, argument) -> object:
     """Run one of SUBPROCESS_COMMANDS in a child process with the server's settings; return its JSON answer."""
-    completed = subprocess.run([PYTHON, __file__, "--in-django", command, str(argument)], cwd=ROOT, env=env, capture_output=True, text=True)
+    completed = subprocess.run([PYTHON, __file__, "--in-django", command, json.dumps(argument)], cwd=ROOT, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise BenchFailed(f"{command} failed:\n{completed.stderr}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -490,7 +510,7 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {target['value']} | {target['target']} | {'yes' if target['met'] else 'NO'} |")
     lines += ["", "Derived:", ""]
     lines += [f"- {name}: {value}" for name, value in report["derived"].items()]
-    lines += ["", "Milliseconds per request inside one process (Django's test client, no HTTP; the best of 5 interleaved runs of 300):", ""]
+    lines += ["", "Milliseconds per request inside one process (Django's test client, no HTTP): cached, the best mean of 5 interleaved runs of 300; cold, p50 and p99 of each path read once after emptying Redis:", ""]
     lines += [f"- {name}: {value}" for name, value in report["in_process_ms_per_request"].items()]
     lines += ["", "Cases:", ""]
     lines += [f"- **{case['name']}**: {case['notes']}" for case in report["cases"] if case["notes"]]
@@ -574,8 +594,7 @@ def measure(wrk: str, env: dict, port: int, seeded: Seeded, duration: int, round
     results = lookup_cases(wrk, port, seeded, duration, rounds)
     reader, writer = Api(port), Api(port, signed_in=True)
     cases = [
-        lambda: cold_lookups(reader, "cold_schema_by_id", [f"/schemas/ids/{schema_id}" for schema_id in seeded.cold_ids]),
-        lambda: cold_lookups(reader, "cold_subject_version", [f"/subjects/{subject}/versions/1" for subject in seeded.cold_subjects]),
+        *(lambda name=name, paths=paths: cold_lookups(reader, name, paths) for name, paths in cold_paths_of(asdict(seeded)).items()),
         lambda: registrations(writer, "register_sequential", ["bench-register-value"], duration),
         lambda: registrations(writer, "register_4_clients", [f"bench-register-{index}-value" for index in range(4)], duration),
         lambda: service_registrations(env, duration),
@@ -597,7 +616,7 @@ def service_registrations(env: dict, duration: int) -> Measurement:
 
 def run_subprocess_command(command: str, argument: str) -> int:
     """Entry point of the child processes `run_in_django` starts."""
-    print(json.dumps(SUBPROCESS_COMMANDS[command](int(argument))))
+    print(json.dumps(SUBPROCESS_COMMANDS[command](json.loads(argument))))
     return 0
 
 
@@ -625,7 +644,7 @@ def main(argv=None) -> int:
         cases = measure(wrk, env, port, seeded, options.duration, options.rounds)
     finally:
         stop_gunicorn(server)
-    in_process = run_in_django(env, "in-process", seeded.cached_id)
+    in_process = run_in_django(env, "in-process", asdict(seeded))
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_info(),
