@@ -630,7 +630,7 @@ def main(argv=None) -> int:
     if options.in_django:
         return run_subprocess_command(*options.in_django)
     wrk = require_wrk()
-    load_before = os.getloadavg()[0]
+    load_before = round(os.getloadavg()[0], 2)
     env = server_env()
     recreate_database(DATABASE_URL)
     flush_redis()
