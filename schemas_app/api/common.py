@@ -2,6 +2,8 @@
 import logging
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from django.http import JsonResponse
 from rest_framework import exceptions, parsers, renderers
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -83,6 +85,11 @@ def registry_exception_handler(error, context):
     """Answer every error with {"error_code", "message"}; unexpected ones are logged, never shown."""
     if isinstance(error, RegistryError):
         return Response(error.as_dict(), status=error.status)
+    # Django's own 404 and 403 mean what DRF's do; convert them as DRF's default handler would.
+    if isinstance(error, Http404):
+        error = exceptions.NotFound()
+    elif isinstance(error, DjangoPermissionDenied):
+        error = exceptions.PermissionDenied()
     if isinstance(error, exceptions.ValidationError):
         # Confluent answers a malformed body with 422, not 400.
         return Response({"error_code": 422, "message": _flatten(error.detail)}, status=422)

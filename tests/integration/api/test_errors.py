@@ -122,3 +122,14 @@ def test_every_confluent_content_type_is_accepted(api, content_type):
 
     response = api.post("/subjects/ticks-value/versions", data=json.dumps({"schema": TICK_V1}), content_type=content_type, HTTP_ACCEPT="application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json")
     assert response.status_code == 200
+
+
+def test_djangos_own_404_and_403_keep_their_status_inside_the_api():
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from schemas_app.api.common import registry_exception_handler
+
+    assert registry_exception_handler(Http404("gone"), {}).status_code == 404
+    denied = registry_exception_handler(PermissionDenied(), {})
+    assert denied.status_code == 403 and denied.data["error_code"] == 40301
