@@ -20,5 +20,9 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_registry_{os.getpid()}"}  # noqa:
 # Cache keys of this run's own, for the same reason (the fixtures clear only this prefix).
 CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"  # noqa: F405
 
+# Serve static files straight from the apps, as runserver does; tests never run collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
