@@ -92,6 +92,9 @@ TEMPLATES = [
 
 # SQLite under var/ is the embedded default; production sets postgres://user:pass@host:5432/name.
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'registry.sqlite3'}"
+if DATABASE_URL.startswith("sqlite:///"):
+    # The embedded default must work on a fresh clone, where var/ may not exist yet.
+    Path(DATABASE_URL.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two writers queue instead of failing.
