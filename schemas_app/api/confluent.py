@@ -16,6 +16,7 @@ from schemas_app.api.common import (
     query_bool,
     query_int,
 )
+from schemas_app.api.openapi import documented
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.engine import compile_stored
 from schemas_app.errors import SchemaNotFound, SubjectConfigNotFound, SubjectModeNotFound
@@ -77,6 +78,7 @@ def register_from_request(request, *, tenant, subject: str, honour_import: bool)
     )
 
 
+@documented()
 class SubjectListView(ConfluentView):
     def get(self, request):
         names = selectors.subject_names(
@@ -90,6 +92,7 @@ class SubjectListView(ConfluentView):
         return Response(names)
 
 
+@documented(request=SchemaInputSerializer)
 class SubjectVersionsView(ConfluentView):
     permission_classes = [ReadOr]
 
@@ -104,6 +107,7 @@ class SubjectVersionsView(ConfluentView):
         return Response(body)
 
 
+@documented(request=SchemaInputSerializer)
 class SubjectView(ConfluentView):
     def get_permissions(self):
         return [CanDeleteSchemas()] if self.request.method == "DELETE" else [CanReadSchemas()]
@@ -125,6 +129,7 @@ class SubjectView(ConfluentView):
         return Response(services.subject_delete(tenant=self.tenant, subject_name=subject, permanent=query_bool(request, "permanent"), acting_user=request.user))
 
 
+@documented()
 class SubjectVersionView(ConfluentView):
     permission_classes = [ReadOr.writes(CanDeleteSchemas)]
 
@@ -152,18 +157,21 @@ def serialized_schema(subject_version) -> str:
     return canonical.serialized_descriptor(compiled.roots[0], schema.text, dependencies)
 
 
+@documented()
 class SubjectVersionSchemaView(ConfluentView):
     def get(self, request, subject, version):
         found = selectors.subject_version_get(tenant=self.tenant, subject=subject, version=version, include_deleted=query_bool(request, "deleted"))
         return HttpResponse(found.schema.text, content_type="text/plain; charset=utf-8")
 
 
+@documented()
 class ReferencedByView(ConfluentView):
     def get(self, request, subject, version):
         found = selectors.subject_version_get(tenant=self.tenant, subject=subject, version=version)
         return Response(selectors.referenced_by(tenant=self.tenant, subject=subject, version=found.version))
 
 
+@documented()
 class SchemaListView(ConfluentView):
     """GET /schemas: Confluent's list of registered schemas (latest or every version), with our semantic fields."""
 
@@ -179,6 +187,7 @@ class SchemaListView(ConfluentView):
         return Response([version_payload(version) for version in versions])
 
 
+@documented()
 class SchemaByIdView(ConfluentView):
     def get(self, request, schema_id):
         payload = dict(selectors.schema_payload(schema_id=schema_id))
@@ -196,11 +205,13 @@ class SchemaByIdView(ConfluentView):
         return Response(payload)
 
 
+@documented()
 class SchemaByIdSchemaView(ConfluentView):
     def get(self, request, schema_id):
         return HttpResponse(selectors.schema_payload(schema_id=schema_id)["schema"], content_type="text/plain; charset=utf-8")
 
 
+@documented()
 class SchemaByGuidView(ConfluentView):
     def get(self, request, guid):
         schema = Schema.objects.filter(guid=guid).first() if _is_uuid(guid) else None
@@ -219,6 +230,7 @@ def _is_uuid(value: str) -> bool:
         return False
 
 
+@documented()
 class SchemaIdVersionsView(ConfluentView):
     def get(self, request, schema_id):
         selectors.schema_payload(schema_id=schema_id)  # 40403 for an unknown id
@@ -226,6 +238,7 @@ class SchemaIdVersionsView(ConfluentView):
         return Response([{"subject": version.subject.name, "version": version.version} for version in versions])
 
 
+@documented()
 class SchemaIdSubjectsView(ConfluentView):
     def get(self, request, schema_id):
         selectors.schema_payload(schema_id=schema_id)
@@ -233,11 +246,13 @@ class SchemaIdSubjectsView(ConfluentView):
         return Response(sorted({version.subject.name for version in versions}))
 
 
+@documented()
 class SchemaTypesView(ConfluentView):
     def get(self, request):
         return Response(["PROTOBUF"])
 
 
+@documented(request=SchemaInputSerializer)
 class CompatibilityView(ConfluentView):
     """POST /compatibility/subjects/{subject}/versions[/{version}]: would this schema be accepted?"""
 
@@ -258,6 +273,7 @@ class CompatibilityView(ConfluentView):
         return Response(body)
 
 
+@documented(request=ConfigInputSerializer)
 class ConfigView(ConfluentView):
     permission_classes = [ReadOr.writes(CanConfigure)]
 
@@ -286,6 +302,7 @@ class ConfigView(ConfluentView):
         return Response(services.config_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user))
 
 
+@documented(request=ModeInputSerializer)
 class ModeView(ConfluentView):
     permission_classes = [ReadOr.writes(CanConfigure)]
 
@@ -307,11 +324,13 @@ class ModeView(ConfluentView):
         return Response({"mode": services.mode_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user)})
 
 
+@documented()
 class ContextsView(ConfluentView):
     def get(self, request):
         return Response(["."])
 
 
+@documented()
 class AssociationsView(ConfluentView):
     """Clients since 2.14 ask which subject a topic is associated with; we keep none, so the list is empty."""
 

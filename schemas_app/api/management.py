@@ -4,6 +4,8 @@ from rest_framework.response import Response
 from schemas_app import selectors, services
 from schemas_app.api.common import CanDeleteSchemas, CanReadSchemas, CanRegisterSchemas, RegistryView, query_bool
 from schemas_app.api.confluent import normalize_flag, register_from_request, validated_schema_input, version_payload
+from schemas_app.api.openapi import documented
+from schemas_app.api.serializers import SchemaInputSerializer
 
 
 class ManagementView(RegistryView):
@@ -22,6 +24,7 @@ def version_detail(subject_version) -> dict:
     return payload
 
 
+@documented(request=SchemaInputSerializer)
 class ManagedSubjectView(ManagementView):
     def get_permissions(self):
         method = self.request.method
@@ -44,6 +47,7 @@ class ManagedSubjectView(ManagementView):
         return Response(services.subject_delete(tenant=self.tenant, subject_name=subject, permanent=query_bool(request, "permanent"), acting_user=request.user))
 
 
+@documented()
 class ManagedSubjectVersionsView(ManagementView):
     def get(self, request, subject):
         subject_row = selectors.subject_get(tenant=self.tenant, name=subject)
@@ -56,6 +60,7 @@ class ManagedSubjectVersionsView(ManagementView):
         return Response(details)
 
 
+@documented(request=SchemaInputSerializer)
 class ManagedCompatibilityView(ManagementView):
     """POST /schemas/{subject}/compatibility: the full report, as the subject's level and rule set decide."""
 

@@ -20,3 +20,13 @@ def test_tests_run_on_postgresql(db):
     from django.db import connection
 
     assert connection.vendor == "postgresql"
+
+
+def test_openapi_documents_both_apis_and_docs_render(client):
+    document = client.get("/openapi.json").json()
+    for path in ("/subjects/{subject}/versions", "/schemas/ids/{schema_id}", "/config/{subject}", "/schemas/{subject}/compatibility", "/schemas/{subject}/versions"):
+        assert path in document["paths"], path
+    register = document["paths"]["/subjects/{subject}/versions"]["post"]
+    assert "requestBody" in register
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and b"swagger-ui" in docs.content
