@@ -1,7 +1,7 @@
 """Top-level routes: the Confluent-compatible API at the root, our management API, admin, docs and metrics."""
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from registry import views
 
@@ -9,7 +9,7 @@ urlpatterns = [
     path("", views.root, name="root"),
     path("health", views.health, name="health"),
     path("admin/", admin.site.urls),
-    path("openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("", include("django_prometheus.urls")),
     path("", include("codegen.urls")),
