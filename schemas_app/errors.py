@@ -1,6 +1,8 @@
 """The registry's one exception family; every error answer has the shape {"error_code": int, "message": str}.
 
-Codes are Confluent Schema Registry's, so its clients understand them.
+Codes are Confluent Schema Registry's, so its clients understand them. A subclass sets
+the status, the code and, for messages that name things, a `template` whose fields are
+filled from the positional arguments in the order of `fields`.
 """
 
 
@@ -10,9 +12,15 @@ class RegistryError(Exception):
     status = 500
     error_code = 50001
     default_message = "Error in the backend data store"
+    template: str | None = None
+    fields: tuple[str, ...] = ()
 
-    def __init__(self, message: str | None = None, *, details: list | None = None):
-        self.message = message or self.default_message
+    def __init__(self, *arguments, details: list | None = None):
+        if self.template is not None:
+            message = self.template.format(**dict(zip(self.fields, arguments, strict=True)))
+        else:
+            message = arguments[0] if arguments and arguments[0] else self.default_message
+        self.message = message
         self.details = details
         super().__init__(self.message)
 
@@ -36,17 +44,11 @@ class NotFound(RegistryError):
 
 
 class SubjectNotFound(NotFound):
-    error_code = 40401
-
-    def __init__(self, subject: str):
-        super().__init__(f"Subject '{subject}' not found.")
+    error_code, fields, template = 40401, ("subject",), "Subject '{subject}' not found."
 
 
 class VersionNotFound(NotFound):
-    error_code = 40402
-
-    def __init__(self, subject: str, version):
-        super().__init__(f"Version {version} not found.")
+    error_code, fields, template = 40402, ("subject", "version"), "Version {version} not found."
 
 
 class SchemaNotFound(NotFound):
@@ -54,45 +56,33 @@ class SchemaNotFound(NotFound):
 
 
 class SubjectSoftDeleted(NotFound):
-    error_code = 40404
-
-    def __init__(self, subject: str):
-        super().__init__(f"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently")
+    error_code, fields = 40404, ("subject",)
+    template = "Subject '{subject}' was soft deleted.Set permanent=true to delete permanently"
 
 
 class SubjectNotSoftDeleted(NotFound):
-    error_code = 40405
-
-    def __init__(self, subject: str):
-        super().__init__(f"Subject '{subject}' was not deleted first before being permanently deleted")
+    error_code, fields = 40405, ("subject",)
+    template = "Subject '{subject}' was not deleted first before being permanently deleted"
 
 
 class VersionSoftDeleted(NotFound):
-    error_code = 40406
-
-    def __init__(self, subject: str, version):
-        super().__init__(f"Subject '{subject}' Version {version} was soft deleted.Set permanent=true to delete permanently")
+    error_code, fields = 40406, ("subject", "version")
+    template = "Subject '{subject}' Version {version} was soft deleted.Set permanent=true to delete permanently"
 
 
 class VersionNotSoftDeleted(NotFound):
-    error_code = 40407
-
-    def __init__(self, subject: str, version):
-        super().__init__(f"Subject '{subject}' Version {version} was not deleted first before being permanently deleted")
+    error_code, fields = 40407, ("subject", "version")
+    template = "Subject '{subject}' Version {version} was not deleted first before being permanently deleted"
 
 
 class SubjectConfigNotFound(NotFound):
-    error_code = 40408
-
-    def __init__(self, subject: str):
-        super().__init__(f"Subject '{subject}' does not have subject-level compatibility configured")
+    error_code, fields = 40408, ("subject",)
+    template = "Subject '{subject}' does not have subject-level compatibility configured"
 
 
 class SubjectModeNotFound(NotFound):
-    error_code = 40409
-
-    def __init__(self, subject: str):
-        super().__init__(f"Subject '{subject}' does not have subject-level mode configured")
+    error_code, fields = 40409, ("subject",)
+    template = "Subject '{subject}' does not have subject-level mode configured"
 
 
 class IncompatibleSchema(RegistryError):
@@ -108,31 +98,23 @@ class InvalidSchema(RegistryError):
 
 
 class InvalidVersion(RegistryError):
-    status, error_code = 422, 42202
-
-    def __init__(self, version):
-        super().__init__(f"The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"")
+    status, error_code, fields = 422, 42202, ("version",)
+    template = "The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\""
 
 
 class InvalidCompatibilityLevel(RegistryError):
-    status, error_code = 422, 42203
-
-    def __init__(self, level):
-        super().__init__(f"Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive; got {level!r}")
+    status, error_code, fields = 422, 42203, ("level",)
+    template = "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive; got {level!r}"
 
 
 class InvalidRuleSet(RegistryError):
-    status, error_code = 422, 42203
-
-    def __init__(self, value):
-        super().__init__(f"Invalid compatibilityRules {value!r}. Valid values are SPEC, CONFLUENT, WIRE, WIRE_JSON, PACKAGE and FILE")
+    status, error_code, fields = 422, 42203, ("value",)
+    template = "Invalid compatibilityRules {value!r}. Valid values are SPEC, CONFLUENT, WIRE, WIRE_JSON, PACKAGE and FILE"
 
 
 class InvalidMode(RegistryError):
-    status, error_code = 422, 42204
-
-    def __init__(self, mode):
-        super().__init__(f"Invalid mode {mode!r}. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT")
+    status, error_code, fields = 422, 42204, ("mode",)
+    template = "Invalid mode {mode!r}. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT"
 
 
 class OperationNotPermitted(RegistryError):
@@ -140,24 +122,18 @@ class OperationNotPermitted(RegistryError):
 
 
 class ReferenceExists(RegistryError):
-    status, error_code = 422, 42206
-
-    def __init__(self, subject: str, version):
-        super().__init__(f"One or more references exist to the schema {{subject={subject},version={version}}}")
+    status, error_code, fields = 422, 42206, ("subject", "version")
+    template = "One or more references exist to the schema {{subject={subject},version={version}}}"
 
 
 class InvalidSubject(RegistryError):
-    status, error_code = 422, 42208
-
-    def __init__(self, subject: str):
-        super().__init__(f"The specified subject '{subject}' is not a valid subject name")
+    status, error_code, fields = 422, 42208, ("subject",)
+    template = "The specified subject '{subject}' is not a valid subject name"
 
 
 class SchemaTooLarge(RegistryError):
-    status, error_code = 422, 42209
-
-    def __init__(self, size: int, limit: int):
-        super().__init__(f"Schema is {size} bytes; the limit is {limit} bytes")
+    status, error_code, fields = 422, 42209, ("size", "limit")
+    template = "Schema is {size} bytes; the limit is {limit} bytes"
 
 
 class BadRequest(RegistryError):
