@@ -28,7 +28,7 @@ from pathlib import Path
 
 from schemas_app.protobuf import canonical, cli
 from schemas_app.protobuf.compatibility import check_compatibility
-from schemas_app.protobuf.compiler import COMPILE_ERROR, CompiledFiles, compile_one, compile_sources, is_well_known
+from schemas_app.protobuf.compiler import COMPILE_ERROR, CompiledFiles, compile_one, compile_sources, own_imports
 from schemas_app.protobuf.findings import Finding
 from schemas_app.protobuf.semver import FIRST_VERSION, classify_change, next_version
 from schemas_app.remote import READ_ONLY_MODES, RemoteError, RemoteRegistry
@@ -116,17 +116,10 @@ def _git(folder: str | Path, *arguments: str) -> str:
 
 def read_sources(root: str | Path) -> tuple[dict[str, str], CompiledFiles]:
     """Return the tree's {import path: text} and its compiled files; CompilationFailed when it does not compile."""
-    raw = cli.read_folder(root)
-    if not raw:
+    sources = cli.read_texts(root)
+    if not sources:
         raise cli.UsageError(f"{root}: no .proto files.")
-    compiled = compile_sources(raw)
-    # It compiled, so every file is valid UTF-8.
-    return {path: text.decode("utf-8") for path, text in raw.items()}, compiled
-
-
-def own_imports(file) -> tuple[str, ...]:
-    """Return the files a compiled file imports, without the well-known types (which are never registered)."""
-    return tuple(name for name in file.dependency if not is_well_known(name))
+    return sources, compile_sources(sources)
 
 
 def plan_tree(client: RemoteRegistry, sources: Mapping[str, str], compiled: CompiledFiles) -> list[FilePlan]:

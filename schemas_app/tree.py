@@ -1,13 +1,12 @@
 """Register a tree of .proto files (the bundled catalogue, or a checkout) in dependency order, with references."""
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from schemas_app import services
 from schemas_app.engine import Reference
 from schemas_app.errors import RegistryError
 from schemas_app.models import Tenant
-from schemas_app.protobuf.compiler import compile_sources, is_well_known
+from schemas_app.protobuf.compiler import compile_sources, own_imports
 
 
 @dataclass
@@ -20,15 +19,9 @@ class TreeResult:
     error: str | None = None
 
 
-def read_tree(root: Path) -> dict[str, str]:
-    """Return {import path: text} for every .proto file under `root`."""
-    return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8") for path in sorted(root.rglob("*.proto"))}
-
-
-def dependency_order(sources: Mapping[str, str]) -> list[tuple[str, list[str]]]:
+def dependency_order(sources: Mapping[str, str]) -> list[tuple[str, tuple[str, ...]]]:
     """Compile the tree once and return (path, imports) with every file after the files it imports."""
-    compiled = compile_sources(sources)
-    return [(file.name, [dep for dep in file.dependency if not is_well_known(dep)]) for file in compiled.files if file.name in sources]
+    return [(file.name, own_imports(file)) for file in compile_sources(sources).own_files]
 
 
 def tree_register(*, tenant: Tenant, sources: Mapping[str, str], acting_user=None) -> list[TreeResult]:

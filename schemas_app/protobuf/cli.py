@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from schemas_app.protobuf import breaking, bufconfig, lint
-from schemas_app.protobuf.compiler import CompilationFailed, CompiledFiles, compile_sources
+from schemas_app.protobuf.compiler import CompilationFailed, CompiledFiles, compile_sources, decode_sources
 from schemas_app.protobuf.findings import Finding
 
 EXIT_OK = 0
@@ -174,6 +174,11 @@ def read_folder(directory: str | Path) -> dict[str, bytes]:
         if path.is_file() and not any(part.startswith(".") for part in relative.parts[:-1]):
             sources[relative.as_posix()] = path.read_bytes()
     return sources
+
+
+def read_texts(directory: str | Path) -> dict[str, str]:
+    """Return every .proto under the folder as text; CompilationFailed for a file that is not UTF-8."""
+    return decode_sources(read_folder(directory))
 
 
 def _compile_folder(directory: str | Path) -> CompiledFiles | None:

@@ -70,6 +70,11 @@ def is_well_known(path: str) -> bool:
     return path.startswith(WELL_KNOWN_PREFIX)
 
 
+def own_imports(file: FileDescriptorProto) -> tuple[str, ...]:
+    """Return the files a compiled file imports, without the well-known types (which are never registered)."""
+    return tuple(name for name in file.dependency if not is_well_known(name))
+
+
 @cache
 def well_known_include_dir() -> str:
     """Return grpcio-tools' folder of google/protobuf/*.proto."""
@@ -86,7 +91,7 @@ def compile_sources(sources: Mapping[str, str | bytes], roots: Sequence[str] | N
     same texts costs only a parse of the cached descriptor set.
     """
     roots = tuple(sorted(sources) if roots is None else roots)
-    texts = _decode_all(sources)
+    texts = decode_sources(sources)
     _check_paths(texts, roots)
     key = _cache_key(texts, roots)
     cached = _RESULT_CACHE.get(key)
@@ -108,7 +113,8 @@ def compile_one(path: str, text: str | bytes, dependencies: Mapping[str, str | b
     return compile_sources(sources, roots=[path])
 
 
-def _decode_all(sources: Mapping[str, str | bytes]) -> dict[str, str]:
+def decode_sources(sources: Mapping[str, str | bytes]) -> dict[str, str]:
+    """Return the texts as str; CompilationFailed, with line and column, for invalid UTF-8 or a NUL."""
     texts = {}
     for path, text in sources.items():
         if isinstance(text, bytes):

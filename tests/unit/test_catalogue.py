@@ -25,7 +25,7 @@ from schemas_app.protobuf.locations import (
     SERVICE_METHOD,
     SourceIndex,
 )
-from schemas_app.tree import read_tree
+from schemas_app.protobuf.cli import read_texts
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SCHEMAS = REPOSITORY / "schemas"
@@ -79,7 +79,7 @@ PERSONAL_WORDS = {"email", "phone", "address", "name", "ssn", "tax", "iban", "ip
 
 @pytest.fixture(scope="module")
 def sources():
-    return read_tree(SCHEMAS)
+    return read_texts(SCHEMAS)
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +228,7 @@ def test_the_migration_guides_copy_step_makes_a_v2_package_beside_v1_that_lints_
     shutil.copytree(SCHEMAS, tmp_path / "schemas")
     subprocess.run(["bash", "-euc", script.group(1)], cwd=tmp_path, check=True)
 
-    compiled = compile_sources(read_tree(tmp_path / "schemas"))
+    compiled = compile_sources(read_texts(tmp_path / "schemas"))
 
     v1, v2 = compiled.file("trading/orders.proto"), compiled.file("trading/v2/orders.proto")
     assert (v2.package, v2.options.go_package) == ("trading.v2", "github.com/proto-schema-registry/schemas/gen/go/trading/v2;tradingv2")

@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from schemas_app import selectors
 from schemas_app.protobuf.compiler import CompilationFailed
-from schemas_app.tree import read_tree, tree_register
+from schemas_app.protobuf.cli import read_texts
+from schemas_app.tree import tree_register
 
 
 class Command(BaseCommand):
@@ -19,8 +20,8 @@ class Command(BaseCommand):
         root = Path(folder or settings.REGISTRY_SCHEMAS_DIR)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder.")
-        sources = read_tree(root)
         try:
+            sources = read_texts(root)
             results = tree_register(tenant=selectors.default_tenant(), sources=sources)
         except CompilationFailed as error:
             raise CommandError(f"The tree does not compile:\n{error}") from None
