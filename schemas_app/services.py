@@ -55,9 +55,8 @@ def validate_subject_name(name: str) -> str:
     return name
 
 
-def prepare_for_subject(*, tenant: Tenant, subject: str, schema: str, references: list[Reference], normalize: bool | None, metadata=None, rule_set=None) -> PreparedSchema:
-    """Resolve references and compile a schema as the subject's config says (normalisation)."""
-    config = selectors.effective_config(tenant=tenant, subject=subject)
+def prepare_for_subject(*, tenant: Tenant, subject: str, config: dict, schema: str, references: list[Reference], normalize: bool | None, metadata=None, rule_set=None) -> PreparedSchema:
+    """Resolve references and compile a schema, normalising it when asked or when the subject's config says so."""
     dependencies = selectors.resolve_dependencies(tenant=tenant, references=references)
     return prepare_schema(
         subject=subject,
@@ -77,11 +76,24 @@ def compiled_version_files(*, tenant: Tenant, version: SubjectVersion):
     return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies).own_files
 
 
-def compatibility_findings(*, tenant: Tenant, subject_name: str, prepared: PreparedSchema, previous: list[SubjectVersion], level: str, rule_set: str) -> list:
+class VersionFiles:
+    """Compile each stored version once per operation: the compatibility check and the semantic version both read the latest."""
+
+    def __init__(self, tenant: Tenant):
+        self._tenant = tenant
+        self._files: dict[int, tuple] = {}
+
+    def __call__(self, version: SubjectVersion) -> tuple:
+        if version.pk not in self._files:
+            self._files[version.pk] = compiled_version_files(tenant=self._tenant, version=version)
+        return self._files[version.pk]
+
+
+def compatibility_findings(*, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: VersionFiles, level: str, rule_set: str) -> list:
     """Return the engine's breaking findings of `prepared` against earlier versions (oldest first)."""
     if level == CompatibilityLevel.NONE or not previous:
         return []
-    previous_files = [compiled_version_files(tenant=tenant, version=version) for version in _versions_the_level_reads(previous, level)]
+    previous_files = [files_of(version) for version in _versions_the_level_reads(previous, level)]
     return compatibility.check_compatibility(prepared.files, previous_files, level=level, rule_set=rule_set)
 
 
@@ -118,7 +130,8 @@ def subject_version_register(
     """
     validate_subject_name(subject_name)
     references = list(references)
-    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, schema=schema, references=references, normalize=normalize, metadata=metadata, rule_set=rule_set)
+    config = selectors.effective_config(tenant=tenant, subject=subject_name)
+    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, config=config, schema=schema, references=references, normalize=normalize, metadata=metadata, rule_set=rule_set)
     mode = selectors.effective_mode(tenant=tenant, subject=subject_name)
     subject = _locked_subject(tenant, subject_name)
 
@@ -131,9 +144,9 @@ def subject_version_register(
     if (import_id is not None or import_version is not None) and mode != Mode.IMPORT:
         raise OperationNotPermitted("Schema ids and versions can only be given in IMPORT mode")
 
-    config = selectors.effective_config(tenant=tenant, subject=subject_name)
     previous = selectors.live_versions(subject=subject)
-    findings = [] if mode == Mode.IMPORT else compatibility_findings(tenant=tenant, subject_name=subject_name, prepared=prepared, previous=previous, level=config["compatibilityLevel"], rule_set=config["compatibilityRules"])
+    files_of = VersionFiles(tenant)
+    findings = [] if mode == Mode.IMPORT else compatibility_findings(prepared=prepared, previous=previous, files_of=files_of, level=config["compatibilityLevel"], rule_set=config["compatibilityRules"])
     if findings:
         raise IncompatibleSchema([finding.message for finding in findings], [finding.as_dict() for finding in findings])
 
@@ -141,7 +154,7 @@ def subject_version_register(
     version_number = import_version or selectors.next_version_number(subject=subject)
     if import_version is not None and subject.versions.filter(version=import_version).exists():
         raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
-    change, semantic_version = _semantic_version(tenant=tenant, prepared=prepared, previous=previous, rule_set=config["compatibilityRules"])
+    change, semantic_version = _semantic_version(prepared=prepared, previous=previous, files_of=files_of, rule_set=config["compatibilityRules"])
     subject_version = SubjectVersion.objects.create(
         subject=subject,
         version=version_number,
@@ -207,18 +220,18 @@ def _advance_id_sequence() -> None:
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
 
 
-def _semantic_version(*, tenant: Tenant, prepared: PreparedSchema, previous: list[SubjectVersion], rule_set: str) -> tuple[str, str]:
+def _semantic_version(*, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: VersionFiles, rule_set: str) -> tuple[str, str]:
     if not previous:
         return FIRST_VERSION_CHANGE, semver.next_version(None, "MAJOR")
     latest = previous[-1]
-    change = semver.classify_change(compiled_version_files(tenant=tenant, version=latest), prepared.files, rule_set=rule_set)
+    change = semver.classify_change(files_of(latest), prepared.files, rule_set=rule_set)
     return change, semver.next_version(latest.semantic_version, change)
 
 
 def compatibility_test(*, tenant: Tenant, subject_name: str, version, schema: str, references: list[Reference], normalize: bool | None) -> list:
     """Return breaking findings of a candidate schema against one version or, with version None, as the level says."""
-    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, schema=schema, references=list(references), normalize=normalize)
     config = selectors.effective_config(tenant=tenant, subject=subject_name)
+    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, config=config, schema=schema, references=list(references), normalize=normalize)
     if version is None:
         try:
             subject = selectors.subject_get(tenant=tenant, name=subject_name)
@@ -229,7 +242,7 @@ def compatibility_test(*, tenant: Tenant, subject_name: str, version, schema: st
     else:
         previous = [selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version)]
         level = config["compatibilityLevel"].removesuffix("_TRANSITIVE")
-    return compatibility_findings(tenant=tenant, subject_name=subject_name, prepared=prepared, previous=previous, level=level, rule_set=config["compatibilityRules"])
+    return compatibility_findings(prepared=prepared, previous=previous, files_of=VersionFiles(tenant), level=level, rule_set=config["compatibilityRules"])
 
 
 @audited
@@ -381,7 +394,8 @@ def mode_delete(*, tenant: Tenant, subject_name: str, acting_user=None) -> str:
 def schema_lookup_in_subject(*, tenant: Tenant, subject_name: str, schema: str, references: list[Reference], normalize: bool | None, deleted: bool = False) -> SubjectVersion:
     """Return the version of a subject holding this schema (Confluent's POST /subjects/{subject}); 40403 when none."""
     subject = selectors.subject_get(tenant=tenant, name=subject_name)
-    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, schema=schema, references=list(references), normalize=normalize)
+    config = selectors.effective_config(tenant=tenant, subject=subject_name)
+    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, config=config, schema=schema, references=list(references), normalize=normalize)
     versions = same_content_versions(subject, prepared).select_related("schema")
     if not deleted:
         versions = versions.filter(deleted=False)
