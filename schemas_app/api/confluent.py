@@ -18,7 +18,7 @@ from schemas_app.api.common import (
 )
 from schemas_app.api.openapi import documented
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
-from schemas_app.engine import compile_stored
+from schemas_app.engine import root_path_for
 from schemas_app.errors import SchemaNotFound, SubjectConfigNotFound, SubjectModeNotFound
 from schemas_app.models import Schema, SubjectMode, Tenant
 from schemas_app.protobuf import canonical
@@ -153,8 +153,7 @@ def serialized_schema(subject_version) -> str:
     """Return the base64 FileDescriptorProto of a stored version (Confluent's format=serialized)."""
     schema = subject_version.schema
     dependencies = selectors.resolve_dependencies(tenant=subject_version.subject.tenant, references=selectors.schema_references(schema))
-    compiled = compile_stored(subject=subject_version.subject.name, text=schema.text, dependencies=dependencies)
-    return canonical.serialized_descriptor(compiled.roots[0], schema.text, dependencies)
+    return canonical.serialized_descriptor(root_path_for(subject_version.subject.name), schema.text, dependencies)
 
 
 @documented()
