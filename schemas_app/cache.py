@@ -24,12 +24,17 @@ def schema_payload(schema_id: int, load: Callable[[], dict]) -> dict:
     payload = _local_schemas.get(schema_id)
     if payload is not None:
         return payload
-    key = f"schema:{schema_id}"
+    payload = _shared(f"schema:{schema_id}", SCHEMA_TTL, load)
+    _local_schemas.put(schema_id, payload)
+    return payload
+
+
+def _shared(key: str, ttl: int, load: Callable[[], dict]) -> dict:
+    """Return the entry from the shared cache, or `load()` it and keep it for `ttl` seconds."""
     payload = cache.get(key)
     if payload is None:
         payload = load()
-        cache.set(key, payload, SCHEMA_TTL)
-    _local_schemas.put(schema_id, payload)
+        cache.set(key, payload, ttl)
     return payload
 
 
@@ -40,23 +45,12 @@ def version_key(tenant_slug: str, subject: str, version: int) -> str:
 
 def version_payload(tenant_slug: str, subject: str, version: int, load: Callable[[], dict]) -> dict:
     """Return a subject version's payload from Redis, or `load()` it and keep it."""
-    key = version_key(tenant_slug, subject, version)
-    payload = cache.get(key)
-    if payload is None:
-        payload = load()
-        cache.set(key, payload, VERSION_TTL)
-    return payload
+    return _shared(version_key(tenant_slug, subject, version), VERSION_TTL, load)
 
 
 def forget_versions(tenant_slug: str, subject: str, versions) -> None:
     """Drop cached payloads of these versions (after a delete or a state change commits)."""
     cache.delete_many([version_key(tenant_slug, subject, version) for version in versions])
-
-
-def forget_schema(schema_id: int) -> None:
-    """Drop a schema from the caches (only an IMPORT overwrite or a permanent purge calls this)."""
-    cache.delete(f"schema:{schema_id}")
-    _local_schemas.clear()
 
 
 def clear_local() -> None:
