@@ -1,4 +1,6 @@
 """Reads of the registry, always scoped to a tenant first."""
+import uuid
+
 from django.core.cache import cache
 from django.db.models import Max, Q
 
@@ -203,6 +205,18 @@ def referenced_by(*, tenant: Tenant, subject: str, version: int) -> list[int]:
     return sorted(set(SubjectVersion.objects.filter(subject__tenant=tenant, schema_id__in=schema_ids, deleted=False).values_list("schema_id", flat=True)))
 
 
+def schema_id_by_guid(*, guid: str) -> int:
+    """Return the id of the schema with this guid; 40403 for an unknown or malformed guid."""
+    try:
+        return Schema.objects.values_list("pk", flat=True).get(guid=uuid.UUID(guid))
+    except (ValueError, Schema.DoesNotExist):
+        raise SchemaNotFound() from None
+
+
+def mode_row(*, tenant: Tenant, subject: str) -> SubjectMode | None:
+    return SubjectMode.objects.filter(tenant=tenant, subject_name=subject).first()
+
+
 def config_row(*, tenant: Tenant, subject: str | None) -> SubjectConfig | None:
     return SubjectConfig.objects.filter(tenant=tenant, subject_name=subject).first()
 
@@ -218,11 +232,8 @@ def _subject_or_global(tenant: Tenant, subject: str | None) -> Q:
 def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
     """Return the compatibility level, rule set, normalize flag and lint exceptions in force for a subject."""
     rows = {row.subject_name: row for row in SubjectConfig.objects.filter(_subject_or_global(tenant, subject))}
-    if subject is None:
-        rows_in_order = [rows.get(None)]
-    else:
-        rows_in_order = [rows.get(subject), rows.get(None)]
-    rows_in_order = [row for row in rows_in_order if row is not None]
+    # The subject's own row first, then the global one; a field unset in one falls through to the next.
+    rows_in_order = [rows[name] for name in dict.fromkeys((subject, None)) if name in rows]
 
     def first(attribute, default):
         for row in rows_in_order:

@@ -1,5 +1,4 @@
 """The Confluent-compatible API: the same paths, JSON shapes, status codes and error codes as Confluent's registry."""
-import uuid
 
 from django.http import HttpResponse
 from rest_framework.response import Response
@@ -20,7 +19,7 @@ from schemas_app.api.openapi import documented
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.engine import root_path_for
 from schemas_app.errors import SchemaNotFound, SubjectConfigNotFound, SubjectModeNotFound
-from schemas_app.models import Schema, SubjectMode, Tenant
+from schemas_app.models import Tenant
 from schemas_app.protobuf import canonical
 
 
@@ -213,20 +212,9 @@ class SchemaByIdSchemaView(ConfluentView):
 @documented()
 class SchemaByGuidView(ConfluentView):
     def get(self, request, guid):
-        schema = Schema.objects.filter(guid=guid).first() if _is_uuid(guid) else None
-        if schema is None:
-            raise SchemaNotFound()
-        payload = dict(selectors.schema_payload(schema_id=schema.pk))
+        payload = dict(selectors.schema_payload(schema_id=selectors.schema_id_by_guid(guid=guid)))
         payload.pop("id", None)
         return Response(payload)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-        return True
-    except ValueError:
-        return False
 
 
 @documented()
@@ -307,7 +295,7 @@ class ModeView(ConfluentView):
 
     def get(self, request, subject=None):
         if subject is not None and not query_bool(request, "defaultToGlobal"):
-            row = SubjectMode.objects.filter(tenant=self.tenant, subject_name=subject).first()
+            row = selectors.mode_row(tenant=self.tenant, subject=subject)
             if row is None:
                 raise SubjectModeNotFound(subject)
             return Response({"mode": row.mode})

@@ -108,6 +108,8 @@ def test_schema_by_guid_answers_the_same_schema(api):
     schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
     guid = Schema.objects.get(pk=schema_id).guid
     assert api.get(f"/schemas/guids/{guid}").json()["schema"] == TICK_V1
+    assert api.get("/schemas/guids/not-a-guid").json()["error_code"] == 40403
+    assert api.get("/schemas/guids/00000000-0000-0000-0000-000000000000").json()["error_code"] == 40403
 
 
 def test_compatibility_endpoint_reports_rule_ids_when_verbose(api):
