@@ -37,7 +37,7 @@ test: install-dev
 # Benchmarks write their figures to tests/performance/results/ (bench_registry needs Debian's wrk).
 benchmark: install-dev
 	$(BIN)/python tests/performance/bench_engine.py
-	DEBUG=true $(BIN)/python manage.py bench_serialization
+	$(BIN)/python tests/performance/benchmark_serialization.py
 	$(BIN)/python tests/performance/benchmark_schema.py schemas/trading/market_data.proto
 	$(BIN)/python tests/performance/bench_registry.py
 

@@ -3,7 +3,7 @@
 This module imports nothing from Django: the `generate_code` command, tests and
 the code generation jobs all call `generate()` or a `Generator` directly.
 
-The texts are compiled first by `schemas_app.protobuf.compiler` (which checks
+The texts are compiled first by `protoengine.compiler` (which checks
 paths, imports and syntax and reports errors with file, line and column); its
 descriptor set, comments included, is then handed to grpcio-tools' protoc with
 `--descriptor_set_in`, and protoc runs the language's built-in generator or
@@ -13,6 +13,7 @@ output untouched.
 grpcio-tools' protoc has only Python built in (`--python_out`, `--pyi_out`,
 `--grpc_python_out`); every other language is a plugin executable.
 """
+
 import os
 import shutil
 import tempfile
@@ -23,7 +24,7 @@ from typing import ClassVar
 
 from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
 
-from schemas_app.protobuf.compiler import compile_sources, run_protoc
+from protoengine.compiler import compile_sources, run_protoc
 
 # A plugin may print a whole generated file with its error; a message keeps this much of it.
 MAX_MESSAGE_CHARS = 2000
@@ -88,7 +89,9 @@ class Generator:
         for plugin in self.plugins:
             executable = self.find_plugin(plugin)
             if executable is None:
-                raise GeneratorUnavailable(f"{self.label} generation needs {plugin.executable}, which is not installed: {self.install_hint(plugin)}.")
+                raise GeneratorUnavailable(
+                    f"{self.label} generation needs {plugin.executable}, which is not installed: {self.install_hint(plugin)}."
+                )
             found[plugin.name] = executable
         return found
 
@@ -100,7 +103,9 @@ class Generator:
         """Return the `--OUTPUT_opt` values for one output flag (none by default)."""
         return []
 
-    def protoc_arguments(self, plugins: Mapping[str, Path], files: Sequence[FileDescriptorProto], out_dir: Path) -> list[str]:
+    def protoc_arguments(
+        self, plugins: Mapping[str, Path], files: Sequence[FileDescriptorProto], out_dir: Path
+    ) -> list[str]:
         """Return protoc's arguments that select the plugins, outputs and options (not the inputs)."""
         arguments = [f"--plugin=protoc-gen-{name}={executable}" for name, executable in plugins.items()]
         for output in self.outputs:
@@ -112,7 +117,9 @@ class Generator:
         """Return the files one run wrote under `directory`, relative to it and sorted."""
         return sorted(path.relative_to(directory) for path in directory.rglob("*") if path.is_file())
 
-    def generate(self, sources: Mapping[str, str | bytes], out_dir: Path, *, roots: Sequence[str] | None = None) -> list[Path]:
+    def generate(
+        self, sources: Mapping[str, str | bytes], out_dir: Path, *, roots: Sequence[str] | None = None
+    ) -> list[Path]:
         """Generate code for `roots` (default: every source) and the files they import; return the files written.
 
         Raises CompilationFailed for invalid input, GeneratorUnavailable when a plugin
@@ -126,10 +133,17 @@ class Generator:
             scratch.mkdir()
             descriptor_set = Path(workdir) / "input.pb"
             descriptor_set.write_bytes(FileDescriptorSet(file=compiled.files).SerializeToString())
-            arguments = ["protoc", f"--descriptor_set_in={descriptor_set}", *self.protoc_arguments(plugins, files, scratch), *(f.name for f in files)]
+            arguments = [
+                "protoc",
+                f"--descriptor_set_in={descriptor_set}",
+                *self.protoc_arguments(plugins, files, scratch),
+                *(f.name for f in files),
+            ]
             status, messages = run_protoc(arguments, workdir)
             if status != 0:
-                raise GenerationFailed(f"{self.label} generation failed (protoc exit status {status}): {_shortened(messages.strip()) or 'no message'}")
+                raise GenerationFailed(
+                    f"{self.label} generation failed (protoc exit status {status}): {_shortened(messages.strip()) or 'no message'}"
+                )
             return _move_into(scratch, self.output_files(scratch), Path(out_dir))
 
 
@@ -154,14 +168,23 @@ class GoGenerator(Generator):
     label = "Go"
     outputs = ("go", "go-grpc")
     plugins = (
-        Plugin("go", "apt-get install protoc-gen-go (Debian), or go install google.golang.org/protobuf/cmd/protoc-gen-go@latest"),
-        Plugin("go-grpc", "apt-get install protoc-gen-go-grpc (Debian), or go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@latest"),
+        Plugin(
+            "go",
+            "apt-get install protoc-gen-go (Debian), or go install google.golang.org/protobuf/cmd/protoc-gen-go@latest",
+        ),
+        Plugin(
+            "go-grpc",
+            "apt-get install protoc-gen-go-grpc (Debian), or go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@latest",
+        ),
     )
     # Import path prefix of files that do not name their own Go package.
     fallback_module = "generated"
 
     def options(self, output: str, files: Sequence[FileDescriptorProto]) -> list[str]:
-        return ["paths=source_relative", *(f"M{file.name}={self.fallback_import_path(file)}" for file in files if not file.options.go_package)]
+        return [
+            "paths=source_relative",
+            *(f"M{file.name}={self.fallback_import_path(file)}" for file in files if not file.options.go_package),
+        ]
 
     def fallback_import_path(self, file: FileDescriptorProto) -> str:
         """Return "IMPORT_PATH;PACKAGE" for a file without go_package: generated/trading;tradingv1."""
@@ -200,7 +223,9 @@ class TypeScriptGenerator(Generator):
 
 
 # Every language `generate()` and the `generate_code` command know, by name.
-GENERATORS: dict[str, type[Generator]] = {generator.name: generator for generator in (PythonGenerator, GoGenerator, TypeScriptGenerator)}
+GENERATORS: dict[str, type[Generator]] = {
+    generator.name: generator for generator in (PythonGenerator, GoGenerator, TypeScriptGenerator)
+}
 
 
 def generator_for(language: str) -> Generator:
@@ -208,10 +233,14 @@ def generator_for(language: str) -> Generator:
     try:
         return GENERATORS[language]()
     except KeyError:
-        raise UnknownLanguage(f'Unknown language "{language}"; choose one of {", ".join(sorted(GENERATORS))}.') from None
+        raise UnknownLanguage(
+            f'Unknown language "{language}"; choose one of {", ".join(sorted(GENERATORS))}.'
+        ) from None
 
 
-def generate(sources: Mapping[str, str | bytes], language: str, out_dir: Path, *, roots: Sequence[str] | None = None) -> list[Path]:
+def generate(
+    sources: Mapping[str, str | bytes], language: str, out_dir: Path, *, roots: Sequence[str] | None = None
+) -> list[Path]:
     """Generate `language` code for the sources (import path -> text) into `out_dir`; return the files written."""
     return generator_for(language).generate(sources, out_dir, roots=roots)
 

@@ -1,9 +1,10 @@
 """Find the .proto files that command-line paths name, with the tree their imports resolve against."""
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas_app.protobuf.cli import read_folder
+from protoengine.folders import read_folder
 
 # A folder holding one of these is the root that import paths are relative to (buf's module root).
 ROOT_MARKERS = ("buf.yaml", "buf.work.yaml")
@@ -46,7 +47,9 @@ def select_sources(paths: Sequence[Path]) -> SourceSelection:
         raise SourceError("No path given.")
     trees = {find_source_root(path) for path in paths}
     if len(trees) > 1:
-        raise SourceError(f"The paths lie in different source trees ({', '.join(sorted(map(str, trees)))}); generate each tree on its own.")
+        raise SourceError(
+            f"The paths lie in different source trees ({', '.join(sorted(map(str, trees)))}); generate each tree on its own."
+        )
     root = trees.pop()
     sources = read_folder(root)
     roots = sorted({name for path in paths for name in _import_paths_under(Path(path).resolve(), root, sources)})

@@ -1,2 +1,3 @@
 """Routes of code generation: /generate/{language} and /generated/{language}/{version}."""
+
 urlpatterns: list = []

@@ -1,4 +1,5 @@
 """Read typed settings from the environment; a bad value stops start-up with a clear message."""
+
 import os
 
 from django.core.exceptions import ImproperlyConfigured

@@ -2,6 +2,7 @@
 
 Every variable is listed with its default in README.md ("Configuration").
 """
+
 from pathlib import Path
 
 import dj_database_url
@@ -19,7 +20,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (for example: export SECRET_KEY=$(openssl rand -hex 32)).")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (for example: export SECRET_KEY=$(openssl rand -hex 32))."
+        )
     SECRET_KEY = "insecure-development-key-only-for-debug"
 
 # Host names this server answers to; the loopback names suit the quick start.
@@ -95,7 +98,9 @@ DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'registry.sqlit
 if DATABASE_URL.startswith("sqlite:///"):
     # The embedded default must work on a fresh clone, where var/ may not exist yet.
     Path(DATABASE_URL.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two writers queue instead of failing.
     DATABASES["default"]["OPTIONS"] = {
@@ -188,7 +193,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 # Where generated code archives are kept.
 MEDIA_ROOT = Path(env_str("REGISTRY_MEDIA_ROOT", str(VAR_DIR / "media")))

@@ -1,4 +1,5 @@
 """Top-level routes: the Confluent-compatible API at the root, our management API, admin, docs and metrics."""
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView

@@ -1,4 +1,5 @@
 """The reviewers' console: subjects with their versions, schema texts and lint findings."""
+
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
@@ -39,8 +40,33 @@ class SubjectVersionAdmin(admin.ModelAdmin):
     list_filter = ("state", "deleted", "change")
     search_fields = ("subject__name",)
     list_select_related = ("subject",)
-    readonly_fields = ("subject", "version", "schema", "semantic_version", "change", "deleted", "created_by", "created_at", "deleted_at", "schema_text", "lint_report")
-    fields = ("subject", "version", "semantic_version", "change", "state", "deleted", "schema", "created_by", "created_at", "deleted_at", "lint_report", "schema_text")
+    readonly_fields = (
+        "subject",
+        "version",
+        "schema",
+        "semantic_version",
+        "change",
+        "deleted",
+        "created_by",
+        "created_at",
+        "deleted_at",
+        "schema_text",
+        "lint_report",
+    )
+    fields = (
+        "subject",
+        "version",
+        "semantic_version",
+        "change",
+        "state",
+        "deleted",
+        "schema",
+        "created_by",
+        "created_at",
+        "deleted_at",
+        "lint_report",
+        "schema_text",
+    )
 
     @admin.display(description="Schema")
     def schema_text(self, obj):
@@ -51,7 +77,9 @@ class SubjectVersionAdmin(admin.ModelAdmin):
         if not obj.lint_findings:
             return "None"
         rows = ((f["rule"], f["path"], f["line"], f["column"], f["message"]) for f in obj.lint_findings)
-        return format_html("<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}:{}:{}</td><td>{}</td></tr>", rows))
+        return format_html(
+            "<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}:{}:{}</td><td>{}</td></tr>", rows)
+        )
 
 
 @admin.register(Schema)

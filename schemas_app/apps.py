@@ -11,5 +11,12 @@ class SchemasAppConfig(AppConfig):
         from schemas_app import models
 
         # Every change to these rows lands in the audit log, whoever makes it and however.
-        for model in (models.Tenant, models.Schema, models.Subject, models.SubjectVersion, models.SubjectConfig, models.SubjectMode):
+        for model in (
+            models.Tenant,
+            models.Schema,
+            models.Subject,
+            models.SubjectVersion,
+            models.SubjectConfig,
+            models.SubjectMode,
+        ):
             auditlog.register(model)

@@ -3,6 +3,7 @@
 auditlog's middleware sees only session users; API clients authenticate inside
 DRF (Basic, Token), so services set the actor themselves.
 """
+
 import functools
 
 from auditlog.context import set_actor

@@ -5,11 +5,12 @@ deleted or deprecated, so they live only in the shared cache and are invalidated
 The shared cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so an outage falls back
 to the database instead of failing a request.
 """
+
 from collections.abc import Callable
 
 from django.core.cache import cache
 
-from schemas_app.protobuf.lru import LruCache
+from protoengine.lru import LruCache
 
 SCHEMA_TTL = 24 * 3600
 VERSION_TTL = 3600

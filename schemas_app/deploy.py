@@ -20,17 +20,18 @@ and under its rule set: the same check the registry runs on registration.
 
 No Django here: the functions take a `RemoteRegistry`, so tests and other tools can call them.
 """
+
 import subprocess
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas_app.protobuf import canonical, cli
-from schemas_app.protobuf.compatibility import check_compatibility
-from schemas_app.protobuf.compiler import COMPILE_ERROR, CompiledFiles, compile_one, compile_sources, own_imports
-from schemas_app.protobuf.findings import Finding
-from schemas_app.protobuf.semver import FIRST_VERSION, classify_change, next_version
+from protoengine import canonical, folders
+from protoengine.compatibility import check_compatibility
+from protoengine.compiler import COMPILE_ERROR, CompiledFiles, compile_one, compile_sources, own_imports
+from protoengine.findings import Finding
+from protoengine.semver import FIRST_VERSION, classify_change, next_version
 from schemas_app.remote import READ_ONLY_MODES, RemoteError, RemoteRegistry
 
 NEW = "NEW"
@@ -73,7 +74,9 @@ class FilePlan:
         if self.error:
             return f"{self.path}: ERROR {self.error}"
         if self.schema_id is not None:
-            return f"{self.path}: registered version {self.version} ({self.semantic_version}), schema id {self.schema_id}"
+            return (
+                f"{self.path}: registered version {self.version} ({self.semantic_version}), schema id {self.schema_id}"
+            )
         if self.change == NEW:
             return f"{self.path}: NEW ({self.semantic_version})"
         if self.change == UNCHANGED:
@@ -110,15 +113,17 @@ def git_state(folder: str | Path) -> GitState | None:
 
 
 def _git(folder: str | Path, *arguments: str) -> str:
-    done = subprocess.run(["git", "-C", str(folder), *arguments], capture_output=True, text=True, check=True, timeout=30)
+    done = subprocess.run(
+        ["git", "-C", str(folder), *arguments], capture_output=True, text=True, check=True, timeout=30
+    )
     return done.stdout.strip()
 
 
 def read_sources(root: str | Path) -> tuple[dict[str, str], CompiledFiles]:
     """Return the tree's {import path: text} and its compiled files; CompilationFailed when it does not compile."""
-    sources = cli.read_texts(root)
+    sources = folders.read_texts(root)
     if not sources:
-        raise cli.UsageError(f"{root}: no .proto files.")
+        raise folders.UsageError(f"{root}: no .proto files.")
     return sources, compile_sources(sources)
 
 
@@ -158,7 +163,11 @@ class _Planner:
         if latest is None:
             plan.change, plan.semantic_version = NEW, FIRST_VERSION
         elif self._is_unchanged(plan, latest, text, wanted):
-            plan.change, plan.version, plan.semantic_version = UNCHANGED, latest["version"], latest.get("semanticVersion")
+            plan.change, plan.version, plan.semantic_version = (
+                UNCHANGED,
+                latest["version"],
+                latest.get("semanticVersion"),
+            )
             return
         else:
             self._classify(plan, latest, text, wanted)
@@ -175,7 +184,9 @@ class _Planner:
         if not plan.config.get("normalize"):
             return False
         # A normalising subject compares by meaning: comments and layout are not kept.
-        remote = canonical.normalize(plan.path, latest["schema"], self._remote_dependencies(latest.get("references") or []))
+        remote = canonical.normalize(
+            plan.path, latest["schema"], self._remote_dependencies(latest.get("references") or [])
+        )
         return canonical.normalize(plan.path, text, self._local_dependencies(plan.imports)) == remote
 
     def _classify(self, plan: FilePlan, latest: dict, text: str, wanted: list[dict]) -> None:
@@ -211,14 +222,18 @@ class _Planner:
 
     def _compiled(self, version: dict):
         """Compile a remote version with the texts of the versions it references."""
-        return compile_one(version["subject"], version["schema"], self._remote_dependencies(version.get("references") or [])).own_files
+        return compile_one(
+            version["subject"], version["schema"], self._remote_dependencies(version.get("references") or [])
+        ).own_files
 
     def _remote_dependencies(self, refs: Sequence[Mapping], seen: frozenset = frozenset()) -> dict[str, str]:
         sources: dict[str, str] = {}
         for reference in refs:
             key = (reference["subject"], reference["version"])
             if key in seen:
-                raise RemoteError(f"Reference cycle through subject {reference['subject']!r} version {reference['version']} on the registry.")
+                raise RemoteError(
+                    f"Reference cycle through subject {reference['subject']!r} version {reference['version']} on the registry."
+                )
             found = self._fetch(*key)
             sources[reference["name"]] = found["schema"]
             sources.update(self._remote_dependencies(found.get("references") or [], seen | {key}))
@@ -265,7 +280,9 @@ def exit_code(plans: Sequence[FilePlan]) -> int:
     return EXIT_OK
 
 
-def deploy_tree(client: RemoteRegistry, plans: Sequence[FilePlan], sources: Mapping[str, str], *, metadata: Mapping | None = None) -> list[FilePlan]:
+def deploy_tree(
+    client: RemoteRegistry, plans: Sequence[FilePlan], sources: Mapping[str, str], *, metadata: Mapping | None = None
+) -> list[FilePlan]:
     """Register the planned files that changed, dependencies first; fill in the version each got.
 
     A refused registration (say another writer got in first with an
@@ -285,7 +302,9 @@ def deploy_tree(client: RemoteRegistry, plans: Sequence[FilePlan], sources: Mapp
             answer = client.register(plan.path, sources[plan.path], references(done, plan.imports), metadata=metadata)
         except RemoteError as error:
             plan.error = error.message
-            plan.findings = [finding_from(item) for item in error.details or [] if isinstance(item, dict) and "rule" in item]
+            plan.findings = [
+                finding_from(item) for item in error.details or [] if isinstance(item, dict) and "rule" in item
+            ]
             continue
         plan.version, plan.schema_id = answer["version"], answer["id"]
         plan.semantic_version = answer.get("semanticVersion")

@@ -90,7 +90,10 @@ class IncompatibleSchema(RegistryError):
 
     def __init__(self, messages: list[str], findings: list[dict] | None = None):
         self.messages = messages
-        super().__init__("Schema being registered is incompatible with an earlier schema for subject; " + "; ".join(messages), details=findings)
+        super().__init__(
+            "Schema being registered is incompatible with an earlier schema for subject; " + "; ".join(messages),
+            details=findings,
+        )
 
 
 class InvalidSchema(RegistryError):
@@ -109,7 +112,9 @@ class InvalidCompatibilityLevel(RegistryError):
 
 class InvalidRuleSet(RegistryError):
     status, error_code, fields = 422, 42203, ("value",)
-    template = "Invalid compatibilityRules {value!r}. Valid values are SPEC, CONFLUENT, WIRE, WIRE_JSON, PACKAGE and FILE"
+    template = (
+        "Invalid compatibilityRules {value!r}. Valid values are SPEC, CONFLUENT, WIRE, WIRE_JSON, PACKAGE and FILE"
+    )
 
 
 class InvalidMode(RegistryError):

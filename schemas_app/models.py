@@ -1,4 +1,5 @@
 """Storage of the registry: tenants, content-addressed schemas, subjects, versions, references, config and mode."""
+
 import uuid
 
 from django.conf import settings
@@ -91,7 +92,9 @@ class SubjectVersion(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     deleted = models.BooleanField(default=False)
     lint_findings = models.JSONField(default=list, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
@@ -147,7 +150,9 @@ class SubjectConfig(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "subject_name"], name="unique_config_per_subject"),
-            models.UniqueConstraint(fields=["tenant"], condition=Q(subject_name__isnull=True), name="unique_global_config"),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(subject_name__isnull=True), name="unique_global_config"
+            ),
         ]
 
 
@@ -162,5 +167,7 @@ class SubjectMode(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "subject_name"], name="unique_mode_per_subject"),
-            models.UniqueConstraint(fields=["tenant"], condition=Q(subject_name__isnull=True), name="unique_global_mode"),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(subject_name__isnull=True), name="unique_global_mode"
+            ),
         ]

@@ -5,6 +5,7 @@ dependencies stay as they are. Every failure becomes a `RemoteError` that
 carries the answer's `error_code` (Confluent's numbers; None when the server
 could not be reached), its HTTP status and its message. No Django here.
 """
+
 import argparse
 import base64
 import json
@@ -40,7 +41,15 @@ def subject_path(subject: str) -> str:
 class RemoteRegistry:
     """Talk to one registry at `url`, with an API token or basic authentication (or neither, for reads)."""
 
-    def __init__(self, url: str, *, token: str | None = None, user: str | None = None, password: str | None = None, timeout: float = TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+    ):
         if not url.startswith(("http://", "https://")):
             raise RemoteError(f"{url!r} is not a registry URL; give one such as https://registry.example.com.")
         self.url = url.rstrip("/")
@@ -68,7 +77,9 @@ class RemoteRegistry:
             reason = getattr(error, "reason", error)
             raise RemoteError(f"Cannot reach the registry at {self.url}: {reason}.") from None
         except json.JSONDecodeError:
-            raise RemoteError(f"{method} {path}: the registry did not answer JSON; is {self.url} a schema registry?") from None
+            raise RemoteError(
+                f"{method} {path}: the registry did not answer JSON; is {self.url} a schema registry?"
+            ) from None
 
     def _headers(self, has_body: bool) -> dict[str, str]:
         headers = {"Accept": CONTENT_TYPE}
@@ -100,12 +111,16 @@ class RemoteRegistry:
     def mode(self, subject: str) -> str:
         return self.request("GET", f"/mode/{subject_path(subject)}", query={"defaultToGlobal": "true"})["mode"]
 
-    def register(self, subject: str, schema: str, references: Sequence[Mapping], *, metadata: Mapping | None = None) -> dict:
+    def register(
+        self, subject: str, schema: str, references: Sequence[Mapping], *, metadata: Mapping | None = None
+    ) -> dict:
         """Register a schema; return the version it has, with `version` and `semanticVersion` when the server says them."""
         body = {"schemaType": "PROTOBUF", "schema": schema, "references": list(references)}
         if metadata:
             body["metadata"] = dict(metadata)
-        answer = self.request("POST", f"/subjects/{subject_path(subject)}/versions", body=body, query={"verbose": "true"})
+        answer = self.request(
+            "POST", f"/subjects/{subject_path(subject)}/versions", body=body, query={"verbose": "true"}
+        )
         if "version" not in answer:
             # A plain Confluent registry answers {"id"} only: its latest version is the one just registered.
             answer = {**self.latest_version(subject), "id": answer["id"]}
@@ -114,17 +129,26 @@ class RemoteRegistry:
     def incompatibilities(self, subject: str, schema: str, references: Sequence[Mapping]) -> list[dict]:
         """Return what makes the schema incompatible with the subject at its level, as finding dicts (path, line, column, rule, message)."""
         body = {"schemaType": "PROTOBUF", "schema": schema, "references": list(references)}
-        answer = self.request("POST", f"/compatibility/subjects/{subject_path(subject)}/versions", body=body, query={"verbose": "true"})
+        answer = self.request(
+            "POST", f"/compatibility/subjects/{subject_path(subject)}/versions", body=body, query={"verbose": "true"}
+        )
         if answer.get("is_compatible", True):
             return []
         # Confluent's own registry says why in `messages` only, without a place in the file.
-        return answer.get("findings") or [{"path": subject, "line": 0, "column": 0, "rule": "INCOMPATIBLE", "message": message} for message in answer.get("messages", [])]
+        return answer.get("findings") or [
+            {"path": subject, "line": 0, "column": 0, "rule": "INCOMPATIBLE", "message": message}
+            for message in answer.get("messages", [])
+        ]
 
 
 def add_credential_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare --token and --user; the password only ever comes from REGISTRY_PASSWORD, never the command line."""
-    parser.add_argument("--token", metavar="KEY", help="API token (default: REGISTRY_TOKEN); sent as `Authorization: Token KEY`")
-    parser.add_argument("--user", metavar="NAME", help="user for basic authentication (default: REGISTRY_USER), with REGISTRY_PASSWORD")
+    parser.add_argument(
+        "--token", metavar="KEY", help="API token (default: REGISTRY_TOKEN); sent as `Authorization: Token KEY`"
+    )
+    parser.add_argument(
+        "--user", metavar="NAME", help="user for basic authentication (default: REGISTRY_USER), with REGISTRY_PASSWORD"
+    )
 
 
 def _authorization(token: str | None, user: str | None, password: str | None) -> str | None:
@@ -146,6 +170,15 @@ def _error_from_answer(method: str, path: str, error: urllib.error.HTTPError) ->
         body = None
     if isinstance(body, dict) and "message" in body:
         code = body.get("error_code", error.code)
-        return RemoteError(f"{method} {path}: error {code}: {body['message']}", status=error.code, error_code=code, details=body.get("details"))
+        return RemoteError(
+            f"{method} {path}: error {code}: {body['message']}",
+            status=error.code,
+            error_code=code,
+            details=body.get("details"),
+        )
     text = raw.decode("utf-8", "replace").strip()[:200]
-    return RemoteError(f"{method} {path}: HTTP {error.code} {error.reason}{': ' + text if text else ''}", status=error.code, error_code=error.code)
+    return RemoteError(
+        f"{method} {path}: HTTP {error.code} {error.reason}{': ' + text if text else ''}",
+        status=error.code,
+        error_code=error.code,
+    )

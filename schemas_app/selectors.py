@@ -1,11 +1,11 @@
 """Reads of the registry, always scoped to a tenant first."""
+
 import uuid
 
 from django.core.cache import cache
 from django.db.models import Max, Q
 
 from schemas_app import cache as registry_cache
-from schemas_app.engine import Reference
 from schemas_app.errors import (
     BadRequest,
     InvalidVersion,
@@ -13,7 +13,17 @@ from schemas_app.errors import (
     SubjectNotFound,
     VersionNotFound,
 )
-from schemas_app.models import Mode, Schema, SchemaReference, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
+from schemas_app.models import (
+    Mode,
+    Schema,
+    SchemaReference,
+    Subject,
+    SubjectConfig,
+    SubjectMode,
+    SubjectVersion,
+    Tenant,
+)
+from schemas_app.preparation import Reference
 
 LATEST = "latest"
 MAX_VERSION = 2**31 - 1
@@ -56,7 +66,15 @@ def subject_get(*, tenant: Tenant, name: str) -> Subject:
         raise SubjectNotFound(name) from None
 
 
-def subject_names(*, tenant: Tenant, deleted: bool = False, deleted_only: bool = False, prefix: str | None = None, offset: int = 0, limit: int = -1) -> list[str]:
+def subject_names(
+    *,
+    tenant: Tenant,
+    deleted: bool = False,
+    deleted_only: bool = False,
+    prefix: str | None = None,
+    offset: int = 0,
+    limit: int = -1,
+) -> list[str]:
     """Return subject names that have live versions (or soft-deleted ones when asked), sorted, in one query."""
     subjects = Subject.objects.filter(tenant=tenant)
     with_live_versions = subjects.filter(versions__deleted=False)
@@ -90,7 +108,9 @@ def version_numbers(*, tenant: Tenant, subject: str, deleted: bool = False, dele
 def subject_version_get(*, tenant: Tenant, subject: str, version, include_deleted: bool = False) -> SubjectVersion:
     """Return one version (a number, "latest" or -1) with its schema; 40401 / 40402 when absent."""
     wanted = parse_version(version)
-    versions = SubjectVersion.objects.select_related("schema", "subject").filter(subject__tenant=tenant, subject__name=subject)
+    versions = SubjectVersion.objects.select_related("schema", "subject").filter(
+        subject__tenant=tenant, subject__name=subject
+    )
     if not include_deleted:
         versions = versions.filter(deleted=False)
     if wanted == LATEST:
@@ -104,9 +124,21 @@ def subject_version_get(*, tenant: Tenant, subject: str, version, include_delete
     return found
 
 
-def version_list(*, tenant: Tenant, deleted: bool = False, prefix: str | None = None, latest_only: bool = False, offset: int = 0, limit: int = -1) -> list[SubjectVersion]:
+def version_list(
+    *,
+    tenant: Tenant,
+    deleted: bool = False,
+    prefix: str | None = None,
+    latest_only: bool = False,
+    offset: int = 0,
+    limit: int = -1,
+) -> list[SubjectVersion]:
     """Return versions across subjects (Confluent's GET /schemas), with schemas and references in three queries."""
-    versions = SubjectVersion.objects.select_related("subject", "schema").prefetch_related("schema__references").filter(subject__tenant=tenant)
+    versions = (
+        SubjectVersion.objects.select_related("subject", "schema")
+        .prefetch_related("schema__references")
+        .filter(subject__tenant=tenant)
+    )
     if not deleted:
         versions = versions.filter(deleted=False)
     if prefix:
@@ -170,7 +202,9 @@ def schema_as_payload(schema: Schema) -> dict:
     return payload
 
 
-def resolve_dependencies(*, tenant: Tenant, references: list[Reference], _seen: frozenset = frozenset()) -> dict[str, str]:
+def resolve_dependencies(
+    *, tenant: Tenant, references: list[Reference], _seen: frozenset = frozenset()
+) -> dict[str, str]:
     """Return {import path: text} for the references and, recursively, theirs; 42201 when one is missing."""
     from schemas_app.errors import InvalidSchema
 
@@ -182,7 +216,9 @@ def resolve_dependencies(*, tenant: Tenant, references: list[Reference], _seen: 
         try:
             version = subject_version_get(tenant=tenant, subject=reference.subject, version=reference.version)
         except (SubjectNotFound, VersionNotFound, InvalidVersion):
-            raise InvalidSchema(f"Invalid schema: reference {reference.name!r} points to subject '{reference.subject}' version {reference.version}, which does not exist") from None
+            raise InvalidSchema(
+                f"Invalid schema: reference {reference.name!r} points to subject '{reference.subject}' version {reference.version}, which does not exist"
+            ) from None
         sources[reference.name] = version.schema.text
         nested = schema_references(version.schema)
         if nested:
@@ -190,7 +226,9 @@ def resolve_dependencies(*, tenant: Tenant, references: list[Reference], _seen: 
     return sources
 
 
-def versions_of_schema(*, tenant: Tenant, schema_id: int, subject: str | None = None, deleted: bool = False) -> list[SubjectVersion]:
+def versions_of_schema(
+    *, tenant: Tenant, schema_id: int, subject: str | None = None, deleted: bool = False
+) -> list[SubjectVersion]:
     versions = SubjectVersion.objects.select_related("subject").filter(subject__tenant=tenant, schema_id=schema_id)
     if not deleted:
         versions = versions.filter(deleted=False)
@@ -202,7 +240,13 @@ def versions_of_schema(*, tenant: Tenant, schema_id: int, subject: str | None = 
 def referenced_by(*, tenant: Tenant, subject: str, version: int) -> list[int]:
     """Return ids of schemas (in live versions) that reference this subject version."""
     schema_ids = SchemaReference.objects.filter(subject=subject, version=version).values_list("schema_id", flat=True)
-    return sorted(set(SubjectVersion.objects.filter(subject__tenant=tenant, schema_id__in=schema_ids, deleted=False).values_list("schema_id", flat=True)))
+    return sorted(
+        set(
+            SubjectVersion.objects.filter(subject__tenant=tenant, schema_id__in=schema_ids, deleted=False).values_list(
+                "schema_id", flat=True
+            )
+        )
+    )
 
 
 def schema_id_by_guid(*, guid: str) -> int:

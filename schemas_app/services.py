@@ -1,4 +1,5 @@
 """Writes of the registry. Each runs in one transaction, takes the acting user, and queues side effects on commit."""
+
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -6,10 +7,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from protoengine import compatibility, semver
+from protoengine.lint import LintConfig, lint
 from schemas_app import cache as registry_cache
 from schemas_app import selectors
 from schemas_app.auditing import audited
-from schemas_app.engine import PreparedSchema, Reference, compile_stored, prepare_schema
 from schemas_app.errors import (
     IncompatibleSchema,
     InvalidCompatibilityLevel,
@@ -27,9 +29,19 @@ from schemas_app.errors import (
     VersionNotSoftDeleted,
     VersionSoftDeleted,
 )
-from schemas_app.models import CompatibilityLevel, Mode, RuleSetName, Schema, SchemaReference, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
-from schemas_app.protobuf import compatibility, semver
-from schemas_app.protobuf.lint import LintConfig, lint
+from schemas_app.models import (
+    CompatibilityLevel,
+    Mode,
+    RuleSetName,
+    Schema,
+    SchemaReference,
+    Subject,
+    SubjectConfig,
+    SubjectMode,
+    SubjectVersion,
+    Tenant,
+)
+from schemas_app.preparation import PreparedSchema, Reference, compile_stored, prepare_schema
 
 MAX_SUBJECT_LENGTH = 255
 FIRST_VERSION_CHANGE = "INITIAL"
@@ -55,7 +67,17 @@ def validate_subject_name(name: str) -> str:
     return name
 
 
-def prepare_for_subject(*, tenant: Tenant, subject: str, config: dict, schema: str, references: list[Reference], normalize: bool | None, metadata=None, rule_set=None) -> PreparedSchema:
+def prepare_for_subject(
+    *,
+    tenant: Tenant,
+    subject: str,
+    config: dict,
+    schema: str,
+    references: list[Reference],
+    normalize: bool | None,
+    metadata=None,
+    rule_set=None,
+) -> PreparedSchema:
     """Resolve references and compile a schema, normalising it when asked or when the subject's config says so."""
     dependencies = selectors.resolve_dependencies(tenant=tenant, references=references)
     return prepare_schema(
@@ -89,7 +111,9 @@ class VersionFiles:
         return self._files[version.pk]
 
 
-def compatibility_findings(*, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: VersionFiles, level: str, rule_set: str) -> list:
+def compatibility_findings(
+    *, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: VersionFiles, level: str, rule_set: str
+) -> list:
     """Return the engine's breaking findings of `prepared` against earlier versions (oldest first)."""
     if level == CompatibilityLevel.NONE or not previous:
         return []
@@ -131,11 +155,26 @@ def subject_version_register(
     validate_subject_name(subject_name)
     references = list(references)
     config = selectors.effective_config(tenant=tenant, subject=subject_name)
-    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, config=config, schema=schema, references=references, normalize=normalize, metadata=metadata, rule_set=rule_set)
+    prepared = prepare_for_subject(
+        tenant=tenant,
+        subject=subject_name,
+        config=config,
+        schema=schema,
+        references=references,
+        normalize=normalize,
+        metadata=metadata,
+        rule_set=rule_set,
+    )
     mode = selectors.effective_mode(tenant=tenant, subject=subject_name)
     subject = _locked_subject(tenant, subject_name)
 
-    existing = same_content_versions(subject, prepared).filter(deleted=False).select_related("schema").order_by("version").first()
+    existing = (
+        same_content_versions(subject, prepared)
+        .filter(deleted=False)
+        .select_related("schema")
+        .order_by("version")
+        .first()
+    )
     if existing is not None and import_id in (None, existing.schema_id):
         return Registration(subject_version=existing, created=False)
 
@@ -146,7 +185,17 @@ def subject_version_register(
 
     previous = selectors.live_versions(subject=subject)
     files_of = VersionFiles(tenant)
-    findings = [] if mode == Mode.IMPORT else compatibility_findings(prepared=prepared, previous=previous, files_of=files_of, level=config["compatibilityLevel"], rule_set=config["compatibilityRules"])
+    findings = (
+        []
+        if mode == Mode.IMPORT
+        else compatibility_findings(
+            prepared=prepared,
+            previous=previous,
+            files_of=files_of,
+            level=config["compatibilityLevel"],
+            rule_set=config["compatibilityRules"],
+        )
+    )
     if findings:
         raise IncompatibleSchema([finding.message for finding in findings], [finding.as_dict() for finding in findings])
 
@@ -154,7 +203,9 @@ def subject_version_register(
     version_number = import_version or selectors.next_version_number(subject=subject)
     if import_version is not None and subject.versions.filter(version=import_version).exists():
         raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
-    change, semantic_version = _semantic_version(prepared=prepared, previous=previous, files_of=files_of, rule_set=config["compatibilityRules"])
+    change, semantic_version = _semantic_version(
+        prepared=prepared, previous=previous, files_of=files_of, rule_set=config["compatibilityRules"]
+    )
     subject_version = SubjectVersion.objects.create(
         subject=subject,
         version=version_number,
@@ -170,7 +221,10 @@ def subject_version_register(
 def same_content_versions(subject: Subject, prepared: PreparedSchema):
     """Return the subject's versions holding this schema: the exact text, or the same meaning when asked."""
     if prepared.match_by_meaning:
-        return subject.versions.filter(Q(schema__fingerprint=prepared.fingerprint) | Q(schema__canonical_fingerprint=prepared.canonical_fingerprint))
+        return subject.versions.filter(
+            Q(schema__fingerprint=prepared.fingerprint)
+            | Q(schema__canonical_fingerprint=prepared.canonical_fingerprint)
+        )
     return subject.versions.filter(schema__fingerprint=prepared.fingerprint)
 
 
@@ -190,11 +244,18 @@ def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: i
         clash = Schema.objects.filter(pk=import_id).exclude(fingerprint=prepared.fingerprint).exists()
         if clash:
             raise OperationNotPermitted(f"Overwrite new schema with id {import_id} is not permitted.")
-    defaults = {"text": prepared.text, "canonical_fingerprint": prepared.canonical_fingerprint, "metadata": metadata, "rule_set": rule_set}
+    defaults = {
+        "text": prepared.text,
+        "canonical_fingerprint": prepared.canonical_fingerprint,
+        "metadata": metadata,
+        "rule_set": rule_set,
+    }
     if import_id is not None:
         defaults["id"] = import_id
     if prepared.match_by_meaning and import_id is None:
-        same_meaning = Schema.objects.filter(canonical_fingerprint=prepared.canonical_fingerprint).order_by("id").first()
+        same_meaning = (
+            Schema.objects.filter(canonical_fingerprint=prepared.canonical_fingerprint).order_by("id").first()
+        )
         if same_meaning is not None:
             return same_meaning
     try:
@@ -204,7 +265,8 @@ def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: i
         raise OperationNotPermitted(f"Schema id {import_id} is taken by another schema.") from None
     if created:
         SchemaReference.objects.bulk_create(
-            SchemaReference(schema=schema, position=position, name=ref.name, subject=ref.subject, version=ref.version) for position, ref in enumerate(prepared.references)
+            SchemaReference(schema=schema, position=position, name=ref.name, subject=ref.subject, version=ref.version)
+            for position, ref in enumerate(prepared.references)
         )
         if import_id is not None:
             _advance_id_sequence()
@@ -220,7 +282,9 @@ def _advance_id_sequence() -> None:
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
 
 
-def _semantic_version(*, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: VersionFiles, rule_set: str) -> tuple[str, str]:
+def _semantic_version(
+    *, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: VersionFiles, rule_set: str
+) -> tuple[str, str]:
     if not previous:
         return FIRST_VERSION_CHANGE, semver.next_version(None, "MAJOR")
     latest = previous[-1]
@@ -228,10 +292,19 @@ def _semantic_version(*, prepared: PreparedSchema, previous: list[SubjectVersion
     return change, semver.next_version(latest.semantic_version, change)
 
 
-def compatibility_test(*, tenant: Tenant, subject_name: str, version, schema: str, references: list[Reference], normalize: bool | None) -> list:
+def compatibility_test(
+    *, tenant: Tenant, subject_name: str, version, schema: str, references: list[Reference], normalize: bool | None
+) -> list:
     """Return breaking findings of a candidate schema against one version or, with version None, as the level says."""
     config = selectors.effective_config(tenant=tenant, subject=subject_name)
-    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, config=config, schema=schema, references=list(references), normalize=normalize)
+    prepared = prepare_for_subject(
+        tenant=tenant,
+        subject=subject_name,
+        config=config,
+        schema=schema,
+        references=list(references),
+        normalize=normalize,
+    )
     if version is None:
         try:
             subject = selectors.subject_get(tenant=tenant, name=subject_name)
@@ -242,7 +315,13 @@ def compatibility_test(*, tenant: Tenant, subject_name: str, version, schema: st
     else:
         previous = [selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version)]
         level = config["compatibilityLevel"].removesuffix("_TRANSITIVE")
-    return compatibility_findings(prepared=prepared, previous=previous, files_of=VersionFiles(tenant), level=level, rule_set=config["compatibilityRules"])
+    return compatibility_findings(
+        prepared=prepared,
+        previous=previous,
+        files_of=VersionFiles(tenant),
+        level=level,
+        rule_set=config["compatibilityRules"],
+    )
 
 
 @audited
@@ -276,7 +355,9 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
 
 @audited
 @transaction.atomic
-def subject_version_delete(*, tenant: Tenant, subject_name: str, version, permanent: bool = False, acting_user=None) -> int:
+def subject_version_delete(
+    *, tenant: Tenant, subject_name: str, version, permanent: bool = False, acting_user=None
+) -> int:
     """Soft-delete one version, or purge it once soft-deleted; return its number."""
     _refuse_in_read_only(tenant, subject_name)
     found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version, include_deleted=True)
@@ -302,7 +383,15 @@ def _refuse_in_read_only(tenant: Tenant, subject_name: str) -> None:
         raise OperationNotPermitted(f"Subject {subject_name} is in read-only mode")
 
 
-CONFIG_EXTRA_FIELDS = ("alias", "defaultMetadata", "overrideMetadata", "defaultRuleSet", "overrideRuleSet", "compatibilityGroup", "validateFields")
+CONFIG_EXTRA_FIELDS = (
+    "alias",
+    "defaultMetadata",
+    "overrideMetadata",
+    "defaultRuleSet",
+    "overrideRuleSet",
+    "compatibilityGroup",
+    "validateFields",
+)
 
 
 @audited
@@ -391,11 +480,26 @@ def mode_delete(*, tenant: Tenant, subject_name: str, acting_user=None) -> str:
     return row.mode
 
 
-def schema_lookup_in_subject(*, tenant: Tenant, subject_name: str, schema: str, references: list[Reference], normalize: bool | None, deleted: bool = False) -> SubjectVersion:
+def schema_lookup_in_subject(
+    *,
+    tenant: Tenant,
+    subject_name: str,
+    schema: str,
+    references: list[Reference],
+    normalize: bool | None,
+    deleted: bool = False,
+) -> SubjectVersion:
     """Return the version of a subject holding this schema (Confluent's POST /subjects/{subject}); 40403 when none."""
     subject = selectors.subject_get(tenant=tenant, name=subject_name)
     config = selectors.effective_config(tenant=tenant, subject=subject_name)
-    prepared = prepare_for_subject(tenant=tenant, subject=subject_name, config=config, schema=schema, references=list(references), normalize=normalize)
+    prepared = prepare_for_subject(
+        tenant=tenant,
+        subject=subject_name,
+        config=config,
+        schema=schema,
+        references=list(references),
+        normalize=normalize,
+    )
     versions = same_content_versions(subject, prepared).select_related("schema")
     if not deleted:
         versions = versions.filter(deleted=False)
@@ -405,4 +509,3 @@ def schema_lookup_in_subject(*, tenant: Tenant, subject_name: str, schema: str, 
             raise SubjectNotFound(subject_name)
         raise SchemaNotFound()
     return found
-

@@ -1,12 +1,13 @@
 """Register a tree of .proto files (the bundled catalogue, or a checkout) in dependency order, with references."""
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from protoengine.compiler import compile_sources, own_imports
 from schemas_app import services
-from schemas_app.engine import Reference
 from schemas_app.errors import RegistryError
 from schemas_app.models import Tenant
-from schemas_app.protobuf.compiler import compile_sources, own_imports
+from schemas_app.preparation import Reference
 
 
 @dataclass
@@ -31,15 +32,21 @@ def tree_register(*, tenant: Tenant, sources: Mapping[str, str], acting_user=Non
     for path, imports in dependency_order(sources):
         missing = [name for name in imports if name not in registered]
         if missing:
-            results.append(TreeResult(path, None, None, None, False, f"not registered because {', '.join(missing)} failed"))
+            results.append(
+                TreeResult(path, None, None, None, False, f"not registered because {', '.join(missing)} failed")
+            )
             continue
         references = [Reference(name=name, subject=name, version=registered[name]) for name in imports]
         try:
-            registration = services.subject_version_register(tenant=tenant, subject_name=path, schema=sources[path], references=references, acting_user=acting_user)
+            registration = services.subject_version_register(
+                tenant=tenant, subject_name=path, schema=sources[path], references=references, acting_user=acting_user
+            )
         except RegistryError as error:
             results.append(TreeResult(path, None, None, None, False, error.message))
             continue
         version = registration.subject_version
         registered[path] = version.version
-        results.append(TreeResult(path, version.schema_id, version.version, version.semantic_version, registration.created))
+        results.append(
+            TreeResult(path, version.schema_id, version.version, version.semantic_version, registration.created)
+        )
     return results

@@ -5,6 +5,7 @@ patterns match anything and the fixed suffixes decide the route. Where our manag
 paths meet Confluent's (/schemas/ids/..., /schemas/types, /schemas/guids/...), Confluent's
 meaning wins: `ids`, `types` and `guids` are reserved subject names there.
 """
+
 from django.urls import re_path
 
 from schemas_app.api import confluent, management
@@ -14,27 +15,65 @@ VERSION = r"(?P<version>[^/]+)"
 
 urlpatterns = [
     re_path(r"^subjects$", confluent.SubjectListView.as_view(), name="subjects"),
-    re_path(rf"^subjects/{SUBJECT}/versions/{VERSION}/schema$", confluent.SubjectVersionSchemaView.as_view(), name="subject-version-schema"),
-    re_path(rf"^subjects/{SUBJECT}/versions/{VERSION}/referencedby$", confluent.ReferencedByView.as_view(), name="subject-version-referencedby"),
-    re_path(rf"^subjects/{SUBJECT}/versions/{VERSION}$", confluent.SubjectVersionView.as_view(), name="subject-version"),
+    re_path(
+        rf"^subjects/{SUBJECT}/versions/{VERSION}/schema$",
+        confluent.SubjectVersionSchemaView.as_view(),
+        name="subject-version-schema",
+    ),
+    re_path(
+        rf"^subjects/{SUBJECT}/versions/{VERSION}/referencedby$",
+        confluent.ReferencedByView.as_view(),
+        name="subject-version-referencedby",
+    ),
+    re_path(
+        rf"^subjects/{SUBJECT}/versions/{VERSION}$", confluent.SubjectVersionView.as_view(), name="subject-version"
+    ),
     re_path(rf"^subjects/{SUBJECT}/versions$", confluent.SubjectVersionsView.as_view(), name="subject-versions"),
     re_path(rf"^subjects/{SUBJECT}$", confluent.SubjectView.as_view(), name="subject"),
     re_path(r"^schemas$", confluent.SchemaListView.as_view(), name="schemas"),
     re_path(r"^schemas/types$", confluent.SchemaTypesView.as_view(), name="schema-types"),
-    re_path(r"^schemas/ids/(?P<schema_id>\d+)/schema$", confluent.SchemaByIdSchemaView.as_view(), name="schema-by-id-schema"),
-    re_path(r"^schemas/ids/(?P<schema_id>\d+)/versions$", confluent.SchemaIdVersionsView.as_view(), name="schema-id-versions"),
-    re_path(r"^schemas/ids/(?P<schema_id>\d+)/subjects$", confluent.SchemaIdSubjectsView.as_view(), name="schema-id-subjects"),
+    re_path(
+        r"^schemas/ids/(?P<schema_id>\d+)/schema$", confluent.SchemaByIdSchemaView.as_view(), name="schema-by-id-schema"
+    ),
+    re_path(
+        r"^schemas/ids/(?P<schema_id>\d+)/versions$",
+        confluent.SchemaIdVersionsView.as_view(),
+        name="schema-id-versions",
+    ),
+    re_path(
+        r"^schemas/ids/(?P<schema_id>\d+)/subjects$",
+        confluent.SchemaIdSubjectsView.as_view(),
+        name="schema-id-subjects",
+    ),
     re_path(r"^schemas/ids/(?P<schema_id>\d+)$", confluent.SchemaByIdView.as_view(), name="schema-by-id"),
     re_path(r"^schemas/guids/(?P<guid>[^/]+)$", confluent.SchemaByGuidView.as_view(), name="schema-by-guid"),
-    re_path(rf"^schemas/{SUBJECT}/versions$", management.ManagedSubjectVersionsView.as_view(), name="managed-subject-versions"),
-    re_path(rf"^schemas/{SUBJECT}/compatibility$", management.ManagedCompatibilityView.as_view(), name="managed-compatibility"),
+    re_path(
+        rf"^schemas/{SUBJECT}/versions$",
+        management.ManagedSubjectVersionsView.as_view(),
+        name="managed-subject-versions",
+    ),
+    re_path(
+        rf"^schemas/{SUBJECT}/compatibility$",
+        management.ManagedCompatibilityView.as_view(),
+        name="managed-compatibility",
+    ),
     re_path(rf"^schemas/{SUBJECT}$", management.ManagedSubjectView.as_view(), name="managed-subject"),
-    re_path(rf"^compatibility/subjects/{SUBJECT}/versions/{VERSION}$", confluent.CompatibilityView.as_view(), name="compatibility-version"),
-    re_path(rf"^compatibility/subjects/{SUBJECT}/versions$", confluent.CompatibilityView.as_view(), name="compatibility"),
+    re_path(
+        rf"^compatibility/subjects/{SUBJECT}/versions/{VERSION}$",
+        confluent.CompatibilityView.as_view(),
+        name="compatibility-version",
+    ),
+    re_path(
+        rf"^compatibility/subjects/{SUBJECT}/versions$", confluent.CompatibilityView.as_view(), name="compatibility"
+    ),
     re_path(r"^config$", confluent.ConfigView.as_view(), name="config"),
     re_path(rf"^config/{SUBJECT}$", confluent.ConfigView.as_view(), name="subject-config"),
     re_path(r"^mode$", confluent.ModeView.as_view(), name="mode"),
     re_path(rf"^mode/{SUBJECT}$", confluent.ModeView.as_view(), name="subject-mode"),
     re_path(r"^contexts$", confluent.ContextsView.as_view(), name="contexts"),
-    re_path(r"^associations/resources/(?P<namespace>[^/]+)/(?P<resource>.+)$", confluent.AssociationsView.as_view(), name="associations"),
+    re_path(
+        r"^associations/resources/(?P<namespace>[^/]+)/(?P<resource>.+)$",
+        confluent.AssociationsView.as_view(),
+        name="associations",
+    ),
 ]

@@ -14,6 +14,7 @@ Lint uses the root's buf.yaml `lint:` settings, as `python manage.py lint` does.
 Findings carry the path as it can be opened from the working directory.
 No Django here.
 """
+
 import dataclasses
 import os
 import re
@@ -21,10 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protoengine import bufconfig, cli, folders, lint
+from protoengine.compiler import CompilationFailed, compile_sources, is_well_known
+from protoengine.findings import Finding
 from schemas_app.deploy import plan_tree
-from schemas_app.protobuf import bufconfig, cli, lint
-from schemas_app.protobuf.compiler import CompilationFailed, compile_sources, is_well_known
-from schemas_app.protobuf.findings import Finding
 from schemas_app.remote import RemoteError, RemoteRegistry
 
 EXIT_OK, EXIT_ERROR, EXIT_FINDINGS = cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_FINDINGS
@@ -52,7 +53,7 @@ def validate_paths(paths: Sequence[str | Path], *, against: RemoteRegistry | Non
     result = Validation()
     try:
         targets = resolve_targets(paths)
-    except cli.UsageError as error:
+    except folders.UsageError as error:
         result.errors.append(str(error))
         return result
     for root, import_paths in targets.items():
@@ -66,13 +67,13 @@ def resolve_targets(paths: Sequence[str | Path]) -> dict[Path, list[str]]:
     for given in paths:
         path = Path(given).resolve()
         if path.is_dir():
-            files = [path / name for name in cli.read_folder(path)]
+            files = [path / name for name in folders.read_folder(path)]
         elif path.is_file() and path.suffix == ".proto":
             files = [path]
         else:
-            raise cli.UsageError(f"{given}: not a .proto file or a folder.")
+            raise folders.UsageError(f"{given}: not a .proto file or a folder.")
         if not files:
-            raise cli.UsageError(f"{given}: no .proto files.")
+            raise folders.UsageError(f"{given}: no .proto files.")
         root = find_root(path)
         chosen = targets.setdefault(root, [])
         chosen.extend(name for name in (file.relative_to(root).as_posix() for file in files) if name not in chosen)
@@ -87,7 +88,9 @@ def find_root(path: Path) -> Path:
             return folder
     if path.is_dir():
         return path
-    imports = [name for name in _IMPORT.findall(path.read_text(encoding="utf-8", errors="replace")) if not is_well_known(name)]
+    imports = [
+        name for name in _IMPORT.findall(path.read_text(encoding="utf-8", errors="replace")) if not is_well_known(name)
+    ]
     for folder in _ancestors(start):
         if all((folder / name).is_file() for name in imports):
             return folder
@@ -103,7 +106,7 @@ def _ancestors(start: Path) -> Iterator[Path]:
 
 
 def _validate_root(root: Path, import_paths: list[str], against: RemoteRegistry | None, result: Validation) -> None:
-    raw = cli.read_folder(root)
+    raw = folders.read_folder(root)
     try:
         compiled = compile_sources(raw, roots=import_paths)
         document = bufconfig.read_buf_yaml(root)
@@ -132,7 +135,10 @@ def _validate_root(root: Path, import_paths: list[str], against: RemoteRegistry 
 
 def _shown(root: Path, findings: Sequence[Finding]) -> list[Finding]:
     """Return the findings with their import paths turned into paths under the root."""
-    return [dataclasses.replace(finding, path=_display(root / finding.path)) if finding.path else finding for finding in findings]
+    return [
+        dataclasses.replace(finding, path=_display(root / finding.path)) if finding.path else finding
+        for finding in findings
+    ]
 
 
 def _display(path: Path) -> str:

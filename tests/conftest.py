@@ -1,4 +1,5 @@
 """Suite-wide fixtures, and a start-up check that the real services the tests need are reachable."""
+
 import os
 from urllib.parse import urlparse
 
@@ -15,9 +16,19 @@ def _require_postgres(url: str) -> None:
 
     parsed = urlparse(url)
     try:
-        psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres", password=parsed.password, dbname="postgres", connect_timeout=3).close()
+        psycopg.connect(
+            host=parsed.hostname,
+            port=parsed.port or 5432,
+            user=parsed.username or "postgres",
+            password=parsed.password,
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
     except psycopg.OperationalError as error:
-        pytest.exit(f"PostgreSQL is not reachable at {parsed.hostname}:{parsed.port or 5432} ({error}). Start it with: {SERVICE_HINTS['PostgreSQL']}", returncode=3)
+        pytest.exit(
+            f"PostgreSQL is not reachable at {parsed.hostname}:{parsed.port or 5432} ({error}). Start it with: {SERVICE_HINTS['PostgreSQL']}",
+            returncode=3,
+        )
 
 
 def _require_redis(url: str) -> None:

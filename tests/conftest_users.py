@@ -1,4 +1,5 @@
 """Named users shared by the API tests: an owner who may do everything, a writer, and an outsider."""
+
 import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
@@ -14,7 +15,9 @@ def owner(django_user_model):
 @pytest.fixture
 def writer(django_user_model):
     user = django_user_model.objects.create_user("writer", "writer@example.org", "writer-password")
-    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="schemas_app", codename__in=WRITER_PERMISSIONS))
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="schemas_app", codename__in=WRITER_PERMISSIONS)
+    )
     return user
 
 

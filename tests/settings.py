@@ -2,6 +2,7 @@
 
 Both addresses can be overridden with TEST_DATABASE_URL and TEST_REDIS_URL.
 """
+
 import os
 
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry")
@@ -12,7 +13,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.pop("CELERY_BROKER_URL", None)
 
-from registry.settings import *  # noqa: E402,F403
+from registry.settings import *  # noqa: F403
 
 # A test database of this run's own, so two suites on one machine (a developer's and CI's) never collide.
 DATABASES["default"]["TEST"] = {"NAME": f"test_registry_{os.getpid()}"}  # noqa: F405

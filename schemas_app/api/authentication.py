@@ -5,6 +5,7 @@ hundreds of milliseconds by design, which would dominate every lookup. A verifie
 credential is remembered in this process only (never in Redis), keyed by an HMAC of
 the credential, and trusted again only while the user's stored password hash is unchanged.
 """
+
 import hashlib
 import hmac
 import threading

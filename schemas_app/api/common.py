@@ -1,10 +1,10 @@
 """Pieces every registry view shares: content types, boolean query flags, the error handler, permissions."""
+
 import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, parsers, renderers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
@@ -16,7 +16,6 @@ from schemas_app import selectors
 from schemas_app.errors import BadRequest, RegistryError
 
 logger = logging.getLogger(__name__)
-
 
 
 class SchemaRegistryV1Parser(parsers.JSONParser):
@@ -101,7 +100,9 @@ def registry_exception_handler(error, context):
         if status == 401:
             response["WWW-Authenticate"] = 'Basic realm="schema-registry"'
         return response
-    logger.exception("Unexpected error in %s", context.get("view").__class__.__name__ if context.get("view") else "a view")
+    logger.exception(
+        "Unexpected error in %s", context.get("view").__class__.__name__ if context.get("view") else "a view"
+    )
     return Response(RegistryError().as_dict(), status=500)
 
 

@@ -3,6 +3,7 @@
 from django.http import HttpResponse
 from rest_framework.response import Response
 
+from protoengine import canonical
 from schemas_app import cache as registry_cache
 from schemas_app import selectors, services
 from schemas_app.api.common import (
@@ -17,10 +18,9 @@ from schemas_app.api.common import (
 )
 from schemas_app.api.openapi import documented
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
-from schemas_app.engine import root_path_for
 from schemas_app.errors import SchemaNotFound, SubjectConfigNotFound, SubjectModeNotFound
 from schemas_app.models import Tenant
-from schemas_app.protobuf import canonical
+from schemas_app.preparation import root_path_for
 
 
 class ConfluentView(RegistryView):
@@ -32,7 +32,11 @@ class ConfluentView(RegistryView):
 def version_payload(subject_version) -> dict:
     """Return Confluent's {subject, version, id, schemaType, schema, references} plus our semantic fields."""
     # On a cache miss, build the payload from the row the version query already joined instead of reading it again.
-    payload = dict(registry_cache.schema_payload(subject_version.schema_id, lambda: selectors.schema_as_payload(subject_version.schema)))
+    payload = dict(
+        registry_cache.schema_payload(
+            subject_version.schema_id, lambda: selectors.schema_as_payload(subject_version.schema)
+        )
+    )
     payload.pop("guid", None)
     payload.update(
         subject=subject_version.subject.name,
@@ -96,7 +100,14 @@ class SubjectVersionsView(ConfluentView):
     permission_classes = [ReadOr]
 
     def get(self, request, subject):
-        return Response(selectors.version_numbers(tenant=self.tenant, subject=subject, deleted=query_bool(request, "deleted"), deleted_only=query_bool(request, "deletedOnly")))
+        return Response(
+            selectors.version_numbers(
+                tenant=self.tenant,
+                subject=subject,
+                deleted=query_bool(request, "deleted"),
+                deleted_only=query_bool(request, "deletedOnly"),
+            )
+        )
 
     def post(self, request, subject):
         registration = register_from_request(request, tenant=self.tenant, subject=subject, honour_import=True)
@@ -125,7 +136,14 @@ class SubjectView(ConfluentView):
         return Response(version_payload(found))
 
     def delete(self, request, subject):
-        return Response(services.subject_delete(tenant=self.tenant, subject_name=subject, permanent=query_bool(request, "permanent"), acting_user=request.user))
+        return Response(
+            services.subject_delete(
+                tenant=self.tenant,
+                subject_name=subject,
+                permanent=query_bool(request, "permanent"),
+                acting_user=request.user,
+            )
+        )
 
 
 @documented()
@@ -138,27 +156,41 @@ class SubjectVersionView(ConfluentView):
         wanted = selectors.parse_version(version)
         if not include_deleted and not serialized and wanted != selectors.LATEST:
             return Response(cached_version_payload(subject, wanted))
-        found = selectors.subject_version_get(tenant=self.tenant, subject=subject, version=version, include_deleted=include_deleted)
+        found = selectors.subject_version_get(
+            tenant=self.tenant, subject=subject, version=version, include_deleted=include_deleted
+        )
         payload = version_payload(found)
         if serialized:
             payload["schema"] = serialized_schema(found)
         return Response(payload)
 
     def delete(self, request, subject, version):
-        return Response(services.subject_version_delete(tenant=self.tenant, subject_name=subject, version=version, permanent=query_bool(request, "permanent"), acting_user=request.user))
+        return Response(
+            services.subject_version_delete(
+                tenant=self.tenant,
+                subject_name=subject,
+                version=version,
+                permanent=query_bool(request, "permanent"),
+                acting_user=request.user,
+            )
+        )
 
 
 def serialized_schema(subject_version) -> str:
     """Return the base64 FileDescriptorProto of a stored version (Confluent's format=serialized)."""
     schema = subject_version.schema
-    dependencies = selectors.resolve_dependencies(tenant=subject_version.subject.tenant, references=selectors.schema_references(schema))
+    dependencies = selectors.resolve_dependencies(
+        tenant=subject_version.subject.tenant, references=selectors.schema_references(schema)
+    )
     return canonical.serialized_descriptor(root_path_for(subject_version.subject.name), schema.text, dependencies)
 
 
 @documented()
 class SubjectVersionSchemaView(ConfluentView):
     def get(self, request, subject, version):
-        found = selectors.subject_version_get(tenant=self.tenant, subject=subject, version=version, include_deleted=query_bool(request, "deleted"))
+        found = selectors.subject_version_get(
+            tenant=self.tenant, subject=subject, version=version, include_deleted=query_bool(request, "deleted")
+        )
         return HttpResponse(found.schema.text, content_type="text/plain; charset=utf-8")
 
 
@@ -190,7 +222,9 @@ class SchemaByIdView(ConfluentView):
     def get(self, request, schema_id):
         payload = dict(selectors.schema_payload(schema_id=schema_id))
         subject = request.query_params.get("subject")
-        if subject and not selectors.versions_of_schema(tenant=self.tenant, schema_id=schema_id, subject=subject, deleted=True):
+        if subject and not selectors.versions_of_schema(
+            tenant=self.tenant, schema_id=schema_id, subject=subject, deleted=True
+        ):
             raise SchemaNotFound()
         if request.query_params.get("format") == "serialized":
             versions = selectors.versions_of_schema(tenant=self.tenant, schema_id=schema_id, deleted=True)
@@ -206,7 +240,9 @@ class SchemaByIdView(ConfluentView):
 @documented()
 class SchemaByIdSchemaView(ConfluentView):
     def get(self, request, schema_id):
-        return HttpResponse(selectors.schema_payload(schema_id=schema_id)["schema"], content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            selectors.schema_payload(schema_id=schema_id)["schema"], content_type="text/plain; charset=utf-8"
+        )
 
 
 @documented()
@@ -221,7 +257,12 @@ class SchemaByGuidView(ConfluentView):
 class SchemaIdVersionsView(ConfluentView):
     def get(self, request, schema_id):
         selectors.schema_payload(schema_id=schema_id)  # 40403 for an unknown id
-        versions = selectors.versions_of_schema(tenant=self.tenant, schema_id=schema_id, subject=request.query_params.get("subject"), deleted=query_bool(request, "deleted"))
+        versions = selectors.versions_of_schema(
+            tenant=self.tenant,
+            schema_id=schema_id,
+            subject=request.query_params.get("subject"),
+            deleted=query_bool(request, "deleted"),
+        )
         return Response([{"subject": version.subject.name, "version": version.version} for version in versions])
 
 
@@ -229,7 +270,12 @@ class SchemaIdVersionsView(ConfluentView):
 class SchemaIdSubjectsView(ConfluentView):
     def get(self, request, schema_id):
         selectors.schema_payload(schema_id=schema_id)
-        versions = selectors.versions_of_schema(tenant=self.tenant, schema_id=schema_id, subject=request.query_params.get("subject"), deleted=query_bool(request, "deleted"))
+        versions = selectors.versions_of_schema(
+            tenant=self.tenant,
+            schema_id=schema_id,
+            subject=request.query_params.get("subject"),
+            deleted=query_bool(request, "deleted"),
+        )
         return Response(sorted({version.subject.name for version in versions}))
 
 
@@ -271,7 +317,11 @@ class ConfigView(ConfluentView):
                 raise SubjectConfigNotFound(subject)
             return Response(services.config_as_dict(row))
         config = selectors.effective_config(tenant=self.tenant, subject=subject)
-        body = {"compatibilityLevel": config["compatibilityLevel"], "compatibilityRules": config["compatibilityRules"], "normalize": config["normalize"]}
+        body = {
+            "compatibilityLevel": config["compatibilityLevel"],
+            "compatibilityRules": config["compatibilityRules"],
+            "normalize": config["normalize"],
+        }
         if config["lintExcept"]:
             body["lintExcept"] = config["lintExcept"]
         return Response(body)
@@ -280,7 +330,9 @@ class ConfigView(ConfluentView):
         serializer = ConfigInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         changes = {key: value for key, value in serializer.validated_data.items()}
-        result = services.config_update(tenant=self.tenant, subject_name=subject, changes=changes, acting_user=request.user)
+        result = services.config_update(
+            tenant=self.tenant, subject_name=subject, changes=changes, acting_user=request.user
+        )
         if "compatibilityLevel" in result:
             result["compatibility"] = result.pop("compatibilityLevel")
         return Response(result)
@@ -304,11 +356,19 @@ class ModeView(ConfluentView):
     def put(self, request, subject=None):
         serializer = ModeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        mode = services.mode_update(tenant=self.tenant, subject_name=subject, mode=serializer.validated_data["mode"], force=query_bool(request, "force"), acting_user=request.user)
+        mode = services.mode_update(
+            tenant=self.tenant,
+            subject_name=subject,
+            mode=serializer.validated_data["mode"],
+            force=query_bool(request, "force"),
+            acting_user=request.user,
+        )
         return Response({"mode": mode})
 
     def delete(self, request, subject=None):
-        return Response({"mode": services.mode_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user)})
+        return Response(
+            {"mode": services.mode_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user)}
+        )
 
 
 @documented()
@@ -332,6 +392,8 @@ def cached_version_payload(subject: str, version: int) -> dict:
     """
 
     def load() -> dict:
-        return version_payload(selectors.subject_version_get(tenant=selectors.default_tenant(), subject=subject, version=version))
+        return version_payload(
+            selectors.subject_version_get(tenant=selectors.default_tenant(), subject=subject, version=version)
+        )
 
     return registry_cache.version_payload(Tenant.DEFAULT_SLUG, subject, version, load)

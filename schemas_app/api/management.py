@@ -1,4 +1,5 @@
 """The management API of our spec: /schemas/{subject} with semantic versions, lint findings and full reports."""
+
 from rest_framework.response import Response
 
 from schemas_app import selectors, services
@@ -35,7 +36,9 @@ class ManagedSubjectView(ManagementView):
         return [CanReadSchemas()]
 
     def get(self, request, subject):
-        return Response(version_detail(selectors.subject_version_get(tenant=self.tenant, subject=subject, version="latest")))
+        return Response(
+            version_detail(selectors.subject_version_get(tenant=self.tenant, subject=subject, version="latest"))
+        )
 
     def post(self, request, subject):
         registration = register_from_request(request, tenant=self.tenant, subject=subject, honour_import=False)
@@ -44,7 +47,14 @@ class ManagedSubjectView(ManagementView):
         return Response(body, status=201 if registration.created else 200)
 
     def delete(self, request, subject):
-        return Response(services.subject_delete(tenant=self.tenant, subject_name=subject, permanent=query_bool(request, "permanent"), acting_user=request.user))
+        return Response(
+            services.subject_delete(
+                tenant=self.tenant,
+                subject_name=subject,
+                permanent=query_bool(request, "permanent"),
+                acting_user=request.user,
+            )
+        )
 
 
 @documented()

@@ -1,4 +1,5 @@
 """OpenAPI descriptions for views that build their answers by hand (no response serializer to read)."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 

@@ -1,7 +1,8 @@
 """Input serializers of the registry API; outputs are plain dicts built by `payloads`."""
+
 from rest_framework import serializers
 
-from schemas_app.engine import Reference
+from schemas_app.preparation import Reference
 
 
 class ReferenceSerializer(serializers.Serializer):

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('schemas_app', '0001_initial'),
+        ("schemas_app", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='schema',
-            name='canonical_fingerprint',
-            field=models.CharField(db_index=True, default='', max_length=64),
+            model_name="schema",
+            name="canonical_fingerprint",
+            field=models.CharField(db_index=True, default="", max_length=64),
         ),
     ]

@@ -1,17 +1,28 @@
 """A real headless Chromium (Debian's) driven by Playwright, for the pages reviewers use."""
+
 import os
 import shutil
 
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM):
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}; install Debian's chromium package (apt-get install chromium)")
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}; install Debian's chromium package (apt-get install chromium)"
+        )
     # Playwright's sync API runs an event loop; Django must allow ORM calls from the test thread meanwhile.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright

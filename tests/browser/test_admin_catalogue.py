@@ -1,4 +1,5 @@
 """Reviewers see the whole bundled catalogue in the browser, with each version's schema and lint report."""
+
 from pathlib import Path
 
 import pytest

@@ -1,11 +1,15 @@
 """Compatibility levels pick a direction and how many earlier versions; rule sets pick what breaks."""
+
 import pytest
 
-from schemas_app.protobuf.compatibility import LEVELS, RULE_SETS, check_compatibility
-from schemas_app.protobuf.compiler import compile_sources
+from protoengine.compatibility import LEVELS, RULE_SETS, check_compatibility
+from protoengine.compiler import compile_sources
 
 HEAD = 'syntax = "proto3";\npackage trading.v1;\n\n'
-ORDER = HEAD + "message Order {\n  string id = 1;\n  int32 qty = 2;\n  string note = 3;\n}\n\nenum Side {\n  SIDE_UNSPECIFIED = 0;\n  SIDE_BUY = 1;\n}\n"
+ORDER = (
+    HEAD
+    + "message Order {\n  string id = 1;\n  int32 qty = 2;\n  string note = 3;\n}\n\nenum Side {\n  SIDE_UNSPECIFIED = 0;\n  SIDE_BUY = 1;\n}\n"
+)
 
 
 def files(text: str):
@@ -13,10 +17,12 @@ def files(text: str):
 
 
 def rules(text: str, history: list[str], **options) -> set[str]:
-    return {finding.rule for finding in check_compatibility(files(text), [files(version) for version in history], **options)}
+    return {
+        finding.rule for finding in check_compatibility(files(text), [files(version) for version in history], **options)
+    }
 
 
-NOTE_RESERVED = ORDER.replace('  string note = 3;\n', '  reserved 3;\n  reserved "note";\n')
+NOTE_RESERVED = ORDER.replace("  string note = 3;\n", '  reserved 3;\n  reserved "note";\n')
 BUY_RESERVED = ORDER.replace("  SIDE_BUY = 1;\n", '  reserved 1;\n  reserved "SIDE_BUY";\n')
 QTY_UNSIGNED = ORDER.replace("int32 qty", "uint32 qty")
 
@@ -38,24 +44,39 @@ def test_backward_refuses_a_removed_enum_value_even_when_reserved():
 def test_forward_refuses_any_type_change_and_backward_only_an_unsafe_one():
     assert rules(QTY_UNSIGNED, [ORDER], level="BACKWARD") == set(), "int32 and uint32 share the wire and JSON"
     assert rules(QTY_UNSIGNED, [ORDER], level="FORWARD") == {"FIELD_SAME_TYPE"}
-    assert rules(ORDER.replace("int32 qty", "int64 qty"), [ORDER], level="BACKWARD") == {"FIELD_WIRE_JSON_COMPATIBLE_TYPE"}
+    assert rules(ORDER.replace("int32 qty", "int64 qty"), [ORDER], level="BACKWARD") == {
+        "FIELD_WIRE_JSON_COMPATIBLE_TYPE"
+    }
 
 
 def test_removing_a_field_without_reserving_it_breaks_in_both_directions():
     removed = ORDER.replace("  string note = 3;\n", "")
-    assert rules(removed, [ORDER], level="BACKWARD") == {"FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED", "FIELD_NO_DELETE_UNLESS_NAME_RESERVED"}
+    assert rules(removed, [ORDER], level="BACKWARD") == {
+        "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED",
+        "FIELD_NO_DELETE_UNLESS_NAME_RESERVED",
+    }
 
 
 def test_a_removed_message_breaks_both_directions_but_a_moved_one_does_not():
     with_fill = ORDER + "\nmessage Fill {\n  int64 qty = 1;\n}\n"
     for level in ("BACKWARD", "FORWARD"):
         assert rules(ORDER, [with_fill], level=level) == {"PACKAGE_MESSAGE_NO_DELETE"}
-    moved = check_compatibility(compile_sources({"trading/v1/order.proto": ORDER, "trading/v1/fill.proto": HEAD + "message Fill {\n  int64 qty = 1;\n}\n"}).own_files, [files(with_fill)], level="FULL")
+    moved = check_compatibility(
+        compile_sources(
+            {"trading/v1/order.proto": ORDER, "trading/v1/fill.proto": HEAD + "message Fill {\n  int64 qty = 1;\n}\n"}
+        ).own_files,
+        [files(with_fill)],
+        level="FULL",
+    )
     assert moved == []
 
 
 def test_a_new_required_field_breaks_both_directions():
-    proto2 = ORDER.replace('"proto3"', '"proto2"').replace("  string", "  optional string").replace("  int32", "  optional int32")
+    proto2 = (
+        ORDER.replace('"proto3"', '"proto2"')
+        .replace("  string", "  optional string")
+        .replace("  int32", "  optional int32")
+    )
     added = proto2.replace("string note = 3;", "string note = 3;\n  required int64 at = 4;")
     for level in ("BACKWARD", "FORWARD"):
         assert rules(added, [proto2], level=level) == {"MESSAGE_SAME_REQUIRED_FIELDS"}
@@ -70,7 +91,11 @@ def test_adding_an_optional_field_is_compatible_everywhere(level, rule_set):
 
 def test_buf_categories_check_the_same_rules_in_both_directions():
     renamed = ORDER.replace("string note", "string comment")
-    assert rules(renamed, [ORDER], level="BACKWARD", rule_set="WIRE_JSON") == rules(renamed, [ORDER], level="FORWARD", rule_set="WIRE_JSON") == {"FIELD_SAME_NAME", "FIELD_SAME_JSON_NAME"}
+    assert (
+        rules(renamed, [ORDER], level="BACKWARD", rule_set="WIRE_JSON")
+        == rules(renamed, [ORDER], level="FORWARD", rule_set="WIRE_JSON")
+        == {"FIELD_SAME_NAME", "FIELD_SAME_JSON_NAME"}
+    )
     assert rules(renamed, [ORDER], level="FULL", rule_set="WIRE") == set()
 
 
@@ -86,7 +111,11 @@ def test_a_non_transitive_level_compares_with_the_latest_version_only():
 
 
 def test_a_transitive_level_compares_with_every_earlier_version():
-    assert rules(REUSED, [ORDER, DROPPED], level="BACKWARD_TRANSITIVE") == {"FIELD_SAME_NAME", "FIELD_SAME_JSON_NAME", "FIELD_WIRE_JSON_COMPATIBLE_TYPE"}
+    assert rules(REUSED, [ORDER, DROPPED], level="BACKWARD_TRANSITIVE") == {
+        "FIELD_SAME_NAME",
+        "FIELD_SAME_JSON_NAME",
+        "FIELD_WIRE_JSON_COMPATIBLE_TYPE",
+    }
 
 
 def test_a_finding_seen_against_several_versions_is_reported_once():

@@ -3,17 +3,35 @@
 Each example compiles one or two small files (a couple of milliseconds each), so
 example counts stay modest.
 """
+
 from dataclasses import dataclass, replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas_app.protobuf.breaking import CATEGORIES, check
-from schemas_app.protobuf.compatibility import LEVELS, RULE_SETS, check_compatibility
-from schemas_app.protobuf.compiler import compile_sources
-from schemas_app.protobuf.semver import classify_change
+from protoengine.breaking import CATEGORIES, check
+from protoengine.compatibility import LEVELS, RULE_SETS, check_compatibility
+from protoengine.compiler import compile_sources
+from protoengine.semver import classify_change
 
-SCALARS = ["double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes", "Side"]
+SCALARS = [
+    "double",
+    "float",
+    "int32",
+    "int64",
+    "uint32",
+    "uint64",
+    "sint32",
+    "sint64",
+    "fixed32",
+    "fixed64",
+    "sfixed32",
+    "sfixed64",
+    "bool",
+    "string",
+    "bytes",
+    "Side",
+]
 LABELS = ["", "optional ", "repeated "]
 EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -35,7 +53,17 @@ class Schema:
     reserved: tuple[int, ...] = ()
 
     def render(self) -> str:
-        lines = ['syntax = "proto3";', "package gen.v1;", "", "enum Side {", "  SIDE_UNSPECIFIED = 0;", "  SIDE_BUY = 1;", "}", "", "message Record {"]
+        lines = [
+            'syntax = "proto3";',
+            "package gen.v1;",
+            "",
+            "enum Side {",
+            "  SIDE_UNSPECIFIED = 0;",
+            "  SIDE_BUY = 1;",
+            "}",
+            "",
+            "message Record {",
+        ]
         lines += [field.render() for field in self.fields]
         lines += [f"  reserved {number};" for number in self.reserved]
         return "\n".join([*lines, "}", ""])
@@ -47,7 +75,9 @@ class Schema:
 names = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
 numbers = st.integers(min_value=1, max_value=5000)
 fields = st.builds(Field, names, numbers, st.sampled_from(SCALARS), st.sampled_from(LABELS))
-schemas = st.lists(fields, min_size=1, max_size=8, unique_by=(lambda f: f.name, lambda f: f.number)).map(lambda items: Schema(tuple(items)))
+schemas = st.lists(fields, min_size=1, max_size=8, unique_by=(lambda f: f.name, lambda f: f.number)).map(
+    lambda items: Schema(tuple(items))
+)
 
 
 def with_new_field(schema: Schema, field: Field) -> Schema | None:
@@ -86,7 +116,12 @@ def test_deleting_a_field_without_reserving_its_number_always_breaks_wire(schema
         return  # nothing would be left to compare
     current = Schema(tuple(f for f in schema.fields if f != gone))
     findings = check(schema.compiled(), current.compiled(), ["WIRE"])
-    assert [(f.rule, f.message) for f in findings] == [("FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED", f'Previously present field {gone.number} "{gone.name}" on message "gen.v1.Record" was deleted without reserving the number.')]
+    assert [(f.rule, f.message) for f in findings] == [
+        (
+            "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED",
+            f'Previously present field {gone.number} "{gone.name}" on message "gen.v1.Record" was deleted without reserving the number.',
+        )
+    ]
     assert classify_change(schema.compiled(), current.compiled()) == "MAJOR"
 
 
@@ -102,10 +137,14 @@ def test_deleting_a_field_and_reserving_its_number_keeps_wire(schema, data):
 @given(schemas, st.data())
 def test_what_breaks_a_lenient_category_breaks_every_stricter_one(schema, data):
     index = data.draw(st.integers(min_value=0, max_value=len(schema.fields) - 1))
-    changed = data.draw(st.builds(Field, names, st.just(schema.fields[index].number), st.sampled_from(SCALARS), st.sampled_from(LABELS)))
+    changed = data.draw(
+        st.builds(Field, names, st.just(schema.fields[index].number), st.sampled_from(SCALARS), st.sampled_from(LABELS))
+    )
     if any(f.name == changed.name for i, f in enumerate(schema.fields) if i != index):
         return
-    current = Schema(schema.fields[:index] + (changed,) + schema.fields[index + 1:])
+    current = Schema(schema.fields[:index] + (changed,) + schema.fields[index + 1 :])
     previous_files, current_files = schema.compiled(), current.compiled()
-    broken = [bool(check(previous_files, current_files, [category])) for category in ("WIRE", "WIRE_JSON", "PACKAGE", "FILE")]
+    broken = [
+        bool(check(previous_files, current_files, [category])) for category in ("WIRE", "WIRE_JSON", "PACKAGE", "FILE")
+    ]
     assert broken == sorted(broken), f"breaks by WIRE, WIRE_JSON, PACKAGE, FILE: {broken}"

@@ -5,10 +5,11 @@ folder that goes on `sys.path` for as long as the modules are needed. The genera
 register themselves in protobuf's process-wide default descriptor pool, so generate them
 once per test session; a second, different file of the same name would collide there.
 
-The catalogue's `registry/options.proto` generates a `registry` package, which is also the
-name of the Django project. Generated code imports it as `from registry import options_pb2`,
-so that package's search path is extended with the generated folder while the modules live.
+A generated top-level package must not share its name with one already imported (the Django
+project's `registry`, say): the catalogue keeps its options in `schemaregistry/` for that reason,
+and `imported_catalogue` refuses a catalogue that would shadow a package.
 """
+
 import importlib
 import sys
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-from schemas_app.protobuf.compiler import well_known_include_dir
+from protoengine.compiler import well_known_include_dir
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -41,7 +42,13 @@ def generate_modules(source_dir: Path, output_dir: Path) -> list[str]:
 
     paths = proto_files(source_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    arguments = ["protoc", f"--proto_path={source_dir}", f"--proto_path={well_known_include_dir()}", f"--python_out={output_dir}", *paths]
+    arguments = [
+        "protoc",
+        f"--proto_path={source_dir}",
+        f"--proto_path={well_known_include_dir()}",
+        f"--python_out={output_dir}",
+        *paths,
+    ]
     status = protoc.main(arguments)
     if status != 0:
         raise ProtocFailed(f"protoc exited with status {status} generating Python modules from {source_dir}")
@@ -71,30 +78,19 @@ class GeneratedModules:
 def imported_catalogue(output_dir: Path, source_dir: Path = SCHEMAS_DIR) -> Iterator[GeneratedModules]:
     """Generate the catalogue's modules into `output_dir` and make them importable until exit."""
     modules = GeneratedModules(output_dir, generate_modules(source_dir, output_dir))
-    extended = _extend_existing_packages(modules)
+    shadowed = sorted(name for name in modules.top_level_packages() if name in sys.modules)
+    if shadowed:
+        raise ProtocFailed(
+            f"generated packages {shadowed} would shadow imported packages of the same name; rename their folders"
+        )
     sys.path.insert(0, str(output_dir))
     importlib.invalidate_caches()
     try:
         yield modules
     finally:
         sys.path.remove(str(output_dir))
-        for package, folder in extended:
-            package.__path__.remove(folder)
         _forget_modules_from(output_dir)
         importlib.invalidate_caches()
-
-
-def _extend_existing_packages(modules: GeneratedModules) -> list[tuple[ModuleType, str]]:
-    """Let already-imported packages of the same name (Django's `registry`) find generated submodules."""
-    extended = []
-    for name in sorted(modules.top_level_packages()):
-        package = sys.modules.get(name)
-        if package is None or not hasattr(package, "__path__"):
-            continue
-        folder = str(modules.directory / name)
-        package.__path__.append(folder)
-        extended.append((package, folder))
-    return extended
 
 
 def _forget_modules_from(directory: Path) -> None:
@@ -103,5 +99,7 @@ def _forget_modules_from(directory: Path) -> None:
     for name, module in list(sys.modules.items()):
         location = getattr(module, "__file__", None) or ""
         namespace_paths = list(getattr(module, "__path__", None) or []) if not location else []
-        if location.startswith(root) or (namespace_paths and all(str(path).startswith(root) for path in namespace_paths)):
+        if location.startswith(root) or (
+            namespace_paths and all(str(path).startswith(root) for path in namespace_paths)
+        ):
             del sys.modules[name]

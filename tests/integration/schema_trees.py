@@ -2,6 +2,7 @@
 
 Line numbers the tests assert are those of these texts; ORDERS' `quantity` field is on line 14.
 """
+
 from pathlib import Path
 
 BUF_YAML = """version: v2

@@ -1,4 +1,5 @@
 """Two writers on one subject never produce duplicate or missing versions, nor two ids for one content."""
+
 import os
 import subprocess
 import sys
@@ -26,7 +27,9 @@ def allow_any_change(subject: str) -> None:
 
 
 def assert_versions_are_one_to_n(subject: str, expected: int) -> None:
-    versions = list(SubjectVersion.objects.filter(subject__name=subject).order_by("version").values_list("version", flat=True))
+    versions = list(
+        SubjectVersion.objects.filter(subject__name=subject).order_by("version").values_list("version", flat=True)
+    )
     assert versions == list(range(1, expected + 1))
 
 
@@ -37,8 +40,12 @@ def test_threads_racing_on_one_subject_get_distinct_consecutive_versions():
     def writer(index: int) -> None:
         try:
             for step in range(5):
-                services.subject_version_register(tenant=selectors.default_tenant(), subject_name="race-value", schema=schema_with_field(f"f_{index}_{step}", 2 + index * 10 + step))
-        except Exception as error:  # noqa: BLE001 - reported below
+                services.subject_version_register(
+                    tenant=selectors.default_tenant(),
+                    subject_name="race-value",
+                    schema=schema_with_field(f"f_{index}_{step}", 2 + index * 10 + step),
+                )
+        except Exception as error:
             errors.append(error)
         finally:
             connections.close_all()
@@ -58,8 +65,12 @@ def test_threads_registering_the_same_content_share_one_id_and_one_version():
 
     def writer() -> None:
         try:
-            ids.append(services.subject_version_register(tenant=selectors.default_tenant(), subject_name="same-value", schema=schema_with_field("same", 2)).schema_id)
-        except Exception as error:  # noqa: BLE001
+            ids.append(
+                services.subject_version_register(
+                    tenant=selectors.default_tenant(), subject_name="same-value", schema=schema_with_field("same", 2)
+                ).schema_id
+            )
+        except Exception as error:
             errors.append(error)
         finally:
             connections.close_all()
@@ -91,9 +102,21 @@ def test_two_server_processes_on_one_database_never_duplicate_versions():
     allow_any_change("process-race-value")
     settings_dict = connection.settings_dict
     database_url = f"postgres://{settings_dict['USER'] or 'postgres'}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "registry.settings", "DATABASE_URL": database_url, "SECRET_KEY": "race", "DEBUG": "false", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "registry.settings",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "race",
+        "DEBUG": "false",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("REDIS_URL", None)
-    processes = [subprocess.Popen([sys.executable, "-c", WORKER, prefix, "8"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True) for prefix in ("alpha", "beta")]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, prefix, "8"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        for prefix in ("alpha", "beta")
+    ]
     for process in processes:
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr

@@ -3,6 +3,7 @@
 Messages come from the bundled `schemas/` catalogue, compiled to Python modules at test time.
 No Kafka broker is involved: the serializers talk only to the registry.
 """
+
 import json
 import urllib.error
 import urllib.parse
@@ -140,12 +141,16 @@ def _read_zigzag(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def tick(catalogue, symbol: str = "EURUSD"):
-    return catalogue.message(MARKET_DATA, "TickData")(symbol=symbol, bid=1.0841, ask=1.0843, volume=2_500_000.0, timestamp_ms=1_767_225_600_000, tenant_id="acme")
+    return catalogue.message(MARKET_DATA, "TickData")(
+        symbol=symbol, bid=1.0841, ask=1.0843, volume=2_500_000.0, timestamp_ms=1_767_225_600_000, tenant_id="acme"
+    )
 
 
 def order(catalogue):
     module = catalogue.module(ORDERS)
-    message = module.Order(order_id="ord-1", client_order_id="cli-1", tenant_id="acme", account_id="acc-7", symbol="AAPL", quantity=100.0)
+    message = module.Order(
+        order_id="ord-1", client_order_id="cli-1", tenant_id="acme", account_id="acc-7", symbol="AAPL", quantity=100.0
+    )
     message.limit_price.currency_code, message.limit_price.units, message.limit_price.nanos = "USD", 187, 250_000_000
     message.side = module.ORDER_SIDE_BUY
     message.created_at.FromSeconds(1_767_225_600)
@@ -198,7 +203,9 @@ def test_custom_field_options_survive_registration_and_the_round_trip(catalogue,
     message = module.User(user_id="u-1", tenant_id="acme", email="ada@example.org", display_name="Ada")
     data = serialize(registry, message, "users")
     stored = rest_get(server, "/subjects/users-value/versions/1")
-    assert {"name": "registry/options.proto", "subject": "registry/options.proto", "version": 1} in stored["references"]
+    assert {"name": "schemaregistry/options.proto", "subject": "schemaregistry/options.proto", "version": 1} in stored[
+        "references"
+    ]
     assert "(registry.v1.pii) = true" in stored["schema"]
     assert deserialize(reader, module.User, data, "users") == message
 

@@ -1,4 +1,5 @@
 """`python manage.py deploy_schemas`: dry-run bumps and breaking changes, then real registrations, against a live registry over HTTP."""
+
 import io
 import os
 import subprocess
@@ -23,7 +24,12 @@ from tests.integration.schema_trees import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
-MONEY, ORDERS, HEALTH, FILLS_PATH = "common/money.proto", "trading/orders.proto", "system/health.proto", "trading/fills.proto"
+MONEY, ORDERS, HEALTH, FILLS_PATH = (
+    "common/money.proto",
+    "trading/orders.proto",
+    "system/health.proto",
+    "trading/fills.proto",
+)
 # The second tree: a new field (MINOR), a comment (PATCH), a new file; orders.proto is untouched but imports money.proto.
 SECOND_TREE = {**FIRST_TREE, MONEY: MONEY_WITH_NANOS, HEALTH: HEALTH_WITH_NEW_COMMENT, FILLS_PATH: FILLS}
 
@@ -70,7 +76,9 @@ def committed_tree(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
-def test_a_dry_run_reports_each_files_bump_and_the_deploy_registers_them_with_references_and_the_git_commit(tmp_path, seeded, token):
+def test_a_dry_run_reports_each_files_bump_and_the_deploy_registers_them_with_references_and_the_git_commit(
+    tmp_path, seeded, token
+):
     tree = committed_tree(tmp_path / "second", SECOND_TREE)
     commit = git(tree, "rev-parse", "HEAD")
 
@@ -92,7 +100,12 @@ def test_a_dry_run_reports_each_files_bump_and_the_deploy_registers_them_with_re
 
     assert (code, err) == (0, "")
     money, orders, fills, health = (seeded.latest_version(path) for path in (MONEY, ORDERS, FILLS_PATH, HEALTH))
-    assert [(found["version"], found["semanticVersion"]) for found in (money, orders, fills, health)] == [(2, "1.1.0"), (2, "1.1.0"), (1, "1.0.0"), (2, "1.0.1")]
+    assert [(found["version"], found["semanticVersion"]) for found in (money, orders, fills, health)] == [
+        (2, "1.1.0"),
+        (2, "1.1.0"),
+        (1, "1.0.0"),
+        (2, "1.0.1"),
+    ]
     assert orders["references"] == fills["references"] == [{"name": MONEY, "subject": MONEY, "version": 2}]
     assert money["metadata"] == {"properties": {"git_commit": commit, "git_dirty": "false"}}
     assert f"common/money.proto: registered version 2 (1.1.0), schema id {money['id']}" in lines
@@ -111,23 +124,34 @@ def test_deploying_again_from_a_later_commit_keeps_every_version(tmp_path, seede
     assert code == 0
     assert "common/money.proto: UNCHANGED (version 2, 1.1.0)" in lines
     assert lines[-1] == "4 files: 4 unchanged"
-    assert [seeded.version_numbers(path) for path in (MONEY, ORDERS, HEALTH, FILLS_PATH)] == [[1, 2], [1, 2], [1, 2], [1]]
+    assert [seeded.version_numbers(path) for path in (MONEY, ORDERS, HEALTH, FILLS_PATH)] == [
+        [1, 2],
+        [1, 2],
+        [1, 2],
+        [1],
+    ]
 
 
 def test_a_changed_field_type_blocks_the_deploy_with_the_registrys_finding(tmp_path, seeded, token):
-    tree = write_tree(tmp_path / "second", {**FIRST_TREE, HEALTH: HEALTH_WITH_NEW_COMMENT, ORDERS: ORDERS_WITH_STRING_QUANTITY})
+    tree = write_tree(
+        tmp_path / "second", {**FIRST_TREE, HEALTH: HEALTH_WITH_NEW_COMMENT, ORDERS: ORDERS_WITH_STRING_QUANTITY}
+    )
 
     dry_code, dry_lines, _ = deploy(tree, seeded, token, dry_run=True)
     code, lines, _ = deploy(tree, seeded, token)
 
     assert dry_code == code == 100
-    assert dry_lines[1:] == lines[1:] == [
-        "common/money.proto: UNCHANGED (version 1, 1.0.0)",
-        "system/health.proto: 1.0.0 -> 1.0.1 (PATCH)",
-        "trading/orders.proto: 1.0.0 -> 2.0.0 (MAJOR), breaking under BACKWARD with rules SPEC",
-        'trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field 3 "quantity" on message "trading.v1.Order" changed type from double to string.',
-        "3 files: 1 changed, 1 unchanged, 1 breaking; nothing was registered.",
-    ]
+    assert (
+        dry_lines[1:]
+        == lines[1:]
+        == [
+            "common/money.proto: UNCHANGED (version 1, 1.0.0)",
+            "system/health.proto: 1.0.0 -> 1.0.1 (PATCH)",
+            "trading/orders.proto: 1.0.0 -> 2.0.0 (MAJOR), breaking under BACKWARD with rules SPEC",
+            'trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field 3 "quantity" on message "trading.v1.Order" changed type from double to string.',
+            "3 files: 1 changed, 1 unchanged, 1 breaking; nothing was registered.",
+        ]
+    )
     assert seeded.version_numbers(HEALTH) == [1]
 
 
@@ -177,7 +201,9 @@ def test_a_wrong_token_is_refused_with_its_error_code(live_server):
 def test_basic_authentication_registers_and_an_anonymous_client_may_not(live_server, writer):
     with pytest.raises(RemoteError) as refused:
         RemoteRegistry(live_server.url).register(HEALTH, FIRST_TREE[HEALTH], [])
-    registered = RemoteRegistry(live_server.url, user="writer", password="writer-password").register(HEALTH, FIRST_TREE[HEALTH], [])
+    registered = RemoteRegistry(live_server.url, user="writer", password="writer-password").register(
+        HEALTH, FIRST_TREE[HEALTH], []
+    )
 
     assert refused.value.error_code == 40101
     assert (registered["version"], registered["semanticVersion"]) == (1, "1.0.0")
@@ -185,11 +211,24 @@ def test_basic_authentication_registers_and_an_anonymous_client_may_not(live_ser
 
 def test_it_runs_without_a_database_with_the_token_from_the_environment(tmp_path, seeded, token):
     tree = write_tree(tmp_path / "second", SECOND_TREE)
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "registry.settings", "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path}/absent/registry.sqlite3", "REGISTRY_TOKEN": token}
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "registry.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/absent/registry.sqlite3",
+        "REGISTRY_TOKEN": token,
+    }
     environment.pop("SECRET_KEY", None)
     environment.pop("REDIS_URL", None)
 
-    done = subprocess.run([sys.executable, "manage.py", "deploy_schemas", str(tree), "--registry", seeded.url], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "deploy_schemas", str(tree), "--registry", seeded.url],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines()[-1] == "4 files: 4 registered"

@@ -4,6 +4,7 @@ Generated Python is imported in a separate interpreter whose only extra path is
 the output folder, because the catalogue's `registry` package would clash with
 the Django project of the same name in this process.
 """
+
 import os
 import queue
 import shutil
@@ -21,8 +22,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from codegen.generators import GeneratorUnavailable, GoGenerator, TypeScriptGenerator
-from schemas_app.protobuf.cli import read_folder
-from schemas_app.protobuf.compiler import compile_sources
+from protoengine.compiler import compile_sources
+from protoengine.folders import read_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS_DIR = Path(settings.REGISTRY_SCHEMAS_DIR)
@@ -54,8 +55,12 @@ def catalogue_files():
 
 def command_environment(**overrides: str) -> dict[str, str]:
     """Return an environment for manage.py with no database it could reach: the commands must not need one."""
-    environment = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    environment.update(DEBUG="true", DATABASE_URL="postgres://nobody@127.0.0.1:1/none", PYTHONUNBUFFERED="1", **overrides)
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    environment.update(
+        DEBUG="true", DATABASE_URL="postgres://nobody@127.0.0.1:1/none", PYTHONUNBUFFERED="1", **overrides
+    )
     return environment
 
 
@@ -70,7 +75,9 @@ def test_python_output_of_the_catalogue_imports_and_serializes_a_tick(tmp_path):
     generate_code("--python", "--out", str(tmp_path))
     output = tmp_path / "python"
 
-    run = subprocess.run([sys.executable, "-I", "-c", IMPORT_AND_SERIALIZE], cwd=output, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-I", "-c", IMPORT_AND_SERIALIZE], cwd=output, capture_output=True, text=True, timeout=60
+    )
 
     assert run.returncode == 0, run.stderr
     expected_files = {f"{file.name.removesuffix('.proto')}_pb2.py" for file in catalogue_files()}
@@ -122,21 +129,35 @@ def test_a_missing_plugin_exits_1_naming_the_package_to_install(tmp_path, monkey
     errors = StringIO()
 
     with pytest.raises(SystemExit) as exited:
-        call_command("generate_code", "--go", str(SCHEMAS_DIR / "common"), "--out", str(tmp_path), stdout=StringIO(), stderr=errors)
+        call_command(
+            "generate_code",
+            "--go",
+            str(SCHEMAS_DIR / "common"),
+            "--out",
+            str(tmp_path),
+            stdout=StringIO(),
+            stderr=errors,
+        )
 
     assert exited.value.code == 1
-    assert "Go generation needs protoc-gen-go, which is not installed: apt-get install protoc-gen-go" in errors.getvalue()
+    assert (
+        "Go generation needs protoc-gen-go, which is not installed: apt-get install protoc-gen-go" in errors.getvalue()
+    )
     assert not (tmp_path / "go").exists()
 
 
 def test_a_compile_error_exits_1_with_file_line_and_column(tmp_path):
     tree = tmp_path / "schemas"
     (tree / "shop").mkdir(parents=True)
-    (tree / "shop" / "item.proto").write_text('syntax = "proto3";\npackage shop.v1;\nmessage Item { strin name = 1; }\n')
+    (tree / "shop" / "item.proto").write_text(
+        'syntax = "proto3";\npackage shop.v1;\nmessage Item { strin name = 1; }\n'
+    )
     errors = StringIO()
 
     with pytest.raises(SystemExit) as exited:
-        call_command("generate_code", "--python", str(tree), "--out", str(tmp_path / "out"), stdout=StringIO(), stderr=errors)
+        call_command(
+            "generate_code", "--python", str(tree), "--out", str(tmp_path / "out"), stdout=StringIO(), stderr=errors
+        )
 
     assert exited.value.code == 1
     assert "shop/item.proto:3:16:" in errors.getvalue()
@@ -185,15 +206,32 @@ def test_watch_regenerates_on_save_and_stops_on_ctrl_c(tmp_path):
     shutil.copy(SCHEMAS_DIR / "common" / "money.proto", money)
     generated = tmp_path / "out" / "python" / "common" / "money_pb2.py"
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "generate_code", "--python", str(tree), "--out", str(tmp_path / "out"), "--watch"],
-        cwd=ROOT, env=command_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "manage.py",
+            "generate_code",
+            "--python",
+            str(tree),
+            "--out",
+            str(tmp_path / "out"),
+            "--watch",
+        ],
+        cwd=ROOT,
+        env=command_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     reader = LineReader(process.stdout)
     try:
         assert reader.wait_for("Watching", WATCH_TIMEOUT_SECONDS), reader.seen
         assert "rounding_mode" not in generated.read_text()
 
-        money.write_text(money.read_text().replace("int32 nanos = 3;", "int32 nanos = 3;\n  // How the amount was rounded.\n  string rounding_mode = 4;"))
+        money.write_text(
+            money.read_text().replace(
+                "int32 nanos = 3;", "int32 nanos = 3;\n  // How the amount was rounded.\n  string rounding_mode = 4;"
+            )
+        )
 
         assert save_until_regenerated(money, reader), reader.seen
         assert "rounding_mode" in generated.read_text()

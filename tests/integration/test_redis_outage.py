@@ -1,4 +1,5 @@
 """A Redis outage degrades lookups and writes to the database; it never fails a request."""
+
 import shutil
 import socket
 import subprocess
@@ -27,7 +28,10 @@ def own_redis():
     if not shutil.which("redis-server"):
         pytest.fail("redis-server is not installed; install Debian's redis-server package")
     port = free_port()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     for _ in range(50):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()

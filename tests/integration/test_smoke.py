@@ -1,4 +1,5 @@
 """The server boots and answers its health probe over real HTTP."""
+
 import json
 import urllib.request
 
@@ -24,7 +25,13 @@ def test_tests_run_on_postgresql(db):
 
 def test_openapi_documents_both_apis_and_docs_render(client):
     document = client.get("/openapi.json").json()
-    for path in ("/subjects/{subject}/versions", "/schemas/ids/{schema_id}", "/config/{subject}", "/schemas/{subject}/compatibility", "/schemas/{subject}/versions"):
+    for path in (
+        "/subjects/{subject}/versions",
+        "/schemas/ids/{schema_id}",
+        "/config/{subject}",
+        "/schemas/{subject}/compatibility",
+        "/schemas/{subject}/versions",
+    ):
         assert path in document["paths"], path
     register = document["paths"]["/subjects/{subject}/versions"]["post"]
     assert "requestBody" in register

@@ -1,4 +1,5 @@
 """`python manage.py validate_schemas`: compile errors and lint findings with file, line and column, include roots, and --against."""
+
 import io
 import os
 import subprocess
@@ -47,13 +48,18 @@ def test_it_prints_the_line_and_column_of_a_compile_error(tree):
 
 
 def test_it_prints_lint_findings_with_their_rule_ids(tree):
-    write_tree(tree, {"system/health.proto": FIRST_TREE["system/health.proto"].replace("message Ping {", "message ping_request {")})
+    write_tree(
+        tree,
+        {"system/health.proto": FIRST_TREE["system/health.proto"].replace("message Ping {", "message ping_request {")},
+    )
 
     code, out, err = validate(tree)
 
     assert code == 100
     assert err == ""
-    assert out.splitlines() == [f'{tree}/system/health.proto:6:9: MESSAGE_PASCAL_CASE Message name "ping_request" should be PascalCase, such as "PingRequest".']
+    assert out.splitlines() == [
+        f'{tree}/system/health.proto:6:9: MESSAGE_PASCAL_CASE Message name "ping_request" should be PascalCase, such as "PingRequest".'
+    ]
 
 
 def test_paths_are_shown_relative_to_the_working_directory_under_it(tree, monkeypatch):
@@ -109,10 +115,22 @@ def test_against_a_registry_it_reports_a_breaking_change_with_its_rule_id(tree, 
 
 
 def test_it_runs_without_a_database_or_secret_key(tree):
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "registry.settings", "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tree}/absent/registry.sqlite3"}
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "registry.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tree}/absent/registry.sqlite3",
+    }
     environment.pop("SECRET_KEY", None)
     environment.pop("REDIS_URL", None)
 
-    done = subprocess.run([sys.executable, "manage.py", "validate_schemas", str(tree)], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "validate_schemas", str(tree)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")

@@ -15,6 +15,7 @@ core and reported as median and p95 in milliseconds, against the targets below
 show where their time goes. Results go to tests/performance/results/engine.json
 and engine.md.
 """
+
 import argparse
 import copy
 import cProfile
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from google.protobuf.internal import api_implementation  # noqa: E402
 
-from schemas_app.protobuf import breaking, canonical, compiler, lint  # noqa: E402
+from protoengine import breaking, canonical, compiler, lint  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SEED = 20240601
@@ -107,7 +108,14 @@ class FileSpec:
 # ---------------------------------------------------------------- generation
 
 
-def generate_set(files: int, messages_per_file: int, fields_per_message: int, enums_per_file: int, services_per_file: int, seed: int = SEED) -> list[FileSpec]:
+def generate_set(
+    files: int,
+    messages_per_file: int,
+    fields_per_message: int,
+    enums_per_file: int,
+    services_per_file: int,
+    seed: int = SEED,
+) -> list[FileSpec]:
     """Return a deterministic set of files; file i imports file 0 and file i-1 and uses their types."""
     rng = random.Random(seed)
     specs: list[FileSpec] = []
@@ -127,7 +135,9 @@ def generate_set(files: int, messages_per_file: int, fields_per_message: int, en
 def _enum(file_index: int, number: int, rng: random.Random) -> EnumSpec:
     name = f"Status{file_index}x{number}"
     prefix = _upper_snake(name)
-    return EnumSpec(name, [f"{prefix}_UNSPECIFIED"] + [f"{prefix}_STATE_{value}" for value in range(1, rng.randint(3, 7))])
+    return EnumSpec(
+        name, [f"{prefix}_UNSPECIFIED"] + [f"{prefix}_STATE_{value}" for value in range(1, rng.randint(3, 7))]
+    )
 
 
 def _foreign_types(specs: list[FileSpec], imports: list[str]) -> tuple[list[str], list[str]]:
@@ -138,7 +148,14 @@ def _foreign_types(specs: list[FileSpec], imports: list[str]) -> tuple[list[str]
     return messages, enums
 
 
-def _message(name: str, field_count: int, spec: FileSpec, own_names: list[str], foreign: tuple[list[str], list[str]], rng: random.Random) -> MessageSpec:
+def _message(
+    name: str,
+    field_count: int,
+    spec: FileSpec,
+    own_names: list[str],
+    foreign: tuple[list[str], list[str]],
+    rng: random.Random,
+) -> MessageSpec:
     message = MessageSpec(name)
     foreign_messages, foreign_enums = foreign
     number = 0
@@ -152,13 +169,17 @@ def _message(name: str, field_count: int, spec: FileSpec, own_names: list[str], 
         elif roll < 0.50:
             message.fields.append(FieldSpec(field_name, rng.choice(SCALARS), number, label="repeated"))
         elif roll < 0.58:
-            message.fields.append(FieldSpec(field_name, f"map<{rng.choice(MAP_KEYS)}, {rng.choice(SCALARS[:-1])}>", number))
+            message.fields.append(
+                FieldSpec(field_name, f"map<{rng.choice(MAP_KEYS)}, {rng.choice(SCALARS[:-1])}>", number)
+            )
         elif roll < 0.70:
             message.fields.append(FieldSpec(field_name, rng.choice(spec.enums).name, number))
         elif roll < 0.76 and foreign_enums:
             message.fields.append(FieldSpec(field_name, "." + rng.choice(foreign_enums), number))
         elif roll < 0.84:
-            message.fields.append(FieldSpec(field_name, rng.choice(own_names), number, label=rng.choice(("", "repeated"))))
+            message.fields.append(
+                FieldSpec(field_name, rng.choice(own_names), number, label=rng.choice(("", "repeated")))
+            )
         elif roll < 0.90 and foreign_messages:
             message.fields.append(FieldSpec(field_name, "." + rng.choice(foreign_messages), number))
         elif roll < 0.95:
@@ -166,7 +187,9 @@ def _message(name: str, field_count: int, spec: FileSpec, own_names: list[str], 
         elif not oneof_done:
             oneof_done = True
             for offset, type_name in enumerate(("string", "int64", rng.choice(own_names))):
-                message.fields.append(FieldSpec(f"choice_{number + offset}", type_name, number + offset, oneof="choice"))
+                message.fields.append(
+                    FieldSpec(f"choice_{number + offset}", type_name, number + offset, oneof="choice")
+                )
             number += 2
     if rng.random() < 0.5:
         nested = MessageSpec("Detail", [FieldSpec(f"detail_{n}", rng.choice(SCALARS), n) for n in range(1, 6)])
@@ -208,7 +231,9 @@ def evolve(previous: list[FileSpec], seed: int = SEED + 1) -> list[FileSpec]:
         renamed = _plain_fields(rng.choice(spec.messages))[0]
         renamed.name += "_renamed"
         rng.choice(spec.enums).values.append(f"{_upper_snake(spec.enums[0].name)}_ADDED")
-    current[-1].services[0].methods.append(MethodSpec("CallAdded", current[-1].messages[0].name, current[-1].messages[1].name))
+    current[-1].services[0].methods.append(
+        MethodSpec("CallAdded", current[-1].messages[0].name, current[-1].messages[1].name)
+    )
     return current
 
 
@@ -277,13 +302,17 @@ def sources_of(specs: list[FileSpec], field_comments: bool = True) -> dict[str, 
 
 
 def large_pair() -> tuple[dict[str, str], dict[str, str]]:
-    previous = generate_set(files=10, messages_per_file=32, fields_per_message=16, enums_per_file=5, services_per_file=2)
+    previous = generate_set(
+        files=10, messages_per_file=32, fields_per_message=16, enums_per_file=5, services_per_file=2
+    )
     return sources_of(previous), sources_of(evolve(previous))
 
 
 def small_pair() -> tuple[dict[str, str], dict[str, str]]:
     """Return a typical one-file schema of about 1 KB, before and after one added field."""
-    previous = generate_set(files=1, messages_per_file=10, fields_per_message=2, enums_per_file=1, services_per_file=0, seed=SEED + 2)
+    previous = generate_set(
+        files=1, messages_per_file=10, fields_per_message=2, enums_per_file=1, services_per_file=0, seed=SEED + 2
+    )
     for message in previous[0].messages:
         message.nested.clear()
         message.fields = [f for f in message.fields if f.name != "details"]
@@ -296,7 +325,13 @@ def small_pair() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def count_elements(files) -> dict[str, int]:
-    counts = {"files": len(files), "messages": 0, "fields": 0, "enums": 0, "services": len([s for f in files for s in f.service])}
+    counts = {
+        "files": len(files),
+        "messages": 0,
+        "fields": 0,
+        "enums": 0,
+        "services": len([s for f in files for s in f.service]),
+    }
     pending = [m for f in files for m in f.message_type]
     counts["enums"] = sum(len(f.enum_type) for f in files)
     while pending:
@@ -353,7 +388,7 @@ def whole_check(previous: dict[str, str], current: dict[str, str], rule_ids, lin
 
 def _compatibility_module():
     try:
-        from schemas_app.protobuf import compatibility
+        from protoengine import compatibility
     except ImportError:
         return None
     return compatibility
@@ -380,7 +415,9 @@ class Timing:
     repetitions: int
 
 
-def measure(run: Callable[[], object], repetitions: int, before: Callable[[], None] | None = None, warmup: int = 3) -> tuple[list[float], list[float]]:
+def measure(
+    run: Callable[[], object], repetitions: int, before: Callable[[], None] | None = None, warmup: int = 3
+) -> tuple[list[float], list[float]]:
     """Return the wall-clock and thread CPU times in ms of `repetitions` runs; `before` runs untimed before each."""
     for _ in range(warmup):
         if before:
@@ -400,7 +437,16 @@ def measure(run: Callable[[], object], repetitions: int, before: Callable[[], No
 
 def summarize(workload: str, stage: str, times: tuple[list[float], list[float]]) -> Timing:
     wall, cpu = sorted(times[0]), sorted(times[1])
-    return Timing(workload, stage, _ms(statistics.median(wall)), _ms(_p95(wall)), _ms(wall[0]), _ms(statistics.median(cpu)), _ms(_p95(cpu)), len(wall))
+    return Timing(
+        workload,
+        stage,
+        _ms(statistics.median(wall)),
+        _ms(_p95(wall)),
+        _ms(wall[0]),
+        _ms(statistics.median(cpu)),
+        _ms(_p95(cpu)),
+        len(wall),
+    )
 
 
 def _p95(ordered: list[float]) -> float:
@@ -463,16 +509,37 @@ def stages_of(previous: dict[str, str], current: dict[str, str], scale: int) -> 
     stages = [
         Stage("compile (cold: protoc)", lambda: compiler.compile_sources(current), 5 * scale, cold),
         Stage("compile (warm: cached)", lambda: compiler.compile_sources(current), 50 * scale),
-        Stage("fingerprint (normalize + sha256, compile cache warm)", lambda: fingerprint_all(current, imports), 10 * scale),
+        Stage(
+            "fingerprint (normalize + sha256, compile cache warm)",
+            lambda: fingerprint_all(current, imports),
+            10 * scale,
+        ),
         Stage("fingerprint (cold: protoc per file)", lambda: fingerprint_all(current, imports), 3 * scale, cold),
-        Stage("compare: breaking.check FILE", lambda: breaking.check(previous_files, current_files, rule_ids), 20 * scale),
+        Stage(
+            "compare: breaking.check FILE", lambda: breaking.check(previous_files, current_files, rule_ids), 20 * scale
+        ),
     ]
     if COMPATIBILITY is not None:
-        stages.append(Stage("compare: check_compatibility FULL/SPEC", lambda: COMPATIBILITY.check_compatibility(current_files, [previous_files], level="FULL"), 20 * scale))
+        stages.append(
+            Stage(
+                "compare: check_compatibility FULL/SPEC",
+                lambda: COMPATIBILITY.check_compatibility(current_files, [previous_files], level="FULL"),
+                20 * scale,
+            )
+        )
     stages += [
         Stage("lint (all rules)", lambda: lint.lint(compiled.files, lint_config), 20 * scale),
-        Stage("whole check (warm compile cache)", lambda: whole_check(previous, current, rule_ids, lint_config), 10 * scale),
-        Stage("whole check (cold compile cache)", lambda: whole_check(previous, current, rule_ids, lint_config), 3 * scale, cold),
+        Stage(
+            "whole check (warm compile cache)",
+            lambda: whole_check(previous, current, rule_ids, lint_config),
+            10 * scale,
+        ),
+        Stage(
+            "whole check (cold compile cache)",
+            lambda: whole_check(previous, current, rule_ids, lint_config),
+            3 * scale,
+            cold,
+        ),
     ]
     details = {
         "files": len(current),
@@ -486,7 +553,9 @@ def stages_of(previous: dict[str, str], current: dict[str, str], scale: int) -> 
     return stages, details
 
 
-def bench_workload(name: str, previous: dict[str, str], current: dict[str, str], scale: int, target_ms: float) -> tuple[list[Timing], dict]:
+def bench_workload(
+    name: str, previous: dict[str, str], current: dict[str, str], scale: int, target_ms: float
+) -> tuple[list[Timing], dict]:
     """Time every stage of one workload, then profile each stage once to show where its time goes."""
     stages, details = stages_of(previous, current, scale)
     timings = [summarize(name, stage.name, measure(stage.run, stage.repetitions, stage.before)) for stage in stages]
@@ -512,11 +581,11 @@ def machine() -> dict:
         "pinned_cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "cpu_model": _cpu_model(),
         "platform": platform.platform(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         # Other work on the machine shows here: every timing is wall-clock.
         "load_average_at_start": _load_average(),
         "commit": _git("rev-parse", "--short", "HEAD"),
-        "engine_changed_since_commit": bool(_git("status", "--porcelain", "--", "schemas_app/protobuf")),
+        "engine_changed_since_commit": bool(_git("status", "--porcelain", "--", "protoengine")),
     }
 
 
@@ -524,7 +593,9 @@ def _git(*arguments: str) -> str | None:
     import subprocess
 
     try:
-        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        return subprocess.run(
+            ["git", *arguments], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -587,15 +658,28 @@ def markdown(info: dict, timings: list[Timing], details: dict[str, dict]) -> str
         lines.append(
             f"| {t.workload} | {t.stage} | {t.median_ms:.3f} | {t.p95_ms:.3f} | {t.min_ms:.3f} | {t.cpu_median_ms:.3f} | {t.cpu_p95_ms:.3f} | {t.repetitions} | {verdict(t, target)} |"
         )
-    lines += ["", "## Where the time goes in the stages over budget (cProfile, own time per run; profiling slows Python code down)"]
-    over = {(t.workload, t.stage) for t in timings if verdict(t, details[t.workload]["target_whole_check_ms"]) == "over"}
+    lines += [
+        "",
+        "## Where the time goes in the stages over budget (cProfile, own time per run; profiling slows Python code down)",
+    ]
+    over = {
+        (t.workload, t.stage) for t in timings if verdict(t, details[t.workload]["target_whole_check_ms"]) == "over"
+    }
     for workload, detail in details.items():
         for stage, rows in detail["profiles"].items():
             if (workload, stage) not in over:
                 continue
-            lines += ["", f"### {workload}: {stage}", "", "| function | own ms/run | cumulative ms/run | share |", "| --- | ---: | ---: | ---: |"]
+            lines += [
+                "",
+                f"### {workload}: {stage}",
+                "",
+                "| function | own ms/run | cumulative ms/run | share |",
+                "| --- | ---: | ---: | ---: |",
+            ]
             for row in rows[:PROFILE_ROWS_IN_MARKDOWN]:
-                lines.append(f"| `{row['function']}` | {row['own_ms_per_run']:.3f} | {row['cumulative_ms_per_run']:.3f} | {row['share_of_own_time']:.0%} |")
+                lines.append(
+                    f"| `{row['function']}` | {row['own_ms_per_run']:.3f} | {row['cumulative_ms_per_run']:.3f} | {row['share_of_own_time']:.0%} |"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -606,13 +690,19 @@ def pin_to_one_core() -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a tenth of the repetitions (to try the script, not to publish)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a tenth of the repetitions (to try the script, not to publish)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print the table without writing the result files")
-    parser.add_argument("--markdown-only", action="store_true", help="rewrite engine.md from engine.json without measuring")
+    parser.add_argument(
+        "--markdown-only", action="store_true", help="rewrite engine.md from engine.json without measuring"
+    )
     options = parser.parse_args(argv)
     if options.markdown_only:
         data = json.loads((RESULTS_DIR / "engine.json").read_text())
-        (RESULTS_DIR / "engine.md").write_text(markdown(data["machine"], [Timing(**t) for t in data["timings"]], data["workloads"]))
+        (RESULTS_DIR / "engine.md").write_text(
+            markdown(data["machine"], [Timing(**t) for t in data["timings"]], data["workloads"])
+        )
         return 0
     pin_to_one_core()
     scale_large, scale_small = (1, 10) if options.quick else (10, 100)

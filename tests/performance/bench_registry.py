@@ -10,6 +10,7 @@ shared cache, seeds it through the API, drives load with `wrk` from another proc
 writes tests/performance/results/registry.json and registry.md. Only 127.0.0.1 is contacted.
 Needs wrk (Debian: apt-get install -y wrk), PostgreSQL and Redis on their default ports.
 """
+
 import argparse
 import base64
 import datetime
@@ -55,16 +56,38 @@ class BenchFailed(SystemExit):
 
 # ---------------------------------------------------------------- schemas
 
+
 def event_schema(package: str, extra_fields: int = 0) -> str:
     """Return a ~1 KB proto3 schema; each extra field is a backward-compatible addition."""
-    lines = ['syntax = "proto3";', "", f"package {package};", "", "// BenchEvent is a made-up business event of about one kilobyte.", "message BenchEvent {"]
-    base = ["tenant_id", "event_id", "correlation_id", "account_id", "symbol", "venue", "strategy_id", "signal_id", "currency_code", "status_text"]
+    lines = [
+        'syntax = "proto3";',
+        "",
+        f"package {package};",
+        "",
+        "// BenchEvent is a made-up business event of about one kilobyte.",
+        "message BenchEvent {",
+    ]
+    base = [
+        "tenant_id",
+        "event_id",
+        "correlation_id",
+        "account_id",
+        "symbol",
+        "venue",
+        "strategy_id",
+        "signal_id",
+        "currency_code",
+        "status_text",
+    ]
     for number, name in enumerate(base, start=1):
         lines += [f"  // The {name.replace('_', ' ')} of the event.", f"  string {name} = {number};"]
     numeric = ["quantity", "price", "notional", "fees", "filled_quantity", "remaining_quantity"]
     for number, name in enumerate(numeric, start=len(base) + 1):
         lines += [f"  // The {name.replace('_', ' ')}.", f"  double {name} = {number};"]
-    lines += ["  // When it happened, in milliseconds since the Unix epoch (UTC).", f"  int64 timestamp_ms = {len(base) + len(numeric) + 1};"]
+    lines += [
+        "  // When it happened, in milliseconds since the Unix epoch (UTC).",
+        f"  int64 timestamp_ms = {len(base) + len(numeric) + 1};",
+    ]
     for index in range(extra_fields):
         lines += [f"  // Added in version {index + 2}.", f"  string extra_{index + 1} = {100 + index};"]
     lines.append("}")
@@ -76,6 +99,7 @@ def small_schema(package: str) -> str:
 
 
 # ---------------------------------------------------------------- HTTP client
+
 
 def basic_authorization() -> str:
     return "Basic " + base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
@@ -118,6 +142,7 @@ class Api:
 
 # ---------------------------------------------------------------- server
 
+
 def require_wrk() -> str:
     path = shutil.which("wrk")
     if path is None:
@@ -139,7 +164,14 @@ def recreate_database(url: str) -> None:
     name = parsed.path.lstrip("/")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or "bench" not in name:
         raise BenchFailed(f"refusing to recreate database {name!r}: its name must contain 'bench'")
-    with psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres", password=parsed.password, dbname="postgres", autocommit=True) as connection:
+    with psycopg.connect(
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {name}")
 
@@ -169,7 +201,9 @@ def server_env() -> dict:
 
 
 def manage(env: dict, *arguments: str) -> None:
-    completed = subprocess.run([PYTHON, str(ROOT / "manage.py"), *arguments], cwd=ROOT, env=env, capture_output=True, text=True)
+    completed = subprocess.run(
+        [PYTHON, str(ROOT / "manage.py"), *arguments], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     if completed.returncode != 0:
         raise BenchFailed(f"manage.py {' '.join(arguments)} failed:\n{completed.stdout}{completed.stderr}")
 
@@ -177,12 +211,25 @@ def manage(env: dict, *arguments: str) -> None:
 def require_gunicorn() -> str:
     path = Path(PYTHON).with_name("gunicorn")
     if not path.exists():
-        raise BenchFailed(f"gunicorn is not next to {PYTHON}; run the script with the project's virtualenv (.venv/bin/python)")
+        raise BenchFailed(
+            f"gunicorn is not next to {PYTHON}; run the script with the project's virtualenv (.venv/bin/python)"
+        )
     return str(path)
 
 
 def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
-    command = [require_gunicorn(), "registry.wsgi", "--workers", str(WORKERS), "--bind", f"{HOST}:{port}", "--log-level", "warning", "--backlog", "2048"]
+    command = [
+        require_gunicorn(),
+        "registry.wsgi",
+        "--workers",
+        str(WORKERS),
+        "--bind",
+        f"{HOST}:{port}",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+    ]
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
 
 
@@ -216,6 +263,7 @@ def wait_until_healthy(port: int, process: subprocess.Popen, timeout: float = 30
 
 # ---------------------------------------------------------------- measurements
 
+
 @dataclass
 class Measurement:
     """One benchmark case: throughput and latency percentiles in milliseconds."""
@@ -239,6 +287,7 @@ _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 def parse_wrk(output: str) -> dict:
     """Read requests/s, the 50th and 99th latency percentiles (ms), request and error counts from wrk --latency output."""
+
     def percentile(label: str) -> float:
         match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
         if match is None:
@@ -253,13 +302,29 @@ def parse_wrk(output: str) -> dict:
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = int(non_2xx.group(1)) if non_2xx else 0
     errors += sum(int(count) for count in socket_errors.groups()) if socket_errors else 0
-    return {"rps": float(rps.group(1)), "p50_ms": percentile("50"), "p99_ms": percentile("99"), "requests": int(total.group(1)), "errors": errors}
+    return {
+        "rps": float(rps.group(1)),
+        "p50_ms": percentile("50"),
+        "p99_ms": percentile("99"),
+        "requests": int(total.group(1)),
+        "errors": errors,
+    }
 
 
 def run_wrk(wrk: str, port: int, path: str, connections: int, duration: int, headers: list[str] = ()) -> dict:
     header_options = [option for header in [f"Accept: {CONTENT_TYPE}", *headers] for option in ("-H", header)]
     # A generous timeout, so slow answers count in the percentiles instead of vanishing as socket errors.
-    command = [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "--latency", *header_options, f"http://{HOST}:{port}{path}"]
+    command = [
+        wrk,
+        "-t2",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "30s",
+        "--latency",
+        *header_options,
+        f"http://{HOST}:{port}{path}",
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
     if completed.returncode != 0:
         raise BenchFailed(f"wrk failed: {completed.stderr}")
@@ -274,7 +339,15 @@ def percentile_ms(samples: list[float], fraction: float) -> float:
 
 
 def summary(name: str, durations: list[float], wall: float, connections: int, notes: str = "") -> Measurement:
-    return Measurement(name=name, connections=connections, rps=len(durations) / wall, p50_ms=percentile_ms(durations, 0.50), p99_ms=percentile_ms(durations, 0.99), requests=len(durations), notes=notes)
+    return Measurement(
+        name=name,
+        connections=connections,
+        rps=len(durations) / wall,
+        p50_ms=percentile_ms(durations, 0.50),
+        p99_ms=percentile_ms(durations, 0.99),
+        requests=len(durations),
+        notes=notes,
+    )
 
 
 def cold_lookups(api: Api, name: str, paths: list[str]) -> Measurement:
@@ -282,7 +355,13 @@ def cold_lookups(api: Api, name: str, paths: list[str]) -> Measurement:
     flush_redis()
     started = time.perf_counter()
     durations = [api.timed_get(path) for path in paths]
-    return summary(name, durations, time.perf_counter() - started, 1, notes="one sequential client, each path requested once after FLUSHDB")
+    return summary(
+        name,
+        durations,
+        time.perf_counter() - started,
+        1,
+        notes="one sequential client, each path requested once after FLUSHDB",
+    )
 
 
 def package_of(subject: str) -> str:
@@ -292,7 +371,11 @@ def package_of(subject: str) -> str:
 def registrations(api: Api, name: str, subjects: list[str], duration: float) -> Measurement:
     """Register new versions (one added field each) for `duration` seconds, one client thread per subject."""
     for subject in subjects:
-        api.ok("POST", f"/subjects/{subject}/versions", {"schema": event_schema(package_of(subject)), "schemaType": "PROTOBUF"})
+        api.ok(
+            "POST",
+            f"/subjects/{subject}/versions",
+            {"schema": event_schema(package_of(subject)), "schemaType": "PROTOBUF"},
+        )
     durations: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -323,6 +406,7 @@ def registrations(api: Api, name: str, subjects: list[str], duration: float) -> 
 
 # ---------------------------------------------------------------- seeding (inside Django, in a subprocess)
 
+
 def seed_command(cold: int) -> dict:
     """Register the benchmark's schemas through the service layer; return their ids. Runs with the server's settings."""
     import django
@@ -340,7 +424,9 @@ def seed_command(cold: int) -> dict:
         register(subject, small_schema(package_of(subject)))
     return {
         "cached_id": register(CACHED_SUBJECT, event_schema(package_of(CACHED_SUBJECT))),
-        "cold_ids": [register(f"cold-ids-{index}", small_schema(package_of(f"cold-ids-{index}"))) for index in range(cold)],
+        "cold_ids": [
+            register(f"cold-ids-{index}", small_schema(package_of(f"cold-ids-{index}"))) for index in range(cold)
+        ],
         "cold_subjects": cold_subjects,
     }
 
@@ -395,7 +481,10 @@ def in_process_command(seeded: dict) -> dict:
             started = time.perf_counter()
             client.get(path)
             durations.append(time.perf_counter() - started)
-        timings[f"{name}_p50"], timings[f"{name}_p99"] = round(percentile_ms(durations, 0.5), 3), round(percentile_ms(durations, 0.99), 3)
+        timings[f"{name}_p50"], timings[f"{name}_p99"] = (
+            round(percentile_ms(durations, 0.5), 3),
+            round(percentile_ms(durations, 0.99), 3),
+        )
     return timings
 
 
@@ -406,12 +495,22 @@ def cold_paths_of(seeded: dict) -> dict[str, list[str]]:
     }
 
 
-SUBPROCESS_COMMANDS = {"seed": seed_command, "service-registrations": service_registrations_command, "in-process": in_process_command}
+SUBPROCESS_COMMANDS = {
+    "seed": seed_command,
+    "service-registrations": service_registrations_command,
+    "in-process": in_process_command,
+}
 
 
 def run_in_django(env: dict, command: str, argument) -> object:
     """Run one of SUBPROCESS_COMMANDS in a child process with the server's settings; return its JSON answer."""
-    completed = subprocess.run([PYTHON, __file__, "--in-django", command, json.dumps(argument)], cwd=ROOT, env=env, capture_output=True, text=True)
+    completed = subprocess.run(
+        [PYTHON, __file__, "--in-django", command, json.dumps(argument)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if completed.returncode != 0:
         raise BenchFailed(f"{command} failed:\n{completed.stderr}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -425,6 +524,7 @@ class Seeded:
 
 
 # ---------------------------------------------------------------- report
+
 
 def command_output(command: list[str]) -> str:
     try:
@@ -444,9 +544,15 @@ def machine_info() -> dict:
     if cpuinfo.exists():
         match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
         cpu = match.group(1).strip() if match else cpu
-    memory = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text()) if Path("/proc/meminfo").exists() else None
+    memory = (
+        re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
+        if Path("/proc/meminfo").exists()
+        else None
+    )
     parsed = urlparse(DATABASE_URL)
-    with psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres", dbname="postgres") as connection:
+    with psycopg.connect(
+        host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres", dbname="postgres"
+    ) as connection:
         postgres = connection.execute("SHOW server_version").fetchone()[0]
     return {
         "platform": platform.platform(),
@@ -464,20 +570,25 @@ def machine_info() -> dict:
 
 def targets(cases: dict[str, Measurement]) -> dict:
     """Return each target per cached endpoint, with its measured value and whether it is met."""
+
     def row(value: float, wanted: str, met: bool) -> dict:
         return {"value": round(value, 3), "target": wanted, "met": met}
 
     report = {}
     for name in ("schema_by_id", "subject_version"):
         ratio = cases[f"{name}@50"].rps / cases["floor@50"].rps
-        report[f"{name}_to_floor_rps_ratio_at_50"] = row(ratio, f">= {TARGET_CACHED_TO_FLOOR}", ratio >= TARGET_CACHED_TO_FLOOR)
+        report[f"{name}_to_floor_rps_ratio_at_50"] = row(
+            ratio, f">= {TARGET_CACHED_TO_FLOOR}", ratio >= TARGET_CACHED_TO_FLOOR
+        )
     for name in ("schema_by_id", "subject_version"):
         p99 = cases[f"{name}@4"].p99_ms
         report[f"{name}_p99_ms_at_4"] = row(p99, f"< {TARGET_CACHED_P99_MS}", p99 < TARGET_CACHED_P99_MS)
     for name in ("cold_schema_by_id", "cold_subject_version"):
         p99 = cases[name].p99_ms
         report[f"{name}_p99_ms"] = row(p99, f"< {TARGET_COLD_P99_MS}", p99 < TARGET_COLD_P99_MS)
-    report["floor_p99_ms_at_4_for_reference"] = row(cases["floor@4"].p99_ms, f"< {TARGET_CACHED_P99_MS}", cases["floor@4"].p99_ms < TARGET_CACHED_P99_MS)
+    report["floor_p99_ms_at_4_for_reference"] = row(
+        cases["floor@4"].p99_ms, f"< {TARGET_CACHED_P99_MS}", cases["floor@4"].p99_ms < TARGET_CACHED_P99_MS
+    )
     return report
 
 
@@ -485,7 +596,9 @@ def derived(cases: dict[str, Measurement]) -> dict:
     """Return the figures that explain the others: what authentication and HTTP add to a request."""
     return {
         "basic_auth_ms_per_request_p50": round(cases["floor_basic_auth@4"].p50_ms - cases["floor@4"].p50_ms, 1),
-        "registration_p50_ms_api_minus_service_layer": round(cases["register_sequential"].p50_ms - cases["register_service_layer"].p50_ms, 1),
+        "registration_p50_ms_api_minus_service_layer": round(
+            cases["register_sequential"].p50_ms - cases["register_service_layer"].p50_ms, 1
+        ),
     }
 
 
@@ -504,13 +617,19 @@ def markdown(report: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for case in report["cases"]:
-        lines.append(f"| {case['name']} | {case['connections']} | {case['rps']:.1f} | {case['p50_ms']:.2f} | {case['p99_ms']:.2f} | {case['requests']} | {case['errors']} | {case['load_1m']} |")
+        lines.append(
+            f"| {case['name']} | {case['connections']} | {case['rps']:.1f} | {case['p50_ms']:.2f} | {case['p99_ms']:.2f} | {case['requests']} | {case['errors']} | {case['load_1m']} |"
+        )
     lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
     for name, target in report["targets"].items():
         lines.append(f"| {name} | {target['value']} | {target['target']} | {'yes' if target['met'] else 'NO'} |")
     lines += ["", "Derived:", ""]
     lines += [f"- {name}: {value}" for name, value in report["derived"].items()]
-    lines += ["", "Milliseconds per request inside one process (Django's test client, no HTTP): cached, the best mean of 5 interleaved runs of 300; cold, p50 and p99 of each path read once after emptying Redis:", ""]
+    lines += [
+        "",
+        "Milliseconds per request inside one process (Django's test client, no HTTP): cached, the best mean of 5 interleaved runs of 300; cold, p50 and p99 of each path read once after emptying Redis:",
+        "",
+    ]
     lines += [f"- {name}: {value}" for name, value in report["in_process_ms_per_request"].items()]
     lines += ["", "Cases:", ""]
     lines += [f"- **{case['name']}**: {case['notes']}" for case in report["cases"] if case["notes"]]
@@ -528,7 +647,10 @@ def write_results(report: dict) -> None:
 LOOKUPS = {
     "floor": ("/bench/floor", "trivial DRF APIView answering a constant through the registry's renderer: the floor"),
     "schema_by_id": ("/schemas/ids/{cached_id}", "GET /schemas/ids/{id}, answered from the worker's in-process cache"),
-    "subject_version": (f"/subjects/{CACHED_SUBJECT}/versions/1", "GET /subjects/{subject}/versions/{n}, answered from Redis"),
+    "subject_version": (
+        f"/subjects/{CACHED_SUBJECT}/versions/1",
+        "GET /subjects/{subject}/versions/{n}, answered from Redis",
+    ),
 }
 
 
@@ -542,7 +664,9 @@ def settle() -> None:
     time.sleep(2)
 
 
-def wrk_case(wrk: str, port: int, name: str, path: str, connections: int, duration: int, notes: str, headers: list[str] = ()) -> Measurement:
+def wrk_case(
+    wrk: str, port: int, name: str, path: str, connections: int, duration: int, notes: str, headers: list[str] = ()
+) -> Measurement:
     load = os.getloadavg()[0]
     measured = run_wrk(wrk, port, path, connections, duration, headers)
     settle()
@@ -562,12 +686,18 @@ def lookup_cases(wrk: str, port: int, seeded: Seeded, duration: int, rounds: int
     for _ in range(rounds):
         for connections in (4, 50):
             for name, path in paths.items():
-                runs.setdefault((name, connections), []).append(wrk_case(wrk, port, name, path, connections, duration, ""))
-    return [median_of(f"{name}@{connections}", measured, LOOKUPS[name][1] if connections == 4 else "") for (name, connections), measured in runs.items()]
+                runs.setdefault((name, connections), []).append(
+                    wrk_case(wrk, port, name, path, connections, duration, "")
+                )
+    return [
+        median_of(f"{name}@{connections}", measured, LOOKUPS[name][1] if connections == 4 else "")
+        for (name, connections), measured in runs.items()
+    ]
 
 
 def median_of(name: str, runs: list[Measurement], notes: str) -> Measurement:
     """Return one measurement with the median rps, p50 and p99 of several runs, the others kept in `rounds`."""
+
     def median(attribute: str) -> float:
         return round(statistics.median(getattr(run, attribute) for run in runs), 3)
 
@@ -587,16 +717,30 @@ def median_of(name: str, runs: list[Measurement], notes: str) -> Measurement:
 
 def basic_auth_case(wrk: str, port: int, duration: int) -> Measurement:
     notes = "the floor with an `Authorization: Basic` header, as confluent-kafka sends on every request when given credentials"
-    return wrk_case(wrk, port, "floor_basic_auth@4", "/bench/floor", 4, duration, notes, headers=[f"Authorization: {basic_authorization()}"])
+    return wrk_case(
+        wrk,
+        port,
+        "floor_basic_auth@4",
+        "/bench/floor",
+        4,
+        duration,
+        notes,
+        headers=[f"Authorization: {basic_authorization()}"],
+    )
 
 
 def measure(wrk: str, env: dict, port: int, seeded: Seeded, duration: int, rounds: int) -> list[Measurement]:
     results = lookup_cases(wrk, port, seeded, duration, rounds)
     reader, writer = Api(port), Api(port, signed_in=True)
     cases = [
-        *(lambda name=name, paths=paths: cold_lookups(reader, name, paths) for name, paths in cold_paths_of(asdict(seeded)).items()),
+        *(
+            lambda name=name, paths=paths: cold_lookups(reader, name, paths)
+            for name, paths in cold_paths_of(asdict(seeded)).items()
+        ),
         lambda: registrations(writer, "register_sequential", ["bench-register-value"], duration),
-        lambda: registrations(writer, "register_4_clients", [f"bench-register-{index}-value" for index in range(4)], duration),
+        lambda: registrations(
+            writer, "register_4_clients", [f"bench-register-{index}-value" for index in range(4)], duration
+        ),
         lambda: service_registrations(env, duration),
     ]
     for case in cases:
@@ -623,8 +767,12 @@ def run_subprocess_command(command: str, argument: str) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk case and per registration run")
-    parser.add_argument("--cold", type=int, default=300, help="distinct schemas (and subjects) read once each in the cold cases")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each lookup case; the median is reported")
+    parser.add_argument(
+        "--cold", type=int, default=300, help="distinct schemas (and subjects) read once each in the cold cases"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved runs of each lookup case; the median is reported"
+    )
     parser.add_argument("--in-django", nargs=2, metavar=("COMMAND", "ARGUMENT"), help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.in_django:
@@ -646,9 +794,18 @@ def main(argv=None) -> int:
         stop_gunicorn(server)
     in_process = run_in_django(env, "in-process", asdict(seeded))
     report = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
-        "settings": {"duration_s": options.duration, "rounds": options.rounds, "load_1m_before": load_before, "cold_lookups": options.cold, "workers": WORKERS, "worker_class": "sync", "redis": REDIS_URL, "database": urlparse(DATABASE_URL).path.lstrip("/")},
+        "settings": {
+            "duration_s": options.duration,
+            "rounds": options.rounds,
+            "load_1m_before": load_before,
+            "cold_lookups": options.cold,
+            "workers": WORKERS,
+            "worker_class": "sync",
+            "redis": REDIS_URL,
+            "database": urlparse(DATABASE_URL).path.lstrip("/"),
+        },
         "cases": [asdict(case) for case in cases],
         "targets": targets({case.name: case for case in cases}),
         "derived": derived({case.name: case for case in cases}),

@@ -13,6 +13,7 @@ and compared with json.dumps/json.loads of the same data. Results go to
 tests/performance/results/schema_<import path>.json and .md, such as
 schema_trading_market_data.json.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from codegen import benchmarks  # noqa: E402
+from tests.performance import serialization as benchmarks  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -28,7 +29,9 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("proto", type=Path, help="the .proto file whose messages to benchmark")
-    parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats (a smoke run, not figures to quote)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer, shorter repeats (a smoke run, not figures to quote)"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder for schema_<name>.json and .md")
     arguments = parser.parse_args(argv)
     settings = benchmarks.TimingSettings.chosen(arguments.quick)

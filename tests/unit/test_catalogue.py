@@ -1,19 +1,20 @@
 """The bundled catalogue under schemas/ compiles in one run, keeps the spec's messages and follows the house rules."""
+
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-
-from schemas_app.protobuf.lint.wire import iter_fields
 import yaml
 from google.protobuf.descriptor_pb2 import FieldDescriptorProto, FileDescriptorProto
 
-from schemas_app.protobuf import breaking
-from schemas_app.protobuf.compiler import compile_one, compile_sources
-from schemas_app.protobuf.lint import LintConfig, lint
-from schemas_app.protobuf.locations import (
+from protoengine import breaking
+from protoengine.compiler import compile_one, compile_sources
+from protoengine.folders import read_texts
+from protoengine.lint import LintConfig, lint
+from protoengine.lint.wire import iter_fields
+from protoengine.locations import (
     ENUM_VALUE,
     FILE_ENUM_TYPE,
     FILE_MESSAGE_TYPE,
@@ -25,48 +26,81 @@ from schemas_app.protobuf.locations import (
     SERVICE_METHOD,
     SourceIndex,
 )
-from schemas_app.protobuf.cli import read_texts
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SCHEMAS = REPOSITORY / "schemas"
 MIGRATION_EXAMPLE = REPOSITORY / "docs" / "migrations" / "orders-v1-to-v2.md"
 GO_PACKAGE = "github.com/proto-schema-registry/schemas/gen/go/{domain}/v1;{domain}v1"
 CATALOGUE = {
-    "common/timestamp.proto", "common/money.proto", "common/user.proto", "common/base.proto",
-    "trading/market_data.proto", "trading/orders.proto", "trading/positions.proto", "trading/risk.proto", "trading/portfolio.proto",
-    "ai/predictions.proto", "ai/features.proto", "ai/models.proto",
-    "system/config.proto", "system/health.proto", "system/audit.proto",
-    "registry/options.proto",
+    "common/timestamp.proto",
+    "common/money.proto",
+    "common/user.proto",
+    "common/base.proto",
+    "trading/market_data.proto",
+    "trading/orders.proto",
+    "trading/positions.proto",
+    "trading/risk.proto",
+    "trading/portfolio.proto",
+    "ai/predictions.proto",
+    "ai/features.proto",
+    "ai/models.proto",
+    "system/config.proto",
+    "system/health.proto",
+    "system/audit.proto",
+    "schemaregistry/options.proto",
 }
 TENANT_SCOPED_DOMAINS = ("trading", "ai", "system")
 # A file may import files of its own domain and of lower layers only, so the catalogue stays acyclic.
-LAYERS = {"registry": 0, "common": 1, "trading": 2, "ai": 2, "system": 3}
+LAYERS = {"schemaregistry": 0, "common": 1, "trading": 2, "ai": 2, "system": 3}
 
-STRING, DOUBLE, INT64, MESSAGE = (FieldDescriptorProto.TYPE_STRING, FieldDescriptorProto.TYPE_DOUBLE, FieldDescriptorProto.TYPE_INT64, FieldDescriptorProto.TYPE_MESSAGE)
+STRING, DOUBLE, INT64, MESSAGE = (
+    FieldDescriptorProto.TYPE_STRING,
+    FieldDescriptorProto.TYPE_DOUBLE,
+    FieldDescriptorProto.TYPE_INT64,
+    FieldDescriptorProto.TYPE_MESSAGE,
+)
 REPEATED = FieldDescriptorProto.LABEL_REPEATED
 # The spec's messages, field by field: (name, number, type, message type or "", repeated).
 SPEC_MESSAGES = {
     ("trading/market_data.proto", "TickData"): [
-        ("symbol", 1, STRING, "", False), ("bid", 2, DOUBLE, "", False), ("ask", 3, DOUBLE, "", False),
-        ("volume", 4, DOUBLE, "", False), ("timestamp_ms", 5, INT64, "", False), ("tenant_id", 6, STRING, "", False),
+        ("symbol", 1, STRING, "", False),
+        ("bid", 2, DOUBLE, "", False),
+        ("ask", 3, DOUBLE, "", False),
+        ("volume", 4, DOUBLE, "", False),
+        ("timestamp_ms", 5, INT64, "", False),
+        ("tenant_id", 6, STRING, "", False),
     ],
     ("trading/market_data.proto", "MarketDataStream"): [
-        ("ticks", 1, MESSAGE, ".trading.v1.TickData", True), ("source", 2, STRING, "", False), ("sequence_number", 3, INT64, "", False),
+        ("ticks", 1, MESSAGE, ".trading.v1.TickData", True),
+        ("source", 2, STRING, "", False),
+        ("sequence_number", 3, INT64, "", False),
     ],
     ("ai/features.proto", "TechnicalIndicators"): [
-        ("symbol", 1, STRING, "", False), ("rsi", 2, DOUBLE, "", False), ("macd", 3, DOUBLE, "", False),
-        ("sma_20", 4, DOUBLE, "", False), ("ema_50", 5, DOUBLE, "", False), ("bollinger", 6, MESSAGE, ".ai.v1.BollingerBands", False),
-        ("calculated_at", 7, INT64, "", False), ("tenant_id", 8, STRING, "", False),
+        ("symbol", 1, STRING, "", False),
+        ("rsi", 2, DOUBLE, "", False),
+        ("macd", 3, DOUBLE, "", False),
+        ("sma_20", 4, DOUBLE, "", False),
+        ("ema_50", 5, DOUBLE, "", False),
+        ("bollinger", 6, MESSAGE, ".ai.v1.BollingerBands", False),
+        ("calculated_at", 7, INT64, "", False),
+        ("tenant_id", 8, STRING, "", False),
     ],
     ("ai/features.proto", "BollingerBands"): [
-        ("upper", 1, DOUBLE, "", False), ("middle", 2, DOUBLE, "", False), ("lower", 3, DOUBLE, "", False), ("bandwidth", 4, DOUBLE, "", False),
+        ("upper", 1, DOUBLE, "", False),
+        ("middle", 2, DOUBLE, "", False),
+        ("lower", 3, DOUBLE, "", False),
+        ("bandwidth", 4, DOUBLE, "", False),
     ],
     ("common/base.proto", "BaseMessage"): [
-        ("tenant_id", 1, STRING, "", False), ("timestamp_ms", 2, INT64, "", False), ("correlation_id", 3, STRING, "", False),
+        ("tenant_id", 1, STRING, "", False),
+        ("timestamp_ms", 2, INT64, "", False),
+        ("correlation_id", 3, STRING, "", False),
     ],
     ("system/config.proto", "TenantConfig"): [
-        ("tenant_id", 1, STRING, "", False), ("risk_limits", 2, MESSAGE, ".trading.v1.RiskLimits", False),
-        ("trading_settings", 3, MESSAGE, ".system.v1.TradingSettings", False), ("ai_config", 4, MESSAGE, ".ai.v1.AIModelConfig", False),
+        ("tenant_id", 1, STRING, "", False),
+        ("risk_limits", 2, MESSAGE, ".trading.v1.RiskLimits", False),
+        ("trading_settings", 3, MESSAGE, ".system.v1.TradingSettings", False),
+        ("ai_config", 4, MESSAGE, ".ai.v1.AIModelConfig", False),
     ],
 }
 
@@ -98,7 +132,9 @@ def lint_config(buf_yaml):
 
 
 def domain_of(file: FileDescriptorProto) -> str:
-    return file.name.split("/")[0]
+    folder = file.name.split("/")[0]
+    # The options' folder is not named "registry", which would shadow the Django project in generated Python.
+    return "registry" if folder == "schemaregistry" else folder
 
 
 def message_named(catalogue, path: str, name: str):
@@ -120,15 +156,26 @@ def documented_elements(file: FileDescriptorProto):
     enums = [(enum, (FILE_ENUM_TYPE, index), enum.name) for index, enum in enumerate(file.enum_type)]
     for message, path in all_messages(file.message_type, (FILE_MESSAGE_TYPE,)):
         yield path, message.name
-        yield from (((*path, MESSAGE_FIELD, index), f"{message.name}.{field.name}") for index, field in enumerate(message.field))
-        yield from (((*path, MESSAGE_ONEOF_DECL, index), f"{message.name}.{oneof.name}") for index, oneof in enumerate(message.oneof_decl))
-        enums += [(enum, (*path, MESSAGE_ENUM_TYPE, index), f"{message.name}.{enum.name}") for index, enum in enumerate(message.enum_type)]
+        yield from (
+            ((*path, MESSAGE_FIELD, index), f"{message.name}.{field.name}") for index, field in enumerate(message.field)
+        )
+        yield from (
+            ((*path, MESSAGE_ONEOF_DECL, index), f"{message.name}.{oneof.name}")
+            for index, oneof in enumerate(message.oneof_decl)
+        )
+        enums += [
+            (enum, (*path, MESSAGE_ENUM_TYPE, index), f"{message.name}.{enum.name}")
+            for index, enum in enumerate(message.enum_type)
+        ]
     for enum, path, label in enums:
         yield path, label
         yield from (((*path, ENUM_VALUE, index), value.name) for index, value in enumerate(enum.value))
     for index, service in enumerate(file.service):
         yield (FILE_SERVICE, index), service.name
-        yield from (((FILE_SERVICE, index, SERVICE_METHOD, number), f"{service.name}.{method.name}") for number, method in enumerate(service.method))
+        yield from (
+            ((FILE_SERVICE, index, SERVICE_METHOD, number), f"{service.name}.{method.name}")
+            for number, method in enumerate(service.method)
+        )
 
 
 def custom_options(field: FieldDescriptorProto) -> dict[int, int]:
@@ -163,18 +210,29 @@ def test_the_spec_messages_match_field_for_field(catalogue, path, message_name):
     actual = [(f.name, f.number, f.type, f.type_name, f.label == REPEATED) for f in message.field]
     assert actual[: len(expected)] == expected
     # Only the governance rule's tenant_id may follow the spec's fields.
-    assert [(name, kind) for name, _, kind, _, _ in actual[len(expected):]] in ([], [("tenant_id", STRING)])
+    assert [(name, kind) for name, _, kind, _, _ in actual[len(expected) :]] in ([], [("tenant_id", STRING)])
 
 
 def test_the_catalogue_lints_clean_with_its_buf_yaml_including_governance_and_comments(catalogue, lint_config):
-    assert {"MESSAGE_TENANT_ID", "FIELD_PII_ANNOTATED", "FIELD_DEPRECATED_MARKED", "COMMENT_FIELD", "RPC_REQUEST_STANDARD_NAME", "ENUM_VALUE_PREFIX"} <= lint_config.rule_ids
+    assert {
+        "MESSAGE_TENANT_ID",
+        "FIELD_PII_ANNOTATED",
+        "FIELD_DEPRECATED_MARKED",
+        "COMMENT_FIELD",
+        "RPC_REQUEST_STANDARD_NAME",
+        "ENUM_VALUE_PREFIX",
+    } <= lint_config.rule_ids
     assert [finding.as_text() for finding in lint(catalogue.files, lint_config)] == []
 
 
 def test_every_file_declares_proto3_its_domain_package_and_go_package(catalogue):
     for file in catalogue.own_files:
         domain = domain_of(file)
-        assert (file.syntax, file.package, file.options.go_package) == ("proto3", f"{domain}.v1", GO_PACKAGE.format(domain=domain)), file.name
+        assert (file.syntax, file.package, file.options.go_package) == (
+            "proto3",
+            f"{domain}.v1",
+            GO_PACKAGE.format(domain=domain),
+        ), file.name
 
 
 def test_every_top_level_message_of_trading_ai_and_system_carries_a_string_tenant_id(catalogue):
@@ -192,7 +250,9 @@ def test_every_message_field_enum_value_service_and_rpc_has_a_comment(catalogue)
     undocumented = []
     for file in catalogue.own_files:
         index = SourceIndex(file)
-        undocumented += [f"{file.name}: {label}" for path, label in documented_elements(file) if not index.comment(path).strip()]
+        undocumented += [
+            f"{file.name}: {label}" for path, label in documented_elements(file) if not index.comment(path).strip()
+        ]
     assert undocumented == []
 
 
@@ -217,12 +277,16 @@ def test_files_import_only_their_own_domain_and_lower_layers(catalogue):
         f"{file.name} imports {name}"
         for file in catalogue.own_files
         for name in file.dependency
-        if not name.startswith("google/protobuf/") and name.split("/")[0] != domain_of(file) and LAYERS[name.split("/")[0]] >= LAYERS[domain_of(file)]
+        if not name.startswith("google/protobuf/")
+        and name.split("/")[0] != domain_of(file)
+        and LAYERS[name.split("/")[0]] >= LAYERS[domain_of(file)]
     ]
     assert upward == []
 
 
-def test_the_migration_guides_copy_step_makes_a_v2_package_beside_v1_that_lints_clean_and_breaks_nothing(tmp_path, catalogue, buf_yaml, lint_config):
+def test_the_migration_guides_copy_step_makes_a_v2_package_beside_v1_that_lints_clean_and_breaks_nothing(
+    tmp_path, catalogue, buf_yaml, lint_config
+):
     script = re.search(r"<!-- copy-step -->\s*```sh\n(.*?)```", MIGRATION_EXAMPLE.read_text(), re.S)
     assert script, "the worked example keeps its copy step in a ```sh block after <!-- copy-step -->"
     shutil.copytree(SCHEMAS, tmp_path / "schemas")
@@ -231,10 +295,20 @@ def test_the_migration_guides_copy_step_makes_a_v2_package_beside_v1_that_lints_
     compiled = compile_sources(read_texts(tmp_path / "schemas"))
 
     v1, v2 = compiled.file("trading/orders.proto"), compiled.file("trading/v2/orders.proto")
-    assert (v2.package, v2.options.go_package) == ("trading.v2", "github.com/proto-schema-registry/schemas/gen/go/trading/v2;tradingv2")
+    assert (v2.package, v2.options.go_package) == (
+        "trading.v2",
+        "github.com/proto-schema-registry/schemas/gen/go/trading/v2;tradingv2",
+    )
     assert [m.name for m in v2.message_type] == [m.name for m in v1.message_type]
-    quantity_types = {(m.name, f.name): f.type for m, _ in all_messages(v2.message_type, ()) for f in m.field if f.name.endswith("quantity")}
+    quantity_types = {
+        (m.name, f.name): f.type
+        for m, _ in all_messages(v2.message_type, ())
+        for f in m.field
+        if f.name.endswith("quantity")
+    }
     assert len(quantity_types) == 8 and set(quantity_types.values()) == {STRING}
-    assert {f.type for f in message_named(compiled, "trading/orders.proto", "Order").field if f.name == "quantity"} == {DOUBLE}
+    assert {f.type for f in message_named(compiled, "trading/orders.proto", "Order").field if f.name == "quantity"} == {
+        DOUBLE
+    }
     assert [finding.as_text() for finding in lint(compiled.files, lint_config)] == []
     assert breaking.check(catalogue.own_files, compiled.own_files, buf_yaml["breaking"]["use"]) == []

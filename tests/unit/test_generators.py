@@ -1,4 +1,5 @@
 """The code generators over small in-memory schemas: outputs per language, plugin discovery and errors."""
+
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from codegen.generators import (
     generator_for,
 )
 from codegen.sources import SourceError, find_source_root, select_sources
-from schemas_app.protobuf.compiler import CompilationFailed
+from protoengine.compiler import CompilationFailed
 
 ITEM = """syntax = "proto3";
 package shop.v1;
@@ -56,8 +57,12 @@ def test_python_writes_messages_stubs_and_grpc_modules_for_each_file(tmp_path):
     written = generate(SOURCES, "python", tmp_path)
 
     assert relative_names(written, tmp_path) == {
-        "shop/item_pb2.py", "shop/item_pb2.pyi", "shop/item_pb2_grpc.py",
-        "shop/service_pb2.py", "shop/service_pb2.pyi", "shop/service_pb2_grpc.py",
+        "shop/item_pb2.py",
+        "shop/item_pb2.pyi",
+        "shop/item_pb2_grpc.py",
+        "shop/service_pb2.py",
+        "shop/service_pb2.pyi",
+        "shop/service_pb2_grpc.py",
     }
     assert all(path.is_file() for path in written)
     assert "class ItemServiceStub" in (tmp_path / "shop/service_pb2_grpc.py").read_text()
@@ -68,7 +73,10 @@ def test_it_generates_a_root_with_the_files_it_imports_and_nothing_else(tmp_path
 
     written = generate(sources, "python", tmp_path, roots=["shop/service.proto"])
 
-    assert {name for name in relative_names(written, tmp_path) if name.endswith("_pb2.py")} == {"shop/item_pb2.py", "shop/service_pb2.py"}
+    assert {name for name in relative_names(written, tmp_path) if name.endswith("_pb2.py")} == {
+        "shop/item_pb2.py",
+        "shop/service_pb2.py",
+    }
 
 
 def test_a_compile_error_comes_with_file_line_and_column(tmp_path):
@@ -91,7 +99,7 @@ def test_an_unknown_language_is_refused_with_the_known_ones():
 
 
 def test_the_registry_holds_python_go_and_typescript_by_name():
-    assert GENERATORS == {"python": PythonGenerator, "go": GoGenerator, "typescript": TypeScriptGenerator}
+    assert {"python": PythonGenerator, "go": GoGenerator, "typescript": TypeScriptGenerator} == GENERATORS
 
 
 def test_go_without_its_plugins_names_the_debian_package(tmp_path):
@@ -153,7 +161,11 @@ def test_go_keeps_the_comments_of_the_proto_files(tmp_path):
 
 def test_go_keeps_a_go_package_the_file_names(tmp_path):
     generator = require(GoGenerator())
-    named = {"shop/item.proto": ITEM.replace("package shop.v1;", 'package shop.v1;\noption go_package = "example.com/shop/v1;shop";')}
+    named = {
+        "shop/item.proto": ITEM.replace(
+            "package shop.v1;", 'package shop.v1;\noption go_package = "example.com/shop/v1;shop";'
+        )
+    }
 
     generator.generate(named, tmp_path)
 
@@ -164,7 +176,11 @@ def test_a_plugin_failure_is_reported_and_leaves_earlier_output_untouched(tmp_pa
     generator = require(GoGenerator())
     generator.generate(SOURCES, tmp_path)
     before = (tmp_path / "shop/item.pb.go").read_text()
-    invalid = {"shop/item.proto": ITEM.replace("package shop.v1;", 'package shop.v1;\noption go_package = "example.com/shop;shop-v1";\nmessage Extra {}')}
+    invalid = {
+        "shop/item.proto": ITEM.replace(
+            "package shop.v1;", 'package shop.v1;\noption go_package = "example.com/shop;shop-v1";\nmessage Extra {}'
+        )
+    }
 
     with pytest.raises(GenerationFailed) as raised:
         generator.generate(invalid, tmp_path)

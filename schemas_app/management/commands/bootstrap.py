@@ -1,4 +1,5 @@
 """Prepare a registry to serve: migrate, collect static files, ensure the admin, load the bundled schemas."""
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 

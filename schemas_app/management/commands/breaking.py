@@ -1,9 +1,10 @@
 """`python manage.py breaking CURRENT_DIR --against PREVIOUS_DIR`: the engine's breaking check over two folders."""
+
 import sys
 
 from django.core.management.base import BaseCommand
 
-from schemas_app.protobuf import cli
+from protoengine import cli
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
 """`python manage.py deploy_schemas [PATH] --registry URL [--dry-run]`: register a .proto tree on a remote registry."""
+
 import os
 import sys
 from pathlib import Path
@@ -6,9 +7,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from protoengine.compiler import CompilationFailed
+from protoengine.folders import UsageError
 from schemas_app import deploy
-from schemas_app.protobuf.cli import UsageError
-from schemas_app.protobuf.compiler import CompilationFailed
 from schemas_app.remote import RemoteError, RemoteRegistry, add_credential_arguments
 
 
@@ -22,8 +23,15 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("folder", nargs="?", metavar="PATH", help="root of the .proto tree (default: REGISTRY_SCHEMAS_DIR)")
-        parser.add_argument("--registry", metavar="URL", default=os.environ.get("REGISTRY_URL"), help="the registry to deploy to (default: REGISTRY_URL)")
+        parser.add_argument(
+            "folder", nargs="?", metavar="PATH", help="root of the .proto tree (default: REGISTRY_SCHEMAS_DIR)"
+        )
+        parser.add_argument(
+            "--registry",
+            metavar="URL",
+            default=os.environ.get("REGISTRY_URL"),
+            help="the registry to deploy to (default: REGISTRY_URL)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="say what would be registered, and register nothing")
         add_credential_arguments(parser)
 
@@ -40,7 +48,9 @@ class Command(BaseCommand):
         except (UsageError, RemoteError) as error:
             raise CommandError(str(error)) from None
         git = deploy.git_state(root)
-        self.stdout.write(f"{'Dry run: ' if dry_run else ''}{root} to {client.url}, from {git.describe() if git else 'no git checkout'}")
+        self.stdout.write(
+            f"{'Dry run: ' if dry_run else ''}{root} to {client.url}, from {git.describe() if git else 'no git checkout'}"
+        )
         try:
             plans = deploy.plan_tree(client, sources, compiled)
         except (RemoteError, CompilationFailed) as error:

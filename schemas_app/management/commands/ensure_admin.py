@@ -1,4 +1,5 @@
 """Create the first admin account if there is none; safe to run on every start."""
+
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -20,8 +21,14 @@ class Command(BaseCommand):
         generated = not password
         if generated:
             password = secrets.token_urlsafe(18)
-        user_model.objects.create_superuser(username=username, email=env_str("REGISTRY_ADMIN_EMAIL", ""), password=password)
+        user_model.objects.create_superuser(
+            username=username, email=env_str("REGISTRY_ADMIN_EMAIL", ""), password=password
+        )
         if generated:
-            self.stdout.write(self.style.WARNING(f"Created admin account {username!r} with password {password!r} (shown once; set REGISTRY_ADMIN_PASSWORD to choose it)."))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Created admin account {username!r} with password {password!r} (shown once; set REGISTRY_ADMIN_PASSWORD to choose it)."
+                )
+            )
         else:
             self.stdout.write(f"Created admin account {username!r}.")

@@ -1,9 +1,10 @@
 """`python manage.py lint DIR`: the engine's lint over one folder, with its buf.yaml's `lint:` settings."""
+
 import sys
 
 from django.core.management.base import BaseCommand
 
-from schemas_app.protobuf import cli
+from protoengine import cli
 
 
 class Command(BaseCommand):
@@ -15,7 +16,9 @@ class Command(BaseCommand):
         cli.add_lint_arguments(parser)
 
     def handle(self, *args, **options):
-        code = cli.run_lint(options["directory"], error_format=options["error_format"], out=self.stdout, err=self.stderr)
+        code = cli.run_lint(
+            options["directory"], error_format=options["error_format"], out=self.stdout, err=self.stderr
+        )
         # BaseCommand ignores handle()'s return value; CI reads the exit code.
         if code:
             sys.exit(code)

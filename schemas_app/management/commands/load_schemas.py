@@ -1,12 +1,13 @@
 """Register the bundled .proto tree (or another folder) in this registry; safe to run again."""
+
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from protoengine.compiler import CompilationFailed
+from protoengine.folders import read_texts
 from schemas_app import selectors
-from schemas_app.protobuf.compiler import CompilationFailed
-from schemas_app.protobuf.cli import read_texts
 from schemas_app.tree import tree_register
 
 
@@ -30,8 +31,12 @@ class Command(BaseCommand):
             if result.error:
                 self.stderr.write(f"{result.path}: {result.error}")
             elif result.created:
-                self.stdout.write(f"{result.path}: registered version {result.version} ({result.semantic_version}), schema id {result.schema_id}")
+                self.stdout.write(
+                    f"{result.path}: registered version {result.version} ({result.semantic_version}), schema id {result.schema_id}"
+                )
         created = sum(result.created for result in results)
-        self.stdout.write(f"Loaded {len(results) - len(failures)} of {len(results)} files from {root} ({created} new versions).")
+        self.stdout.write(
+            f"Loaded {len(results) - len(failures)} of {len(results)} files from {root} ({created} new versions)."
+        )
         if failures:
             raise CommandError(f"{len(failures)} files were not registered.")

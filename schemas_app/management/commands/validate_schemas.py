@@ -1,4 +1,5 @@
 """`python manage.py validate_schemas [PATH ...] [--against URL]`: compile, lint and check files before they are registered."""
+
 import sys
 
 from django.conf import settings
@@ -18,8 +19,14 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: REGISTRY_SCHEMAS_DIR)")
-        parser.add_argument("--against", metavar="REGISTRY_URL", help="also check each file's compatibility with the subject (its import path) on this registry")
+        parser.add_argument(
+            "paths", nargs="*", metavar="PATH", help="files or folders to check (default: REGISTRY_SCHEMAS_DIR)"
+        )
+        parser.add_argument(
+            "--against",
+            metavar="REGISTRY_URL",
+            help="also check each file's compatibility with the subject (its import path) on this registry",
+        )
         add_credential_arguments(parser)
         parser.epilog = (
             "A PATH's include root is the nearest folder at or above it holding buf.yaml (within its git checkout); "

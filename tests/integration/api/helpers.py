@@ -1,4 +1,5 @@
 """Small schema texts and request helpers for the API tests."""
+
 import json
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
@@ -54,4 +55,8 @@ def put(client, path, body):
 
 def register(client, subject, schema, references=(), **query):
     suffix = ("?" + "&".join(f"{key}={value}" for key, value in query.items())) if query else ""
-    return post(client, f"/subjects/{subject}/versions{suffix}", {"schema": schema, "schemaType": "PROTOBUF", "references": list(references)})
+    return post(
+        client,
+        f"/subjects/{subject}/versions{suffix}",
+        {"schema": schema, "schemaType": "PROTOBUF", "references": list(references)},
+    )

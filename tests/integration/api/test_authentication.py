@@ -1,4 +1,5 @@
 """Basic authentication, as Kafka clients send it on every request."""
+
 import base64
 
 import pytest

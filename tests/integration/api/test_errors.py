@@ -1,4 +1,5 @@
 """Every error answer is JSON with Confluent's error code; never an HTML page or a stack trace."""
+
 import pytest
 
 from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, post, register
@@ -77,7 +78,12 @@ def test_writing_in_read_only_mode_is_42205(api):
 
 def test_deleting_a_referenced_version_is_42206(api):
     register(api, "common/money.proto", MONEY)
-    register(api, "orders-value", ORDER_WITH_MONEY, [{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}])
+    register(
+        api,
+        "orders-value",
+        ORDER_WITH_MONEY,
+        [{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}],
+    )
     assert_error(api.delete("/subjects/common%2Fmoney.proto/versions/1"), 422, 42206)
     assert_error(api.delete("/subjects/common%2Fmoney.proto"), 422, 42206)
 
@@ -116,11 +122,19 @@ def test_a_signed_in_outsider_may_not_write(outsider):
     assert_error(register(client, "ticks-value", TICK_V1), 403, 40301)
 
 
-@pytest.mark.parametrize("content_type", ["application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/json"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/json"],
+)
 def test_every_confluent_content_type_is_accepted(api, content_type):
     import json
 
-    response = api.post("/subjects/ticks-value/versions", data=json.dumps({"schema": TICK_V1}), content_type=content_type, HTTP_ACCEPT="application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json")
+    response = api.post(
+        "/subjects/ticks-value/versions",
+        data=json.dumps({"schema": TICK_V1}),
+        content_type=content_type,
+        HTTP_ACCEPT="application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json",
+    )
     assert response.status_code == 200
 
 

@@ -1,7 +1,16 @@
 """Registering, looking up, listing and deleting through the Confluent-compatible API."""
+
 import pytest
 
-from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE, post, register
+from tests.integration.api.helpers import (
+    MONEY,
+    ORDER_WITH_MONEY,
+    TICK_V1,
+    TICK_V2_ADDS_FIELD,
+    TICK_V2_CHANGES_TYPE,
+    post,
+    register,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +62,12 @@ def test_with_compatibility_none_a_breaking_change_is_a_new_major_version(api):
 
 def test_references_pin_imported_files_and_answer_referencedby(api):
     money_id = register(api, "common/money.proto", MONEY).json()["id"]
-    order = register(api, "orders-value", ORDER_WITH_MONEY, [{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}])
+    order = register(
+        api,
+        "orders-value",
+        ORDER_WITH_MONEY,
+        [{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}],
+    )
     assert order.status_code == 200, order.json()
     fetched = api.get(f"/schemas/ids/{order.json()['id']}").json()
     assert fetched["references"] == [{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]
@@ -62,7 +76,9 @@ def test_references_pin_imported_files_and_answer_referencedby(api):
 
 
 def test_a_missing_reference_is_an_invalid_schema(api):
-    response = register(api, "orders-value", ORDER_WITH_MONEY, [{"name": "common/money.proto", "subject": "nowhere", "version": 1}])
+    response = register(
+        api, "orders-value", ORDER_WITH_MONEY, [{"name": "common/money.proto", "subject": "nowhere", "version": 1}]
+    )
     assert response.status_code == 422 and response.json()["error_code"] == 42201
 
 
@@ -116,7 +132,9 @@ def test_compatibility_endpoint_reports_rule_ids_when_verbose(api):
     register(api, "ticks-value", TICK_V1)
     ok = post(api, "/compatibility/subjects/ticks-value/versions/latest", {"schema": TICK_V2_ADDS_FIELD}).json()
     assert ok == {"is_compatible": True}
-    bad = post(api, "/compatibility/subjects/ticks-value/versions?verbose=true", {"schema": TICK_V2_CHANGES_TYPE}).json()
+    bad = post(
+        api, "/compatibility/subjects/ticks-value/versions?verbose=true", {"schema": TICK_V2_CHANGES_TYPE}
+    ).json()
     assert bad["is_compatible"] is False
     assert any("FIELD_WIRE_JSON_COMPATIBLE_TYPE" in message for message in bad["messages"])
 
@@ -124,7 +142,12 @@ def test_compatibility_endpoint_reports_rule_ids_when_verbose(api):
 def test_config_is_global_then_per_subject(api):
     assert api.get("/config").json()["compatibilityLevel"] == "BACKWARD"
     assert api.put("/config", {"compatibility": "full"}, format="json").json()["compatibility"] == "FULL"
-    assert api.put("/config/ticks-value", {"compatibility": "NONE", "compatibilityRules": "CONFLUENT"}, format="json").status_code == 200
+    assert (
+        api.put(
+            "/config/ticks-value", {"compatibility": "NONE", "compatibilityRules": "CONFLUENT"}, format="json"
+        ).status_code
+        == 200
+    )
     assert api.get("/config/ticks-value").json() == {"compatibilityLevel": "NONE", "compatibilityRules": "CONFLUENT"}
     assert api.get("/config/other-value?defaultToGlobal=true").json()["compatibilityLevel"] == "FULL"
     assert api.delete("/config/ticks-value").json()["compatibilityLevel"] == "NONE"
@@ -160,7 +183,10 @@ def test_management_api_shows_semantic_versions_and_lint_findings(api):
     assert isinstance(detail["lintFindings"], list)
     post(api, "/schemas/trading%2Fticks.proto", {"schema": TICK_V2_ADDS_FIELD})
     versions = api.get("/schemas/trading%2Fticks.proto/versions").json()
-    assert [(v["version"], v["semanticVersion"], v["change"]) for v in versions] == [(1, "1.0.0", "INITIAL"), (2, "1.1.0", "MINOR")]
+    assert [(v["version"], v["semanticVersion"], v["change"]) for v in versions] == [
+        (1, "1.0.0", "INITIAL"),
+        (2, "1.1.0", "MINOR"),
+    ]
     report = post(api, "/schemas/trading%2Fticks.proto/compatibility", {"schema": TICK_V2_CHANGES_TYPE}).json()
     assert report["is_compatible"] is False and report["findings"][0]["rule"] == "FIELD_WIRE_JSON_COMPATIBLE_TYPE"
     assert api.delete("/schemas/trading%2Fticks.proto").json() == [1, 2]
@@ -169,7 +195,7 @@ def test_management_api_shows_semantic_versions_and_lint_findings(api):
 def descriptor_base64(text: str, path: str = "trading/ticks.proto") -> str:
     import base64
 
-    from schemas_app.protobuf.compiler import compile_one
+    from protoengine.compiler import compile_one
 
     root = compile_one(path, text).file(path)
     root.ClearField("source_code_info")
@@ -195,7 +221,9 @@ def test_lint_findings_are_stored_on_the_version_and_a_subject_can_switch_rules_
     text = TICK_V1.replace("string symbol = 1;", "string Symbol = 1;")
     post(api, "/schemas/ticks.proto", {"schema": text})
     findings = api.get("/schemas/ticks.proto").json()["lintFindings"]
-    assert {"rule": "FIELD_LOWER_SNAKE_CASE", "path": "ticks.proto", "line": 5, "column": 10} in [{k: f[k] for k in ("rule", "path", "line", "column")} for f in findings]
+    assert {"rule": "FIELD_LOWER_SNAKE_CASE", "path": "ticks.proto", "line": 5, "column": 10} in [
+        {k: f[k] for k in ("rule", "path", "line", "column")} for f in findings
+    ]
     api.put("/config/quiet.proto", {"lintExcept": ["FIELD_LOWER_SNAKE_CASE"]}, format="json")
     post(api, "/schemas/quiet.proto", {"schema": text})
     assert "FIELD_LOWER_SNAKE_CASE" not in [f["rule"] for f in api.get("/schemas/quiet.proto").json()["lintFindings"]]
@@ -216,7 +244,11 @@ def test_listing_schemas_costs_the_same_few_queries_for_any_number_of_versions(a
     from schemas_app import cache as registry_cache
 
     for index in range(12):
-        register(api, f"subject-{index:02d}-value", TICK_V1.replace("tenant_id = 6;", f"tenant_id = 6;\n  string extra_{index} = 7;"))
+        register(
+            api,
+            f"subject-{index:02d}-value",
+            TICK_V1.replace("tenant_id = 6;", f"tenant_id = 6;\n  string extra_{index} = 7;"),
+        )
     registry_cache.clear_local()
     from django.core.cache import cache
 

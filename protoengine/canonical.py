@@ -1,0 +1,150 @@
+"""Identify schemas: canonical text, fingerprints, and the two input forms (text and descriptor).
+
+A schema is identified by its exact text plus its references, as Confluent does.
+When normalisation is asked for (Confluent's `normalize=true`), the text is first
+replaced by `normalize(...)`: compiled and printed back canonically, so comments,
+whitespace and the order of options no longer matter; the fingerprint is then
+taken of that normalised text.
+
+Clients may send a schema as .proto text or, like confluent-kafka's Python
+serializer, as the base64 of a serialized FileDescriptorProto. The descriptor form
+is printed as canonical text on the way in, so it is stored and identified like text.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+from google.protobuf.descriptor_pb2 import FileDescriptorProto
+from google.protobuf.message import DecodeError
+
+from protoengine.compiler import COMPILE_ERROR, CompilationFailed, compile_one, compile_sources, is_well_known
+from protoengine.findings import Finding
+from protoengine.printer import UnprintableDescriptor, print_file
+
+# Standard or URL-safe base64, possibly wrapped over lines; .proto text nearly always has other characters.
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/\-_\r\n]+={0,2}\s*")
+_NOT_A_SCHEMA = "The schema is neither .proto text nor a base64-encoded FileDescriptorProto"
+
+
+def normalize(path: str, text: str, dependencies: Mapping[str, str]) -> str:
+    """Return the canonical text of a schema: what `normalize=true` stores and fingerprints.
+
+    Texts that compile to the same descriptor give the same result, whatever their
+    comments, whitespace or order of options. Raises CompilationFailed.
+    """
+    compiled = compile_one(path, text, dependencies)
+    return _printed(path, compiled.file(path), compiled.files)
+
+
+def fingerprint(text: str, references: Sequence[tuple[str, str, int]] = ()) -> str:
+    """Return the sha256 hex digest identifying a schema by its exact text and its references.
+
+    References are (import name, subject, version) triples, in the order given, as
+    Confluent compares them. Pass the normalised text when normalisation is on.
+    """
+    identity = [text, [[name, subject, int(version)] for name, subject, version in references]]
+    encoded = json.dumps(identity, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def schema_text_from_input(path: str, schema: str, dependencies: Mapping[str, str]) -> str:
+    """Return the .proto text of a schema sent as text or as a base64 FileDescriptorProto.
+
+    Text comes back unchanged once it compiles; a descriptor comes back printed
+    canonically, so the same descriptor always yields the same text and matches
+    the normalised form of its source. Raises CompilationFailed for input that is
+    neither, or that does not compile with the given dependencies.
+    """
+    descriptor, refusal = _descriptor_from_base64(schema)
+    if descriptor is None:
+        try:
+            compile_one(path, schema, dependencies)
+        except CompilationFailed:
+            # Base64-looking input that is no descriptor is better explained as such than by protoc.
+            if refusal:
+                raise CompilationFailed([Finding(path, 1, 1, COMPILE_ERROR, f"{_NOT_A_SCHEMA}: {refusal}")]) from None
+            raise
+        return schema
+    text = _printed(path, descriptor, _dependency_files(path, descriptor, dependencies))
+    compile_one(path, text, dependencies)
+    return text
+
+
+def serialized_descriptor(path: str, text: str, dependencies: Mapping[str, str]) -> str:
+    """Return the base64 of the compiled FileDescriptorProto, without source info (`format=serialized`)."""
+    compiled = compile_one(path, text, dependencies)
+    root = FileDescriptorProto()
+    root.CopyFrom(compiled.file(path))
+    root.ClearField("source_code_info")
+    return base64.standard_b64encode(root.SerializeToString(deterministic=True)).decode("ascii")
+
+
+def _printed(path: str, file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto]) -> str:
+    try:
+        return print_file(file, dependencies)
+    except UnprintableDescriptor as error:
+        raise CompilationFailed([Finding(path, 0, 0, COMPILE_ERROR, str(error))]) from None
+
+
+def _descriptor_from_base64(schema: str) -> tuple[FileDescriptorProto | None, str]:
+    """Return the FileDescriptorProto that `schema` encodes, or None and why base64-looking input is none.
+
+    Only base64 characters is a strong sign of a descriptor: .proto text needs
+    spaces, quotes or semicolons (a file of bare `//comments` is the one exception,
+    which is why the caller still tries it as text).
+    """
+    stripped = schema.strip()
+    if not stripped or not _BASE64_TEXT.fullmatch(stripped):
+        return None, ""
+    compact = "".join(stripped.split()).replace("+", "-").replace("/", "_")
+    try:
+        descriptor = FileDescriptorProto.FromString(base64.urlsafe_b64decode(_padded(compact)))
+    except (binascii.Error, ValueError, DecodeError) as error:
+        return None, f"it looks like base64 but does not decode to a FileDescriptorProto ({error})."
+    if not descriptor.name:
+        return None, "it decodes from base64, but not to a FileDescriptorProto with a file name."
+    return descriptor, ""
+
+
+def _padded(text: str) -> str:
+    text = text.rstrip("=")
+    return text + "=" * (-len(text) % 4)
+
+
+def _dependency_files(
+    path: str, descriptor: FileDescriptorProto, dependencies: Mapping[str, str]
+) -> tuple[FileDescriptorProto, ...]:
+    """Compile the files the descriptor imports, so its custom options and short names can be resolved."""
+    imports = [*descriptor.dependency, *descriptor.option_dependency]
+    missing = [name for name in imports if name not in dependencies and not is_well_known(name)]
+    if missing:
+        names = ", ".join(f'"{name}"' for name in missing)
+        raise CompilationFailed(
+            [
+                Finding(
+                    path,
+                    0,
+                    0,
+                    COMPILE_ERROR,
+                    f"The descriptor imports {names}, which is not among the given references.",
+                )
+            ]
+        )
+    if not imports:
+        return ()
+    # protoc can only be asked for files in the mapping, so a stub that imports them all stands in for the root.
+    stub = _unused_path(dependencies)
+    stub_text = 'syntax = "proto3";\n' + "".join(f'import "{name}";\n' for name in dict.fromkeys(imports))
+    compiled = compile_sources({**dependencies, stub: stub_text}, roots=[stub])
+    return tuple(file for file in compiled.files if file.name != stub)
+
+
+def _unused_path(dependencies: Mapping[str, str]) -> str:
+    number = 0
+    while f"registry_imports_{number}.proto" in dependencies:
+        number += 1
+    return f"registry_imports_{number}.proto"

@@ -1,0 +1,122 @@
+"""Check a new schema version against earlier ones at a registry compatibility level.
+
+Level names are Confluent Schema Registry's, and so are their directions:
+
+- BACKWARD: consumers on the NEW schema can read data written with the OLD one
+  (upgrade consumers first). The product spec calls this "forward compatibility,
+  new code reads old data"; we use Confluent's name everywhere.
+- FORWARD: consumers still on the OLD schema can read data written with the NEW one
+  (upgrade producers first). The spec's "backward compatibility, old code reads new data".
+- FULL: both.
+- *_TRANSITIVE: the same, against every earlier version rather than the latest only.
+- NONE: nothing is checked.
+
+The level picks the direction; the rule set picks which changes count as breaking:
+
+- SPEC (default): wire and JSON safety (buf's WIRE_JSON category) everywhere, plus the
+  spec's rules for each direction. Reading old data with new code (BACKWARD) needs new
+  fields to be optional (MESSAGE_SAME_REQUIRED_FIELDS, already in WIRE_JSON) and no
+  enum value removed (ENUM_VALUE_NO_DELETE). Reading new data with old code (FORWARD)
+  needs no field removed, even with its number reserved (FIELD_NO_DELETE), and no field
+  type changed, even to a wire-compatible one (FIELD_SAME_TYPE); a changed number is a
+  removal plus an addition. In both directions no message may go, as it takes all its
+  fields with it and new code could no longer read old data of that type
+  (PACKAGE_MESSAGE_NO_DELETE, PACKAGE_NO_DELETE).
+- WIRE, WIRE_JSON, PACKAGE, FILE: exactly buf's category, the same in both directions.
+- CONFLUENT: Confluent's own verdicts (protoengine.confluent_diff), which compare a
+  reader with a writer: BACKWARD calls check(previous, current), FORWARD swaps them.
+
+Our own rules always compare the older version with the newer one: each names a
+change ("field 3 was deleted"), and the direction decides which changes matter.
+Swapping them as Confluent does would turn every added field into a deleted one.
+"""
+
+from collections.abc import Sequence
+
+from google.protobuf.descriptor_pb2 import FileDescriptorProto
+
+from protoengine import breaking
+from protoengine.findings import Finding
+
+BACKWARD = "BACKWARD"
+FORWARD = "FORWARD"
+FULL = "FULL"
+NONE = "NONE"
+LEVELS = ("BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE")
+
+SPEC = "SPEC"
+CONFLUENT = "CONFLUENT"
+RULE_SETS = ("SPEC", "CONFLUENT", "WIRE", "WIRE_JSON", "PACKAGE", "FILE")
+
+# What each direction of SPEC checks, as rule ids and categories.
+_NO_MESSAGE_LOST = ("PACKAGE_MESSAGE_NO_DELETE", "PACKAGE_NO_DELETE")
+SPEC_RULES = {
+    BACKWARD: ("WIRE_JSON", "MESSAGE_SAME_REQUIRED_FIELDS", "ENUM_VALUE_NO_DELETE", *_NO_MESSAGE_LOST),
+    FORWARD: ("WIRE_JSON", "FIELD_NO_DELETE", "FIELD_SAME_TYPE", *_NO_MESSAGE_LOST),
+}
+_DIRECTIONS = {BACKWARD: (BACKWARD,), FORWARD: (FORWARD,), FULL: (BACKWARD, FORWARD), NONE: ()}
+
+
+def check_compatibility(
+    current: Sequence[FileDescriptorProto],
+    previous_versions: Sequence[Sequence[FileDescriptorProto]],
+    *,
+    level: str = BACKWARD,
+    rule_set: str = SPEC,
+) -> list[Finding]:
+    """Return what makes `current` incompatible with the earlier versions (oldest first) at `level`.
+
+    Non-transitive levels look at the latest earlier version only. A finding seen
+    against several versions is reported once. Raises ValueError for an unknown
+    level or rule set.
+    """
+    directions = directions_of(level)
+    if rule_set not in RULE_SETS:
+        raise ValueError(f'Unknown rule set "{rule_set}". Choose one of {", ".join(RULE_SETS)}.')
+    earlier = list(previous_versions) if level.endswith("_TRANSITIVE") else list(previous_versions)[-1:]
+    if not earlier or not directions:
+        return []
+    if rule_set == CONFLUENT:
+        findings = {finding for previous in earlier for finding in _confluent(previous, current, directions)}
+    else:
+        rule_ids = rule_ids_for(rule_set, directions)
+        indexed = breaking.Schema(current)  # indexed once for every earlier version
+        findings = {
+            finding
+            for previous in earlier
+            for finding in breaking.compare(breaking.Schema(previous), indexed, rule_ids)
+        }
+    return sorted(findings, key=_order)
+
+
+def directions_of(level: str) -> tuple[str, ...]:
+    """Return the directions a level checks: (BACKWARD,), (FORWARD,), both, or none."""
+    if level not in LEVELS:
+        raise ValueError(f'Unknown compatibility level "{level}". Choose one of {", ".join(LEVELS)}.')
+    return _DIRECTIONS[level.removesuffix("_TRANSITIVE")]
+
+
+def rule_ids_for(rule_set: str, directions: Sequence[str]) -> frozenset[str]:
+    """Return the breaking rule ids a rule set runs for these directions (not for CONFLUENT)."""
+    if rule_set == CONFLUENT:
+        raise ValueError("The CONFLUENT rule set is Confluent's checker, not a list of rule ids.")
+    if rule_set == SPEC:
+        names = {name for direction in directions for name in SPEC_RULES[direction]}
+        return breaking.resolve_rule_ids(sorted(names))
+    return breaking.resolve_rule_ids([rule_set])
+
+
+def _confluent(previous, current, directions) -> list[Finding]:
+    # Imported here so this module works before, or without, the Confluent checker.
+    from protoengine import confluent_diff as confluent
+
+    findings = []
+    if BACKWARD in directions:
+        findings += confluent.check(previous, current)
+    if FORWARD in directions:
+        findings += confluent.check(current, previous)
+    return findings
+
+
+def _order(finding: Finding) -> tuple:
+    return (finding.path, finding.line, finding.column, finding.rule, finding.message, finding.confluent or "")

@@ -1,0 +1,302 @@
+"""Compile .proto texts into FileDescriptorProtos with the real protoc bundled in grpcio-tools.
+
+The input is a mapping `import path -> text`; only those texts and Google's
+well-known types are visible to the compiler. They are written to a private
+temporary folder, which is protoc's only include path besides the well-known
+types, so an import of `../../etc/passwd` or `/etc/hosts` can never read a file.
+"""
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
+
+from protoengine.findings import Finding
+from protoengine.lru import LruCache
+
+WELL_KNOWN_PREFIX = "google/protobuf/"
+# A larger file is refused before protoc sees it; the registry's own limit is lower.
+MAX_SOURCE_BYTES = 8 * 1024 * 1024
+# protoc recurses per nesting level; far deeper input could exhaust its stack.
+MAX_NESTING_DEPTH = 64
+COMPILE_ERROR = "COMPILE"
+
+_PROTOC_LINE = re.compile(r"^(?P<path>[^:\n]+?):(?:(?P<line>\d+):(?P<column>\d+):)?\s*(?P<message>.*)$")
+# protoc's own logging (absl): "W0000 00:00:1795632354.204299  17277 parser.cc:659] message".
+_ABSL_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (?P<message>.*)$")
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog()"
+_BRACE = re.compile(r"[{}]")
+_VALID_PATH = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
+# protoc writes to the process's stderr, which we borrow for the length of one run.
+_PROTOC_LOCK = threading.Lock()
+
+
+class CompilationFailed(Exception):
+    """protoc refused the input; `errors` holds one Finding per message, with file, line and column."""
+
+    def __init__(self, errors: Sequence[Finding]):
+        self.errors = list(errors)
+        super().__init__("\n".join(error.as_text() for error in self.errors) or "compilation failed")
+
+
+@dataclass(frozen=True)
+class CompiledFiles:
+    """The result of one compile: every file in dependency order, well-known types included."""
+
+    files: tuple[FileDescriptorProto, ...]
+    roots: tuple[str, ...]
+    warnings: tuple[Finding, ...] = field(default=())
+
+    @property
+    def own_files(self) -> tuple[FileDescriptorProto, ...]:
+        """Return the files that came from the input mapping (no well-known types)."""
+        return tuple(f for f in self.files if not is_well_known(f.name))
+
+    def file(self, path: str) -> FileDescriptorProto:
+        """Return the compiled file of that import path; KeyError when it is not part of the result."""
+        for candidate in self.files:
+            if candidate.name == path:
+                return candidate
+        raise KeyError(path)
+
+
+def is_well_known(path: str) -> bool:
+    return path.startswith(WELL_KNOWN_PREFIX)
+
+
+def own_imports(file: FileDescriptorProto) -> tuple[str, ...]:
+    """Return the files a compiled file imports, without the well-known types (which are never registered)."""
+    return tuple(name for name in file.dependency if not is_well_known(name))
+
+
+@cache
+def well_known_include_dir() -> str:
+    """Return grpcio-tools' folder of google/protobuf/*.proto."""
+    import grpc_tools
+
+    return str(Path(grpc_tools.__file__).parent / "_proto")
+
+
+def compile_sources(sources: Mapping[str, str | bytes], roots: Sequence[str] | None = None) -> CompiledFiles:
+    """Compile the given files (all of them unless `roots` names some) and return their descriptors.
+
+    Raises CompilationFailed with structured errors for anything protoc or the
+    input checks refuse. Results are cached by content, so a repeated check of the
+    same texts costs only a parse of the cached descriptor set.
+    """
+    roots = tuple(sorted(sources) if roots is None else roots)
+    texts = decode_sources(sources)
+    _check_paths(texts, roots)
+    key = _cache_key(texts, roots)
+    cached = _RESULT_CACHE.get(key)
+    if cached is None:
+        # Only texts protoc is about to read need guarding; a cached result passed these checks already.
+        for path, text in texts.items():
+            _check_size_and_depth(path, text)
+        cached = _run_protoc(texts, roots)
+        _RESULT_CACHE.put(key, cached)
+    serialized, warnings = cached
+    descriptor_set = FileDescriptorSet.FromString(serialized)
+    return CompiledFiles(files=tuple(descriptor_set.file), roots=roots, warnings=warnings)
+
+
+def compile_one(path: str, text: str | bytes, dependencies: Mapping[str, str | bytes] | None = None) -> CompiledFiles:
+    """Compile one file with the files it imports; the usual call for a registry schema."""
+    sources = dict(dependencies or {})
+    sources[path] = text
+    return compile_sources(sources, roots=[path])
+
+
+def decode_sources(sources: Mapping[str, str | bytes]) -> dict[str, str]:
+    """Return the texts as str; CompilationFailed, with line and column, for invalid UTF-8 or a NUL."""
+    texts = {}
+    for path, text in sources.items():
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as error:
+                line, column = _line_column(text, error.start)
+                raise CompilationFailed(
+                    [
+                        Finding(
+                            path,
+                            line,
+                            column,
+                            COMPILE_ERROR,
+                            f"File is not valid UTF-8 (byte 0x{text[error.start]:02x}).",
+                        )
+                    ]
+                ) from None
+        if "\x00" in text:
+            line, column = _line_column(text.encode("utf-8"), text.encode("utf-8").index(b"\x00"))
+            raise CompilationFailed([Finding(path, line, column, COMPILE_ERROR, "File contains a NUL character.")])
+        texts[path] = text
+    return texts
+
+
+def _line_column(data: bytes, offset: int) -> tuple[int, int]:
+    before = data[:offset]
+    line = before.count(b"\n") + 1
+    column = offset - (before.rfind(b"\n") + 1) + 1
+    return line, column
+
+
+def _check_paths(texts: Mapping[str, str], roots: Sequence[str]) -> None:
+    errors = []
+    for path in texts:
+        if not _VALID_PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
+            errors.append(
+                Finding(
+                    path,
+                    0,
+                    0,
+                    COMPILE_ERROR,
+                    f'Invalid file path "{path}": use a relative path such as "common/money.proto" without "..", "." or a leading "/".',
+                )
+            )
+        elif is_well_known(path):
+            errors.append(Finding(path, 0, 0, COMPILE_ERROR, f'"{path}" is a well-known type and cannot be replaced.'))
+    for root in roots:
+        if root not in texts:
+            errors.append(Finding(root, 0, 0, COMPILE_ERROR, f'"{root}" is not among the given files.'))
+    if not roots:
+        errors.append(Finding("", 0, 0, COMPILE_ERROR, "No file to compile."))
+    if errors:
+        raise CompilationFailed(errors)
+
+
+def _check_size_and_depth(path: str, text: str) -> None:
+    size = len(text.encode("utf-8"))
+    if size > MAX_SOURCE_BYTES:
+        raise CompilationFailed(
+            [Finding(path, 0, 0, COMPILE_ERROR, f"File is {size} bytes; the limit is {MAX_SOURCE_BYTES}.")]
+        )
+    if text.count("{") <= MAX_NESTING_DEPTH:
+        return  # too few blocks to nest that deep; skips the walk for nearly every file
+    depth = 0
+    for brace in _BRACE.finditer(text):
+        depth += 1 if brace.group() == "{" else -1
+        if depth > MAX_NESTING_DEPTH:
+            index = brace.start()
+            line = text.count("\n", 0, index) + 1
+            column = index - text.rfind("\n", 0, index)
+            raise CompilationFailed(
+                [Finding(path, line, column, COMPILE_ERROR, f"Blocks are nested more than {MAX_NESTING_DEPTH} deep.")]
+            )
+
+
+def _cache_key(texts: Mapping[str, str], roots: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(texts):
+        digest.update(path.encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(texts[path].encode("utf-8")).digest())
+    digest.update("\0".join(roots).encode())
+    return digest.hexdigest()
+
+
+def run_protoc(arguments: Sequence[str], workdir: str) -> tuple[int, str]:
+    """Run grpcio-tools' protoc in-process with `arguments` (argv, "protoc" first); return (status, what it wrote to stderr).
+
+    protoc writes to the process's file descriptor 2, so runs take turns and
+    borrow it for their length; `workdir` holds the captured text meanwhile.
+    Code generators (codegen.generators) share this with the compiler.
+    """
+    from grpc_tools import protoc
+
+    with _PROTOC_LOCK:
+        return _run_capturing_stderr(protoc.main, list(arguments), workdir)
+
+
+def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, tuple[Finding, ...]]:
+    with tempfile.TemporaryDirectory(prefix="protoc-", dir=_scratch_dir()) as workdir:
+        source_dir = os.path.join(workdir, "src")
+        for path, text in texts.items():
+            target = os.path.join(source_dir, *path.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        output = os.path.join(workdir, "out.pb")
+        arguments = [
+            "protoc",
+            f"--proto_path={source_dir}",
+            f"--proto_path={well_known_include_dir()}",
+            "--include_imports",
+            "--include_source_info",
+            "--retain_options",
+            f"--descriptor_set_out={output}",
+            # Absolute disk paths, so a file of the same name in the working directory is never picked up.
+            *(os.path.join(source_dir, *root.split("/")) for root in roots),
+        ]
+        status, messages = run_protoc(arguments, workdir)
+        # protoc names files by their disk path; report the import path the caller gave.
+        messages = messages.replace(source_dir + os.sep, "")
+        findings = [
+            finding
+            for line in messages.splitlines()
+            if line.strip() and (finding := _parse_protoc_line(line)) is not None
+        ]
+        errors = [f for f in findings if f.rule == COMPILE_ERROR]
+        warnings = tuple(f for f in findings if f.rule != COMPILE_ERROR)
+        if status != 0 or not os.path.exists(output):
+            raise CompilationFailed(
+                errors
+                or [Finding(roots[0], 0, 0, COMPILE_ERROR, messages.strip() or "protoc failed without a message.")]
+            )
+        with open(output, "rb") as handle:
+            return handle.read(), warnings
+
+
+@cache
+def _scratch_dir() -> str | None:
+    """Prefer a memory-backed folder for protoc's scratch files: it makes a cold compile several times faster."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _run_capturing_stderr(function, arguments, workdir):
+    """Run protoc with file descriptor 2 pointed at a file, and return (status, what it wrote)."""
+    capture_path = os.path.join(workdir, "stderr.txt")
+    saved = os.dup(2)
+    try:
+        with open(capture_path, "w+b") as capture:
+            os.dup2(capture.fileno(), 2)
+            try:
+                status = function(arguments)
+            finally:
+                os.dup2(saved, 2)
+            capture.seek(0)
+            return status, capture.read().decode("utf-8", "replace")
+    finally:
+        os.close(saved)
+
+
+def _parse_protoc_line(line: str) -> Finding | None:
+    if line.startswith(_ABSL_PREAMBLE):
+        return None
+    logged = _ABSL_LOG_LINE.match(line)
+    if logged:
+        return Finding("", 0, 0, "COMPILE_WARNING", logged["message"])
+    match = _PROTOC_LINE.match(line)
+    if not match:
+        return Finding("", 0, 0, COMPILE_ERROR, line)
+    message = match["message"]
+    rule = COMPILE_ERROR
+    if message.startswith("warning:"):
+        rule, message = "COMPILE_WARNING", message[len("warning:") :].strip()
+    return Finding(match["path"], int(match["line"] or 0), int(match["column"] or 0), rule, message)
+
+
+_RESULT_CACHE = LruCache(512)
+
+
+def clear_cache() -> None:
+    """Forget cached compile results (benchmarks use this to time cold compiles)."""
+    _RESULT_CACHE.clear()

@@ -1,0 +1,30 @@
+"""The one shape every engine result takes: a rule id at a place in a file, with a message."""
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One breaking change, lint finding or compile error.
+
+    `path` is the import path of the file (as in the compiled mapping); `line` and
+    `column` are 1-based, 0 when the place is unknown. `confluent` carries Confluent's
+    difference name (`FIELD_REMOVED`, ...) for findings of the CONFLUENT rule set.
+    """
+
+    path: str
+    line: int
+    column: int
+    rule: str
+    message: str
+    confluent: str | None = None
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        if data["confluent"] is None:
+            del data["confluent"]
+        return data
+
+    def as_text(self) -> str:
+        """Return the `path:line:column:message` line that buf and compilers print."""
+        return f"{self.path}:{self.line}:{self.column}:{self.message}"

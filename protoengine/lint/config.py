@@ -1,0 +1,285 @@
+"""Which lint rules run, where, and with which settings; readable from a buf.yaml `lint:` section."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+from protoengine.lint.catalog import expand
+from protoengine.lint.governance import PersonalFields
+
+DEFAULT_USE = ("STANDARD", "GOVERNANCE")
+DEFAULT_TENANT_PACKAGES = ("trading", "ai", "system")
+# Words and phrases (words joined by "_") that make a field name personal; see governance.py.
+DEFAULT_PERSONAL_FIELD_TOKENS = (
+    "email",
+    "phone",
+    "mobile_number",
+    "msisdn",
+    "address",
+    "postal_code",
+    "postcode",
+    "zip_code",
+    "first_name",
+    "last_name",
+    "middle_name",
+    "full_name",
+    "given_name",
+    "family_name",
+    "maiden_name",
+    "legal_name",
+    "surname",
+    "username",
+    "nickname",
+    "gender",
+    "date_of_birth",
+    "birth_date",
+    "birthdate",
+    "birthday",
+    "dob",
+    "ssn",
+    "social_security",
+    "national_id",
+    "national_insurance",
+    "tax_id",
+    "passport",
+    "driver_license",
+    "drivers_license",
+    "driving_licence",
+    "iban",
+    "bank_account",
+    "credit_card",
+    "card_number",
+)
+# Technical things that share a personal word: their words never count as personal.
+DEFAULT_NON_PERSONAL_FIELD_PHRASES = (
+    "server_address",
+    "listen_address",
+    "bind_address",
+    "host_address",
+    "broker_address",
+    "proxy_address",
+    "gateway_address",
+    "endpoint_address",
+    "service_address",
+    "node_address",
+    "peer_address",
+    "memory_address",
+    "contract_address",
+    "multicast_address",
+)
+# Words for people: "owner_name" is personal, and so is `name` on a message called "Customer".
+DEFAULT_PERSON_WORDS = (
+    "user",
+    "customer",
+    "client",
+    "person",
+    "people",
+    "employee",
+    "contact",
+    "trader",
+    "member",
+    "owner",
+    "holder",
+    "cardholder",
+    "beneficiary",
+    "patient",
+    "recipient",
+    "sender",
+    "applicant",
+    "author",
+    "guardian",
+    "spouse",
+    "signatory",
+)
+
+# buf.yaml `lint:` keys, by configuration version, and ours (which buf does not know).
+_BUF_KEYS = {
+    "use",
+    "except",
+    "ignore",
+    "ignore_only",
+    "enum_zero_value_suffix",
+    "rpc_allow_same_request_response",
+    "rpc_allow_google_protobuf_empty_requests",
+    "rpc_allow_google_protobuf_empty_responses",
+    "service_suffix",
+}
+_VERSION_KEYS = {
+    "v1beta1": {"allow_comment_ignores"},
+    "v1": {"allow_comment_ignores"},
+    "v2": {"disallow_comment_ignores", "disable_builtin"},
+}
+_OUR_KEYS = {"tenant_packages", "personal_field_tokens", "non_personal_field_phrases", "person_words"}
+_GOVERNANCE_ONLY = ("GOVERNANCE",)
+
+
+@dataclass(frozen=True)
+class LintConfig:
+    """Lint settings. Sequences may be given as lists; they are kept as tuples.
+
+    `use` and `except_` take rule ids and category names; `ignore` takes import
+    paths of files or directories; `ignore_only` maps a rule id or category to
+    such paths. A subject switches rules off with `config.with_except([...])`.
+    """
+
+    use: tuple[str, ...] = DEFAULT_USE
+    except_: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    ignore_only: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    allow_comment_ignores: bool = True
+    enum_zero_value_suffix: str = "_UNSPECIFIED"
+    service_suffix: str = "Service"
+    rpc_allow_same_request_response: bool = False
+    rpc_allow_google_protobuf_empty_requests: bool = False
+    rpc_allow_google_protobuf_empty_responses: bool = False
+    tenant_packages: tuple[str, ...] = DEFAULT_TENANT_PACKAGES
+    personal_field_tokens: tuple[str, ...] = DEFAULT_PERSONAL_FIELD_TOKENS
+    non_personal_field_phrases: tuple[str, ...] = DEFAULT_NON_PERSONAL_FIELD_PHRASES
+    person_words: tuple[str, ...] = DEFAULT_PERSON_WORDS
+
+    def __post_init__(self):
+        for name in (
+            "use",
+            "except_",
+            "tenant_packages",
+            "personal_field_tokens",
+            "non_personal_field_phrases",
+            "person_words",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise ValueError(f'LintConfig.{name} takes a list of names, not the single string "{value}".')
+            object.__setattr__(self, name, tuple(value))
+        object.__setattr__(self, "ignore", tuple(_clean_path(path) for path in self.ignore))
+        ignore_only = self.ignore_only.items() if isinstance(self.ignore_only, Mapping) else self.ignore_only
+        object.__setattr__(
+            self,
+            "ignore_only",
+            tuple(sorted((key, tuple(_clean_path(p) for p in paths)) for key, paths in ignore_only)),
+        )
+        # Fail on a misspelt rule id now, not at the first lint.
+        _ = self.rule_ids
+        _ = self._ignored_paths_by_rule
+
+    @cached_property
+    def rule_ids(self) -> frozenset[str]:
+        """Return the ids of the rules that run: `use` minus `except`."""
+        return expand(self.use, "use") - expand(self.except_, "except")
+
+    @cached_property
+    def _ignored_paths_by_rule(self) -> dict[str, tuple[str, ...]]:
+        paths: dict[str, tuple[str, ...]] = {}
+        for key, key_paths in self.ignore_only:
+            for rule_id in expand([key], "ignore_only"):
+                paths[rule_id] = paths.get(rule_id, ()) + key_paths
+        return paths
+
+    @cached_property
+    def personal_fields(self) -> PersonalFields:
+        """Return the matcher of personal field names built from this configuration's word lists."""
+        return PersonalFields(self.personal_field_tokens, self.non_personal_field_phrases, self.person_words)
+
+    def ignores(self, rule_id: str, path: str) -> bool:
+        """Return True when `ignore` or `ignore_only` excludes the file at `path` from the rule."""
+        return _under(path, self.ignore) or _under(path, self._ignored_paths_by_rule.get(rule_id, ()))
+
+    def ignores_file(self, path: str) -> bool:
+        return _under(path, self.ignore)
+
+    def with_except(self, rule_ids: Iterable[str]) -> LintConfig:
+        """Return a copy with more rules switched off, as a subject's own settings do."""
+        added = tuple(rule_id for rule_id in rule_ids if rule_id not in self.except_)
+        return replace(self, except_=self.except_ + added) if added else self
+
+    @classmethod
+    def from_buf_yaml(cls, data: Mapping, module_path: str | None = None) -> LintConfig:
+        """Read the lint settings of a parsed buf.yaml (v1beta1, v1 or v2), or of its bare `lint:` mapping.
+
+        In a v2 file, `module_path` picks a module whose own `lint:` section
+        replaces the workspace's, as in buf; its `ignore` paths, written from the
+        workspace root, are made relative to the module. The registry's lint is
+        buf's STANDARD plus GOVERNANCE, so a `use` list that names STANDARD (or
+        DEFAULT) brings GOVERNANCE with it, and so does a section without `use`;
+        a narrower list (MINIMAL, BASIC, single rules) is taken as written, as buf
+        does. `except: [GOVERNANCE]` or a subject's own except list switches the
+        governance rules off. Our own keys
+        (`tenant_packages`, `personal_field_tokens`, `non_personal_field_phrases`,
+        `person_words`) may sit in the same section.
+        """
+        is_whole_file = any(key in data for key in ("version", "lint", "modules", "breaking", "deps"))
+        version = str(data.get("version", "v1")) if is_whole_file else "v2"
+        if version not in _VERSION_KEYS:
+            raise ValueError(f'Unknown buf.yaml version "{version}": use v1beta1, v1 or v2.')
+        section = (data.get("lint") or {}) if is_whole_file else data
+        prefix = ""
+        if module_path is not None:
+            module = _module(data, module_path, version)
+            section = module.get("lint") or section
+            prefix = _clean_path(module_path)
+        return cls(**_settings(section, version, prefix))
+
+
+def _settings(section: Mapping, version: str, prefix: str) -> dict:
+    unknown = set(section) - _BUF_KEYS - _VERSION_KEYS[version] - _OUR_KEYS
+    if unknown:
+        raise ValueError(
+            f"Unknown key(s) {', '.join(sorted(unknown))} in the buf.yaml lint section (version {version})."
+        )
+    settings = {
+        key: section[key]
+        for key in section
+        if key in _BUF_KEYS | _OUR_KEYS and key not in ("except", "ignore", "ignore_only")
+    }
+    settings["except_"] = tuple(section.get("except") or ())
+    settings["ignore"] = tuple(_from_module(path, prefix) for path in section.get("ignore") or ())
+    settings["ignore_only"] = {
+        key: [_from_module(path, prefix) for path in paths or ()]
+        for key, paths in (section.get("ignore_only") or {}).items()
+    }
+    if "use" in settings:
+        settings["use"] = _with_governance(tuple(settings["use"] or ()))
+    if section.get("disable_builtin"):
+        settings["use"] = _GOVERNANCE_ONLY
+    # Comment ignores are opt-in before v2 and opt-out from v2 on, as in buf.
+    if version == "v2":
+        settings["allow_comment_ignores"] = not section.get("disallow_comment_ignores", False)
+    else:
+        settings["allow_comment_ignores"] = bool(section.get("allow_comment_ignores", False))
+    return settings
+
+
+def _with_governance(use: tuple[str, ...]) -> tuple[str, ...]:
+    """Add GOVERNANCE to a buf.yaml `use` list that asks for STANDARD, the registry's lint being STANDARD plus GOVERNANCE."""
+    if {"STANDARD", "DEFAULT"} & set(use) and not expand(use) & expand(_GOVERNANCE_ONLY):
+        return use + _GOVERNANCE_ONLY
+    return use
+
+
+def _module(data: Mapping, module_path: str, version: str) -> Mapping:
+    if version != "v2":
+        raise ValueError(f"module_path is for v2 buf.yaml files; this one is {version}.")
+    wanted = _clean_path(module_path)
+    for module in data.get("modules") or ():
+        if _clean_path(str(module.get("path", "."))) == wanted:
+            return module
+    raise ValueError(f'No module with path "{module_path}" in buf.yaml.')
+
+
+def _clean_path(path: str) -> str:
+    path = str(path).strip()
+    while path.startswith("./"):
+        path = path[2:]
+    return path.rstrip("/") or "."
+
+
+def _from_module(path: str, prefix: str) -> str:
+    path = _clean_path(path)
+    if prefix and prefix != "." and path.startswith(prefix + "/"):
+        return path[len(prefix) + 1 :]
+    return path
+
+
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    return any(root == "." or path == root or path.startswith(root + "/") for root in roots)

@@ -1,0 +1,87 @@
+"""Run the configured lint rules over compiled files and turn what they find into Findings."""
+
+from collections.abc import Collection, Mapping, Sequence
+
+from google.protobuf.descriptor_pb2 import FileDescriptorProto
+
+from protoengine.compiler import compile_sources, is_well_known
+from protoengine.findings import Finding
+from protoengine.lint.catalog import LINT_RULES
+from protoengine.lint.comments import ignored_rules
+from protoengine.lint.config import LintConfig
+from protoengine.lint.model import LintFile, LintRule, Problem, elements_of, problems
+from protoengine.lint.workspace import Workspace
+from protoengine.locations import FILE_EDITION, FILE_PACKAGE, FILE_SYNTAX
+
+# A comment on the syntax, edition or package statement speaks for the whole file.
+FILE_STATEMENTS = ((FILE_SYNTAX,), (FILE_EDITION,), (FILE_PACKAGE,))
+# Where a finding about the file as a whole points, as buf does.
+FILE_START = (1, 1)
+
+
+def lint(
+    files: Sequence[FileDescriptorProto], config: LintConfig | None = None, *, targets: Collection[str] | None = None
+) -> list[Finding]:
+    """Lint compiled files and return the findings sorted by path, line and column.
+
+    `files` may include dependencies and well-known types: they resolve imports
+    and custom options. Findings are reported for `targets` (import paths; by
+    default every file not under google/protobuf/), and only targets take part in
+    rules that compare files, as in buf.
+    """
+    config = config or LintConfig()
+    workspace = Workspace(files)
+    chosen = [file for file in files if not is_well_known(file.name) and (targets is None or file.name in targets)]
+    lint_files = [LintFile(file, workspace) for file in chosen]
+    rules = [LINT_RULES[rule_id] for rule_id in sorted(config.rule_ids)]
+    findings: set[Finding] = set()
+    for rule in rules:
+        for problem in _run(rule, lint_files, config):
+            finding = _finding(rule, problem, config)
+            if finding is not None:
+                findings.add(finding)
+    return sorted(findings)
+
+
+def lint_sources(sources: Mapping[str, str | bytes], config: LintConfig | None = None) -> list[Finding]:
+    """Compile `{import path: text}` and lint every given file; raises CompilationFailed on compile errors."""
+    compiled = compile_sources(sources)
+    return lint(compiled.files, config, targets=set(sources))
+
+
+def _run(rule: LintRule, files: list[LintFile], config: LintConfig):
+    if rule.scope == "files":
+        yield from problems(rule.check(files, config))
+        return
+    check = rule.check
+    for file in files:
+        if config.ignores(rule.id, file.name) or (rule.applies is not None and not rule.applies(file)):
+            continue
+        for element in elements_of(file, rule.scope):
+            result = check(element, config)
+            if result is not None:
+                yield from problems(result)
+
+
+def _finding(rule: LintRule, problem: Problem, config: LintConfig) -> Finding | None:
+    file = problem.element.file
+    if config.ignores(rule.id, file.name):
+        return None
+    if config.allow_comment_ignores and _silenced(rule.id, problem):
+        return None
+    line, column = file.index.position(problem.source_path)
+    if (line, column) == (0, 0):
+        line, column = FILE_START
+    return Finding(file.name, line, column, rule.id, problem.message)
+
+
+def _silenced(rule_id: str, problem: Problem) -> bool:
+    """Return True when a `// lint:ignore RULE_ID` comment on the element, its container or its file statement applies."""
+    element = problem.element
+    index = element.file.index
+    paths = [element.path]
+    if element.parent is not None:
+        paths.append(element.parent.path)
+    if element.kind == "file":
+        paths.extend(FILE_STATEMENTS)
+    return any(rule_id in ignored_rules(index.comment(path)) for path in paths)

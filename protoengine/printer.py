@@ -1,0 +1,682 @@
+"""Print a FileDescriptorProto back to .proto text that protoc compiles to the same descriptor.
+
+No source info is needed, so this works for descriptors sent by clients (the
+Confluent serializers send a base64 FileDescriptorProto) as well as for compiled
+files. The layout is canonical: two-space indent, one declaration per line,
+options sorted by name (standard ones, then custom ones), and every list of the
+descriptor printed in its own order, so equal descriptors give equal texts.
+
+Inside a message, fields come first, then enums, nested messages, extend blocks,
+extension ranges and reserved numbers and names. Map entries and groups are
+nested messages that protoc creates at the place of their field, so a nested
+message that precedes one of them in the descriptor is printed just before that
+field; this keeps `nested_type` in its original order, which Confluent's wire
+format depends on (it names a message by its index path).
+
+Type and option names are written as short as protoc's scoping rules allow when
+every imported file is given; otherwise they are written fully qualified with a
+leading dot, which always resolves to the same element.
+"""
+
+import itertools
+import math
+import struct
+from collections.abc import Iterable, Sequence
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_encoding, text_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor_pb2 import (
+    DescriptorProto,
+    EnumDescriptorProto,
+    FieldDescriptorProto,
+    FileDescriptorProto,
+)
+from google.protobuf.message import Message
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+INDENT = "  "
+# A declaration with several options that would be longer than this puts one option per line.
+MAX_LINE_LENGTH = 100
+DESCRIPTOR_PROTO = "google/protobuf/descriptor.proto"
+# Exclusive ends of the `max` keyword in message ranges, inclusive end in enum ranges.
+MESSAGE_RANGE_MAX = 536870912
+ENUM_RANGE_MAX = 2147483647
+
+_SCALAR_TYPES = {
+    FieldDescriptorProto.TYPE_DOUBLE: "double",
+    FieldDescriptorProto.TYPE_FLOAT: "float",
+    FieldDescriptorProto.TYPE_INT64: "int64",
+    FieldDescriptorProto.TYPE_UINT64: "uint64",
+    FieldDescriptorProto.TYPE_INT32: "int32",
+    FieldDescriptorProto.TYPE_FIXED64: "fixed64",
+    FieldDescriptorProto.TYPE_FIXED32: "fixed32",
+    FieldDescriptorProto.TYPE_BOOL: "bool",
+    FieldDescriptorProto.TYPE_STRING: "string",
+    FieldDescriptorProto.TYPE_BYTES: "bytes",
+    FieldDescriptorProto.TYPE_UINT32: "uint32",
+    FieldDescriptorProto.TYPE_SFIXED32: "sfixed32",
+    FieldDescriptorProto.TYPE_SFIXED64: "sfixed64",
+    FieldDescriptorProto.TYPE_SINT32: "sint32",
+    FieldDescriptorProto.TYPE_SINT64: "sint64",
+}
+_VISIBILITY_KEYWORDS = {"VISIBILITY_LOCAL": "local ", "VISIBILITY_EXPORT": "export "}
+# Options that .proto text cannot set: protoc writes them itself or interprets them away.
+_UNPRINTED_OPTIONS = {"uninterpreted_option", "map_entry"}
+
+# Kinds of symbols, as far as protoc's name lookup cares.
+_PACKAGE, _MESSAGE, _ENUM, _SERVICE, _OTHER = "package", "message", "enum", "service", "other"
+_AGGREGATES = {_PACKAGE, _MESSAGE, _ENUM, _SERVICE}
+_TYPES = {_MESSAGE, _ENUM}
+
+
+class UnprintableDescriptor(ValueError):
+    """The descriptor holds something that this printer cannot write as .proto text."""
+
+
+def print_file(file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto] = ()) -> str:
+    """Return canonical .proto text for `file`.
+
+    `dependencies` are the files it imports (more are fine, e.g. `CompiledFiles.files`):
+    they resolve custom options and let type names be written short. Raises
+    UnprintableDescriptor for a custom option whose definition is not given, and
+    for the few constructs this printer refuses (extension groups).
+    """
+    return _FilePrinter(file, [d for d in dependencies if d.name != file.name]).text()
+
+
+def default_json_name(name: str) -> str:
+    """Return the JSON name protoc derives from a field name (`user_id` -> `userId`)."""
+    result = []
+    capitalize_next = False
+    for character in name:
+        if character == "_":
+            capitalize_next = True
+        elif capitalize_next:
+            result.append(character.upper())
+            capitalize_next = False
+        else:
+            result.append(character)
+    return "".join(result)
+
+
+def _range(start: int, last: int, maximum: int) -> str:
+    if start == last:
+        return str(start)
+    return f"{start} to {'max' if last == maximum else last}"
+
+
+def _is_map(field: FieldDescriptorProto, nested: DescriptorProto) -> bool:
+    return (
+        field.label == FieldDescriptorProto.LABEL_REPEATED
+        and field.type == FieldDescriptorProto.TYPE_MESSAGE
+        and nested.options.map_entry
+    )
+
+
+def _real_oneof(field: FieldDescriptorProto) -> int | None:
+    """Return the index of the field's oneof, None when it has none or only proto3's synthetic one."""
+    if not field.HasField("oneof_index") or field.proto3_optional:
+        return None
+    return field.oneof_index
+
+
+def _join(scope: str, name: str) -> str:
+    return f"{scope}.{name}" if scope else name
+
+
+def _quote(text: str | bytes) -> str:
+    return '"' + text_encoding.CEscape(text, as_utf8=isinstance(text, str)) + '"'
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+def _symbols_of(files: Iterable[FileDescriptorProto]) -> dict[str, str]:
+    """Return every full name the files declare, with its kind (packages and their prefixes included)."""
+    symbols: dict[str, str] = {}
+    for file in files:
+        parts = file.package.split(".") if file.package else []
+        for end in range(1, len(parts) + 1):
+            symbols.setdefault(".".join(parts[:end]), _PACKAGE)
+        _add_scope_symbols(symbols, file.package, file.message_type, file.enum_type, file.extension)
+        for service in file.service:
+            service_name = _join(file.package, service.name)
+            symbols.setdefault(service_name, _SERVICE)
+            for method in service.method:
+                symbols.setdefault(_join(service_name, method.name), _OTHER)
+    return symbols
+
+
+def _add_scope_symbols(symbols, scope, messages, enums, extensions) -> None:
+    for message in messages:
+        full_name = _join(scope, message.name)
+        symbols.setdefault(full_name, _MESSAGE)
+        for member in itertools.chain(message.field, message.oneof_decl):
+            symbols.setdefault(_join(full_name, member.name), _OTHER)
+        _add_scope_symbols(symbols, full_name, message.nested_type, message.enum_type, message.extension)
+    for enum in enums:
+        full_name = _join(scope, enum.name)
+        symbols.setdefault(full_name, _ENUM)
+        for value in enum.value:
+            # C++ scoping: a value is a sibling of its enum; newer protoc also knows it inside the enum.
+            symbols.setdefault(_join(scope, value.name), _OTHER)
+            symbols.setdefault(_join(full_name, value.name), _OTHER)
+    for extension in extensions:
+        symbols.setdefault(_join(scope, extension.name), _OTHER)
+
+
+class _Names:
+    """Write the shortest name that protoc resolves back to the same element from a given place."""
+
+    def __init__(self, symbols: dict[str, str] | None):
+        self._symbols = symbols
+
+    def relative(self, full_name: str, relative_to: str, types_only: bool) -> str:
+        """Return `full_name` as written at `relative_to` (the full name of the element that refers to it)."""
+        if not full_name.startswith("."):
+            return full_name  # already relative in the descriptor: keep what protoc was given
+        target = full_name[1:]
+        if self._symbols is None:
+            return full_name
+        parts = target.split(".")
+        for start in range(len(parts) - 1, -1, -1):
+            candidate = ".".join(parts[start:])
+            if self._lookup(candidate, relative_to, types_only) == target:
+                return candidate
+        return full_name
+
+    def _lookup(self, name: str, relative_to: str, types_only: bool) -> str | None:
+        """Resolve `name` the way protoc's DescriptorBuilder::LookupSymbol does, innermost scope first."""
+        first, _, rest = name.partition(".")
+        scope = relative_to
+        while "." in scope:
+            scope = scope[: scope.rfind(".")]
+            kind = self._symbols.get(f"{scope}.{first}")
+            if kind is None:
+                continue
+            if rest:
+                if kind in _AGGREGATES:
+                    return f"{scope}.{name}"  # protoc commits to this scope even when the rest is missing
+            elif not types_only or kind in _TYPES:
+                return f"{scope}.{first}"
+        return name if name in self._symbols else None
+
+
+def _visible_files(
+    file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto]
+) -> list[FileDescriptorProto] | None:
+    """Return the files whose names `file` can see (its imports and their public imports), None if one is missing.
+
+    protoc's name lookup ignores every other file, so they need no symbols.
+    """
+    by_name = {dependency.name: dependency for dependency in dependencies}
+    visible: dict[str, FileDescriptorProto] = {}
+    pending = list(itertools.chain(file.dependency, file.option_dependency))
+    while pending:
+        name = pending.pop()
+        if name in visible:
+            continue
+        if name not in by_name:
+            return None
+        visible[name] = by_name[name]
+        pending.extend(by_name[name].dependency[index] for index in by_name[name].public_dependency)
+    return [file, *visible.values()]
+
+
+# --- option values -----------------------------------------------------------------------------
+
+
+def _submessages(field: FieldDescriptor, value) -> list[Message]:
+    if field.cpp_type != FieldDescriptor.CPPTYPE_MESSAGE:
+        return []
+    if field.message_type.GetOptions().map_entry:
+        map_value = field.message_type.fields_by_name["value"]
+        return list(value.values()) if map_value.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE else []
+    return list(value) if field.is_repeated else [value]
+
+
+def _unknown_numbers(message: Message) -> list[int]:
+    """Return the numbers of fields the message's descriptor does not know, at any depth."""
+    numbers = [unknown.field_number for unknown in UnknownFieldSet(message)]
+    for field, value in message.ListFields():
+        for submessage in _submessages(field, value):
+            numbers.extend(_unknown_numbers(submessage))
+    return numbers
+
+
+def _can_flatten(message: Message) -> bool:
+    """Say whether the value can be written as `name.sub = value` lines instead of `{ ... }`."""
+    fields = message.ListFields()
+    return bool(fields) and all(
+        not field.is_repeated and (field.cpp_type != FieldDescriptor.CPPTYPE_MESSAGE or _can_flatten(value))
+        for field, value in fields
+    )
+
+
+def _float_text(value: float, single: bool) -> str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if single:
+        packed = struct.pack("<f", value)
+        for precision in range(6, 10):
+            text = f"{value:.{precision}g}"
+            if struct.pack("<f", float(text)) == packed:
+                return text
+    return repr(value)
+
+
+def _scalar_text(field: FieldDescriptor, value) -> str:
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        enum_value = field.enum_type.values_by_number.get(value)
+        return enum_value.name if enum_value else str(value)
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        return "true" if value else "false"
+    if field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
+        return _quote(value)
+    if field.type in (FieldDescriptor.TYPE_FLOAT, FieldDescriptor.TYPE_DOUBLE):
+        return _float_text(value, single=field.type == FieldDescriptor.TYPE_FLOAT)
+    return str(value)
+
+
+def _aggregate_text(message: Message) -> str:
+    body = text_format.MessageToString(message, as_one_line=True, as_utf8=True)
+    return "{ " + body + " }" if body else "{}"
+
+
+def _option_order(item: tuple[str, str]) -> tuple[bool, str]:
+    name = item[0]
+    return (name.startswith("("), name)
+
+
+def _bracketed(items: Sequence[tuple[str, str]]) -> str:
+    return " [" + ", ".join(f"{name} = {value}" for name, value in items) + "]" if items else ""
+
+
+def _extension_pool(
+    file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto]
+) -> descriptor_pool.DescriptorPool:
+    """Build a pool that knows every given extension, so custom options parse as known fields.
+
+    Only files that declare extensions, and what they import, are added. The
+    runtime's own descriptor.proto stands in for any given copy: the options being
+    re-read were parsed with it in the first place.
+    """
+    by_name = {dependency.name: dependency for dependency in dependencies if dependency.name != DESCRIPTOR_PROTO}
+    if _declares_extensions(file):
+        by_name[file.name] = file
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(descriptor_pb2.DESCRIPTOR.serialized_pb)
+    added = {DESCRIPTOR_PROTO}
+
+    def add(name: str) -> None:
+        if name in added or name not in by_name:
+            return
+        added.add(name)
+        proto = by_name[name]
+        for imported in itertools.chain(proto.dependency, proto.option_dependency):
+            add(imported)
+        try:
+            pool.AddSerializedFile(proto.SerializeToString())
+        except (TypeError, ValueError) as error:
+            raise UnprintableDescriptor(
+                f'Cannot resolve custom options: "{name}" does not build with the given dependencies ({error}).'
+            ) from None
+
+    for name, proto in by_name.items():
+        if _declares_extensions(proto):
+            add(name)
+    return pool
+
+
+def _declares_extensions(file: FileDescriptorProto) -> bool:
+    def in_messages(messages) -> bool:
+        return any(message.extension or in_messages(message.nested_type) for message in messages)
+
+    return bool(file.extension) or in_messages(file.message_type)
+
+
+# --- the printer -------------------------------------------------------------------------------
+
+
+class _FilePrinter:
+    """Write one file; holds the output lines, the indentation and the name resolver."""
+
+    def __init__(self, file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto]):
+        self._file = file
+        self._dependencies = dependencies
+        self._editions = file.syntax == "editions"
+        self._proto3 = file.syntax == "proto3"
+        visible = _visible_files(file, dependencies)
+        self._names = _Names(_symbols_of(visible) if visible is not None else None)
+        self._pool: descriptor_pool.DescriptorPool | None = None
+        self._lines: list[str] = []
+        self._depth = 0
+        self._blank_pending = False
+
+    def text(self) -> str:
+        file = self._file
+        self._header()
+        # protoc resolves file option names as if from an element inside the package.
+        self._statement_options(file.options, file.package + ".dummy")
+        self._blank()
+        self._definitions(
+            file.package, file.message_type, file.enum_type, file.extension, range(len(file.message_type))
+        )
+        for service in file.service:
+            self._service(service)
+        return "\n".join(self._lines) + "\n"
+
+    # output
+
+    def _line(self, text: str) -> None:
+        if self._blank_pending and self._lines and not self._lines[-1].endswith("{"):
+            self._lines.append("")
+        self._blank_pending = False
+        self._lines.append(INDENT * self._depth + text)
+
+    def _declaration(self, head: str, items: Sequence[tuple[str, str]]) -> None:
+        """Print `head [options];`, one option per line when they make the line too long."""
+        single = f"{head}{_bracketed(items)};"
+        if len(items) < 2 or len(INDENT * self._depth + single) <= MAX_LINE_LENGTH:
+            self._line(single)
+            return
+        self._line(head + " [")
+        for index, (name, value) in enumerate(items):
+            separator = "," if index < len(items) - 1 else ""
+            self._line(f"{INDENT}{name} = {value}{separator}")
+        self._line("];")
+
+    def _blank(self) -> None:
+        self._blank_pending = True
+
+    def _open(self, text: str) -> None:
+        self._line(text + " {")
+        self._depth += 1
+
+    def _close(self, blank_after: bool = True) -> None:
+        self._depth -= 1
+        self._blank_pending = False
+        if self._lines[-1].endswith("{"):
+            self._lines[-1] += "}"  # an empty body stays on one line: `message Empty {}`
+        else:
+            self._line("}")
+        self._blank_pending = blank_after
+
+    # file level
+
+    def _header(self) -> None:
+        file = self._file
+        if self._editions:
+            edition = descriptor_pb2.Edition.Name(file.edition).removeprefix("EDITION_")
+            self._line(f'edition = "{edition}";')
+        else:
+            self._line(f'syntax = "{"proto3" if self._proto3 else "proto2"}";')
+        self._blank()
+        if file.package:
+            self._line(f"package {file.package};")
+            self._blank()
+        public, weak = set(file.public_dependency), set(file.weak_dependency)
+        for index, name in enumerate(file.dependency):
+            modifier = "public " if index in public else "weak " if index in weak else ""
+            self._line(f"import {modifier}{_quote(name)};")
+        for name in file.option_dependency:
+            self._line(f"import option {_quote(name)};")
+        self._blank()
+
+    def _definitions(self, scope: str, messages, enums, extensions, message_indexes: Sequence[int]) -> None:
+        """Print the enums, the listed messages and the extend blocks of one scope."""
+        for enum in enums:
+            self._enum(enum, scope)
+        for index in message_indexes:
+            self._message(messages[index], scope)
+        self._extend_blocks(extensions, scope)
+
+    def _service(self, service) -> None:
+        full_name = _join(self._file.package, service.name)
+        self._open(f"service {service.name}")
+        self._statement_options(service.options, full_name)
+        for method in service.method:
+            self._method(method, full_name)
+        self._close()
+
+    def _method(self, method, service_name: str) -> None:
+        method_name = _join(service_name, method.name)
+        request = self._names.relative(method.input_type, method_name, types_only=True)
+        response = self._names.relative(method.output_type, method_name, types_only=True)
+        client = "stream " if method.client_streaming else ""
+        server = "stream " if method.server_streaming else ""
+        signature = f"rpc {method.name}({client}{request}) returns ({server}{response})"
+        items = self._option_items(method.options, method_name)
+        if not items:
+            self._line(signature + ";")
+            return
+        self._open(signature)
+        self._option_statements(items)
+        self._close()
+
+    # messages
+
+    def _message(self, message: DescriptorProto, scope: str) -> None:
+        if message.options.map_entry:
+            raise UnprintableDescriptor(f'Map entry "{_join(scope, message.name)}" is not used by any map field.')
+        self._open(f"{self._visibility(message)}message {message.name}")
+        self._message_body(message, _join(scope, message.name))
+        self._close()
+
+    def _message_body(self, message: DescriptorProto, full_name: str) -> None:
+        self._statement_options(message.options, full_name)
+        self._blank()
+        bound = self._bound_nested_types(message, full_name)
+        pending = [index for index in range(len(message.nested_type)) if index not in bound.values()]
+        self._fields(message, full_name, bound, pending)
+        self._blank()
+        self._definitions(full_name, message.nested_type, message.enum_type, message.extension, pending)
+        for extension_range in message.extension_range:
+            items = self._option_items(extension_range.options, full_name)
+            self._declaration(
+                f"extensions {_range(extension_range.start, extension_range.end - 1, MESSAGE_RANGE_MAX - 1)}", items
+            )
+        self._reserved(
+            [(r.start, r.end - 1) for r in message.reserved_range], message.reserved_name, MESSAGE_RANGE_MAX - 1
+        )
+
+    def _bound_nested_types(self, message: DescriptorProto, full_name: str) -> dict[str, int]:
+        """Return {field name: nested type index} for the map entries and groups that fields declare."""
+        index_of = {f".{full_name}.{nested.name}": index for index, nested in enumerate(message.nested_type)}
+        bound = {}
+        for field in message.field:
+            index = index_of.get(field.type_name)
+            if index is not None and (_is_map(field, message.nested_type[index]) or self._is_group(field)):
+                bound[field.name] = index
+        return bound
+
+    def _is_group(self, field: FieldDescriptorProto) -> bool:
+        return field.type == FieldDescriptorProto.TYPE_GROUP and not self._editions
+
+    def _fields(self, message: DescriptorProto, full_name: str, bound: dict[str, int], pending: list[int]) -> None:
+        """Print fields and oneofs in descriptor order; nested messages that precede a map or group go first."""
+        done_oneofs: set[int] = set()
+        for field in message.field:
+            oneof = _real_oneof(field)
+            if oneof is None:
+                self._print_nested_before(message, full_name, pending, [bound.get(field.name)])
+                self._field(field, full_name, message, bound.get(field.name))
+            elif oneof not in done_oneofs:
+                done_oneofs.add(oneof)
+                self._oneof(message, full_name, oneof, bound, pending)
+
+    def _print_nested_before(
+        self, message: DescriptorProto, full_name: str, pending: list[int], indexes: Sequence[int | None]
+    ) -> None:
+        """Print (and drop from `pending`) the unbound nested messages that precede the given nested types."""
+        limit = max((index for index in indexes if index is not None), default=-1)
+        while pending and pending[0] < limit:
+            self._message(message.nested_type[pending.pop(0)], full_name)
+
+    def _oneof(
+        self, message: DescriptorProto, full_name: str, oneof: int, bound: dict[str, int], pending: list[int]
+    ) -> None:
+        members = [field for field in message.field if _real_oneof(field) == oneof]
+        self._print_nested_before(message, full_name, pending, [bound.get(field.name) for field in members])
+        declaration = message.oneof_decl[oneof]
+        self._open(f"oneof {declaration.name}")
+        self._statement_options(declaration.options, _join(full_name, declaration.name))
+        for field in members:
+            self._field(field, full_name, message, bound.get(field.name), in_oneof=True)
+        self._close(blank_after=False)
+
+    def _field(
+        self,
+        field: FieldDescriptorProto,
+        scope: str,
+        message: DescriptorProto | None,
+        nested: int | None = None,
+        in_oneof: bool = False,
+    ) -> None:
+        items = self._field_option_items(field, scope)
+        if nested is not None and self._is_group(field):
+            group = message.nested_type[nested]
+            self._open(f"{self._label(field, in_oneof)}group {group.name} = {field.number}{_bracketed(items)}")
+            self._message_body(group, _join(scope, group.name))
+            self._close(blank_after=False)
+        elif nested is not None:
+            entry = message.nested_type[nested]
+            self._declaration(f"{self._map_type(entry, _join(scope, entry.name))} {field.name} = {field.number}", items)
+        else:
+            self._declaration(
+                f"{self._label(field, in_oneof)}{self._type(field, _join(scope, field.name))} {field.name} = {field.number}",
+                items,
+            )
+
+    def _label(self, field: FieldDescriptorProto, in_oneof: bool) -> str:
+        if field.label == FieldDescriptorProto.LABEL_REPEATED:
+            return "repeated "
+        if in_oneof or self._editions:
+            return ""
+        if field.proto3_optional:
+            return "optional "
+        if self._proto3:
+            return ""
+        return "required " if field.label == FieldDescriptorProto.LABEL_REQUIRED else "optional "
+
+    def _type(self, field: FieldDescriptorProto, field_name: str) -> str:
+        if field.type in _SCALAR_TYPES:
+            return _SCALAR_TYPES[field.type]
+        return self._names.relative(field.type_name, field_name, types_only=True)
+
+    def _map_type(self, entry: DescriptorProto, entry_name: str) -> str:
+        key, value = entry.field[0], entry.field[1]
+        return (
+            f"map<{self._type(key, _join(entry_name, key.name))}, {self._type(value, _join(entry_name, value.name))}>"
+        )
+
+    def _field_option_items(self, field: FieldDescriptorProto, scope: str) -> list[tuple[str, str]]:
+        items = []
+        if field.HasField("default_value"):
+            items.append(("default", self._default_text(field)))
+        if field.HasField("json_name") and not field.extendee and field.json_name != default_json_name(field.name):
+            items.append(("json_name", _quote(field.json_name)))
+        items.extend(self._option_items(field.options, _join(scope, field.name)))
+        return sorted(items, key=_option_order)
+
+    def _default_text(self, field: FieldDescriptorProto) -> str:
+        if field.type == FieldDescriptorProto.TYPE_STRING:
+            return _quote(field.default_value)
+        if field.type == FieldDescriptorProto.TYPE_BYTES:
+            return f'"{field.default_value}"'  # protoc stores bytes defaults already C-escaped
+        return field.default_value
+
+    def _extend_blocks(self, extensions, scope: str) -> None:
+        for extendee, group in itertools.groupby(extensions, key=lambda extension: extension.extendee):
+            block = list(group)
+            self._open(f"extend {self._names.relative(extendee, _join(scope, block[0].name), types_only=True)}")
+            for extension in block:
+                if extension.type == FieldDescriptorProto.TYPE_GROUP:
+                    raise UnprintableDescriptor(
+                        f'Extension "{_join(scope, extension.name)}" is a group; group extensions are not supported, use a message-typed extension.'
+                    )
+                self._field(extension, scope, None)
+            self._close()
+
+    # enums
+
+    def _enum(self, enum: EnumDescriptorProto, scope: str) -> None:
+        full_name = _join(scope, enum.name)
+        self._open(f"{self._visibility(enum)}enum {enum.name}")
+        self._statement_options(enum.options, full_name)
+        self._blank()
+        for value in enum.value:
+            items = self._option_items(value.options, _join(scope, value.name))
+            self._declaration(f"{value.name} = {value.number}", items)
+        self._reserved([(r.start, r.end) for r in enum.reserved_range], enum.reserved_name, ENUM_RANGE_MAX)
+        self._close()
+
+    # shared pieces
+
+    def _visibility(self, element: DescriptorProto | EnumDescriptorProto) -> str:
+        if not element.HasField("visibility"):
+            return ""
+        return _VISIBILITY_KEYWORDS.get(descriptor_pb2.SymbolVisibility.Name(element.visibility), "")
+
+    def _reserved(self, ranges: Sequence[tuple[int, int]], names: Sequence[str], maximum: int) -> None:
+        if ranges:
+            self._line("reserved " + ", ".join(_range(start, last, maximum) for start, last in ranges) + ";")
+        if names:
+            # Editions write reserved names as identifiers, older syntaxes as strings.
+            self._line("reserved " + ", ".join(name if self._editions else _quote(name) for name in names) + ";")
+
+    def _statement_options(self, options: Message, relative_to: str) -> None:
+        self._option_statements(self._option_items(options, relative_to))
+
+    def _option_statements(self, items: Sequence[tuple[str, str]]) -> None:
+        for name, value in items:
+            self._line(f"option {name} = {value};")
+
+    # options
+
+    def _option_items(self, options: Message, relative_to: str) -> list[tuple[str, str]]:
+        """Return the (name, value) assignments that set these options, in canonical order."""
+        options = self._resolved(options, relative_to)
+        items = []
+        for field, value in options.ListFields():
+            if field.name in _UNPRINTED_OPTIONS:
+                continue
+            name = self._option_name(field, relative_to)
+            for one_value in value if field.is_repeated else [value]:
+                items.extend(self._assignments(name, field, one_value, relative_to))
+        return sorted(items, key=_option_order)
+
+    def _assignments(self, name: str, field: FieldDescriptor, value, relative_to: str) -> list[tuple[str, str]]:
+        if field.cpp_type != FieldDescriptor.CPPTYPE_MESSAGE:
+            return [(name, _scalar_text(field, value))]
+        if field.is_repeated or not _can_flatten(value):
+            return [(name, _aggregate_text(value))]
+        items = []
+        for subfield, subvalue in value.ListFields():
+            items.extend(
+                self._assignments(f"{name}.{self._option_name(subfield, relative_to)}", subfield, subvalue, relative_to)
+            )
+        return items
+
+    def _option_name(self, field: FieldDescriptor, relative_to: str) -> str:
+        if not field.is_extension:
+            return field.name
+        return "(" + self._names.relative("." + field.full_name, relative_to, types_only=False) + ")"
+
+    def _resolved(self, options: Message, relative_to: str) -> Message:
+        """Return the options with custom options parsed as known extension fields."""
+        if not _unknown_numbers(options):
+            return options
+        if self._pool is None:
+            self._pool = _extension_pool(self._file, self._dependencies)
+        message_class = message_factory.GetMessageClass(self._pool.FindMessageTypeByName(options.DESCRIPTOR.full_name))
+        resolved = message_class.FromString(options.SerializeToString())
+        unknown = _unknown_numbers(resolved)
+        if unknown:
+            numbers = ", ".join(str(number) for number in sorted(set(unknown)))
+            raise UnprintableDescriptor(
+                f'Custom option number {numbers} on "{relative_to.lstrip(".")}" is not defined by any given dependency; pass the files that declare it.'
+            )
+        return resolved

@@ -1,0 +1,114 @@
+"""Glue between stored schemas and the Django-free protobuf engine: resolve references, compile, fingerprint."""
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from protoengine import canonical
+from protoengine.compiler import CompilationFailed, CompiledFiles, compile_one
+from schemas_app.errors import InvalidSchema, SchemaTooLarge
+
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*\.proto$")
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]+")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An import of a schema: `name` is the import path, pinned to `subject` at `version`."""
+
+    name: str
+    subject: str
+    version: int
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "subject": self.subject, "version": self.version}
+
+
+@dataclass
+class PreparedSchema:
+    """A schema ready to store: its final text, fingerprint and compiled files."""
+
+    text: str
+    fingerprint: str
+    canonical_fingerprint: str
+    # True when the client sent a descriptor or asked for normalisation: match existing schemas by meaning.
+    match_by_meaning: bool
+    root_path: str
+    compiled: CompiledFiles
+    references: list[Reference] = field(default_factory=list)
+    dependencies: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def files(self):
+        """Return the schema's own files (the root and its references, no well-known types)."""
+        return self.compiled.own_files
+
+    @property
+    def root_file(self):
+        return self.compiled.file(self.root_path)
+
+
+def root_path_for(subject: str) -> str:
+    """Return the import path a subject's schema compiles under: the subject itself when it is a .proto path."""
+    if _SAFE_PATH.match(subject) and ".." not in subject.split("/"):
+        return subject
+    cleaned = _UNSAFE_CHARS.sub("_", subject).strip("/") or "schema"
+    cleaned = "/".join(part for part in cleaned.split("/") if part not in ("", ".", ".."))
+    return f"{cleaned}.proto"
+
+
+def check_size(text: str) -> None:
+    size = len(text.encode("utf-8"))
+    limit = settings.REGISTRY_MAX_SCHEMA_BYTES
+    if size > limit:
+        raise SchemaTooLarge(size, limit)
+
+
+def invalid_schema_from(error: CompilationFailed) -> InvalidSchema:
+    """Turn protoc's structured errors into a 42201 answer that keeps file, line and column."""
+    details = [finding.as_dict() for finding in error.errors]
+    lines = "; ".join(finding.as_text() for finding in error.errors)
+    return InvalidSchema(f"Invalid schema: {lines}", details=details)
+
+
+def prepare_schema(
+    *,
+    subject: str,
+    schema: str,
+    references: list[Reference],
+    dependencies: dict[str, str],
+    normalize: bool,
+    metadata=None,
+    rule_set=None,
+) -> PreparedSchema:
+    """Compile a schema given as .proto text or base64 descriptor, normalising it when asked."""
+    check_size(schema)
+    root_path = root_path_for(subject)
+    try:
+        text = canonical.schema_text_from_input(root_path, schema, dependencies)
+        normalized = canonical.normalize(root_path, text, dependencies)
+        from_descriptor = text != schema
+        if normalize:
+            text = normalized
+        compiled = compile_one(root_path, text, dependencies)
+    except CompilationFailed as error:
+        raise invalid_schema_from(error) from None
+    reference_keys = [(ref.name, ref.subject, ref.version) for ref in references]
+    extras = json.dumps({"metadata": metadata, "ruleSet": rule_set}, sort_keys=True) if (metadata or rule_set) else ""
+    return PreparedSchema(
+        text=text,
+        fingerprint=canonical.fingerprint(text + extras, reference_keys),
+        canonical_fingerprint=canonical.fingerprint(normalized + extras, reference_keys),
+        match_by_meaning=bool(normalize) or from_descriptor,
+        root_path=root_path,
+        compiled=compiled,
+        references=list(references),
+        dependencies=dict(dependencies),
+    )
+
+
+def compile_stored(*, subject: str, text: str, dependencies: dict[str, str]) -> CompiledFiles:
+    """Compile a schema that is already stored (it compiled once, so a failure is a server error)."""
+    return compile_one(root_path_for(subject), text, dependencies)

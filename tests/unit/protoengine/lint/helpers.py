@@ -1,0 +1,27 @@
+"""Small builders shared by the lint tests."""
+
+from dataclasses import replace
+from pathlib import Path
+
+from protoengine.lint import LintConfig, lint_sources
+
+OPTIONS_PATH = "schemaregistry/options.proto"
+OPTIONS_TEXT = (Path(__file__).resolve().parents[4] / "schemas" / OPTIONS_PATH).read_text()
+
+
+def proto3(package: str, *lines: str) -> str:
+    """Return a proto3 file: line 1 is the syntax, line 2 the package, then `lines` from line 3."""
+    return "\n".join(['syntax = "proto3";', f"package {package};", *lines]) + "\n"
+
+
+def run(rule_ids, sources, config: LintConfig | None = None):
+    """Lint with only the given rules switched on and return the findings."""
+    if isinstance(rule_ids, str):
+        rule_ids = [rule_ids]
+    config = config or LintConfig()
+    return lint_sources(sources, replace(config, use=tuple(rule_ids)))
+
+
+def places(findings):
+    """Return (rule, path, line, column) of each finding."""
+    return [(f.rule, f.path, f.line, f.column) for f in findings]

@@ -1,0 +1,176 @@
+"""The engine: which files it reports on, in what order, in buf's words, and how fast."""
+
+import pytest
+
+from protoengine.compiler import CompilationFailed, compile_sources
+from protoengine.lint import LintConfig, lint, lint_sources
+from tests.unit.protoengine.lint.helpers import OPTIONS_PATH, OPTIONS_TEXT, places, proto3, run
+
+EVERYTHING = LintConfig(use=["STANDARD", "GOVERNANCE", "COMMENTS", "UNARY_RPC"])
+
+
+def test_the_registry_options_file_lints_clean_under_every_category():
+    assert lint_sources({OPTIONS_PATH: OPTIONS_TEXT}, EVERYTHING) == []
+
+
+def test_well_known_types_are_never_reported_and_findings_come_sorted():
+    sources = {
+        "b/v1/b.proto": proto3(
+            "b.v1",
+            'import "google/protobuf/descriptor.proto";',
+            "message bad {}",
+            "extend google.protobuf.FieldOptions { string Tag = 50100; }",
+        ),
+        "a/v1/a.proto": proto3("a.v1", "message also_bad {}"),
+    }
+    compiled = compile_sources(sources)
+    findings = lint(compiled.files, LintConfig(use=["BASIC"]))
+    assert places(findings) == [
+        ("MESSAGE_PASCAL_CASE", "a/v1/a.proto", 3, 9),
+        ("MESSAGE_PASCAL_CASE", "b/v1/b.proto", 4, 9),
+        ("FIELD_LOWER_SNAKE_CASE", "b/v1/b.proto", 5, 46),
+    ]
+    assert findings == sorted(findings)
+
+
+def test_targets_limit_the_report_while_other_files_resolve_imports():
+    sources = {
+        "a/v1/a.proto": proto3("a.v1", 'import "b/v1/b.proto";', "message A { b.B b = 1; }"),
+        "b/v1/b.proto": proto3("b", "message B {}"),
+    }
+    compiled = compile_sources(sources)
+    assert lint(compiled.files, LintConfig(use=["STANDARD"]), targets=["a/v1/a.proto"]) == []
+    assert [f.path for f in lint(compiled.files, LintConfig(use=["STANDARD"]))] == ["b/v1/b.proto", "b/v1/b.proto"]
+
+
+def test_an_import_whose_file_was_not_given_is_not_called_unused():
+    sources = {
+        "a/v1/a.proto": proto3(
+            "a.v1", 'import "b/v1/b.proto";', 'import "b/v1/c.proto";', "message A { b.v1.B b = 1; }"
+        ),
+        "b/v1/b.proto": proto3("b.v1", "message B {}"),
+        "b/v1/c.proto": proto3("b.v1"),
+    }
+    compiled = compile_sources(sources)
+    assert run_rule_on(compiled.files, "IMPORT_USED") == [("IMPORT_USED", "a/v1/a.proto", 4, 1)]
+    assert run_rule_on([compiled.file("a/v1/a.proto")], "IMPORT_USED") == []
+
+
+def run_rule_on(files, rule_id):
+    return places(lint(files, LintConfig(use=[rule_id]), targets=["a/v1/a.proto"]))
+
+
+def test_lint_sources_raises_compile_errors():
+    with pytest.raises(CompilationFailed) as caught:
+        lint_sources({"a.proto": 'syntax = "proto3";\nmessage A { strin a = 1; }\n'})
+    assert caught.value.errors[0].line == 2
+
+
+@pytest.mark.parametrize(
+    ("importer", "extra"),
+    [
+        (
+            proto3(
+                "a.v1",
+                f'import "{OPTIONS_PATH}";',
+                "message A {",
+                "  string note = 1 [(registry.v1.classification) = DATA_CLASSIFICATION_PUBLIC];",
+                "}",
+            ),
+            {OPTIONS_PATH: OPTIONS_TEXT},
+        ),
+        (
+            proto3("a.v1", 'import "a/v1/b.proto";', "message A { C c = 1; }"),
+            {
+                "a/v1/b.proto": proto3("a.v1", 'import public "a/v1/c.proto";'),
+                "a/v1/c.proto": proto3("a.v1", "message C {}"),
+            },
+        ),
+        (
+            proto3(
+                "a.v1",
+                'import "google/protobuf/descriptor.proto";',
+                "extend google.protobuf.MessageOptions { string label = 50200; }",
+            ),
+            {},
+        ),
+        (
+            proto3("a.v1", 'import "a/v1/b.proto";', 'option (a.v1.file_label) = "x";'),
+            {
+                "a/v1/b.proto": proto3(
+                    "a.v1",
+                    'import "google/protobuf/descriptor.proto";',
+                    "extend google.protobuf.FileOptions { string file_label = 50300; }",
+                )
+            },
+        ),
+    ],
+    ids=["custom field option", "public re-export", "extendee", "custom file option"],
+)
+def test_an_import_counts_as_used_through_options_re_exports_and_extensions(importer, extra):
+    assert run("IMPORT_USED", {"a/v1/a.proto": importer, **extra}) == []
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "text", "message"),
+    [
+        (
+            "FIELD_LOWER_SNAKE_CASE",
+            "message A { string userName = 1; }",
+            'Field name "userName" should be lower_snake_case, such as "user_name".',
+        ),
+        (
+            "MESSAGE_PASCAL_CASE",
+            "message http_server {}",
+            'Message name "http_server" should be PascalCase, such as "HttpServer".',
+        ),
+        (
+            "ENUM_VALUE_UPPER_SNAKE_CASE",
+            "enum HTTPCode { HTTP_CODE_UNSPECIFIED = 0; httpServerError = 1; }",
+            'Enum value name "httpServerError" should be UPPER_SNAKE_CASE, such as "HTTP_SERVER_ERROR".',
+        ),
+        (
+            "ENUM_VALUE_PREFIX",
+            "enum HTTPCode { HTTP_CODE_UNSPECIFIED = 0; OK = 1; }",
+            'Enum value name "OK" should be prefixed with "HTTP_CODE_".',
+        ),
+        (
+            "ENUM_ZERO_VALUE_SUFFIX",
+            "enum Side { SIDE_NONE = 0; }",
+            'Enum zero value name "SIDE_NONE" should be suffixed with "_UNSPECIFIED".',
+        ),
+        ("SERVICE_SUFFIX", "service Orders {}", 'Service name "Orders" should be suffixed with "Service".'),
+        (
+            "RPC_REQUEST_STANDARD_NAME",
+            "message Q {} message GetResponse {} service AService { rpc Get(Q) returns (GetResponse); }",
+            'RPC request type "Q" should be named "GetRequest" or "AServiceGetRequest".',
+        ),
+        ("IMPORT_USED", 'import "google/protobuf/empty.proto";', 'Import "google/protobuf/empty.proto" is unused.'),
+        (
+            "PACKAGE_DIRECTORY_MATCH",
+            "",
+            'Files with package "a.v1" must be within a directory "a/v1" relative to root but were in directory "b".',
+        ),
+        ("COMMENT_MESSAGE", "message A {}", 'Message "A" should have a non-empty comment for documentation.'),
+    ],
+)
+def test_findings_speak_in_buf_s_words(rule_id, text, message):
+    [finding] = run(rule_id, {"b/a.proto": proto3("a.v1", text)})
+    assert finding.message == message
+
+
+def big_schema(messages=300, fields_per_message=16):
+    body = []
+    for m in range(messages):
+        fields = "\n".join(f"  // Field {f}.\n  string field_{f}_value = {f + 1};" for f in range(fields_per_message))
+        body.append(
+            f"// Message {m}.\nmessage Message{m} {{\n{fields}\n  string tenant_id = {fields_per_message + 1};\n}}"
+        )
+    return proto3("trading.v1", *body)
+
+
+def test_a_300_message_5000_field_schema_lints_clean():
+    # Speed is measured by tests/performance/bench_engine.py, not asserted here.
+    compiled = compile_sources({"trading/v1/big.proto": big_schema()})
+    assert sum(len(message.field) for message in compiled.file("trading/v1/big.proto").message_type) == 5100
+    assert lint(compiled.files) == []

@@ -1,0 +1,174 @@
+"""Schemas are identified by text and references; normalisation and descriptor input map equal meaning to equal text."""
+
+import base64
+import random
+from pathlib import Path
+
+import pytest
+from google.protobuf import descriptor_pb2, descriptor_pool, timestamp_pb2
+from google.protobuf.descriptor_pb2 import FileDescriptorProto
+
+from protoengine.canonical import fingerprint, normalize, schema_text_from_input, serialized_descriptor
+from protoengine.compiler import CompilationFailed, compile_one
+
+REPOSITORY = Path(__file__).resolve().parents[3]
+OPTIONS = (REPOSITORY / "schemas" / "schemaregistry" / "options.proto").read_text()
+MONEY = 'syntax = "proto3";\npackage common.v1;\nmessage Money { int64 units = 1; int32 nanos = 2; string currency_code = 3; }\n'
+DEPENDENCIES = {"schemaregistry/options.proto": OPTIONS, "common/money.proto": MONEY}
+PATH = "shop/customer.proto"
+
+CUSTOMER = """syntax = "proto3";
+package shop.v1;
+import "common/money.proto";
+import "schemaregistry/options.proto";
+import "google/protobuf/timestamp.proto";
+option java_package = "com.shop.v1";
+option go_package = "shop/v1;shopv1";
+// A customer of the shop.
+message Customer {
+  string id = 1;
+  string email = 2 [(registry.v1.pii) = true, (registry.v1.classification) = DATA_CLASSIFICATION_CONFIDENTIAL, deprecated = true];
+  common.v1.Money balance = 3;
+  google.protobuf.Timestamp created_at = 4;
+  map<string, string> labels = 5;
+}
+"""
+
+# The same schema: other whitespace, comments and order of options.
+CUSTOMER_REFORMATTED = """// Customers.
+syntax="proto3";  package shop.v1;
+import "common/money.proto"; import "schemaregistry/options.proto"; import "google/protobuf/timestamp.proto";
+option go_package = "shop/v1;shopv1";
+option java_package = "com.shop.v1";
+message Customer
+{
+    string id = 1;   // the id
+    /* contact */ string email = 2 [deprecated = true,
+        (registry.v1.classification) = DATA_CLASSIFICATION_CONFIDENTIAL, (registry.v1.pii) = true];
+    .common.v1.Money balance = 3;
+    google.protobuf.Timestamp created_at = 4;
+    map<string,string> labels = 5;
+}
+"""
+
+
+def runtime_descriptor_base64(path: str, text: str, dependencies) -> str:
+    """Return what confluent-kafka's ProtobufSerializer sends: base64 of the message file's serialized_pb."""
+    compiled = compile_one(path, text, dependencies)
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(descriptor_pb2.DESCRIPTOR.serialized_pb)
+    for file in compiled.files:
+        if file.name != "google/protobuf/descriptor.proto":
+            stripped = FileDescriptorProto()
+            stripped.CopyFrom(file)
+            stripped.ClearField("source_code_info")
+            pool.Add(stripped)
+    message = pool.FindMessageTypeByName("shop.v1.Customer")
+    return base64.standard_b64encode(message.file.serialized_pb).decode("ascii")
+
+
+def errors_of(function, *arguments):
+    with pytest.raises(CompilationFailed) as caught:
+        function(*arguments)
+    return caught.value.errors
+
+
+def test_it_normalizes_whitespace_comments_and_option_order_to_one_text():
+    first = normalize(PATH, CUSTOMER, DEPENDENCIES)
+    second = normalize(PATH, CUSTOMER_REFORMATTED, DEPENDENCIES)
+    assert first == second
+    assert fingerprint(first) == fingerprint(second)
+    assert "//" not in first and "/*" not in first
+
+
+def test_it_tells_schemas_apart_by_exact_text_without_normalisation():
+    assert fingerprint(CUSTOMER) != fingerprint(CUSTOMER_REFORMATTED)
+
+
+def test_it_gives_a_changed_field_another_normal_form_and_fingerprint():
+    changed = CUSTOMER.replace("string id = 1;", "int64 id = 1;")
+    assert fingerprint(normalize(PATH, changed, DEPENDENCIES)) != fingerprint(normalize(PATH, CUSTOMER, DEPENDENCIES))
+
+
+def test_it_leaves_normal_text_unchanged_when_normalized_again():
+    normal = normalize(PATH, CUSTOMER_REFORMATTED, DEPENDENCIES)
+    assert normalize(PATH, normal, DEPENDENCIES) == normal
+
+
+def test_it_identifies_a_schema_by_its_references_too():
+    references = [("common/money.proto", "money", 1), ("schemaregistry/options.proto", "options", 3)]
+    assert fingerprint(CUSTOMER, references) == fingerprint(CUSTOMER, [tuple(r) for r in references])
+    assert fingerprint(CUSTOMER, references) != fingerprint(CUSTOMER)
+    assert fingerprint(CUSTOMER, references) != fingerprint(
+        CUSTOMER, [references[0], ("schemaregistry/options.proto", "options", 4)]
+    )
+    assert len(fingerprint(CUSTOMER)) == 64 and int(fingerprint(CUSTOMER), 16) >= 0
+
+
+def test_it_returns_text_input_unchanged():
+    assert schema_text_from_input(PATH, CUSTOMER, DEPENDENCIES) == CUSTOMER
+
+
+def test_it_turns_a_clients_descriptor_into_the_normal_text_of_its_source():
+    encoded = runtime_descriptor_base64(PATH, CUSTOMER_REFORMATTED, DEPENDENCIES)
+    text = schema_text_from_input(PATH, encoded, DEPENDENCIES)
+    assert text == normalize(PATH, CUSTOMER, DEPENDENCIES)
+    assert "(registry.v1.pii) = true" in text
+
+
+def test_it_accepts_wrapped_and_url_safe_base64():
+    encoded = runtime_descriptor_base64(PATH, CUSTOMER, DEPENDENCIES)
+    expected = schema_text_from_input(PATH, encoded, DEPENDENCIES)
+    wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + "\n"
+    url_safe = base64.urlsafe_b64encode(base64.b64decode(encoded)).decode().rstrip("=")
+    assert schema_text_from_input(PATH, wrapped, DEPENDENCIES) == expected
+    assert schema_text_from_input(PATH, url_safe, DEPENDENCIES) == expected
+
+
+def test_it_reads_a_well_known_descriptor_from_the_protobuf_runtime():
+    encoded = base64.standard_b64encode(timestamp_pb2.DESCRIPTOR.serialized_pb).decode()
+    text = schema_text_from_input("time/timestamp.proto", encoded, {})
+    assert "message Timestamp {\n  int64 seconds = 1;\n  int32 nanos = 2;\n}" in text
+    assert schema_text_from_input("time/timestamp.proto", encoded, {}) == text
+
+
+def test_it_names_the_missing_reference_of_a_descriptor():
+    encoded = runtime_descriptor_base64(PATH, CUSTOMER, DEPENDENCIES)
+    [error] = errors_of(schema_text_from_input, PATH, encoded, {"schemaregistry/options.proto": OPTIONS})
+    assert '"common/money.proto"' in error.message and error.path == PATH
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        base64.b64encode(random.Random(7).randbytes(300)).decode(),
+        base64.b64encode(FileDescriptorProto(package="no.name").SerializeToString()).decode(),
+        "c3ludGF4",
+    ],
+)
+def test_it_refuses_base64_that_is_no_descriptor_with_a_helpful_message(garbage):
+    [error] = errors_of(schema_text_from_input, PATH, garbage, {})
+    assert "neither .proto text nor a base64-encoded FileDescriptorProto" in error.message
+
+
+def test_it_still_reads_text_made_only_of_base64_characters_as_text():
+    text = "//placeholder\n//for/later\n"
+    assert schema_text_from_input(PATH, text, {}) == text
+
+
+def test_it_reports_text_that_does_not_compile_with_its_place():
+    errors = errors_of(schema_text_from_input, PATH, "this is not a schema at all;", {})
+    assert any(e.path == PATH and e.line == 1 for e in errors)
+
+
+def test_it_serializes_the_compiled_descriptor_without_source_info():
+    encoded = serialized_descriptor(PATH, CUSTOMER, DEPENDENCIES)
+    descriptor = FileDescriptorProto.FromString(base64.b64decode(encoded))
+    assert descriptor.name == PATH and not descriptor.HasField("source_code_info")
+    assert [m.name for m in descriptor.message_type] == ["Customer"]
+    assert serialized_descriptor(PATH, CUSTOMER, DEPENDENCIES) == encoded
+
+
+def test_it_reads_back_its_own_serialized_descriptor_as_the_normal_text():
+    encoded = serialized_descriptor(PATH, CUSTOMER_REFORMATTED, DEPENDENCIES)
+    assert schema_text_from_input(PATH, encoded, DEPENDENCIES) == normalize(PATH, CUSTOMER, DEPENDENCIES)

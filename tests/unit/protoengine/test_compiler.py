@@ -1,0 +1,98 @@
+"""The compiler turns texts into descriptors and reports every bad input as structured errors."""
+
+import pytest
+
+from protoengine.compiler import MAX_SOURCE_BYTES, CompilationFailed, compile_one, compile_sources
+
+MONEY = 'syntax = "proto3";\npackage common.v1;\nmessage Money { int64 units = 1; int32 nanos = 2; string currency_code = 3; }\n'
+ORDER = 'syntax = "proto3";\npackage trading.v1;\nimport "common/money.proto";\nimport "google/protobuf/timestamp.proto";\nmessage Order { common.v1.Money price = 1; google.protobuf.Timestamp at = 2; }\n'
+
+
+def errors_of(sources, roots=None):
+    with pytest.raises(CompilationFailed) as caught:
+        compile_sources(sources, roots)
+    return caught.value.errors
+
+
+def test_it_compiles_a_file_with_its_references_and_well_known_types():
+    result = compile_one("trading/orders.proto", ORDER, {"common/money.proto": MONEY})
+    assert [f.name for f in result.files] == [
+        "common/money.proto",
+        "google/protobuf/timestamp.proto",
+        "trading/orders.proto",
+    ] or [f.name for f in result.files] == [
+        "google/protobuf/timestamp.proto",
+        "common/money.proto",
+        "trading/orders.proto",
+    ]
+    assert [f.name for f in result.own_files][-1] == "trading/orders.proto"
+    order = result.file("trading/orders.proto")
+    assert order.message_type[0].field[0].type_name == ".common.v1.Money"
+    assert order.source_code_info.location, "source info is kept for line and column reporting"
+
+
+def test_it_reports_protoc_errors_with_line_and_column():
+    [error] = errors_of({"x.proto": 'syntax = "proto3";\nmessage A {\n  strin a = 1;\n}\n'})
+    assert (error.path, error.line, error.column) == ("x.proto", 3, 3)
+    assert '"strin" is not defined' in error.message
+
+
+@pytest.mark.parametrize("target", ["../../etc/passwd", "/etc/hosts", "/etc/passwd"])
+def test_it_never_reads_files_outside_the_mapping(target):
+    errors = errors_of({"x.proto": f'syntax = "proto3";\nimport "{target}";\n'})
+    assert any(e.path == "x.proto" and e.line == 2 and target in e.message for e in errors)
+
+
+@pytest.mark.parametrize("bad_path", ["../x.proto", "/abs.proto", "a//b.proto", "./a.proto", "a\\b.proto"])
+def test_it_refuses_unsafe_paths_in_the_mapping(bad_path):
+    [error] = errors_of({bad_path: 'syntax = "proto3";'})
+    assert "Invalid file path" in error.message
+
+
+def test_it_refuses_invalid_utf8_with_the_place_of_the_bad_byte():
+    [error] = errors_of({"x.proto": b'syntax = "proto3";\nmessage \xff {}'})
+    assert (error.line, error.column) == (2, 9)
+    assert "UTF-8" in error.message
+
+
+def test_it_refuses_a_ten_megabyte_file_without_running_protoc():
+    [error] = errors_of({"big.proto": "// " + "x" * (10 * 1024 * 1024)})
+    assert str(MAX_SOURCE_BYTES) in error.message
+
+
+def test_it_refuses_deeply_nested_messages():
+    depth = 5000
+    text = 'syntax = "proto3";\n' + "".join(f"message M{i} {{\n" for i in range(depth)) + "}" * depth
+    [error] = errors_of({"deep.proto": text})
+    assert "nested" in error.message and error.line > 1
+
+
+def test_it_reports_import_cycles():
+    errors = errors_of(
+        {"a.proto": 'syntax = "proto3";\nimport "b.proto";\n', "b.proto": 'syntax = "proto3";\nimport "a.proto";\n'}
+    )
+    assert any("recursively imports itself" in e.message for e in errors)
+
+
+def test_it_reports_a_missing_import_at_the_import_line():
+    errors = errors_of({"x.proto": 'syntax = "proto3";\nimport "common/absent.proto";\n'})
+    assert any(e.path == "x.proto" and e.line == 2 and "common/absent.proto" in e.message for e in errors)
+
+
+def test_it_accepts_proto2_and_editions():
+    compile_sources(
+        {"p2.proto": 'syntax = "proto2";\nmessage A { required int32 a = 1; optional string b = 2 [default = "x"]; }\n'}
+    )
+    compile_sources({"ed.proto": 'edition = "2023";\npackage e;\nmessage A { int32 x = 1; }\n'})
+
+
+def test_it_keeps_unused_import_warnings_apart_from_errors():
+    result = compile_sources({"x.proto": 'syntax = "proto3";\nimport "google/protobuf/empty.proto";\nmessage A {}\n'})
+    assert [w.rule for w in result.warnings] == ["COMPILE_WARNING"]
+
+
+def test_protocs_own_log_lines_become_warnings_not_errors():
+    result = compile_sources({"nosyntax.proto": "message A { optional int32 a = 1; }\n"})
+    assert all(w.rule == "COMPILE_WARNING" and "syntax" in w.message for w in result.warnings)
+    errors = errors_of({"nosyntax2.proto": "message A { strin a = 1; }\n"})
+    assert [(e.path, e.line) for e in errors] == [("nosyntax2.proto", 1)]
