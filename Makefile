@@ -1,12 +1,13 @@
 # Two commands for a fresh machine (see README.md):
 #   make run   - install, migrate, create the admin, load the bundled schemas, serve on 127.0.0.1:8081
 #   make test  - install the test extras and run the whole suite on real PostgreSQL and Redis
+#   make lint  - ruff's formatter and linter over the whole tree (configured in pyproject.toml)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 REGISTRY_PORT ?= 8081
 
-.PHONY: run serve test install install-dev bootstrap benchmark clean
+.PHONY: run serve test lint install install-dev bootstrap benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ run: bootstrap
 
 test: install-dev
 	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 # Benchmarks write their figures to tests/performance/results/ (bench_registry needs Debian's wrk).
 benchmark: install-dev

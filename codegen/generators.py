@@ -90,7 +90,8 @@ class Generator:
             executable = self.find_plugin(plugin)
             if executable is None:
                 raise GeneratorUnavailable(
-                    f"{self.label} generation needs {plugin.executable}, which is not installed: {self.install_hint(plugin)}."
+                    f"{self.label} generation needs {plugin.executable}, which is not installed: "
+                    f"{self.install_hint(plugin)}."
                 )
             found[plugin.name] = executable
         return found
@@ -142,7 +143,8 @@ class Generator:
             status, messages = run_protoc(arguments, workdir)
             if status != 0:
                 raise GenerationFailed(
-                    f"{self.label} generation failed (protoc exit status {status}): {_shortened(messages.strip()) or 'no message'}"
+                    f"{self.label} generation failed (protoc exit status {status}): "
+                    f"{_shortened(messages.strip()) or 'no message'}"
                 )
             return _move_into(scratch, self.output_files(scratch), Path(out_dir))
 
@@ -174,7 +176,8 @@ class GoGenerator(Generator):
         ),
         Plugin(
             "go-grpc",
-            "apt-get install protoc-gen-go-grpc (Debian), or go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@latest",
+            "apt-get install protoc-gen-go-grpc (Debian), or go install "
+            "google.golang.org/grpc/cmd/protoc-gen-go-grpc@latest",
         ),
     )
     # Import path prefix of files that do not name their own Go package.

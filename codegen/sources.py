@@ -48,7 +48,8 @@ def select_sources(paths: Sequence[Path]) -> SourceSelection:
     trees = {find_source_root(path) for path in paths}
     if len(trees) > 1:
         raise SourceError(
-            f"The paths lie in different source trees ({', '.join(sorted(map(str, trees)))}); generate each tree on its own."
+            f"The paths lie in different source trees ({', '.join(sorted(map(str, trees)))}); generate each tree on "
+            "its own."
         )
     root = trees.pop()
     sources = read_folder(root)

@@ -171,11 +171,10 @@ class PathFilter:
             return False
         if any(finding.rule in rules and is_under(finding.path, paths) for rules, paths in self.only):
             return False
-        if self.settings.unstable_packages and any(
-            is_unstable_package(package) for package in self.packages.get(finding.path, ())
-        ):
-            return False
-        return True
+        return not (
+            self.settings.unstable_packages
+            and any(is_unstable_package(package) for package in self.packages.get(finding.path, ()))
+        )
 
     def apply(self, findings: Iterable[Finding]) -> list[Finding]:
         return [finding for finding in findings if self.keeps(finding)]

@@ -1,6 +1,7 @@
 """The engine's command line, shaped like buf's: `breaking` and `lint` over folders of .proto files.
 
-    python -m protoengine breaking CURRENT_DIR --against PREVIOUS_DIR [--category FILE] [--rule ID] [--except ID] [--error-format json]
+    python -m protoengine breaking CURRENT_DIR --against PREVIOUS_DIR
+        [--category FILE] [--rule ID] [--except ID] [--error-format json]
     python -m protoengine lint DIR [--error-format json]
 
 Every `*.proto` under a folder is read with its path relative to that folder as

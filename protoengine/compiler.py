@@ -158,7 +158,8 @@ def _check_paths(texts: Mapping[str, str], roots: Sequence[str]) -> None:
                     0,
                     0,
                     COMPILE_ERROR,
-                    f'Invalid file path "{path}": use a relative path such as "common/money.proto" without "..", "." or a leading "/".',
+                    f'Invalid file path "{path}": use a relative path such as "common/money.proto" without "..", "." '
+                    'or a leading "/".',
                 )
             )
         elif is_well_known(path):
@@ -203,7 +204,7 @@ def _cache_key(texts: Mapping[str, str], roots: Sequence[str]) -> str:
 
 
 def run_protoc(arguments: Sequence[str], workdir: str) -> tuple[int, str]:
-    """Run grpcio-tools' protoc in-process with `arguments` (argv, "protoc" first); return (status, what it wrote to stderr).
+    """Run grpcio-tools' protoc in-process with `arguments` (argv, "protoc" first); return (status, its stderr text).
 
     protoc writes to the process's file descriptor 2, so runs take turns and
     borrow it for their length; `workdir` holds the captured text meanwhile.

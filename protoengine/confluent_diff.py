@@ -449,7 +449,8 @@ class _Comparison:
                 self._add(
                     "MESSAGE_MOVED",
                     after[1],
-                    f'Message "{after[1].full_name}" moved from position {before[0] + 1} to {after[0] + 1} among its sibling messages.',
+                    f'Message "{after[1].full_name}" moved from position {before[0] + 1} to {after[0] + 1} among its '
+                    "sibling messages.",
                 )
 
     def _compare_enum_slot(self, before: _Enum | None, after: _Enum | None) -> None:
@@ -485,7 +486,8 @@ class _Comparison:
             self._add(
                 "ENUM_CONST_CHANGED",
                 _value_of(after, new[0]),
-                f'Enum value {new[1].number} on enum "{after.full_name}" was renamed from "{old[1].name}" to "{new[1].name}".',
+                f'Enum value {new[1].number} on enum "{after.full_name}" was renamed from "{old[1].name}" to '
+                f'"{new[1].name}".',
             )
 
     def _compare_messages(self, before: _Message, after: _Message) -> None:
@@ -504,7 +506,8 @@ class _Comparison:
             self._add(
                 "FIELD_NAME_CHANGED",
                 after,
-                f'Field {after.number} on message "{after.owner.full_name}" was renamed from "{before.name}" to "{after.name}".',
+                f'Field {after.number} on message "{after.owner.full_name}" was renamed from "{before.name}" to '
+                f'"{after.name}".',
                 loc.FIELD_NAME,
             )
         self._compare_types(after, before.type, after.type, (before.label, after.label))
@@ -610,7 +613,10 @@ class _MessageFields:
             moved_in = sum(1 for origin in origins if origin[0] == "field")
             kind = "MULTIPLE_FIELDS_MOVED_TO_ONEOF" if moved_in > 1 else "FIELD_MOVED_TO_EXISTING_ONEOF"
             members = ", ".join(f'{m.number} "{m.name}"' for m in origins.values())
-            text = f'Oneof "{oneof.name}" on message "{self.after.full_name}" now makes fields exclusive that could be set together before ({members}).'
+            text = (
+                f'Oneof "{oneof.name}" on message "{self.after.full_name}" now makes fields exclusive that could '
+                f"be set together before ({members})."
+            )
             self.comparison.add_at([oneof.name], kind, oneof, text)
 
     def _compare_oneofs(self) -> None:

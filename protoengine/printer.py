@@ -546,7 +546,8 @@ class _FilePrinter:
             self._declaration(f"{self._map_type(entry, _join(scope, entry.name))} {field.name} = {field.number}", items)
         else:
             self._declaration(
-                f"{self._label(field, in_oneof)}{self._type(field, _join(scope, field.name))} {field.name} = {field.number}",
+                f"{self._label(field, in_oneof)}{self._type(field, _join(scope, field.name))} {field.name} = "
+                f"{field.number}",
                 items,
             )
 
@@ -595,7 +596,8 @@ class _FilePrinter:
             for extension in block:
                 if extension.type == FieldDescriptorProto.TYPE_GROUP:
                     raise UnprintableDescriptor(
-                        f'Extension "{_join(scope, extension.name)}" is a group; group extensions are not supported, use a message-typed extension.'
+                        f'Extension "{_join(scope, extension.name)}" is a group; group extensions are not supported, '
+                        "use a message-typed extension."
                     )
                 self._field(extension, scope, None)
             self._close()
@@ -677,6 +679,7 @@ class _FilePrinter:
         if unknown:
             numbers = ", ".join(str(number) for number in sorted(set(unknown)))
             raise UnprintableDescriptor(
-                f'Custom option number {numbers} on "{relative_to.lstrip(".")}" is not defined by any given dependency; pass the files that declare it.'
+                f'Custom option number {numbers} on "{relative_to.lstrip(".")}" is not defined by any given '
+                "dependency; pass the files that declare it."
             )
         return resolved

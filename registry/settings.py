@@ -163,7 +163,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "schemas_app.api.authentication.RememberingBasicAuthentication",
-        # `Authorization: Token <key>` for CI jobs and the deploy commands; keys come from `manage.py drf_create_token USER`.
+        # `Authorization: Token <key>` for CI jobs and the deploy commands;
+        # keys come from `manage.py drf_create_token USER`.
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -83,7 +83,10 @@ class FilePlan:
             return f"{self.path}: UNCHANGED (version {self.version}, {self.semantic_version})"
         line = f"{self.path}: {self.previous_semantic_version} -> {self.semantic_version} ({self.change})"
         if self.blocked:
-            line += f", breaking under {self.config.get('compatibilityLevel')} with rules {self.config.get('compatibilityRules')}"
+            line += (
+                f", breaking under {self.config.get('compatibilityLevel')} with rules "
+                f"{self.config.get('compatibilityRules')}"
+            )
         return line
 
 
@@ -134,7 +137,7 @@ def plan_tree(client: RemoteRegistry, sources: Mapping[str, str], compiled: Comp
 
 
 def references(plans: Mapping[str, FilePlan], imports: Sequence[str]) -> list[dict]:
-    """Return Confluent references for the imports, at the version each has (None while it is still to be registered)."""
+    """Return Confluent references for the imports, at the version each has (None while still to be registered)."""
     return [{"name": name, "subject": name, "version": plans[name].version} for name in imports]
 
 
@@ -232,7 +235,8 @@ class _Planner:
             key = (reference["subject"], reference["version"])
             if key in seen:
                 raise RemoteError(
-                    f"Reference cycle through subject {reference['subject']!r} version {reference['version']} on the registry."
+                    f"Reference cycle through subject {reference['subject']!r} version {reference['version']} on the "
+                    "registry."
                 )
             found = self._fetch(*key)
             sources[reference["name"]] = found["schema"]

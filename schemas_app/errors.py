@@ -102,12 +102,18 @@ class InvalidSchema(RegistryError):
 
 class InvalidVersion(RegistryError):
     status, error_code, fields = 422, 42202, ("version",)
-    template = "The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\""
+    template = (
+        "The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] "
+        'and the string "latest"'
+    )
 
 
 class InvalidCompatibilityLevel(RegistryError):
     status, error_code, fields = 422, 42203, ("level",)
-    template = "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive; got {level!r}"
+    template = (
+        "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, "
+        "forward_transitive, and full_transitive; got {level!r}"
+    )
 
 
 class InvalidRuleSet(RegistryError):

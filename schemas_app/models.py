@@ -59,6 +59,9 @@ class SchemaReference(models.Model):
         constraints = [models.UniqueConstraint(fields=["schema", "position"], name="unique_reference_position")]
         indexes = [models.Index(fields=["subject", "version"])]
 
+    def __str__(self):
+        return f"{self.name} -> {self.subject} v{self.version}"
+
 
 class Subject(models.Model):
     """A named line of schema versions inside a tenant (Confluent's subject)."""
@@ -137,9 +140,15 @@ class SubjectConfig(models.Model):
     """Compatibility configuration: the global row has no subject; a subject row overrides it field by field."""
 
     tenant = models.ForeignKey(Tenant, related_name="configs", on_delete=models.CASCADE)
-    subject_name = models.CharField(max_length=255, null=True, blank=True)
-    compatibility_level = models.CharField(max_length=32, choices=CompatibilityLevel.choices, null=True, blank=True)
-    compatibility_rules = models.CharField(max_length=16, choices=RuleSetName.choices, null=True, blank=True)
+    # NULL, not "", means "not set here": the global row has no subject (a conditional unique constraint relies on it)
+    # and a subject row inherits each NULL field from the global row.
+    subject_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    compatibility_level = models.CharField(  # noqa: DJ001
+        max_length=32, choices=CompatibilityLevel.choices, null=True, blank=True
+    )
+    compatibility_rules = models.CharField(  # noqa: DJ001
+        max_length=16, choices=RuleSetName.choices, null=True, blank=True
+    )
     normalize = models.BooleanField(null=True, blank=True)
     # Lint rules switched off for this scope (buf rule ids).
     lint_except = models.JSONField(default=list, blank=True)
@@ -155,12 +164,16 @@ class SubjectConfig(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"config of {self.subject_name or 'the tenant'}"
+
 
 class SubjectMode(models.Model):
     """Mode (READWRITE, READONLY, IMPORT): the global row has no subject."""
 
     tenant = models.ForeignKey(Tenant, related_name="modes", on_delete=models.CASCADE)
-    subject_name = models.CharField(max_length=255, null=True, blank=True)
+    # NULL is the global row (a conditional unique constraint relies on it).
+    subject_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     mode = models.CharField(max_length=32, choices=Mode.choices)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -171,3 +184,6 @@ class SubjectMode(models.Model):
                 fields=["tenant"], condition=Q(subject_name__isnull=True), name="unique_global_mode"
             ),
         ]
+
+    def __str__(self):
+        return f"mode of {self.subject_name or 'the tenant'}: {self.mode}"

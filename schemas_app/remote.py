@@ -58,7 +58,7 @@ class RemoteRegistry:
 
     @classmethod
     def from_environment(cls, url: str, *, token: str | None = None, user: str | None = None) -> "RemoteRegistry":
-        """Return a client whose credentials come from the arguments or REGISTRY_TOKEN / REGISTRY_USER and REGISTRY_PASSWORD."""
+        """Return a client with credentials from the arguments or REGISTRY_TOKEN / REGISTRY_USER + REGISTRY_PASSWORD."""
         token = token or os.environ.get("REGISTRY_TOKEN") or None
         user = user or os.environ.get("REGISTRY_USER") or None
         return cls(url, token=token, user=user, password=os.environ.get("REGISTRY_PASSWORD"))
@@ -90,7 +90,7 @@ class RemoteRegistry:
         return headers
 
     def latest_version(self, subject: str) -> dict | None:
-        """Return the subject's latest live version (schema, references, version, semanticVersion...), None when it has none."""
+        """Return the subject's latest live version (schema, references, version, semanticVersion...), None if none."""
         try:
             return self.version(subject, "latest")
         except RemoteError as error:
@@ -114,7 +114,7 @@ class RemoteRegistry:
     def register(
         self, subject: str, schema: str, references: Sequence[Mapping], *, metadata: Mapping | None = None
     ) -> dict:
-        """Register a schema; return the version it has, with `version` and `semanticVersion` when the server says them."""
+        """Register a schema; return its version, with `version` and `semanticVersion` when the server says them."""
         body = {"schemaType": "PROTOBUF", "schema": schema, "references": list(references)}
         if metadata:
             body["metadata"] = dict(metadata)
@@ -127,7 +127,10 @@ class RemoteRegistry:
         return answer
 
     def incompatibilities(self, subject: str, schema: str, references: Sequence[Mapping]) -> list[dict]:
-        """Return what makes the schema incompatible with the subject at its level, as finding dicts (path, line, column, rule, message)."""
+        """Return what makes the schema incompatible with the subject at its level.
+
+        Each finding is a dict with path, line, column, rule and message.
+        """
         body = {"schemaType": "PROTOBUF", "schema": schema, "references": list(references)}
         answer = self.request(
             "POST", f"/compatibility/subjects/{subject_path(subject)}/versions", body=body, query={"verbose": "true"}

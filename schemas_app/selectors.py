@@ -113,10 +113,7 @@ def subject_version_get(*, tenant: Tenant, subject: str, version, include_delete
     )
     if not include_deleted:
         versions = versions.filter(deleted=False)
-    if wanted == LATEST:
-        found = versions.order_by("-version").first()
-    else:
-        found = versions.filter(version=wanted).first()
+    found = versions.order_by("-version").first() if wanted == LATEST else versions.filter(version=wanted).first()
     if found is None:
         if not Subject.objects.filter(tenant=tenant, name=subject, versions__isnull=False).exists():
             raise SubjectNotFound(subject)
@@ -217,7 +214,8 @@ def resolve_dependencies(
             version = subject_version_get(tenant=tenant, subject=reference.subject, version=reference.version)
         except (SubjectNotFound, VersionNotFound, InvalidVersion):
             raise InvalidSchema(
-                f"Invalid schema: reference {reference.name!r} points to subject '{reference.subject}' version {reference.version}, which does not exist"
+                f"Invalid schema: reference {reference.name!r} points to subject '{reference.subject}' version "
+                f"{reference.version}, which does not exist"
             ) from None
         sources[reference.name] = version.schema.text
         nested = schema_references(version.schema)

@@ -99,7 +99,7 @@ def compiled_version_files(*, tenant: Tenant, version: SubjectVersion):
 
 
 class VersionFiles:
-    """Compile each stored version once per operation: the compatibility check and the semantic version both read the latest."""
+    """Compile each stored version once per operation: the compatibility check and semantic version share them."""
 
     def __init__(self, tenant: Tenant):
         self._tenant = tenant

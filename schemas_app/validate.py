@@ -62,7 +62,7 @@ def validate_paths(paths: Sequence[str | Path], *, against: RemoteRegistry | Non
 
 
 def resolve_targets(paths: Sequence[str | Path]) -> dict[Path, list[str]]:
-    """Return {include root: import paths to check} for files and folders; UsageError for a missing or non-.proto path."""
+    """Return {include root: import paths to check} for files and folders; UsageError for a missing or non-.proto."""
     targets: dict[Path, list[str]] = {}
     for given in paths:
         path = Path(given).resolve()

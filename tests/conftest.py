@@ -26,7 +26,8 @@ def _require_postgres(url: str) -> None:
         ).close()
     except psycopg.OperationalError as error:
         pytest.exit(
-            f"PostgreSQL is not reachable at {parsed.hostname}:{parsed.port or 5432} ({error}). Start it with: {SERVICE_HINTS['PostgreSQL']}",
+            f"PostgreSQL is not reachable at {parsed.hostname}:{parsed.port or 5432} ({error}). Start it with: "
+            f"{SERVICE_HINTS['PostgreSQL']}",
             returncode=3,
         )
 

@@ -59,4 +59,7 @@ def _unknown(name: str) -> str:
     known = [*CATEGORIES, *RULES, *DEPRECATED_RULE_IDS]
     close = difflib.get_close_matches(str(name).strip().upper(), known, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return f'Unknown breaking rule or category "{name}".{hint} Use a category ({", ".join(CATEGORIES)}) or a rule id such as FIELD_NO_DELETE.'
+    return (
+        f'Unknown breaking rule or category "{name}".{hint} Use a category ({", ".join(CATEGORIES)}) or a rule id '
+        "such as FIELD_NO_DELETE."
+    )

@@ -109,7 +109,7 @@ class FileRef:
         return (self.name, *self._finder.position(path))
 
     def at(self, *suffix: int) -> Place:
-        """Return the place of a file-level declaration (an option, the package), else of its syntax or package statement."""
+        """Return the place of a file-level declaration (an option, the package), else of its syntax or package line."""
         for path in (suffix, (FILE_SYNTAX,), (FILE_PACKAGE,)):
             if path:
                 place = self.place(path)
@@ -434,7 +434,7 @@ class Comparison:
         return changed
 
     def _message_pairs(self, only_differing: bool) -> list[tuple[MessageRef, MessageRef]]:
-        """Return the matched message pairs, top-level then nested; an equal pair's subtree is equal, so it may be skipped."""
+        """Return matched message pairs, top-level then nested; an equal pair's subtree is equal, so it is skipped."""
         pairs, pending = [], _matched(self.previous.messages, self.current.messages)
         while pending:
             old, new = pending.pop()
@@ -460,7 +460,7 @@ class Comparison:
         ]
 
     def _extensions_by_key(self, schema: Schema) -> dict[tuple[str, int], FieldRef]:
-        """Return the extensions that may have changed (file-level, or inside a differing message), by extended message and number."""
+        """Return extensions that may differ (file-level or in a differing message) by extended message and number."""
         side = 0 if schema is self.previous else 1
         nested = [ref for pair in self._message_tree for ref in pair[side].extensions.values()]
         return {(ref.message_name, ref.number): ref for ref in [*schema.extensions.values(), *nested]}
@@ -523,7 +523,7 @@ class Comparison:
 
     @cached_property
     def _file_losses(self):
-        """Return (previous, current or None) for declarations no longer in their file, unless their message moved or went."""
+        """Return (previous, current or None) for declarations gone from their file unless their message moved/went."""
         return [
             (old, new)
             for old, new, new_parent in self._counterparts

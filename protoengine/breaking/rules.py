@@ -92,7 +92,10 @@ def describe(field) -> str:
     if field.in_map_entry:
         entry = field.parent
         role = "Key" if field.number == 1 else "Value"
-        return f'{role} of map field {entry.map_field.number} "{entry.map_field.name}" on message "{entry.parent.full_name}"'
+        return (
+            f'{role} of map field {entry.map_field.number} "{entry.map_field.name}" on message '
+            f'"{entry.parent.full_name}"'
+        )
     return f'Field {field.number} "{field.name}" on message "{field.message_name}"'
 
 
@@ -217,7 +220,8 @@ def extension_message_no_delete(previous, current) -> Violations:
     for index, missing in _missing_ranges(old, new, MESSAGE_MAX):
         yield (
             previous.at(MESSAGE_EXTENSION_RANGE, index),
-            f'Previously present extension range {_range_text(old[index], MESSAGE_MAX)} on message "{previous.full_name}" is missing values: {missing} were removed.',
+            f"Previously present extension range {_range_text(old[index], MESSAGE_MAX)} on message "
+            f'"{previous.full_name}" is missing values: {missing} were removed.',
         )
 
 
@@ -226,7 +230,8 @@ def reserved_message_no_delete(previous, current) -> Violations:
     for index, missing in _missing_ranges(old, _message_reserved(current), MESSAGE_MAX):
         yield (
             previous.at(MESSAGE_RESERVED_RANGE, index),
-            f'Previously present reserved range {_range_text(old[index], MESSAGE_MAX)} on message "{previous.full_name}" is missing values: {missing} were removed.',
+            f"Previously present reserved range {_range_text(old[index], MESSAGE_MAX)} on message "
+            f'"{previous.full_name}" is missing values: {missing} were removed.',
         )
     for index, name in enumerate(previous.proto.reserved_name):
         if name not in current.proto.reserved_name:
@@ -242,7 +247,10 @@ def _message_reserved(message) -> list[tuple[int, int]]:
 
 def message_same_required_fields(previous, current) -> Violations:
     old, new = _required_numbers(previous), _required_numbers(current)
-    why = "Required fields must always be sent, so a reader and a writer that disagree about it reject each other's messages."
+    why = (
+        "Required fields must always be sent, so a reader and a writer that disagree about it reject each other's "
+        "messages."
+    )
     for number in sorted(old - new):
         field = current.field(number) if number in current.numbers else previous.field(number)
         yield (
@@ -280,7 +288,8 @@ def _json_format_kept(noun: str, previous, current, options_field: int) -> Viola
     if old == FeatureSet.ALLOW and new != FeatureSet.ALLOW:
         yield (
             current.at(options_field),
-            f'{noun} "{current.full_name}" JSON format support changed from {FeatureSet.JsonFormat.Name(old)} to {FeatureSet.JsonFormat.Name(new)}.',
+            f'{noun} "{current.full_name}" JSON format support changed from {FeatureSet.JsonFormat.Name(old)} to '
+            f"{FeatureSet.JsonFormat.Name(new)}.",
         )
 
 
@@ -302,7 +311,8 @@ def field_same_json_name(previous, current) -> Violations:
     if not previous.is_extension and features.json_name(previous) != features.json_name(current):
         yield (
             current.at(FIELD_JSON_NAME),
-            f'{describe(current)} changed option "json_name" from "{features.json_name(previous)}" to "{features.json_name(current)}".',
+            f'{describe(current)} changed option "json_name" from "{features.json_name(previous)}" to '
+            f'"{features.json_name(current)}".',
         )
 
 
@@ -552,7 +562,8 @@ def reserved_enum_no_delete(previous, current) -> Violations:
     for index, missing in _missing_ranges(old, new, ENUM_MAX):
         yield (
             previous.at(ENUM_RESERVED_RANGE, index),
-            f'Previously present reserved range {_range_text(old[index], ENUM_MAX)} on enum "{previous.full_name}" is missing values: {missing} were removed.',
+            f'Previously present reserved range {_range_text(old[index], ENUM_MAX)} on enum "{previous.full_name}" is '
+            f"missing values: {missing} were removed.",
         )
     for index, name in enumerate(previous.proto.reserved_name):
         if name not in current.proto.reserved_name:
@@ -576,7 +587,8 @@ def rpc_same_request_type(previous, current) -> Violations:
     if old != new:
         yield (
             current.at(METHOD_INPUT_TYPE),
-            f'RPC "{current.name}" on service "{current.parent.full_name}" changed request type from "{old}" to "{new}".',
+            f'RPC "{current.name}" on service "{current.parent.full_name}" changed request type from "{old}" to '
+            f'"{new}".',
         )
 
 
@@ -585,7 +597,8 @@ def rpc_same_response_type(previous, current) -> Violations:
     if old != new:
         yield (
             current.at(METHOD_OUTPUT_TYPE),
-            f'RPC "{current.name}" on service "{current.parent.full_name}" changed response type from "{old}" to "{new}".',
+            f'RPC "{current.name}" on service "{current.parent.full_name}" changed response type from "{old}" to '
+            f'"{new}".',
         )
 
 
@@ -606,7 +619,8 @@ def _streaming_kept(side: str, old: bool, current, new: bool, where: int) -> Vio
         mode = {True: "streaming", False: "unary"}
         yield (
             current.at(where),
-            f'RPC "{current.name}" on service "{current.parent.full_name}" changed from {side} {mode[old]} to {side} {mode[new]}.',
+            f'RPC "{current.name}" on service "{current.parent.full_name}" changed from {side} {mode[old]} to {side} '
+            f"{mode[new]}.",
         )
 
 
@@ -616,7 +630,8 @@ def rpc_same_idempotency_level(previous, current) -> Violations:
         name = MethodOptions.IdempotencyLevel.Name
         yield (
             current.at(METHOD_OPTIONS, METHOD_IDEMPOTENCY_LEVEL),
-            f'RPC "{current.name}" on service "{current.parent.full_name}" changed option "idempotency_level" from "{name(old)}" to "{name(new)}".',
+            f'RPC "{current.name}" on service "{current.parent.full_name}" changed option "idempotency_level" from '
+            f'"{name(old)}" to "{name(new)}".',
         )
 
 
@@ -814,7 +829,8 @@ _ROWS = [
     ),
     Rule(
         "FIELD_SAME_JAVA_UTF8_VALIDATION",
-        "Checks that string fields keep their Java UTF-8 validation (java_string_check_utf8 or (pb.java).utf8_validation).",
+        "Checks that string fields keep their Java UTF-8 validation (java_string_check_utf8 or "
+        "(pb.java).utf8_validation).",
         _FP,
         field_same_java_utf8_validation,
         FIELDS,

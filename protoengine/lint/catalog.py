@@ -28,7 +28,8 @@ def expand(ids: Iterable[str], setting: str = "use") -> frozenset[str]:
             found.update(rule.id for rule in LINT_RULES.values() if name in rule.categories)
         elif name not in NOT_RUN:
             raise ValueError(
-                f'Unknown lint rule or category "{name}" in "{setting}": use a rule id such as "FIELD_LOWER_SNAKE_CASE" or one of the categories {", ".join(CATEGORIES)}.'
+                f'Unknown lint rule or category "{name}" in "{setting}": use a rule id such as '
+                f'"FIELD_LOWER_SNAKE_CASE" or one of the categories {", ".join(CATEGORIES)}.'
             )
     return frozenset(found)
 

@@ -251,7 +251,7 @@ def _settings(section: Mapping, version: str, prefix: str) -> dict:
 
 
 def _with_governance(use: tuple[str, ...]) -> tuple[str, ...]:
-    """Add GOVERNANCE to a buf.yaml `use` list that asks for STANDARD, the registry's lint being STANDARD plus GOVERNANCE."""
+    """Add GOVERNANCE to a buf.yaml `use` list asking for STANDARD: the registry's lint is STANDARD plus GOVERNANCE."""
     if {"STANDARD", "DEFAULT"} & set(use) and not expand(use) & expand(_GOVERNANCE_ONLY):
         return use + _GOVERNANCE_ONLY
     return use

@@ -76,7 +76,7 @@ def _finding(rule: LintRule, problem: Problem, config: LintConfig) -> Finding | 
 
 
 def _silenced(rule_id: str, problem: Problem) -> bool:
-    """Return True when a `// lint:ignore RULE_ID` comment on the element, its container or its file statement applies."""
+    """Return True when a `// lint:ignore RULE_ID` comment on the element, its container or its file line applies."""
     element = problem.element
     index = element.file.index
     paths = [element.path]

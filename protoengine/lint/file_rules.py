@@ -47,7 +47,8 @@ def check_package_directory_match(file: LintFile, config) -> Problem | None:
     if file.directory != expected:
         return Problem(
             file,
-            f'Files with package "{file.package}" must be within a directory "{expected}" relative to root but were in directory "{file.directory}".',
+            f'Files with package "{file.package}" must be within a directory "{expected}" relative to root but were in '
+            f'directory "{file.directory}".',
             PACKAGE_AT,
         )
     return None
@@ -66,7 +67,8 @@ def check_package_version_suffix(file: LintFile, config) -> Problem | None:
     if file.package and package_version(file.package) is None:
         return Problem(
             file,
-            f'Package name "{file.package}" should be suffixed with a correctly formed version, such as "{file.package}.v1".',
+            f'Package name "{file.package}" should be suffixed with a correctly formed version, such as '
+            f'"{file.package}.v1".',
             PACKAGE_AT,
         )
     return None
@@ -224,9 +226,15 @@ def _same_option_rule(option: str, number: int):
                 continue
             shown = ",".join(sorted(values - {""}))
             if "" in values:
-                text = f'Files in package "{package}" have both values "{shown}" and no value for option "{option}" and all values must be equal.'
+                text = (
+                    f'Files in package "{package}" have both values "{shown}" and no value for option "{option}" '
+                    "and all values must be equal."
+                )
             else:
-                text = f'Files in package "{package}" have multiple values "{shown}" for option "{option}" and all values must be equal.'
+                text = (
+                    f'Files in package "{package}" have multiple values "{shown}" for option "{option}" and all '
+                    "values must be equal."
+                )
             for file in members:
                 yield Problem(file, text, (FILE_OPTIONS, number))
 
@@ -262,7 +270,7 @@ def check_package_no_import_cycle(files: Sequence[LintFile], config) -> Iterator
 
 def _package_graph(workspace) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = defaultdict(set)
-    for name, proto in workspace.files.items():
+    for proto in workspace.files.values():
         if not proto.package:
             continue
         graph[proto.package]
@@ -433,7 +441,8 @@ FILE_RULES = (
     ),
     LintRule(
         "PACKAGE_VERSION_SUFFIX",
-        "Checks that the last component of all packages is a version of the form v\\d+, v\\d+test.*, v\\d+(alpha|beta)\\d*, or v\\d+p\\d+(alpha|beta)\\d*, where numbers are >=1.",
+        "Checks that the last component of all packages is a version of the form v\\d+, v\\d+test.*, "
+        "v\\d+(alpha|beta)\\d*, or v\\d+p\\d+(alpha|beta)\\d*, where numbers are >=1.",
         ONLY_STANDARD,
         "file",
         check_package_version_suffix,

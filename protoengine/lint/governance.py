@@ -152,13 +152,15 @@ def check_field_pii_annotated(field: Field, config) -> Problem | None:
     if pii != 1:
         return Problem(
             field,
-            f'{_described(field)} looks personal ("{reason}") and should set {PII_TEXT} = true and a {CLASSIFICATION_TEXT}.',
+            f'{_described(field)} looks personal ("{reason}") and should set {PII_TEXT} = true and a '
+            f"{CLASSIFICATION_TEXT}.",
             field.name_path,
         )
     if not classification:
         return Problem(
             field,
-            f"{_described(field)} sets {PII_TEXT} = true and should also set a {CLASSIFICATION_TEXT} other than DATA_CLASSIFICATION_UNSPECIFIED.",
+            f"{_described(field)} sets {PII_TEXT} = true and should also set a {CLASSIFICATION_TEXT} other than "
+            "DATA_CLASSIFICATION_UNSPECIFIED.",
             field.name_path,
         )
     return None
@@ -196,7 +198,8 @@ def mentions_deprecation(file) -> bool:
 GOVERNANCE_RULES = (
     LintRule(
         "MESSAGE_TENANT_ID",
-        'Checks that top-level messages of tenant packages (configurable, "trading", "ai" and "system" by default) have a "string tenant_id" field.',
+        'Checks that top-level messages of tenant packages (configurable, "trading", "ai" and "system" by default) '
+        'have a "string tenant_id" field.',
         (GOVERNANCE,),
         "message",
         check_message_tenant_id,

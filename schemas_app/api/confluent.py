@@ -329,7 +329,7 @@ class ConfigView(ConfluentView):
     def put(self, request, subject=None):
         serializer = ConfigInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        changes = {key: value for key, value in serializer.validated_data.items()}
+        changes = dict(serializer.validated_data)
         result = services.config_update(
             tenant=self.tenant, subject_name=subject, changes=changes, acting_user=request.user
         )

@@ -8,7 +8,8 @@ from protoengine.compiler import compile_sources
 HEAD = 'syntax = "proto3";\npackage trading.v1;\n\n'
 ORDER = (
     HEAD
-    + "message Order {\n  string id = 1;\n  int32 qty = 2;\n  string note = 3;\n}\n\nenum Side {\n  SIDE_UNSPECIFIED = 0;\n  SIDE_BUY = 1;\n}\n"
+    + "message Order {\n  string id = 1;\n  int32 qty = 2;\n  string note = 3;\n}\n\nenum Side {\n  SIDE_UNSPECIFIED = "
+    "0;\n  SIDE_BUY = 1;\n}\n"
 )
 
 

@@ -19,7 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def schema_with_field(name: str, number: int) -> str:
-    return f'syntax = "proto3";\npackage race.v1;\nmessage Event {{\n  string tenant_id = 1;\n  string {name} = {number};\n}}\n'
+    return (
+        f'syntax = "proto3";\npackage race.v1;\nmessage Event {{\n  string tenant_id = 1;\n  string {name} = '
+        f"{number};\n}}\n"
+    )
 
 
 def allow_any_change(subject: str) -> None:
@@ -92,8 +95,10 @@ WORKER = textwrap.dedent(
     from schemas_app import selectors, services
     prefix, count = sys.argv[1], int(sys.argv[2])
     for step in range(count):
-        text = 'syntax = "proto3";\\npackage race.v1;\\nmessage Event {\\n  string tenant_id = 1;\\n  string %s_%d = %d;\\n}\\n' % (prefix, step, 2 + step)
-        services.subject_version_register(tenant=selectors.default_tenant(), subject_name="process-race-value", schema=text)
+        field = f"string {prefix}_{step} = {2 + step};"
+        text = f'syntax = "proto3";\\npackage race.v1;\\nmessage Event {{\\n  string tenant_id = 1;\\n  {field}\\n}}\\n'
+        tenant = selectors.default_tenant()
+        services.subject_version_register(tenant=tenant, subject_name="process-race-value", schema=text)
     """
 )
 
@@ -101,7 +106,8 @@ WORKER = textwrap.dedent(
 def test_two_server_processes_on_one_database_never_duplicate_versions():
     allow_any_change("process-race-value")
     settings_dict = connection.settings_dict
-    database_url = f"postgres://{settings_dict['USER'] or 'postgres'}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    user, host = settings_dict["USER"] or "postgres", settings_dict["HOST"] or "127.0.0.1"
+    database_url = f"postgres://{user}@{host}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "registry.settings",

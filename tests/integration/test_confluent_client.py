@@ -51,7 +51,8 @@ def open_client(server):
     opened = []
 
     def open_(credentials: str | None = None) -> SchemaRegistryClient:
-        # confluent-kafka 2.16 takes `basic.auth.user.info` alone: it refuses `basic.auth.credentials.source` as unknown.
+        # confluent-kafka 2.16 takes `basic.auth.user.info` alone:
+        # it refuses `basic.auth.credentials.source` as unknown.
         config = {"url": server.url}
         if credentials:
             config["basic.auth.user.info"] = credentials

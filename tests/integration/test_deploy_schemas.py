@@ -1,4 +1,7 @@
-"""`python manage.py deploy_schemas`: dry-run bumps and breaking changes, then real registrations, against a live registry over HTTP."""
+"""`python manage.py deploy_schemas` against a live registry over HTTP.
+
+Dry-run bumps and breaking changes, then real registrations.
+"""
 
 import io
 import os
@@ -30,7 +33,8 @@ MONEY, ORDERS, HEALTH, FILLS_PATH = (
     "system/health.proto",
     "trading/fills.proto",
 )
-# The second tree: a new field (MINOR), a comment (PATCH), a new file; orders.proto is untouched but imports money.proto.
+# The second tree: a new field (MINOR), a comment (PATCH), a new file;
+# orders.proto is untouched but imports money.proto.
 SECOND_TREE = {**FIRST_TREE, MONEY: MONEY_WITH_NANOS, HEALTH: HEALTH_WITH_NEW_COMMENT, FILLS_PATH: FILLS}
 
 
@@ -148,7 +152,8 @@ def test_a_changed_field_type_blocks_the_deploy_with_the_registrys_finding(tmp_p
             "common/money.proto: UNCHANGED (version 1, 1.0.0)",
             "system/health.proto: 1.0.0 -> 1.0.1 (PATCH)",
             "trading/orders.proto: 1.0.0 -> 2.0.0 (MAJOR), breaking under BACKWARD with rules SPEC",
-            'trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field 3 "quantity" on message "trading.v1.Order" changed type from double to string.',
+            'trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field 3 "quantity" on message '
+            '"trading.v1.Order" changed type from double to string.',
             "3 files: 1 changed, 1 unchanged, 1 breaking; nothing was registered.",
         ]
     )
@@ -164,8 +169,10 @@ def test_a_deleted_field_breaks_even_when_its_import_changes_too(tmp_path, seede
     assert code == 100
     assert lines[3:6] == [
         "trading/orders.proto: 1.0.0 -> 2.0.0 (MAJOR), breaking under BACKWARD with rules SPEC",
-        'trading/orders.proto:14:3: FIELD_NO_DELETE_UNLESS_NAME_RESERVED Previously present field 3 "quantity" on message "trading.v1.Order" was deleted without reserving the name.',
-        'trading/orders.proto:14:3: FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED Previously present field 3 "quantity" on message "trading.v1.Order" was deleted without reserving the number.',
+        'trading/orders.proto:14:3: FIELD_NO_DELETE_UNLESS_NAME_RESERVED Previously present field 3 "quantity" on '
+        'message "trading.v1.Order" was deleted without reserving the name.',
+        'trading/orders.proto:14:3: FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED Previously present field 3 "quantity" on '
+        'message "trading.v1.Order" was deleted without reserving the number.',
     ]
 
 

@@ -36,7 +36,9 @@ sys.path.insert(0, str(root))
 for path in sorted(root.rglob("*_pb2*.py")):
     importlib.import_module(path.relative_to(root).with_suffix("").as_posix().replace("/", "."))
 from trading import market_data_pb2
-tick = market_data_pb2.TickData(symbol="AAPL", bid=187.42, ask=187.44, volume=1200.0, timestamp_ms=1718031000123, tenant_id="acme-trading")
+tick = market_data_pb2.TickData(
+    symbol="AAPL", bid=187.42, ask=187.44, volume=1200.0, timestamp_ms=1718031000123, tenant_id="acme-trading"
+)
 data = tick.SerializeToString()
 assert market_data_pb2.TickData.FromString(data) == tick
 print(len(data))

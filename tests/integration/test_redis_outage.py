@@ -55,7 +55,7 @@ def test_lookups_and_writes_survive_redis_going_down(api, own_redis):
     schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
     assert api.get(f"/schemas/ids/{schema_id}").status_code == 200
     assert api.get("/subjects/ticks-value/versions/1").status_code == 200
-    assert caches["default"].get("schema:%d" % schema_id) is not None, "the lookup went through Redis while it was up"
+    assert caches["default"].get(f"schema:{schema_id}") is not None, "the lookup went through Redis while it was up"
 
     own_redis.kill()
     own_redis.wait()

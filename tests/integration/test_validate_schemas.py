@@ -1,4 +1,7 @@
-"""`python manage.py validate_schemas`: compile errors and lint findings with file, line and column, include roots, and --against."""
+"""`python manage.py validate_schemas`.
+
+Compile errors and lint findings with file, line and column, include roots, and --against.
+"""
 
 import io
 import os
@@ -58,7 +61,8 @@ def test_it_prints_lint_findings_with_their_rule_ids(tree):
     assert code == 100
     assert err == ""
     assert out.splitlines() == [
-        f'{tree}/system/health.proto:6:9: MESSAGE_PASCAL_CASE Message name "ping_request" should be PascalCase, such as "PingRequest".'
+        f'{tree}/system/health.proto:6:9: MESSAGE_PASCAL_CASE Message name "ping_request" should be PascalCase, such '
+        'as "PingRequest".'
     ]
 
 
@@ -110,7 +114,8 @@ def test_against_a_registry_it_reports_a_breaking_change_with_its_rule_id(tree, 
 
     assert (code, err) == (100, "")
     assert out.splitlines() == [
-        f'{tree}/trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field 3 "quantity" on message "trading.v1.Order" changed type from double to string.'
+        f'{tree}/trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field 3 "quantity" on message '
+        '"trading.v1.Order" changed type from double to string.'
     ]
 
 

@@ -633,20 +633,28 @@ def markdown(info: dict, timings: list[Timing], details: dict[str, dict]) -> str
         "# Engine benchmark",
         "",
         f"`python tests/performance/bench_engine.py` on {info['date']} at commit {info['commit']}"
-        f"{' (engine files changed since)' if info['engine_changed_since_commit'] else ''}: Python {info['python']}, protobuf {info['protobuf']} "
-        f"({info['protobuf_backend']} backend), grpcio-tools {info['grpcio_tools']}, {info['cpu_count']} CPUs ({info['cpu_model']}), "
-        f"pinned to CPU {info['pinned_cpus']}, load average {info['load_average_at_start']} at start and {info['load_average_at_end']} at the end. "
-        "Times in milliseconds, in-process; median, p95 and min are wall-clock, CPU is the thread's CPU time (the cost of the work "
-        "itself when other processes share the core). The budget column says whether the stage's CPU median alone fits in the "
+        f"{' (engine files changed since)' if info['engine_changed_since_commit'] else ''}: Python {info['python']}, "
+        f"protobuf {info['protobuf']} "
+        f"({info['protobuf_backend']} backend), grpcio-tools {info['grpcio_tools']}, {info['cpu_count']} CPUs "
+        f"({info['cpu_model']}), "
+        f"pinned to CPU {info['pinned_cpus']}, load average {info['load_average_at_start']} at start and "
+        f"{info['load_average_at_end']} at the end. "
+        "Times in milliseconds, in-process; median, p95 and min are wall-clock, CPU is the thread's CPU time (the cost "
+        "of the work "
+        "itself when other processes share the core). The budget column says whether the stage's CPU median alone fits "
+        "in the "
         "workload's target for the whole check; profiles follow for the stages over it.",
         "",
     ]
     for workload, detail in details.items():
         counts = detail["elements"]
         lines.append(
-            f"- **{workload}**: {detail['files']} file(s), {detail['bytes']:,} bytes, {counts['messages']} messages, {counts['fields']} fields, "
-            f"{counts['enums']} enums, {counts['services']} services; {detail['findings']['breaking_FILE']} breaking (FILE) and "
-            f"{detail['findings']['lint_all_rules']} lint findings. Target for the whole check: under {detail['target_whole_check_ms']:g} ms."
+            f"- **{workload}**: {detail['files']} file(s), {detail['bytes']:,} bytes, {counts['messages']} messages, "
+            f"{counts['fields']} fields, "
+            f"{counts['enums']} enums, {counts['services']} services; {detail['findings']['breaking_FILE']} breaking "
+            "(FILE) and "
+            f"{detail['findings']['lint_all_rules']} lint findings. Target for the whole check: under "
+            f"{detail['target_whole_check_ms']:g} ms."
         )
     lines += [
         "",
@@ -656,11 +664,13 @@ def markdown(info: dict, timings: list[Timing], details: dict[str, dict]) -> str
     for t in timings:
         target = details[t.workload]["target_whole_check_ms"]
         lines.append(
-            f"| {t.workload} | {t.stage} | {t.median_ms:.3f} | {t.p95_ms:.3f} | {t.min_ms:.3f} | {t.cpu_median_ms:.3f} | {t.cpu_p95_ms:.3f} | {t.repetitions} | {verdict(t, target)} |"
+            f"| {t.workload} | {t.stage} | {t.median_ms:.3f} | {t.p95_ms:.3f} | {t.min_ms:.3f} | {t.cpu_median_ms:.3f} "
+            f"| {t.cpu_p95_ms:.3f} | {t.repetitions} | {verdict(t, target)} |"
         )
     lines += [
         "",
-        "## Where the time goes in the stages over budget (cProfile, own time per run; profiling slows Python code down)",
+        "## Where the time goes in the stages over budget (cProfile, own time per run; profiling slows Python code "
+        "down)",
     ]
     over = {
         (t.workload, t.stage) for t in timings if verdict(t, details[t.workload]["target_whole_check_ms"]) == "over"
@@ -678,7 +688,8 @@ def markdown(info: dict, timings: list[Timing], details: dict[str, dict]) -> str
             ]
             for row in rows[:PROFILE_ROWS_IN_MARKDOWN]:
                 lines.append(
-                    f"| `{row['function']}` | {row['own_ms_per_run']:.3f} | {row['cumulative_ms_per_run']:.3f} | {row['share_of_own_time']:.0%} |"
+                    f"| `{row['function']}` | {row['own_ms_per_run']:.3f} | {row['cumulative_ms_per_run']:.3f} | "
+                    f"{row['share_of_own_time']:.0%} |"
                 )
     return "\n".join(lines) + "\n"
 

@@ -95,7 +95,10 @@ def event_schema(package: str, extra_fields: int = 0) -> str:
 
 
 def small_schema(package: str) -> str:
-    return f'syntax = "proto3";\n\npackage {package};\n\n// Cold is one row of the cold-lookup set.\nmessage Cold {{\n  string tenant_id = 1;\n  int64 sequence = 2;\n}}\n'
+    return (
+        f'syntax = "proto3";\n\npackage {package};\n\n// Cold is one row of the cold-lookup set.\nmessage Cold {{\n'
+        "  string tenant_id = 1;\n  int64 sequence = 2;\n}\n"
+    )
 
 
 # ---------------------------------------------------------------- HTTP client
@@ -286,7 +289,7 @@ _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
 def parse_wrk(output: str) -> dict:
-    """Read requests/s, the 50th and 99th latency percentiles (ms), request and error counts from wrk --latency output."""
+    """Read requests/s, the 50th and 99th latency percentiles (ms), request and error counts from `wrk --latency`."""
 
     def percentile(label: str) -> float:
         match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
@@ -400,7 +403,10 @@ def registrations(api: Api, name: str, subjects: list[str], duration: float) -> 
         thread.join()
     if failures:
         raise BenchFailed(f"{len(failures)} registrations failed, first: {failures[0]}")
-    notes = f"POST /subjects/{{subject}}/versions with Basic auth, ~1 KB schema, each version adds a field (BACKWARD); {len(subjects)} client(s), one subject each"
+    notes = (
+        "POST /subjects/{subject}/versions with Basic auth, ~1 KB schema, each version adds a field "
+        f"(BACKWARD); {len(subjects)} client(s), one subject each"
+    )
     return summary(name, durations, time.perf_counter() - started, len(subjects), notes=notes)
 
 
@@ -607,18 +613,22 @@ def markdown(report: dict) -> str:
     lines = [
         "# Registry benchmark",
         "",
-        f"Run {report['date']} with `python tests/performance/bench_registry.py` (wrk {report['settings']['duration_s']} s per case).",
+        f"Run {report['date']} with `python tests/performance/bench_registry.py` (wrk "
+        f"{report['settings']['duration_s']} s per case).",
         "",
         f"Machine: {machine['cpu']}, {machine['cpu_count']} CPUs, {machine['memory_gb']} GB; {machine['platform']}; "
-        f"Python {machine['python']}, Django {machine['django']}, {machine['gunicorn']} ({WORKERS} sync workers), PostgreSQL {machine['postgresql']}, Redis {machine['redis']}. "
-        f"Load generator, server, database and cache share this machine; its 1-minute load average was {report['settings']['load_1m_before']} before the run, and the benchmark's own processes add about 2 to it.",
+        f"Python {machine['python']}, Django {machine['django']}, {machine['gunicorn']} ({WORKERS} sync workers), "
+        f"PostgreSQL {machine['postgresql']}, Redis {machine['redis']}. "
+        "Load generator, server, database and cache share this machine; its 1-minute load average was "
+        f"{report['settings']['load_1m_before']} before the run, and the benchmark's own processes add about 2 to it.",
         "",
         "| case | connections | requests/s | p50 ms | p99 ms | requests | errors | load (1 min) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for case in report["cases"]:
         lines.append(
-            f"| {case['name']} | {case['connections']} | {case['rps']:.1f} | {case['p50_ms']:.2f} | {case['p99_ms']:.2f} | {case['requests']} | {case['errors']} | {case['load_1m']} |"
+            f"| {case['name']} | {case['connections']} | {case['rps']:.1f} | {case['p50_ms']:.2f} | "
+            f"{case['p99_ms']:.2f} | {case['requests']} | {case['errors']} | {case['load_1m']} |"
         )
     lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
     for name, target in report["targets"].items():
@@ -627,7 +637,8 @@ def markdown(report: dict) -> str:
     lines += [f"- {name}: {value}" for name, value in report["derived"].items()]
     lines += [
         "",
-        "Milliseconds per request inside one process (Django's test client, no HTTP): cached, the best mean of 5 interleaved runs of 300; cold, p50 and p99 of each path read once after emptying Redis:",
+        "Milliseconds per request inside one process (Django's test client, no HTTP): cached, the best mean of 5 "
+        "interleaved runs of 300; cold, p50 and p99 of each path read once after emptying Redis:",
         "",
     ]
     lines += [f"- {name}: {value}" for name, value in report["in_process_ms_per_request"].items()]
@@ -716,7 +727,10 @@ def median_of(name: str, runs: list[Measurement], notes: str) -> Measurement:
 
 
 def basic_auth_case(wrk: str, port: int, duration: int) -> Measurement:
-    notes = "the floor with an `Authorization: Basic` header, as confluent-kafka sends on every request when given credentials"
+    notes = (
+        "the floor with an `Authorization: Basic` header, as confluent-kafka sends on every request when given "
+        "credentials"
+    )
     return wrk_case(
         wrk,
         port,
@@ -754,7 +768,10 @@ def measure(wrk: str, env: dict, port: int, seeded: Seeded, duration: int, round
 def service_registrations(env: dict, duration: int) -> Measurement:
     started = time.perf_counter()
     durations = run_in_django(env, "service-registrations", duration)
-    notes = "services.subject_version_register in one process, no HTTP and no authentication: what the engine and database cost"
+    notes = (
+        "services.subject_version_register in one process, no HTTP and no authentication: what the engine and "
+        "database cost"
+    )
     return summary("register_service_layer", durations, time.perf_counter() - started, 1, notes=notes)
 
 

@@ -1,4 +1,4 @@
-"""The registry's routes plus `/bench/floor`: the cheapest DRF view, the floor any registry endpoint is measured against."""
+"""The registry's routes plus `/bench/floor`: the cheapest DRF view, the floor every endpoint is measured against."""
 
 from django.urls import include, path
 from rest_framework.permissions import AllowAny

@@ -287,7 +287,8 @@ def require_upb() -> None:
     backend = api_implementation.Type()
     if backend != EXPECTED_BACKEND:
         raise BackendMismatch(
-            f'protobuf runs on the "{backend}" backend; these figures are for upb (unset PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION).'
+            f'protobuf runs on the "{backend}" backend; these figures are for upb (unset '
+            "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION)."
         )
 
 
@@ -370,17 +371,20 @@ def markdown(report: dict) -> str:
         "",
         f"{report['date']} on {machine['processor']} ({machine['cpus']} CPUs), Python {machine['python']}, "
         f"protobuf {machine['protobuf']} ({machine['protobuf_backend']} backend). "
-        f"Median of {report['settings']['repeats']} repeats, in microseconds per call; JSON is compact `json.dumps` (no spaces) and `json.loads` "
+        f"Median of {report['settings']['repeats']} repeats, in microseconds per call; JSON is compact `json.dumps` "
+        "(no spaces) and `json.loads` "
         "of the same data.",
         "",
-        "| Message | Protobuf bytes | JSON bytes | Smaller | Serialize pb / JSON (µs) | Parse pb / JSON (µs) | < 1 ms | < 0.5 ms |",
+        "| Message | Protobuf bytes | JSON bytes | Smaller | Serialize pb / JSON (µs) | Parse pb / JSON (µs) | < 1 ms "
+        "| < 0.5 ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | :---: | :---: |",
     ]
     for row in report["results"]:
         checks = row["checks"]
         lines.append(
             f"| {row['message']} | {row['protobuf_bytes']} | {row['json_bytes']} | {row['size_reduction']:.0%} "
-            f"| {row['protobuf_serialize_us']:.2f} / {row['json_serialize_us']:.2f} | {row['protobuf_parse_us']:.2f} / {row['json_parse_us']:.2f} "
+            f"| {row['protobuf_serialize_us']:.2f} / {row['json_serialize_us']:.2f} | {row['protobuf_parse_us']:.2f} / "
+            f"{row['json_parse_us']:.2f} "
             f"| {_mark(checks['serialize_under_1_ms'])} | {_mark(checks['parse_under_0_5_ms'])} |"
         )
     lines += ["", *_claim_lines(report), ""]
@@ -397,12 +401,17 @@ def _claim_lines(report: dict) -> list[str]:
     return [
         "The spec's claims, checked on these messages:",
         "",
-        f"- Serialization under {SPEC_SERIALIZE_MS:g} ms: slowest {slowest_serialize:.2f} µs ({_verdict(slowest_serialize < SPEC_SERIALIZE_MS * 1000)}).",
-        f"- Parsing under {SPEC_PARSE_MS:g} ms: slowest {slowest_parse:.2f} µs ({_verdict(slowest_parse < SPEC_PARSE_MS * 1000)}).",
-        f"- About {SPEC_SIZE_REDUCTION:.0%} smaller than JSON (taken as at least {SPEC_SIZE_REDUCTION - SIZE_TOLERANCE:.0%}): "
+        f"- Serialization under {SPEC_SERIALIZE_MS:g} ms: slowest {slowest_serialize:.2f} µs "
+        f"({_verdict(slowest_serialize < SPEC_SERIALIZE_MS * 1000)}).",
+        f"- Parsing under {SPEC_PARSE_MS:g} ms: slowest {slowest_parse:.2f} µs "
+        f"({_verdict(slowest_parse < SPEC_PARSE_MS * 1000)}).",
+        f"- About {SPEC_SIZE_REDUCTION:.0%} smaller than JSON (taken as at least "
+        f"{SPEC_SIZE_REDUCTION - SIZE_TOLERANCE:.0%}): "
         f"{min(reductions):.0%} to {max(reductions):.0%} smaller than compact JSON, "
-        f"{min(row['size_reduction_default'] for row in rows):.0%} to {max(row['size_reduction_default'] for row in rows):.0%} "
-        f"than json.dumps' default form ({_verdict(min(reductions) >= SPEC_SIZE_REDUCTION - SIZE_TOLERANCE)} for every message).",
+        f"{min(row['size_reduction_default'] for row in rows):.0%} to "
+        f"{max(row['size_reduction_default'] for row in rows):.0%} "
+        f"than json.dumps' default form ({_verdict(min(reductions) >= SPEC_SIZE_REDUCTION - SIZE_TOLERANCE)} for every "
+        "message).",
     ]
 
 

@@ -93,7 +93,8 @@ class Command(BaseCommand):
             return False
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.stdout.write(
-            f"{language}: wrote {len(written)} files for {len(selection.roots)} .proto file(s) to {target} ({elapsed_ms:.0f} ms)"
+            f"{language}: wrote {len(written)} files for {len(selection.roots)} .proto file(s) to {target} "
+            f"({elapsed_ms:.0f} ms)"
         )
         return True
 

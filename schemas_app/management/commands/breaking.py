@@ -8,7 +8,10 @@ from protoengine import cli
 
 
 class Command(BaseCommand):
-    help = "Report changes in CURRENT_DIR that break consumers of PREVIOUS_DIR (exit 100 when something breaks, 1 on a compile error)."
+    help = (
+        "Report changes in CURRENT_DIR that break consumers of PREVIOUS_DIR (exit 100 when something breaks, 1 on "
+        "a compile error)."
+    )
     # The check reads folders only; it needs neither the database nor the system checks.
     requires_system_checks = []
 

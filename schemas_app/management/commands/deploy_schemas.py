@@ -15,7 +15,8 @@ from schemas_app.remote import RemoteError, RemoteRegistry, add_credential_argum
 
 class Command(BaseCommand):
     help = (
-        "Register every .proto file under PATH on a registry, in dependency order with references, as subjects named by import path. "
+        "Register every .proto file under PATH on a registry, in dependency order with references, as subjects named "
+        "by import path. "
         "--dry-run prints per file NEW, UNCHANGED or the semantic version bump, and any breaking change. "
         "Exit 0 when everything is (or would be) deployed, 100 when a breaking change blocks, 1 on errors."
     )
@@ -49,7 +50,8 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         git = deploy.git_state(root)
         self.stdout.write(
-            f"{'Dry run: ' if dry_run else ''}{root} to {client.url}, from {git.describe() if git else 'no git checkout'}"
+            f"{'Dry run: ' if dry_run else ''}{root} to {client.url}, from "
+            f"{git.describe() if git else 'no git checkout'}"
         )
         try:
             plans = deploy.plan_tree(client, sources, compiled)

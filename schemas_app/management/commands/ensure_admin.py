@@ -9,7 +9,10 @@ from registry.env import env_str
 
 
 class Command(BaseCommand):
-    help = "Create a superuser from REGISTRY_ADMIN_USERNAME / REGISTRY_ADMIN_PASSWORD (a password is generated and printed once when unset)."
+    help = (
+        "Create a superuser from REGISTRY_ADMIN_USERNAME / REGISTRY_ADMIN_PASSWORD (a password is generated and "
+        "printed once when unset)."
+    )
 
     def handle(self, *args, **options):
         user_model = get_user_model()
@@ -27,7 +30,8 @@ class Command(BaseCommand):
         if generated:
             self.stdout.write(
                 self.style.WARNING(
-                    f"Created admin account {username!r} with password {password!r} (shown once; set REGISTRY_ADMIN_PASSWORD to choose it)."
+                    f"Created admin account {username!r} with password {password!r} (shown once; set "
+                    "REGISTRY_ADMIN_PASSWORD to choose it)."
                 )
             )
         else:

@@ -12,7 +12,10 @@ from schemas_app.tree import tree_register
 
 
 class Command(BaseCommand):
-    help = "Register every .proto file under a folder (default: REGISTRY_SCHEMAS_DIR) as subjects named by their import paths."
+    help = (
+        "Register every .proto file under a folder (default: REGISTRY_SCHEMAS_DIR) as subjects named by their "
+        "import paths."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("folder", nargs="?", help="Folder holding the .proto tree (default: the bundled schemas/).")
@@ -32,7 +35,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"{result.path}: {result.error}")
             elif result.created:
                 self.stdout.write(
-                    f"{result.path}: registered version {result.version} ({result.semantic_version}), schema id {result.schema_id}"
+                    f"{result.path}: registered version {result.version} ({result.semantic_version}), schema id "
+                    f"{result.schema_id}"
                 )
         created = sum(result.created for result in results)
         self.stdout.write(

@@ -1,4 +1,4 @@
-"""`python manage.py validate_schemas [PATH ...] [--against URL]`: compile, lint and check files before they are registered."""
+"""`python manage.py validate_schemas [PATH ...] [--against URL]`: compile, lint and check files before registering."""
 
 import sys
 
@@ -12,7 +12,8 @@ from schemas_app.validate import validate_paths
 
 class Command(BaseCommand):
     help = (
-        "Compile and lint .proto files and folders, printing `path:line:column: RULE_ID message` lines; with --against, also check "
+        "Compile and lint .proto files and folders, printing `path:line:column: RULE_ID message` lines; with "
+        "--against, also check "
         "compatibility with what a registry holds. Exit 0 when clean, 100 on findings, 1 on a compile or other error."
     )
     # Works from files and a remote registry only: no database, no system checks (CI runs it against production).
@@ -30,7 +31,8 @@ class Command(BaseCommand):
         add_credential_arguments(parser)
         parser.epilog = (
             "A PATH's include root is the nearest folder at or above it holding buf.yaml (within its git checkout); "
-            "without one, a folder is its own root and a file's root is the nearest folder from which its imports exist."
+            "without one, a folder is its own root and a file's root is the nearest folder from which its imports "
+            "exist."
         )
 
     def handle(self, *args, paths=(), against=None, token=None, user=None, **options):

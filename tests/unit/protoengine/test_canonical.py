@@ -13,7 +13,10 @@ from protoengine.compiler import CompilationFailed, compile_one
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 OPTIONS = (REPOSITORY / "schemas" / "schemaregistry" / "options.proto").read_text()
-MONEY = 'syntax = "proto3";\npackage common.v1;\nmessage Money { int64 units = 1; int32 nanos = 2; string currency_code = 3; }\n'
+MONEY = (
+    'syntax = "proto3";\npackage common.v1;\nmessage Money { int64 units = 1; int32 nanos = 2; string '
+    "currency_code = 3; }\n"
+)
 DEPENDENCIES = {"schemaregistry/options.proto": OPTIONS, "common/money.proto": MONEY}
 PATH = "shop/customer.proto"
 
@@ -27,7 +30,11 @@ option go_package = "shop/v1;shopv1";
 // A customer of the shop.
 message Customer {
   string id = 1;
-  string email = 2 [(registry.v1.pii) = true, (registry.v1.classification) = DATA_CLASSIFICATION_CONFIDENTIAL, deprecated = true];
+  string email = 2 [
+    (registry.v1.pii) = true,
+    (registry.v1.classification) = DATA_CLASSIFICATION_CONFIDENTIAL,
+    deprecated = true
+  ];
   common.v1.Money balance = 3;
   google.protobuf.Timestamp created_at = 4;
   map<string, string> labels = 5;

@@ -287,7 +287,8 @@ def test_flags_replace_the_rules_of_buf_yaml(pair):
     "config",
     [
         "version: v2\nbreaking:\n  use: [FILE]\n  except: [FIELD_SAME_NAME, FIELD_SAME_JSON_NAME]\n",
-        "version: v1\nbreaking:\n  ignore_only:\n    FIELD_SAME_NAME:\n      - acme/users\n    FIELD_SAME_JSON_NAME:\n      - acme/users/v1/user.proto\n",
+        "version: v1\nbreaking:\n  ignore_only:\n    FIELD_SAME_NAME:\n      - acme/users\n    FIELD_SAME_JSON_NAME:\n "
+        "     - acme/users/v1/user.proto\n",
     ],
     ids=["except", "ignore_only by folder and by file"],
 )

@@ -4,8 +4,15 @@ import pytest
 
 from protoengine.compiler import MAX_SOURCE_BYTES, CompilationFailed, compile_one, compile_sources
 
-MONEY = 'syntax = "proto3";\npackage common.v1;\nmessage Money { int64 units = 1; int32 nanos = 2; string currency_code = 3; }\n'
-ORDER = 'syntax = "proto3";\npackage trading.v1;\nimport "common/money.proto";\nimport "google/protobuf/timestamp.proto";\nmessage Order { common.v1.Money price = 1; google.protobuf.Timestamp at = 2; }\n'
+MONEY = (
+    'syntax = "proto3";\npackage common.v1;\nmessage Money { int64 units = 1; int32 nanos = 2; string '
+    "currency_code = 3; }\n"
+)
+ORDER = (
+    'syntax = "proto3";\npackage trading.v1;\nimport "common/money.proto";\nimport '
+    '"google/protobuf/timestamp.proto";\nmessage Order { common.v1.Money price = 1; google.protobuf.Timestamp at = '
+    "2; }\n"
+)
 
 
 def errors_of(sources, roots=None):

@@ -475,7 +475,8 @@ def test_it_refuses_several_fields_moved_into_one_oneof():
             4,
             3,
             "FIELD_SAME_ONEOF",
-            'Oneof "where" on message "trading.v1.Tick" now makes fields exclusive that could be set together before (1 "venue", 2 "venue_id").',
+            'Oneof "where" on message "trading.v1.Tick" now makes fields exclusive that could be set together before '
+            '(1 "venue", 2 "venue_id").',
             confluent="MULTIPLE_FIELDS_MOVED_TO_ONEOF",
         )
     ]
@@ -571,7 +572,8 @@ def test_it_refuses_an_incompatible_change_inside_an_imported_message_at_both_pl
             5,
             3,
             "FIELD_SAME_TYPE",
-            'Field 1 "venue" on message "trading.v1.Tick" has type "common.v1.Venue", whose definition changed incompatibly.',
+            'Field 1 "venue" on message "trading.v1.Tick" has type "common.v1.Venue", whose definition changed '
+            "incompatibly.",
             confluent="FIELD_NAMED_TYPE_CHANGED",
         ),
     ]

@@ -83,15 +83,16 @@ def test_it_writes_maps_optionals_and_oneofs_as_declared():
         "  oneof kind {\n    string a = 3;\n    int64 b = 4;\n  }\n}\n"
     )
     assert (
-        "  map<string, M> children = 1;\n  optional int32 count = 2;\n  oneof kind {\n    string a = 3;\n    int64 b = 4;\n  }\n"
-        in printed
+        "  map<string, M> children = 1;\n  optional int32 count = 2;\n  oneof kind {\n    string a = 3;\n    int64 b = "
+        "4;\n  }\n" in printed
     )
     assert "ChildrenEntry" not in printed and "_count" not in printed
 
 
 def test_it_writes_json_name_only_when_it_differs_from_the_default():
     printed = round_trip(
-        'syntax = "proto3";\nmessage M {\n  string user_id = 1 [json_name = "userId"];\n  string other_id = 2 [json_name = "otherID"];\n}\n'
+        'syntax = "proto3";\nmessage M {\n  string user_id = 1 [json_name = "userId"];\n  string other_id = 2 '
+        '[json_name = "otherID"];\n}\n'
     )
     assert "string user_id = 1;" in printed
     assert 'string other_id = 2 [json_name = "otherID"];' in printed
@@ -109,14 +110,16 @@ def test_it_derives_json_names_like_protoc():
 
 def test_it_sorts_options_standard_first_then_custom_by_name():
     printed = round_trip(
-        'syntax = "proto3";\nimport "schemaregistry/options.proto";\noption java_package = "j";\noption go_package = "g";\n'
-        "message M {\n  string email = 1 [(registry.v1.pii) = true, deprecated = true, (registry.v1.classification) = DATA_CLASSIFICATION_PUBLIC];\n}\n"
+        'syntax = "proto3";\nimport "schemaregistry/options.proto";\noption java_package = "j";\noption go_package = '
+        '"g";\n'
+        "message M {\n  string email = 1 [(registry.v1.pii) = true, deprecated = true, (registry.v1.classification) = "
+        "DATA_CLASSIFICATION_PUBLIC];\n}\n"
     )
     assert 'option go_package = "g";\noption java_package = "j";' in printed
     # Too long for one line, so one option per line.
     assert (
-        "  string email = 1 [\n    deprecated = true,\n    (registry.v1.classification) = DATA_CLASSIFICATION_PUBLIC,\n    (registry.v1.pii) = true\n  ];\n"
-        in printed
+        "  string email = 1 [\n    deprecated = true,\n    (registry.v1.classification) = DATA_CLASSIFICATION_PUBLIC,\n"
+        "    (registry.v1.pii) = true\n  ];\n" in printed
     )
 
 
@@ -140,7 +143,8 @@ def test_it_keeps_nested_messages_in_descriptor_order_around_map_entries():
 def test_it_writes_fully_qualified_names_when_imports_are_not_given():
     compiled = compile_one(
         PATH,
-        'syntax = "proto3";\npackage p;\nimport "common/money.proto";\nmessage M { common.v1.Money price = 1; M self = 2; }\n',
+        'syntax = "proto3";\npackage p;\nimport "common/money.proto";\nmessage M { common.v1.Money price = 1; M self = '
+        "2; }\n",
         DEPENDENCIES,
     )
     printed = print_file(compiled.file(PATH))
@@ -150,10 +154,14 @@ def test_it_writes_fully_qualified_names_when_imports_are_not_given():
 
 def test_it_refuses_custom_options_whose_definition_is_not_given():
     # An option only this test declares: no generated module can have put it in the default pool.
-    options = 'syntax = "proto3";\npackage printer.test;\nimport "google/protobuf/descriptor.proto";\nextend google.protobuf.FieldOptions { bool secret = 59999; }\n'
+    options = (
+        'syntax = "proto3";\npackage printer.test;\nimport "google/protobuf/descriptor.proto";\nextend '
+        "google.protobuf.FieldOptions { bool secret = 59999; }\n"
+    )
     compiled = compile_one(
         PATH,
-        'syntax = "proto3";\nimport "printer/options.proto";\nmessage M { string email = 1 [(printer.test.secret) = true]; }\n',
+        'syntax = "proto3";\nimport "printer/options.proto";\nmessage M { string email = 1 [(printer.test.secret) = '
+        "true]; }\n",
         {"printer/options.proto": options},
     )
     with pytest.raises(UnprintableDescriptor, match="59999.*M.email"):
@@ -163,7 +171,8 @@ def test_it_refuses_custom_options_whose_definition_is_not_given():
 def test_it_refuses_group_extensions_with_a_clear_message():
     compiled = compile_one(
         PATH,
-        'syntax = "proto2";\nmessage M { extensions 10 to 20; }\nextend M { optional group G = 10 { optional int32 x = 1; } }\n',
+        'syntax = "proto2";\nmessage M { extensions 10 to 20; }\nextend M { optional group G = 10 { optional int32 x = '
+        "1; } }\n",
         {},
     )
     with pytest.raises(UnprintableDescriptor, match='"g" is a group'):
@@ -184,7 +193,8 @@ def test_it_writes_an_empty_message_on_one_line_and_indents_by_two_spaces():
     printed = round_trip('syntax = "proto3";\npackage p;\nmessage Empty{}\nmessage Outer{message Inner{int32 x=1;}}\n')
     assert (
         printed
-        == 'syntax = "proto3";\n\npackage p;\n\nmessage Empty {}\n\nmessage Outer {\n  message Inner {\n    int32 x = 1;\n  }\n}\n'
+        == 'syntax = "proto3";\n\npackage p;\n\nmessage Empty {}\n\nmessage Outer {\n  message Inner {\n    int32 x = '
+        "1;\n  }\n}\n"
     )
 
 

@@ -29,8 +29,8 @@ ED = 'edition = "2023";\npackage acme.v1;\n\n'
 TICK = P3 + "message TickData {\n  string symbol = 1;\n  int32 qty = 2;\n  double bid = 3;\n  int64 id = 4;\n}\n"
 SIDE = P3 + "enum Side {\n  SIDE_UNSPECIFIED = 0;\n  SIDE_BUY = 1;\n}\n"
 ORDERS = (
-    P3
-    + "message PutRequest {}\nmessage PutReply {}\n\nservice Orders {\n  rpc Put(PutRequest) returns (PutReply);\n  rpc Cancel(PutRequest) returns (PutReply);\n}\n"
+    P3 + "message PutRequest {}\nmessage PutReply {}\n\nservice Orders {\n  rpc Put(PutRequest) returns (PutReply);\n  "
+    "rpc Cancel(PutRequest) returns (PutReply);\n}\n"
 )
 BASE2 = P2 + "message Base {\n  extensions 100 to 199;\n}\n"
 EXT = BASE2 + "\nextend Base {\n  optional int32 tag = 100;\n}\n"

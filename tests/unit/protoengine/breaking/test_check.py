@@ -104,8 +104,8 @@ def test_a_deleted_map_field_is_one_deleted_field_not_also_a_deleted_message():
 
 def test_a_map_and_a_repeated_entry_differ_in_json_only():
     previous = files(
-        P3
-        + "message Book {\n  message LevelsEntry {\n    string key = 1;\n    int32 value = 2;\n  }\n  repeated LevelsEntry levels = 1;\n}\n"
+        P3 + "message Book {\n  message LevelsEntry {\n    string key = 1;\n    int32 value = 2;\n  }\n  repeated "
+        "LevelsEntry levels = 1;\n}\n"
     )
     current = files(P3 + "message Book {\n  map<string, int32> levels = 1;\n}\n")
     assert rules_of(
@@ -114,7 +114,10 @@ def test_a_map_and_a_repeated_entry_differ_in_json_only():
 
 
 def test_extensions_are_matched_by_extended_message_and_number():
-    base = 'syntax = "proto2";\npackage trading.v1;\n\nmessage Base {\n  extensions 100 to 199;\n}\n\nextend Base {\n  optional int32 tag = 100;\n}\n'
+    base = (
+        'syntax = "proto2";\npackage trading.v1;\n\nmessage Base {\n  extensions 100 to 199;\n}\n\nextend Base {\n '
+        " optional int32 tag = 100;\n}\n"
+    )
     [finding] = check(files(base), files(base.replace("int32 tag", "string tag")), ["FIELD_SAME_TYPE"])
     assert (
         finding.message

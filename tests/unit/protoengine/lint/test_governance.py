@@ -85,7 +85,8 @@ def test_it_asks_a_personal_field_for_both_options():
     assert (finding.path, finding.line, finding.column) == (PATH, 5, 10)
     assert (
         finding.message
-        == 'Field "email" on message "User" looks personal ("email") and should set (registry.v1.pii) = true and a (registry.v1.classification).'
+        == 'Field "email" on message "User" looks personal ("email") and should set (registry.v1.pii) = true and a '
+        "(registry.v1.classification)."
     )
 
 
@@ -94,15 +95,18 @@ def test_it_asks_a_personal_field_for_both_options():
     [
         (
             "[(registry.v1.pii) = false, (registry.v1.classification) = DATA_CLASSIFICATION_CONFIDENTIAL]",
-            'Field "email" on message "User" looks personal ("email") and should set (registry.v1.pii) = true and a (registry.v1.classification).',
+            'Field "email" on message "User" looks personal ("email") and should set (registry.v1.pii) = true and a '
+            "(registry.v1.classification).",
         ),
         (
             "[(registry.v1.pii) = true]",
-            'Field "email" on message "User" sets (registry.v1.pii) = true and should also set a (registry.v1.classification) other than DATA_CLASSIFICATION_UNSPECIFIED.',
+            'Field "email" on message "User" sets (registry.v1.pii) = true and should also set a '
+            "(registry.v1.classification) other than DATA_CLASSIFICATION_UNSPECIFIED.",
         ),
         (
             "[(registry.v1.pii) = true, (registry.v1.classification) = DATA_CLASSIFICATION_UNSPECIFIED]",
-            'Field "email" on message "User" sets (registry.v1.pii) = true and should also set a (registry.v1.classification) other than DATA_CLASSIFICATION_UNSPECIFIED.',
+            'Field "email" on message "User" sets (registry.v1.pii) = true and should also set a '
+            "(registry.v1.classification) other than DATA_CLASSIFICATION_UNSPECIFIED.",
         ),
     ],
 )
@@ -112,7 +116,8 @@ def test_it_wants_pii_true_and_a_real_classification(options, message):
 
 def test_it_accepts_annotated_fields_and_ignores_booleans_about_personal_data():
     sources = pii_sources(
-        "  repeated string emails = 1 [(registry.v1.pii) = true, (registry.v1.classification) = DATA_CLASSIFICATION_RESTRICTED];",
+        "  repeated string emails = 1 [(registry.v1.pii) = true, (registry.v1.classification) = "
+        "DATA_CLASSIFICATION_RESTRICTED];",
         "  bool email_verified = 2;",
         "  map<string, string> labels = 3;",
     )

@@ -53,7 +53,8 @@ def test_an_ignore_comment_on_a_message_covers_its_fields():
 
 def test_file_rules_are_silenced_on_the_package_or_syntax_statement():
     on_package = {
-        PATH: '// lint:ignore PACKAGE_VERSION_SUFFIX\nsyntax = "proto3";\n\n// lint:ignore PACKAGE_VERSION_SUFFIX\npackage trading;\n'
+        PATH: '// lint:ignore PACKAGE_VERSION_SUFFIX\nsyntax = "proto3";\n\n// lint:ignore PACKAGE_VERSION_SUFFIX\n'
+        "package trading;\n"
     }
     on_syntax = {PATH: '// lint:ignore PACKAGE_VERSION_SUFFIX\nsyntax = "proto3";\npackage trading;\n'}
     elsewhere = {PATH: 'syntax = "proto3";\npackage trading;\n// lint:ignore PACKAGE_VERSION_SUFFIX\nmessage A {}\n'}

@@ -283,7 +283,8 @@ CASES = {
                 "a.v1",
                 PII,
                 "message User {",
-                "  string email = 1 [(registry.v1.pii) = true, (registry.v1.classification) = DATA_CLASSIFICATION_CONFIDENTIAL];",
+                "  string email = 1 [(registry.v1.pii) = true, (registry.v1.classification) = "
+                "DATA_CLASSIFICATION_CONFIDENTIAL];",
                 "  string model_name = 2;",
                 "}",
             ),
@@ -320,7 +321,10 @@ def test_each_rule_accepts_its_good_fixture(rule_id):
 
 
 def test_field_not_required_also_sees_editions_legacy_required():
-    text = 'edition = "2023";\npackage a.v1;\nmessage Order {\n  string order_id = 1 [features.field_presence = LEGACY_REQUIRED];\n  string note = 2;\n}\n'
+    text = (
+        'edition = "2023";\npackage a.v1;\nmessage Order {\n  string order_id = 1 [features.field_presence = '
+        "LEGACY_REQUIRED];\n  string note = 2;\n}\n"
+    )
     assert [(f.line, f.column, f.message) for f in run("FIELD_NOT_REQUIRED", {A: text})] == [
         (4, 3, 'Field named "order_id" should not be required.')
     ]

@@ -12,7 +12,8 @@ def test_it_reads_the_pii_and_classification_options_protoc_retained():
         "a.v1",
         f'import "{OPTIONS_PATH}";',
         "message User {",
-        "  string email = 1 [(registry.v1.pii) = true, (registry.v1.classification) = DATA_CLASSIFICATION_CONFIDENTIAL, deprecated = true];",
+        "  string email = 1 [(registry.v1.pii) = true, (registry.v1.classification) = "
+        "DATA_CLASSIFICATION_CONFIDENTIAL, deprecated = true];",
         "}",
     )
     compiled = compile_sources({OPTIONS_PATH: OPTIONS_TEXT, "a/v1/a.proto": text})
