@@ -1,14 +1,20 @@
 """Compile .proto texts into FileDescriptorProtos with the real protoc bundled in grpcio-tools.
 
-The input is a mapping `import path -> text`; only those texts and Google's
+The input is a mapping `import path -> text`; only those texts and the
 well-known types are visible to the compiler. They are written to a private
 temporary folder, which is protoc's only include path besides the well-known
 types, so an import of `../../etc/passwd` or `/etc/hosts` can never read a file.
+
+The well-known types are what Confluent's ProtobufSchema knows without a
+reference: protobuf's own `google/protobuf/*` (from grpcio-tools) and Google's
+common types `google/type/*` (from googleapis-common-protos).
 """
 
 import hashlib
+import importlib.util
 import os
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
@@ -22,6 +28,29 @@ from protoengine.findings import Finding
 from protoengine.lru import LruCache
 
 WELL_KNOWN_PREFIX = "google/protobuf/"
+# Google's common types that Confluent's registry resolves without a reference (its ProtobufSchema's known
+# dependencies); googleapis-common-protos ships them. Its other files (google/api, google/rpc...) stay unknown.
+COMMON_TYPES = tuple(
+    f"google/type/{name}.proto"
+    for name in (
+        "calendar_period",
+        "color",
+        "date",
+        "datetime",
+        "dayofweek",
+        "decimal",
+        "expr",
+        "fraction",
+        "interval",
+        "latlng",
+        "money",
+        "month",
+        "phone_number",
+        "postal_address",
+        "quaternion",
+        "timeofday",
+    )
+)
 # A larger file is refused before protoc sees it; the registry's own limit is lower.
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
 # protoc recurses per nesting level; far deeper input could exhaust its stack.
@@ -68,7 +97,8 @@ class CompiledFiles:
 
 
 def is_well_known(path: str) -> bool:
-    return path.startswith(WELL_KNOWN_PREFIX)
+    """Return True for a file every schema may import without a reference (and none may replace)."""
+    return path.startswith(WELL_KNOWN_PREFIX) or path in COMMON_TYPES
 
 
 def own_imports(file: FileDescriptorProto) -> tuple[str, ...]:
@@ -82,6 +112,45 @@ def well_known_include_dir() -> str:
     import grpc_tools
 
     return str(Path(grpc_tools.__file__).parent / "_proto")
+
+
+def common_types_include_dir() -> str:
+    """Return a folder holding exactly COMMON_TYPES, copied from googleapis-common-protos.
+
+    The package's own folder would also expose every other .proto file installed
+    beside it, so only the listed files are copied, into a folder named after their
+    content: processes share it, and one that finds it missing (a cleaned /tmp) makes it again.
+    """
+    package_dir, folder = _common_types_source_and_folder()
+    if not folder.is_dir():
+        # Built aside and renamed, so a concurrent compile never sees a half-copied folder.
+        building = Path(tempfile.mkdtemp(prefix="protoc-common-types-", dir=folder.parent))
+        for path in COMMON_TYPES:
+            (building / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(package_dir / path, building / path)
+        try:
+            building.rename(folder)
+        except OSError:
+            shutil.rmtree(building, ignore_errors=True)  # another process won the race
+    return str(folder)
+
+
+@cache
+def _common_types_source_and_folder() -> tuple[Path, Path]:
+    spec = importlib.util.find_spec("google.type.money_pb2")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("googleapis-common-protos is not installed: pip install googleapis-common-protos")
+    package_dir = Path(spec.origin).parents[2]
+    digest = hashlib.sha256()
+    for path in COMMON_TYPES:
+        digest.update((package_dir / path).read_bytes())
+    name = f"protoc-common-types-{os.getuid()}-{digest.hexdigest()[:16]}"
+    return package_dir, Path(_scratch_dir() or tempfile.gettempdir(), name)
+
+
+def include_dirs() -> tuple[str, ...]:
+    """Return the folders of the well-known types, as protoc's include path after the schemas' own."""
+    return (well_known_include_dir(), common_types_include_dir())
 
 
 def compile_sources(sources: Mapping[str, str | bytes], roots: Sequence[str] | None = None) -> CompiledFiles:
@@ -228,7 +297,7 @@ def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, 
         arguments = [
             "protoc",
             f"--proto_path={source_dir}",
-            f"--proto_path={well_known_include_dir()}",
+            *(f"--proto_path={folder}" for folder in include_dirs()),
             "--include_imports",
             "--include_source_info",
             "--retain_options",

@@ -16,7 +16,8 @@ class SchemaInputSerializer(serializers.Serializer):
 
     schema = serializers.CharField(trim_whitespace=False, allow_blank=False)
     schemaType = serializers.CharField(required=False, default="PROTOBUF")
-    references = ReferenceSerializer(many=True, required=False, default=list)
+    # Confluent reads "references": null as no references.
+    references = ReferenceSerializer(many=True, required=False, allow_null=True, default=list)
     metadata = serializers.JSONField(required=False, allow_null=True, default=None)
     ruleSet = serializers.JSONField(required=False, allow_null=True, default=None)
     id = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
@@ -29,7 +30,8 @@ class SchemaInputSerializer(serializers.Serializer):
         return "PROTOBUF"
 
     def references_list(self) -> list[Reference]:
-        return [Reference(ref["name"], ref["subject"], ref["version"]) for ref in self.validated_data["references"]]
+        references = self.validated_data["references"] or []
+        return [Reference(ref["name"], ref["subject"], ref["version"]) for ref in references]
 
 
 class ConfigInputSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-from protoengine.compiler import well_known_include_dir
+from protoengine.compiler import include_dirs
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -45,7 +45,7 @@ def generate_modules(source_dir: Path, output_dir: Path) -> list[str]:
     arguments = [
         "protoc",
         f"--proto_path={source_dir}",
-        f"--proto_path={well_known_include_dir()}",
+        *(f"--proto_path={folder}" for folder in include_dirs()),
         f"--python_out={output_dir}",
         *paths,
     ]

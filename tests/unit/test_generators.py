@@ -232,3 +232,15 @@ def test_a_selection_refuses_a_path_without_proto_files(tmp_path):
 
     with pytest.raises(SourceError, match="No .proto file under"):
         select_sources([tmp_path / "schemas" / "empty"])
+
+
+def test_a_file_importing_googles_common_types_generates_python_that_imports_them(tmp_path):
+    wallet = (
+        'syntax = "proto3";\npackage shop.v1;\nimport "google/type/money.proto";\n'
+        "message Wallet { google.type.Money cash = 1; }\n"
+    )
+
+    written = generate({"shop/wallet.proto": wallet}, "python", tmp_path)
+
+    assert "shop/wallet_pb2.py" in relative_names(written, tmp_path)
+    assert "from google.type import money_pb2" in (tmp_path / "shop/wallet_pb2.py").read_text()
