@@ -1,7 +1,9 @@
 """The registry's one exception family; every error answer has the shape {"error_code": int, "message": str}.
 
-Codes are Confluent Schema Registry's, so its clients understand them. A subclass sets
-the status, the code and, for messages that name things, a `template` whose fields are
+Codes are Confluent Schema Registry's, so its clients understand them, and so are the
+messages wherever Confluent has one for the same case (its `Errors` class and REST
+exceptions), letter for letter, because scripts compare them. A subclass sets the
+status, the code and, for messages that name things, a `template` whose fields are
 filled from the positional arguments in the order of `fields`.
 """
 
@@ -55,6 +57,12 @@ class SchemaNotFound(NotFound):
     error_code, default_message = 40403, "Schema not found"
 
 
+class SchemaIdNotFound(SchemaNotFound):
+    """A schema asked for by id or guid."""
+
+    fields, template = ("schema_id",), "Schema {schema_id} not found"
+
+
 class SubjectSoftDeleted(NotFound):
     error_code, fields = 40404, ("subject",)
     template = "Subject '{subject}' was soft deleted.Set permanent=true to delete permanently"
@@ -86,12 +94,13 @@ class SubjectModeNotFound(NotFound):
 
 
 class IncompatibleSchema(RegistryError):
-    status, error_code = 409, 409
+    status, error_code = 409, 40901
 
-    def __init__(self, messages: list[str], findings: list[dict] | None = None):
+    def __init__(self, subject: str, messages: list[str], findings: list[dict] | None = None):
         self.messages = messages
         super().__init__(
-            "Schema being registered is incompatible with an earlier schema for subject; " + "; ".join(messages),
+            f'Schema being registered is incompatible with an earlier schema for subject "{subject}", '
+            f"details: [{', '.join(messages)}]",
             details=findings,
         )
 
@@ -109,10 +118,10 @@ class InvalidVersion(RegistryError):
 
 
 class InvalidCompatibilityLevel(RegistryError):
-    status, error_code, fields = 422, 42203, ("level",)
-    template = (
-        "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, "
-        "forward_transitive, and full_transitive; got {level!r}"
+    status, error_code = 422, 42203
+    default_message = (
+        "Invalid compatibility level. Valid values are none, backward, forward, full, "
+        "backward_transitive, forward_transitive, and full_transitive"
     )
 
 
@@ -124,8 +133,8 @@ class InvalidRuleSet(RegistryError):
 
 
 class InvalidMode(RegistryError):
-    status, error_code, fields = 422, 42204, ("mode",)
-    template = "Invalid mode {mode!r}. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT"
+    # Confluent's text, although READONLY_OVERRIDE is accepted too.
+    status, error_code, default_message = 422, 42204, "Invalid mode. Valid values are READWRITE, READONLY, and IMPORT."
 
 
 class OperationNotPermitted(RegistryError):
@@ -134,17 +143,22 @@ class OperationNotPermitted(RegistryError):
 
 class ReferenceExists(RegistryError):
     status, error_code, fields = 422, 42206, ("subject", "version")
-    template = "One or more references exist to the schema {{subject={subject},version={version}}}"
+    template = (
+        "One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={subject},version={version}}}."
+    )
 
 
 class InvalidSubject(RegistryError):
     status, error_code, fields = 422, 42208, ("subject",)
-    template = "The specified subject '{subject}' is not a valid subject name"
+    template = "The specified subject '{subject}' is not a valid."
 
 
 class SchemaTooLarge(RegistryError):
-    status, error_code, fields = 422, 42209, ("size", "limit")
-    template = "Schema is {size} bytes; the limit is {limit} bytes"
+    status, error_code = 422, 42209
+    default_message = "Register operation failed because schema is too large"
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(details=[{"size": size, "limit": limit}])
 
 
 class BadRequest(RegistryError):

@@ -9,7 +9,7 @@ from schemas_app import cache as registry_cache
 from schemas_app.errors import (
     BadRequest,
     InvalidVersion,
-    SchemaNotFound,
+    SchemaIdNotFound,
     SubjectNotFound,
     VersionNotFound,
 )
@@ -174,7 +174,7 @@ def schema_get(*, schema_id: int) -> Schema:
     try:
         return Schema.objects.get(pk=schema_id)
     except (Schema.DoesNotExist, ValueError, OverflowError):
-        raise SchemaNotFound() from None
+        raise SchemaIdNotFound(schema_id) from None
 
 
 def schema_payload(*, schema_id: int) -> dict:
@@ -252,7 +252,7 @@ def schema_id_by_guid(*, guid: str) -> int:
     try:
         return Schema.objects.values_list("pk", flat=True).get(guid=uuid.UUID(guid))
     except (ValueError, Schema.DoesNotExist):
-        raise SchemaNotFound() from None
+        raise SchemaIdNotFound(guid) from None
 
 
 def mode_row(*, tenant: Tenant, subject: str) -> SubjectMode | None:

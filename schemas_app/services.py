@@ -181,7 +181,7 @@ def subject_version_register(
     if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
         raise OperationNotPermitted(f"Subject {subject_name} is in read-only mode")
     if (import_id is not None or import_version is not None) and mode != Mode.IMPORT:
-        raise OperationNotPermitted("Schema ids and versions can only be given in IMPORT mode")
+        raise OperationNotPermitted(f"Subject {subject_name} is not in import mode")
 
     previous = selectors.live_versions(subject=subject)
     files_of = VersionFiles(tenant)
@@ -197,7 +197,9 @@ def subject_version_register(
         )
     )
     if findings:
-        raise IncompatibleSchema([finding.message for finding in findings], [finding.as_dict() for finding in findings])
+        raise IncompatibleSchema(
+            subject_name, [finding.message for finding in findings], [finding.as_dict() for finding in findings]
+        )
 
     schema_row = _stored_schema(prepared, metadata=metadata, rule_set=rule_set, import_id=import_id)
     version_number = import_version or selectors.next_version_number(subject=subject)
@@ -403,7 +405,7 @@ def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, ac
     if level is not None:
         level = str(level).upper()
         if level not in CompatibilityLevel.values:
-            raise InvalidCompatibilityLevel(level)
+            raise InvalidCompatibilityLevel()
     if rules is not None:
         rules = str(rules).upper()
         if rules not in RuleSetName.values:
@@ -457,7 +459,7 @@ def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: b
     """Set the mode globally or for a subject; IMPORT needs an empty scope unless forced."""
     mode = str(mode or "").upper()
     if mode not in Mode.values:
-        raise InvalidMode(mode)
+        raise InvalidMode()
     if subject_name is not None:
         validate_subject_name(subject_name)
     if mode == Mode.IMPORT and not force:

@@ -18,7 +18,7 @@ from schemas_app.api.common import (
 )
 from schemas_app.api.openapi import documented
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
-from schemas_app.errors import SchemaNotFound, SubjectConfigNotFound, SubjectModeNotFound
+from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound
 from schemas_app.models import Tenant
 from schemas_app.preparation import root_path_for
 
@@ -225,7 +225,7 @@ class SchemaByIdView(ConfluentView):
         if subject and not selectors.versions_of_schema(
             tenant=self.tenant, schema_id=schema_id, subject=subject, deleted=True
         ):
-            raise SchemaNotFound()
+            raise SchemaIdNotFound(schema_id)
         if request.query_params.get("format") == "serialized":
             versions = selectors.versions_of_schema(tenant=self.tenant, schema_id=schema_id, deleted=True)
             if versions:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.integration.api.helpers import MONEY, post, register
+from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, TICK_V2_CHANGES_TYPE, post, put, register
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +111,62 @@ def test_null_references_are_an_empty_list(api):
     assert lookup.status_code == 200 and lookup.json()["version"] == 1
     check = post(api, "/compatibility/subjects/money-value/versions/latest", {"schema": MONEY, "references": None})
     assert check.status_code == 200 and check.json()["is_compatible"] is True
+
+
+# Finding 5: error messages are Confluent's, letter for letter, where Confluent has one.
+
+
+def error_of(response) -> tuple[int, int, str]:
+    body = response.json()
+    return response.status_code, body["error_code"], body["message"]
+
+
+def test_deleting_a_referenced_version_answers_confluents_exact_message(api):
+    register(api, "common/money.proto", MONEY)
+    reference = {"name": "common/money.proto", "subject": "common/money.proto", "version": 1}
+    assert register(api, "orders-value", ORDER_WITH_MONEY, [reference]).status_code == 200
+    expected = (
+        "One or more references exist to the schema {magic=1,keytype=SCHEMA,subject=common/money.proto,version=1}."
+    )
+    assert error_of(api.delete("/subjects/common%2Fmoney.proto/versions/1")) == (422, 42206, expected)
+    assert error_of(api.delete("/subjects/common%2Fmoney.proto")) == (422, 42206, expected)
+
+
+def test_configuration_and_mode_errors_answer_confluents_exact_messages(api):
+    level = (
+        "Invalid compatibility level. Valid values are none, backward, forward, full, "
+        "backward_transitive, forward_transitive, and full_transitive"
+    )
+    assert error_of(put(api, "/config", {"compatibility": "SIDEWAYS"})) == (422, 42203, level)
+    mode = "Invalid mode. Valid values are READWRITE, READONLY, and IMPORT."
+    assert error_of(put(api, "/mode", {"mode": "WRITEONLY"})) == (422, 42204, mode)
+
+
+def test_unknown_schema_ids_and_guids_are_named_in_the_message(api):
+    assert error_of(api.get("/schemas/ids/424242")) == (404, 40403, "Schema 424242 not found")
+    guid = "0d6e2c1a-5a8b-4c55-9f43-3b0f1d2b9a11"
+    assert error_of(api.get(f"/schemas/guids/{guid}")) == (404, 40403, f"Schema {guid} not found")
+    register(api, "money-value", MONEY)
+    assert error_of(post(api, "/subjects/money-value", {"schema": TICK_V1})) == (404, 40403, "Schema not found")
+
+
+def test_an_incompatible_schema_answers_confluents_code_and_message_shape(api):
+    register(api, "ticks-value", TICK_V1)
+    status, code, message = error_of(register(api, "ticks-value", TICK_V2_CHANGES_TYPE))
+    assert (status, code) == (409, 40901)
+    prefix = 'Schema being registered is incompatible with an earlier schema for subject "ticks-value", details: ['
+    assert message.startswith(prefix) and message.endswith("]") and '"bid"' in message
+
+
+def test_subject_name_import_mode_and_size_errors_answer_confluents_exact_messages(api, settings):
+    assert error_of(register(api, "bad%01name", MONEY)) == (
+        422,
+        42208,
+        "The specified subject 'bad\x01name' is not a valid.",
+    )
+    given_id = post(api, "/subjects/money-value/versions", {"schema": MONEY, "id": 77})
+    assert error_of(given_id) == (422, 42205, "Subject money-value is not in import mode")
+    settings.REGISTRY_MAX_SCHEMA_BYTES = 10
+    too_large = register(api, "money-value", MONEY)
+    assert error_of(too_large) == (422, 42209, "Register operation failed because schema is too large")
+    assert too_large.json()["details"] == [{"size": len(MONEY.encode()), "limit": 10}]

@@ -48,7 +48,7 @@ def test_an_incompatible_change_is_refused_with_409_and_the_engines_messages(api
     response = register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
     assert response.status_code == 409
     body = response.json()
-    assert body["error_code"] == 409
+    assert body["error_code"] == 40901
     assert "bid" in body["message"] and "TickData" in body["message"]
     assert any(detail["rule"] == "FIELD_WIRE_JSON_COMPATIBLE_TYPE" for detail in body["details"])
 
