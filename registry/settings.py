@@ -156,8 +156,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # The spec's layout keeps package trading.v1 in trading/, so buf's directory-match rule is off by default.
 REGISTRY_LINT_EXCEPT = env_list("REGISTRY_LINT_EXCEPT", ["PACKAGE_DIRECTORY_MATCH"])
 
-# Anonymous reads are open by default, as on Confluent's registry; set false to require login for reads.
-REGISTRY_ANONYMOUS_READ = env_bool("REGISTRY_ANONYMOUS_READ", True)
+# Anonymous reads are off: every reader signs in. `make run` turns them on for a laptop (and says so).
+REGISTRY_ANONYMOUS_READ = env_bool("REGISTRY_ANONYMOUS_READ", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -7,17 +7,76 @@ from django.db import models
 from django.db.models import Q
 
 
+# The object permissions behind the roles of `schemas_app.access`; tenants, subjects and prefix grants all carry them.
+ROLE_PERMISSIONS = (
+    ("read_schemas", "Read schemas"),
+    ("write_schemas", "Register and propose schema versions"),
+    ("approve_changes", "Approve changes and change compatibility settings"),
+    ("start_codegen", "Start code generation jobs"),
+    ("delete_schemas", "Delete subjects and versions"),
+    ("read_audit", "Read the change history"),
+)
+
+
 class Tenant(models.Model):
-    """A tenant of the platform; subjects live in one. The Confluent API serves the default tenant."""
+    """A tenant of the platform; subjects live in one. The Confluent API serves the default tenant.
+
+    A shared tenant (the bundled `common/` catalogue) is readable by every tenant's accounts.
+    """
 
     DEFAULT_SLUG = "default"
+    SHARED_SLUG = "shared"
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
+    shared = models.BooleanField(default=False, help_text="Readable by the accounts of every tenant.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+        permissions = ROLE_PERMISSIONS
 
     def __str__(self):
         return self.slug
+
+
+class TenantBinding(models.Model):
+    """Binds an account (a service account, usually) to one tenant: it then sees that tenant and the shared ones."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, related_name="tenant_binding", on_delete=models.CASCADE)
+    tenant = models.ForeignKey(Tenant, related_name="bindings", on_delete=models.CASCADE)
+
+    def __str__(self):
+        return f"{self.user} in {self.tenant}"
+
+
+class SubjectPrefixGrant(models.Model):
+    """A prefix of subject names that roles are granted on, as guardian object permissions on this row.
+
+    `trading/*` matches every subject whose name starts with `trading/`; a package such as `trading.v1`
+    matches the subjects named after its messages (`trading.v1.TickData`, RecordNameStrategy) and the
+    files of its folder (`trading/v1/...`). Without a tenant the prefix applies in every tenant.
+    """
+
+    prefix = models.CharField(max_length=255)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, related_name="prefix_grants", on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["prefix"]
+        permissions = ROLE_PERMISSIONS
+        constraints = [models.UniqueConstraint(fields=["prefix", "tenant"], name="unique_prefix_grant")]
+
+    def __str__(self):
+        return f"{self.prefix} in {self.tenant}" if self.tenant_id else self.prefix
+
+    def matches(self, subject_name: str) -> bool:
+        """Return True if the subject name falls under this prefix."""
+        if self.prefix.endswith("*"):
+            return subject_name.startswith(self.prefix[:-1])
+        if subject_name == self.prefix:
+            return True
+        return subject_name.startswith((self.prefix + ".", self.prefix.replace(".", "/") + "/"))
 
 
 class Schema(models.Model):
@@ -72,6 +131,7 @@ class Subject(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = ROLE_PERMISSIONS
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="unique_subject_per_tenant")]
 
     def __str__(self):

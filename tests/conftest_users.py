@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-WRITER_PERMISSIONS = ("add_subjectversion", "delete_subjectversion", "change_subjectconfig")
+# Model permissions hold a role everywhere: the writer registers, deletes and configures in any tenant it sees.
+WRITER_PERMISSIONS = ("write_schemas", "delete_schemas", "approve_changes")
 
 
 @pytest.fixture
@@ -16,7 +17,9 @@ def owner(django_user_model):
 def writer(django_user_model):
     user = django_user_model.objects.create_user("writer", "writer@example.org", "writer-password")
     user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="schemas_app", codename__in=WRITER_PERMISSIONS)
+        *Permission.objects.filter(
+            content_type__app_label="schemas_app", content_type__model="tenant", codename__in=WRITER_PERMISSIONS
+        )
     )
     return user
 

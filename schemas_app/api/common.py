@@ -1,18 +1,17 @@
-"""Pieces every registry view shares: content types, boolean query flags, the error handler, permissions."""
+"""Pieces every registry view shares: content types, boolean query flags, the error handler, the base view."""
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, parsers, renderers
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry.env import parse_bool
 from schemas_app import selectors
+from schemas_app.api.permissions import CanRead
 from schemas_app.errors import BadRequest, RegistryError
 
 logger = logging.getLogger(__name__)
@@ -133,57 +132,26 @@ def json_server_error(request):
     return JsonResponse(RegistryError().as_dict(), status=500)
 
 
-class CanReadSchemas(BasePermission):
-    """Anyone may read when REGISTRY_ANONYMOUS_READ is on (Confluent's default); otherwise signed-in users."""
-
-    def has_permission(self, request, view):
-        return settings.REGISTRY_ANONYMOUS_READ or bool(request.user and request.user.is_authenticated)
-
-
-class _ModelPermission(BasePermission):
-    """Grant to signed-in users holding `permission`; subclasses name it."""
-
-    permission = ""
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm(self.permission))
-
-
-class CanRegisterSchemas(_ModelPermission):
-    permission = "schemas_app.add_subjectversion"
-
-
-class CanDeleteSchemas(_ModelPermission):
-    permission = "schemas_app.delete_subjectversion"
-
-
-class CanConfigure(_ModelPermission):
-    permission = "schemas_app.change_subjectconfig"
-
-
-class ReadOr(BasePermission):
-    """Reads follow CanReadSchemas; other methods need the write permission given to `ReadOr.writes(...)`."""
-
-    write_permission: type[BasePermission] = CanRegisterSchemas
-
-    @classmethod
-    def writes(cls, permission: type[BasePermission]) -> type["ReadOr"]:
-        return type(f"ReadOr{permission.__name__}", (cls,), {"write_permission": permission})
-
-    def has_permission(self, request, view):
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return CanReadSchemas().has_permission(request, view)
-        return self.write_permission().has_permission(request, view)
-
-
 class RegistryView(APIView):
-    """Base of every registry endpoint: the content types clients send, and the tenant they address."""
+    """Base of every registry endpoint: the content types clients send, the tenant and subject they address.
+
+    Reads need `CanRead`; `method_permissions` names what other methods need (`{"POST": [CanWrite]}`).
+    """
 
     parser_classes = REGISTRY_PARSERS
     content_negotiation_class = JSONWhateverIsAccepted
-    permission_classes = [CanReadSchemas]
+    permission_classes = [CanRead]
+    method_permissions: dict[str, list] = {}
+
+    def get_permissions(self):
+        return [
+            permission() for permission in self.method_permissions.get(self.request.method, self.permission_classes)
+        ]
 
     @property
     def tenant(self):
         return selectors.default_tenant()
+
+    @property
+    def subject_name(self) -> str | None:
+        return self.kwargs.get("subject")

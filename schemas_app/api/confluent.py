@@ -7,16 +7,13 @@ from protoengine import canonical
 from schemas_app import cache as registry_cache
 from schemas_app import selectors, services
 from schemas_app.api.common import (
-    CanConfigure,
-    CanDeleteSchemas,
-    CanReadSchemas,
-    ReadOr,
     RegistryView,
     SchemaRegistryRenderer,
     query_bool,
     query_int,
 )
 from schemas_app.api.openapi import documented
+from schemas_app.api.permissions import CanApprove, CanDelete, CanWrite
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound
 from schemas_app.models import Tenant
@@ -97,7 +94,7 @@ class SubjectListView(ConfluentView):
 
 @documented(request=SchemaInputSerializer)
 class SubjectVersionsView(ConfluentView):
-    permission_classes = [ReadOr]
+    method_permissions = {"POST": [CanWrite]}
 
     def get(self, request, subject):
         return Response(
@@ -119,8 +116,7 @@ class SubjectVersionsView(ConfluentView):
 
 @documented(request=SchemaInputSerializer)
 class SubjectView(ConfluentView):
-    def get_permissions(self):
-        return [CanDeleteSchemas()] if self.request.method == "DELETE" else [CanReadSchemas()]
+    method_permissions = {"DELETE": [CanDelete]}
 
     def post(self, request, subject):
         """Look a schema up in the subject."""
@@ -148,7 +144,7 @@ class SubjectView(ConfluentView):
 
 @documented()
 class SubjectVersionView(ConfluentView):
-    permission_classes = [ReadOr.writes(CanDeleteSchemas)]
+    method_permissions = {"DELETE": [CanDelete]}
 
     def get(self, request, subject, version):
         include_deleted = query_bool(request, "deleted")
@@ -308,7 +304,8 @@ class CompatibilityView(ConfluentView):
 
 @documented(request=ConfigInputSerializer)
 class ConfigView(ConfluentView):
-    permission_classes = [ReadOr.writes(CanConfigure)]
+    # Compatibility settings are the platform admins' to change (the approve role).
+    method_permissions = {"PUT": [CanApprove], "DELETE": [CanApprove]}
 
     def get(self, request, subject=None):
         if subject is not None and not query_bool(request, "defaultToGlobal"):
@@ -343,7 +340,8 @@ class ConfigView(ConfluentView):
 
 @documented(request=ModeInputSerializer)
 class ModeView(ConfluentView):
-    permission_classes = [ReadOr.writes(CanConfigure)]
+    # Compatibility settings are the platform admins' to change (the approve role).
+    method_permissions = {"PUT": [CanApprove], "DELETE": [CanApprove]}
 
     def get(self, request, subject=None):
         if subject is not None and not query_bool(request, "defaultToGlobal"):

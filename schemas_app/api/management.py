@@ -3,9 +3,10 @@
 from rest_framework.response import Response
 
 from schemas_app import selectors, services
-from schemas_app.api.common import CanDeleteSchemas, CanReadSchemas, CanRegisterSchemas, RegistryView, query_bool
+from schemas_app.api.common import RegistryView, query_bool
 from schemas_app.api.confluent import normalize_flag, register_from_request, validated_schema_input, version_payload
 from schemas_app.api.openapi import documented
+from schemas_app.api.permissions import CanDelete, CanWrite
 from schemas_app.api.serializers import SchemaInputSerializer
 
 
@@ -27,13 +28,7 @@ def version_detail(subject_version) -> dict:
 
 @documented(request=SchemaInputSerializer)
 class ManagedSubjectView(ManagementView):
-    def get_permissions(self):
-        method = self.request.method
-        if method == "POST":
-            return [CanRegisterSchemas()]
-        if method == "DELETE":
-            return [CanDeleteSchemas()]
-        return [CanReadSchemas()]
+    method_permissions = {"POST": [CanWrite], "DELETE": [CanDelete]}
 
     def get(self, request, subject):
         return Response(

@@ -1,0 +1,163 @@
+"""Who may do what: the spec's roles, granted to groups as django-guardian object permissions.
+
+A role is granted on a subject, on a subject prefix (a `SubjectPrefixGrant` row) or on a tenant, or
+everywhere (a model permission of the group, as the bundled groups hold them). Superusers have every role.
+Reading needs no grant inside the tenants an account may see (see `readable_tenants`); every other role
+does, and never reaches past those tenants.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+from schemas_app.auditing import audited
+from schemas_app.models import Subject, SubjectPrefixGrant, Tenant, TenantBinding
+
+ROLES = ("read", "write", "approve", "codegen", "delete", "audit")
+
+PERMISSION_OF_ROLE = {
+    "read": "read_schemas",
+    "write": "write_schemas",
+    "approve": "approve_changes",
+    "codegen": "start_codegen",
+    "delete": "delete_schemas",
+    "audit": "read_audit",
+}
+
+
+def permission_of(role: str) -> str:
+    """Return the permission codename behind a role; a ValueError names the roles for an unknown one."""
+    try:
+        return PERMISSION_OF_ROLE[role]
+    except KeyError:
+        raise ValueError(f"Unknown role {role!r}; the roles are {', '.join(ROLES)}.") from None
+
+
+def _authenticated(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def bound_tenant_id(user) -> int | None:
+    """Return the id of the tenant an account is bound to, or None; read once per user object."""
+    if not _authenticated(user):
+        return None
+    if not hasattr(user, "_bound_tenant_id"):
+        user._bound_tenant_id = TenantBinding.objects.filter(user=user).values_list("tenant_id", flat=True).first()
+    return user._bound_tenant_id
+
+
+def readable_tenants(user) -> QuerySet[Tenant]:
+    """Return the tenants whose subjects the user may read.
+
+    Superusers (and anonymous readers when REGISTRY_ANONYMOUS_READ is on) see every tenant. An account
+    bound to a tenant sees it and the shared tenants; any other account sees the default tenant and the
+    shared ones. Either also sees the tenants its groups were granted `read` on.
+    """
+    tenants = Tenant.objects.all()
+    if not _authenticated(user):
+        return tenants if settings.REGISTRY_ANONYMOUS_READ else tenants.none()
+    if user.is_superuser:
+        return tenants
+    bound = bound_tenant_id(user)
+    home = Q(pk=bound) if bound is not None else Q(slug=Tenant.DEFAULT_SLUG)
+    granted = get_objects_for_user(user, "read_schemas", klass=Tenant, accept_global_perms=False)
+    return tenants.filter(home | Q(shared=True) | Q(pk__in=granted.values("pk")))
+
+
+def readable_subjects(user) -> QuerySet[Subject]:
+    """Return the subjects the user may read: every subject of the tenants it may read."""
+    return Subject.objects.filter(tenant__in=readable_tenants(user))
+
+
+def can_read_tenant(user, tenant) -> bool:
+    """Return True if the user may read this tenant's subjects."""
+    if not _authenticated(user):
+        return settings.REGISTRY_ANONYMOUS_READ
+    if user.is_superuser:
+        return True
+    return readable_tenants(user).filter(pk=tenant.pk).exists()
+
+
+def has_role(user, role: str, *, subject_name: str | None = None, tenant=None) -> bool:
+    """Return True if the user holds the role for this subject (by name) in this tenant.
+
+    Without a subject the question is about the tenant as a whole; without a tenant, about anywhere.
+    The role may come from a grant on the subject, on a prefix matching its name, on the tenant,
+    or from a model permission (everywhere the user may read).
+    """
+    codename = permission_of(role)
+    if not _authenticated(user):
+        return role == "read" and settings.REGISTRY_ANONYMOUS_READ
+    if user.is_superuser:
+        return True
+    if tenant is not None and not can_read_tenant(user, tenant):
+        return False
+    if role == "read" or user.has_perm(f"schemas_app.{codename}"):
+        return True
+    if tenant is None:
+        return _granted_anywhere(user, codename)
+    checker = ObjectPermissionChecker(user)
+    if checker.has_perm(codename, tenant):
+        return True
+    if subject_name is None:
+        return False
+    subject = Subject.objects.filter(tenant=tenant, name=subject_name).first()
+    if subject is not None and checker.has_perm(codename, subject):
+        return True
+    prefixes = get_objects_for_user(user, codename, klass=SubjectPrefixGrant, accept_global_perms=False).filter(
+        Q(tenant__isnull=True) | Q(tenant=tenant)
+    )
+    return any(grant.matches(subject_name) for grant in prefixes)
+
+
+def _granted_anywhere(user, codename: str) -> bool:
+    """Return True if the user holds the permission on any tenant, subject or prefix."""
+    return any(
+        get_objects_for_user(user, codename, klass=model, accept_global_perms=False).exists()
+        for model in (Tenant, Subject, SubjectPrefixGrant)
+    )
+
+
+def grant_target(*, subject: str | None = None, prefix: str | None = None, tenant: str | None = None):
+    """Return the object a role is granted on: a subject, a prefix grant (created on first use) or a tenant.
+
+    `tenant` is a slug; with `subject` or `prefix` it names the tenant they belong to (the default
+    tenant for a subject, every tenant for a prefix when omitted).
+    """
+    if sum(value is not None for value in (subject, prefix)) > 1:
+        raise ValueError("Name one of subject or prefix, not both.")
+    tenant_row = None
+    if tenant is not None:
+        tenant_row = Tenant.objects.filter(slug=tenant).first()
+        if tenant_row is None:
+            raise ValueError(f"Unknown tenant {tenant!r}.")
+    if subject is not None:
+        tenant_row = (
+            tenant_row or Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default tenant"})[0]
+        )
+        found = Subject.objects.filter(tenant=tenant_row, name=subject).first()
+        if found is None:
+            raise ValueError(f"Unknown subject {subject!r} in tenant {tenant_row.slug!r}; grant on a prefix instead.")
+        return found
+    if prefix is not None:
+        return SubjectPrefixGrant.objects.get_or_create(prefix=prefix, tenant=tenant_row)[0]
+    if tenant_row is None:
+        raise ValueError("Name a subject, a prefix or a tenant.")
+    return tenant_row
+
+
+@audited
+@transaction.atomic
+def grant_role(role: str, *, group: Group, target, acting_user) -> None:
+    """Grant the role to the group on a subject, prefix grant or tenant."""
+    assign_perm(permission_of(role), group, target)
+
+
+@audited
+@transaction.atomic
+def revoke_role(role: str, *, group: Group, target, acting_user) -> None:
+    """Take the role back from the group on that object."""
+    remove_perm(permission_of(role), group, target)
