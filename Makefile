@@ -29,8 +29,10 @@ install-dev: $(VENV)/.installed-dev
 bootstrap: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py bootstrap
 
+# Anonymous reads suit a laptop only: say so, so nobody mistakes this for a deployment's setting.
 run: bootstrap
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(REGISTRY_PORT) --noreload
+	@echo "make run: REGISTRY_ANONYMOUS_READ=$${REGISTRY_ANONYMOUS_READ:-true} (anonymous clients may read every schema; deployments keep it off)"
+	REGISTRY_ANONYMOUS_READ=$${REGISTRY_ANONYMOUS_READ:-true} DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(REGISTRY_PORT) --noreload
 
 test: install-dev
 	$(BIN)/python -m pytest

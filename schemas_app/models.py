@@ -6,7 +6,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
 # The object permissions behind the roles of `schemas_app.access`; tenants, subjects and prefix grants all carry them.
 ROLE_PERMISSIONS = (
     ("read_schemas", "Read schemas"),

@@ -4,6 +4,7 @@ Messages come from the bundled `schemas/` catalogue, compiled to Python modules 
 No Kafka broker is involved: the serializers talk only to the registry.
 """
 
+import base64
 import json
 import urllib.error
 import urllib.parse
@@ -25,6 +26,8 @@ MARKET_DATA = "trading/market_data.proto"
 ORDERS = "trading/orders.proto"
 USERS = "common/user.proto"
 WRITER_CREDENTIALS = "writer:writer-password"
+# A signed-in account with no grants: it may read the default tenant and nothing more.
+READER_CREDENTIALS = "outsider:outsider-password"
 SERIALIZER_CONFIG = {"auto.register.schemas": True, "use.deprecated.format": False}
 
 
@@ -71,9 +74,9 @@ def registry(open_client, writer) -> SchemaRegistryClient:
 
 
 @pytest.fixture
-def reader(open_client) -> SchemaRegistryClient:
-    """A second, anonymous client with empty caches, so every read reaches the server."""
-    return open_client()
+def reader(open_client, outsider) -> SchemaRegistryClient:
+    """A second client, signed in with read access only and empty caches, so every read reaches the server."""
+    return open_client(READER_CREDENTIALS)
 
 
 def value_context(topic: str) -> SerializationContext:
@@ -89,16 +92,22 @@ def deserialize(registry: SchemaRegistryClient, message_class: type, data: bytes
     return ProtobufDeserializer(message_class, {"use.deprecated.format": False}, registry)(data, value_context(topic))
 
 
+def signed_request(server, path: str, credentials: str = WRITER_CREDENTIALS) -> urllib.request.Request:
+    """Return a GET request of a registry path with basic credentials."""
+    token = base64.b64encode(credentials.encode()).decode()
+    return urllib.request.Request(f"{server.url}{path}", headers={"Authorization": f"Basic {token}"})
+
+
 def rest_get(server, path: str):
-    """GET a registry path over HTTP and return the decoded JSON body."""
-    with urllib.request.urlopen(f"{server.url}{path}", timeout=10) as response:
+    """GET a registry path over HTTP as the writer and return the decoded JSON body."""
+    with urllib.request.urlopen(signed_request(server, path), timeout=10) as response:
         return json.load(response)
 
 
 def rest_status(server, path: str) -> int:
-    """GET a registry path over HTTP and return the status code."""
+    """GET a registry path over HTTP as the writer and return the status code."""
     try:
-        with urllib.request.urlopen(f"{server.url}{path}", timeout=10) as response:
+        with urllib.request.urlopen(signed_request(server, path), timeout=10) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -219,10 +228,16 @@ def test_serializing_again_reuses_the_id_without_a_new_version(catalogue, regist
     assert rest_get(server, f"/subjects/{subject_path('common/money.proto')}/versions") == [1]
 
 
-def test_an_anonymous_serializer_may_not_register(catalogue, reader):
+def test_an_anonymous_serializer_may_not_register(catalogue, open_client):
+    with pytest.raises(SchemaRegistryError) as raised:
+        serialize(open_client(), tick(catalogue), "ticks")
+    assert raised.value.http_status_code == 401
+
+
+def test_a_reader_without_the_write_role_may_not_register(catalogue, reader):
     with pytest.raises(SchemaRegistryError) as raised:
         serialize(reader, tick(catalogue), "ticks")
-    assert raised.value.http_status_code == 401
+    assert raised.value.http_status_code == 403
 
 
 def test_deserializing_an_unknown_schema_id_fails(catalogue, reader):

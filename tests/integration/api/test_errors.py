@@ -107,7 +107,13 @@ def test_an_unknown_path_is_a_json_404(api):
     assert response.status_code == 404 and response.json()["error_code"] == 404
 
 
-def test_anonymous_clients_may_read_but_not_write(anonymous, api):
+def test_anonymous_clients_may_not_read_by_default(anonymous, api):
+    schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
+    assert_error(anonymous.get(f"/schemas/ids/{schema_id}"), 401, 40101)
+
+
+def test_anonymous_clients_may_read_but_not_write_when_anonymous_reads_are_on(anonymous, api, settings):
+    settings.REGISTRY_ANONYMOUS_READ = True
     schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
     assert anonymous.get(f"/schemas/ids/{schema_id}").status_code == 200
     response = register(anonymous, "ticks-value", TICK_V1)
