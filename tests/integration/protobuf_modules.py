@@ -37,7 +37,7 @@ def module_name(import_path: str) -> str:
 
 
 def generate_modules(source_dir: Path, output_dir: Path) -> list[str]:
-    """Run protoc --python_out over every .proto under `source_dir`; return the import paths generated."""
+    """Run protoc over every .proto under `source_dir` (messages and gRPC stubs); return the import paths generated."""
     from grpc_tools import protoc
 
     paths = proto_files(source_dir)
@@ -47,6 +47,7 @@ def generate_modules(source_dir: Path, output_dir: Path) -> list[str]:
         f"--proto_path={source_dir}",
         *(f"--proto_path={folder}" for folder in include_dirs()),
         f"--python_out={output_dir}",
+        f"--grpc_python_out={output_dir}",
         *paths,
     ]
     status = protoc.main(arguments)
@@ -65,6 +66,10 @@ class GeneratedModules:
     def module(self, import_path: str) -> ModuleType:
         """Return the imported `_pb2` module of a .proto import path."""
         return importlib.import_module(module_name(import_path))
+
+    def grpc_module(self, import_path: str) -> ModuleType:
+        """Return the imported `_pb2_grpc` module (service stubs and servicers) of a .proto import path."""
+        return importlib.import_module(module_name(import_path) + "_grpc")
 
     def message(self, import_path: str, name: str) -> type:
         """Return the message class `name` (a top-level message) declared in `import_path`."""

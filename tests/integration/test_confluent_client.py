@@ -18,7 +18,6 @@ from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, Proto
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE
-from tests.integration.protobuf_modules import imported_catalogue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,19 +28,6 @@ WRITER_CREDENTIALS = "writer:writer-password"
 # A signed-in account with no grants: it may read the default tenant and nothing more.
 READER_CREDENTIALS = "outsider:outsider-password"
 SERIALIZER_CONFIG = {"auto.register.schemas": True, "use.deprecated.format": False}
-
-
-@pytest.fixture(scope="session")
-def catalogue(tmp_path_factory):
-    """The catalogue's generated `_pb2` modules, generated once: the default descriptor pool is process-wide."""
-    with imported_catalogue(tmp_path_factory.mktemp("catalogue_pb2")) as modules:
-        yield modules
-
-
-@pytest.fixture(scope="session")
-def server(django_db_setup, live_server):
-    """The live server, started after the test database so that it stops (and lets go of it) first."""
-    return live_server
 
 
 @pytest.fixture
