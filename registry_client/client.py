@@ -244,7 +244,9 @@ class RegistryClient:
         if cached is not None:
             return cached
         params = {"format": fmt} if fmt else None
-        found = _registered_from(self._request("GET", f"/subjects/{_quote(subject_name)}/versions/latest", None, params))
+        found = _registered_from(
+            self._request("GET", f"/subjects/{_quote(subject_name)}/versions/latest", None, params)
+        )
         self._latest.put(key, found)
         return found
 

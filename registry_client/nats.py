@@ -146,7 +146,9 @@ class NatsConsumer:
         type_name = headers.get(MESSAGE_TYPE_HEADER, "")
         message_type = self.types.get(type_name)
         if message_type is None:
-            raise _Refusal(f"no message class for Message-Type {type_name!r} (this consumer reads {sorted(self.types)})")
+            raise _Refusal(
+                f"no message class for Message-Type {type_name!r} (this consumer reads {sorted(self.types)})"
+            )
         self._check_schema(schema_id, headers.get(SUBJECT_HEADER, ""), type_name)
         message = message_type()
         try:
@@ -164,7 +166,9 @@ class NatsConsumer:
         try:
             if type_name not in self.writers.message_names(schema_id):
                 raise _Refusal(f"schema {schema_id} does not declare message {type_name}")
-            versions = [(name, number) for name, number in self.client.get_schema_versions(schema_id) if name == subject]
+            versions = [
+                (name, number) for name, number in self.client.get_schema_versions(schema_id) if name == subject
+            ]
             if not versions:
                 raise _Refusal(f"schema {schema_id} is not registered under subject {subject!r}")
             states = {self.client.get_version(name, number).state for name, number in versions}
@@ -181,7 +185,7 @@ class NatsConsumer:
             headers = {**(msg.headers or {}), REFUSED_REASON_HEADER: reason, ORIGINAL_SUBJECT_HEADER: msg.subject}
             try:
                 await self.dead_letter_publisher.publish(self.dead_letter_subject, msg.data, headers=headers)
-            except Exception:  # noqa: BLE001  the dead-letter copy failed: keep the original for redelivery
+            except Exception:  # the dead-letter copy failed, for whatever reason: keep the original for redelivery
                 await msg.nak(delay=self.redelivery_delay)
                 return "redelivered"
             await msg.term()

@@ -139,9 +139,12 @@ def plan_for(descriptor: Descriptor, _visiting: frozenset = frozenset()) -> _Pla
                     "only string, bytes and message fields can be encrypted (wrap the value in a message)"
                 )
             encrypted.append(field)
-        elif _is_message(field) and field.message_type.full_name not in _visiting:
-            if has_pii(field.message_type, _visiting | {descriptor.full_name}):
-                nested.append(field)
+        elif (
+            _is_message(field)
+            and field.message_type.full_name not in _visiting
+            and has_pii(field.message_type, _visiting | {descriptor.full_name})
+        ):
+            nested.append(field)
     plan = _Plan(tuple(encrypted), tuple(nested))
     with _plans_lock:
         _plans[descriptor] = plan
@@ -205,7 +208,9 @@ class FieldEncryptor:
         if self.key_source is None:
             raise SerializationError(f"{message.DESCRIPTOR.full_name} has pii fields and no key source was configured")
         if not tenant_id:
-            raise SerializationError("Encrypting pii fields needs a tenant id (the message's tenant_id, or configure one)")
+            raise SerializationError(
+                "Encrypting pii fields needs a tenant id (the message's tenant_id, or configure one)"
+            )
         copy = type(message)()
         copy.CopyFrom(message)
         self._encrypt_in_place(copy, tenant_id)

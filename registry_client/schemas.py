@@ -117,7 +117,6 @@ def _message_at(file: descriptor_pb2.FileDescriptorProto, indexes: tuple[int, ..
     return name
 
 
-
 def _all_messages(prefix: str, messages) -> list[str]:
     names = []
     for message in messages:

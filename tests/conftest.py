@@ -8,6 +8,7 @@ import pytest
 SERVICE_HINTS = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "Redis": 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no',
+    "NATS": "apt-get install nats-server && nats-server -a 127.0.0.1 -p 4222 -js &",
 }
 
 
@@ -41,9 +42,21 @@ def _require_redis(url: str) -> None:
         pytest.exit(f"Redis is not reachable at {url} ({error}). Start it with: {SERVICE_HINTS['Redis']}", returncode=3)
 
 
+def _require_nats(url: str) -> None:
+    """The transport tests publish through JetStream; a plain TCP connect says whether the server is up."""
+    import socket
+
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 4222), timeout=3).close()
+    except OSError as error:
+        pytest.exit(f"NATS is not reachable at {url} ({error}). Start it with: {SERVICE_HINTS['NATS']}", returncode=3)
+
+
 def pytest_sessionstart(session):
     _require_postgres(os.environ["DATABASE_URL"])
     _require_redis(os.environ["REDIS_URL"])
+    _require_nats(os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
 
 
 @pytest.fixture(autouse=True)

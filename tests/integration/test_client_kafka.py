@@ -93,9 +93,12 @@ def test_a_nested_message_is_framed_with_its_index_path_both_ways(catalogue, cli
     frame = read_frame(data)
     assert frame.message_indexes == (1, 0)
     assert data[5:8] == b"\x04\x02\x00"  # two indexes, 1 and 0, zigzag-encoded
-    assert confluent_protobuf.ProtobufDeserializer(type(fill), CONFLUENT_DESERIALIZER_CONFIG, theirs)(
-        data, context("fills")
-    ) == fill
+    assert (
+        confluent_protobuf.ProtobufDeserializer(type(fill), CONFLUENT_DESERIALIZER_CONFIG, theirs)(
+            data, context("fills")
+        )
+        == fill
+    )
     confluent_bytes = confluent_protobuf.ProtobufSerializer(
         type(fill), theirs, {"auto.register.schemas": True, "use.deprecated.format": False}
     )(fill, context("fills"))

@@ -87,7 +87,9 @@ def test_ticks_of_two_tenants_reach_their_own_consumers(catalogue, client, names
         return received, headers
 
     received, headers = run(scenario, names)
-    assert received == {tenant: [tick(catalogue, tenant, "EURUSD"), tick(catalogue, tenant, "GBPUSD")] for tenant in ("acme", "globex")}
+    assert received == {
+        tenant: [tick(catalogue, tenant, "EURUSD"), tick(catalogue, tenant, "GBPUSD")] for tenant in ("acme", "globex")
+    }
     assert headers["Content-Type"] == "application/x-protobuf"
     assert headers[MESSAGE_TYPE_HEADER] == "trading.v1.TickData" and headers[TENANT_HEADER] == "globex"
     assert int(headers[SCHEMA_ID_HEADER]) == client.get_latest_version("trading.v1.TickData").schema_id
@@ -105,7 +107,9 @@ def test_the_payload_is_the_plain_protobuf_message(catalogue, client, names):
 
 
 def test_a_message_of_another_tenant_is_refused_and_delivered_again(catalogue, client, names):
-    consumer = NatsConsumer(client, [catalogue.message(MARKET_DATA, "TickData")], {"tenant.id": "acme", "redelivery.delay.sec": 0.05})
+    consumer = NatsConsumer(
+        client, [catalogue.message(MARKET_DATA, "TickData")], {"tenant.id": "acme", "redelivery.delay.sec": 0.05}
+    )
 
     async def scenario(js, prefix):
         await NatsProducer(js, client).publish(f"{prefix}.ticks.acme", tick(catalogue, "globex"))
@@ -122,7 +126,9 @@ def test_a_message_of_another_tenant_is_refused_and_delivered_again(catalogue, c
 
 
 def test_a_body_naming_another_tenant_than_its_header_is_refused(catalogue, client, names):
-    consumer = NatsConsumer(client, [catalogue.message(MARKET_DATA, "TickData")], {"tenant.id": "acme", "redelivery.delay.sec": 0.05})
+    consumer = NatsConsumer(
+        client, [catalogue.message(MARKET_DATA, "TickData")], {"tenant.id": "acme", "redelivery.delay.sec": 0.05}
+    )
 
     async def scenario(js, prefix):
         await NatsProducer(js, client).publish(f"{prefix}.ticks", tick(catalogue, "globex"), tenant_id="acme")

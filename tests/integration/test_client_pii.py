@@ -60,7 +60,12 @@ def test_a_consumer_without_the_key_reads_the_rest_and_sees_the_fields_encrypted
     for encryptor in (None, FieldEncryptor(None), FieldEncryptor(LocalKeyFile.create(tmp_path / "kek-2026b.hex"))):
         deserializer = ProtobufDeserializer(type(user), {"pii.encryptor": encryptor}, client)
         decoded = deserializer(data, CONTEXT)
-        assert (decoded.user_id, decoded.tenant_id, decoded.locale, decoded.mfa_enabled) == ("u-1", "acme", "en-GB", True)
+        assert (decoded.user_id, decoded.tenant_id, decoded.locale, decoded.mfa_enabled) == (
+            "u-1",
+            "acme",
+            "en-GB",
+            True,
+        )
         assert list(decoded.roles) == list(user.roles)
         assert decoded.email.startswith(STRING_PREFIX) and decoded.display_name.startswith(STRING_PREFIX)
         assert decoded.date_of_birth.year == 0 and decoded.HasField("date_of_birth")
