@@ -7,6 +7,7 @@ because other test runs share the server.
 import asyncio
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import nats
 import pytest
@@ -53,7 +54,9 @@ def run(scenario, names):
             await js.delete_stream(names["stream"])
             await connection.close()
 
-    return asyncio.run(asyncio.wait_for(wrapper(), timeout=60))
+    # A thread of its own: an earlier test (Playwright's sync API) may leave an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(asyncio.wait_for(wrapper(), timeout=60))).result()
 
 
 def tick(catalogue, tenant: str, symbol: str = "EURUSD"):
