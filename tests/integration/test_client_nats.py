@@ -70,6 +70,16 @@ async def fetch_one(subscription):
     return message
 
 
+async def refused_then_redelivered(consumer, subscription) -> MessageRefused:
+    """Receive a message the consumer must refuse, check that it comes again, and terminate it; return the refusal."""
+    with pytest.raises(MessageRefused) as refused:
+        await consumer.receive(await fetch_one(subscription))
+    again = await fetch_one(subscription)
+    assert again.metadata.num_delivered == 2
+    await again.term()
+    return refused.value
+
+
 def test_ticks_of_two_tenants_reach_their_own_consumers(catalogue, client, names):
     tick_type = catalogue.message(MARKET_DATA, "TickData")
 
@@ -136,10 +146,7 @@ def test_a_body_naming_another_tenant_than_its_header_is_refused(catalogue, clie
     async def scenario(js, prefix):
         await NatsProducer(js, client).publish(f"{prefix}.ticks", tick(catalogue, "globex"), tenant_id="acme")
         subscription = await js.pull_subscribe(f"{prefix}.ticks", durable="body")
-        with pytest.raises(MessageRefused) as refused:
-            await consumer.receive(await fetch_one(subscription))
-        await (await fetch_one(subscription)).term()
-        return refused.value
+        return await refused_then_redelivered(consumer, subscription)
 
     assert "message body names tenant 'globex'" in run(scenario, names).reason
 
@@ -184,10 +191,7 @@ def test_a_message_type_the_consumer_does_not_read_is_refused(catalogue, client,
     async def scenario(js, prefix):
         await NatsProducer(js, client).publish(f"{prefix}.trades", trade)
         subscription = await js.pull_subscribe(f"{prefix}.trades", durable="trades")
-        with pytest.raises(MessageRefused) as refused:
-            await consumer.receive(await fetch_one(subscription))
-        await (await fetch_one(subscription)).term()
-        return refused.value
+        return await refused_then_redelivered(consumer, subscription)
 
     assert "no message class for Message-Type 'trading.v1.Trade'" in run(scenario, names).reason
 
@@ -212,9 +216,6 @@ def test_a_disabled_schema_is_refused(catalogue, client, names):
         await NatsProducer(js, client).publish(f"{prefix}.ticks", tick(catalogue, "acme"))
         await asyncio.to_thread(disable_versions_of, "trading.v1.TickData")
         subscription = await js.pull_subscribe(f"{prefix}.ticks", durable="ticks")
-        with pytest.raises(MessageRefused) as refused:
-            await consumer.receive(await fetch_one(subscription))
-        await (await fetch_one(subscription)).term()
-        return refused.value
+        return await refused_then_redelivered(consumer, subscription)
 
     assert "is disabled under subject 'trading.v1.TickData'" in run(scenario, names).reason
