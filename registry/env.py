@@ -1,5 +1,6 @@
 """Read typed settings from the environment; a bad value stops start-up with a clear message."""
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -48,9 +49,34 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    """Return the variable as a number (decimals allowed) no smaller than `minimum`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} is below {minimum}.")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     """Return the variable as a comma-separated list with blanks dropped."""
     raw = os.environ.get(name)
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list:
+    """Return the variable as a list of IP networks (CIDR, or a bare address for one host)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP network such as 10.0.0.0/8.") from None
+    return networks

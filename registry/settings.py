@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from registry.env import env_bool, env_int, env_list, env_str
+from registry.env import env_bool, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("REGISTRY_VAR_DIR", str(BASE_DIR / "var")))
@@ -215,7 +215,18 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Health probes and the Confluent clients speak plain HTTP inside the cluster.
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [r"^health(/live|/ready)?$", r"^metrics$"]
+
+# /metrics answers a scraper that sends this bearer token, or one whose address is in the allowed networks.
+REGISTRY_METRICS_TOKEN = env_str("REGISTRY_METRICS_TOKEN") or None
+# Addresses (CIDR) allowed to read /metrics without the token; loopback only unless widened.
+REGISTRY_METRICS_ALLOWED_NETWORKS = env_networks("REGISTRY_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# Celery queues whose depth /metrics reports; empty means the queues the Celery app declares.
+REGISTRY_METRICS_CELERY_QUEUES = env_list("REGISTRY_METRICS_CELERY_QUEUES", [])
+# Seconds a readiness probe waits for the Celery broker and for a worker to answer its ping.
+REGISTRY_HEALTH_TIMEOUT = env_float("REGISTRY_HEALTH_TIMEOUT", 1.0, minimum=0.1)
+# Port on which a Celery worker serves its own metrics (task durations); 0 leaves it off.
+REGISTRY_WORKER_METRICS_PORT = env_int("REGISTRY_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {

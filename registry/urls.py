@@ -8,11 +8,13 @@ from registry import views
 
 urlpatterns = [
     path("", views.root, name="root"),
-    path("health", views.health, name="health"),
+    path("health", views.health_ready, name="health"),
+    path("health/live", views.health_live, name="health-live"),
+    path("health/ready", views.health_ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", views.metrics, name="metrics"),
     path("", include("codegen.urls")),
     path("", include("schemas_app.urls")),
 ]

@@ -1,9 +1,17 @@
-"""Service-level endpoints that belong to no domain app: the root document and the health probe."""
+"""Service-level endpoints that belong to no domain app: the root document, health probes and metrics."""
 
-from django.core.cache import cache
-from django.db import connection
-from django.http import JsonResponse
+import hmac
+import ipaddress
+import os
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from registry import health
+from registry.metrics_collectors import STATE_COLLECTORS
 
 
 @require_GET
@@ -14,28 +22,56 @@ def root(request):
     )
 
 
-def _database_ok() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
-
-
-def _cache_ok() -> bool:
-    try:
-        cache.set("health:probe", "1", 5)
-        return cache.get("health:probe") == "1"
-    except Exception:
-        return False
+@require_GET
+def health_live(request):
+    """Answer as long as the process serves requests; touches no dependency (a liveness probe)."""
+    return JsonResponse({"status": health.SERVING})
 
 
 @require_GET
-def health(request):
-    """Report database and cache reachability; 503 when the database is down (the cache is optional)."""
-    database, cache_ok = _database_ok(), _cache_ok()
-    status = 200 if database else 503
-    return JsonResponse(
-        {"status": "ok" if database else "down", "database": database, "cache": cache_ok}, status=status
-    )
+def health_ready(request):
+    """Report each dependency with its state and latency; 503 when PostgreSQL is down (a readiness probe)."""
+    body = health.readiness()
+    return JsonResponse(body, status=503 if body["status"] == health.NOT_SERVING else 200)
+
+
+def _metrics_access(request) -> int | None:
+    """Return None when the scraper may read /metrics, else the status to refuse it with (401 or 403)."""
+    token = settings.REGISTRY_METRICS_TOKEN
+    if token:
+        sent = request.headers.get("Authorization", "")
+        if sent.startswith("Bearer ") and hmac.compare_digest(sent.removeprefix("Bearer ").encode(), token.encode()):
+            return None
+    try:
+        # REMOTE_ADDR, never X-Forwarded-For: a client can write any forwarded header it likes.
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        address = None
+    if address is not None and any(address in network for network in settings.REGISTRY_METRICS_ALLOWED_NETWORKS):
+        return None
+    return 401 if token else 403
+
+
+def _scrape_registry() -> CollectorRegistry:
+    """Return what one scrape reports: every worker's events (or this process's) and the state read now."""
+    scrape = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(scrape)
+    else:
+        scrape.register(REGISTRY)
+    for collector in STATE_COLLECTORS:
+        scrape.register(collector)
+    return scrape
+
+
+@require_GET
+def metrics(request):
+    """Prometheus text format, for a scraper holding the token or calling from an allowed network."""
+    refused = _metrics_access(request)
+    if refused == 401:
+        response = JsonResponse({"error_code": 40101, "message": "Unauthorized"}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    if refused:
+        return JsonResponse({"error_code": 40301, "message": "User is denied operation"}, status=403)
+    return HttpResponse(generate_latest(_scrape_registry()), content_type=CONTENT_TYPE_LATEST)

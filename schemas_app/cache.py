@@ -6,11 +6,13 @@ The shared cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so an outag
 to the database instead of failing a request.
 """
 
+import time
 from collections.abc import Callable
 
 from django.core.cache import cache
 
 from protoengine.lru import LruCache
+from registry import metrics
 
 SCHEMA_TTL = 24 * 3600
 VERSION_TTL = 3600
@@ -22,20 +24,28 @@ _local_schemas = LruCache(_LOCAL_SIZE)
 
 def schema_payload(schema_id: int, load: Callable[[], dict]) -> dict:
     """Return the payload of a schema id from this process, then Redis, then `load()` (the database)."""
+    started = time.perf_counter()
     payload = _local_schemas.get(schema_id)
     if payload is not None:
+        metrics.observe_lookup(metrics.LAYER_PROCESS, time.perf_counter() - started)
         return payload
-    payload = _shared(f"schema:{schema_id}", SCHEMA_TTL, load)
+    payload = _shared(f"schema:{schema_id}", SCHEMA_TTL, load, started=started)
     _local_schemas.put(schema_id, payload)
     return payload
 
 
-def _shared(key: str, ttl: int, load: Callable[[], dict]) -> dict:
-    """Return the entry from the shared cache, or `load()` it and keep it for `ttl` seconds."""
+def _shared(key: str, ttl: int, load: Callable[[], dict], *, started: float) -> dict:
+    """Return the entry from the shared cache, or `load()` it and keep it for `ttl` seconds.
+
+    The lookup's time since `started` is recorded under the layer that answered.
+    """
     payload = cache.get(key)
-    if payload is None:
-        payload = load()
-        cache.set(key, payload, ttl)
+    if payload is not None:
+        metrics.observe_lookup(metrics.LAYER_REDIS, time.perf_counter() - started)
+        return payload
+    payload = load()
+    metrics.observe_lookup(metrics.LAYER_DATABASE, time.perf_counter() - started)
+    cache.set(key, payload, ttl)
     return payload
 
 
@@ -46,7 +56,7 @@ def version_key(tenant_slug: str, subject: str, version: int) -> str:
 
 def version_payload(tenant_slug: str, subject: str, version: int, load: Callable[[], dict]) -> dict:
     """Return a subject version's payload from Redis, or `load()` it and keep it."""
-    return _shared(version_key(tenant_slug, subject, version), VERSION_TTL, load)
+    return _shared(version_key(tenant_slug, subject, version), VERSION_TTL, load, started=time.perf_counter())
 
 
 def forget_versions(tenant_slug: str, subject: str, versions) -> None:

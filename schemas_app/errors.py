@@ -16,6 +16,8 @@ class RegistryError(Exception):
     default_message = "Error in the backend data store"
     template: str | None = None
     fields: tuple[str, ...] = ()
+    # True for errors that say the schema itself is unacceptable (counted by the validation-errors metric).
+    is_schema_validation_error = False
 
     def __init__(self, *arguments, details: list | None = None):
         if self.template is not None:
@@ -107,6 +109,7 @@ class IncompatibleSchema(RegistryError):
 
 class InvalidSchema(RegistryError):
     status, error_code, default_message = 422, 42201, "Invalid schema"
+    is_schema_validation_error = True
 
 
 class InvalidVersion(RegistryError):
@@ -156,6 +159,7 @@ class InvalidSubject(RegistryError):
 class SchemaTooLarge(RegistryError):
     status, error_code = 422, 42209
     default_message = "Register operation failed because schema is too large"
+    is_schema_validation_error = True
 
     def __init__(self, size: int, limit: int):
         super().__init__(details=[{"size": size, "limit": limit}])

@@ -1,5 +1,6 @@
 """Writes of the registry. Each runs in one transaction, takes the acting user, and queues side effects on commit."""
 
+import functools
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from protoengine import compatibility, semver
 from protoengine.lint import LintConfig, lint
+from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app import selectors
 from schemas_app.auditing import audited
@@ -20,6 +22,7 @@ from schemas_app.errors import (
     InvalidSubject,
     OperationNotPermitted,
     ReferenceExists,
+    RegistryError,
     SchemaNotFound,
     SubjectConfigNotFound,
     SubjectModeNotFound,
@@ -58,6 +61,26 @@ class Registration:
     @property
     def schema_id(self) -> int:
         return self.subject_version.schema_id
+
+    @property
+    def metrics_result(self) -> str:
+        return metrics.CREATED if self.created else metrics.EXISTING
+
+
+def counted_registration(register):
+    """Count each registration by result once its transaction has ended: created, existing or refused."""
+
+    @functools.wraps(register)
+    def wrapper(**kwargs):
+        try:
+            outcome = register(**kwargs)
+        except RegistryError:
+            metrics.record_registration(metrics.REFUSED)
+            raise
+        metrics.record_registration(outcome.metrics_result)
+        return outcome
+
+    return wrapper
 
 
 def validate_subject_name(name: str) -> str:
@@ -118,7 +141,9 @@ def compatibility_findings(
     if level == CompatibilityLevel.NONE or not previous:
         return []
     previous_files = [files_of(version) for version in _versions_the_level_reads(previous, level)]
-    return compatibility.check_compatibility(prepared.files, previous_files, level=level, rule_set=rule_set)
+    findings = compatibility.check_compatibility(prepared.files, previous_files, level=level, rule_set=rule_set)
+    metrics.record_compatibility_check(rule_set=rule_set, level=level, compatible=not findings)
+    return findings
 
 
 def _versions_the_level_reads(previous: list[SubjectVersion], level: str) -> list[SubjectVersion]:
@@ -132,6 +157,7 @@ def lint_findings(*, prepared: PreparedSchema, lint_except: list[str]) -> list[d
     return [finding.as_dict() for finding in lint(prepared.compiled.files, config, targets=[prepared.root_path])]
 
 
+@counted_registration
 @audited
 @transaction.atomic
 def subject_version_register(

@@ -9,6 +9,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from registry import metrics
 from registry.env import parse_bool
 from schemas_app import selectors
 from schemas_app.api.permissions import CanRead
@@ -82,6 +83,8 @@ def query_int(request, name: str, default: int) -> int:
 def registry_exception_handler(error, context):
     """Answer every error with {"error_code", "message"}; unexpected ones are logged, never shown."""
     if isinstance(error, RegistryError):
+        if error.is_schema_validation_error:
+            metrics.record_validation_error(error.error_code)
         return Response(error.as_dict(), status=error.status)
     # Django's own 404 and 403 mean what DRF's do; convert them as DRF's default handler would.
     if isinstance(error, Http404):

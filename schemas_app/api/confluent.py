@@ -4,6 +4,7 @@ from django.http import HttpResponse
 from rest_framework.response import Response
 
 from protoengine import canonical
+from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app import selectors, services
 from schemas_app.api.common import (
@@ -16,7 +17,7 @@ from schemas_app.api.openapi import documented
 from schemas_app.api.permissions import CanApprove, CanDelete, CanWrite
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound
-from schemas_app.models import Tenant
+from schemas_app.models import SubjectVersion, Tenant
 from schemas_app.preparation import root_path_for
 
 
@@ -44,6 +45,14 @@ def version_payload(subject_version) -> dict:
     )
     if subject_version.deleted:
         payload["deleted"] = True
+    return payload
+
+
+def counted_if_deprecated(request, payload: dict) -> dict:
+    """Return the payload, counting the lookup per client when it serves a deprecated version."""
+    if payload.get("state") == SubjectVersion.State.DEPRECATED:
+        client = request.user.get_username() if request.user and request.user.is_authenticated else "anonymous"
+        metrics.record_deprecated_usage(subject=payload["subject"], client=client)
     return payload
 
 
@@ -129,7 +138,7 @@ class SubjectView(ConfluentView):
             normalize=normalize_flag(request, serializer),
             deleted=query_bool(request, "deleted"),
         )
-        return Response(version_payload(found))
+        return Response(counted_if_deprecated(request, version_payload(found)))
 
     def delete(self, request, subject):
         return Response(
@@ -151,14 +160,14 @@ class SubjectVersionView(ConfluentView):
         serialized = request.query_params.get("format") == "serialized"
         wanted = selectors.parse_version(version)
         if not include_deleted and not serialized and wanted != selectors.LATEST:
-            return Response(cached_version_payload(subject, wanted))
+            return Response(counted_if_deprecated(request, cached_version_payload(subject, wanted)))
         found = selectors.subject_version_get(
             tenant=self.tenant, subject=subject, version=version, include_deleted=include_deleted
         )
         payload = version_payload(found)
         if serialized:
             payload["schema"] = serialized_schema(found)
-        return Response(payload)
+        return Response(counted_if_deprecated(request, payload))
 
     def delete(self, request, subject, version):
         return Response(

@@ -1,0 +1,115 @@
+"""Readiness probes of the registry's dependencies, answered in the shape of `system/health.proto`.
+
+Each probe returns a `ComponentHealth` (component, status, detail, latency, checkedAt) in proto3's
+JSON mapping, so a client can parse the answer with the catalogue's own `system.v1.CheckResponse`.
+PostgreSQL is the source of truth: without it the registry is NOT_SERVING. Redis, the Celery broker
+and its workers only make it faster or asynchronous: without them it is DEGRADED but still serves.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import connection
+
+SERVING = "SERVING_STATUS_SERVING"
+DEGRADED = "SERVING_STATUS_DEGRADED"
+NOT_SERVING = "SERVING_STATUS_NOT_SERVING"
+
+
+class ProbeFailed(Exception):
+    """The dependency answered wrongly or not at all; the message says how."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """A dependency: its name, how to probe it, and what its failure does to the registry."""
+
+    name: str
+    probe: Callable[[], str]  # returns a detail ("" when there is nothing to say) or raises
+    status_when_down: str
+
+
+def _database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        # Drop the broken connection so that the next probe (or request) opens a new one once PostgreSQL is back.
+        connection.close()
+        raise
+    return ""
+
+
+def _redis() -> str:
+    if not settings.REDIS_URL:
+        return "not configured: each process keeps a memory cache"
+    from django_redis import get_redis_connection
+
+    # The raw client: the cache itself ignores Redis errors, which would hide an outage from this probe.
+    if not get_redis_connection("default").ping():
+        raise ProbeFailed("PING was not answered")
+    return ""
+
+
+def _celery_broker() -> str:
+    if not settings.CELERY_BROKER_URL:
+        return "not configured: tasks run in-process"
+    from registry.celery import app
+
+    with app.connection_for_write(connect_timeout=settings.REGISTRY_HEALTH_TIMEOUT) as broker:
+        broker.ensure_connection(max_retries=1, timeout=settings.REGISTRY_HEALTH_TIMEOUT)
+    return ""
+
+
+def _celery_worker() -> str:
+    if not settings.CELERY_BROKER_URL:
+        return "not configured: tasks run in-process"
+    from registry.celery import app
+
+    replies = app.control.ping(timeout=settings.REGISTRY_HEALTH_TIMEOUT, limit=1)
+    if not replies:
+        raise ProbeFailed(f"no Celery worker answered a ping within {settings.REGISTRY_HEALTH_TIMEOUT} s")
+    return "answered by " + ", ".join(sorted(name for reply in replies for name in reply))
+
+
+COMPONENTS = (
+    Component("postgresql", _database, NOT_SERVING),
+    Component("redis", _redis, DEGRADED),
+    Component("celery-broker", _celery_broker, DEGRADED),
+    Component("celery-worker", _celery_worker, DEGRADED),
+)
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def check(component: Component) -> dict:
+    """Probe one component and return its ComponentHealth as proto3 JSON."""
+    checked_at = datetime.now(UTC)
+    started = time.perf_counter()
+    try:
+        detail, status = component.probe(), SERVING
+    except Exception as error:
+        detail, status = f"{type(error).__name__}: {error}".strip()[:500], component.status_when_down
+    body = {
+        "component": component.name,
+        "status": status,
+        "latency": f"{time.perf_counter() - started:.6f}s",
+        "checkedAt": _timestamp(checked_at),
+    }
+    if detail:
+        body["detail"] = detail
+    return body
+
+
+def readiness() -> dict:
+    """Return a CheckResponse: the worst status of the components, and each component's health."""
+    components = [check(component) for component in COMPONENTS]
+    statuses = {component["status"] for component in components}
+    overall = NOT_SERVING if NOT_SERVING in statuses else DEGRADED if DEGRADED in statuses else SERVING
+    return {"status": overall, "components": components}

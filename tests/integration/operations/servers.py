@@ -1,0 +1,146 @@
+"""Real processes for the operations tests: gunicorn serving the registry, a private Redis, a Celery worker.
+
+Every process listens on a free loopback port of its own and is stopped by the test that started it,
+so tests running at the same moment on this machine never share one.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[3]
+START_TIMEOUT = 40
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url(name: str | None = None, *, port: int | None = None) -> str:
+    """Return a postgres:// URL for this run's test database (or another database on the same server)."""
+    settings_dict = connection.settings_dict
+    user = settings_dict["USER"] or "postgres"
+    host = settings_dict["HOST"] or "127.0.0.1"
+    return f"postgres://{user}@{host}:{port or settings_dict['PORT'] or 5432}/{name or settings_dict['NAME']}"
+
+
+def wait_for_port(port: int, timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@contextmanager
+def redis_server():
+    """Yield the URL of a Redis server of this test's own (db 0), stopped afterwards."""
+    if not shutil.which("redis-server"):
+        pytest.fail("redis-server is not installed; install Debian's redis-server package")
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, timeout=10)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def registry_env(**overrides: str) -> dict[str, str]:
+    """Return the environment of a registry process on this run's test database, with production settings."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "registry.settings",
+        "DATABASE_URL": database_url(),
+        "SECRET_KEY": "operations-tests",
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONPATH": str(ROOT),
+    }
+    for name in ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
+    env.update(overrides)
+    return env
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], *, workers: int = 2, log_path: Path | None = None):
+    """Yield the base URL of the registry served by gunicorn (reading ./gunicorn.conf.py) on a free port."""
+    port = free_port()
+    log = open(log_path or os.devnull, "ab")  # noqa: SIM115 (closed below, after the process)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "registry.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_answering(url, process)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def _wait_until_answering(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {process.returncode} before answering")
+        try:
+            with urllib.request.urlopen(f"{url}/health/live", timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise TimeoutError(f"the registry at {url} did not answer within {START_TIMEOUT} s")
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], *extra: str):
+    """Run a Celery worker of the registry app (solo pool) until the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "registry", "worker", "--pool", "solo", "--loglevel", "WARNING", *extra],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -1,0 +1,207 @@
+"""/metrics under gunicorn with two workers: each registry metric moves when its event happens.
+
+The registry runs as in production (gunicorn reading ./gunicorn.conf.py, prometheus-client's
+multiprocess mode) against this run's test database and a Redis server of the test's own; requests
+are spread over both workers, so the figures are right only when every worker's events are summed.
+"""
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from schemas_app.models import SubjectVersion
+from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_DELETES_FIELD
+from tests.integration.operations.servers import celery_worker, gunicorn, redis_server, registry_env
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+# API token of the `writer` user: gunicorn runs production settings, whose password hashers are slow on purpose.
+WRITER_TOKEN = "0123456789abcdef0123456789abcdef01234567"
+TOKEN = "scrape-" + uuid.uuid4().hex
+
+
+def call(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, method=method, headers={"Authorization": f"Token {WRITER_TOKEN}", **(headers or {})}
+    )
+    if body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/vnd.schemaregistry.v1+json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def scrape(url: str) -> dict[tuple[str, frozenset], float]:
+    """Return {(sample name, labels): value} of one scrape, sent with the metrics token."""
+    status, body = call(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert status == 200, body
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+
+
+def value(samples: dict, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+@pytest.fixture
+def writer_token(writer):
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.create(user=writer, key=WRITER_TOKEN)
+
+
+@pytest.fixture
+def registry(writer_token, tmp_path):
+    """The registry under gunicorn with two workers, a Redis of its own, and /metrics behind a token."""
+    with redis_server() as redis_url:
+        env = registry_env(
+            REDIS_URL=redis_url,
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+            REGISTRY_METRICS_TOKEN=TOKEN,
+            # No network is trusted, so even a loopback scraper needs the token.
+            REGISTRY_METRICS_ALLOWED_NETWORKS="192.0.2.0/24",
+        )
+        with gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as url:
+            yield url
+
+
+def register(url: str, subject: str, schema: str) -> int:
+    status, _ = call(f"{url}/subjects/{subject}/versions", "POST", {"schema": schema})
+    return status
+
+
+def test_metrics_refuse_a_scraper_without_the_token(registry):
+    assert call(f"{registry}/metrics", headers={"Authorization": ""})[0] == 401
+    assert call(f"{registry}/metrics", headers={"Authorization": "Bearer wrong"})[0] == 401
+    assert call(f"{registry}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})[0] == 200
+
+
+def test_registrations_are_counted_by_result_across_both_workers(registry):
+    before = scrape(registry)
+    assert register(registry, "ticks-value", TICK_V1) == 200
+    for _ in range(5):
+        assert register(registry, "ticks-value", TICK_V1) == 200  # the same content: existing
+    assert register(registry, "ticks-value", TICK_V2_DELETES_FIELD) == 409
+    assert register(registry, "ticks-value", "syntax = 'proto3'; message {") == 422
+    after = scrape(registry)
+
+    name = "registry_schema_registrations_total"
+    assert value(after, name, result="created") - value(before, name, result="created") == 1
+    assert value(after, name, result="existing") - value(before, name, result="existing") == 5
+    assert value(after, name, result="refused") - value(before, name, result="refused") == 2
+
+
+def test_compatibility_failures_are_counted_by_rule_set_and_validation_errors_by_code(registry):
+    assert register(registry, "ticks-value", TICK_V1) == 200
+    assert register(registry, "wire-value", TICK_V1) == 200
+    assert call(f"{registry}/config/wire-value", "PUT", {"compatibilityRules": "WIRE"})[0] == 200
+
+    assert register(registry, "ticks-value", TICK_V2_DELETES_FIELD) == 409
+    status, body = call(
+        f"{registry}/compatibility/subjects/wire-value/versions", "POST", {"schema": TICK_V2_ADDS_FIELD}
+    )
+    assert status == 200 and json.loads(body)["is_compatible"] is True
+    assert register(registry, "ticks-value", "message {") == 422
+    samples = scrape(registry)
+
+    failures = "registry_compatibility_check_failures_total"
+    assert value(samples, failures, rule_set="SPEC", level="BACKWARD") == 1
+    assert value(samples, failures, rule_set="WIRE", level="BACKWARD") == 0
+    assert value(samples, "registry_compatibility_checks_total", rule_set="WIRE", result="compatible") == 1
+    assert value(samples, "registry_schema_validation_errors_total", error_code="42201") == 1
+
+
+def test_lookups_are_timed_by_the_cache_layer_that_answered(registry):
+    assert register(registry, "ticks-value", TICK_V1) == 200
+    schema_id = json.loads(call(f"{registry}/subjects/ticks-value/versions/1")[1])["id"]
+    after_first = scrape(registry)
+    assert value(after_first, "registry_schema_lookup_seconds_count", layer="database") >= 1
+
+    assert call(f"{registry}/subjects/ticks-value/versions/1")[0] == 200  # now in Redis, whichever worker answers
+    for _ in range(10):
+        assert call(f"{registry}/schemas/ids/{schema_id}")[0] == 200  # each worker asks Redis once, then itself
+    samples = scrape(registry)
+
+    count = "registry_schema_lookup_seconds_count"
+    assert value(samples, count, layer="redis") >= 2
+    assert value(samples, count, layer="process") >= 8
+    assert value(samples, "registry_schema_lookup_seconds_bucket", layer="process", le="+Inf") == value(
+        samples, count, layer="process"
+    )
+
+
+def test_storage_is_reported_per_tenant_when_scraped(registry):
+    assert register(registry, "ticks-value", TICK_V1) == 200
+    assert register(registry, "ticks-value", TICK_V2_ADDS_FIELD) == 200
+    assert register(registry, "copy-value", TICK_V1) == 200
+    samples = scrape(registry)
+
+    assert value(samples, "registry_subjects", tenant="default") == 2
+    assert value(samples, "registry_subject_versions", tenant="default") == 3
+    assert value(samples, "registry_schemas", tenant="default") == 2
+    expected_bytes = len(TICK_V1.encode()) + len(TICK_V2_ADDS_FIELD.encode())
+    assert value(samples, "registry_schema_bytes", tenant="default") == expected_bytes
+
+
+def test_lookups_of_a_deprecated_version_are_counted_per_client(registry):
+    assert register(registry, "ticks-value", TICK_V1) == 200
+    SubjectVersion.objects.filter(subject__name="ticks-value").update(state=SubjectVersion.State.DEPRECATED)
+    for _ in range(3):
+        assert call(f"{registry}/subjects/ticks-value/versions/1")[0] == 200
+    samples = scrape(registry)
+
+    usage = "registry_deprecated_schema_usage_total"
+    assert value(samples, usage, subject="ticks-value", client="writer") == 3
+
+
+PROBE_TASK = "tests.integration.operations.probe_tasks.probe"
+
+
+def test_celery_queue_depth_and_task_durations_are_reported(writer_token, tmp_path):
+    """A worker records task durations into the same folder; queue depth is read from the broker when scraped."""
+    with redis_server() as redis_url:
+        broker = redis_url.removesuffix("/0") + "/1"
+        idle_queue = f"idle-{uuid.uuid4().hex[:8]}"
+        env = registry_env(
+            REDIS_URL=redis_url,
+            CELERY_BROKER_URL=broker,
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+            REGISTRY_METRICS_TOKEN=TOKEN,
+            REGISTRY_METRICS_CELERY_QUEUES=f"celery,{idle_queue}",
+        )
+        with (
+            gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as url,
+            celery_worker(env, "--include", "tests.integration.operations.probe_tasks"),
+        ):
+            from celery import Celery
+
+            sender = Celery(broker=broker)
+            for _ in range(3):
+                sender.send_task(PROBE_TASK, queue=idle_queue)  # nobody consumes this queue
+            sender.send_task(PROBE_TASK, queue="celery")
+            samples = _scrape_until(url, "registry_celery_task_seconds_count", task=PROBE_TASK, state="SUCCESS")
+
+    assert value(samples, "registry_celery_queue_depth", queue=idle_queue) == 3
+    assert value(samples, "registry_celery_queue_depth", queue="celery") == 0
+    assert value(samples, "registry_celery_task_seconds_count", task=PROBE_TASK, state="SUCCESS") == 1
+
+
+def _scrape_until(url: str, name: str, timeout: float = 40, **labels: str) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = scrape(url)
+        if value(samples, name, **labels) or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.3)
