@@ -1,10 +1,13 @@
 """Identify schemas: canonical text, fingerprints, and the two input forms (text and descriptor).
 
-A schema is identified by its exact text plus its references, as Confluent does.
+A schema is identified by what it compiles to plus its references: texts that
+compile to the same descriptor with the same comments are the same schema, however
+they are laid out (`identity_fingerprint`). A comment is part of a schema's
+documentation, so changing one makes another schema (a PATCH version).
 When normalisation is asked for (Confluent's `normalize=true`), the text is first
 replaced by `normalize(...)`: compiled and printed back canonically, so comments,
-whitespace and the order of options no longer matter; the fingerprint is then
-taken of that normalised text.
+whitespace and the order of options no longer matter; `fingerprint` of that
+normalised text identifies the schema's meaning.
 
 Clients may send a schema as .proto text or, like confluent-kafka's Python
 serializer, as the base64 of a serialized FileDescriptorProto. The descriptor form
@@ -47,6 +50,44 @@ def fingerprint(text: str, references: Sequence[tuple[str, str, int]] = ()) -> s
     Confluent compares them. Pass the normalised text when normalisation is on.
     """
     identity = [text, [[name, subject, int(version)] for name, subject, version in references]]
+    encoded = json.dumps(identity, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def identity_fingerprint(
+    file: FileDescriptorProto,
+    references: Sequence[tuple[str, str, int]] = (),
+    extras: str = "",
+    *,
+    comments: bool = True,
+) -> str:
+    """Return the sha256 hex digest identifying a compiled schema by its descriptor, comments and references.
+
+    Line and column spans and the file's own name are left out, so whitespace and layout do not count. With
+    `comments=False` the comments are left out too and the digest is marked as such:
+    it identifies a schema given as a descriptor, which carries no comments, and the
+    commented text of the same schema can find it by asking for this form.
+    """
+    bare = FileDescriptorProto()
+    bare.CopyFrom(file)
+    bare.ClearField("source_code_info")
+    bare.ClearField("name")  # the path it was compiled under follows the subject's name, not the schema
+    documentation = (
+        [
+            [list(location.path), location.leading_comments, location.trailing_comments]
+            + list(location.leading_detached_comments)
+            for location in file.source_code_info.location
+            if location.leading_comments or location.trailing_comments or location.leading_detached_comments
+        ]
+        if comments
+        else "comments unknown"
+    )
+    identity = [
+        hashlib.sha256(bare.SerializeToString(deterministic=True)).hexdigest(),
+        documentation,
+        [[name, subject, int(version)] for name, subject, version in references],
+        extras,
+    ]
     encoded = json.dumps(identity, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 

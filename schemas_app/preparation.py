@@ -28,11 +28,14 @@ class Reference:
 
 @dataclass
 class PreparedSchema:
-    """A schema ready to store: its final text, fingerprint and compiled files."""
+    """A schema ready to store: its final text, fingerprints and compiled files."""
 
     text: str
+    # The content address it is stored under (canonical.identity_fingerprint).
     fingerprint: str
     canonical_fingerprint: str
+    # Every stored fingerprint that is this same schema: its own, and for text, that of its descriptor form.
+    same_schema_fingerprints: tuple[str, ...]
     # True when the client sent a descriptor or asked for normalisation: match existing schemas by meaning.
     match_by_meaning: bool
     root_path: str
@@ -97,10 +100,19 @@ def prepare_schema(
         raise invalid_schema_from(error) from None
     reference_keys = [(ref.name, ref.subject, ref.version) for ref in references]
     extras = json.dumps({"metadata": metadata, "ruleSet": rule_set}, sort_keys=True) if (metadata or rule_set) else ""
+    root = compiled.file(root_path)
+    # A descriptor carries no comments, so its commented text is the same schema as far as anyone can tell.
+    without_comments = canonical.identity_fingerprint(root, reference_keys, extras, comments=False)
+    fingerprint = (
+        without_comments
+        if from_descriptor and not normalize
+        else canonical.identity_fingerprint(root, reference_keys, extras)
+    )
     return PreparedSchema(
         text=text,
-        fingerprint=canonical.fingerprint(text + extras, reference_keys),
+        fingerprint=fingerprint,
         canonical_fingerprint=canonical.fingerprint(normalized + extras, reference_keys),
+        same_schema_fingerprints=tuple(dict.fromkeys([fingerprint, without_comments])),
         match_by_meaning=bool(normalize) or from_descriptor,
         root_path=root_path,
         compiled=compiled,

@@ -247,13 +247,11 @@ def subject_version_register(
 
 
 def same_content_versions(subject: Subject, prepared: PreparedSchema):
-    """Return the subject's versions holding this schema: the exact text, or the same meaning when asked."""
+    """Return the subject's versions holding this schema (whatever its layout), or its meaning when asked."""
+    same_schema = Q(schema__fingerprint__in=prepared.same_schema_fingerprints)
     if prepared.match_by_meaning:
-        return subject.versions.filter(
-            Q(schema__fingerprint=prepared.fingerprint)
-            | Q(schema__canonical_fingerprint=prepared.canonical_fingerprint)
-        )
-    return subject.versions.filter(schema__fingerprint=prepared.fingerprint)
+        return subject.versions.filter(same_schema | Q(schema__canonical_fingerprint=prepared.canonical_fingerprint))
+    return subject.versions.filter(same_schema)
 
 
 def _locked_subject(tenant: Tenant, name: str) -> Subject:
@@ -269,9 +267,18 @@ def _locked_subject(tenant: Tenant, name: str) -> Subject:
 def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: int | None) -> Schema:
     """Return the schema row of this content, creating it (with its references) when new."""
     if import_id is not None:
-        clash = Schema.objects.filter(pk=import_id).exclude(fingerprint=prepared.fingerprint).exists()
-        if clash:
-            raise OperationNotPermitted(f"Overwrite new schema with id {import_id} is not permitted.")
+        existing = Schema.objects.filter(pk=import_id).first()
+        if existing is not None:
+            if existing.fingerprint not in prepared.same_schema_fingerprints:
+                raise OperationNotPermitted(f"Overwrite new schema with id {import_id} is not permitted.")
+            return existing
+    else:
+        same = Schema.objects.filter(fingerprint__in=prepared.same_schema_fingerprints)
+        if prepared.match_by_meaning:
+            same = same | Schema.objects.filter(canonical_fingerprint=prepared.canonical_fingerprint)
+        found = same.order_by("id").first()
+        if found is not None:
+            return found
     defaults = {
         "text": prepared.text,
         "canonical_fingerprint": prepared.canonical_fingerprint,
@@ -280,12 +287,6 @@ def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: i
     }
     if import_id is not None:
         defaults["id"] = import_id
-    if prepared.match_by_meaning and import_id is None:
-        same_meaning = (
-            Schema.objects.filter(canonical_fingerprint=prepared.canonical_fingerprint).order_by("id").first()
-        )
-        if same_meaning is not None:
-            return same_meaning
     try:
         with transaction.atomic():
             schema, created = Schema.objects.get_or_create(fingerprint=prepared.fingerprint, defaults=defaults)

@@ -1,6 +1,9 @@
 """Small schema texts and request helpers for the API tests."""
 
+import base64
 import json
+
+from protoengine.compiler import compile_one
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
@@ -60,3 +63,10 @@ def register(client, subject, schema, references=(), **query):
         f"/subjects/{subject}/versions{suffix}",
         {"schema": schema, "schemaType": "PROTOBUF", "references": list(references)},
     )
+
+
+def descriptor_base64(text: str, path: str = "trading/ticks.proto") -> str:
+    """Return the schema as confluent-kafka's serializer sends it: a base64 FileDescriptorProto without comments."""
+    root = compile_one(path, text).file(path)
+    root.ClearField("source_code_info")
+    return base64.b64encode(root.SerializeToString()).decode()

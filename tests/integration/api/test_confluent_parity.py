@@ -2,7 +2,16 @@
 
 import pytest
 
-from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, TICK_V2_CHANGES_TYPE, post, put, register
+from tests.integration.api.helpers import (
+    MONEY,
+    ORDER_WITH_MONEY,
+    TICK_V1,
+    TICK_V2_CHANGES_TYPE,
+    descriptor_base64,
+    post,
+    put,
+    register,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +108,56 @@ def test_a_common_type_cannot_be_replaced_by_a_reference(api):
         references=[{"name": "google/type/money.proto", "subject": "fake-money", "version": 1}],
     )
     assert response.status_code == 422 and response.json()["error_code"] == 42201
+
+
+# Finding 2: a schema is what it compiles to, with its comments; layout does not make another schema.
+
+DOCUMENTED_TICK = """syntax = "proto3";
+package trading.v1;
+
+// One price update of an instrument.
+message TickData {
+  string symbol = 1; // Exchange ticker.
+  double bid = 2;
+  double ask = 3;
+}
+"""
+RELAID_TICK = (
+    'syntax="proto3";  package trading.v1;\n\n\n// One price update of an instrument.\n'
+    "message TickData {\n\tstring symbol=1; // Exchange ticker.\n\tdouble bid = 2; double ask = 3;\n}"
+)
+
+
+def test_the_same_schema_laid_out_differently_keeps_its_id_and_version(api):
+    schema_id = register(api, "ticks-value", DOCUMENTED_TICK).json()["id"]
+    assert register(api, "ticks-value", RELAID_TICK).json()["id"] == schema_id
+    assert api.get("/subjects/ticks-value/versions").json() == [1]
+    found = post(api, "/subjects/ticks-value", {"schema": RELAID_TICK})
+    assert found.status_code == 200 and (found.json()["id"], found.json()["version"]) == (schema_id, 1)
+    assert register(api, "other-value", RELAID_TICK).json()["id"] == schema_id
+    assert api.get(f"/schemas/ids/{schema_id}").json()["schema"] == DOCUMENTED_TICK
+
+
+def test_text_after_its_descriptor_and_a_descriptor_after_its_text_are_the_same_schema(api):
+    first = register(api, "from-descriptor-value", descriptor_base64(DOCUMENTED_TICK)).json()["id"]
+    assert register(api, "from-descriptor-value", DOCUMENTED_TICK).json()["id"] == first
+    assert post(api, "/subjects/from-descriptor-value", {"schema": RELAID_TICK}).json()["version"] == 1
+    assert api.get("/subjects/from-descriptor-value/versions").json() == [1]
+    second = register(api, "from-text-value", DOCUMENTED_TICK).json()["id"]
+    assert register(api, "from-text-value", descriptor_base64(DOCUMENTED_TICK)).json()["id"] == second
+    assert api.get("/subjects/from-text-value/versions").json() == [1]
+
+
+def test_a_comment_only_change_is_a_new_patch_version_unless_normalised(api):
+    first = register(api, "ticks-value", DOCUMENTED_TICK).json()["id"]
+    recommented = DOCUMENTED_TICK.replace("// Exchange ticker.", "// Ticker on the exchange.")
+    assert register(api, "ticks-value", recommented, normalize="true").json()["id"] == first
+    assert api.get("/subjects/ticks-value/versions").json() == [1]
+    second = register(api, "ticks-value", recommented).json()["id"]
+    assert second != first
+    latest = api.get("/subjects/ticks-value/versions/latest").json()
+    assert (latest["version"], latest["semanticVersion"]) == (2, "1.0.1")
+    assert post(api, "/subjects/ticks-value?normalize=true", {"schema": RELAID_TICK}).json()["version"] == 1
 
 
 # Finding 4: "references": null is an empty list.

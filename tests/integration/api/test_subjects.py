@@ -8,6 +8,7 @@ from tests.integration.api.helpers import (
     TICK_V1,
     TICK_V2_ADDS_FIELD,
     TICK_V2_CHANGES_TYPE,
+    descriptor_base64,
     post,
     register,
 )
@@ -190,16 +191,6 @@ def test_management_api_shows_semantic_versions_and_lint_findings(api):
     report = post(api, "/schemas/trading%2Fticks.proto/compatibility", {"schema": TICK_V2_CHANGES_TYPE}).json()
     assert report["is_compatible"] is False and report["findings"][0]["rule"] == "FIELD_WIRE_JSON_COMPATIBLE_TYPE"
     assert api.delete("/schemas/trading%2Fticks.proto").json() == [1, 2]
-
-
-def descriptor_base64(text: str, path: str = "trading/ticks.proto") -> str:
-    import base64
-
-    from protoengine.compiler import compile_one
-
-    root = compile_one(path, text).file(path)
-    root.ClearField("source_code_info")
-    return base64.b64encode(root.SerializeToString()).decode()
 
 
 def test_a_descriptor_of_a_registered_text_finds_the_same_id_and_version(api):
