@@ -81,8 +81,9 @@ class SubjectPrefixGrant(models.Model):
 class Schema(models.Model):
     """One schema text with its references; its id is global and never changes.
 
-    Identical text with identical references (and metadata) is stored once and shares its id
-    across subjects: `fingerprint` is the content address.
+    The same schema (the same compiled descriptor and comments, whatever its layout) with
+    identical references (and metadata) is stored once and shares its id across subjects:
+    `fingerprint` (protoengine.canonical.identity_fingerprint) is the content address.
     """
 
     guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

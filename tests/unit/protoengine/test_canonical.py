@@ -8,7 +8,13 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, timestamp_pb2
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
-from protoengine.canonical import fingerprint, normalize, schema_text_from_input, serialized_descriptor
+from protoengine.canonical import (
+    fingerprint,
+    identity_fingerprint,
+    normalize,
+    schema_text_from_input,
+    serialized_descriptor,
+)
 from protoengine.compiler import CompilationFailed, compile_one
 
 REPOSITORY = Path(__file__).resolve().parents[3]
@@ -179,3 +185,16 @@ def test_it_serializes_the_compiled_descriptor_without_source_info():
 def test_it_reads_back_its_own_serialized_descriptor_as_the_normal_text():
     encoded = serialized_descriptor(PATH, CUSTOMER_REFORMATTED, DEPENDENCIES)
     assert schema_text_from_input(PATH, encoded, DEPENDENCIES) == normalize(PATH, CUSTOMER, DEPENDENCIES)
+
+
+def identity(path: str, text: str, **options) -> str:
+    return identity_fingerprint(compile_one(path, text, DEPENDENCIES).file(path), **options)
+
+
+def test_its_identity_ignores_layout_and_the_files_own_name_but_not_comments():
+    relaid = CUSTOMER.replace("  ", "\t").replace(";\n", "; \n")
+    assert identity(PATH, CUSTOMER) == identity("elsewhere/other.proto", relaid)
+    recommented = CUSTOMER.replace("//", "// Note:", 1)
+    assert recommented != CUSTOMER and identity(PATH, recommented) != identity(PATH, CUSTOMER)
+    assert identity(PATH, recommented, comments=False) == identity(PATH, CUSTOMER, comments=False)
+    assert identity(PATH, CUSTOMER, comments=False) != identity(PATH, CUSTOMER)

@@ -1,0 +1,32 @@
+"""The migration that recomputes fingerprints lets schemas stored before it be found whatever their layout."""
+
+import importlib
+
+import pytest
+from django.apps import apps
+
+from protoengine.canonical import fingerprint as text_fingerprint
+from schemas_app.models import Schema
+from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, register
+
+pytestmark = pytest.mark.django_db
+
+migration = importlib.import_module("schemas_app.migrations.0005_schema_fingerprints_ignore_layout")
+
+
+def test_schemas_stored_with_text_fingerprints_are_found_relaid_after_the_migration(api):
+    reference = {"name": "common/money.proto", "subject": "common/money.proto", "version": 1}
+    money_id = register(api, "common/money.proto", MONEY).json()["id"]
+    order_id = register(api, "orders-value", ORDER_WITH_MONEY, [reference]).json()["id"]
+    # What the rows looked like before: fingerprints of the exact text.
+    Schema.objects.filter(pk=money_id).update(fingerprint=text_fingerprint(MONEY))
+    Schema.objects.filter(pk=order_id).update(
+        fingerprint=text_fingerprint(ORDER_WITH_MONEY, [tuple(reference.values())])
+    )
+
+    migration.forwards(apps, None)
+
+    relaid_order = ORDER_WITH_MONEY.replace("\n\n", "\n").replace("  ", "\t")
+    assert register(api, "orders-value", relaid_order, [reference]).json()["id"] == order_id
+    assert register(api, "common/money.proto", MONEY.replace("  ", "    ")).json()["id"] == money_id
+    assert api.get("/subjects/orders-value/versions").json() == [1]
