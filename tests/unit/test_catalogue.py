@@ -48,6 +48,7 @@ CATALOGUE = {
     "system/health.proto",
     "system/audit.proto",
     "schemaregistry/options.proto",
+    "schemaregistry/registry_service.proto",
 }
 TENANT_SCOPED_DOMAINS = ("trading", "ai", "system")
 # A file may import files of its own domain and of lower layers only, so the catalogue stays acyclic.
