@@ -67,6 +67,13 @@ def readable_tenants(user) -> QuerySet[Tenant]:
     return tenants.filter(home | Q(shared=True) | Q(pk__in=granted.values("pk")))
 
 
+def sees_every_tenant(user) -> bool:
+    """Return True for superusers, and for anonymous readers when REGISTRY_ANONYMOUS_READ is on."""
+    if not _authenticated(user):
+        return settings.REGISTRY_ANONYMOUS_READ
+    return user.is_superuser
+
+
 def readable_subjects(user) -> QuerySet[Subject]:
     """Return the subjects the user may read: every subject of the tenants it may read."""
     return Subject.objects.filter(tenant__in=readable_tenants(user))

@@ -10,6 +10,7 @@ from schemas_app.errors import (
     BadRequest,
     InvalidVersion,
     SchemaIdNotFound,
+    SchemaNotFound,
     SubjectNotFound,
     VersionNotFound,
 )
@@ -45,6 +46,55 @@ def default_tenant() -> Tenant:
     return tenant
 
 
+def addressed_tenant(*, viewer, context: str | None, subject: str | None = None) -> Tenant:
+    """Return the tenant a request addresses: its context, else the viewer's bound tenant, else the default one.
+
+    A tenant the viewer may not read answers exactly as an unknown one: 40401 for a subject, 40403 otherwise,
+    never a 403 that would confirm it exists.
+    """
+    from schemas_app import access
+
+    if context is None:
+        bound = access.bound_tenant_id(viewer)
+        if bound is None:
+            return default_tenant()
+        return Tenant.objects.get(pk=bound)
+    tenant = access.readable_tenants(viewer).filter(slug=context).first()
+    if tenant is None:
+        raise SubjectNotFound(f":.{context}:{subject}") if subject is not None else SchemaNotFound()
+    return tenant
+
+
+def context_names(*, viewer) -> list[str]:
+    """Return the Confluent contexts of the tenants the viewer may read: "." for the default tenant, ".slug" else."""
+    from schemas_app import access
+
+    slugs = list(access.readable_tenants(viewer).order_by("slug").values_list("slug", flat=True))
+    # An unbound account's home is the default tenant, even before its first subject creates the row.
+    default = ["."] if Tenant.DEFAULT_SLUG in slugs or access.bound_tenant_id(viewer) is None else []
+    return default + [f".{slug}" for slug in slugs if slug != Tenant.DEFAULT_SLUG]
+
+
+def _in_scope(tenant: Tenant, path: str = "") -> Q:
+    """Match rows of the tenant and of the shared tenants, which every tenant reads (`path` leads to the tenant)."""
+    return Q(**{f"{path}tenant": tenant}) | Q(**{f"{path}tenant__shared": True})
+
+
+def require_schema_visible(*, viewer, schema_id: int, asked) -> None:
+    """Raise 40403 naming `asked` (the id or guid) unless a version of the viewer's tenants holds the schema.
+
+    The answer is the very one an unknown id gets, so that guessing ids learns nothing about other tenants.
+    """
+    from schemas_app import access
+
+    if access.sees_every_tenant(viewer):
+        return
+    if not SubjectVersion.objects.filter(
+        schema_id=schema_id, subject__tenant__in=access.readable_tenants(viewer)
+    ).exists():
+        raise SchemaIdNotFound(asked)
+
+
 def parse_version(raw) -> int | str:
     """Return a version number, or LATEST for "latest" and -1; 42202 for anything else."""
     text = str(raw).strip()
@@ -60,10 +110,11 @@ def parse_version(raw) -> int | str:
 
 
 def subject_get(*, tenant: Tenant, name: str) -> Subject:
-    try:
-        return Subject.objects.get(tenant=tenant, name=name)
-    except Subject.DoesNotExist:
-        raise SubjectNotFound(name) from None
+    """Return the tenant's subject of that name, else a shared one; 40401 when neither exists."""
+    found = Subject.objects.filter(_in_scope(tenant), name=name).order_by("tenant__shared").first()
+    if found is None:
+        raise SubjectNotFound(name)
+    return found
 
 
 def subject_names(
@@ -75,8 +126,11 @@ def subject_names(
     offset: int = 0,
     limit: int = -1,
 ) -> list[str]:
-    """Return subject names that have live versions (or soft-deleted ones when asked), sorted, in one query."""
-    subjects = Subject.objects.filter(tenant=tenant)
+    """Return subject names that have live versions (or soft-deleted ones when asked), sorted, in one query.
+
+    The shared tenants' subjects are listed with the tenant's own.
+    """
+    subjects = Subject.objects.filter(_in_scope(tenant))
     with_live_versions = subjects.filter(versions__deleted=False)
     if deleted_only:
         chosen = subjects.filter(versions__deleted=True).exclude(pk__in=with_live_versions.values("pk"))
@@ -93,29 +147,35 @@ def subject_names(
 
 
 def version_numbers(*, tenant: Tenant, subject: str, deleted: bool = False, deleted_only: bool = False) -> list[int]:
-    """Return a subject's version numbers; 40401 when it has none visible."""
-    versions = SubjectVersion.objects.filter(subject__tenant=tenant, subject__name=subject)
+    """Return a subject's version numbers (the tenant's own subject before a shared one); 40401 when none is visible."""
+    versions = SubjectVersion.objects.filter(_in_scope(tenant, "subject__"), subject__name=subject)
     if deleted_only:
         versions = versions.filter(deleted=True)
     elif not deleted:
         versions = versions.filter(deleted=False)
-    numbers = list(versions.order_by("version").values_list("version", flat=True))
-    if not numbers:
+    rows = list(versions.order_by("subject__tenant__shared", "version").values_list("subject_id", "version"))
+    if not rows:
         raise SubjectNotFound(subject)
-    return numbers
+    return [number for subject_id, number in rows if subject_id == rows[0][0]]
 
 
 def subject_version_get(*, tenant: Tenant, subject: str, version, include_deleted: bool = False) -> SubjectVersion:
-    """Return one version (a number, "latest" or -1) with its schema; 40401 / 40402 when absent."""
+    """Return one version (a number, "latest" or -1) with its schema; 40401 / 40402 when absent.
+
+    The tenant's own subject answers before a shared subject of the same name.
+    """
     wanted = parse_version(version)
     versions = SubjectVersion.objects.select_related("schema", "subject").filter(
-        subject__tenant=tenant, subject__name=subject
+        _in_scope(tenant, "subject__"), subject__name=subject
     )
     if not include_deleted:
         versions = versions.filter(deleted=False)
-    found = versions.order_by("-version").first() if wanted == LATEST else versions.filter(version=wanted).first()
+    if wanted == LATEST:
+        found = versions.order_by("subject__tenant__shared", "-version").first()
+    else:
+        found = versions.filter(version=wanted).order_by("subject__tenant__shared").first()
     if found is None:
-        if not Subject.objects.filter(tenant=tenant, name=subject, versions__isnull=False).exists():
+        if not Subject.objects.filter(_in_scope(tenant), name=subject, versions__isnull=False).exists():
             raise SubjectNotFound(subject)
         raise VersionNotFound(subject, version)
     return found
@@ -134,7 +194,7 @@ def version_list(
     versions = (
         SubjectVersion.objects.select_related("subject", "schema")
         .prefetch_related("schema__references")
-        .filter(subject__tenant=tenant)
+        .filter(_in_scope(tenant, "subject__"))
     )
     if not deleted:
         versions = versions.filter(deleted=False)
@@ -227,7 +287,9 @@ def resolve_dependencies(
 def versions_of_schema(
     *, tenant: Tenant, schema_id: int, subject: str | None = None, deleted: bool = False
 ) -> list[SubjectVersion]:
-    versions = SubjectVersion.objects.select_related("subject").filter(subject__tenant=tenant, schema_id=schema_id)
+    versions = SubjectVersion.objects.select_related("subject").filter(
+        _in_scope(tenant, "subject__"), schema_id=schema_id
+    )
     if not deleted:
         versions = versions.filter(deleted=False)
     if subject:
@@ -236,15 +298,15 @@ def versions_of_schema(
 
 
 def referenced_by(*, tenant: Tenant, subject: str, version: int) -> list[int]:
-    """Return ids of schemas (in live versions) that reference this subject version."""
+    """Return ids of schemas (in live versions) that reference this subject version.
+
+    A shared subject is referenced from every tenant, so for it every tenant's versions count.
+    """
     schema_ids = SchemaReference.objects.filter(subject=subject, version=version).values_list("schema_id", flat=True)
-    return sorted(
-        set(
-            SubjectVersion.objects.filter(subject__tenant=tenant, schema_id__in=schema_ids, deleted=False).values_list(
-                "schema_id", flat=True
-            )
-        )
-    )
+    referencing = SubjectVersion.objects.filter(schema_id__in=schema_ids, deleted=False)
+    if not tenant.shared:
+        referencing = referencing.filter(_in_scope(tenant, "subject__"))
+    return sorted(set(referencing.values_list("schema_id", flat=True)))
 
 
 def schema_id_by_guid(*, guid: str) -> int:

@@ -1,6 +1,7 @@
 """Pieces every registry view shares: content types, boolean query flags, the error handler, the base view."""
 
 import logging
+from functools import cached_property
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
@@ -151,10 +152,30 @@ class RegistryView(APIView):
             permission() for permission in self.method_permissions.get(self.request.method, self.permission_classes)
         ]
 
-    @property
+    # The context a subject was qualified with (`:.acme:orders-value`), or None for the caller's own tenant.
+    context: str | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if kwargs.get("subject") is not None:
+            self.context, kwargs["subject"] = split_context(kwargs["subject"])
+        return super().dispatch(request, *args, **kwargs)
+
+    @cached_property
     def tenant(self):
-        return selectors.default_tenant()
+        """The tenant addressed: the subject's context, else the caller's own; 40401 when the caller may not see it."""
+        return selectors.addressed_tenant(viewer=self.request.user, context=self.context, subject=self.subject_name)
 
     @property
     def subject_name(self) -> str | None:
         return self.kwargs.get("subject")
+
+
+def split_context(qualified: str) -> tuple[str | None, str]:
+    """Split Confluent's context-qualified subject (`:.acme:orders-value`) into ("acme", "orders-value").
+
+    An unqualified name, or the default context `:.:name`, gives (None, name).
+    """
+    if qualified.startswith(":.") and ":" in qualified[2:]:
+        context, name = qualified[2:].split(":", 1)
+        return (context or None), name
+    return None, qualified

@@ -17,7 +17,7 @@ from schemas_app.api.openapi import documented
 from schemas_app.api.permissions import CanApprove, CanDelete, CanWrite
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound
-from schemas_app.models import SubjectVersion, Tenant
+from schemas_app.models import SubjectVersion
 from schemas_app.preparation import root_path_for
 
 
@@ -160,7 +160,7 @@ class SubjectVersionView(ConfluentView):
         serialized = request.query_params.get("format") == "serialized"
         wanted = selectors.parse_version(version)
         if not include_deleted and not serialized and wanted != selectors.LATEST:
-            return Response(counted_if_deprecated(request, cached_version_payload(subject, wanted)))
+            return Response(counted_if_deprecated(request, cached_version_payload(self.tenant, subject, wanted)))
         found = selectors.subject_version_get(
             tenant=self.tenant, subject=subject, version=version, include_deleted=include_deleted
         )
@@ -222,10 +222,17 @@ class SchemaListView(ConfluentView):
         return Response([version_payload(version) for version in versions])
 
 
+def visible_schema_payload(request, schema_id, asked=None) -> dict:
+    """Return a schema id's payload if one of the caller's tenants holds it; 40403 exactly as for an unknown id."""
+    payload = selectors.schema_payload(schema_id=schema_id)
+    selectors.require_schema_visible(viewer=request.user, schema_id=payload["id"], asked=asked or schema_id)
+    return payload
+
+
 @documented()
 class SchemaByIdView(ConfluentView):
     def get(self, request, schema_id):
-        payload = dict(selectors.schema_payload(schema_id=schema_id))
+        payload = dict(visible_schema_payload(request, schema_id))
         subject = request.query_params.get("subject")
         if subject and not selectors.versions_of_schema(
             tenant=self.tenant, schema_id=schema_id, subject=subject, deleted=True
@@ -246,14 +253,14 @@ class SchemaByIdView(ConfluentView):
 class SchemaByIdSchemaView(ConfluentView):
     def get(self, request, schema_id):
         return HttpResponse(
-            selectors.schema_payload(schema_id=schema_id)["schema"], content_type="text/plain; charset=utf-8"
+            visible_schema_payload(request, schema_id)["schema"], content_type="text/plain; charset=utf-8"
         )
 
 
 @documented()
 class SchemaByGuidView(ConfluentView):
     def get(self, request, guid):
-        payload = dict(selectors.schema_payload(schema_id=selectors.schema_id_by_guid(guid=guid)))
+        payload = dict(visible_schema_payload(request, selectors.schema_id_by_guid(guid=guid), asked=guid))
         payload.pop("id", None)
         return Response(payload)
 
@@ -261,7 +268,7 @@ class SchemaByGuidView(ConfluentView):
 @documented()
 class SchemaIdVersionsView(ConfluentView):
     def get(self, request, schema_id):
-        selectors.schema_payload(schema_id=schema_id)  # 40403 for an unknown id
+        visible_schema_payload(request, schema_id)  # 40403 for an unknown id, or one of another tenant
         versions = selectors.versions_of_schema(
             tenant=self.tenant,
             schema_id=schema_id,
@@ -274,7 +281,7 @@ class SchemaIdVersionsView(ConfluentView):
 @documented()
 class SchemaIdSubjectsView(ConfluentView):
     def get(self, request, schema_id):
-        selectors.schema_payload(schema_id=schema_id)
+        visible_schema_payload(request, schema_id)
         versions = selectors.versions_of_schema(
             tenant=self.tenant,
             schema_id=schema_id,
@@ -380,8 +387,10 @@ class ModeView(ConfluentView):
 
 @documented()
 class ContextsView(ConfluentView):
+    """GET /contexts: the tenants the caller may see, as Confluent contexts ("." is the default tenant)."""
+
     def get(self, request):
-        return Response(["."])
+        return Response(selectors.context_names(viewer=request.user))
 
 
 @documented()
@@ -392,15 +401,22 @@ class AssociationsView(ConfluentView):
         return Response([])
 
 
-def cached_version_payload(subject: str, version: int) -> dict:
-    """Return a live version's payload of the default tenant from the shared cache, loading it from the database once.
+def cached_version_payload(tenant, subject: str, version: int) -> dict:
+    """Return a live version's payload from the shared cache, loading it from the database once.
 
-    The key names the tenant by its slug, so a hit costs one cache read and no tenant lookup.
+    The key names the tenant by its slug, so a hit costs one cache read and no tenant lookup. A shared
+    tenant's version read through another tenant is not kept under that tenant's key: deleting it
+    in the shared tenant could not forget it there.
     """
+    borrowed = []
 
     def load() -> dict:
-        return version_payload(
-            selectors.subject_version_get(tenant=selectors.default_tenant(), subject=subject, version=version)
-        )
+        found = selectors.subject_version_get(tenant=tenant, subject=subject, version=version)
+        if found.subject.tenant_id != tenant.pk:
+            borrowed.append(found)
+        return version_payload(found)
 
-    return registry_cache.version_payload(Tenant.DEFAULT_SLUG, subject, version, load)
+    payload = registry_cache.version_payload(tenant.slug, subject, version, load)
+    if borrowed:
+        registry_cache.forget_versions(tenant.slug, subject, [version])
+    return payload

@@ -171,7 +171,7 @@ def test_import_mode_honours_given_ids_and_versions(api):
 
 
 def test_contexts_and_associations_answer_for_new_clients(api):
-    assert api.get("/contexts").json() == ["."]
+    assert api.get("/contexts").json() == [".", ".shared"]  # the default tenant, and the shared catalogue
     assert api.get("/associations/resources/default/orders").json() == []
 
 
