@@ -80,3 +80,14 @@ def env_networks(name: str, default: list[str]) -> list:
         except ValueError:
             raise ImproperlyConfigured(f"{name}: {item!r} is not an IP network such as 10.0.0.0/8.") from None
     return networks
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """Return the variable lower-cased when it is one of `choices`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not one of {', '.join(choices)}.")
+    return value

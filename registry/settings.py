@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from registry.env import env_bool, env_float, env_int, env_list, env_networks, env_str
+from registry.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("REGISTRY_VAR_DIR", str(BASE_DIR / "var")))
@@ -155,6 +155,17 @@ AUTH_PASSWORD_VALIDATORS = [
 # Lint rules switched off registry-wide (subjects add their own through /config/{subject} lintExcept).
 # The spec's layout keeps package trading.v1 in trading/, so buf's directory-match rule is off by default.
 REGISTRY_LINT_EXCEPT = env_list("REGISTRY_LINT_EXCEPT", ["PACKAGE_DIRECTORY_MATCH"])
+
+# Governance defaults; a tenant's global config row and a subject's row override them (PUT /config).
+# Review policy: "none" refuses a breaking change with 409 (Confluent's behaviour), "breaking" holds it for
+# review, "all" holds every change.
+REGISTRY_REVIEW_POLICY = env_choice("REGISTRY_REVIEW_POLICY", "breaking", ("none", "breaking", "all"))
+# Lint policy: "warn" stores findings, "review" holds a change with findings for review, "block" refuses it with 42201.
+REGISTRY_LINT_POLICY = env_choice("REGISTRY_LINT_POLICY", "warn", ("warn", "review", "block"))
+# Approvals a held change needs before it is registered (four eyes always: never the author's own).
+REGISTRY_REQUIRED_APPROVALS = env_int("REGISTRY_REQUIRED_APPROVALS", 1, minimum=1, maximum=5)
+# Hours subscribers are given between a breaking proposal and its earliest approval (the spec's 48 h notice).
+REGISTRY_NOTICE_HOURS = env_int("REGISTRY_NOTICE_HOURS", 48, minimum=0)
 
 # Anonymous reads are off: every reader signs in. `make run` turns them on for a laptop (and says so).
 REGISTRY_ANONYMOUS_READ = env_bool("REGISTRY_ANONYMOUS_READ", False)

@@ -95,6 +95,43 @@ class SubjectModeNotFound(NotFound):
     template = "Subject '{subject}' does not have subject-level mode configured"
 
 
+class ReviewNotFound(NotFound):
+    error_code, fields, template = 40411, ("review",), "Review {review} not found."
+
+
+class SelfApproval(RegistryError):
+    status, error_code, fields = 403, 40302, ("review",)
+    template = "Review {review}: nobody approves their own change; another reviewer must approve it"
+
+
+class ReviewNotPending(RegistryError):
+    status, error_code, fields = 409, 40911, ("review", "status")
+    template = "Review {review} is {status}, no longer pending"
+
+
+class ReviewNotReady(RegistryError):
+    status, error_code, fields = 409, 40912, ("review", "state", "progress")
+    template = (
+        "Review {review} is still being prepared ({state}, {progress}% done); approve it once its checks are ready"
+    )
+
+
+class ReviewStale(RegistryError):
+    status, error_code, fields = 409, 40913, ("review", "was", "now")
+    template = (
+        "Review {review} was prepared against version {was}, but the subject's latest version is now {now}; "
+        "it is being re-checked against it, review the new report and approve again"
+    )
+
+
+class NoticePeriodRunning(RegistryError):
+    status, error_code, fields = 409, 40914, ("review", "until")
+    template = (
+        "Review {review} is a breaking change whose notice period runs until {until}; "
+        "approve it then, or override the notice with a reason"
+    )
+
+
 class IncompatibleSchema(RegistryError):
     status, error_code = 409, 40901
 
@@ -133,6 +170,11 @@ class InvalidRuleSet(RegistryError):
     template = (
         "Invalid compatibilityRules {value!r}. Valid values are SPEC, CONFLUENT, WIRE, WIRE_JSON, PACKAGE and FILE"
     )
+
+
+class InvalidGovernanceSetting(RegistryError):
+    status, error_code, fields = 422, 42203, ("name", "value", "allowed")
+    template = "Invalid {name} {value!r}. Valid values are {allowed}"
 
 
 class InvalidMode(RegistryError):

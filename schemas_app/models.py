@@ -212,6 +212,11 @@ class SubjectConfig(models.Model):
     normalize = models.BooleanField(null=True, blank=True)
     # Lint rules switched off for this scope (buf rule ids).
     lint_except = models.JSONField(default=list, blank=True)
+    # Governance: unset fields fall through to the tenant's row, then to the REGISTRY_* settings.
+    review_policy = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001 (null: not set here)
+    lint_policy = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
+    required_approvals = models.PositiveSmallIntegerField(null=True, blank=True)
+    notice_hours = models.PositiveIntegerField(null=True, blank=True)
     # Confluent fields we store and return but do not act on (alias, defaultMetadata, ...).
     extra = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -247,3 +252,118 @@ class SubjectMode(models.Model):
 
     def __str__(self):
         return f"mode of {self.subject_name or 'the tenant'}: {self.mode}"
+
+
+class ReviewPolicy(models.TextChoices):
+    """Which changes wait for a reviewer: none (Confluent's 409 for a breaking change), breaking, or all."""
+
+    NONE = "none"
+    BREAKING = "breaking"
+    ALL = "all"
+
+
+class LintPolicy(models.TextChoices):
+    """What lint findings do: warn (stored and shown), review (the change waits), block (refused with 42201)."""
+
+    WARN = "warn"
+    REVIEW = "review"
+    BLOCK = "block"
+
+
+class ChangeRequest(models.Model):
+    """A proposed version held for review; served to no client until approved."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING_REVIEW"
+        APPROVED = "APPROVED"
+        REJECTED = "REJECTED"
+        WITHDRAWN = "WITHDRAWN"
+
+    class Preparation(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        READY = "ready"
+        FAILED = "failed"
+
+    tenant = models.ForeignKey(Tenant, related_name="change_requests", on_delete=models.PROTECT)
+    subject_name = models.CharField(max_length=255)
+    # The registration request as the author sent it, replayed through the registration service on approval.
+    schema_text = models.TextField()
+    references = models.JSONField(default=list, blank=True)
+    normalize = models.BooleanField(null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+    rule_set = models.JSONField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64)
+    # Why it waits: "breaking", "lint" and/or "policy".
+    held_because = models.JSONField(default=list, blank=True)
+    breaking = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The latest live version when the review was prepared; approval re-checks when it has moved.
+    base_version = models.PositiveIntegerField(null=True, blank=True)
+    required_approvals = models.PositiveSmallIntegerField(default=1)
+    notice_ends_at = models.DateTimeField(null=True, blank=True)
+    # Filled by the preparation task.
+    preparation = models.CharField(max_length=16, choices=Preparation.choices, default=Preparation.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    preparation_error = models.TextField(blank=True)
+    prepared_at = models.DateTimeField(null=True, blank=True)
+    diff = models.TextField(blank=True)
+    compatibility_findings = models.JSONField(default=list, blank=True)
+    lint_findings = models.JSONField(default=list, blank=True)
+    change = models.CharField(max_length=8, blank=True)
+    semantic_version = models.CharField(max_length=32, blank=True)
+    impact = models.JSONField(default=list, blank=True)
+    # The decision.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    notice_override_reason = models.TextField(blank=True)
+    registered_version = models.ForeignKey(
+        SubjectVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "subject_name", "fingerprint"],
+                condition=Q(status="PENDING_REVIEW"),
+                name="one_open_review_per_proposal",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "subject_name"])]
+
+    def __str__(self):
+        return f"review #{self.pk} of {self.subject_name} ({self.get_status_display()})"
+
+
+class Approval(models.Model):
+    """One reviewer's approval of a change request."""
+
+    change_request = models.ForeignKey(ChangeRequest, related_name="approvals", on_delete=models.CASCADE)
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["change_request", "approver"], name="one_approval_per_user")]
+
+    def __str__(self):
+        return f"approval of review #{self.change_request_id} by {self.approver}"
+
+
+class ReviewComment(models.Model):
+    change_request = models.ForeignKey(ChangeRequest, related_name="comments", on_delete=models.CASCADE)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"comment {self.pk} on review #{self.change_request_id}"

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max, Q
 
@@ -9,12 +10,14 @@ from schemas_app import cache as registry_cache
 from schemas_app.errors import (
     BadRequest,
     InvalidVersion,
+    ReviewNotFound,
     SchemaIdNotFound,
     SchemaNotFound,
     SubjectNotFound,
     VersionNotFound,
 )
 from schemas_app.models import (
+    ChangeRequest,
     Mode,
     Schema,
     SchemaReference,
@@ -334,7 +337,7 @@ def _subject_or_global(tenant: Tenant, subject: str | None) -> Q:
 
 
 def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
-    """Return the compatibility level, rule set, normalize flag and lint exceptions in force for a subject."""
+    """Return the compatibility, normalisation, lint and review settings in force for a subject."""
     rows = {row.subject_name: row for row in SubjectConfig.objects.filter(_subject_or_global(tenant, subject))}
     # The subject's own row first, then the global one; a field unset in one falls through to the next.
     rows_in_order = [rows[name] for name in dict.fromkeys((subject, None)) if name in rows]
@@ -351,9 +354,57 @@ def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
         "compatibilityRules": first("compatibility_rules", DEFAULT_RULE_SET),
         "normalize": first("normalize", False),
         "lintExcept": first("lint_except", []),
+        "reviewPolicy": first("review_policy", settings.REGISTRY_REVIEW_POLICY),
+        "lintPolicy": first("lint_policy", settings.REGISTRY_LINT_POLICY),
+        "requiredApprovals": first("required_approvals", settings.REGISTRY_REQUIRED_APPROVALS),
+        "noticeHours": first("notice_hours", settings.REGISTRY_NOTICE_HOURS),
     }
 
 
 def effective_mode(*, tenant: Tenant, subject: str | None) -> str:
     rows = {row.subject_name: row.mode for row in SubjectMode.objects.filter(_subject_or_global(tenant, subject))}
     return rows.get(subject) or rows.get(None) or Mode.READWRITE
+
+
+def latest_live_version(*, tenant: Tenant, subject: str) -> SubjectVersion | None:
+    return (
+        SubjectVersion.objects.select_related("schema", "subject")
+        .filter(subject__tenant=tenant, subject__name=subject, deleted=False)
+        .order_by("-version")
+        .first()
+    )
+
+
+def change_request_get(*, tenant: Tenant, review_id, for_update: bool = False) -> ChangeRequest:
+    """Return one review of the tenant; 40411 when absent."""
+    reviews = ChangeRequest.objects.filter(tenant=tenant)
+    if for_update:
+        reviews = reviews.select_for_update()
+    try:
+        return reviews.get(pk=int(review_id))
+    except (ChangeRequest.DoesNotExist, ValueError, OverflowError):
+        raise ReviewNotFound(review_id) from None
+
+
+def change_request_list(
+    *, tenant: Tenant, status: str | None = None, subject: str | None = None, author: str | None = None
+) -> list[ChangeRequest]:
+    """Return the tenant's reviews, newest first, filtered by status, subject and author's username."""
+    reviews = ChangeRequest.objects.filter(tenant=tenant).select_related("author", "decided_by", "tenant")
+    if status:
+        reviews = reviews.filter(status=status.upper())
+    if subject:
+        reviews = reviews.filter(subject_name=subject)
+    if author:
+        reviews = reviews.filter(author__username=author)
+    return list(reviews.order_by("-id"))
+
+
+def change_request_detail(*, tenant: Tenant, review_id) -> ChangeRequest:
+    """Return one review with its approvals and comments loaded."""
+    change_request = change_request_get(tenant=tenant, review_id=review_id)
+    return (
+        ChangeRequest.objects.select_related("author", "decided_by", "tenant", "registered_version")
+        .prefetch_related("approvals__approver", "comments__author")
+        .get(pk=change_request.pk)
+    )

@@ -17,8 +17,10 @@ from schemas_app.auditing import audited
 from schemas_app.errors import (
     IncompatibleSchema,
     InvalidCompatibilityLevel,
+    InvalidGovernanceSetting,
     InvalidMode,
     InvalidRuleSet,
+    InvalidSchema,
     InvalidSubject,
     OperationNotPermitted,
     ReferenceExists,
@@ -34,7 +36,9 @@ from schemas_app.errors import (
 )
 from schemas_app.models import (
     CompatibilityLevel,
+    LintPolicy,
     Mode,
+    ReviewPolicy,
     RuleSetName,
     Schema,
     SchemaReference,
@@ -54,9 +58,11 @@ FIRST_VERSION_CHANGE = "INITIAL"
 class Registration:
     """What registering a schema did: the version it created or found, and what the engine said."""
 
-    subject_version: SubjectVersion
+    subject_version: SubjectVersion | None
     created: bool
     findings: list = field(default_factory=list)
+    # Set instead of subject_version when the review policy holds the change.
+    change_request: object | None = None
 
     @property
     def schema_id(self) -> int:
@@ -171,12 +177,15 @@ def subject_version_register(
     rule_set=None,
     import_id: int | None = None,
     import_version: int | None = None,
+    approved_review=None,
     acting_user=None,
 ) -> Registration:
     """Register a schema under a subject; return the existing version when the content is already there.
 
     Versions are numbered under a row lock on the subject, so concurrent writers never
-    produce duplicate or missing numbers.
+    produce duplicate or missing numbers. A change the review policy holds becomes a
+    change request instead (`Registration.change_request`); approving it calls this
+    again with `approved_review`, which accepts the breaking findings it was held for.
     """
     validate_subject_name(subject_name)
     references = list(references)
@@ -222,10 +231,26 @@ def subject_version_register(
             rule_set=config["compatibilityRules"],
         )
     )
-    if findings:
-        raise IncompatibleSchema(
-            subject_name, [finding.message for finding in findings], [finding.as_dict() for finding in findings]
-        )
+    lint = lint_findings(prepared=prepared, lint_except=config["lintExcept"])
+    if mode != Mode.IMPORT and approved_review is None:
+        held_because = review_gate(subject_name=subject_name, config=config, findings=findings, lint=lint)
+        if held_because:
+            from schemas_app import reviews  # reviews replays registrations through this module
+
+            change_request = reviews.change_request_propose(
+                tenant=tenant,
+                subject_name=subject_name,
+                prepared=prepared,
+                normalize=normalize,
+                metadata=metadata,
+                rule_set=rule_set,
+                config=config,
+                held_because=held_because,
+                findings=findings,
+                base_version=previous[-1].version if previous else None,
+                acting_user=acting_user,
+            )
+            return Registration(subject_version=None, created=False, findings=findings, change_request=change_request)
 
     schema_row = _stored_schema(prepared, metadata=metadata, rule_set=rule_set, import_id=import_id)
     version_number = import_version or selectors.next_version_number(subject=subject)
@@ -240,10 +265,36 @@ def subject_version_register(
         schema=schema_row,
         semantic_version=semantic_version,
         change=change,
-        lint_findings=lint_findings(prepared=prepared, lint_except=config["lintExcept"]),
-        created_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+        lint_findings=lint,
+        created_by=approved_review.author if approved_review is not None else _user_or_none(acting_user),
     )
     return Registration(subject_version=subject_version, created=True, findings=findings)
+
+
+def _user_or_none(user):
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def review_gate(*, subject_name: str, config: dict, findings: list, lint: list[dict]) -> list[str]:
+    """Return why a change must wait for review (empty: register it now); raise when the policy refuses it."""
+    if lint and config["lintPolicy"] == LintPolicy.BLOCK:
+        summary = "; ".join(
+            f"{item['path']}:{item['line']}:{item['column']}: {item['rule']} {item['message']}" for item in lint
+        )
+        raise InvalidSchema(f"Invalid schema: the lint policy blocks it: {summary}", details=lint)
+    policy = config["reviewPolicy"]
+    if findings and policy == ReviewPolicy.NONE:
+        raise IncompatibleSchema(
+            subject_name, [finding.message for finding in findings], [finding.as_dict() for finding in findings]
+        )
+    held_because = []
+    if findings:
+        held_because.append("breaking")
+    if lint and config["lintPolicy"] == LintPolicy.REVIEW:
+        held_because.append("lint")
+    if policy == ReviewPolicy.ALL and not held_because:
+        held_because.append("policy")
+    return held_because
 
 
 def same_content_versions(subject: Subject, prepared: PreparedSchema):
@@ -448,9 +499,34 @@ def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, ac
         row.normalize = None if changes["normalize"] is None else bool(changes["normalize"])
     if "lintExcept" in changes:
         row.lint_except = [str(rule) for rule in changes["lintExcept"] or []]
+    _apply_governance_changes(row, changes)
     row.extra.update({key: changes[key] for key in CONFIG_EXTRA_FIELDS if key in changes})
     row.save()
     return config_as_dict(row)
+
+
+GOVERNANCE_FIELDS = {
+    # API name: (model field, allowed values or None for a whole number, smallest whole number)
+    "reviewPolicy": ("review_policy", ReviewPolicy.values, None),
+    "lintPolicy": ("lint_policy", LintPolicy.values, None),
+    "requiredApprovals": ("required_approvals", None, 1),
+    "noticeHours": ("notice_hours", None, 0),
+}
+
+
+def _apply_governance_changes(row: SubjectConfig, changes: dict) -> None:
+    """Set review policy, lint policy, approvals and notice hours; None unsets a field so it falls through."""
+    for name, (attribute, allowed, minimum) in GOVERNANCE_FIELDS.items():
+        if name not in changes:
+            continue
+        value = changes[name]
+        if value is not None and allowed is not None:
+            value = str(value).lower()
+            if value not in allowed:
+                raise InvalidGovernanceSetting(name, value, ", ".join(allowed))
+        elif value is not None and (not isinstance(value, int) or value < minimum):
+            raise InvalidGovernanceSetting(name, value, f"a whole number from {minimum}")
+        setattr(row, attribute, value)
 
 
 def config_as_dict(row: SubjectConfig) -> dict:
@@ -463,6 +539,9 @@ def config_as_dict(row: SubjectConfig) -> dict:
         body["normalize"] = row.normalize
     if row.lint_except:
         body["lintExcept"] = row.lint_except
+    for name, (attribute, _, _) in GOVERNANCE_FIELDS.items():
+        if getattr(row, attribute) is not None:
+            body[name] = getattr(row, attribute)
     return body
 
 

@@ -44,6 +44,11 @@ def tree_register(*, tenant: Tenant, sources: Mapping[str, str], acting_user=Non
         except RegistryError as error:
             results.append(TreeResult(path, None, None, None, False, error.message))
             continue
+        if registration.change_request is not None:
+            results.append(
+                TreeResult(path, None, None, None, False, f"held for review #{registration.change_request.pk}")
+            )
+            continue
         version = registration.subject_version
         registered[path] = version.version
         results.append(

@@ -8,10 +8,11 @@ meaning wins: `ids`, `types` and `guids` are reserved subject names there.
 
 from django.urls import re_path
 
-from schemas_app.api import confluent, management
+from schemas_app.api import confluent, management, reviews
 
 SUBJECT = r"(?P<subject>[\s\S]+?)"
 VERSION = r"(?P<version>[^/]+)"
+REVIEW = r"(?P<review_id>\d+)"
 
 urlpatterns = [
     re_path(r"^subjects$", confluent.SubjectListView.as_view(), name="subjects"),
@@ -70,6 +71,12 @@ urlpatterns = [
     re_path(rf"^config/{SUBJECT}$", confluent.ConfigView.as_view(), name="subject-config"),
     re_path(r"^mode$", confluent.ModeView.as_view(), name="mode"),
     re_path(rf"^mode/{SUBJECT}$", confluent.ModeView.as_view(), name="subject-mode"),
+    re_path(r"^reviews$", reviews.ReviewListView.as_view(), name="reviews"),
+    re_path(rf"^reviews/{REVIEW}$", reviews.ReviewDetailView.as_view(), name="review"),
+    re_path(rf"^reviews/{REVIEW}/approve$", reviews.ReviewApproveView.as_view(), name="review-approve"),
+    re_path(rf"^reviews/{REVIEW}/reject$", reviews.ReviewRejectView.as_view(), name="review-reject"),
+    re_path(rf"^reviews/{REVIEW}/withdraw$", reviews.ReviewWithdrawView.as_view(), name="review-withdraw"),
+    re_path(rf"^reviews/{REVIEW}/comments$", reviews.ReviewCommentsView.as_view(), name="review-comments"),
     re_path(r"^contexts$", confluent.ContextsView.as_view(), name="contexts"),
     re_path(
         r"^associations/resources/(?P<namespace>[^/]+)/(?P<resource>.+)$",

@@ -15,6 +15,7 @@ from schemas_app.api.common import (
 )
 from schemas_app.api.openapi import documented
 from schemas_app.api.permissions import CanApprove, CanDelete, CanWrite
+from schemas_app.api.reviews import pending_body
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound
 from schemas_app.models import SubjectVersion
@@ -117,6 +118,8 @@ class SubjectVersionsView(ConfluentView):
 
     def post(self, request, subject):
         registration = register_from_request(request, tenant=self.tenant, subject=subject, honour_import=True)
+        if registration.change_request is not None:
+            return Response(pending_body(request, registration.change_request), status=202)
         body = {"id": registration.schema_id}
         if query_bool(request, "verbose") or request.query_params.get("format") == "full":
             body.update(version_payload(registration.subject_version))
@@ -334,6 +337,10 @@ class ConfigView(ConfluentView):
             "compatibilityLevel": config["compatibilityLevel"],
             "compatibilityRules": config["compatibilityRules"],
             "normalize": config["normalize"],
+            "reviewPolicy": config["reviewPolicy"],
+            "lintPolicy": config["lintPolicy"],
+            "requiredApprovals": config["requiredApprovals"],
+            "noticeHours": config["noticeHours"],
         }
         if config["lintExcept"]:
             body["lintExcept"] = config["lintExcept"]

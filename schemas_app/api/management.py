@@ -7,6 +7,7 @@ from schemas_app.api.common import RegistryView, query_bool
 from schemas_app.api.confluent import normalize_flag, register_from_request, validated_schema_input, version_payload
 from schemas_app.api.openapi import documented
 from schemas_app.api.permissions import CanDelete, CanWrite
+from schemas_app.api.reviews import pending_body
 from schemas_app.api.serializers import SchemaInputSerializer
 
 
@@ -37,6 +38,8 @@ class ManagedSubjectView(ManagementView):
 
     def post(self, request, subject):
         registration = register_from_request(request, tenant=self.tenant, subject=subject, honour_import=False)
+        if registration.change_request is not None:
+            return Response(pending_body(request, registration.change_request), status=202)
         body = version_detail(registration.subject_version)
         body["created"] = registration.created
         return Response(body, status=201 if registration.created else 200)

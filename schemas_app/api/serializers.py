@@ -47,6 +47,10 @@ class ConfigInputSerializer(serializers.Serializer):
     overrideRuleSet = serializers.JSONField(required=False, allow_null=True)
     compatibilityGroup = serializers.CharField(required=False, allow_null=True)
     validateFields = serializers.BooleanField(required=False, allow_null=True)
+    reviewPolicy = serializers.CharField(required=False, allow_null=True)
+    lintPolicy = serializers.CharField(required=False, allow_null=True)
+    requiredApprovals = serializers.IntegerField(required=False, allow_null=True)
+    noticeHours = serializers.IntegerField(required=False, allow_null=True)
 
 
 class ModeInputSerializer(serializers.Serializer):

@@ -17,6 +17,8 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
+from schemas_app.models import Tenant
+from schemas_app.services import config_update
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -266,8 +268,20 @@ def test_test_compatibility_accepts_an_added_field_and_refuses_a_changed_type(re
     assert registry.test_compatibility("ticks-value", Schema(TICK_V2_CHANGES_TYPE, "PROTOBUF")) is False
 
 
+def test_a_breaking_change_is_held_for_review_and_not_served(registry, reader):
+    registry.register_schema("ticks-value", Schema(TICK_V1, "PROTOBUF"))
+    held = registry.register_schema_full_response("ticks-value", Schema(TICK_V2_CHANGES_TYPE, "PROTOBUF"))
+    assert held.schema_id is None  # the 202 answer carries a review id, not a schema id
+    assert reader.get_versions("ticks-value") == [1]
+
+
 def test_set_compatibility_is_read_back_and_lets_a_breaking_change_in(registry, reader):
     registry.register_schema("ticks-value", Schema(TICK_V1, "PROTOBUF"))
+    config_update(
+        tenant=Tenant.objects.get(slug="default"),
+        subject_name="ticks-value",
+        changes={"reviewPolicy": "none"},  # Confluent's behaviour: refuse a breaking change with 409
+    )
     with pytest.raises(SchemaRegistryError) as raised:
         registry.register_schema("ticks-value", Schema(TICK_V2_CHANGES_TYPE, "PROTOBUF"))
     assert raised.value.http_status_code == 409

@@ -44,8 +44,9 @@ def test_a_compatible_change_gets_version_two_and_a_minor_semantic_version(api):
     assert api.get("/subjects/ticks-value/versions/-1").json()["version"] == 2
 
 
-def test_an_incompatible_change_is_refused_with_409_and_the_engines_messages(api):
+def test_under_review_policy_none_an_incompatible_change_is_refused_with_409_and_the_engines_messages(api):
     register(api, "ticks-value", TICK_V1)
+    assert api.put("/config/ticks-value", {"reviewPolicy": "none"}, format="json").status_code == 200
     response = register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
     assert response.status_code == 409
     body = response.json()

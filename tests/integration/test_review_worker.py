@@ -1,0 +1,78 @@
+"""A real Celery worker on a Redis broker prepares reviews, and approval waits for it."""
+
+import os
+import time
+import uuid
+
+import pytest
+import redis
+from celery import Celery, current_app
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from rest_framework.test import APIClient
+
+import schemas_app.tasks  # noqa: F401  (registers the shared tasks)
+from schemas_app.models import ChangeRequest
+from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, put, register
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture
+def celery_worker():
+    """Run a worker thread on a queue of this test's own, so it never takes another run's tasks.
+
+    A Celery app of its own is made current for the test, so nothing cached by the project's app
+    (eager mode, queues, connections) leaks in, and tasks queued by the code under test go to it.
+    """
+    queue = f"registry-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    broker = settings.CACHES["default"]["LOCATION"]
+    worker_app = Celery(f"registry-test-{os.getpid()}", set_as_current=False)
+    worker_app.conf.update(
+        broker_url=broker,
+        result_backend=None,
+        task_always_eager=False,
+        task_default_queue=queue,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_enable_remote_control=False,
+        broker_connection_retry_on_startup=True,
+    )
+    project_app = current_app._get_current_object()
+    worker_app.set_current()
+    try:
+        with start_worker(worker_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield queue
+    finally:
+        project_app.set_current()
+        worker_app.close()
+        redis.Redis.from_url(broker).delete(queue)  # tasks a failed run left behind
+
+
+def wait_until_prepared(review_id: int, timeout: float = 30) -> ChangeRequest:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        change_request = ChangeRequest.objects.get(pk=review_id)
+        if change_request.preparation in ("ready", "failed"):
+            return change_request
+        time.sleep(0.1)
+    raise AssertionError(f"review {review_id} was not prepared within {timeout} s")
+
+
+def test_a_worker_prepares_the_review_and_then_it_can_be_approved(writer, django_user_model, celery_worker):
+    author = APIClient()
+    author.force_authenticate(writer)
+    assert put(author, "/config", {"noticeHours": 0}).status_code == 200
+    register(author, "ticks-value", TICK_V1)
+    review_id = register(author, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
+
+    prepared = wait_until_prepared(review_id)
+    assert prepared.preparation == "ready" and prepared.progress == 100
+    assert prepared.semantic_version == "2.0.0" and "+  float bid = 2;" in prepared.diff
+
+    reviewer = django_user_model.objects.create_user("reviewer", "reviewer@example.org", "x")
+    reviewer.user_permissions.add(Permission.objects.get(codename="approve_changes", content_type__model="tenant"))
+    client = APIClient()
+    client.force_authenticate(reviewer)
+    assert client.post(f"/reviews/{review_id}/approve", {}, format="json").json()["status"] == "APPROVED"
