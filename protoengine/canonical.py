@@ -26,7 +26,7 @@ from google.protobuf.message import DecodeError
 
 from protoengine.compiler import COMPILE_ERROR, CompilationFailed, compile_one, compile_sources, is_well_known
 from protoengine.findings import Finding
-from protoengine.printer import UnprintableDescriptor, print_file
+from protoengine.printer import UnprintableDescriptor, print_file, print_normalized
 
 # Standard or URL-safe base64, possibly wrapped over lines; .proto text nearly always has other characters.
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/\-_\r\n]+={0,2}\s*")
@@ -34,13 +34,13 @@ _NOT_A_SCHEMA = "The schema is neither .proto text nor a base64-encoded FileDesc
 
 
 def normalize(path: str, text: str, dependencies: Mapping[str, str]) -> str:
-    """Return the canonical text of a schema: what `normalize=true` stores and fingerprints.
+    """Return the canonical text of a schema: what `normalize=true` stores and fingerprints, in Confluent's layout.
 
     Texts that compile to the same descriptor give the same result, whatever their
     comments, whitespace or order of options. Raises CompilationFailed.
     """
     compiled = compile_one(path, text, dependencies)
-    return _printed(path, compiled.file(path), compiled.files)
+    return _printed(path, compiled.file(path), compiled.files, printer=print_normalized)
 
 
 def fingerprint(text: str, references: Sequence[tuple[str, str, int]] = ()) -> str:
@@ -124,9 +124,11 @@ def serialized_descriptor(path: str, text: str, dependencies: Mapping[str, str])
     return base64.standard_b64encode(root.SerializeToString(deterministic=True)).decode("ascii")
 
 
-def _printed(path: str, file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto]) -> str:
+def _printed(
+    path: str, file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto], printer=print_file
+) -> str:
     try:
-        return print_file(file, dependencies)
+        return printer(file, dependencies)
     except UnprintableDescriptor as error:
         raise CompilationFailed([Finding(path, 0, 0, COMPILE_ERROR, str(error))]) from None
 

@@ -683,3 +683,224 @@ class _FilePrinter:
                 "dependency; pass the files that declare it."
             )
         return resolved
+
+
+# --- Confluent's normalised layout ----------------------------------------------------------------
+
+
+def print_normalized(file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto] = ()) -> str:
+    """Return the text `normalize=true` stores: Confluent's normalised layout (ProtobufSchemaUtils).
+
+    A client that normalises a schema with Confluent's library and registers it reads the
+    same bytes back. The layout: `syntax` and `package` on adjacent lines; one blank line
+    before the imports (sorted), the file options (sorted by name), the types (messages,
+    then enums, without blank lines between them), the extend blocks and the services.
+    Inside a message: reserved numbers and names one per line, options, fields sorted
+    by number, oneofs (by their lowest number), extension ranges, nested messages, then
+    nested enums, each section after a blank line; map fields are written `map<K, V>`;
+    message and enum types are fully qualified with a leading dot; a declaration with
+    several options puts one per line. Nested messages keep their order, which
+    Confluent's wire format depends on.
+
+    Where Confluent's own printer loses meaning, this one keeps it, and differs: an
+    enum's reserved numbers and names are printed (Confluent drops them). Files with
+    groups are printed in `print_file`'s layout.
+    """
+    dependencies = [d for d in dependencies if d.name != file.name]
+    if _has_groups(file):
+        return print_file(file, dependencies)
+    return _NormalizedPrinter(file, dependencies).normalized_text()
+
+
+def _has_groups(file: FileDescriptorProto) -> bool:
+    def in_messages(messages) -> bool:
+        return any(
+            any(field.type == FieldDescriptorProto.TYPE_GROUP for field in message.field)
+            or any(field.type == FieldDescriptorProto.TYPE_GROUP for field in message.extension)
+            or in_messages(message.nested_type)
+            for message in messages
+        )
+
+    return file.syntax != "editions" and (
+        in_messages(file.message_type) or any(f.type == FieldDescriptorProto.TYPE_GROUP for f in file.extension)
+    )
+
+
+def _confluent_option_key(item: tuple[str, str]) -> str:
+    """Confluent sorts options by their name without parentheses: `deprecated` before `(registry.v1.pii)`."""
+    return item[0].replace("(", "").replace(")", "")
+
+
+def _indented(lines: Sequence[str]) -> list[str]:
+    # Confluent indents blank lines too, so a blank line inside a nested block holds the indent.
+    return [INDENT + line for line in lines]
+
+
+def _block(head: str, sections: Sequence[Sequence[str]], closing: str = "}") -> list[str]:
+    """Return `head {`, the non-empty sections indented with a blank line between them, and the closing line."""
+    sections = [section for section in sections if section]
+    if not sections:
+        return [f"{head} {{}}"]
+    lines = [f"{head} {{"]
+    for index, section in enumerate(sections):
+        if index:
+            lines.append("")  # a separator of this block's own sections is bare; its parent indents it
+        lines.extend(_indented(section))
+    return [*lines, closing]
+
+
+class _NormalizedPrinter(_FilePrinter):
+    """Write one file in Confluent's normalised layout; options and names come from _FilePrinter."""
+
+    def normalized_text(self) -> str:
+        file = self._file
+        lines = []
+        if self._editions:
+            lines.append(f'edition = "{descriptor_pb2.Edition.Name(file.edition).removeprefix("EDITION_")}";')
+        else:
+            lines.append(f'syntax = "{"proto3" if self._proto3 else "proto2"}";')
+        if file.package:
+            lines.append(f"package {file.package};")
+        public, weak = set(file.public_dependency), set(file.weak_dependency)
+        imports = [
+            *(
+                f"import {_quote(name)};"
+                for name in sorted({n for i, n in enumerate(file.dependency) if i not in public | weak})
+            ),
+            *(f"import public {_quote(name)};" for name in sorted({file.dependency[i] for i in public})),
+            *(f"import weak {_quote(name)};" for name in sorted({file.dependency[i] for i in weak})),
+            *(f"import option {_quote(name)};" for name in sorted(set(file.option_dependency))),
+        ]
+        types = [line for message in file.message_type for line in self._n_message(message, file.package)]
+        types += [line for enum in file.enum_type for line in self._n_enum(enum, file.package)]
+        sections = [
+            imports,
+            self._n_options(file.options, file.package + ".dummy"),
+            types,
+            self._n_extend_blocks(file.extension, file.package),
+            [line for service in file.service for line in self._n_service(service)],
+        ]
+        for section in sections:
+            if section:
+                lines.append("")
+                lines.extend(section)
+        return "\n".join(lines) + "\n"
+
+    def _n_options(self, options: Message, relative_to: str) -> list[str]:
+        items = sorted(self._option_items(options, relative_to), key=_confluent_option_key)
+        return [f"option {name} = {value};" for name, value in items]
+
+    def _n_declaration(self, head: str, items: Sequence[tuple[str, str]], end: str = ";") -> list[str]:
+        items = sorted(items, key=_confluent_option_key)
+        if not items:
+            return [head + end]
+        if len(items) == 1:
+            return [f"{head} [{items[0][0]} = {items[0][1]}]{end}"]
+        last = len(items) - 1
+        return [
+            head + " [",
+            *_indented([f"{name} = {value}{',' if index < last else ''}" for index, (name, value) in enumerate(items)]),
+            "]" + end,
+        ]
+
+    def _n_message(self, message: DescriptorProto, scope: str) -> list[str]:
+        full_name = _join(scope, message.name)
+        entries = {f".{full_name}.{nested.name}": nested for nested in message.nested_type if nested.options.map_entry}
+        plain = sorted((f for f in message.field if _real_oneof(f) is None), key=lambda f: f.number)
+        oneofs: dict[int, list[FieldDescriptorProto]] = {}
+        for field in sorted(message.field, key=lambda f: f.number):
+            if _real_oneof(field) is not None:
+                oneofs.setdefault(field.oneof_index, []).append(field)
+        oneof_lines = []
+        for index, members in sorted(oneofs.items(), key=lambda item: item[1][0].number):
+            declaration = message.oneof_decl[index]
+            oneof_lines += _block(
+                f"oneof {declaration.name}",
+                [
+                    self._n_options(declaration.options, _join(full_name, declaration.name)),
+                    [line for f in members for line in self._n_field(f, full_name, entries, in_oneof=True)],
+                ],
+            )
+        extension_ranges = [
+            line
+            for extension_range in message.extension_range
+            for line in self._n_declaration(
+                f"extensions {_range(extension_range.start, extension_range.end - 1, MESSAGE_RANGE_MAX - 1)}",
+                self._option_items(extension_range.options, full_name),
+            )
+        ]
+        nested = [
+            line
+            for nested_message in message.nested_type
+            if not nested_message.options.map_entry
+            for line in self._n_message(nested_message, full_name)
+        ]
+        nested += [line for enum in message.enum_type for line in self._n_enum(enum, full_name)]
+        return _block(
+            f"{self._visibility(message)}message {message.name}",
+            [
+                self._n_reserved(
+                    [(r.start, r.end - 1) for r in message.reserved_range], message.reserved_name, MESSAGE_RANGE_MAX - 1
+                ),
+                self._n_options(message.options, full_name),
+                [line for field in plain for line in self._n_field(field, full_name, entries)],
+                oneof_lines,
+                extension_ranges,
+                nested,
+                self._n_extend_blocks(message.extension, full_name),
+            ],
+        )
+
+    def _n_field(
+        self,
+        field: FieldDescriptorProto,
+        scope: str,
+        entries: dict[str, DescriptorProto],
+        in_oneof: bool = False,
+    ) -> list[str]:
+        entry = entries.get(field.type_name) if field.label == FieldDescriptorProto.LABEL_REPEATED else None
+        if entry is not None:
+            key, value = entry.field[0], entry.field[1]
+            kind = f"map<{_SCALAR_TYPES[key.type]}, {_SCALAR_TYPES.get(value.type) or value.type_name}>"
+            label = ""
+        else:
+            kind = _SCALAR_TYPES.get(field.type) or field.type_name
+            label = self._label(field, in_oneof)
+        return self._n_declaration(
+            f"{label}{kind} {field.name} = {field.number}", self._field_option_items(field, scope)
+        )
+
+    def _n_reserved(self, ranges: Sequence[tuple[int, int]], names: Sequence[str], maximum: int) -> list[str]:
+        numbers = [f"reserved {start if start == last else f'{start} to {last}'};" for start, last in sorted(ranges)]
+        written = [name if self._editions else _quote(name) for name in sorted(names)]
+        return numbers + [f"reserved {name};" for name in written]
+
+    def _n_enum(self, enum: EnumDescriptorProto, scope: str) -> list[str]:
+        full_name = _join(scope, enum.name)
+        values = sorted(enum.value, key=lambda value: (value.number, value.name))
+        body = self._n_options(enum.options, full_name)
+        for value in values:
+            body += self._n_declaration(
+                f"{value.name} = {value.number}", self._option_items(value.options, _join(scope, value.name))
+            )
+        body += self._n_reserved([(r.start, r.end) for r in enum.reserved_range], enum.reserved_name, ENUM_RANGE_MAX)
+        return _block(f"{self._visibility(enum)}enum {enum.name}", [body])
+
+    def _n_extend_blocks(self, extensions, scope: str) -> list[str]:
+        lines = []
+        for extendee, group in itertools.groupby(extensions, key=lambda extension: extension.extendee):
+            fields = [line for extension in group for line in self._n_field(extension, scope, {})]
+            lines += _block(f"extend {extendee}", [fields])
+        return lines
+
+    def _n_service(self, service) -> list[str]:
+        full_name = _join(self._file.package, service.name)
+        rpcs = []
+        for method in service.method:
+            method_name = _join(full_name, method.name)
+            client = "stream " if method.client_streaming else ""
+            server = "stream " if method.server_streaming else ""
+            signature = f"rpc {method.name} ({client}{method.input_type}) returns ({server}{method.output_type})"
+            options = self._n_options(method.options, method_name)
+            rpcs += _block(signature, [options], closing="};") if options else [signature + ";"]
+        return _block(f"service {service.name}", [self._n_options(service.options, full_name), rpcs])

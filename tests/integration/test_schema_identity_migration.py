@@ -30,3 +30,17 @@ def test_schemas_stored_with_text_fingerprints_are_found_relaid_after_the_migrat
     assert register(api, "orders-value", relaid_order, [reference]).json()["id"] == order_id
     assert register(api, "common/money.proto", MONEY.replace("  ", "    ")).json()["id"] == money_id
     assert api.get("/subjects/orders-value/versions").json() == [1]
+
+
+layout_migration = importlib.import_module("schemas_app.migrations.0006_schema_canonical_fingerprints_confluent_layout")
+
+
+def test_schemas_normalised_in_the_old_layout_are_found_by_meaning_after_the_migration(api):
+    schema_id = register(api, "money-value", MONEY).json()["id"]
+    Schema.objects.filter(pk=schema_id).update(canonical_fingerprint="in the layout before Confluent's")
+
+    layout_migration.forwards(apps, None)
+
+    commented = "// Money, commented now.\n" + MONEY
+    assert register(api, "money-value", commented, normalize="true").json()["id"] == schema_id
+    assert api.get("/subjects/money-value/versions").json() == [1]

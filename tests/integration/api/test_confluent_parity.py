@@ -160,6 +160,104 @@ def test_a_comment_only_change_is_a_new_patch_version_unless_normalised(api):
     assert post(api, "/subjects/ticks-value?normalize=true", {"schema": RELAID_TICK}).json()["version"] == 1
 
 
+# Finding 3: normalised text is laid out as Confluent's printer lays it out.
+
+CONFLUENT_NORMALISED = """syntax = "proto3";
+package trading.v1;
+
+import "common/money.proto";
+import "google/protobuf/timestamp.proto";
+
+option go_package = "example.com/trading/v1";
+option java_package = "com.example.trading.v1";
+
+message Order {
+  reserved 9;
+  reserved 12 to 15;
+  reserved "old_price";
+
+  option deprecated = true;
+
+  .common.v1.Money price = 1 [
+    deprecated = true,
+    json_name = "cost"
+  ];
+  string order_id = 2;
+  map<string, .common.v1.Money> legs = 3;
+  optional int32 quantity = 6;
+  .google.protobuf.Timestamp placed_at = 7;
+
+  oneof venue {
+    int32 venue_id = 4;
+    string venue_name = 5;
+  }
+
+  message Fill {
+    int32 quantity = 1;
+    .trading.v1.Order.Side side = 2;
+  }
+  enum Side {
+    SIDE_UNSPECIFIED = 0;
+    SIDE_BUY = 1;
+  }
+}
+message Ack {}
+enum Status {
+  STATUS_UNSPECIFIED = 0;
+  STATUS_OPEN = 1 [deprecated = true];
+}
+
+service OrderService {
+  rpc Place (.trading.v1.Order) returns (.trading.v1.Ack);
+  rpc Watch (.trading.v1.Ack) returns (stream .trading.v1.Order) {
+    option deprecated = true;
+  };
+}
+"""
+MESSY_ORDER = """syntax = "proto3";
+
+package trading.v1;
+import "google/protobuf/timestamp.proto";
+import "common/money.proto";
+option java_package = "com.example.trading.v1";
+option go_package = "example.com/trading/v1";
+
+// Comments go.
+message Order {
+  option deprecated = true;
+  reserved "old_price";
+  reserved 12 to 15, 9;
+  string order_id = 2;
+  common.v1.Money price = 1 [json_name = "cost", deprecated = true];
+  oneof venue { string venue_name = 5; int32 venue_id = 4; }
+  map<string, common.v1.Money> legs = 3;
+  enum Side { SIDE_UNSPECIFIED = 0; SIDE_BUY = 1; }
+  message Fill { int32 quantity = 1; Side side = 2; }
+  optional int32 quantity = 6;
+  google.protobuf.Timestamp placed_at = 7;
+}
+
+enum Status { STATUS_UNSPECIFIED = 0; STATUS_OPEN = 1 [deprecated = true]; }
+message Ack {}
+service OrderService {
+  rpc Place(Order) returns (Ack);
+  rpc Watch(Ack) returns (stream Order) { option deprecated = true; }
+}
+"""
+MONEY_REFERENCE = {"name": "common/money.proto", "subject": "common/money.proto", "version": 1}
+
+
+def test_normalised_text_reads_back_byte_for_byte_in_confluents_layout(api):
+    register(api, "common/money.proto", MONEY)
+    schema_id = register(api, "orders-value", CONFLUENT_NORMALISED, [MONEY_REFERENCE], normalize="true").json()["id"]
+    assert api.get(f"/schemas/ids/{schema_id}").json()["schema"] == CONFLUENT_NORMALISED
+    messy = register(api, "messy-value", MESSY_ORDER, [MONEY_REFERENCE], normalize="true")
+    assert messy.json()["id"] == schema_id
+    assert put(api, "/config/configured-value", {"normalize": True}).status_code == 200
+    configured = register(api, "configured-value", MESSY_ORDER, [MONEY_REFERENCE]).json()["id"]
+    assert api.get(f"/schemas/ids/{configured}").json()["schema"] == CONFLUENT_NORMALISED
+
+
 # Finding 4: "references": null is an empty list.
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from protoengine.compiler import CompilationFailed, compile_one, well_known_include_dir
-from protoengine.printer import UnprintableDescriptor, default_json_name, print_file
+from protoengine.printer import UnprintableDescriptor, default_json_name, print_file, print_normalized
 
 FIXTURES = Path(__file__).parent / "printer_fixtures"
 REPOSITORY = Path(__file__).resolve().parents[3]
@@ -282,3 +282,18 @@ def test_it_round_trips_generated_schemas_with_shadowed_names(pair):
     except CompilationFailed:
         assume(False)  # duplicate symbols across the two files, or a reference into the root from the dependency
     round_trip(root, dependencies={"dep.proto": dependency})
+
+
+def test_normalised_layout_indents_the_blank_lines_of_nested_blocks_as_confluent_does():
+    text = (
+        'syntax = "proto2";\npackage p;\nmessage A {\n  message B {\n'
+        "    option deprecated = true;\n    optional int32 x = 1;\n  }\n}\n"
+    )
+    compiled = compile_one(PATH, text, {})
+    printed = print_normalized(compiled.file(PATH), compiled.files)
+    assert printed == (
+        'syntax = "proto2";\npackage p;\n\nmessage A {\n  message B {\n    option deprecated = true;\n  \n'
+        "    optional int32 x = 1;\n  }\n}\n"
+    )
+    recompiled = compile_one(PATH, printed, {})
+    assert print_normalized(recompiled.file(PATH), recompiled.files) == printed
