@@ -32,7 +32,7 @@ def test_schemas_stored_with_text_fingerprints_are_found_relaid_after_the_migrat
     assert api.get("/subjects/orders-value/versions").json() == [1]
 
 
-layout_migration = importlib.import_module("schemas_app.migrations.0006_schema_canonical_fingerprints_confluent_layout")
+layout_migration = importlib.import_module("schemas_app.migrations.0007_schema_canonical_fingerprints_confluent_layout")
 
 
 def test_schemas_normalised_in_the_old_layout_are_found_by_meaning_after_the_migration(api):

@@ -41,6 +41,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("schemas_app", "0005_schema_fingerprints_ignore_layout")]
+    dependencies = [("schemas_app", "0006_governance_reviews")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
