@@ -308,6 +308,7 @@ def test_unknown_schema_ids_and_guids_are_named_in_the_message(api):
 
 
 def test_an_incompatible_schema_answers_confluents_code_and_message_shape(api):
+    assert put(api, "/config/ticks-value", {"reviewPolicy": "none"}).status_code == 200  # Confluent's behaviour
     register(api, "ticks-value", TICK_V1)
     status, code, message = error_of(register(api, "ticks-value", TICK_V2_CHANGES_TYPE))
     assert (status, code) == (409, 40901)
