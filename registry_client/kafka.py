@@ -103,7 +103,8 @@ class ProtobufSerializer:
         )
         # Fail now, not on the first message, when a pii annotation sits on a field that cannot be encrypted.
         self.encrypts = has_pii(msg_type.DESCRIPTOR) and self.encryptor is not None
-        self._headers: dict[str, bytes] = {}
+        self._headers: dict[tuple[str, str], bytes] = {}
+        self._last_topic = self._last_field = self._last_header = None
 
     def subject(self, ctx) -> str:
         return self.subject_name_strategy(ctx, self.msg_type.DESCRIPTOR.full_name)
@@ -116,27 +117,37 @@ class ProtobufSerializer:
         return self.registration.schema_id(ctx, subject, self.msg_type.DESCRIPTOR.file)
 
     def header(self, ctx) -> bytes:
-        subject = self.subject(ctx)
-        found = self._headers.get(subject)
-        if found is None or self.use_latest:
-            found = self._headers[subject] = wire.header(self.schema_id(ctx), self.indexes)
+        """Return (and remember) the frame header for `ctx`: magic byte, schema id, message indexes."""
+        found = self._headers[(ctx.topic, ctx.field)] = wire.header(self.schema_id(ctx), self.indexes)
         return found
 
     def payload(self, message: Message) -> bytes:
         """Return the message's protobuf bytes, with pii fields encrypted when an encryptor is configured."""
-        if self.encrypts:
-            tenant = getattr(message, "tenant_id", "") or self.tenant_id
-            message = self.encryptor.encrypt(message, tenant)
-        return message.SerializeToString()
+        if not self.encrypts:
+            return message.SerializeToString()
+        tenant = getattr(message, "tenant_id", "") or self.tenant_id
+        return self.encryptor.encrypt(message, tenant).SerializeToString()
 
     def __call__(self, message: Message | None, ctx=None) -> bytes | None:
         if message is None:
             return None
-        if not isinstance(message, self.msg_type):
+        if type(message) is not self.msg_type and not isinstance(message, self.msg_type):
             raise SerializationError(f"message must be of type {self.msg_type.__name__} not {type(message).__name__}")
         if ctx is None:
             raise SerializationError("a SerializationContext (topic and field) is needed to name the subject")
-        return self.header(ctx) + self.payload(message)
+        # The frame header is remembered per topic and field (what the subject strategies read); the last one is
+        # compared first, since a serializer usually writes to one topic, so a cached message costs two comparisons.
+        topic, field = ctx.topic, ctx.field
+        if topic == self._last_topic and field == self._last_field and not self.use_latest:
+            header = self._last_header
+        else:
+            header = None if self.use_latest else self._headers.get((topic, field))
+            if header is None:
+                header = self.header(ctx)
+            self._last_topic, self._last_field, self._last_header = topic, field, header
+        if self.encrypts:
+            return header + self.payload(message)
+        return header + message.SerializeToString()
 
 
 class ProtobufDeserializer:
@@ -162,22 +173,28 @@ class ProtobufDeserializer:
         self.decrypts = self.encryptor is not None and has_pii(message_type.DESCRIPTOR)
         # Fields the last call left encrypted (no key, or another key); empty when all were read.
         self.left_encrypted: list[str] = []
+        # (schema id, message indexes) pairs already known to frame this deserializer's type.
+        self._checked: set[tuple[int, tuple[int, ...]]] = set()
+        self._last_id, self._last_indexes = None, None
 
     def __call__(self, data: bytes | None, ctx=None) -> Message | None:
         if data is None:
             return None
-        frame = wire.read_frame(data)
-        if self.writers is not None:
-            written = self.writers.message_name(frame.schema_id, frame.message_indexes)
-            if written != self.full_name:
-                raise SerializationError(
-                    f"Schema {frame.schema_id} frames a {written} message; this deserializer reads {self.full_name}"
-                )
-        message = self.message_type()
+        schema_id, indexes, payload = wire.split_frame(data)
+        # The writer's type is checked once per (schema id, indexes); the last pair is compared first.
+        if self.writers is not None and not (schema_id == self._last_id and indexes == self._last_indexes):
+            if (schema_id, indexes) not in self._checked:
+                written = self.writers.message_name(schema_id, indexes)
+                if written != self.full_name:
+                    raise SerializationError(
+                        f"Schema {schema_id} frames a {written} message; this deserializer reads {self.full_name}"
+                    )
+                self._checked.add((schema_id, indexes))
+            self._last_id, self._last_indexes = schema_id, indexes
         try:
-            message.ParseFromString(frame.payload)
+            message = self.message_type.FromString(payload)
         except DecodeError as error:
-            raise SerializationError(f"Bytes framed with schema {frame.schema_id} do not parse: {error}") from None
+            raise SerializationError(f"Bytes framed with schema {schema_id} do not parse: {error}") from None
         if self.decrypts:
             self.left_encrypted = self.encryptor.decrypt(message)
         return message

@@ -54,6 +54,7 @@ class NatsProducer:
         self.client = client
         self.conf = {"subject.name.strategy": record_subject_name_strategy, **(conf or {})}
         self._serializers: dict[type, ProtobufSerializer] = {}
+        self._schema_headers: dict[tuple[str, type], dict[str, str]] = {}
 
     def serializer(self, message_type: type[Message]) -> ProtobufSerializer:
         found = self._serializers.get(message_type)
@@ -62,15 +63,19 @@ class NatsProducer:
         return found
 
     def headers(self, subject: str, message: Message, tenant_id: str | None = None) -> dict[str, str]:
-        serializer = self.serializer(type(message))
-        context = SerializationContext(subject, MessageField.VALUE)
-        return {
-            CONTENT_TYPE_HEADER: CONTENT_TYPE,
-            SCHEMA_ID_HEADER: str(serializer.schema_id(context)),
-            SUBJECT_HEADER: serializer.subject(context),
-            MESSAGE_TYPE_HEADER: message.DESCRIPTOR.full_name,
-            TENANT_HEADER: tenant_id or getattr(message, "tenant_id", "") or "",
-        }
+        """Return the headers of `message` published on `subject`; the schema part is looked up once per pair."""
+        key = (subject, type(message))
+        schema_headers = self._schema_headers.get(key)
+        if schema_headers is None or self.serializer(type(message)).use_latest:
+            serializer = self.serializer(type(message))
+            context = SerializationContext(subject, MessageField.VALUE)
+            schema_headers = self._schema_headers[key] = {
+                CONTENT_TYPE_HEADER: CONTENT_TYPE,
+                SCHEMA_ID_HEADER: str(serializer.schema_id(context)),
+                SUBJECT_HEADER: serializer.subject(context),
+                MESSAGE_TYPE_HEADER: message.DESCRIPTOR.full_name,
+            }
+        return {**schema_headers, TENANT_HEADER: tenant_id or getattr(message, "tenant_id", "") or ""}
 
     async def publish(self, subject: str, message: Message, *, tenant_id: str | None = None, headers=None):
         """Publish `message` on the NATS subject; return what the publisher returns (JetStream's PubAck)."""

@@ -5,7 +5,8 @@ The message-index array locates the message inside its .proto file: [0] is the f
 zigzag varints, except that [0] (the common case) is written as the single byte 0.
 """
 
-from dataclasses import dataclass
+import struct
+from typing import NamedTuple
 
 from google.protobuf.descriptor import Descriptor
 
@@ -14,13 +15,20 @@ from registry_client.errors import SerializationError
 
 MAGIC_BYTE = 0
 HEADER_SIZE = 5
+FIRST_MESSAGE = (0,)
+# Magic byte, schema id and the first byte of the index array, read in one call on the hot path.
+_HEADER = struct.Struct(">BIB")
+# Index arrays of one-byte varints seen so far, by their bytes (a program reads few distinct message types).
+MAX_REMEMBERED_INDEX_ARRAYS = 1024
+_short_indexes: dict[bytes, tuple[int, ...]] = {}
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
+    """The parts of framed bytes (a named tuple: built on every message, so it must be cheap)."""
+
     schema_id: int
     message_indexes: tuple[int, ...]
-    payload: memoryview | bytes
+    payload: bytes
 
 
 def message_indexes(descriptor: Descriptor) -> tuple[int, ...]:
@@ -58,8 +66,19 @@ def _read_zigzag(data: bytes, offset: int) -> tuple[int, int]:
     return (value >> 1) ^ -(value & 1), offset
 
 
-def read_frame(data: bytes) -> Frame:
-    """Split framed bytes into schema id, message indexes and payload; SerializationError when not framed."""
+def split_frame(data: bytes) -> tuple[int, tuple[int, ...], bytes]:
+    """Return (schema id, message indexes, payload) of framed bytes; SerializationError when not framed."""
+    if len(data) > HEADER_SIZE:
+        magic, schema_id, first = _HEADER.unpack_from(data)
+        if magic == MAGIC_BYTE and first == 0:
+            # The common case, the file's first message, without the general decoder's loop.
+            return schema_id, FIRST_MESSAGE, data[HEADER_SIZE + 1 :]
+        if magic == MAGIC_BYTE and first < 0x80:
+            # A short index array of one-byte varints: decoded once per distinct array, then looked up.
+            end = HEADER_SIZE + 1 + (first >> 1)
+            indexes = _short_indexes.get(data[HEADER_SIZE:end])
+            if indexes is not None:
+                return schema_id, indexes, data[end:]
     if len(data) < HEADER_SIZE + 1 or data[0] != MAGIC_BYTE:
         raise SerializationError(
             "Unknown magic byte: these bytes were not written by a schema-registry serializer "
@@ -67,12 +86,17 @@ def read_frame(data: bytes) -> Frame:
         )
     schema_id = int.from_bytes(data[1:HEADER_SIZE], "big")
     count, offset = _read_zigzag(data, HEADER_SIZE)
-    if count == 0:
-        return Frame(schema_id, (0,), memoryview(data)[offset:])
     if count < 0 or count > 100:
         raise SerializationError(f"Implausible message-index count {count} in the Confluent frame")
     indexes = []
     for _ in range(count):
         index, offset = _read_zigzag(data, offset)
         indexes.append(index)
-    return Frame(schema_id, tuple(indexes), memoryview(data)[offset:])
+    if offset - HEADER_SIZE == count + 1 and len(_short_indexes) < MAX_REMEMBERED_INDEX_ARRAYS:
+        _short_indexes[data[HEADER_SIZE:offset]] = tuple(indexes)
+    return schema_id, tuple(indexes), data[offset:]
+
+
+def read_frame(data: bytes) -> Frame:
+    """Split framed bytes into schema id, message indexes and payload; SerializationError when not framed."""
+    return Frame(*split_frame(data))
