@@ -1,4 +1,9 @@
-"""Reads of the registry, always scoped to a tenant first."""
+"""Reads of the registry, always scoped to a tenant first.
+
+Compiling a candidate schema and comparing it with stored versions is a read too:
+the compatibility test and the lookup of a schema in a subject live here, and the
+register service uses the same helpers.
+"""
 
 import uuid
 
@@ -6,9 +11,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max, Q
 
+from protoengine import compatibility
+from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app.errors import (
     BadRequest,
+    InvalidSchema,
     InvalidVersion,
     ReviewNotFound,
     SchemaIdNotFound,
@@ -18,6 +26,7 @@ from schemas_app.errors import (
 )
 from schemas_app.models import (
     ChangeRequest,
+    CompatibilityLevel,
     Mode,
     Schema,
     SchemaReference,
@@ -27,7 +36,7 @@ from schemas_app.models import (
     SubjectVersion,
     Tenant,
 )
-from schemas_app.preparation import Reference
+from schemas_app.preparation import PreparedSchema, Reference, compile_stored, prepare_schema
 
 LATEST = "latest"
 MAX_VERSION = 2**31 - 1
@@ -184,6 +193,21 @@ def subject_version_get(*, tenant: Tenant, subject: str, version, include_delete
     return found
 
 
+def subject_version_list(*, tenant: Tenant, subject: str, deleted: bool = False) -> list[SubjectVersion]:
+    """Return a subject's versions, oldest first, with schema, references and author in three queries; 40401 if none."""
+    versions = (
+        SubjectVersion.objects.select_related("subject", "schema", "created_by")
+        .prefetch_related("schema__references")
+        .filter(subject__tenant=tenant, subject__name=subject)
+    )
+    if not deleted:
+        versions = versions.filter(deleted=False)
+    found = list(versions.order_by("version"))
+    if not found:
+        raise SubjectNotFound(subject)
+    return found
+
+
 def version_list(
     *,
     tenant: Tenant,
@@ -266,8 +290,6 @@ def resolve_dependencies(
     *, tenant: Tenant, references: list[Reference], _seen: frozenset = frozenset()
 ) -> dict[str, str]:
     """Return {import path: text} for the references and, recursively, theirs; 42201 when one is missing."""
-    from schemas_app.errors import InvalidSchema
-
     sources: dict[str, str] = {}
     for reference in references:
         key = (reference.subject, reference.version)
@@ -408,3 +430,134 @@ def change_request_detail(*, tenant: Tenant, review_id) -> ChangeRequest:
         .prefetch_related("approvals__approver", "comments__author")
         .get(pk=change_request.pk)
     )
+
+
+def same_content_versions(subject: Subject, prepared: PreparedSchema):
+    """Return the subject's versions holding this schema (whatever its layout), or its meaning when asked."""
+    same_schema = Q(schema__fingerprint__in=prepared.same_schema_fingerprints)
+    if prepared.match_by_meaning:
+        return subject.versions.filter(same_schema | Q(schema__canonical_fingerprint=prepared.canonical_fingerprint))
+    return subject.versions.filter(same_schema)
+
+
+def prepare_for_subject(
+    *,
+    tenant: Tenant,
+    subject: str,
+    config: dict,
+    schema: str,
+    references: list[Reference],
+    normalize: bool | None,
+    metadata=None,
+    rule_set=None,
+) -> PreparedSchema:
+    """Resolve references and compile a schema, normalising it when asked or when the subject's config says so."""
+    dependencies = resolve_dependencies(tenant=tenant, references=references)
+    return prepare_schema(
+        subject=subject,
+        schema=schema,
+        references=references,
+        dependencies=dependencies,
+        normalize=config["normalize"] if normalize is None else normalize,
+        metadata=metadata,
+        rule_set=rule_set,
+    )
+
+
+def compiled_version_files(*, tenant: Tenant, version: SubjectVersion):
+    """Return the compiled own files of a stored version (cached by the compiler)."""
+    references = schema_references(version.schema)
+    dependencies = resolve_dependencies(tenant=tenant, references=references)
+    return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies).own_files
+
+
+class VersionFiles:
+    """Compile each stored version once per operation: the compatibility check and semantic version share them."""
+
+    def __init__(self, tenant: Tenant):
+        self._tenant = tenant
+        self._files: dict[int, tuple] = {}
+
+    def __call__(self, version: SubjectVersion) -> tuple:
+        if version.pk not in self._files:
+            self._files[version.pk] = compiled_version_files(tenant=self._tenant, version=version)
+        return self._files[version.pk]
+
+
+def compatibility_findings(
+    *, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: VersionFiles, level: str, rule_set: str
+) -> list:
+    """Return the engine's breaking findings of `prepared` against earlier versions (oldest first)."""
+    if level == CompatibilityLevel.NONE or not previous:
+        return []
+    previous_files = [files_of(version) for version in _versions_the_level_reads(previous, level)]
+    findings = compatibility.check_compatibility(prepared.files, previous_files, level=level, rule_set=rule_set)
+    metrics.record_compatibility_check(rule_set=rule_set, level=level, compatible=not findings)
+    return findings
+
+
+def _versions_the_level_reads(previous: list[SubjectVersion], level: str) -> list[SubjectVersion]:
+    return previous if level.endswith("_TRANSITIVE") else previous[-1:]
+
+
+def compatibility_test(
+    *, tenant: Tenant, subject_name: str, version, schema: str, references: list[Reference], normalize: bool | None
+) -> list:
+    """Return breaking findings of a candidate schema against one version or, with version None, as the level says."""
+    config = effective_config(tenant=tenant, subject=subject_name)
+    prepared = prepare_for_subject(
+        tenant=tenant,
+        subject=subject_name,
+        config=config,
+        schema=schema,
+        references=list(references),
+        normalize=normalize,
+    )
+    if version is None:
+        try:
+            subject = subject_get(tenant=tenant, name=subject_name)
+        except SubjectNotFound:
+            return []
+        previous = live_versions(subject=subject)
+        level = config["compatibilityLevel"]
+    else:
+        previous = [subject_version_get(tenant=tenant, subject=subject_name, version=version)]
+        level = config["compatibilityLevel"].removesuffix("_TRANSITIVE")
+    return compatibility_findings(
+        prepared=prepared,
+        previous=previous,
+        files_of=VersionFiles(tenant),
+        level=level,
+        rule_set=config["compatibilityRules"],
+    )
+
+
+def schema_lookup_in_subject(
+    *,
+    tenant: Tenant,
+    subject_name: str,
+    schema: str,
+    references: list[Reference],
+    normalize: bool | None,
+    deleted: bool = False,
+) -> SubjectVersion:
+    """Return the version of a subject holding this schema (Confluent's POST /subjects/{subject}); 40403 when none."""
+    subject = subject_get(tenant=tenant, name=subject_name)
+    config = effective_config(tenant=tenant, subject=subject_name)
+    prepared = prepare_for_subject(
+        tenant=tenant,
+        subject=subject_name,
+        config=config,
+        schema=schema,
+        references=list(references),
+        normalize=normalize,
+    )
+    versions = same_content_versions(subject, prepared).select_related("schema")
+    if not deleted:
+        versions = versions.filter(deleted=False)
+    found = versions.order_by("version").first()
+    if found is None:
+        if not subject.versions.filter(deleted=False).exists() and not deleted:
+            raise SubjectNotFound(subject_name)
+        raise SchemaNotFound()
+    return found

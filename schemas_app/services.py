@@ -4,11 +4,11 @@ import functools
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from protoengine import compatibility, semver
+from protoengine import semver
 from protoengine.lint import LintConfig, lint
 from registry import metrics
 from schemas_app import cache as registry_cache
@@ -25,7 +25,6 @@ from schemas_app.errors import (
     OperationNotPermitted,
     ReferenceExists,
     RegistryError,
-    SchemaNotFound,
     SubjectConfigNotFound,
     SubjectModeNotFound,
     SubjectNotFound,
@@ -48,9 +47,11 @@ from schemas_app.models import (
     SubjectVersion,
     Tenant,
 )
-from schemas_app.preparation import PreparedSchema, Reference, compile_stored, prepare_schema
+from schemas_app.preparation import PreparedSchema, Reference
 
 MAX_SUBJECT_LENGTH = 255
+# The account that commands such as load_schemas act as, so the audit trail always names someone.
+SYSTEM_USERNAME = "registry-system"
 FIRST_VERSION_CHANGE = "INITIAL"
 
 
@@ -89,71 +90,20 @@ def counted_registration(register):
     return wrapper
 
 
+def system_account():
+    """Return the registry's own account, creating it on first use; it has no password, so nobody signs in as it."""
+    user, created = get_user_model().objects.get_or_create(username=SYSTEM_USERNAME)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
 def validate_subject_name(name: str) -> str:
     """Return the subject name, or 42208 for an empty, over-long or control-character name."""
     if not name or len(name) > MAX_SUBJECT_LENGTH or any(ord(char) < 32 for char in name) or name.strip() != name:
         raise InvalidSubject(name)
     return name
-
-
-def prepare_for_subject(
-    *,
-    tenant: Tenant,
-    subject: str,
-    config: dict,
-    schema: str,
-    references: list[Reference],
-    normalize: bool | None,
-    metadata=None,
-    rule_set=None,
-) -> PreparedSchema:
-    """Resolve references and compile a schema, normalising it when asked or when the subject's config says so."""
-    dependencies = selectors.resolve_dependencies(tenant=tenant, references=references)
-    return prepare_schema(
-        subject=subject,
-        schema=schema,
-        references=references,
-        dependencies=dependencies,
-        normalize=config["normalize"] if normalize is None else normalize,
-        metadata=metadata,
-        rule_set=rule_set,
-    )
-
-
-def compiled_version_files(*, tenant: Tenant, version: SubjectVersion):
-    """Return the compiled own files of a stored version (cached by the compiler)."""
-    references = selectors.schema_references(version.schema)
-    dependencies = selectors.resolve_dependencies(tenant=tenant, references=references)
-    return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies).own_files
-
-
-class VersionFiles:
-    """Compile each stored version once per operation: the compatibility check and semantic version share them."""
-
-    def __init__(self, tenant: Tenant):
-        self._tenant = tenant
-        self._files: dict[int, tuple] = {}
-
-    def __call__(self, version: SubjectVersion) -> tuple:
-        if version.pk not in self._files:
-            self._files[version.pk] = compiled_version_files(tenant=self._tenant, version=version)
-        return self._files[version.pk]
-
-
-def compatibility_findings(
-    *, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: VersionFiles, level: str, rule_set: str
-) -> list:
-    """Return the engine's breaking findings of `prepared` against earlier versions (oldest first)."""
-    if level == CompatibilityLevel.NONE or not previous:
-        return []
-    previous_files = [files_of(version) for version in _versions_the_level_reads(previous, level)]
-    findings = compatibility.check_compatibility(prepared.files, previous_files, level=level, rule_set=rule_set)
-    metrics.record_compatibility_check(rule_set=rule_set, level=level, compatible=not findings)
-    return findings
-
-
-def _versions_the_level_reads(previous: list[SubjectVersion], level: str) -> list[SubjectVersion]:
-    return previous if level.endswith("_TRANSITIVE") else previous[-1:]
 
 
 def lint_findings(*, prepared: PreparedSchema, lint_except: list[str]) -> list[dict]:
@@ -178,7 +128,7 @@ def subject_version_register(
     import_id: int | None = None,
     import_version: int | None = None,
     approved_review=None,
-    acting_user=None,
+    acting_user,
 ) -> Registration:
     """Register a schema under a subject; return the existing version when the content is already there.
 
@@ -190,7 +140,7 @@ def subject_version_register(
     validate_subject_name(subject_name)
     references = list(references)
     config = selectors.effective_config(tenant=tenant, subject=subject_name)
-    prepared = prepare_for_subject(
+    prepared = selectors.prepare_for_subject(
         tenant=tenant,
         subject=subject_name,
         config=config,
@@ -204,7 +154,7 @@ def subject_version_register(
     subject = _locked_subject(tenant, subject_name)
 
     existing = (
-        same_content_versions(subject, prepared)
+        selectors.same_content_versions(subject, prepared)
         .filter(deleted=False)
         .select_related("schema")
         .order_by("version")
@@ -219,11 +169,11 @@ def subject_version_register(
         raise OperationNotPermitted(f"Subject {subject_name} is not in import mode")
 
     previous = selectors.live_versions(subject=subject)
-    files_of = VersionFiles(tenant)
+    files_of = selectors.VersionFiles(tenant)
     findings = (
         []
         if mode == Mode.IMPORT
-        else compatibility_findings(
+        else selectors.compatibility_findings(
             prepared=prepared,
             previous=previous,
             files_of=files_of,
@@ -297,14 +247,6 @@ def review_gate(*, subject_name: str, config: dict, findings: list, lint: list[d
     return held_because
 
 
-def same_content_versions(subject: Subject, prepared: PreparedSchema):
-    """Return the subject's versions holding this schema (whatever its layout), or its meaning when asked."""
-    same_schema = Q(schema__fingerprint__in=prepared.same_schema_fingerprints)
-    if prepared.match_by_meaning:
-        return subject.versions.filter(same_schema | Q(schema__canonical_fingerprint=prepared.canonical_fingerprint))
-    return subject.versions.filter(same_schema)
-
-
 def _locked_subject(tenant: Tenant, name: str) -> Subject:
     """Return the subject row locked for this transaction, creating it when new."""
     try:
@@ -363,7 +305,7 @@ def _advance_id_sequence() -> None:
 
 
 def _semantic_version(
-    *, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: VersionFiles, rule_set: str
+    *, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: selectors.VersionFiles, rule_set: str
 ) -> tuple[str, str]:
     if not previous:
         return FIRST_VERSION_CHANGE, semver.next_version(None, "MAJOR")
@@ -372,41 +314,9 @@ def _semantic_version(
     return change, semver.next_version(latest.semantic_version, change)
 
 
-def compatibility_test(
-    *, tenant: Tenant, subject_name: str, version, schema: str, references: list[Reference], normalize: bool | None
-) -> list:
-    """Return breaking findings of a candidate schema against one version or, with version None, as the level says."""
-    config = selectors.effective_config(tenant=tenant, subject=subject_name)
-    prepared = prepare_for_subject(
-        tenant=tenant,
-        subject=subject_name,
-        config=config,
-        schema=schema,
-        references=list(references),
-        normalize=normalize,
-    )
-    if version is None:
-        try:
-            subject = selectors.subject_get(tenant=tenant, name=subject_name)
-        except SubjectNotFound:
-            return []
-        previous = selectors.live_versions(subject=subject)
-        level = config["compatibilityLevel"]
-    else:
-        previous = [selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version)]
-        level = config["compatibilityLevel"].removesuffix("_TRANSITIVE")
-    return compatibility_findings(
-        prepared=prepared,
-        previous=previous,
-        files_of=VersionFiles(tenant),
-        level=level,
-        rule_set=config["compatibilityRules"],
-    )
-
-
 @audited
 @transaction.atomic
-def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False, acting_user=None) -> list[int]:
+def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False, acting_user) -> list[int]:
     """Soft-delete every version of a subject, or purge a soft-deleted subject; return the version numbers."""
     _refuse_in_read_only(tenant, subject_name)
     subject = Subject.objects.select_for_update().filter(tenant=tenant, name=subject_name).first()
@@ -435,9 +345,7 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
 
 @audited
 @transaction.atomic
-def subject_version_delete(
-    *, tenant: Tenant, subject_name: str, version, permanent: bool = False, acting_user=None
-) -> int:
+def subject_version_delete(*, tenant: Tenant, subject_name: str, version, permanent: bool = False, acting_user) -> int:
     """Soft-delete one version, or purge it once soft-deleted; return its number."""
     _refuse_in_read_only(tenant, subject_name)
     found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version, include_deleted=True)
@@ -476,7 +384,7 @@ CONFIG_EXTRA_FIELDS = (
 
 @audited
 @transaction.atomic
-def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, acting_user=None) -> dict:
+def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, acting_user) -> dict:
     """Set compatibility configuration globally (subject None) or for a subject; return what was set."""
     level = changes.get("compatibility", changes.get("compatibilityLevel"))
     rules = changes.get("compatibilityRules")
@@ -547,7 +455,7 @@ def config_as_dict(row: SubjectConfig) -> dict:
 
 @audited
 @transaction.atomic
-def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user=None) -> dict:
+def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user) -> dict:
     """Remove a subject's configuration (or reset the global one) and return what it was."""
     row = selectors.config_row(tenant=tenant, subject=subject_name)
     if row is None:
@@ -561,7 +469,7 @@ def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user=None)
 
 @audited
 @transaction.atomic
-def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: bool = False, acting_user=None) -> str:
+def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: bool = False, acting_user) -> str:
     """Set the mode globally or for a subject; IMPORT needs an empty scope unless forced."""
     mode = str(mode or "").upper()
     if mode not in Mode.values:
@@ -580,40 +488,9 @@ def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: b
 
 @audited
 @transaction.atomic
-def mode_delete(*, tenant: Tenant, subject_name: str, acting_user=None) -> str:
+def mode_delete(*, tenant: Tenant, subject_name: str, acting_user) -> str:
     row = SubjectMode.objects.filter(tenant=tenant, subject_name=subject_name).first()
     if row is None:
         raise SubjectModeNotFound(subject_name)
     row.delete()
     return row.mode
-
-
-def schema_lookup_in_subject(
-    *,
-    tenant: Tenant,
-    subject_name: str,
-    schema: str,
-    references: list[Reference],
-    normalize: bool | None,
-    deleted: bool = False,
-) -> SubjectVersion:
-    """Return the version of a subject holding this schema (Confluent's POST /subjects/{subject}); 40403 when none."""
-    subject = selectors.subject_get(tenant=tenant, name=subject_name)
-    config = selectors.effective_config(tenant=tenant, subject=subject_name)
-    prepared = prepare_for_subject(
-        tenant=tenant,
-        subject=subject_name,
-        config=config,
-        schema=schema,
-        references=list(references),
-        normalize=normalize,
-    )
-    versions = same_content_versions(subject, prepared).select_related("schema")
-    if not deleted:
-        versions = versions.filter(deleted=False)
-    found = versions.order_by("version").first()
-    if found is None:
-        if not subject.versions.filter(deleted=False).exists() and not deleted:
-            raise SubjectNotFound(subject_name)
-        raise SchemaNotFound()
-    return found

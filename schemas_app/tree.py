@@ -25,7 +25,7 @@ def dependency_order(sources: Mapping[str, str]) -> list[tuple[str, tuple[str, .
     return [(file.name, own_imports(file)) for file in compile_sources(sources).own_files]
 
 
-def tree_register(*, tenant: Tenant, sources: Mapping[str, str], acting_user=None) -> list[TreeResult]:
+def tree_register(*, tenant: Tenant, sources: Mapping[str, str], acting_user) -> list[TreeResult]:
     """Register each file under a subject named by its import path, referencing the versions just registered."""
     results: list[TreeResult] = []
     registered: dict[str, int] = {}

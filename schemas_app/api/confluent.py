@@ -133,7 +133,7 @@ class SubjectView(ConfluentView):
     def post(self, request, subject):
         """Look a schema up in the subject."""
         serializer = validated_schema_input(request)
-        found = services.schema_lookup_in_subject(
+        found = selectors.schema_lookup_in_subject(
             tenant=self.tenant,
             subject_name=subject,
             schema=serializer.validated_data["schema"],
@@ -306,7 +306,7 @@ class CompatibilityView(ConfluentView):
 
     def post(self, request, subject, version=None):
         serializer = validated_schema_input(request)
-        findings = services.compatibility_test(
+        findings = selectors.compatibility_test(
             tenant=self.tenant,
             subject_name=subject,
             version=version,

@@ -58,14 +58,10 @@ class ManagedSubjectView(ManagementView):
 @documented()
 class ManagedSubjectVersionsView(ManagementView):
     def get(self, request, subject):
-        subject_row = selectors.subject_get(tenant=self.tenant, name=subject)
-        versions = subject_row.versions.select_related("subject", "created_by").order_by("version")
-        if not query_bool(request, "deleted"):
-            versions = versions.filter(deleted=False)
-        details = [version_detail(version) for version in versions]
-        if not details:
-            selectors.version_numbers(tenant=self.tenant, subject=subject)  # raises 40401
-        return Response(details)
+        versions = selectors.subject_version_list(
+            tenant=self.tenant, subject=subject, deleted=query_bool(request, "deleted")
+        )
+        return Response([version_detail(version) for version in versions])
 
 
 @documented(request=SchemaInputSerializer)
@@ -74,7 +70,7 @@ class ManagedCompatibilityView(ManagementView):
 
     def post(self, request, subject):
         serializer = validated_schema_input(request)
-        findings = services.compatibility_test(
+        findings = selectors.compatibility_test(
             tenant=self.tenant,
             subject_name=subject,
             version=None,

@@ -26,7 +26,12 @@ def schema_with_field(name: str, number: int) -> str:
 
 
 def allow_any_change(subject: str) -> None:
-    services.config_update(tenant=selectors.default_tenant(), subject_name=subject, changes={"compatibility": "NONE"})
+    services.config_update(
+        tenant=selectors.default_tenant(),
+        subject_name=subject,
+        changes={"compatibility": "NONE"},
+        acting_user=services.system_account(),
+    )
 
 
 def assert_versions_are_one_to_n(subject: str, expected: int) -> None:
@@ -47,6 +52,7 @@ def test_threads_racing_on_one_subject_get_distinct_consecutive_versions():
                     tenant=selectors.default_tenant(),
                     subject_name="race-value",
                     schema=schema_with_field(f"f_{index}_{step}", 2 + index * 10 + step),
+                    acting_user=services.system_account(),
                 )
         except Exception as error:
             errors.append(error)
@@ -70,7 +76,10 @@ def test_threads_registering_the_same_content_share_one_id_and_one_version():
         try:
             ids.append(
                 services.subject_version_register(
-                    tenant=selectors.default_tenant(), subject_name="same-value", schema=schema_with_field("same", 2)
+                    tenant=selectors.default_tenant(),
+                    subject_name="same-value",
+                    schema=schema_with_field("same", 2),
+                    acting_user=services.system_account(),
                 ).schema_id
             )
         except Exception as error:
@@ -98,7 +107,9 @@ WORKER = textwrap.dedent(
         field = f"string {prefix}_{step} = {2 + step};"
         text = f'syntax = "proto3";\\npackage race.v1;\\nmessage Event {{\\n  string tenant_id = 1;\\n  {field}\\n}}\\n'
         tenant = selectors.default_tenant()
-        services.subject_version_register(tenant=tenant, subject_name="process-race-value", schema=text)
+        services.subject_version_register(
+            tenant=tenant, subject_name="process-race-value", schema=text, acting_user=services.system_account()
+        )
     """
 )
 

@@ -423,7 +423,9 @@ def seed_command(cold: int) -> dict:
     tenant = selectors.default_tenant()
 
     def register(subject: str, text: str) -> int:
-        return services.subject_version_register(tenant=tenant, subject_name=subject, schema=text).schema_id
+        return services.subject_version_register(
+            tenant=tenant, subject_name=subject, schema=text, acting_user=services.system_account()
+        ).schema_id
 
     cold_subjects = [f"cold-versions-{index}" for index in range(cold)]
     for subject in cold_subjects:
@@ -444,16 +446,23 @@ def service_registrations_command(duration: float) -> list[float]:
     django.setup()
     from schemas_app import selectors, services
 
-    tenant = selectors.default_tenant()
+    tenant, system = selectors.default_tenant(), services.system_account()
     subject = "bench-service-value"
     package = package_of(subject)
-    services.subject_version_register(tenant=tenant, subject_name=subject, schema=event_schema(package))
+    services.subject_version_register(
+        tenant=tenant, subject_name=subject, schema=event_schema(package), acting_user=system
+    )
     durations, extra = [], 0
     deadline = time.monotonic() + duration
     while time.monotonic() < deadline:
         extra += 1
         started = time.perf_counter()
-        services.subject_version_register(tenant=tenant, subject_name=subject, schema=event_schema(package, extra))
+        services.subject_version_register(
+            tenant=tenant,
+            subject_name=subject,
+            schema=event_schema(package, extra),
+            acting_user=system,
+        )
         durations.append(time.perf_counter() - started)
     return durations
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from protoengine.compiler import CompilationFailed
 from protoengine.folders import read_texts
-from schemas_app import selectors
+from schemas_app import selectors, services
 from schemas_app.tree import tree_register
 
 
@@ -26,7 +26,9 @@ class Command(BaseCommand):
             raise CommandError(f"{root} is not a folder.")
         try:
             sources = read_texts(root)
-            results = tree_register(tenant=selectors.default_tenant(), sources=sources)
+            results = tree_register(
+                tenant=selectors.default_tenant(), sources=sources, acting_user=services.system_account()
+            )
         except CompilationFailed as error:
             raise CommandError(f"The tree does not compile:\n{error}") from None
         failures = [result for result in results if result.error]
