@@ -26,6 +26,8 @@ from protoengine.compiler import CompilationFailed, CompiledFiles, compile_sourc
 from protoengine.findings import Finding
 from protoengine.folders import UsageError, folder, read_folder
 
+# The exit codes of every command that checks schemas (this CLI, lint, breaking, validate_schemas,
+# deploy_schemas, generate_code): buf's, so CI scripts written for buf read them the same way.
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_FINDINGS = 100

@@ -38,15 +38,23 @@ from google.protobuf.descriptor_pb2 import FileDescriptorProto
 from protoengine import breaking
 from protoengine.findings import Finding
 
+# The one list of level, rule-set and mode names: the registry's models, errors and clients import these.
 BACKWARD = "BACKWARD"
 FORWARD = "FORWARD"
 FULL = "FULL"
 NONE = "NONE"
 LEVELS = ("BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE")
+DEFAULT_LEVEL = BACKWARD
 
 SPEC = "SPEC"
 CONFLUENT = "CONFLUENT"
 RULE_SETS = ("SPEC", "CONFLUENT", "WIRE", "WIRE_JSON", "PACKAGE", "FILE")
+DEFAULT_RULE_SET = SPEC
+
+# A subject's mode says whether it may change at all (Confluent's modes); the engine does not act on them.
+MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT")
+READ_ONLY_MODES = ("READONLY", "READONLY_OVERRIDE")
+IMPORT = "IMPORT"
 
 # What each direction of SPEC checks, as rule ids and categories.
 _NO_MESSAGE_LOST = ("PACKAGE_MESSAGE_NO_DELETE", "PACKAGE_NO_DELETE")

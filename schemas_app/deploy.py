@@ -28,18 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from protoengine import canonical, folders
-from protoengine.compatibility import check_compatibility
+from protoengine.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from protoengine.compatibility import DEFAULT_LEVEL, DEFAULT_RULE_SET, READ_ONLY_MODES, check_compatibility
 from protoengine.compiler import COMPILE_ERROR, CompiledFiles, compile_one, compile_sources, own_imports
 from protoengine.findings import Finding
+from protoengine.references import Ref, ReferenceCycle, resolve_references
 from protoengine.semver import FIRST_VERSION, classify_change, next_version
-from schemas_app.remote import READ_ONLY_MODES, RemoteError, RemoteRegistry
+from schemas_app.remote import RemoteError, RemoteRegistry
 
 NEW = "NEW"
 UNCHANGED = "UNCHANGED"
-EXIT_OK = 0
-EXIT_ERROR = 1
-# buf's exit code for breaking changes.
-EXIT_BREAKING = 100
 # How a summary names what happened to files, in the order it lists them.
 OUTCOMES = ("registered", "new", "changed", "unchanged", "breaking", "failed")
 
@@ -194,7 +192,7 @@ class _Planner:
 
     def _classify(self, plan: FilePlan, latest: dict, text: str, wanted: list[dict]) -> None:
         plan.config = plan.config or self.client.config(plan.path)
-        rule_set = plan.config.get("compatibilityRules", "SPEC")
+        rule_set = plan.config.get("compatibilityRules", DEFAULT_RULE_SET)
         current = compile_one(plan.path, text, self._local_dependencies(plan.imports)).own_files
         plan.change = classify_change(self._compiled(latest), current, rule_set=rule_set)
         plan.previous_semantic_version = latest.get("semanticVersion")
@@ -203,7 +201,7 @@ class _Planner:
             found = self.client.incompatibilities(plan.path, text, wanted)
             plan.findings = [finding_from(item) for item in found]
         else:
-            level = plan.config.get("compatibilityLevel", "BACKWARD")
+            level = plan.config.get("compatibilityLevel", DEFAULT_LEVEL)
             previous = [self._compiled(version) for version in self._versions_the_level_reads(plan.path, latest, level)]
             plan.findings = check_compatibility(current, previous, level=level, rule_set=rule_set)
 
@@ -229,19 +227,17 @@ class _Planner:
             version["subject"], version["schema"], self._remote_dependencies(version.get("references") or [])
         ).own_files
 
-    def _remote_dependencies(self, refs: Sequence[Mapping], seen: frozenset = frozenset()) -> dict[str, str]:
-        sources: dict[str, str] = {}
-        for reference in refs:
-            key = (reference["subject"], reference["version"])
-            if key in seen:
-                raise RemoteError(
-                    f"Reference cycle through subject {reference['subject']!r} version {reference['version']} on the "
-                    "registry."
-                )
-            found = self._fetch(*key)
-            sources[reference["name"]] = found["schema"]
-            sources.update(self._remote_dependencies(found.get("references") or [], seen | {key}))
-        return sources
+    def _remote_dependencies(self, refs: Sequence[Mapping]) -> dict[str, str]:
+        def fetch(reference: Ref) -> tuple[str, list[Ref]]:
+            found = self._fetch(reference.subject, reference.version)
+            return found["schema"], _refs(found.get("references") or [])
+
+        try:
+            return resolve_references(_refs(refs), fetch)
+        except ReferenceCycle as cycle:
+            raise RemoteError(
+                f"Reference cycle through subject {cycle.subject!r} version {cycle.version} on the registry."
+            ) from None
 
     def _fetch(self, subject: str, version: int) -> dict:
         key = (subject, version)
@@ -259,6 +255,10 @@ def finding_line(finding: Finding) -> str:
 def finding_from(item: Mapping) -> Finding:
     """Return the Finding of a finding dict from a registry answer (`findings`, or an error's `details`)."""
     return Finding(item["path"], item.get("line", 0), item.get("column", 0), item["rule"], item["message"])
+
+
+def _refs(refs: Sequence[Mapping]) -> list[Ref]:
+    return [Ref(ref["name"], ref["subject"], ref["version"]) for ref in refs]
 
 
 def _reference_keys(refs: Sequence[Mapping]) -> list[tuple]:
@@ -280,7 +280,7 @@ def exit_code(plans: Sequence[FilePlan]) -> int:
     if any(plan.error for plan in plans):
         return EXIT_ERROR
     if any(plan.blocked for plan in plans):
-        return EXIT_BREAKING
+        return EXIT_FINDINGS
     return EXIT_OK
 
 

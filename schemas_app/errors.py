@@ -7,6 +7,8 @@ status, the code and, for messages that name things, a `template` whose fields a
 filled from the positional arguments in the order of `fields`.
 """
 
+from protoengine.compatibility import RULE_SETS
+
 
 class RegistryError(Exception):
     """Base of every error the API reports; subclasses set the HTTP status and Confluent error code."""
@@ -33,14 +35,6 @@ class RegistryError(Exception):
         if self.details:
             body["details"] = self.details
         return body
-
-
-class Unauthorized(RegistryError):
-    status, error_code, default_message = 401, 40101, "Unauthorized"
-
-
-class Forbidden(RegistryError):
-    status, error_code, default_message = 403, 40301, "User is denied operation"
 
 
 class NotFound(RegistryError):
@@ -168,7 +162,7 @@ class InvalidCompatibilityLevel(RegistryError):
 class InvalidRuleSet(RegistryError):
     status, error_code, fields = 422, 42203, ("value",)
     template = (
-        "Invalid compatibilityRules {value!r}. Valid values are SPEC, CONFLUENT, WIRE, WIRE_JSON, PACKAGE and FILE"
+        f"Invalid compatibilityRules {{value!r}}. Valid values are {', '.join(RULE_SETS[:-1])} and {RULE_SETS[-1]}"
     )
 
 

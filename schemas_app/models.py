@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from protoengine import compatibility
+
 # The object permissions behind the roles of `schemas_app.access`; tenants, subjects and prefix grants all carry them.
 ROLE_PERMISSIONS = (
     ("read_schemas", "Read schemas"),
@@ -170,30 +172,10 @@ class SubjectVersion(models.Model):
         return f"{self.subject.name} v{self.version} ({self.semantic_version})"
 
 
-class CompatibilityLevel(models.TextChoices):
-    BACKWARD = "BACKWARD"
-    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
-    FORWARD = "FORWARD"
-    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
-    FULL = "FULL"
-    FULL_TRANSITIVE = "FULL_TRANSITIVE"
-    NONE = "NONE"
-
-
-class RuleSetName(models.TextChoices):
-    SPEC = "SPEC"
-    CONFLUENT = "CONFLUENT"
-    WIRE = "WIRE"
-    WIRE_JSON = "WIRE_JSON"
-    PACKAGE = "PACKAGE"
-    FILE = "FILE"
-
-
-class Mode(models.TextChoices):
-    READWRITE = "READWRITE"
-    READONLY = "READONLY"
-    READONLY_OVERRIDE = "READONLY_OVERRIDE"
-    IMPORT = "IMPORT"
+# The names come from the engine, which owns them; members read CompatibilityLevel.NONE, Mode.IMPORT and so on.
+CompatibilityLevel = models.TextChoices("CompatibilityLevel", [(name, name) for name in compatibility.LEVELS])
+RuleSetName = models.TextChoices("RuleSetName", [(name, name) for name in compatibility.RULE_SETS])
+Mode = models.TextChoices("Mode", [(name, name) for name in compatibility.MODES])
 
 
 class SubjectConfig(models.Model):

@@ -19,7 +19,6 @@ CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 TIMEOUT_SECONDS = 30.0
 # The answers that mean "this subject has no live version": subject, then version, not found.
 NOT_FOUND_CODES = (40401, 40402)
-READ_ONLY_MODES = ("READONLY", "READONLY_OVERRIDE")
 
 
 class RemoteError(Exception):

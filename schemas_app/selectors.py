@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db.models import Max, Q
 
 from protoengine import compatibility
+from protoengine.references import Ref, ReferenceCycle, resolve_references
 from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app.errors import (
@@ -40,8 +41,8 @@ from schemas_app.preparation import PreparedSchema, Reference, compile_stored, p
 
 LATEST = "latest"
 MAX_VERSION = 2**31 - 1
-DEFAULT_COMPATIBILITY = "BACKWARD"
-DEFAULT_RULE_SET = "SPEC"
+DEFAULT_COMPATIBILITY = compatibility.DEFAULT_LEVEL
+DEFAULT_RULE_SET = compatibility.DEFAULT_RULE_SET
 DEFAULT_TENANT_KEY = "tenant:default"
 
 
@@ -286,15 +287,10 @@ def schema_as_payload(schema: Schema) -> dict:
     return payload
 
 
-def resolve_dependencies(
-    *, tenant: Tenant, references: list[Reference], _seen: frozenset = frozenset()
-) -> dict[str, str]:
+def resolve_dependencies(*, tenant: Tenant, references: list[Reference]) -> dict[str, str]:
     """Return {import path: text} for the references and, recursively, theirs; 42201 when one is missing."""
-    sources: dict[str, str] = {}
-    for reference in references:
-        key = (reference.subject, reference.version)
-        if key in _seen:
-            raise InvalidSchema(f"Reference cycle through subject '{reference.subject}' version {reference.version}")
+
+    def fetch(reference: Ref) -> tuple[str, list[Ref]]:
         try:
             version = subject_version_get(tenant=tenant, subject=reference.subject, version=reference.version)
         except (SubjectNotFound, VersionNotFound, InvalidVersion):
@@ -302,11 +298,14 @@ def resolve_dependencies(
                 f"Invalid schema: reference {reference.name!r} points to subject '{reference.subject}' version "
                 f"{reference.version}, which does not exist"
             ) from None
-        sources[reference.name] = version.schema.text
-        nested = schema_references(version.schema)
-        if nested:
-            sources.update(resolve_dependencies(tenant=tenant, references=nested, _seen=_seen | {key}))
-    return sources
+        return version.schema.text, [
+            Ref(ref.name, ref.subject, ref.version) for ref in schema_references(version.schema)
+        ]
+
+    try:
+        return resolve_references([Ref(ref.name, ref.subject, ref.version) for ref in references], fetch)
+    except ReferenceCycle as cycle:
+        raise InvalidSchema(f"Reference cycle through subject '{cycle.subject}' version {cycle.version}") from None
 
 
 def versions_of_schema(

@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from protoengine import semver
+from protoengine.compatibility import READ_ONLY_MODES
 from protoengine.lint import LintConfig, lint
 from registry import metrics
 from schemas_app import cache as registry_cache
@@ -163,7 +164,7 @@ def subject_version_register(
     if existing is not None and import_id in (None, existing.schema_id):
         return Registration(subject_version=existing, created=False)
 
-    if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
+    if mode in READ_ONLY_MODES:
         raise OperationNotPermitted(f"Subject {subject_name} is in read-only mode")
     if (import_id is not None or import_version is not None) and mode != Mode.IMPORT:
         raise OperationNotPermitted(f"Subject {subject_name} is not in import mode")
@@ -367,7 +368,7 @@ def subject_version_delete(*, tenant: Tenant, subject_name: str, version, perman
 
 
 def _refuse_in_read_only(tenant: Tenant, subject_name: str) -> None:
-    if selectors.effective_mode(tenant=tenant, subject=subject_name) in (Mode.READONLY, Mode.READONLY_OVERRIDE):
+    if selectors.effective_mode(tenant=tenant, subject=subject_name) in READ_ONLY_MODES:
         raise OperationNotPermitted(f"Subject {subject_name} is in read-only mode")
 
 

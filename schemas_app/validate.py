@@ -28,7 +28,6 @@ from protoengine.findings import Finding
 from schemas_app.deploy import plan_tree
 from schemas_app.remote import RemoteError, RemoteRegistry
 
-EXIT_OK, EXIT_ERROR, EXIT_FINDINGS = cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_FINDINGS
 _IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+|option\s+)?"(?P<name>[^"]+)"\s*;', re.MULTILINE)
 
 
@@ -44,8 +43,8 @@ class Validation:
     def exit_code(self) -> int:
         """Return 1 for a compile or other error, 100 for findings, else 0 (as buf and `lint` do)."""
         if self.compile_errors or self.errors:
-            return EXIT_ERROR
-        return EXIT_FINDINGS if self.findings else EXIT_OK
+            return cli.EXIT_ERROR
+        return cli.EXIT_FINDINGS if self.findings else cli.EXIT_OK
 
 
 def validate_paths(paths: Sequence[str | Path], *, against: RemoteRegistry | None = None) -> Validation:

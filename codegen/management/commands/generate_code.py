@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from codegen.generators import GENERATORS, GenerationError, generator_for
 from codegen.sources import SourceError, SourceSelection, find_source_root, select_sources
+from protoengine.cli import EXIT_ERROR
 from protoengine.compiler import CompilationFailed
 
 # One flag each for the issue's languages; --language NAME takes any registered one.
@@ -67,7 +68,7 @@ class Command(BaseCommand):
         if options["watch"]:
             self.watch(paths, languages, out)
         elif not succeeded:
-            sys.exit(1)
+            sys.exit(EXIT_ERROR)
 
     def generate_all(self, paths: list[Path], languages: list[str], out: Path) -> bool:
         """Generate every language once; print what was written or why not; return True when all succeeded."""

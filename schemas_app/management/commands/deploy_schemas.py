@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from protoengine.cli import EXIT_ERROR
 from protoengine.compiler import CompilationFailed
 from protoengine.folders import UsageError
 from schemas_app import deploy
@@ -45,7 +46,7 @@ class Command(BaseCommand):
             client = RemoteRegistry.from_environment(registry, token=token, user=user)
         except CompilationFailed as failure:
             self.stderr.write("\n".join(deploy.finding_line(finding) for finding in failure.errors))
-            sys.exit(deploy.EXIT_ERROR)
+            sys.exit(EXIT_ERROR)
         except (UsageError, RemoteError) as error:
             raise CommandError(str(error)) from None
         git = deploy.git_state(root)
