@@ -8,8 +8,6 @@ from protoengine.folders import read_folder
 
 # A folder holding one of these is the root that import paths are relative to (buf's module root).
 ROOT_MARKERS = ("buf.yaml", "buf.work.yaml")
-# The catalogue's folder name; a tree without a buf.yaml is recognised by it.
-ROOT_FOLDER_NAME = "schemas"
 
 
 class SourceError(Exception):
@@ -25,9 +23,10 @@ class SourceSelection:
     roots: tuple[str, ...]
 
 
-def find_source_root(path: Path) -> Path:
-    """Return the folder import paths start from: the nearest one with a buf.yaml, else one named "schemas".
+def find_source_root(path: Path, root_names: Sequence[str] = ()) -> Path:
+    """Return the folder import paths start from: the nearest one with a buf.yaml, else one named in `root_names`.
 
+    The project passes its catalogue's folder name (generate_code: the name of REGISTRY_SCHEMAS_DIR).
     Without either, a folder is its own root and a file's root is its folder.
     """
     start = Path(path).resolve()
@@ -36,16 +35,16 @@ def find_source_root(path: Path) -> Path:
         if any((candidate / marker).is_file() for marker in ROOT_MARKERS):
             return candidate
     for candidate in (folder, *folder.parents):
-        if candidate.name == ROOT_FOLDER_NAME:
+        if candidate.name in root_names:
             return candidate
     return folder
 
 
-def select_sources(paths: Sequence[Path]) -> SourceSelection:
+def select_sources(paths: Sequence[Path], root_names: Sequence[str] = ()) -> SourceSelection:
     """Return the .proto files under `paths` (files or folders) as roots, with all texts of their common tree."""
     if not paths:
         raise SourceError("No path given.")
-    trees = {find_source_root(path) for path in paths}
+    trees = {find_source_root(path, root_names) for path in paths}
     if len(trees) > 1:
         raise SourceError(
             f"The paths lie in different source trees ({', '.join(sorted(map(str, trees)))}); generate each tree on "

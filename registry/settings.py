@@ -156,6 +156,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # The spec's layout keeps package trading.v1 in trading/, so buf's directory-match rule is off by default.
 REGISTRY_LINT_EXCEPT = env_list("REGISTRY_LINT_EXCEPT", ["PACKAGE_DIRECTORY_MATCH"])
 
+# Packages (and their subpackages) whose top-level messages must carry `string tenant_id` (MESSAGE_TENANT_ID).
+# The engine knows no package names; these are the bundled catalogue's domains (schemas/buf.yaml says the same).
+REGISTRY_TENANT_PACKAGES = env_list("REGISTRY_TENANT_PACKAGES", ["trading", "ai", "system"])
+
 # Governance defaults; a tenant's global config row and a subject's row override them (PUT /config).
 # Review policy: "none" refuses a breaking change with 409 (Confluent's behaviour), "breaking" holds it for
 # review, "all" holds every change.

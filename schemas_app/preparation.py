@@ -48,10 +48,6 @@ class PreparedSchema:
         """Return the schema's own files (the root and its references, no well-known types)."""
         return self.compiled.own_files
 
-    @property
-    def root_file(self):
-        return self.compiled.file(self.root_path)
-
 
 def root_path_for(subject: str) -> str:
     """Return the import path a subject's schema compiles under: the subject itself when it is a .proto path."""

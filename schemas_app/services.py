@@ -109,7 +109,9 @@ def validate_subject_name(name: str) -> str:
 
 def lint_findings(*, prepared: PreparedSchema, lint_except: list[str]) -> list[dict]:
     """Return lint findings of the schema's own root file, as stored on the version."""
-    config = LintConfig().with_except([*settings.REGISTRY_LINT_EXCEPT, *lint_except])
+    config = LintConfig(tenant_packages=settings.REGISTRY_TENANT_PACKAGES).with_except(
+        [*settings.REGISTRY_LINT_EXCEPT, *lint_except]
+    )
     # The imported files are there to resolve types and options; only the subject's own file is reported.
     return [finding.as_dict() for finding in lint(prepared.compiled.files, config, targets=[prepared.root_path])]
 

@@ -10,7 +10,6 @@ from protoengine.lint.catalog import expand
 from protoengine.lint.governance import PersonalFields
 
 DEFAULT_USE = ("STANDARD", "GOVERNANCE")
-DEFAULT_TENANT_PACKAGES = ("trading", "ai", "system")
 # Words and phrases (words joined by "_") that make a field name personal; see governance.py.
 DEFAULT_PERSONAL_FIELD_TOKENS = (
     "email",
@@ -134,7 +133,8 @@ class LintConfig:
     rpc_allow_same_request_response: bool = False
     rpc_allow_google_protobuf_empty_requests: bool = False
     rpc_allow_google_protobuf_empty_responses: bool = False
-    tenant_packages: tuple[str, ...] = DEFAULT_TENANT_PACKAGES
+    # Packages whose top-level messages carry a tenant_id (MESSAGE_TENANT_ID); the project names its own.
+    tenant_packages: tuple[str, ...] = ()
     personal_field_tokens: tuple[str, ...] = DEFAULT_PERSONAL_FIELD_TOKENS
     non_personal_field_phrases: tuple[str, ...] = DEFAULT_NON_PERSONAL_FIELD_PHRASES
     person_words: tuple[str, ...] = DEFAULT_PERSON_WORDS
@@ -184,9 +184,6 @@ class LintConfig:
     def ignores(self, rule_id: str, path: str) -> bool:
         """Return True when `ignore` or `ignore_only` excludes the file at `path` from the rule."""
         return _under(path, self.ignore) or _under(path, self._ignored_paths_by_rule.get(rule_id, ()))
-
-    def ignores_file(self, path: str) -> bool:
-        return _under(path, self.ignore)
 
     def with_except(self, rule_ids: Iterable[str]) -> LintConfig:
         """Return a copy with more rules switched off, as a subject's own settings do."""

@@ -198,7 +198,7 @@ def mentions_deprecation(file) -> bool:
 GOVERNANCE_RULES = (
     LintRule(
         "MESSAGE_TENANT_ID",
-        'Checks that top-level messages of tenant packages (configurable, "trading", "ai" and "system" by default) '
+        "Checks that top-level messages of tenant packages (the `tenant_packages` setting, none by default) "
         'have a "string tenant_id" field.',
         (GOVERNANCE,),
         "message",

@@ -41,10 +41,6 @@ class Workspace:
         file = self.files.get(name)
         return None if file is None else file.package
 
-    def dependencies_of(self, name: str) -> list[str]:
-        file = self.files.get(name)
-        return [] if file is None else list(file.dependency)
-
     def exported_by(self, name: str) -> set[str]:
         """Return the file and every file it re-exports through `import public`, transitively."""
         seen = {name}

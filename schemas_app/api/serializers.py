@@ -1,4 +1,4 @@
-"""Input serializers of the registry API; outputs are plain dicts built by `payloads`."""
+"""Input serializers of the registry API."""
 
 from rest_framework import serializers
 

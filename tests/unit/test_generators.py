@@ -208,10 +208,11 @@ def test_the_source_root_is_the_nearest_folder_with_a_buf_yaml(tmp_path):
     assert find_source_root(tmp_path / "protos" / "shop") == (tmp_path / "protos").resolve()
 
 
-def test_without_a_buf_yaml_a_folder_named_schemas_is_the_root(tmp_path):
+def test_without_a_buf_yaml_a_folder_with_a_name_the_project_gives_is_the_root(tmp_path):
     (tmp_path / "schemas" / "shop").mkdir(parents=True)
 
-    assert find_source_root(tmp_path / "schemas" / "shop") == (tmp_path / "schemas").resolve()
+    assert find_source_root(tmp_path / "schemas" / "shop", ["schemas"]) == (tmp_path / "schemas").resolve()
+    assert find_source_root(tmp_path / "schemas" / "shop") == (tmp_path / "schemas" / "shop").resolve()
 
 
 def test_a_selection_holds_the_named_files_and_the_whole_tree_for_imports(tmp_path):
@@ -220,11 +221,11 @@ def test_a_selection_holds_the_named_files_and_the_whole_tree_for_imports(tmp_pa
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
 
-    selection = select_sources([root / "shop" / "service.proto"])
+    selection = select_sources([root / "shop" / "service.proto"], ["schemas"])
 
     assert selection.roots == ("shop/service.proto",)
     assert set(selection.sources) == {"shop/item.proto", "shop/service.proto", "other/other.proto"}
-    assert select_sources([root / "shop"]).roots == ("shop/item.proto", "shop/service.proto")
+    assert select_sources([root / "shop"], ["schemas"]).roots == ("shop/item.proto", "shop/service.proto")
 
 
 def test_a_selection_refuses_a_path_without_proto_files(tmp_path):

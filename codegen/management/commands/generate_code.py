@@ -73,7 +73,7 @@ class Command(BaseCommand):
     def generate_all(self, paths: list[Path], languages: list[str], out: Path) -> bool:
         """Generate every language once; print what was written or why not; return True when all succeeded."""
         try:
-            selection = select_sources(paths)
+            selection = select_sources(paths, _catalogue_folder_names())
         except SourceError as error:
             self.stderr.write(str(error))
             return False
@@ -103,7 +103,7 @@ class Command(BaseCommand):
         """Regenerate on every saved .proto file of the paths' tree until interrupted."""
         import watchfiles
 
-        trees = sorted({str(find_source_root(path)) for path in paths})
+        trees = sorted({str(find_source_root(path, _catalogue_folder_names())) for path in paths})
         self.stdout.write(f"Watching {', '.join(trees)} for .proto changes (Ctrl-C stops).")
         self.stdout.flush()
         try:
@@ -132,3 +132,8 @@ def _chosen_languages(everything: bool, named: list[str]) -> list[str]:
 
 def _is_proto_change(change, path: str) -> bool:
     return path.endswith(".proto")
+
+
+def _catalogue_folder_names() -> tuple[str, ...]:
+    """Name the catalogue's folder, so a tree without a buf.yaml inside it still resolves imports from its top."""
+    return (Path(settings.REGISTRY_SCHEMAS_DIR).name,)

@@ -7,6 +7,8 @@ from protoengine.lint import LintConfig, lint_sources
 
 OPTIONS_PATH = "schemaregistry/options.proto"
 OPTIONS_TEXT = (Path(__file__).resolve().parents[4] / "schemas" / OPTIONS_PATH).read_text()
+# The engine names no tenant packages; these tests use the bundled catalogue's, as the registry passes them in.
+TENANT_PACKAGES = ("trading", "ai", "system")
 
 
 def proto3(package: str, *lines: str) -> str:
@@ -18,7 +20,7 @@ def run(rule_ids, sources, config: LintConfig | None = None):
     """Lint with only the given rules switched on and return the findings."""
     if isinstance(rule_ids, str):
         rule_ids = [rule_ids]
-    config = config or LintConfig()
+    config = config or LintConfig(tenant_packages=TENANT_PACKAGES)
     return lint_sources(sources, replace(config, use=tuple(rule_ids)))
 
 

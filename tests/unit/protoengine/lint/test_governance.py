@@ -146,6 +146,10 @@ def test_tenant_packages_match_whole_leading_components(package):
     assert run("MESSAGE_TENANT_ID", tenant_file("message Order {}", package=package)) == []
 
 
+def test_the_engine_asks_no_package_for_a_tenant_id_unless_told_which():
+    assert run("MESSAGE_TENANT_ID", tenant_file("message Order {}"), LintConfig()) == []
+
+
 def test_tenant_packages_are_configurable():
     config = LintConfig(tenant_packages=["common"])
     assert places(run("MESSAGE_TENANT_ID", tenant_file("message Money {}", package="common.v1"), config)) == [

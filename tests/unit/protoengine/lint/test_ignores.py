@@ -1,7 +1,7 @@
 """Rules are switched off by comments on the element, by paths in the configuration, or per subject."""
 
 from protoengine.lint import LintConfig, lint_sources
-from tests.unit.protoengine.lint.helpers import places, proto3, run
+from tests.unit.protoengine.lint.helpers import TENANT_PACKAGES, places, proto3, run
 
 PATH = "a/v1/a.proto"
 
@@ -89,7 +89,7 @@ def test_ignored_paths_drop_whole_directories_or_single_rules():
 
 
 def test_a_subject_switches_rules_off_with_its_own_except_list():
-    base = LintConfig()
+    base = LintConfig(tenant_packages=TENANT_PACKAGES)
     subject = base.with_except(["SERVICE_SUFFIX", "GOVERNANCE"])
     assert "SERVICE_SUFFIX" in base.rule_ids and "SERVICE_SUFFIX" not in subject.rule_ids
     assert not {"MESSAGE_TENANT_ID", "FIELD_PII_ANNOTATED", "FIELD_DEPRECATED_MARKED"} & subject.rule_ids
