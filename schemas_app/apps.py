@@ -8,7 +8,9 @@ class SchemasAppConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from schemas_app import models
+        from schemas_app import cache, models
+
+        cache.connect_invalidation()
 
         # Every change to these rows lands in the audit log, whoever makes it and however.
         for model in (

@@ -2,6 +2,9 @@
 
 Schemas never change once stored, so a process may keep them forever; subject versions can be
 deleted or deprecated, so they live only in the shared cache and are invalidated on change.
+Invalidation has one home, here: every save or delete of a version, wherever it comes from
+(a service, the admin, a shell), drops its entry once the transaction commits; a bulk
+`QuerySet.update()`, which sends no signal, calls `forget_versions_on_commit` itself.
 The shared cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so an outage falls back
 to the database instead of failing a request.
 """
@@ -10,6 +13,8 @@ import time
 from collections.abc import Callable
 
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from protoengine.lru import LruCache
 from registry import metrics
@@ -62,6 +67,27 @@ def version_payload(tenant_slug: str, subject: str, version: int, load: Callable
 def forget_versions(tenant_slug: str, subject: str, versions) -> None:
     """Drop cached payloads of these versions (after a delete or a state change commits)."""
     cache.delete_many([version_key(tenant_slug, subject, version) for version in versions])
+
+
+def forget_versions_on_commit(tenant_slug: str, subject: str, versions) -> None:
+    """Drop the versions' cached payloads once the current transaction commits (at once outside one)."""
+    numbers = list(versions)
+    transaction.on_commit(lambda: forget_versions(tenant_slug, subject, numbers))
+
+
+def _version_changed(sender, instance, created: bool = False, **kwargs) -> None:
+    if created:
+        return  # a new version number was never cached
+    subject = instance.subject
+    forget_versions_on_commit(subject.tenant.slug, subject.name, [instance.version])
+
+
+def connect_invalidation() -> None:
+    """Forget a version's cached payload whenever it is saved or deleted (called once, from the app's ready())."""
+    from schemas_app.models import SubjectVersion
+
+    post_save.connect(_version_changed, sender=SubjectVersion, dispatch_uid="registry-cache-version-saved")
+    post_delete.connect(_version_changed, sender=SubjectVersion, dispatch_uid="registry-cache-version-deleted")
 
 
 def clear_local() -> None:

@@ -9,7 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, Min, OuterRef, Q
 
 from protoengine import compatibility
 from protoengine.references import Ref, ReferenceCycle, resolve_references
@@ -331,6 +331,18 @@ def referenced_by(*, tenant: Tenant, subject: str, version: int) -> list[int]:
     if not tenant.shared:
         referencing = referencing.filter(_in_scope(tenant, "subject__"))
     return sorted(set(referencing.values_list("schema_id", flat=True)))
+
+
+def first_referenced_version(*, tenant: Tenant, subject: str, versions: list[int]) -> int | None:
+    """Return the lowest of these versions that a live version in the tenant references, in one query; else None."""
+    referencing_live = SubjectVersion.objects.filter(
+        subject__tenant=tenant, schema_id=OuterRef("schema_id"), deleted=False
+    )
+    return (
+        SchemaReference.objects.filter(subject=subject, version__in=versions)
+        .filter(Exists(referencing_live))
+        .aggregate(lowest=Min("version"))["lowest"]
+    )
 
 
 def schema_id_by_guid(*, guid: str) -> int:

@@ -326,10 +326,10 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
     if subject is None or not subject.versions.exists():
         raise SubjectNotFound(subject_name)
     versions = list(subject.versions.order_by("version"))
-    for version in versions:
-        if selectors.referenced_by(tenant=tenant, subject=subject_name, version=version.version):
-            raise ReferenceExists(subject_name, version.version)
     numbers = [version.version for version in versions]
+    referenced = selectors.first_referenced_version(tenant=tenant, subject=subject_name, versions=numbers)
+    if referenced is not None:
+        raise ReferenceExists(subject_name, referenced)
     if permanent:
         if any(not version.deleted for version in versions):
             raise SubjectNotSoftDeleted(subject_name)
@@ -342,7 +342,8 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
             raise SubjectSoftDeleted(subject_name)
         numbers = [version.version for version in live]
         subject.versions.filter(deleted=False).update(deleted=True, deleted_at=timezone.now())
-    transaction.on_commit(lambda: registry_cache.forget_versions(tenant.slug, subject_name, numbers))
+        # A bulk update sends no post_save signal, so it names what the cache must forget.
+        registry_cache.forget_versions_on_commit(tenant.slug, subject_name, numbers)
     return numbers
 
 
@@ -365,7 +366,6 @@ def subject_version_delete(*, tenant: Tenant, subject_name: str, version, perman
             raise VersionSoftDeleted(subject_name, found.version)
         found.deleted, found.deleted_at = True, timezone.now()
         found.save(update_fields=["deleted", "deleted_at"])
-    transaction.on_commit(lambda: registry_cache.forget_versions(tenant.slug, subject_name, [found.version]))
     return found.version
 
 
