@@ -37,6 +37,14 @@ class RegistryError(Exception):
         return body
 
 
+class Unauthorized(RegistryError):
+    status, error_code, default_message = 401, 40101, "Unauthorized"
+
+
+class Forbidden(RegistryError):
+    status, error_code, default_message = 403, 40301, "User is denied operation"
+
+
 class NotFound(RegistryError):
     status, error_code, default_message = 404, 404, "HTTP 404 Not Found"
 
