@@ -24,7 +24,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.settings import api_settings
 
 from protoengine.compiler import compile_one
-from schemas_app import selectors, services
+from schemas_app import selectors
 from schemas_app.access import has_role
 from schemas_app.api.confluent import version_payload
 from schemas_app.errors import Forbidden, RegistryError, Unauthorized
@@ -125,7 +125,7 @@ class SchemaRegistryServicer:
         )
 
     def CheckCompatibility(self, request, user):
-        findings = services.compatibility_test(
+        findings = selectors.compatibility_test(
             tenant=self.tenant(user),
             subject_name=request.subject,
             version=request.version or None,
