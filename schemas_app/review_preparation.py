@@ -50,7 +50,7 @@ def _report(change_request: ChangeRequest) -> dict:
     tenant = change_request.tenant
     subject_name = change_request.subject_name
     config = selectors.effective_config(tenant=tenant, subject=subject_name)
-    prepared = services.prepare_for_subject(
+    prepared = selectors.prepare_for_subject(
         tenant=tenant,
         subject=subject_name,
         config=config,
@@ -70,10 +70,10 @@ def _report(change_request: ChangeRequest) -> dict:
     )
     _progress(change_request.pk, 10)
 
-    files_of = services.VersionFiles(tenant)
+    files_of = selectors.VersionFiles(tenant)
     level = config["compatibilityLevel"]
     transitive = level if level in ("NONE",) or level.endswith("_TRANSITIVE") else f"{level}_TRANSITIVE"
-    findings = services.compatibility_findings(
+    findings = selectors.compatibility_findings(
         prepared=prepared, previous=previous, files_of=files_of, level=transitive, rule_set=config["compatibilityRules"]
     )
     _progress(change_request.pk, 30)
