@@ -18,7 +18,7 @@ from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, Proto
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
 from schemas_app.models import Tenant
-from schemas_app.services import config_update
+from schemas_app.services import config_update, system_account
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -281,6 +281,7 @@ def test_set_compatibility_is_read_back_and_lets_a_breaking_change_in(registry, 
         tenant=Tenant.objects.get(slug="default"),
         subject_name="ticks-value",
         changes={"reviewPolicy": "none"},  # Confluent's behaviour: refuse a breaking change with 409
+        acting_user=system_account(),
     )
     with pytest.raises(SchemaRegistryError) as raised:
         registry.register_schema("ticks-value", Schema(TICK_V2_CHANGES_TYPE, "PROTOBUF"))
