@@ -196,5 +196,5 @@ class ProtobufDeserializer:
         except DecodeError as error:
             raise SerializationError(f"Bytes framed with schema {schema_id} do not parse: {error}") from None
         if self.decrypts:
-            self.left_encrypted = self.encryptor.decrypt(message)
+            self.left_encrypted = self.encryptor.decrypt(message, getattr(message, "tenant_id", None))
         return message

@@ -164,7 +164,7 @@ class NatsConsumer:
         if self.tenant_id is not None and body_tenant is not None and body_tenant != self.tenant_id:
             raise _Refusal(f"message body names tenant {body_tenant!r}; this consumer serves {self.tenant_id!r}")
         if self.encryptor is not None:
-            self.left_encrypted = self.encryptor.decrypt(message)
+            self.left_encrypted = self.encryptor.decrypt(message, body_tenant or tenant or None)
         return message
 
     def _check_schema(self, schema_id: int, subject: str, type_name: str) -> None:

@@ -273,18 +273,24 @@ class FieldEncryptor:
 
     # Decryption
 
-    def decrypt(self, message: Message) -> list[str]:
-        """Decrypt the message's pii fields in place; return the full names of fields left encrypted."""
+    def decrypt(self, message: Message, tenant_id: str | None = None) -> list[str]:
+        """Decrypt the message's pii fields in place; return the full names of fields left encrypted.
+
+        With `tenant_id`, only values encrypted for that tenant are opened (the serializers pass the message's own
+        `tenant_id`, so personal data copied into another tenant's message stays sealed).
+        """
         left: list[str] = []
         if has_pii(message.DESCRIPTOR):
-            self._decrypt_in_place(message, left)
+            self._decrypt_in_place(message, left, tenant_id)
         return left
 
-    def _open(self, envelope: bytes, field: FieldDescriptor) -> bytes | None:
+    def _open(self, envelope: bytes, field: FieldDescriptor, expected_tenant: str | None) -> bytes | None:
         if self.key_source is None:
             return None
         try:
             tenant, key_id, wrapped, nonce, ciphertext = _decode_envelope(envelope)
+            if expected_tenant and tenant != expected_tenant:
+                return None
             cache_key = (tenant, key_id, wrapped)
             aead = self._unwrapped.get(cache_key)
             if aead is None:
@@ -295,7 +301,7 @@ class FieldEncryptor:
         except (KeyUnavailable, InvalidTag, ValueError, IndexError, UnicodeDecodeError):
             return None
 
-    def _decrypt_value(self, value, field: FieldDescriptor):
+    def _decrypt_value(self, value, field: FieldDescriptor, tenant: str | None):
         """Return the plaintext value, or None when it stays encrypted (or was never encrypted)."""
         if not is_encrypted(value):
             return None
@@ -305,39 +311,39 @@ class FieldEncryptor:
                 envelope = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
             except ValueError:
                 return None
-            plaintext = self._open(envelope, field)
+            plaintext = self._open(envelope, field, tenant)
             try:
                 return None if plaintext is None else plaintext.decode()
             except UnicodeDecodeError:
                 return None
-        return self._open(bytes(value), field)
+        return self._open(bytes(value), field, tenant)
 
-    def _decrypt_in_place(self, message: Message, left: list[str]) -> None:
+    def _decrypt_in_place(self, message: Message, left: list[str], tenant: str | None) -> None:
         plan = plan_for(message.DESCRIPTOR)
         for field in plan.encrypted:
             if _is_message(field):
                 for child in _children(message, field):
-                    self._open_submessage(child, field, left)
+                    self._open_submessage(child, field, left, tenant)
             elif _is_repeated(field):
                 container = getattr(message, field.name)
                 for index, value in enumerate(container):
-                    plaintext = self._decrypt_value(value, field)
+                    plaintext = self._decrypt_value(value, field, tenant)
                     if plaintext is not None:
                         container[index] = plaintext
                     elif is_encrypted(value):
                         left.append(field.full_name)
             else:
                 value = getattr(message, field.name)
-                plaintext = self._decrypt_value(value, field)
+                plaintext = self._decrypt_value(value, field, tenant)
                 if plaintext is not None:
                     setattr(message, field.name, plaintext)
                 elif is_encrypted(value):
                     left.append(field.full_name)
         for field in plan.nested:
             for child in _children(message, field):
-                self._decrypt_in_place(child, left)
+                self._decrypt_in_place(child, left, tenant)
 
-    def _open_submessage(self, child: Message, field: FieldDescriptor, left: list[str]) -> None:
+    def _open_submessage(self, child: Message, field: FieldDescriptor, left: list[str], tenant: str | None) -> None:
         envelope = next(
             (
                 value
@@ -348,7 +354,7 @@ class FieldEncryptor:
         )
         if envelope is None:
             return
-        plaintext = self._open(envelope, field)
+        plaintext = self._open(envelope, field, tenant)
         if plaintext is None:
             left.append(field.full_name)
             return

@@ -219,3 +219,25 @@ def test_a_disabled_schema_is_refused(catalogue, client, names):
         return await refused_then_redelivered(consumer, subscription)
 
     assert "is disabled under subject 'trading.v1.TickData'" in run(scenario, names).reason
+
+
+def test_personal_data_travels_encrypted_and_only_a_key_holder_reads_it(catalogue, client, names, tmp_path):
+    from registry_client.pii import STRING_PREFIX, FieldEncryptor, LocalKeyFile
+
+    user_type = catalogue.message("common/user.proto", "User")
+    keys = LocalKeyFile.create(tmp_path / "kek.hex")
+    user = user_type(user_id="u-1", tenant_id="acme", email="ada@example.org", locale="en-GB")
+
+    async def scenario(js, prefix):
+        await NatsProducer(js, client, {"pii.encryptor": FieldEncryptor(keys)}).publish(f"{prefix}.users", user)
+        subscription = await js.pull_subscribe(f"{prefix}.users", durable="users")
+        message = await fetch_one(subscription)
+        await message.ack()
+        with_key = NatsConsumer(client, [user_type], {"tenant.id": "acme", "pii.encryptor": FieldEncryptor(keys)})
+        without_key = NatsConsumer(client, [user_type], {"tenant.id": "acme"})
+        return message.data, await with_key.receive(message), await without_key.receive(message)
+
+    data, decoded, sealed = run(scenario, names)
+    assert b"ada@example.org" not in data
+    assert decoded == user
+    assert sealed.email.startswith(STRING_PREFIX) and sealed.locale == "en-GB"
