@@ -15,9 +15,11 @@ again (the default, with `max_deliver` left unlimited), or, with `on.refusal = "
 dead-letter subject through JetStream (with the reason in a `Refused-Reason` header) and only then terminated.
 If the registry cannot be reached, the message is always redelivered: it may well be valid.
 
-Lookups are synchronous HTTP calls made on the first message of each schema only; after that they are cache hits.
+Lookups are HTTP calls made on the first message of each schema only, in a worker thread so that the event loop
+goes on; after that they are cache hits (a version's state is read again after `cache.state.ttl.sec`).
 """
 
+import asyncio
 from collections.abc import Iterable
 
 from google.protobuf.message import DecodeError, Message
@@ -127,11 +129,19 @@ class NatsConsumer:
         self.writers = WriterSchemas(client)
         # Fields the last message left encrypted (no key, or another key).
         self.left_encrypted: list[str] = []
+        # Schema ids (as their header text) already accepted once, whose lookups are now cache hits.
+        self._seen_ids: set[str] = set()
 
     async def receive(self, msg) -> Message:
         """Return the decoded message (the caller acknowledges it once handled), or refuse it and raise."""
+        headers = msg.headers or {}
         try:
-            message = self.decode(msg.headers or {}, msg.data)
+            if headers.get(SCHEMA_ID_HEADER) in self._seen_ids:
+                message = self.decode(headers, msg.data)
+            else:
+                # The first message of a schema asks the registry over HTTP: off the event loop.
+                message = await asyncio.to_thread(self.decode, headers, msg.data)
+                self._seen_ids.add(headers.get(SCHEMA_ID_HEADER))
         except _Refusal as refusal:
             action = await self._refuse(msg, refusal.reason, transient=refusal.transient)
             raise MessageRefused(refusal.reason, action=action) from None
