@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -174,13 +173,19 @@ REGISTRY_NOTICE_HOURS = env_int("REGISTRY_NOTICE_HOURS", 48, minimum=0)
 # Anonymous reads are off: every reader signs in. `make run` turns them on for a laptop (and says so).
 REGISTRY_ANONYMOUS_READ = env_bool("REGISTRY_ANONYMOUS_READ", False)
 
+# Failed sign-ins allowed in a minute before 429: per account from one address, per address (any account),
+# and per account from everywhere (high, so that one attacker cannot lock the owner out).
+REGISTRY_AUTH_FAILURES_PER_ACCOUNT = env_int("REGISTRY_AUTH_FAILURES_PER_ACCOUNT", 20, minimum=1)
+REGISTRY_AUTH_FAILURES_PER_ADDRESS = env_int("REGISTRY_AUTH_FAILURES_PER_ADDRESS", 100, minimum=1)
+REGISTRY_AUTH_FAILURES_PER_ACCOUNT_EVERYWHERE = env_int("REGISTRY_AUTH_FAILURES_PER_ACCOUNT_EVERYWHERE", 200, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "schemas_app.api.authentication.RememberingBasicAuthentication",
-        # `Authorization: Token <key>` for CI jobs and the deploy commands;
-        # keys come from `manage.py drf_create_token USER`.
-        "rest_framework.authentication.TokenAuthentication",
+        # `Authorization: Bearer <token>` for service accounts and CI jobs; tokens come from /tokens or the admin.
+        "schemas_app.api.authentication.BearerTokenAuthentication",
+        # The browser's session, with CSRF checked on every unsafe method.
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

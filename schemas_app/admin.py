@@ -3,13 +3,15 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from schemas_app.admin_access import GrantsShown
 from schemas_app.models import Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "created_at")
+class TenantAdmin(GrantsShown):
+    list_display = ("slug", "name", "shared", "created_at")
     search_fields = ("slug", "name")
+    readonly_fields = ("grants",)
 
 
 class SubjectVersionInline(admin.TabularInline):
@@ -25,11 +27,11 @@ class SubjectVersionInline(admin.TabularInline):
 
 
 @admin.register(Subject)
-class SubjectAdmin(admin.ModelAdmin):
+class SubjectAdmin(GrantsShown):
     list_display = ("name", "tenant", "created_at")
     list_filter = ("tenant",)
     search_fields = ("name",)
-    readonly_fields = ("tenant", "name", "created_at")
+    readonly_fields = ("tenant", "name", "created_at", "grants")
     inlines = [SubjectVersionInline]
     list_select_related = ("tenant",)
 

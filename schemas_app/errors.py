@@ -211,3 +211,24 @@ class SchemaTooLarge(RegistryError):
 
 class BadRequest(RegistryError):
     status, error_code, default_message = 400, 400, "Bad request"
+
+
+class TooManyAttempts(RegistryError):
+    """Too many failed sign-ins; `retry_after` (seconds) goes into the Retry-After header."""
+
+    status, error_code = 429, 42901
+    default_message = "Too many failed authentication attempts; try again later"
+
+    def __init__(self, *arguments, retry_after: int = 60):
+        super().__init__(*arguments)
+        self.retry_after = retry_after
+
+
+class InvalidRequest(RegistryError):
+    """A well-formed body that asks for something impossible (an unknown account, a revoked token...)."""
+
+    status, error_code, default_message = 422, 422, "Unprocessable entity"
+
+
+class TokenNotFound(NotFound):
+    error_code, default_message = 40410, "Token not found"

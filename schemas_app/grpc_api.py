@@ -62,12 +62,10 @@ def messages() -> dict[str, type]:
 def authenticate(metadata) -> object:
     """Return the user the `authorization` metadata names (AnonymousUser without it), as REST would.
 
-    `Bearer <key>` is read as DRF's `Token <key>`. Credentials that do not check out raise
-    AuthenticationFailed, as they do over REST.
+    `Bearer <token>` is an API token, `Basic ...` a password. Credentials that do not check out raise
+    AuthenticationFailed, and repeated failures are limited, as they are over REST.
     """
     header = dict(metadata).get("authorization", "")
-    if header.startswith("Bearer "):
-        header = "Token " + header.removeprefix("Bearer ")
     request = HttpRequest()
     request.META["HTTP_AUTHORIZATION"] = header
     for authentication_class in api_settings.DEFAULT_AUTHENTICATION_CLASSES:

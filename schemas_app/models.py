@@ -349,3 +349,26 @@ class ReviewComment(models.Model):
 
     def __str__(self):
         return f"comment {self.pk} on review #{self.change_request_id}"
+
+
+class ApiToken(models.Model):
+    """A bearer token of an account (a service account, usually).
+
+    Only a keyed hash of the secret is stored (HMAC-SHA256 with SECRET_KEY: a lookup, not a slow check),
+    with its first characters so that people can tell tokens apart; the secret is shown once, at creation.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="api_tokens", on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.name}, {self.user})"

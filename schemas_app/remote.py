@@ -146,7 +146,7 @@ class RemoteRegistry:
 def add_credential_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare --token and --user; the password only ever comes from REGISTRY_PASSWORD, never the command line."""
     parser.add_argument(
-        "--token", metavar="KEY", help="API token (default: REGISTRY_TOKEN); sent as `Authorization: Token KEY`"
+        "--token", metavar="KEY", help="API token (default: REGISTRY_TOKEN); sent as `Authorization: Bearer KEY`"
     )
     parser.add_argument(
         "--user", metavar="NAME", help="user for basic authentication (default: REGISTRY_USER), with REGISTRY_PASSWORD"
@@ -155,7 +155,7 @@ def add_credential_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _authorization(token: str | None, user: str | None, password: str | None) -> str | None:
     if token:
-        return f"Token {token}"
+        return f"Bearer {token}"
     if user:
         if password is None:
             raise RemoteError(f"A password is needed for user {user!r}: set REGISTRY_PASSWORD.")

@@ -8,13 +8,16 @@ meaning wins: `ids`, `types` and `guids` are reserved subject names there.
 
 from django.urls import re_path
 
-from schemas_app.api import confluent, management, reviews
+from schemas_app.api import confluent, management, reviews, tokens
 
 SUBJECT = r"(?P<subject>[\s\S]+?)"
 VERSION = r"(?P<version>[^/]+)"
 REVIEW = r"(?P<review_id>\d+)"
 
 urlpatterns = [
+    re_path(r"^tokens$", tokens.TokenListView.as_view(), name="tokens"),
+    re_path(r"^tokens/(?P<token_id>[^/]+)$", tokens.TokenDetailView.as_view(), name="token"),
+    re_path(r"^tokens/(?P<token_id>[^/]+)/rotate$", tokens.TokenRotateView.as_view(), name="token-rotate"),
     re_path(r"^subjects$", confluent.SubjectListView.as_view(), name="subjects"),
     re_path(
         rf"^subjects/{SUBJECT}/versions/{VERSION}/schema$",

@@ -37,6 +37,13 @@ def api(writer):
     return client
 
 
+def api_token(user) -> str:
+    """Return the secret of a new API token of the user."""
+    from schemas_app.tokens import api_token_create
+
+    return api_token_create(user=user, name="tests", acting_user=user)[1]
+
+
 @pytest.fixture
 def anonymous():
     return APIClient()

@@ -19,6 +19,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext, Se
 
 from schemas_app.models import Tenant
 from schemas_app.services import config_update, system_account
+from tests.conftest_users import api_token
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,12 +42,21 @@ def open_client(server):
     """
     opened = []
 
-    def open_(credentials: str | None = None) -> SchemaRegistryClient:
+    def open_(credentials: str | None = None, token: str | None = None) -> SchemaRegistryClient:
         # confluent-kafka 2.16 takes `basic.auth.user.info` alone:
         # it refuses `basic.auth.credentials.source` as unknown.
         config = {"url": server.url}
         if credentials:
             config["basic.auth.user.info"] = credentials
+        if token:
+            # The client insists on a logical cluster (Confluent Cloud's); the registry ignores it.
+            config.update(
+                {
+                    "bearer.auth.credentials.source": "STATIC_TOKEN",
+                    "bearer.auth.token": token,
+                    "bearer.auth.logical.cluster": "lsrc-registry",
+                }
+            )
         opened.append(SchemaRegistryClient(config))
         return opened[-1]
 
@@ -310,3 +320,24 @@ def test_a_referenced_subject_cannot_be_deleted(catalogue, registry):
     with pytest.raises(SchemaRegistryError) as raised:
         registry.delete_subject("common/money.proto")
     assert raised.value.error_code == 42206
+
+
+def test_a_bearer_token_serializes_and_reads_back(catalogue, open_client, writer):
+    client = open_client(token=api_token(writer))
+    message = tick(catalogue)
+    data = serialize(client, message, "ticks")
+    assert deserialize(client, type(message), data, "ticks") == message
+    assert client.get_versions("ticks-value") == [1]
+
+
+def test_a_wrong_bearer_token_is_refused(catalogue, open_client, writer):
+    api_token(writer)
+    with pytest.raises(SchemaRegistryError) as raised:
+        open_client(token="sr_wrong-token").get_subjects()
+    assert raised.value.http_status_code == 401 and raised.value.error_code == 40101
+
+
+def test_basic_auth_with_a_wrong_password_is_refused(open_client, writer):
+    with pytest.raises(SchemaRegistryError) as raised:
+        open_client("writer:wrong-password").get_subjects()
+    assert raised.value.http_status_code == 401

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from schemas_app.remote import RemoteError, RemoteRegistry
+from tests.conftest_users import api_token
 from tests.integration.schema_trees import (
     FILLS,
     FIRST_TREE,
@@ -40,7 +40,7 @@ SECOND_TREE = {**FIRST_TREE, MONEY: MONEY_WITH_NANOS, HEALTH: HEALTH_WITH_NEW_CO
 
 @pytest.fixture
 def token(writer) -> str:
-    return Token.objects.create(user=writer).key
+    return api_token(writer)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from rest_framework.authtoken.models import Token
 
 from registry_client import RegistryClient, Schema
 from schemas_app.grpc_api import build_server
+from tests.conftest_users import api_token
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -126,7 +126,7 @@ def test_get_schema_by_id_answers_what_rest_answers(catalogue, registry_stub, re
 def test_get_latest_version_answers_what_rest_answers_with_a_bearer_token(catalogue, registry_stub, registered, writer):
     client, schema_id = registered
     messages = catalogue.module(REGISTRY_SERVICE)
-    token = (("authorization", f"Bearer {Token.objects.create(user=writer).key}"),)
+    token = (("authorization", f"Bearer {api_token(writer)}"),)
     answer = registry_stub.GetLatestVersion(messages.GetLatestVersionRequest(subject="ticks-value"), metadata=token)
     rest = client.get_latest_version("ticks-value")
     assert (answer.subject, answer.version, answer.id, answer.schema) == (

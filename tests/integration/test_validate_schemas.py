@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from schemas_app.validate import find_root, resolve_targets
+from tests.conftest_users import api_token
 from tests.integration.schema_trees import BUF_YAML, FIRST_TREE, ORDERS, ORDERS_WITH_STRING_QUANTITY, write_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,7 +106,7 @@ def test_a_missing_path_is_an_error(tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_against_a_registry_it_reports_a_breaking_change_with_its_rule_id(tree, live_server, writer):
     call_command("load_schemas", str(tree), stdout=io.StringIO())
-    token = Token.objects.create(user=writer).key
+    token = api_token(writer)
     assert validate(tree, against=live_server.url, token=token) == (0, "", "")
     write_tree(tree, {"trading/orders.proto": ORDERS_WITH_STRING_QUANTITY})
 

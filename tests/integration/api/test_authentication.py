@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from schemas_app.api.authentication import verified_credentials
+from tests.conftest_users import api_token
 from tests.integration.api.helpers import TICK_V1, register
 
 pytestmark = pytest.mark.django_db
@@ -55,9 +56,6 @@ def test_a_deactivated_user_is_refused_at_once(writer):
 
 
 def test_an_api_token_authenticates_too(writer):
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.create(user=writer)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token(writer)}")
     assert register(client, "ticks-value", TICK_V1).status_code == 200

@@ -26,7 +26,7 @@ TOKEN = "scrape-" + uuid.uuid4().hex
 
 def call(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(
-        url, method=method, headers={"Authorization": f"Token {WRITER_TOKEN}", **(headers or {})}
+        url, method=method, headers={"Authorization": f"Bearer {WRITER_TOKEN}", **(headers or {})}
     )
     if body is not None:
         request.data = json.dumps(body).encode()
@@ -55,9 +55,16 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def writer_token(writer):
-    from rest_framework.authtoken.models import Token
+    """The writer's token, hashed with the key the registry under test runs with (see `registry_env`)."""
+    from django.test import override_settings
 
-    return Token.objects.create(user=writer, key=WRITER_TOKEN)
+    from schemas_app.models import ApiToken
+    from schemas_app.tokens import token_digest
+
+    with override_settings(SECRET_KEY="operations-tests"):
+        return ApiToken.objects.create(
+            user=writer, name="tests", prefix=WRITER_TOKEN[:10], digest=token_digest(WRITER_TOKEN)
+        )
 
 
 @pytest.fixture

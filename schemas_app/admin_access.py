@@ -1,0 +1,116 @@
+"""Admin pages of access control: role grants on subjects, prefixes, tenants and groups; tenant bindings; API tokens.
+
+Subjects, tenants and prefix grants use guardian's "Object permissions" page to grant roles to groups;
+their change pages list the grants in force, and a group's page lists every grant it holds.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
+from django.utils.html import format_html_join
+from guardian.admin import GuardedModelAdmin
+from guardian.models import GroupObjectPermission
+
+from schemas_app import access, tokens
+from schemas_app.models import ApiToken, SubjectPrefixGrant, TenantBinding
+
+ROLE_OF_PERMISSION = {codename: role for role, codename in access.PERMISSION_OF_ROLE.items()}
+
+
+class GrantsShown(GuardedModelAdmin):
+    """A change page that lists the roles granted on its object, by group."""
+
+    @admin.display(description="Role grants")
+    def grants(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        rows = (
+            GroupObjectPermission.objects.filter(
+                content_type__app_label=obj._meta.app_label,
+                content_type__model=obj._meta.model_name,
+                object_pk=str(obj.pk),
+            )
+            .select_related("group", "permission")
+            .order_by("group__name", "permission__codename")
+        )
+        items = [
+            (row.group.name, ROLE_OF_PERMISSION.get(row.permission.codename, row.permission.codename)) for row in rows
+        ]
+        if not items:
+            return "None (use Object permissions, above, to grant roles to groups)"
+        return format_html_join("", "<div>{}: {}</div>", items)
+
+
+@admin.register(SubjectPrefixGrant)
+class SubjectPrefixGrantAdmin(GrantsShown):
+    list_display = ("prefix", "tenant", "created_at")
+    search_fields = ("prefix",)
+    readonly_fields = ("grants",)
+
+
+@admin.register(TenantBinding)
+class TenantBindingAdmin(admin.ModelAdmin):
+    list_display = ("user", "tenant")
+    list_select_related = ("user", "tenant")
+    autocomplete_fields = ("user",)
+
+
+class GroupGrantsInline(admin.TabularInline):
+    model = GroupObjectPermission
+    fields = ("permission", "content_type", "object_pk")
+    extra = 0
+    verbose_name = "role grant"
+    verbose_name_plural = "Role grants on subjects, prefixes and tenants"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("permission", "content_type")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "permission":
+            kwargs["queryset"] = db_field.remote_field.model.objects.filter(
+                content_type__app_label="schemas_app", codename__in=ROLE_OF_PERMISSION
+            ).select_related("content_type")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupWithGrantsAdmin(GroupAdmin):
+    inlines = [GroupGrantsInline]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made here through the same service as /tokens; the secret is shown once, in a message."""
+
+    list_display = ("prefix", "name", "user", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "user__username")
+    list_select_related = ("user",)
+    fields = ("user", "name", "expires_at", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    autocomplete_fields = ("user",)
+    actions = ["rotate", "revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        token, secret = tokens.api_token_create(
+            user=obj.user, name=obj.name, expires_at=obj.expires_at, acting_user=request.user
+        )
+        obj.pk = token.pk
+        messages.warning(request, f"Token {token.prefix}… made. Copy its secret now, it is not shown again: {secret}")
+
+    @admin.action(description="Rotate the selected tokens (new secrets are shown once)")
+    def rotate(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            token, secret = tokens.api_token_rotate(token=token, acting_user=request.user)
+            messages.warning(request, f"New secret of {token.name} ({token.user}): {secret}")
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            tokens.api_token_revoke(token=token, acting_user=request.user)

@@ -1,0 +1,69 @@
+"""Failed sign-ins are limited per account from one address, per address, and per account overall.
+
+Counters live in the shared cache for a minute after the first failure. While one is over its limit,
+the credentials are not even checked: the answer is 429 with Retry-After. The per-account limit from one
+address is the low one, so an attacker guessing a password from one address locks only that address out
+of the account, and the account's owner still signs in from elsewhere. Names and addresses are kept
+as keyed hashes; the crossing of a limit is logged (never a password).
+"""
+
+import hashlib
+import hmac
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+
+from schemas_app.errors import TooManyAttempts
+
+logger = logging.getLogger("schemas_app.authentication")
+WINDOW_SECONDS = 60
+
+
+def source_address(request) -> str:
+    return (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"
+
+
+def _key(kind: str, *values: str) -> str:
+    joined = "\0".join(values)
+    return f"authfail:{kind}:" + hmac.new(settings.SECRET_KEY.encode(), joined.encode(), hashlib.sha256).hexdigest()
+
+
+def _counters(account: str | None, address: str) -> list[tuple[str, int]]:
+    counters = [(_key("address", address), settings.REGISTRY_AUTH_FAILURES_PER_ADDRESS)]
+    if account is not None:
+        counters.append((_key("account-address", account, address), settings.REGISTRY_AUTH_FAILURES_PER_ACCOUNT))
+        counters.append((_key("account", account), settings.REGISTRY_AUTH_FAILURES_PER_ACCOUNT_EVERYWHERE))
+    return counters
+
+
+def _retry_after(key: str) -> int:
+    ttl = cache.ttl(key) if hasattr(cache, "ttl") else None
+    return max(1, int(ttl)) if isinstance(ttl, int | float) and ttl > 0 else WINDOW_SECONDS
+
+
+def refuse_if_locked(*, account: str | None, address: str) -> None:
+    """Raise 429 when the account from this address, the address, or the account is over its limit."""
+    for key, limit in _counters(account, address):
+        if (cache.get(key) or 0) >= limit:
+            raise TooManyAttempts(retry_after=_retry_after(key))
+
+
+def record_failure(*, account: str | None, address: str) -> None:
+    """Count a failed sign-in, and log when it locks something out."""
+    for key, limit in _counters(account, address):
+        cache.add(key, 0, WINDOW_SECONDS)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, WINDOW_SECONDS)
+            count = 1
+        if count == limit:
+            logger.warning(
+                "Sign-in locked for %s s after %s failures: %s",
+                WINDOW_SECONDS,
+                limit,
+                key.split(":")[1]
+                + (f" {account!r}" if account is not None and "account" in key else "")
+                + (f" from {address}" if "address" in key else ""),
+            )

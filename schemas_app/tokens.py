@@ -1,0 +1,93 @@
+"""API tokens: the services that create, rotate and revoke them, and the selectors that find them.
+
+A token reads `sr_<random>`; the registry keeps its first characters and a keyed hash (HMAC-SHA256
+with SECRET_KEY), so the database never holds a usable secret and a lookup costs one indexed query.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from schemas_app.auditing import audited
+from schemas_app.errors import TokenNotFound
+from schemas_app.models import ApiToken
+
+TOKEN_PREFIX = "sr_"
+SHOWN_CHARACTERS = 10
+# Writing the last-used time on every request would turn each lookup into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def token_digest(secret: str) -> str:
+    """Return the keyed hash a token is stored and looked up by."""
+    return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def _new_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@audited
+@transaction.atomic
+def api_token_create(*, user, name: str, expires_at=None, acting_user) -> tuple[ApiToken, str]:
+    """Create a token for the user; return it with its secret, which is never shown again."""
+    secret = _new_secret()
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=secret[:SHOWN_CHARACTERS], digest=token_digest(secret), expires_at=expires_at
+    )
+    return token, secret
+
+
+@audited
+@transaction.atomic
+def api_token_rotate(*, token: ApiToken, acting_user) -> tuple[ApiToken, str]:
+    """Give the token a new secret; the old one stops working at once."""
+    secret = _new_secret()
+    token.prefix, token.digest = secret[:SHOWN_CHARACTERS], token_digest(secret)
+    token.save(update_fields=["prefix", "digest"])
+    return token, secret
+
+
+@audited
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, acting_user) -> ApiToken:
+    """Revoke the token for good (it stays listed, marked revoked)."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_list(*, viewer):
+    """Return the viewer's tokens; a superuser sees every account's."""
+    tokens = ApiToken.objects.select_related("user")
+    return tokens if viewer.is_superuser else tokens.filter(user=viewer)
+
+
+def api_token_get(*, viewer, token_id) -> ApiToken:
+    """Return one of the viewer's tokens; another account's answers as an unknown one."""
+    try:
+        return api_token_list(viewer=viewer).get(pk=int(token_id))
+    except (ApiToken.DoesNotExist, ValueError, OverflowError):
+        raise TokenNotFound() from None
+
+
+def api_token_authenticate(secret: str) -> ApiToken | None:
+    """Return the live token of an active account with this secret, noting when it was used; None otherwise."""
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=token_digest(secret), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None or (token.expires_at is not None and token.expires_at <= now):
+        return None
+    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
