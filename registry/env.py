@@ -2,11 +2,19 @@
 
 import ipaddress
 import os
+import sys
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def management_command() -> str | None:
+    """Return the `manage.py` command this process runs, or None for a server, a worker or a test run."""
+    if len(sys.argv) > 1 and os.path.basename(sys.argv[0]) in ("manage.py", "django-admin"):
+        return sys.argv[1]
+    return None
 
 
 def env_str(name: str, default: str | None = None) -> str | None:

@@ -3,12 +3,13 @@
 Every variable is listed with its default in README.md ("Configuration").
 """
 
+import secrets
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from registry.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str
+from registry.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str, management_command
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("REGISTRY_VAR_DIR", str(BASE_DIR / "var")))
@@ -16,14 +17,22 @@ VAR_DIR = Path(env_str("REGISTRY_VAR_DIR", str(BASE_DIR / "var")))
 # Off in production; the quick start turns it on for a laptop.
 DEBUG = env_bool("DEBUG", False)
 
-# Required when DEBUG is off so that sessions and signed tokens are never forgeable.
+# Commands that work on files (and a registry's REST API) only: they sign nothing and open no database,
+# so they run without SECRET_KEY, as the README shows them.
+KEYLESS_COMMANDS = {"breaking", "lint", "validate_schemas", "generate_code", "deploy_schemas", "help"}
+
+# Required when DEBUG is off so that sessions, API token hashes and signed data are never forgeable.
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if DEBUG:
+        SECRET_KEY = "insecure-development-key-only-for-debug"
+    elif management_command() in KEYLESS_COMMANDS:
+        # A key of this process alone: anything it could sign would be useless to anyone else.
+        SECRET_KEY = secrets.token_hex(32)
+    else:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set when DEBUG is off (for example: export SECRET_KEY=$(openssl rand -hex 32))."
         )
-    SECRET_KEY = "insecure-development-key-only-for-debug"
 
 # Host names this server answers to; the loopback names suit the quick start.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
