@@ -54,7 +54,7 @@ def readable_tenants(user) -> QuerySet[Tenant]:
 
     Superusers (and anonymous readers when REGISTRY_ANONYMOUS_READ is on) see every tenant. An account
     bound to a tenant sees it and the shared tenants; any other account sees the default tenant and the
-    shared ones. Either also sees the tenants its groups were granted `read` on.
+    shared ones. Either also sees the tenants its groups were granted any role on.
     """
     tenants = Tenant.objects.all()
     if not _authenticated(user):
@@ -63,7 +63,10 @@ def readable_tenants(user) -> QuerySet[Tenant]:
         return tenants
     bound = bound_tenant_id(user)
     home = Q(pk=bound) if bound is not None else Q(slug=Tenant.DEFAULT_SLUG)
-    granted = get_objects_for_user(user, "read_schemas", klass=Tenant, accept_global_perms=False)
+    # Any role granted on a tenant implies reading it: a team may not write where it cannot look.
+    granted = get_objects_for_user(
+        user, list(PERMISSION_OF_ROLE.values()), klass=Tenant, any_perm=True, accept_global_perms=False
+    )
     return tenants.filter(home | Q(shared=True) | Q(pk__in=granted.values("pk")))
 
 
