@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("schemas_app", "0006_governance_reviews"),
+        ("schemas_app", "0007_schema_canonical_fingerprints_confluent_layout"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
