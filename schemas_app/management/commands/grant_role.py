@@ -3,7 +3,7 @@
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from schemas_app import access
+from schemas_app import access, services
 
 
 class Command(BaseCommand):
@@ -31,4 +31,4 @@ class Command(BaseCommand):
         return Group.objects.get_or_create(name=name)[0]
 
     def apply(self, role: str, *, group: Group, target) -> None:
-        access.grant_role(role, group=group, target=target, acting_user=None)
+        access.grant_role(role, group=group, target=target, acting_user=services.system_account())

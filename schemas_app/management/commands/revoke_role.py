@@ -3,7 +3,7 @@
 from django.contrib.auth.models import Group
 from django.core.management.base import CommandError
 
-from schemas_app import access
+from schemas_app import access, services
 from schemas_app.management.commands.grant_role import Command as GrantRole
 
 
@@ -18,4 +18,4 @@ class Command(GrantRole):
         return found
 
     def apply(self, role: str, *, group: Group, target) -> None:
-        access.revoke_role(role, group=group, target=target, acting_user=None)
+        access.revoke_role(role, group=group, target=target, acting_user=services.system_account())
