@@ -24,7 +24,14 @@ from collections.abc import Mapping, Sequence
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 from google.protobuf.message import DecodeError
 
-from protoengine.compiler import COMPILE_ERROR, CompilationFailed, compile_one, compile_sources, is_well_known
+from protoengine.compiler import (
+    COMPILE_ERROR,
+    CompilationFailed,
+    CompiledFiles,
+    compile_one,
+    compile_sources,
+    is_well_known,
+)
 from protoengine.findings import Finding
 from protoengine.printer import UnprintableDescriptor, print_file, print_normalized
 
@@ -39,7 +46,11 @@ def normalize(path: str, text: str, dependencies: Mapping[str, str]) -> str:
     Texts that compile to the same descriptor give the same result, whatever their
     comments, whitespace or order of options. Raises CompilationFailed.
     """
-    compiled = compile_one(path, text, dependencies)
+    return normalize_compiled(path, compile_one(path, text, dependencies))
+
+
+def normalize_compiled(path: str, compiled: CompiledFiles) -> str:
+    """Return the canonical text of the compiled file `path` (see `normalize`)."""
     return _printed(path, compiled.file(path), compiled.files, printer=print_normalized)
 
 
@@ -117,9 +128,13 @@ def schema_text_from_input(path: str, schema: str, dependencies: Mapping[str, st
 
 def serialized_descriptor(path: str, text: str, dependencies: Mapping[str, str]) -> str:
     """Return the base64 of the compiled FileDescriptorProto, without source info (`format=serialized`)."""
-    compiled = compile_one(path, text, dependencies)
+    return descriptor_base64(compile_one(path, text, dependencies).file(path))
+
+
+def descriptor_base64(file: FileDescriptorProto) -> str:
+    """Return the base64 of a compiled FileDescriptorProto without its source info."""
     root = FileDescriptorProto()
-    root.CopyFrom(compiled.file(path))
+    root.CopyFrom(file)
     root.ClearField("source_code_info")
     return base64.standard_b64encode(root.SerializeToString(deterministic=True)).decode("ascii")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from protoengine import canonical
+from protoengine import lenient as lenient_compile
 from protoengine.compiler import CompilationFailed, CompiledFiles, compile_one
 from schemas_app.errors import InvalidSchema, SchemaTooLarge
 
@@ -42,6 +43,8 @@ class PreparedSchema:
     compiled: CompiledFiles
     references: list[Reference] = field(default_factory=list)
     dependencies: dict[str, str] = field(default_factory=dict)
+    # Why protoc refuses a schema the CONFLUENT rule set accepted (lint findings of rule PROTOC_REFUSES).
+    compile_findings: list = field(default_factory=list)
 
     @property
     def files(self):
@@ -81,17 +84,31 @@ def prepare_schema(
     normalize: bool,
     metadata=None,
     rule_set=None,
+    lenient: bool = False,
 ) -> PreparedSchema:
-    """Compile a schema given as .proto text or base64 descriptor, normalising it when asked."""
+    """Compile a schema given as .proto text or base64 descriptor, normalising it when asked.
+
+    `lenient` (the CONFLUENT rule set) also accepts text that only Confluent's registry
+    accepts (lenient.compile_leniently), with findings that say why protoc refuses it.
+    """
     check_size(schema)
     root_path = root_path_for(subject)
+    compile_findings: tuple = ()
     try:
-        text = canonical.schema_text_from_input(root_path, schema, dependencies)
-        normalized = canonical.normalize(root_path, text, dependencies)
+        try:
+            text = canonical.schema_text_from_input(root_path, schema, dependencies)
+            compiled = compile_one(root_path, text, dependencies)
+        except CompilationFailed:
+            if not lenient:
+                raise
+            text = schema
+            relaxed = lenient_compile.compile_leniently(root_path, schema, dependencies)
+            compiled, compile_findings = relaxed.compiled, relaxed.findings
         from_descriptor = text != schema
+        normalized = canonical.normalize_compiled(root_path, compiled)
         if normalize:
             text = normalized
-        compiled = compile_one(root_path, text, dependencies)
+            compiled = compile_one(root_path, text, dependencies)
     except CompilationFailed as error:
         raise invalid_schema_from(error) from None
     reference_keys = [(ref.name, ref.subject, ref.version) for ref in references]
@@ -114,9 +131,13 @@ def prepare_schema(
         compiled=compiled,
         references=list(references),
         dependencies=dict(dependencies),
+        compile_findings=list(compile_findings),
     )
 
 
 def compile_stored(*, subject: str, text: str, dependencies: dict[str, str]) -> CompiledFiles:
-    """Compile a schema that is already stored (it compiled once, so a failure is a server error)."""
-    return compile_one(root_path_for(subject), text, dependencies)
+    """Compile a schema that is already stored (it compiled once, so a failure is a server error).
+
+    A schema the CONFLUENT rule set accepted leniently compiles the same way again.
+    """
+    return lenient_compile.compile_leniently(root_path_for(subject), text, dependencies).compiled

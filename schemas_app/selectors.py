@@ -29,6 +29,7 @@ from schemas_app.models import (
     ChangeRequest,
     CompatibilityLevel,
     Mode,
+    RuleSetName,
     Schema,
     SchemaReference,
     Subject,
@@ -472,6 +473,8 @@ def prepare_for_subject(
         normalize=config["normalize"] if normalize is None else normalize,
         metadata=metadata,
         rule_set=rule_set,
+        # The migration mode accepts what Confluent accepts; lint then says why protoc would not.
+        lenient=config["compatibilityRules"] == RuleSetName.CONFLUENT,
     )
 
 

@@ -19,7 +19,7 @@ from schemas_app.api.reviews import pending_body
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound
 from schemas_app.models import SubjectVersion
-from schemas_app.preparation import root_path_for
+from schemas_app.preparation import compile_stored, root_path_for
 
 
 class ConfluentView(RegistryView):
@@ -190,7 +190,9 @@ def serialized_schema(subject_version) -> str:
     dependencies = selectors.resolve_dependencies(
         tenant=subject_version.subject.tenant, references=selectors.schema_references(schema)
     )
-    return canonical.serialized_descriptor(root_path_for(subject_version.subject.name), schema.text, dependencies)
+    name = subject_version.subject.name
+    compiled = compile_stored(subject=name, text=schema.text, dependencies=dependencies)
+    return canonical.descriptor_base64(compiled.file(root_path_for(name)))
 
 
 @documented()

@@ -328,3 +328,60 @@ def test_subject_name_import_mode_and_size_errors_answer_confluents_exact_messag
     too_large = register(api, "money-value", MONEY)
     assert error_of(too_large) == (422, 42209, "Register operation failed because schema is too large")
     assert too_large.json()["details"] == [{"size": len(MONEY.encode()), "limit": 10}]
+
+
+# Finding 6: the CONFLUENT rule set accepts what Confluent accepts, with a finding saying why protoc refuses it.
+
+ORDER_IMPORTING_BY_ANOTHER_NAME = """syntax = "proto3";
+package trading.v1;
+
+import "money.proto";
+
+message Order {
+  string order_id = 1;
+  common.v1.Money price = 2 [(acme.v1.sensitive) = true, deprecated = true];
+  option (acme.v1.owner) = "payments";
+}
+"""
+
+
+def test_the_confluent_rule_set_accepts_what_confluent_accepts_and_says_why_protoc_would_not(api):
+    register(api, "common/money.proto", MONEY)
+    assert put(api, "/config/orders-value", {"compatibilityRules": "CONFLUENT"}).status_code == 200
+    response = register(api, "orders-value", ORDER_IMPORTING_BY_ANOTHER_NAME, [MONEY_REFERENCE])
+    assert response.status_code == 200, response.content
+    schema_id = response.json()["id"]
+    assert api.get(f"/schemas/ids/{schema_id}").json()["schema"] == ORDER_IMPORTING_BY_ANOTHER_NAME
+    findings = api.get("/schemas/orders-value").json()["lintFindings"]
+    refusals = [(f["line"], f["column"]) for f in findings if f["rule"] == "PROTOC_REFUSES"]
+    assert (8, 3) in refusals and (8, 30) in refusals and (9, 10) in refusals
+    assert any('"common.v1.Money" is not defined' in f["message"] for f in findings)
+    # Later versions compare against it, and its descriptor is served.
+    assert (
+        register(
+            api, "orders-value", ORDER_IMPORTING_BY_ANOTHER_NAME + "message Extra {}\n", [MONEY_REFERENCE]
+        ).status_code
+        == 200
+    )
+    assert api.get("/subjects/orders-value/versions/1?format=serialized").status_code == 200
+    assert (
+        post(
+            api, "/subjects/orders-value", {"schema": ORDER_IMPORTING_BY_ANOTHER_NAME, "references": [MONEY_REFERENCE]}
+        ).json()["version"]
+        == 1
+    )
+
+
+def test_our_own_rule_sets_keep_refusing_what_protoc_refuses(api):
+    register(api, "common/money.proto", MONEY)
+    for rules in ("SPEC", "WIRE_JSON"):
+        assert put(api, "/config/orders-value", {"compatibilityRules": rules}).status_code == 200
+        response = register(api, "orders-value", ORDER_IMPORTING_BY_ANOTHER_NAME, [MONEY_REFERENCE])
+        assert response.status_code == 422 and response.json()["error_code"] == 42201
+
+
+def test_the_confluent_rule_set_still_refuses_what_confluent_refuses(api):
+    assert put(api, "/config/orders-value", {"compatibilityRules": "CONFLUENT"}).status_code == 200
+    undefined = 'syntax = "proto3";\npackage trading.v1;\nmessage Order { common.v1.Nowhere price = 1; }\n'
+    response = register(api, "orders-value", undefined)
+    assert response.status_code == 422 and "common.v1.Nowhere" in response.json()["message"]
