@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REGISTRY_PORT ?= 8081
 
-.PHONY: run serve test lint install install-dev bootstrap benchmark clean
+.PHONY: run serve test test-tools lint install install-dev bootstrap benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,15 @@ run: bootstrap
 	@echo "make run: REGISTRY_ANONYMOUS_READ=$${REGISTRY_ANONYMOUS_READ:-true} (anonymous clients may read every schema; deployments keep it off)"
 	REGISTRY_ANONYMOUS_READ=$${REGISTRY_ANONYMOUS_READ:-true} DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(REGISTRY_PORT) --noreload
 
-test: install-dev
+# ts-proto for the TypeScript generator's tests; Debian's tools (protoc-gen-go, protoc-gen-go-grpc, chromium,
+# nodejs, npm) need root: `bash .ci/run` installs them, and the suite stops at once naming any that is missing.
+codegen/node/node_modules/.bin/protoc-gen-ts_proto: codegen/node/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install -y nodejs npm"; exit 4; }
+	cd codegen/node && npm ci --no-audit --no-fund --loglevel=error
+
+test-tools: codegen/node/node_modules/.bin/protoc-gen-ts_proto
+
+test: install-dev test-tools
 	$(BIN)/python -m pytest
 
 lint: install-dev

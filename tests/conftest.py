@@ -53,7 +53,36 @@ def _require_nats(url: str) -> None:
         pytest.exit(f"NATS is not reachable at {url} ({error}). Start it with: {SERVICE_HINTS['NATS']}", returncode=3)
 
 
+def missing_tools() -> list[tuple[str, str]]:
+    """Return (what is missing, the command that installs it) for every tool some test runs."""
+    import shutil
+
+    from codegen.generators import NODE_DIR
+    from tests.browser.conftest import CHROMIUM
+
+    missing = []
+    debian = [tool for tool in ("protoc-gen-go", "protoc-gen-go-grpc") if shutil.which(tool) is None]
+    if not shutil.which(CHROMIUM):
+        debian.append("chromium")
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        debian += ["nodejs", "npm"]
+    if debian:
+        missing.append((", ".join(debian), f"apt-get install -y --no-install-recommends {' '.join(debian)}"))
+    if not (NODE_DIR / "node_modules" / ".bin" / "protoc-gen-ts_proto").is_file():
+        missing.append(("ts-proto (the TypeScript generator)", f"(cd {NODE_DIR} && npm ci)"))
+    return missing
+
+
+def _require_tools() -> None:
+    """Stop at once, naming the install commands, rather than fail or skip test by test (`make test` installs them)."""
+    missing = missing_tools()
+    if missing:
+        lines = [f"  {what}: {command}" for what, command in missing]
+        pytest.exit("Tools the tests run are missing; install them with:\n" + "\n".join(lines), returncode=4)
+
+
 def pytest_sessionstart(session):
+    _require_tools()
     _require_postgres(os.environ["DATABASE_URL"])
     _require_redis(os.environ["REDIS_URL"])
     _require_nats(os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
