@@ -4,6 +4,7 @@ Subjects, tenants and prefix grants use guardian's "Object permissions" page to 
 their change pages list the grants in force, and a group's page lists every grant it holds.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
@@ -11,8 +12,9 @@ from django.utils.html import format_html_join
 from guardian.admin import GuardedModelAdmin
 from guardian.models import GroupObjectPermission
 
-from schemas_app import access, tokens
-from schemas_app.models import ApiToken, SubjectPrefixGrant, TenantBinding
+from schemas_app import access, tenants, tokens
+from schemas_app.errors import RegistryError
+from schemas_app.models import ApiToken, SubjectPrefixGrant, TenantBinding, TenantConfig
 
 ROLE_OF_PERMISSION = {codename: role for role, codename in access.PERMISSION_OF_ROLE.items()}
 
@@ -114,3 +116,36 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             tokens.api_token_revoke(token=token, acting_user=request.user)
+
+
+class TenantConfigForm(forms.ModelForm):
+    class Meta:
+        model = TenantConfig
+        fields = ("tenant", "config", "blocking_lint_rules")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("tenant") is not None:
+            try:
+                tenants.validated_config(tenant=cleaned["tenant"], config=cleaned.get("config"))
+            except RegistryError as error:
+                raise forms.ValidationError(error.message) from None
+        return cleaned
+
+
+@admin.register(TenantConfig)
+class TenantConfigAdmin(admin.ModelAdmin):
+    """Tenant configurations, validated against system/config.proto exactly as over REST."""
+
+    form = TenantConfigForm
+    list_display = ("tenant", "schema", "updated_at")
+    readonly_fields = ("schema", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        row = tenants.tenant_config_update(
+            tenant=obj.tenant,
+            config=obj.config,
+            blocking_lint_rules=obj.blocking_lint_rules,
+            acting_user=request.user,
+        )
+        obj.pk = row.pk

@@ -23,6 +23,7 @@ class SchemasAppConfig(AppConfig):
         ):
             auditlog.register(model)
         auditlog.register(models.TenantBinding)
+        auditlog.register(models.TenantConfig)
         auditlog.register(models.SubjectPrefixGrant)
         # A token's keyed hash is no secret, but it has no place in the history either.
         auditlog.register(models.ApiToken, exclude_fields=["digest"])

@@ -232,3 +232,13 @@ class InvalidRequest(RegistryError):
 
 class TokenNotFound(NotFound):
     error_code, default_message = 40410, "Token not found"
+
+
+class TenantNotFound(NotFound):
+    error_code, fields, template = 40420, ("tenant",), "Tenant '{tenant}' not found."
+
+
+class InvalidTenantConfig(RegistryError):
+    """A configuration that does not fit `system.v1.TenantConfig`; the message names the wrong field's path."""
+
+    status, error_code = 422, 42220

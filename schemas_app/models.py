@@ -372,3 +372,21 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.name}, {self.user})"
+
+
+class TenantConfig(models.Model):
+    """A tenant's configuration: the spec's `system.v1.TenantConfig` message in its JSON mapping.
+
+    It is validated against the registry's own latest active `system/config.proto` before it is stored;
+    `blocking_lint_rules` are the registry's own knobs, such as MESSAGE_TENANT_ID made blocking for the tenant.
+    """
+
+    tenant = models.OneToOneField(Tenant, related_name="config", on_delete=models.CASCADE)
+    config = models.JSONField(default=dict, blank=True)
+    blocking_lint_rules = models.JSONField(default=list, blank=True)
+    # The schema the config was last validated against.
+    schema = models.ForeignKey(Schema, null=True, blank=True, related_name="+", on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"configuration of {self.tenant}"

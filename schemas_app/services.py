@@ -186,6 +186,10 @@ def subject_version_register(
         )
     )
     lint = lint_findings(prepared=prepared, lint_except=config["lintExcept"])
+    if mode != Mode.IMPORT:
+        from schemas_app import tenants  # tenants validates configurations with the selectors this module uses
+
+        tenants.refuse_blocked_lint(tenant=tenant, lint=lint)
     if mode != Mode.IMPORT and approved_review is None:
         held_because = review_gate(subject_name=subject_name, config=config, findings=findings, lint=lint)
         if held_because:

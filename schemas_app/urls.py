@@ -8,13 +8,16 @@ meaning wins: `ids`, `types` and `guids` are reserved subject names there.
 
 from django.urls import re_path
 
-from schemas_app.api import confluent, management, reviews, tokens
+from schemas_app.api import confluent, management, reviews, tenants, tokens
 
 SUBJECT = r"(?P<subject>[\s\S]+?)"
 VERSION = r"(?P<version>[^/]+)"
 REVIEW = r"(?P<review_id>\d+)"
 
 urlpatterns = [
+    re_path(r"^tenants$", tenants.TenantListView.as_view(), name="tenants"),
+    re_path(r"^tenants/(?P<slug>[-\w]+)$", tenants.TenantDetailView.as_view(), name="tenant"),
+    re_path(r"^tenants/(?P<slug>[-\w]+)/config$", tenants.TenantConfigView.as_view(), name="tenant-config"),
     re_path(r"^tokens$", tokens.TokenListView.as_view(), name="tokens"),
     re_path(r"^tokens/(?P<token_id>[^/]+)$", tokens.TokenDetailView.as_view(), name="token"),
     re_path(r"^tokens/(?P<token_id>[^/]+)/rotate$", tokens.TokenRotateView.as_view(), name="token-rotate"),

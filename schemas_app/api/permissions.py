@@ -63,3 +63,10 @@ class IsReadRequest(BasePermission):
 
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS
+
+
+class IsSuperuser(BasePermission):
+    """Grant to Django superusers only (creating tenants, for instance)."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_superuser)
