@@ -3,6 +3,7 @@
 import functools
 from dataclasses import dataclass, field
 
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
@@ -14,7 +15,7 @@ from protoengine.lint import LintConfig, lint
 from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app import selectors
-from schemas_app.auditing import audited
+from schemas_app.auditing import audited, delete_rows, log_rows
 from schemas_app.errors import (
     IncompatibleSchema,
     InvalidCompatibilityLevel,
@@ -338,7 +339,7 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
     if permanent:
         if any(not version.deleted for version in versions):
             raise SubjectNotSoftDeleted(subject_name)
-        subject.versions.all().delete()
+        delete_rows(subject.versions.all(), versions, acting_user=acting_user)
         SubjectConfig.objects.filter(tenant=tenant, subject_name=subject_name).delete()
         SubjectMode.objects.filter(tenant=tenant, subject_name=subject_name).delete()
     else:
@@ -346,7 +347,14 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
         if not live:
             raise SubjectSoftDeleted(subject_name)
         numbers = [version.version for version in live]
-        subject.versions.filter(deleted=False).update(deleted=True, deleted_at=timezone.now())
+        now = timezone.now()
+        subject.versions.filter(deleted=False).update(deleted=True, deleted_at=now)
+        log_rows(
+            live,
+            action=LogEntry.Action.UPDATE,
+            changes=lambda row: {"deleted": ["False", "True"], "deleted_at": ["None", str(now)]},
+            acting_user=acting_user,
+        )
         # A bulk update sends no post_save signal, so it names what the cache must forget.
         registry_cache.forget_versions_on_commit(tenant.slug, subject_name, numbers)
     return numbers

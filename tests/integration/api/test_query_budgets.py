@@ -1,0 +1,120 @@
+"""Every list and every delete costs the same number of queries whatever the number of versions.
+
+Each request is measured cold (caches emptied first), once over a subject with one version and once over
+subjects with four, so a query run per version or per subject shows as a difference.
+"""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from schemas_app import cache as registry_cache
+from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, register
+
+pytestmark = pytest.mark.django_db
+
+SMALL, LARGE = 1, 4
+# A ceiling well above today's counts, so a new per-row query shows even when the sizes were to agree by chance.
+MOST_QUERIES = 20
+
+
+def tick_version(number: int) -> str:
+    """Return the tick schema with `number - 1` fields added: each one a compatible new version."""
+    extra = "".join(f"  string note_{index} = {10 + index};\n" for index in range(1, number))
+    return TICK_V1.replace("  string tenant_id = 6;\n", "  string tenant_id = 6;\n" + extra)
+
+
+def registered(api, subject: str, versions: int) -> int:
+    for number in range(1, versions + 1):
+        answer = register(api, subject, tick_version(number))
+        assert answer.status_code == 200, answer.content
+    return answer.json()["id"]
+
+
+def queries_of(request) -> int:
+    cache.delete_pattern("*")
+    registry_cache.clear_local()
+    with CaptureQueriesContext(connection) as captured:
+        answer = request()
+    assert answer.status_code == 200, answer.content
+    return len(captured.captured_queries)
+
+
+def assert_same_cost(api, request_for):
+    """Run `request_for(size)` over one version and over LARGE versions; the counts must agree and stay small."""
+    counts = {}
+    for size in (SMALL, LARGE):
+        counts[size] = queries_of(lambda size=size: request_for(size))
+    assert counts[SMALL] == counts[LARGE], f"queries grow with the number of versions: {counts}"
+    assert counts[LARGE] <= MOST_QUERIES, counts
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/subjects",
+        "/subjects?deleted=true",
+        "/subjects/{subject}/versions",
+        "/schemas",
+        "/schemas?latestOnly=true",
+        "/schemas/{subject}/versions",
+        "/schemas/ids/{id}/versions",
+        "/schemas/ids/{id}/subjects",
+        "/subjects/{subject}/versions/1/referencedby",
+    ],
+)
+def test_a_list_costs_the_same_for_one_version_and_for_many(api, path):
+    ids = {size: registered(api, f"size-{size}-value", size) for size in (SMALL, LARGE)}
+    # A second subject per size, so lists across subjects grow too.
+    for size in (SMALL, LARGE):
+        registered(api, f"other-{size}-value", size)
+
+    assert_same_cost(api, lambda size: api.get(path.format(subject=f"size-{size}-value", id=ids[size])))
+
+
+def test_referencedby_costs_the_same_for_one_referrer_and_for_many(api):
+    register(api, "common/money.proto", MONEY)
+    reference = [{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]
+    for size in (SMALL, LARGE):
+        for number in range(size):
+            text = ORDER_WITH_MONEY.replace("string tenant_id = 3;", f"string tenant_id = 3;\n  string n{number} = 4;")
+            assert register(api, f"orders-{size}-{number}-value", text, reference).status_code == 200
+
+    # Only the referrers differ here, so measure each size against the same referenced version.
+    assert queries_of(lambda: api.get("/subjects/common%2Fmoney.proto/versions/1/referencedby")) <= MOST_QUERIES
+
+
+@pytest.mark.parametrize(
+    ("path", "permanent"),
+    [
+        ("/subjects/{subject}", False),
+        ("/subjects/{subject}", True),
+        ("/schemas/{subject}", False),
+        ("/subjects/{subject}/versions/latest", False),
+        ("/subjects/{subject}/versions/1", True),
+    ],
+)
+def test_a_delete_costs_the_same_for_one_version_and_for_many(api, path, permanent):
+    for size in (SMALL, LARGE):
+        registered(api, f"size-{size}-value", size)
+        if permanent:  # a permanent delete needs a soft delete first
+            soft = path.replace("/versions/1", "/versions/1").format(subject=f"size-{size}-value")
+            assert api.delete(soft).status_code == 200
+
+    suffix = "?permanent=true" if permanent else ""
+    assert_same_cost(api, lambda size: api.delete(path.format(subject=f"size-{size}-value") + suffix))
+
+
+@pytest.mark.parametrize("path", ["/config/{subject}", "/mode/{subject}"])
+def test_deleting_a_subjects_setting_costs_the_same_for_one_version_and_for_many(api, owner, path):
+    from rest_framework.test import APIClient
+
+    admin = APIClient()
+    admin.force_authenticate(owner)
+    for size in (SMALL, LARGE):
+        registered(api, f"size-{size}-value", size)
+        body = {"compatibility": "NONE"} if path.startswith("/config") else {"mode": "READONLY"}
+        assert admin.put(path.format(subject=f"size-{size}-value"), body, format="json").status_code == 200
+
+    assert_same_cost(admin, lambda size: admin.delete(path.format(subject=f"size-{size}-value")))
