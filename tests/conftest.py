@@ -101,4 +101,12 @@ def _fresh_cache():
     yield
 
 
-from tests.conftest_users import anonymous, api, outsider, owner, writer  # noqa: E402,F401  (shared fixtures)
+from tests.conftest_users import (  # noqa: E402,F401  (shared fixtures)
+    anonymous,
+    api,
+    outsider,
+    owner,
+    second_tenant,
+    second_tenant_writer,
+    writer,
+)

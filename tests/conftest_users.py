@@ -1,4 +1,8 @@
-"""Named users shared by the API tests: an owner who may do everything, a writer, and an outsider."""
+"""Named users shared by the tests: an owner who may do everything, a writer, an outsider, and a second tenant's writer.
+
+The writer works in the default tenant (the one the Confluent API serves); `second_tenant_writer` is bound to
+`second_tenant` and holds its roles there only, so tests can show that one tenant never sees the other.
+"""
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -47,3 +51,24 @@ def api_token(user) -> str:
 @pytest.fixture
 def anonymous():
     return APIClient()
+
+
+@pytest.fixture
+def second_tenant():
+    from schemas_app.models import Tenant
+
+    return Tenant.objects.create(slug="second-desk", name="Second desk")
+
+
+@pytest.fixture
+def second_tenant_writer(django_user_model, second_tenant):
+    from guardian.shortcuts import assign_perm
+
+    from schemas_app.access import permission_of
+    from schemas_app.models import TenantBinding
+
+    user = django_user_model.objects.create_user("second-writer", "second@example.org", "second-password")
+    TenantBinding.objects.create(user=user, tenant=second_tenant)
+    for role in ("read", "write", "delete"):
+        assign_perm(permission_of(role), user, second_tenant)
+    return user
