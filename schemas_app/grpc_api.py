@@ -26,6 +26,7 @@ from rest_framework.settings import api_settings
 from protoengine.compiler import compile_one
 from schemas_app import selectors
 from schemas_app.access import has_role
+from schemas_app.api.common import split_context
 from schemas_app.api.confluent import version_payload
 from schemas_app.errors import Forbidden, RegistryError, Unauthorized
 from schemas_app.preparation import Reference
@@ -41,6 +42,7 @@ STATUS_OF_HTTP = {
     404: grpc.StatusCode.NOT_FOUND,
     409: grpc.StatusCode.FAILED_PRECONDITION,
     422: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 
@@ -59,7 +61,7 @@ def messages() -> dict[str, type]:
     }
 
 
-def authenticate(metadata) -> object:
+def authenticate(metadata, peer: str = "") -> object:
     """Return the user the `authorization` metadata names (AnonymousUser without it), as REST would.
 
     `Bearer <token>` is an API token, `Basic ...` a password. Credentials that do not check out raise
@@ -68,6 +70,8 @@ def authenticate(metadata) -> object:
     header = dict(metadata).get("authorization", "")
     request = HttpRequest()
     request.META["HTTP_AUTHORIZATION"] = header
+    # Failed sign-ins are limited per address, as over REST: "ipv4:127.0.0.1:50123" -> "127.0.0.1".
+    request.META["REMOTE_ADDR"] = peer_address(peer)
     for authentication_class in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
         if issubclass(authentication_class, SessionAuthentication):
             continue  # sessions are the browser's; gRPC has no cookies
@@ -75,6 +79,16 @@ def authenticate(metadata) -> object:
         if found is not None:
             return found[0]
     return AnonymousUser()
+
+
+def peer_address(peer: str) -> str:
+    """Return the address part of a gRPC peer string ("ipv4:1.2.3.4:5", "ipv6:[::1]:5"), or "unknown"."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv4":
+        return rest.rsplit(":", 1)[0]
+    if kind == "ipv6":
+        return rest.rsplit(":", 1)[0].strip("[]")
+    return peer or "unknown"
 
 
 def _references(request) -> list[Reference]:
@@ -99,8 +113,10 @@ class SchemaRegistryServicer:
     def __init__(self, *, keep_connections: bool = True):
         self.keep_connections = keep_connections
 
-    def GetSchemaById(self, request, user):
+    def GetSchemaById(self, request, user, tenant, subject):
         payload = selectors.schema_payload(schema_id=request.id)
+        # An id none of the caller's tenants holds answers exactly as an unknown one, as over REST.
+        selectors.require_schema_visible(viewer=user, schema_id=payload["id"], asked=request.id)
         return messages()["GetSchemaByIdResponse"](
             id=request.id,
             schema_type=payload["schemaType"],
@@ -108,8 +124,8 @@ class SchemaRegistryServicer:
             references=_reference_messages(payload),
         )
 
-    def GetLatestVersion(self, request, user):
-        found = selectors.subject_version_get(tenant=self.tenant(user), subject=request.subject, version="latest")
+    def GetLatestVersion(self, request, user, tenant, subject):
+        found = selectors.subject_version_get(tenant=tenant, subject=subject, version="latest")
         payload = version_payload(found)
         return messages()["GetLatestVersionResponse"](
             subject=payload["subject"],
@@ -122,10 +138,10 @@ class SchemaRegistryServicer:
             state=payload["state"],
         )
 
-    def CheckCompatibility(self, request, user):
+    def CheckCompatibility(self, request, user, tenant, subject):
         findings = selectors.compatibility_test(
-            tenant=self.tenant(user),
-            subject_name=request.subject,
+            tenant=tenant,
+            subject_name=subject,
             version=request.version or None,
             schema=request.schema,
             references=_references(request),
@@ -136,28 +152,31 @@ class SchemaRegistryServicer:
         )
 
     @staticmethod
-    def tenant(user):
-        """The tenant the Confluent API serves (the REST views' `tenant`)."""
-        return selectors.default_tenant()
+    def scope(request, user) -> tuple:
+        """Return the tenant and subject a request addresses, as the REST views do.
 
-    @staticmethod
-    def subject_of(request) -> str | None:
-        return getattr(request, "subject", None) or None
+        A subject may be context-qualified (`:.acme:orders-value`); without one the caller's own tenant is meant.
+        """
+        qualified = getattr(request, "subject", "") or None
+        context, subject = split_context(qualified) if qualified else (None, None)
+        return selectors.addressed_tenant(viewer=user, context=context, subject=subject), subject
 
     def call(self, method_name: str, request, context):
         """Authenticate, check the read role, run the method and turn registry errors into gRPC statuses."""
         close_old_connections()
         try:
-            user = authenticate(context.invocation_metadata())
+            user = authenticate(context.invocation_metadata(), context.peer())
             if not user.is_authenticated and not settings.REGISTRY_ANONYMOUS_READ:
                 raise Unauthorized()  # before the tenant is looked up, as DRF answers 401 first
-            if not has_role(user, "read", subject_name=self.subject_of(request), tenant=self.tenant(user)):
+            tenant, subject = self.scope(request, user)
+            if not has_role(user, "read", subject_name=subject, tenant=tenant):
                 raise Forbidden() if user.is_authenticated else Unauthorized()
-            return getattr(self, method_name)(request, user)
+            return getattr(self, method_name)(request, user, tenant, subject)
         except exceptions.AuthenticationFailed as error:
             _abort(context, 401, 40101, str(error.detail))
         except RegistryError as error:
-            _abort(context, error.status, error.error_code, error.message)
+            retry_after = getattr(error, "retry_after", None)
+            _abort(context, error.status, error.error_code, error.message, retry_after=retry_after)
         except Exception:
             logger.exception("Unexpected error in %s/%s", SERVICE_NAME, method_name)
             _abort(context, 500, RegistryError.error_code, RegistryError.default_message)
@@ -168,8 +187,11 @@ class SchemaRegistryServicer:
                 connections.close_all()
 
 
-def _abort(context, http_status: int, error_code: int, message: str):
-    context.set_trailing_metadata((("error-code", str(error_code)),))
+def _abort(context, http_status: int, error_code: int, message: str, *, retry_after: int | None = None):
+    metadata = [("error-code", str(error_code))]
+    if retry_after is not None:
+        metadata.append(("retry-after", str(retry_after)))
+    context.set_trailing_metadata(tuple(metadata))
     context.abort(STATUS_OF_HTTP.get(http_status, grpc.StatusCode.INTERNAL), message)
 
 

@@ -210,3 +210,80 @@ def test_manage_py_grpcserver_serves_the_registry_and_refuses_a_caller_without_c
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def alice_basic(django_user_model):
+    """acme's service account, bound to acme, signing in with a password."""
+    from schemas_app.models import Tenant, TenantBinding
+
+    user = django_user_model.objects.create_user("alice", password="alice-password")
+    acme, _ = Tenant.objects.get_or_create(slug="acme", defaults={"name": "Acme"})
+    TenantBinding.objects.create(user=user, tenant=acme)
+    return (("authorization", "Basic " + base64.b64encode(b"alice:alice-password").decode()),)
+
+
+@pytest.fixture
+def two_tenants(owner):
+    """ticks-value in acme and in globex (with an extra field); return globex's schema id."""
+    from rest_framework.test import APIClient
+
+    from schemas_app.models import Tenant
+    from tests.integration.api.helpers import register
+
+    for slug in ("acme", "globex"):
+        Tenant.objects.get_or_create(slug=slug, defaults={"name": slug.title()})
+    admin = APIClient()
+    admin.force_authenticate(owner)
+    assert register(admin, ":.acme:ticks-value", TICK_V1).status_code == 200
+    response = register(admin, ":.globex:ticks-value", TICK_V2_ADDS_FIELD)
+    assert response.status_code == 200, response.json()
+    return response.json()["id"]
+
+
+def test_a_bound_account_reads_its_own_tenant_and_nothing_of_another(
+    catalogue, registry_stub, alice_basic, two_tenants
+):
+    messages = catalogue.module(REGISTRY_SERVICE)
+    own = registry_stub.GetLatestVersion(messages.GetLatestVersionRequest(subject="ticks-value"), metadata=alice_basic)
+    assert own.schema == TICK_V1
+    for call, request, code in (
+        (registry_stub.GetSchemaById, messages.GetSchemaByIdRequest(id=two_tenants), "40403"),
+        (registry_stub.GetLatestVersion, messages.GetLatestVersionRequest(subject=":.globex:ticks-value"), "40401"),
+    ):
+        with pytest.raises(grpc.RpcError) as raised:
+            call(request, metadata=alice_basic)
+        assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+        assert ("error-code", code) in raised.value.trailing_metadata()
+
+
+def test_a_context_qualified_subject_addresses_that_tenant(catalogue, registry_stub, two_tenants):
+    messages = catalogue.module(REGISTRY_SERVICE)
+    owner_basic = (("authorization", "Basic " + base64.b64encode(b"owner:owner-password").decode()),)
+    globex = registry_stub.GetLatestVersion(
+        messages.GetLatestVersionRequest(subject=":.globex:ticks-value"), metadata=owner_basic
+    )
+    assert (globex.subject, globex.id, globex.schema) == ("ticks-value", two_tenants, TICK_V2_ADDS_FIELD)
+
+
+def test_repeated_failed_sign_ins_from_one_address_are_limited(catalogue, registry_stub, registered, settings):
+    settings.REGISTRY_AUTH_FAILURES_PER_ADDRESS = 3
+    wrong = (("authorization", "Basic " + base64.b64encode(b"writer:wrong").decode()),)
+    request = catalogue.module(REGISTRY_SERVICE).GetSchemaByIdRequest(id=registered[1])
+    codes = []
+    for _ in range(5):
+        with pytest.raises(grpc.RpcError) as raised:
+            registry_stub.GetSchemaById(request, metadata=wrong)
+        codes.append(raised.value.code())
+    assert codes[0] == grpc.StatusCode.UNAUTHENTICATED
+    assert codes[-1] == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+@pytest.mark.parametrize(
+    ("peer", "address"),
+    [("ipv4:127.0.0.1:50123", "127.0.0.1"), ("ipv6:[::1]:50123", "::1"), ("unix:/tmp/socket", "unix:/tmp/socket")],
+)
+def test_the_peer_address_is_what_failed_sign_ins_are_counted_by(peer, address):
+    from schemas_app.grpc_api import peer_address
+
+    assert peer_address(peer) == address
