@@ -219,6 +219,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# People who are not admins sign in to the pages at /accounts/login/ and land on the catalogue.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/ui/"
+LOGOUT_REDIRECT_URL = "/ui/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

@@ -6,6 +6,7 @@ import os
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -16,10 +17,18 @@ from registry.metrics_collectors import STATE_COLLECTORS
 
 @require_GET
 def root(request):
-    """Answer like Confluent's registry root (`{}`), plus where to find the docs."""
+    """Send browsers to the catalogue; answer clients like Confluent's registry root, plus where the docs are."""
+    if _prefers_html(request):
+        return redirect("/ui/")
     return JsonResponse(
         {"service": "proto-schema-registry", "docs": "/docs", "admin": "/admin/", "metrics": "/metrics"}
     )
+
+
+def _prefers_html(request) -> bool:
+    """Return True when the first media type the request accepts is text/html, as a browser's does."""
+    accepted = request.accepted_types
+    return bool(accepted) and accepted[0].main_type == "text" and accepted[0].sub_type == "html"
 
 
 @require_GET

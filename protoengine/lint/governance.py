@@ -148,7 +148,7 @@ def check_field_pii_annotated(field: Field, config) -> Problem | None:
         or (message is not None and message.is_map_entry)
     ):
         return None
-    pii, classification = _governance_options(field.proto)
+    pii, classification = field_governance_options(field.proto)
     if pii != 1:
         return Problem(
             field,
@@ -166,7 +166,7 @@ def check_field_pii_annotated(field: Field, config) -> Problem | None:
     return None
 
 
-def _governance_options(proto: FieldDescriptorProto) -> tuple[int | None, int | None]:
+def field_governance_options(proto: FieldDescriptorProto) -> tuple[int | None, int | None]:
     """Return the (pii, classification) option values of a field, None where unset."""
     if not proto.HasField("options"):
         return None, None

@@ -1,0 +1,1 @@
+"""The registry in the browser: server-rendered pages over the same selectors as the API."""

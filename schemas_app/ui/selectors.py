@@ -1,0 +1,392 @@
+"""Reads behind the browser pages, always scoped to what the viewer may read first.
+
+Whatever depends only on a stored schema (its highlighted text, its documentation) or on a pair of
+schemas (their diff, findings and bump) is cached under the schema ids: stored schemas never change.
+"""
+
+import re
+from dataclasses import dataclass
+
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db.models import CharField, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
+from django.http import Http404
+from django.utils.safestring import mark_safe
+
+from protoengine import compatibility, semver
+from protoengine.compiler import CompilationFailed
+from protoengine.documentation import FileDoc, document
+from schemas_app import access, selectors
+from schemas_app.errors import RegistryError
+from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectVersion, Tenant
+from schemas_app.preparation import compile_stored, root_path_for
+from schemas_app.ui.highlight import DiffRow, highlighted_lines, side_by_side
+
+CATALOGUE_PAGE_SIZE = 50
+AUDIT_PAGE_SIZE = 100
+CACHE_SECONDS = 24 * 3600
+_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
+ACTIONS = {"create": LogEntry.Action.CREATE, "update": LogEntry.Action.UPDATE, "delete": LogEntry.Action.DELETE}
+
+
+# --- catalogue ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    subject: Subject
+    version: SubjectVersion
+    package: str
+    pending_review: bool
+
+    @property
+    def state(self) -> str:
+        return "pending review" if self.pending_review else self.version.state
+
+
+def catalogue(*, viewer, query: str = "", page: int | str = 1):
+    """Return a page of the subjects the viewer may read (latest live version each), filtered by the query.
+
+    The query matches subject names and the latest schema's text, so message, enum, service and field
+    names and comments all match. Rows come sorted by tenant and name; `groups` groups the page by
+    tenant and package.
+    """
+    latest = SubjectVersion.objects.filter(subject=OuterRef("pk"), deleted=False).order_by("-version")
+    subjects = (
+        access.readable_subjects(viewer)
+        .annotate(latest_id=Subquery(latest.values("pk")[:1]))
+        .filter(latest_id__isnull=False)
+        .select_related("tenant")
+        .order_by("tenant__slug", "name")
+    )
+    query = query.strip()
+    if query:
+        in_text = SubjectVersion.objects.filter(pk=OuterRef("latest_id"), schema__text__icontains=query)
+        subjects = subjects.filter(Q(name__icontains=query) | Exists(in_text))
+    paginator = Paginator(subjects, CATALOGUE_PAGE_SIZE)
+    page_obj = paginator.get_page(page)
+    rows_subjects = list(page_obj.object_list)
+    versions = SubjectVersion.objects.select_related("created_by", "schema").in_bulk(
+        [subject.latest_id for subject in rows_subjects]
+    )
+    pending = set(
+        ChangeRequest.objects.filter(
+            status=ChangeRequest.Status.PENDING,
+            subject_name__in=[subject.name for subject in rows_subjects],
+        ).values_list("tenant_id", "subject_name")
+    )
+    rows = []
+    for subject in rows_subjects:
+        version = versions[subject.latest_id]
+        found = _PACKAGE.search(version.schema.text[:20000])
+        rows.append(
+            CatalogueRow(
+                subject=subject,
+                version=version,
+                package=found.group(1) if found else "",
+                pending_review=(subject.tenant_id, subject.name) in pending,
+            )
+        )
+    groups: dict[tuple[str, str], list[CatalogueRow]] = {}
+    for row in rows:
+        groups.setdefault((row.subject.tenant.slug, row.package), []).append(row)
+    return page_obj, groups
+
+
+# --- one subject -------------------------------------------------------------------------------
+
+
+def readable_subject(*, viewer, name: str, tenant_slug: str | None = None) -> Subject:
+    """Return the subject of that name the viewer may read (in the named tenant if given); 404 otherwise."""
+    subjects = access.readable_subjects(viewer).filter(name=name).select_related("tenant").order_by("tenant_id")
+    if tenant_slug:
+        subjects = subjects.filter(tenant__slug=tenant_slug)
+    subject = subjects.first()
+    if subject is None:
+        raise Http404("No such subject")
+    return subject
+
+
+def version_rows(subject: Subject) -> list[SubjectVersion]:
+    """Return the subject's live versions, oldest first, without their schema text."""
+    return list(
+        SubjectVersion.objects.filter(subject=subject, deleted=False)
+        .select_related("created_by")
+        .only("version", "semantic_version", "change", "state", "created_at", "created_by__username", "schema_id")
+        .order_by("version")
+    )
+
+
+def version_of(subject: Subject, number) -> SubjectVersion:
+    """Return one live version ("latest" or a number) with its schema; 404 when absent."""
+    versions = SubjectVersion.objects.select_related("schema", "created_by", "subject__tenant").filter(
+        subject=subject, deleted=False
+    )
+    try:
+        found = (
+            versions.order_by("-version").first() if number in (None, "latest") else versions.get(version=int(number))
+        )
+    except (SubjectVersion.DoesNotExist, ValueError, OverflowError):
+        found = None
+    if found is None:
+        raise Http404("No such version")
+    return found
+
+
+def source_html(schema: Schema) -> str:
+    """Return the schema's highlighted text as one ordered list with a numbered anchor per line (cached)."""
+
+    def render() -> str:
+        lines = highlighted_lines(schema.text)
+        items = "".join(
+            f'<li id="L{n}"><a class="ln" href="#L{n}" aria-label="line {n}">{n}</a><code>{line}</code></li>'
+            for n, line in enumerate(lines, start=1)
+        )
+        return f'<ol class="source highlight">{items}</ol>'
+
+    return mark_safe(cache.get_or_set(f"ui:source:{schema.pk}", render, CACHE_SECONDS))
+
+
+def compiled(version: SubjectVersion):
+    """Return the compile of a stored version, own file first (cached by the compiler)."""
+    references = selectors.schema_references(version.schema)
+    dependencies = selectors.resolve_dependencies(tenant=version.subject.tenant, references=references)
+    return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies)
+
+
+def documentation(version: SubjectVersion) -> FileDoc | None:
+    """Return the documentation of a version's file (cached per schema); None if it no longer compiles."""
+
+    def build():
+        try:
+            files = compiled(version)
+            own = files.file(root_path_for(version.subject.name))
+        except (RegistryError, CompilationFailed):  # a schema whose references vanished still shows its text
+            return None
+        return document(own, [file for file in files.files if file.name != own.name])
+
+    return cache.get_or_set(f"ui:doc:{version.schema_id}:{version.subject.name}", build, CACHE_SECONDS)
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    subject: str
+    version: int
+    tenant: str
+
+
+def imports_of(version: SubjectVersion) -> list[Link]:
+    tenant = version.subject.tenant.slug
+    return [
+        Link(label=ref.name, subject=ref.subject, version=ref.version, tenant=tenant)
+        for ref in selectors.schema_references(version.schema)
+    ]
+
+
+def imported_by(*, viewer, version: SubjectVersion) -> list[Link]:
+    """Return the live versions of readable subjects that reference this version."""
+    schema_ids = selectors.referenced_by(
+        tenant=version.subject.tenant, subject=version.subject.name, version=version.version
+    )
+    referencing = (
+        SubjectVersion.objects.filter(
+            schema_id__in=schema_ids, deleted=False, subject__in=access.readable_subjects(viewer)
+        )
+        .select_related("subject__tenant")
+        .order_by("subject__name", "version")
+    )
+    return [
+        Link(
+            label=f"{row.subject.name} v{row.version}",
+            subject=row.subject.name,
+            version=row.version,
+            tenant=row.subject.tenant.slug,
+        )
+        for row in referencing
+    ]
+
+
+def type_links(doc: FileDoc | None, version: SubjectVersion) -> dict[str, str]:
+    """Map each type the file may name to a URL fragment or page: same file an anchor, else the declaring subject."""
+    if doc is None:
+        return {}
+    by_import = {ref.name: ref for ref in selectors.schema_references(version.schema)}
+    links = {}
+    for name, path in doc.declared_in.items():
+        if path == doc.path:
+            links[name] = f"#{name}"
+        elif path in by_import:
+            ref = by_import[path]
+            links[name] = f"/ui/subjects/{ref.subject}/versions/{ref.version}/#{name}"
+    return links
+
+
+def subject_settings(subject: Subject) -> dict:
+    return selectors.effective_config(tenant=subject.tenant, subject=subject.name)
+
+
+# --- diff --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Diff:
+    rows: list[DiffRow]
+    findings: list[dict]
+    bump: str
+    level: str
+
+
+def diff(*, old: SubjectVersion, new: SubjectVersion) -> Diff:
+    """Return the side-by-side diff of two versions with the engine's findings and the semantic bump (cached)."""
+    config = subject_settings(new.subject)
+    level = config["compatibilityLevel"].removesuffix("_TRANSITIVE")
+    rule_set = config["compatibilityRules"]
+    key = f"ui:diff:{old.schema_id}:{new.schema_id}:{new.subject.name}:{level}:{rule_set}"
+
+    def build() -> Diff:
+        rows = side_by_side(old.schema.text, new.schema.text)
+        try:
+            old_files, new_files = compiled(old).own_files, compiled(new).own_files
+        except (RegistryError, CompilationFailed):  # the texts still diff when references vanished
+            return Diff(rows=rows, findings=[], bump="unknown", level=level)
+        checked = level if level != "NONE" else compatibility.BACKWARD
+        findings = compatibility.check_compatibility(new_files, [old_files], level=checked, rule_set=rule_set)
+        bump = semver.classify_change(old_files, new_files, rule_set=rule_set)
+        return Diff(rows=rows, findings=[finding.as_dict() for finding in findings], bump=bump, level=checked)
+
+    return cache.get_or_set(key, build, CACHE_SECONDS)
+
+
+# --- audit trail -------------------------------------------------------------------------------
+
+
+def _content_types() -> dict[str, ContentType]:
+    return ContentType.objects.get_for_models(Subject, SubjectVersion, SubjectConfig, Tenant, Schema)
+
+
+def subject_history(subject: Subject) -> list[dict]:
+    """Return the audit entries of a subject, its versions and its settings, newest first."""
+    types = _content_types()
+    version_numbers = dict(SubjectVersion.objects.filter(subject=subject).values_list("pk", "version"))
+    config_ids = SubjectConfig.objects.filter(tenant=subject.tenant, subject_name=subject.name).values_list(
+        "pk", flat=True
+    )
+    entries = (
+        LogEntry.objects.select_related("actor")
+        .filter(
+            Q(content_type=types[Subject], object_pk=str(subject.pk))
+            | Q(content_type=types[SubjectVersion], object_pk__in=[str(pk) for pk in version_numbers])
+            | Q(content_type=types[SubjectConfig], object_pk__in=[str(pk) for pk in config_ids])
+        )
+        .order_by("-timestamp", "-pk")
+    )
+    history = []
+    for entry in entries:
+        number = (
+            version_numbers.get(int(entry.object_pk)) if entry.content_type_id == types[SubjectVersion].pk else None
+        )
+        history.append({"entry": entry, "version": number, "previous": number - 1 if number and number > 1 else None})
+    return history
+
+
+def require_auditor(viewer) -> None:
+    """Let through only accounts holding the audit role somewhere; 404 for the others, as for any hidden page."""
+    if not access.has_role(viewer, "audit"):
+        raise Http404("Not an auditor")
+
+
+def audit_entries(*, subject: str = "", tenant: str = "", actor: str = "", action: str = "", since=None, until=None):
+    """Return every audit entry matching the filters, newest first (the auditors' view)."""
+    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
+    if subject:
+        entries = entries.filter(object_repr__icontains=subject)
+    if tenant:
+        types = _content_types()
+        tenant_rows = Tenant.objects.filter(slug=tenant)
+        entries = entries.filter(
+            Q(content_type=types[Tenant], object_pk__in=_as_text(tenant_rows.values("pk")))
+            | Q(
+                content_type=types[Subject],
+                object_pk__in=_as_text(Subject.objects.filter(tenant__in=tenant_rows).values("pk")),
+            )
+            | Q(
+                content_type=types[SubjectVersion],
+                object_pk__in=_as_text(SubjectVersion.objects.filter(subject__tenant__in=tenant_rows).values("pk")),
+            )
+            | Q(
+                content_type=types[SubjectConfig],
+                object_pk__in=_as_text(SubjectConfig.objects.filter(tenant__in=tenant_rows).values("pk")),
+            )
+        )
+    if actor:
+        entries = entries.filter(actor__username=actor)
+    if action in ACTIONS:
+        entries = entries.filter(action=ACTIONS[action])
+    if since:
+        entries = entries.filter(timestamp__date__gte=since)
+    if until:
+        entries = entries.filter(timestamp__date__lte=until)
+    return entries
+
+
+def _as_text(ids):
+    # auditlog stores object ids as text.
+    return ids.annotate(text_pk=Cast("pk", CharField())).values("text_pk")
+
+
+def audit_row(entry: LogEntry) -> dict:
+    """Return one audit entry as the flat record the exports carry."""
+    return {
+        "timestamp": entry.timestamp.isoformat(),
+        "actor": entry.actor.username if entry.actor else "",
+        "action": entry.get_action_display(),
+        "object_type": entry.content_type.model,
+        "object": entry.object_repr,
+        "changes": entry.changes_str if hasattr(entry, "changes_str") else str(entry.changes),
+        "remote_addr": entry.remote_addr or "",
+    }
+
+
+# --- personal data inventory -------------------------------------------------------------------
+
+
+def pii_inventory(*, viewer) -> list[dict]:
+    """Return every field marked pii or classified in the latest active version of each readable subject."""
+    latest = SubjectVersion.objects.filter(subject=OuterRef("subject_id"), deleted=False).order_by("-version")
+    versions = (
+        SubjectVersion.objects.filter(
+            subject__in=access.readable_subjects(viewer), deleted=False, state=SubjectVersion.State.ACTIVE
+        )
+        .filter(pk=Subquery(latest.values("pk")[:1]))
+        .filter(Q(schema__text__contains="registry.v1.pii") | Q(schema__text__contains="registry.v1.classification"))
+        .select_related("schema", "subject__tenant", "created_by")
+        .order_by("subject__tenant__slug", "subject__name")
+    )
+    owners = dict(
+        SubjectVersion.objects.filter(subject__in=[v.subject_id for v in versions], version=1)
+        .select_related("created_by")
+        .values_list("subject_id", "created_by__username")
+    )
+    inventory = []
+    for version in versions:
+        doc = documentation(version)
+        if doc is None:
+            continue
+        for message, field in doc.pii_fields():
+            inventory.append(
+                {
+                    "tenant": version.subject.tenant.slug,
+                    "subject": version.subject.name,
+                    "version": version.version,
+                    "message": message.full_name,
+                    "field": field.name,
+                    "pii": field.pii,
+                    "classification": field.classification,
+                    "owner": owners.get(version.subject_id) or "",
+                }
+            )
+    return inventory

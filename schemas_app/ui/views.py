@@ -1,0 +1,147 @@
+"""Thin views of the browser pages: parse the request, call one selector, render a template.
+
+A page the viewer may not read answers 404 (never 403, which would confirm that it exists).
+"""
+
+import csv
+import functools
+import json
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import Resolver404, resolve
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET
+
+from schemas_app.ui import selectors
+
+
+def page_view(view):
+    """Send anonymous visitors to the login page (unless anonymous reading is on) and render 404s as pages."""
+
+    @functools.wraps(view)
+    @require_GET
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated and not settings.REGISTRY_ANONYMOUS_READ:
+            return redirect_to_login(request.get_full_path())
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return render(request, "ui/not_found.html", status=404)
+
+    return wrapper
+
+
+@page_view
+def catalogue(request):
+    query = request.GET.get("q", "")
+    page, groups = selectors.catalogue(viewer=request.user, query=query, page=request.GET.get("page", 1))
+    return render(request, "ui/catalogue.html", {"page": page, "groups": groups, "query": query})
+
+
+def _codegen_available() -> bool:
+    try:
+        resolve("/generate/python")
+    except Resolver404:
+        return False
+    return True
+
+
+@page_view
+def subject(request, subject, version=None):
+    found = selectors.readable_subject(viewer=request.user, name=subject, tenant_slug=request.GET.get("tenant"))
+    shown = selectors.version_of(found, version)
+    doc = selectors.documentation(shown)
+    context = {
+        "subject": found,
+        "version": shown,
+        "source": selectors.source_html(shown.schema),
+        "doc": doc,
+        "links": selectors.type_links(doc, shown),
+        "imports": selectors.imports_of(shown),
+        "imported_by": selectors.imported_by(viewer=request.user, version=shown),
+        "versions": selectors.version_rows(found),
+        "config": selectors.subject_settings(found),
+        "codegen_available": _codegen_available(),
+    }
+    return render(request, "ui/subject.html", context)
+
+
+@page_view
+def diff(request, subject):
+    found = selectors.readable_subject(viewer=request.user, name=subject, tenant_slug=request.GET.get("tenant"))
+    versions = selectors.version_rows(found)
+    newest = versions[-1].version
+    to_number = request.GET.get("to") or newest
+    from_number = request.GET.get("from") or max(int(to_number) - 1 if str(to_number).isdigit() else 1, 1)
+    old = selectors.version_of(found, from_number)
+    new = selectors.version_of(found, to_number)
+    context = {"subject": found, "old": old, "new": new, "diff": selectors.diff(old=old, new=new), "versions": versions}
+    return render(request, "ui/diff.html", context)
+
+
+@page_view
+def history(request, subject):
+    found = selectors.readable_subject(viewer=request.user, name=subject, tenant_slug=request.GET.get("tenant"))
+    return render(request, "ui/history.html", {"subject": found, "history": selectors.subject_history(found)})
+
+
+AUDIT_FILTERS = ("subject", "tenant", "actor", "action", "since", "until")
+
+
+@page_view
+def audit(request):
+    selectors.require_auditor(request.user)
+    filters = {name: request.GET.get(name, "").strip() for name in AUDIT_FILTERS}
+    entries = selectors.audit_entries(
+        subject=filters["subject"],
+        tenant=filters["tenant"],
+        actor=filters["actor"],
+        action=filters["action"],
+        since=parse_date(filters["since"]) if filters["since"] else None,
+        until=parse_date(filters["until"]) if filters["until"] else None,
+    )
+    export = request.GET.get("export")
+    if export == "csv":
+        return _csv_response("audit.csv", [selectors.audit_row(entry) for entry in entries.iterator()])
+    if export == "json":
+        response = JsonResponse([selectors.audit_row(entry) for entry in entries.iterator()], safe=False)
+        response["Content-Disposition"] = 'attachment; filename="audit.json"'
+        return response
+    page = Paginator(entries, selectors.AUDIT_PAGE_SIZE).get_page(request.GET.get("page", 1))
+    query = urlencode({name: value for name, value in filters.items() if value})
+    return render(
+        request,
+        "ui/audit.html",
+        {"page": page, "filters": filters, "query": query, "actions": selectors.ACTIONS},
+    )
+
+
+@page_view
+def pii(request):
+    inventory = selectors.pii_inventory(viewer=request.user)
+    if request.GET.get("export") == "csv":
+        return _csv_response("pii-inventory.csv", inventory)
+    return render(request, "ui/pii.html", {"inventory": inventory})
+
+
+def _csv_response(filename: str, rows: list[dict]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if rows:
+        writer = csv.DictWriter(response, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({key: _csv_safe(value) for key, value in row.items()} for row in rows)
+    return response
+
+
+def _csv_safe(value):
+    """Keep spreadsheet programs from running a cell as a formula."""
+    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, dict | list) else value
+    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@"):
+        return "'" + text
+    return text
