@@ -40,7 +40,8 @@ def page_view(view):
 def catalogue(request):
     query = request.GET.get("q", "")
     page, groups = selectors.catalogue(viewer=request.user, query=query, page=request.GET.get("page", 1))
-    return render(request, "ui/catalogue.html", {"page": page, "groups": groups, "query": query})
+    context = {"page": page, "groups": groups, "query": query, "query_string": urlencode({"q": query}) if query else ""}
+    return render(request, "ui/catalogue.html", context)
 
 
 def _codegen_available() -> bool:
