@@ -56,6 +56,7 @@ benchmark: install-dev
 	$(BIN)/python tests/performance/benchmark_schema.py schemas/trading/market_data.proto
 	$(BIN)/python tests/performance/bench_registry.py
 	$(BIN)/python tests/performance/bench_transports.py
+	$(BIN)/python tests/performance/bench_ui.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* staticfiles

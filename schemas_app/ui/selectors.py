@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import CharField, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from protoengine import compatibility, semver
@@ -225,6 +226,17 @@ def type_links(doc: FileDoc | None, version: SubjectVersion) -> dict[str, str]:
     return links
 
 
+def documentation_html(version: SubjectVersion) -> str:
+    """Return the rendered documentation section of a version, cached per schema (large files have many rows)."""
+
+    def render() -> str:
+        doc = documentation(version)
+        return render_to_string("ui/_documentation.html", {"doc": doc, "links": type_links(doc, version)})
+
+    key = f"ui:dochtml:{version.schema_id}:{version.subject.name}"
+    return mark_safe(cache.get_or_set(key, render, CACHE_SECONDS))
+
+
 def subject_settings(subject: Subject) -> dict:
     return selectors.effective_config(tenant=subject.tenant, subject=subject.name)
 
@@ -232,12 +244,43 @@ def subject_settings(subject: Subject) -> dict:
 # --- diff --------------------------------------------------------------------------------------
 
 
+DIFF_CONTEXT = 8
+
+
 @dataclass(frozen=True)
 class Diff:
-    rows: list[DiffRow]
+    table_html: str
+    changed_lines: int
     findings: list[dict]
     bump: str
     level: str
+
+
+def diff_table_html(rows: list[DiffRow], context: int = DIFF_CONTEXT) -> str:
+    """Render the rows of a diff as table rows; unchanged runs longer than twice the context fold into one row."""
+    changed = [index for index, row in enumerate(rows) if row.kind != "same"]
+    shown = set()
+    for index in changed:
+        shown.update(range(max(0, index - context), min(len(rows), index + context + 1)))
+    parts, folded = [], 0
+    for index, row in enumerate(rows):
+        if index not in shown and row.kind == "same":
+            folded += 1
+            continue
+        if folded:
+            parts.append(f'<tr class="diff-fold"><td colspan="4">{folded} unchanged lines</td></tr>')
+            folded = 0
+        marker = ' data-changed="true"' if row.kind != "same" else ""
+        old_id = f' id="L{row.old_number}"' if row.old_number else ""
+        new_id = f' id="R{row.new_number}"' if row.new_number else ""
+        parts.append(
+            f'<tr class="diff-{row.kind}"{marker}><td class="ln"{old_id}>{row.old_number or ""}</td>'
+            f'<td class="old"><code>{row.old_html}</code></td><td class="ln"{new_id}>{row.new_number or ""}</td>'
+            f'<td class="new"><code>{row.new_html}</code></td></tr>'
+        )
+    if folded:
+        parts.append(f'<tr class="diff-fold"><td colspan="4">{folded} unchanged lines</td></tr>')
+    return "".join(parts)
 
 
 def diff(*, old: SubjectVersion, new: SubjectVersion) -> Diff:
@@ -249,14 +292,17 @@ def diff(*, old: SubjectVersion, new: SubjectVersion) -> Diff:
 
     def build() -> Diff:
         rows = side_by_side(old.schema.text, new.schema.text)
+        table = diff_table_html(rows)
+        changed_lines = sum(row.kind != "same" for row in rows)
         try:
             old_files, new_files = compiled(old).own_files, compiled(new).own_files
         except (RegistryError, CompilationFailed):  # the texts still diff when references vanished
-            return Diff(rows=rows, findings=[], bump="unknown", level=level)
+            return Diff(table_html=table, changed_lines=changed_lines, findings=[], bump="unknown", level=level)
         checked = level if level != "NONE" else compatibility.BACKWARD
         findings = compatibility.check_compatibility(new_files, [old_files], level=checked, rule_set=rule_set)
         bump = semver.classify_change(old_files, new_files, rule_set=rule_set)
-        return Diff(rows=rows, findings=[finding.as_dict() for finding in findings], bump=bump, level=checked)
+        findings = [finding.as_dict() for finding in findings]
+        return Diff(table_html=table, changed_lines=changed_lines, findings=findings, bump=bump, level=checked)
 
     return cache.get_or_set(key, build, CACHE_SECONDS)
 

@@ -56,13 +56,11 @@ def _codegen_available() -> bool:
 def subject(request, subject, version=None):
     found = selectors.readable_subject(viewer=request.user, name=subject, tenant_slug=request.GET.get("tenant"))
     shown = selectors.version_of(found, version)
-    doc = selectors.documentation(shown)
     context = {
         "subject": found,
         "version": shown,
         "source": selectors.source_html(shown.schema),
-        "doc": doc,
-        "links": selectors.type_links(doc, shown),
+        "documentation": selectors.documentation_html(shown),
         "imports": selectors.imports_of(shown),
         "imported_by": selectors.imported_by(viewer=request.user, version=shown),
         "versions": selectors.version_rows(found),
