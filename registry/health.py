@@ -34,14 +34,23 @@ class Component:
 
 def _database() -> str:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        _select_one()
     except Exception:
-        # Drop the broken connection so that the next probe (or request) opens a new one once PostgreSQL is back.
+        # A kept-alive connection dies when PostgreSQL restarts: drop it and try once on a new one.
         connection.close()
-        raise
+        try:
+            _select_one()
+        except Exception:
+            connection.close()
+            raise
+        return "reconnected"
     return ""
+
+
+def _select_one() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
 
 
 def _redis() -> str:

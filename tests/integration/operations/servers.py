@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -48,22 +49,39 @@ def wait_for_port(port: int, timeout: float = START_TIMEOUT) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+class PrivateRedis:
+    """A Redis server of one test's own on a free port; `url` names db 0, `url_of(n)` another db."""
+
+    def __init__(self):
+        if not shutil.which("redis-server"):
+            pytest.fail("redis-server is not installed; install Debian's redis-server package")
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, timeout=10)
+
+    def url_of(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    @property
+    def url(self) -> str:
+        return self.url_of(0)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
 @contextmanager
 def redis_server():
-    """Yield the URL of a Redis server of this test's own (db 0), stopped afterwards."""
-    if not shutil.which("redis-server"):
-        pytest.fail("redis-server is not installed; install Debian's redis-server package")
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
+    """Yield a PrivateRedis, stopped afterwards."""
+    server = PrivateRedis()
     try:
-        wait_for_port(port, timeout=10)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server
     finally:
-        process.kill()
-        process.wait()
+        server.stop()
 
 
 def registry_env(**overrides: str) -> dict[str, str]:
@@ -144,3 +162,60 @@ def celery_worker(env: dict[str, str], *extra: str):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _postgres_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    if not found:
+        pytest.fail(f"{name} was not found under /usr/lib/postgresql; install Debian's postgresql package")
+    return str(found[-1])
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of one test's own (a scratch data folder, a free port), which the test may stop.
+
+    The shared server on 5432 is never touched. Debian's initdb refuses to run as root, so as root
+    the server runs as the `postgres` user.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="registry-pg-"))
+        self.data = self.folder / "data"
+        self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as_postgres:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(_postgres_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self._as_postgres, *command], check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off"
+        self._run(
+            _postgres_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run(
+            [*self._as_postgres, _postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def private_postgres():
+    server = PrivatePostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

@@ -70,9 +70,9 @@ def writer_token(writer):
 @pytest.fixture
 def registry(writer_token, tmp_path):
     """The registry under gunicorn with two workers, a Redis of its own, and /metrics behind a token."""
-    with redis_server() as redis_url:
+    with redis_server() as redis:
         env = registry_env(
-            REDIS_URL=redis_url,
+            REDIS_URL=redis.url,
             PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
             REGISTRY_METRICS_TOKEN=TOKEN,
             # No network is trusted, so even a loopback scraper needs the token.
@@ -178,11 +178,11 @@ PROBE_TASK = "tests.integration.operations.probe_tasks.probe"
 
 def test_celery_queue_depth_and_task_durations_are_reported(writer_token, tmp_path):
     """A worker records task durations into the same folder; queue depth is read from the broker when scraped."""
-    with redis_server() as redis_url:
-        broker = redis_url.removesuffix("/0") + "/1"
+    with redis_server() as redis:
+        broker = redis.url_of(1)
         idle_queue = f"idle-{uuid.uuid4().hex[:8]}"
         env = registry_env(
-            REDIS_URL=redis_url,
+            REDIS_URL=redis.url,
             CELERY_BROKER_URL=broker,
             PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
             REGISTRY_METRICS_TOKEN=TOKEN,
