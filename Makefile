@@ -27,12 +27,12 @@ install-dev: $(VENV)/.installed-dev
 
 # The quick start runs with DEBUG on and in-process tasks unless the environment says otherwise.
 bootstrap: install
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py bootstrap
+	DEBUG=$${DEBUG:-true} LOG_FORMAT=$${LOG_FORMAT:-text} $(BIN)/python manage.py bootstrap
 
 # Anonymous reads suit a laptop only: say so, so nobody mistakes this for a deployment's setting.
 run: bootstrap
 	@echo "make run: REGISTRY_ANONYMOUS_READ=$${REGISTRY_ANONYMOUS_READ:-true} (anonymous clients may read every schema; deployments keep it off)"
-	REGISTRY_ANONYMOUS_READ=$${REGISTRY_ANONYMOUS_READ:-true} DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(REGISTRY_PORT) --noreload
+	REGISTRY_ANONYMOUS_READ=$${REGISTRY_ANONYMOUS_READ:-true} DEBUG=$${DEBUG:-true} LOG_FORMAT=$${LOG_FORMAT:-text} $(BIN)/python manage.py runserver 127.0.0.1:$(REGISTRY_PORT) --noreload
 
 # ts-proto for the TypeScript generator's tests; Debian's tools (protoc-gen-go, protoc-gen-go-grpc, chromium,
 # nodejs, npm) need root: `bash .ci/run` installs them, and the suite stops at once naming any that is missing.

@@ -36,3 +36,17 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+# gunicorn's own lines (start, worker exits) in the registry's format, so a log collector reads one shape.
+if os.environ.get("LOG_FORMAT", "json") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_context": {"()": "registry.logs.RequestContextFilter"}},
+        "formatters": {"json": {"()": "registry.logs.RegistryJsonFormatter"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_context"]}
+        },
+        "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    }

@@ -3,6 +3,7 @@
 Every variable is listed with its default in README.md ("Configuration").
 """
 
+import logging
 import secrets
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from registry.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str, management_command
+from registry.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("REGISTRY_VAR_DIR", str(BASE_DIR / "var")))
@@ -69,6 +71,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # First of ours: every later log line of the request carries its id.
+    "registry.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -262,11 +266,8 @@ REGISTRY_HEALTH_TIMEOUT = env_float("REGISTRY_HEALTH_TIMEOUT", 1.0, minimum=0.1)
 REGISTRY_WORKER_METRICS_PORT = env_int("REGISTRY_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# json (one object per line, with request id, user and tenant) for log collectors; text for a terminal.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json", ("json", "text"))
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Python's warnings go through logging too, so that even they arrive as JSON lines.
+logging.captureWarnings(True)

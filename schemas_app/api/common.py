@@ -10,7 +10,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry import metrics
+from registry import logs, metrics
 from registry.env import parse_bool
 from schemas_app import selectors
 from schemas_app.api.permissions import CanRead
@@ -163,10 +163,17 @@ class RegistryView(APIView):
             self.context, kwargs["subject"] = split_context(kwargs["subject"])
         return super().dispatch(request, *args, **kwargs)
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.user and request.user.is_authenticated:
+            logs.bind(user=request.user.get_username())
+
     @cached_property
     def tenant(self):
         """The tenant addressed: the subject's context, else the caller's own; 40401 when the caller may not see it."""
-        return selectors.addressed_tenant(viewer=self.request.user, context=self.context, subject=self.subject_name)
+        tenant = selectors.addressed_tenant(viewer=self.request.user, context=self.context, subject=self.subject_name)
+        logs.bind(tenant=tenant.slug)
+        return tenant
 
     @property
     def subject_name(self) -> str | None:

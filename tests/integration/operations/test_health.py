@@ -67,15 +67,17 @@ def test_readiness_fails_while_postgresql_is_stopped_and_recovers_without_a_rest
 
 @pytest.mark.django_db
 def test_readiness_degrades_but_does_not_fail_when_only_redis_is_down(tmp_path):
-    with redis_server() as redis:
-        with gunicorn(registry_env(REDIS_URL=redis.url), workers=2, log_path=tmp_path / "gunicorn.log") as url:
-            assert ready(url)[:2] == (200, "SERVING_STATUS_SERVING")
-            redis.stop()
-            for _ in range(4):
-                code, status, components = ready(url)
-                assert (code, status) == (200, "SERVING_STATUS_DEGRADED")
-                assert components["redis"] == "SERVING_STATUS_DEGRADED"
-                assert components["postgresql"] == "SERVING_STATUS_SERVING"
+    with (
+        redis_server() as redis,
+        gunicorn(registry_env(REDIS_URL=redis.url), workers=2, log_path=tmp_path / "gunicorn.log") as url,
+    ):
+        assert ready(url)[:2] == (200, "SERVING_STATUS_SERVING")
+        redis.stop()
+        for _ in range(4):
+            code, status, components = ready(url)
+            assert (code, status) == (200, "SERVING_STATUS_DEGRADED")
+            assert components["redis"] == "SERVING_STATUS_DEGRADED"
+            assert components["postgresql"] == "SERVING_STATUS_SERVING"
 
 
 @pytest.mark.django_db
