@@ -30,7 +30,7 @@ class OctetLength(Func):
 
 
 class StorageCollector(Collector):
-    """Subjects, versions, schemas and schema bytes per tenant."""
+    """Subjects, versions, schemas and schema bytes per tenant, and whether PostgreSQL answered at all."""
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         from schemas_app.models import Schema, Subject, SubjectVersion, Tenant
@@ -68,9 +68,16 @@ class StorageCollector(Collector):
                 schema_bytes.add_metric([slug], size or 0)
         except Exception:
             logger.warning("Storage metrics skipped: the database could not be read", exc_info=True)
-            connection.close_if_unusable_or_obsolete()
+            connection.close()
+            yield _database_up(0)
             return
-        yield from (subjects, versions, schemas, schema_bytes)
+        yield from (subjects, versions, schemas, schema_bytes, _database_up(1))
+
+
+def _database_up(value: int) -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "registry_database_up", "1 when PostgreSQL answered this scrape's storage queries, else 0.", value=value
+    )
 
 
 def pending_reviews() -> list[tuple[str, float]]:

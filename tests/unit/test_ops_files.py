@@ -1,0 +1,74 @@
+"""The operations files stay valid: Prometheus accepts the alert rules and passes their unit tests, and the
+Grafana dashboard and the alerts only name metrics the registry exports."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+import registry.metrics  # noqa: F401  (defines the event metrics in REGISTRY)
+
+ROOT = Path(__file__).resolve().parents[2]
+PROMETHEUS = ROOT / "ops" / "prometheus"
+DASHBOARD = ROOT / "ops" / "grafana" / "registry.json"
+METRIC_NAME = re.compile(r"\b(registry_[a-z_]+)\b")
+SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
+
+
+def promtool(*arguments: str) -> subprocess.CompletedProcess:
+    if not shutil.which("promtool"):
+        pytest.fail("promtool is not installed; install Debian's prometheus package (apt-get install prometheus)")
+    return subprocess.run(["promtool", *arguments], cwd=PROMETHEUS, capture_output=True, text=True, timeout=120)
+
+
+def exported_names() -> set[str]:
+    """Return every registry_* sample name /metrics can carry: event metrics and those read at scrape time."""
+    events = {name for name in REGISTRY._names_to_collectors if name.startswith("registry_")}
+    collectors = (ROOT / "registry" / "metrics_collectors.py").read_text()
+    return events | set(re.findall(r'"(registry_[a-z_]+)"', collectors))
+
+
+def base_name(name: str) -> str:
+    for suffix in SUFFIXES:
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
+def test_promtool_accepts_the_alert_rules():
+    result = promtool("check", "rules", "alerts.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_alert_rules_pass_their_unit_tests():
+    result = promtool("test", "rules", "alerts_test.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_prometheus_configuration_is_valid():
+    result = promtool("check", "config", "--syntax-only", "prometheus.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", [PROMETHEUS / "alerts.yml", DASHBOARD], ids=["alerts", "dashboard"])
+def test_alerts_and_dashboard_name_only_exported_metrics(path):
+    known = {base_name(name) for name in exported_names()}
+    named = {base_name(name) for name in METRIC_NAME.findall(path.read_text())}
+    assert named, f"{path.name} names no registry metric"
+    assert named <= known, f"{path.name} names metrics the registry does not export: {sorted(named - known)}"
+
+
+def test_the_dashboard_has_a_panel_for_every_registry_metric():
+    known = {base_name(name) for name in exported_names()}
+    dashboard = json.loads(DASHBOARD.read_text())
+    shown = {
+        base_name(name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in METRIC_NAME.findall(target["expr"])
+    }
+    assert known - {"registry_celery_broker_probe_seconds", "registry_compatibility_checks"} <= shown
