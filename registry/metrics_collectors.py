@@ -9,10 +9,12 @@ keeps answering so that Prometheus still sees the registry's other figures.
 import logging
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Func, IntegerField, Sum
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -80,16 +82,27 @@ def _database_up(value: int) -> GaugeMetricFamily:
     )
 
 
-def pending_reviews() -> list[tuple[str, float]]:
-    """Return (tenant slug, age in seconds) of every change request waiting for review.
+def pending_reviews() -> list[tuple[str, float, bool]]:
+    """Return (tenant slug, age in seconds, past its notice period) of every change request waiting for review.
 
-    Hook for the review workflow: until a change request model exists there is nothing pending.
+    A breaking change's notice ends at its `notice_ends_at`; any other change has waited past notice
+    once it is older than the default notice period (REGISTRY_NOTICE_HOURS).
     """
-    return []
+    from schemas_app.models import ChangeRequest
+
+    now = timezone.now()
+    default_notice = timedelta(hours=settings.REGISTRY_NOTICE_HOURS)
+    waiting = ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).values_list(
+        "tenant__slug", "created_at", "notice_ends_at"
+    )
+    return [
+        (slug, (now - created).total_seconds(), (notice_ends or created + default_notice) <= now)
+        for slug, created, notice_ends in waiting
+    ]
 
 
 class PendingReviewsCollector(Collector):
-    """Pending reviews per tenant and the age of the oldest, for the notice-period alert."""
+    """Pending reviews per tenant, the age of the oldest, and how many waited past their notice period."""
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         count = GaugeMetricFamily("registry_pending_reviews", "Change requests waiting for review.", labels=["tenant"])
@@ -98,18 +111,24 @@ class PendingReviewsCollector(Collector):
             "Age of the oldest change request waiting for review, in seconds.",
             labels=["tenant"],
         )
+        overdue = GaugeMetricFamily(
+            "registry_pending_reviews_past_notice",
+            "Change requests still waiting for review after their notice period ended.",
+            labels=["tenant"],
+        )
         try:
             waiting = pending_reviews()
         except Exception:
             logger.warning("Review metrics skipped: the database could not be read", exc_info=True)
             return
-        per_tenant: dict[str, list[float]] = {}
-        for tenant, age in waiting:
-            per_tenant.setdefault(tenant, []).append(age)
-        for tenant, ages in sorted(per_tenant.items()):
-            count.add_metric([tenant], len(ages))
-            oldest.add_metric([tenant], max(ages))
-        yield from (count, oldest)
+        per_tenant: dict[str, list[tuple[float, bool]]] = {}
+        for tenant, age, past_notice in waiting:
+            per_tenant.setdefault(tenant, []).append((age, past_notice))
+        for tenant, reviews in sorted(per_tenant.items()):
+            count.add_metric([tenant], len(reviews))
+            oldest.add_metric([tenant], max(age for age, _ in reviews))
+            overdue.add_metric([tenant], sum(1 for _, past in reviews if past))
+        yield from (count, oldest, overdue)
 
 
 def celery_queue_names() -> list[str]:

@@ -73,11 +73,13 @@ class Registration:
 
     @property
     def metrics_result(self) -> str:
+        if self.change_request is not None:
+            return metrics.HELD_FOR_REVIEW
         return metrics.CREATED if self.created else metrics.EXISTING
 
 
 def counted_registration(register):
-    """Count each registration by result once its transaction has ended: created, existing or refused."""
+    """Count each registration by result once its transaction has ended: created, existing, held or refused."""
 
     @functools.wraps(register)
     def wrapper(**kwargs):

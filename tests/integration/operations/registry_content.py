@@ -1,7 +1,7 @@
 """A registry with something of everything, for the backup and migration tests.
 
 References, a version gap left by a permanent delete, a soft-deleted version, ids shared across
-subjects, subject and global configs, a subject mode, a second tenant and a role grant.
+subjects, subject and global configs, a subject mode, a pending review, a second tenant and a role grant.
 """
 
 from guardian.shortcuts import assign_perm
@@ -42,6 +42,9 @@ def fill_registry(*, acting_user=None) -> Tenant:
         tenant=tenant, subject_name=None, changes={"compatibilityRules": "WIRE_JSON"}, acting_user=acting_user
     )
     services.mode_update(tenant=tenant, subject_name="ticks-copy-value", mode="READONLY", acting_user=acting_user)
+    # A breaking change to money is held for review (the default review policy) with its findings.
+    held = register("common/money.proto", MONEY.replace("  string currency_code = 3;\n", ""))
+    assert held.change_request is not None
 
     other = Tenant.objects.create(slug="risk", name="Risk desk")
     services.subject_version_register(

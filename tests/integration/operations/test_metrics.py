@@ -9,11 +9,13 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from schemas_app.models import SubjectVersion
+from schemas_app.models import ChangeRequest, SubjectVersion
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_DELETES_FIELD
 from tests.integration.operations.servers import celery_worker, gunicorn, redis_server, registry_env
 
@@ -96,18 +98,36 @@ def test_metrics_refuse_a_scraper_without_the_token(registry):
 
 
 def test_registrations_are_counted_by_result_across_both_workers(registry):
+    assert call(f"{registry}/config/strict-value", "PUT", {"reviewPolicy": "none"})[0] == 200
+    assert register(registry, "strict-value", TICK_V1) == 200
     before = scrape(registry)
     assert register(registry, "ticks-value", TICK_V1) == 200
     for _ in range(5):
         assert register(registry, "ticks-value", TICK_V1) == 200  # the same content: existing
-    assert register(registry, "ticks-value", TICK_V2_DELETES_FIELD) == 409
+    assert register(registry, "ticks-value", TICK_V2_DELETES_FIELD) == 202  # breaking: held for review
+    assert register(registry, "strict-value", TICK_V2_DELETES_FIELD) == 409  # breaking, no reviews: refused
     assert register(registry, "ticks-value", "syntax = 'proto3'; message {") == 422
     after = scrape(registry)
 
     name = "registry_schema_registrations_total"
     assert value(after, name, result="created") - value(before, name, result="created") == 1
     assert value(after, name, result="existing") - value(before, name, result="existing") == 5
+    assert value(after, name, result="held_for_review") - value(before, name, result="held_for_review") == 1
     assert value(after, name, result="refused") - value(before, name, result="refused") == 2
+
+
+def test_pending_reviews_and_those_past_their_notice_are_reported(registry):
+    assert register(registry, "ticks-value", TICK_V1) == 200
+    assert register(registry, "ticks-value", TICK_V2_DELETES_FIELD) == 202
+    samples = scrape(registry)
+    assert value(samples, "registry_pending_reviews", tenant="default") == 1
+    assert value(samples, "registry_pending_reviews_past_notice", tenant="default") == 0
+
+    three_days_ago = timezone.now() - timedelta(days=3)
+    ChangeRequest.objects.update(created_at=three_days_ago, notice_ends_at=three_days_ago + timedelta(hours=48))
+    samples = scrape(registry)
+    assert value(samples, "registry_pending_reviews_past_notice", tenant="default") == 1
+    assert value(samples, "registry_pending_review_oldest_seconds", tenant="default") >= 3 * 24 * 3600
 
 
 def test_compatibility_failures_are_counted_by_rule_set_and_validation_errors_by_code(registry):
@@ -115,7 +135,7 @@ def test_compatibility_failures_are_counted_by_rule_set_and_validation_errors_by
     assert register(registry, "wire-value", TICK_V1) == 200
     assert call(f"{registry}/config/wire-value", "PUT", {"compatibilityRules": "WIRE"})[0] == 200
 
-    assert register(registry, "ticks-value", TICK_V2_DELETES_FIELD) == 409
+    assert register(registry, "ticks-value", TICK_V2_DELETES_FIELD) == 202
     status, body = call(
         f"{registry}/compatibility/subjects/wire-value/versions", "POST", {"schema": TICK_V2_ADDS_FIELD}
     )
