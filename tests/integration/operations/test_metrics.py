@@ -79,8 +79,6 @@ def registry(writer_token, tmp_path):
             REGISTRY_METRICS_TOKEN=TOKEN,
             # No network is trusted, so even a loopback scraper needs the token.
             REGISTRY_METRICS_ALLOWED_NETWORKS="192.0.2.0/24",
-            # Confluent's behaviour: a breaking change is refused with 409 instead of held for review.
-            REGISTRY_REVIEW_POLICY="none",
         )
         with gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as url:
             yield url
