@@ -152,13 +152,17 @@ def plan_copy(client: RemoteRegistry, *, tenant: Tenant) -> Plan:
     return plan
 
 
-def run_copy(plan: Plan, *, tenant: Tenant, force: bool = False, report: Callable[[Step], None] = lambda step: None):
+def run_copy(
+    plan: Plan, *, tenant: Tenant, acting_user, force: bool = False, report: Callable[[Step], None] = lambda step: None
+):
     """Register every COPY step in IMPORT mode with its source id and version; return the steps that failed."""
     to_copy = [step for step in plan.steps if step.action == COPY]
     failed = []
     if to_copy:
         if selectors.effective_mode(tenant=tenant, subject=None) != Mode.IMPORT:
-            services.mode_update(tenant=tenant, subject_name=None, mode=Mode.IMPORT, force=force)
+            services.mode_update(
+                tenant=tenant, subject_name=None, mode=Mode.IMPORT, force=force, acting_user=acting_user
+            )
         for step in to_copy:
             source = step.source
             try:
@@ -171,13 +175,14 @@ def run_copy(plan: Plan, *, tenant: Tenant, force: bool = False, report: Callabl
                     rule_set=source.rule_set,
                     import_id=source.schema_id,
                     import_version=source.version,
+                    acting_user=acting_user,
                 )
             except RegistryError as error:
                 step.action, step.reason = CONFLICT, error.message
                 failed.append(step)
             report(step)
     for scope, config in plan.configs.items():
-        services.config_update(tenant=tenant, subject_name=scope, changes=config)
+        services.config_update(tenant=tenant, subject_name=scope, changes=config, acting_user=acting_user)
     if not failed and selectors.effective_mode(tenant=tenant, subject=None) == Mode.IMPORT:
-        services.mode_update(tenant=tenant, subject_name=None, mode=Mode.READWRITE)
+        services.mode_update(tenant=tenant, subject_name=None, mode=Mode.READWRITE, acting_user=acting_user)
     return failed

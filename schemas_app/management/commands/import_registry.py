@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from schemas_app import backup, copying, selectors
+from schemas_app import backup, copying, selectors, services
 from schemas_app.errors import RegistryError
 from schemas_app.remote import RemoteError, RemoteRegistry, add_credential_arguments
 
@@ -51,7 +51,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Dry run from {client.url}: {plan.summary()}; configs: {configs}. Nothing was copied.")
             return
         failed = copying.run_copy(
-            plan, tenant=tenant, force=force, report=lambda step: self.stdout.write(step.describe())
+            plan,
+            tenant=tenant,
+            acting_user=services.system_account(),
+            force=force,
+            report=lambda step: self.stdout.write(step.describe()),
         )
         self.stdout.write(f"Copied from {client.url}: {plan.summary()}.")
         if failed:
