@@ -34,6 +34,8 @@ FORMAT = "proto-schema-registry-backup"
 FORMAT_VERSION = 1
 # Apps whose every model is part of the registry's state.
 EXPORTED_APPS = ("schemas_app",)
+# Credentials stay behind: API tokens are re-issued after a restore (their digests are keyed with SECRET_KEY).
+NOT_EXPORTED = ("schemas_app.apitoken",)
 
 
 class ExactJSONEncoder(DjangoJSONEncoder):
@@ -61,7 +63,7 @@ def exported_models() -> list:
     """Return the registry's models, each after the models it refers to."""
     models = [model for label in EXPORTED_APPS for model in apps.get_app_config(label).get_models()]
     ordered = serializers.sort_dependencies([(apps.get_app_config(label), None) for label in EXPORTED_APPS])
-    return [model for model in ordered if model in models]
+    return [model for model in ordered if model in models and model._meta.label_lower not in NOT_EXPORTED]
 
 
 def _registry_content_types() -> list[ContentType]:

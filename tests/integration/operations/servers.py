@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -90,7 +91,8 @@ def registry_env(**overrides: str) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "registry.settings",
         "DATABASE_URL": database_url(),
-        "SECRET_KEY": "operations-tests",
+        # The test process's key: API token digests are keyed with it, so tokens made here work there.
+        "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",

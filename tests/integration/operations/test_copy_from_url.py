@@ -10,15 +10,16 @@ import uuid
 
 import psycopg
 import pytest
-from rest_framework.authtoken.models import Token
 
 from schemas_app.models import SubjectVersion
+from tests.conftest_users import api_token
 from tests.integration.operations.registry_content import fill_registry
 from tests.integration.operations.servers import ROOT, database_url, registry_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-TOKEN = "1111222233334444555566667777888899990000"
+# The writer's API token on the source registry, handed to the command as REGISTRY_TOKEN.
+SOURCE = {"token": ""}
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def manage(*arguments: str, database: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "manage.py", *arguments],
         cwd=ROOT,
-        env=registry_env(DATABASE_URL=database, REGISTRY_TOKEN=TOKEN, LOG_FORMAT="text"),
+        env=registry_env(DATABASE_URL=database, REGISTRY_TOKEN=SOURCE["token"], LOG_FORMAT="text"),
         capture_output=True,
         text=True,
         timeout=300,
@@ -86,7 +87,7 @@ def source_versions() -> list[tuple]:
 
 def test_copy_from_a_running_registry_keeps_ids_versions_and_references(live_server, writer, target_database):
     fill_registry(acting_user=writer)
-    Token.objects.create(user=writer, key=TOKEN)
+    SOURCE["token"] = api_token(writer)
     expected = source_versions()
     assert [(row[0], row[1]) for row in expected if row[0] == "ticks-value"] == [("ticks-value", 1), ("ticks-value", 3)]
 
@@ -107,7 +108,7 @@ def test_copy_from_a_running_registry_keeps_ids_versions_and_references(live_ser
 
 def test_an_interrupted_copy_resumes_where_it_stopped(live_server, writer, target_database):
     fill_registry(acting_user=writer)
-    Token.objects.create(user=writer, key=TOKEN)
+    SOURCE["token"] = api_token(writer)
     manage("import_registry", "--from-url", live_server.url, database=target_database)
     # As if the run had died before its last two versions: they are missing and the tenant is still importing.
     with psycopg.connect(target_database) as connection:

@@ -8,9 +8,8 @@ import urllib.request
 
 import pytest
 
+from tests.conftest_users import api_token
 from tests.integration.operations.servers import gunicorn, registry_env
-
-WRITER_TOKEN = "fedcba9876543210fedcba9876543210fedcba98"
 
 
 def get(url: str, headers: dict | None = None) -> tuple[int, dict]:
@@ -25,13 +24,11 @@ def get(url: str, headers: dict | None = None) -> tuple[int, dict]:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_every_line_is_json_and_carries_the_request_id_user_and_tenant(writer, tmp_path):
-    from rest_framework.authtoken.models import Token
-
-    Token.objects.create(user=writer, key=WRITER_TOKEN)
+    writer_token = api_token(writer)
     log = tmp_path / "registry.log"
     with gunicorn(registry_env(LOG_FORMAT="json"), workers=2, log_path=log) as url:
         status, headers = get(
-            f"{url}/subjects", {"X-Request-ID": "client-id-123", "Authorization": f"Token {WRITER_TOKEN}"}
+            f"{url}/subjects", {"X-Request-ID": "client-id-123", "Authorization": f"Bearer {writer_token}"}
         )
         assert status == 200 and headers["X-Request-ID"] == "client-id-123"
         assert get(f"{url}/health/live?correlation_id=corr-456")[1]["X-Request-ID"] == "corr-456"
@@ -56,4 +53,4 @@ def test_every_line_is_json_and_carries_the_request_id_user_and_tenant(writer, t
     assert access["corr-456"]["path"] == "/health/live"
     assert access[generated]["status"] == 200
     assert access["bad-login"]["status"] == 401 and access["bad-login"]["user"] == "-"
-    assert "hunter2" not in text and secret not in text and WRITER_TOKEN not in text
+    assert "hunter2" not in text and secret not in text and writer_token not in text

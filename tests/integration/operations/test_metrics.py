@@ -16,19 +16,20 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from schemas_app.models import ChangeRequest, SubjectVersion
+from tests.conftest_users import api_token
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_DELETES_FIELD
 from tests.integration.operations.servers import celery_worker, gunicorn, redis_server, registry_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-# API token of the `writer` user: gunicorn runs production settings, whose password hashers are slow on purpose.
-WRITER_TOKEN = "0123456789abcdef0123456789abcdef01234567"
 TOKEN = "scrape-" + uuid.uuid4().hex
+# The writer's API token (gunicorn runs production settings, whose password hashers are slow on purpose).
+WRITER = {"token": ""}
 
 
 def call(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(
-        url, method=method, headers={"Authorization": f"Bearer {WRITER_TOKEN}", **(headers or {})}
+        url, method=method, headers={"Authorization": f"Bearer {WRITER['token']}", **(headers or {})}
     )
     if body is not None:
         request.data = json.dumps(body).encode()
@@ -57,16 +58,8 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def writer_token(writer):
-    """The writer's token, hashed with the key the registry under test runs with (see `registry_env`)."""
-    from django.test import override_settings
-
-    from schemas_app.models import ApiToken
-    from schemas_app.tokens import token_digest
-
-    with override_settings(SECRET_KEY="operations-tests"):
-        return ApiToken.objects.create(
-            user=writer, name="tests", prefix=WRITER_TOKEN[:10], digest=token_digest(WRITER_TOKEN)
-        )
+    WRITER["token"] = api_token(writer)
+    return WRITER["token"]
 
 
 @pytest.fixture
