@@ -8,9 +8,11 @@ COPY pyproject.toml README.md ./
 COPY registry ./registry
 COPY schemas_app ./schemas_app
 COPY codegen ./codegen
+COPY protoengine ./protoengine
+COPY registry_client ./registry_client
 RUN pip install --no-cache-dir .
 
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 COPY templates ./templates
 COPY static ./static
 COPY schemas ./schemas
@@ -21,4 +23,5 @@ RUN useradd --system --home /app registry && mkdir -p /app/var && chown -R regis
 USER registry
 
 EXPOSE 8081
-CMD ["sh", "-c", "gunicorn registry.wsgi --bind 0.0.0.0:${REGISTRY_PORT} --workers ${GUNICORN_WORKERS:-4} --access-logfile -"]
+# gunicorn.conf.py (read from /app) binds 0.0.0.0:$REGISTRY_PORT with GUNICORN_WORKERS workers and JSON logs.
+CMD ["gunicorn", "registry.wsgi"]

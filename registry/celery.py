@@ -21,6 +21,9 @@ _started: dict[str, float] = {}
 
 @signals.task_prerun.connect
 def _task_started(task_id=None, **_):
+    from registry import db_router
+
+    db_router.start_unit_of_work()  # a task, like a request, reads replicas until it writes
     _started[task_id] = time.perf_counter()
 
 

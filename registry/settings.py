@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First of ours: every later log line of the request carries its id.
     "registry.logs.RequestIdMiddleware",
+    # Each request starts reading from the replicas (when there are any) until it writes.
+    "registry.db_router.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -110,9 +112,18 @@ DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'registry.sqlit
 if DATABASE_URL.startswith("sqlite:///"):
     # The embedded default must work on a fresh clone, where var/ may not exist yet.
     Path(DATABASE_URL.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
-}
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE)}
+# Read replicas of the primary (postgres:// URLs, comma-separated): lookups read from them, writes and
+# reads after a write in the same request go to the primary (registry.db_router).
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
+for _index, _url in enumerate(DATABASE_REPLICA_URLS):
+    # In tests a replica is the test database itself.
+    DATABASES[f"replica_{_index}"] = {
+        **dj_database_url.parse(_url, conn_max_age=DATABASE_CONN_MAX_AGE),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["registry.db_router.PrimaryReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two writers queue instead of failing.
     DATABASES["default"]["OPTIONS"] = {

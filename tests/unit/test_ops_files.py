@@ -72,3 +72,48 @@ def test_the_dashboard_has_a_panel_for_every_registry_metric():
         for name in METRIC_NAME.findall(target["expr"])
     }
     assert known - {"registry_celery_broker_probe_seconds", "registry_compatibility_checks"} <= shown
+
+
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def compose() -> dict:
+    import yaml
+
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_docker_compose_is_valid_yaml_with_a_health_check_on_every_stateful_service():
+    services = compose()["services"]
+    for name in ("postgres", "redis", "schema-registry", "celery-worker", "prometheus"):
+        assert "healthcheck" in services[name], f"{name} has no healthcheck"
+        assert services[name]["healthcheck"]["test"], name
+    assert "/health/ready" in " ".join(services["schema-registry"]["healthcheck"]["test"])
+
+
+def test_docker_compose_runs_prometheus_with_the_repository_rules_and_the_metrics_token():
+    document = compose()
+    prometheus = document["services"]["prometheus"]
+    mounted = {
+        volume.split(":")[0]: volume.split(":")[1] for volume in prometheus["volumes"] if volume.startswith("./")
+    }
+    assert mounted == {
+        "./ops/prometheus/prometheus.yml": "/etc/prometheus/prometheus.yml",
+        "./ops/prometheus/alerts.yml": "/etc/prometheus/alerts.yml",
+    }
+    for source in mounted:
+        assert (ROOT / source).is_file(), source
+    assert "metrics_token" in prometheus["secrets"] and "metrics_token" in document["secrets"]
+    scrape = (PROMETHEUS / "prometheus.yml").read_text()
+    assert "/run/secrets/metrics_token" in scrape and "/etc/prometheus/alerts.yml" in scrape
+    assert "REGISTRY_METRICS_TOKEN" in document["x-registry-env"]
+
+
+def test_every_service_built_from_the_dockerfile_gets_the_packages_it_installs():
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for pattern in packages:
+        assert f"COPY {pattern.rstrip('*')} " in dockerfile, f"the Dockerfile does not copy {pattern.rstrip('*')}"
+    assert "gunicorn.conf.py" in dockerfile
