@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 SERVING = "SERVING_STATUS_SERVING"
 DEGRADED = "SERVING_STATUS_DEGRADED"
@@ -32,23 +32,24 @@ class Component:
     status_when_down: str
 
 
-def _database() -> str:
+def _database(alias: str = DEFAULT_DB_ALIAS) -> str:
+    database = connections[alias]
     try:
-        _select_one()
+        _select_one(database)
     except Exception:
         # A kept-alive connection dies when PostgreSQL restarts: drop it and try once on a new one.
-        connection.close()
+        database.close()
         try:
-            _select_one()
+            _select_one(database)
         except Exception:
-            connection.close()
+            database.close()
             raise
         return "reconnected"
     return ""
 
 
-def _select_one() -> None:
-    with connection.cursor() as cursor:
+def _select_one(database) -> None:
+    with database.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
 
@@ -116,9 +117,19 @@ def check(component: Component) -> dict:
     return body
 
 
+def _replicas() -> list[Component]:
+    """A read replica that is down fails the lookups routed to it: the registry is degraded until it returns."""
+    from registry.db_router import replica_aliases
+
+    return [
+        Component(f"postgresql-{alias.replace('_', '-')}", lambda alias=alias: _database(alias), DEGRADED)
+        for alias in replica_aliases()
+    ]
+
+
 def readiness() -> dict:
     """Return a CheckResponse: the worst status of the components, and each component's health."""
-    components = [check(component) for component in COMPONENTS]
+    components = [check(component) for component in (*COMPONENTS, *_replicas())]
     statuses = {component["status"] for component in components}
     overall = NOT_SERVING if NOT_SERVING in statuses else DEGRADED if DEGRADED in statuses else SERVING
     return {"status": overall, "components": components}

@@ -95,3 +95,18 @@ def test_readiness_reports_a_missing_celery_worker_as_degraded(tmp_path):
                     time.sleep(0.5)
                     code, status, components = ready(url)
             assert (code, status) == (200, "SERVING_STATUS_SERVING")
+
+
+@pytest.mark.django_db
+def test_a_read_replica_that_is_down_degrades_readiness(tmp_path):
+    with private_postgres() as replica, redis_server() as redis:
+        env = registry_env(REDIS_URL=redis.url, DATABASE_REPLICA_URLS=replica.url)
+        with gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log") as url:
+            code, status, components = ready(url)
+            assert (code, status) == (200, "SERVING_STATUS_SERVING")
+            assert components["postgresql-replica-0"] == "SERVING_STATUS_SERVING"
+            replica.stop()
+            code, status, components = ready(url)
+            assert (code, status) == (200, "SERVING_STATUS_DEGRADED")
+            assert components["postgresql-replica-0"] == "SERVING_STATUS_DEGRADED"
+            assert components["postgresql"] == "SERVING_STATUS_SERVING"
