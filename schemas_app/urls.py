@@ -65,6 +65,7 @@ urlpatterns = [
         name="managed-compatibility",
     ),
     re_path(rf"^schemas/{SUBJECT}$", management.ManagedSubjectView.as_view(), name="managed-subject"),
+    re_path(r"^metrics/message-sizes$", management.MessageSizesView.as_view(), name="message-sizes"),
     re_path(
         rf"^compatibility/subjects/{SUBJECT}/versions/{VERSION}$",
         confluent.CompatibilityView.as_view(),

@@ -2,13 +2,14 @@
 
 from rest_framework.response import Response
 
+from registry import metrics
 from schemas_app import selectors, services
 from schemas_app.api.common import RegistryView, query_bool
 from schemas_app.api.confluent import normalize_flag, register_from_request, validated_schema_input, version_payload
 from schemas_app.api.openapi import documented
-from schemas_app.api.permissions import CanDelete, CanWrite
+from schemas_app.api.permissions import CanDelete, CanRead, CanWrite
 from schemas_app.api.reviews import pending_body
-from schemas_app.api.serializers import SchemaInputSerializer
+from schemas_app.api.serializers import MessageSizesInputSerializer, SchemaInputSerializer
 
 
 class ManagementView(RegistryView):
@@ -87,3 +88,22 @@ class ManagedCompatibilityView(ManagementView):
                 "findings": [finding.as_dict() for finding in findings],
             }
         )
+
+
+@documented(request=MessageSizesInputSerializer)
+class MessageSizesView(ManagementView):
+    """POST /metrics/message-sizes: a transport client reports the sizes of messages it serialized for a subject.
+
+    They feed `registry_message_size_bytes`; only subjects of the caller's tenant are counted, so a client
+    cannot grow the metric's label set at will.
+    """
+
+    method_permissions = {"POST": [CanRead]}
+
+    def post(self, request):
+        serializer = MessageSizesInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subject = selectors.subject_get(tenant=self.tenant, name=serializer.validated_data["subject"])
+        for size in serializer.validated_data["sizes"]:
+            metrics.record_message_size(subject=subject.name, size_bytes=size)
+        return Response({"recorded": len(serializer.validated_data["sizes"])})

@@ -55,3 +55,12 @@ class ConfigInputSerializer(serializers.Serializer):
 
 class ModeInputSerializer(serializers.Serializer):
     mode = serializers.CharField()
+
+
+class MessageSizesInputSerializer(serializers.Serializer):
+    """Sizes of serialized messages a transport client saw for one subject since its last report."""
+
+    subject = serializers.CharField(max_length=255)
+    sizes = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=2**31 - 1), min_length=1, max_length=1000
+    )

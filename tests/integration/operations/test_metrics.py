@@ -184,6 +184,19 @@ def test_lookups_of_a_deprecated_version_are_counted_per_client(registry):
     assert value(samples, usage, subject="ticks-value", client="writer") == 3
 
 
+def test_message_sizes_reported_by_a_transport_client_are_counted_per_subject(registry):
+    assert register(registry, "ticks-value", TICK_V1) == 200
+    report = {"subject": "ticks-value", "sizes": [100, 2000, 300000]}
+    assert call(f"{registry}/metrics/message-sizes", "POST", report) == (200, b'{"recorded":3}')
+    assert call(f"{registry}/metrics/message-sizes", "POST", {"subject": "unknown-value", "sizes": [1]})[0] == 404
+    samples = scrape(registry)
+
+    assert value(samples, "registry_message_size_bytes_count", subject="ticks-value") == 3
+    assert value(samples, "registry_message_size_bytes_sum", subject="ticks-value") == 302100
+    assert value(samples, "registry_message_size_bytes_bucket", subject="ticks-value", le="4096.0") == 2
+    assert value(samples, "registry_message_size_bytes_count", subject="unknown-value") == 0
+
+
 PROBE_TASK = "tests.integration.operations.probe_tasks.probe"
 
 
