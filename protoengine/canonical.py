@@ -165,7 +165,20 @@ def _descriptor_from_base64(schema: str) -> tuple[FileDescriptorProto | None, st
         return None, f"it looks like base64 but does not decode to a FileDescriptorProto ({error})."
     if not descriptor.name:
         return None, "it decodes from base64, but not to a FileDescriptorProto with a file name."
+    if _holds_invalid_text(descriptor):
+        return None, "it decodes from base64, but its names are not UTF-8."
     return descriptor, ""
+
+
+def _holds_invalid_text(message) -> bool:
+    """Return True when a string field holds bytes that are not UTF-8 (protobuf then hands them over as bytes)."""
+    for field, value in message.ListFields():
+        values = value if field.is_repeated else (value,)
+        if field.type == field.TYPE_STRING and any(isinstance(item, bytes) for item in values):
+            return True
+        if field.type == field.TYPE_MESSAGE and any(_holds_invalid_text(item) for item in values):
+            return True
+    return False
 
 
 def _padded(text: str) -> str:

@@ -26,6 +26,10 @@ class LruCache:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
+    def pop(self, key) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

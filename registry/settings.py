@@ -50,6 +50,18 @@ REGISTRY_SCHEMAS_DIR = Path(env_str("REGISTRY_SCHEMAS_DIR", str(BASE_DIR / "sche
 
 # The largest schema text accepted, in bytes (Confluent answers 42209 above its own limit).
 REGISTRY_MAX_SCHEMA_BYTES = env_int("REGISTRY_MAX_SCHEMA_BYTES", 1024 * 1024, minimum=1024)
+# Bounds on the work one request may cause (a hostile schema must not keep the CPUs busy).
+# Most fields a schema and the files it imports may declare together; past it, 42209.
+REGISTRY_MAX_SCHEMA_FIELDS = env_int("REGISTRY_MAX_SCHEMA_FIELDS", 10_000, minimum=1)
+# Most files a schema may import through references, directly or not, and how deep the imports may nest; 42201.
+REGISTRY_MAX_REFERENCES = env_int("REGISTRY_MAX_REFERENCES", 1_000, minimum=1)
+REGISTRY_MAX_REFERENCE_DEPTH = env_int("REGISTRY_MAX_REFERENCE_DEPTH", 32, minimum=1)
+# Compatibility checks one client (a signed-in user, else an address) may ask per minute; 0 switches the limit off.
+REGISTRY_COMPATIBILITY_CHECKS_PER_MINUTE = env_int("REGISTRY_COMPATIBILITY_CHECKS_PER_MINUTE", 120, minimum=0)
+# Proxies in front of the registry that append to X-Forwarded-For; 0 reads the client's address from the socket only.
+REGISTRY_TRUSTED_PROXIES = env_int("REGISTRY_TRUSTED_PROXIES", 0, minimum=0)
+# Request bodies follow the schema limit (a JSON-escaped schema plus the other fields); larger ones get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * REGISTRY_MAX_SCHEMA_BYTES + 16 * 1024
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,6 +83,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Before anything reads the body: refuses oversized bodies, and answers API clients' errors in JSON.
+    "schemas_app.api.middleware.JSONErrorsMiddleware",
     # First of ours: every later log line of the request carries its id.
     "registry.logs.RequestIdMiddleware",
     # Each request starts reading from the replicas (when there are any) until it writes.
@@ -215,6 +229,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "schemas_app.api.common.registry_exception_handler",
+    # Per-client rates count addresses behind this many proxies (X-Forwarded-For is trusted no further).
+    "NUM_PROXIES": REGISTRY_TRUSTED_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {

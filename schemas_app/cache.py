@@ -7,13 +7,18 @@ Invalidation has one home, here: every save or delete of a version, wherever it 
 `QuerySet.update()`, which sends no signal, calls `forget_versions_on_commit` itself.
 The shared cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so an outage falls back
 to the database instead of failing a request.
+
+Every key names the database it came from (`instance_key`): a database recreated or restored
+under a warm Redis never reads the entries of the one before, which would name rows (the default
+tenant, schema ids handed out again) that it does not hold.
 """
 
+import threading
 import time
 from collections.abc import Callable
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models.signals import post_delete, post_save
 
 from protoengine.lru import LruCache
@@ -25,6 +30,52 @@ _LOCAL_SIZE = 10_000
 
 
 _local_schemas = LruCache(_LOCAL_SIZE)
+_instance: str | None = None
+_instance_lock = threading.Lock()
+
+
+def instance_key() -> str:
+    """Return what names this database in cache keys, read once per process.
+
+    The uuid its migration stored, and on PostgreSQL the oid of the schema table too, which changes
+    when a dump is restored (pg_restore recreates the tables) though the dumped uuid comes back.
+    """
+    global _instance
+    if _instance is None:
+        with _instance_lock:
+            if _instance is None:
+                try:
+                    _instance = _read_instance_key()
+                except DatabaseError:
+                    return "unreadable"  # the request fails on the database anyway; read again next time
+    return _instance
+
+
+def _read_instance_key() -> str:
+    from schemas_app.models import RegistryInstance, Schema
+
+    instances = RegistryInstance._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT uuid::text FROM {instances} ORDER BY id LIMIT 1), %s::regclass::oid",
+                [Schema._meta.db_table],
+            )
+            uuid, table_oid = cursor.fetchone()
+        return f"{uuid}.{table_oid}"
+    uuid = RegistryInstance.objects.order_by("id").values_list("uuid", flat=True).first()
+    return str(uuid)
+
+
+def forget_instance() -> None:
+    """Read the database's name again, and drop this process's schemas (after a restore, as a restart would)."""
+    global _instance
+    _instance = None
+    _local_schemas.clear()
+
+
+def _key(name: str) -> str:
+    return f"{instance_key()}:{name}"
 
 
 def schema_payload(schema_id: int, load: Callable[[], dict]) -> dict:
@@ -34,7 +85,7 @@ def schema_payload(schema_id: int, load: Callable[[], dict]) -> dict:
     if payload is not None:
         metrics.observe_lookup(metrics.LAYER_PROCESS, time.perf_counter() - started)
         return payload
-    payload = _shared(f"schema:{schema_id}", SCHEMA_TTL, load, started=started)
+    payload = _shared(_key(f"schema:{schema_id}"), SCHEMA_TTL, load, started=started)
     _local_schemas.put(schema_id, payload)
     return payload
 
@@ -56,7 +107,7 @@ def _shared(key: str, ttl: int, load: Callable[[], dict], *, started: float) -> 
 
 def version_key(tenant_slug: str, subject: str, version: int) -> str:
     # The slug, not the id: a reader can build the key without looking its tenant up first.
-    return f"version:{len(tenant_slug)}:{tenant_slug}:{len(subject)}:{subject}:{version}"
+    return _key(f"version:{len(tenant_slug)}:{tenant_slug}:{len(subject)}:{subject}:{version}")
 
 
 def version_payload(tenant_slug: str, subject: str, version: int, load: Callable[[], dict]) -> dict:
@@ -90,5 +141,22 @@ def connect_invalidation() -> None:
     post_delete.connect(_version_changed, sender=SubjectVersion, dispatch_uid="registry-cache-version-deleted")
 
 
+def forget_schemas(schema_ids) -> None:
+    """Drop payloads of schemas that a permanent delete removed, here and in the shared cache."""
+    for schema_id in schema_ids:
+        _local_schemas.pop(schema_id)
+    cache.delete_many([_key(f"schema:{schema_id}") for schema_id in schema_ids])
+
+
 def clear_local() -> None:
     _local_schemas.clear()
+
+
+def tenant_pk(slug: str, load: Callable[[], int]) -> int:
+    """Return a tenant's row id from the shared cache, or `load()` it and keep it for five minutes."""
+    key = _key(f"tenant:{slug}")
+    pk = cache.get(key)
+    if pk is None:
+        pk = load()
+        cache.set(key, pk, 300)
+    return pk

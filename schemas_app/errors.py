@@ -209,6 +209,13 @@ class SchemaTooLarge(RegistryError):
         super().__init__(details=[{"size": size, "limit": limit}])
 
 
+class SchemaHasTooManyFields(SchemaTooLarge):
+    """A schema within the byte limit whose fields (with its imports') would make every check slow."""
+
+    def __init__(self, fields: int, limit: int):
+        RegistryError.__init__(self, details=[{"fields": fields, "limit": limit}])
+
+
 class BadRequest(RegistryError):
     status, error_code, default_message = 400, 400, "Bad request"
 

@@ -390,3 +390,17 @@ class TenantConfig(models.Model):
 
     def __str__(self):
         return f"configuration of {self.tenant}"
+
+
+class RegistryInstance(models.Model):
+    """One row naming this database, made by its migration.
+
+    Shared cache keys carry its uuid, so entries cached from one database are never read against
+    another one at the same address (recreated, or restored from a dump of another moment).
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return str(self.uuid)

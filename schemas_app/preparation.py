@@ -9,7 +9,7 @@ from django.conf import settings
 from protoengine import canonical
 from protoengine import lenient as lenient_compile
 from protoengine.compiler import CompilationFailed, CompiledFiles, compile_one
-from schemas_app.errors import InvalidSchema, SchemaTooLarge
+from schemas_app.errors import InvalidSchema, SchemaHasTooManyFields, SchemaTooLarge
 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*\.proto$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]+")
@@ -68,6 +68,19 @@ def check_size(text: str) -> None:
         raise SchemaTooLarge(size, limit)
 
 
+def check_field_count(files) -> None:
+    """Refuse a schema whose own files declare more fields than REGISTRY_MAX_SCHEMA_FIELDS (42209)."""
+    limit = settings.REGISTRY_MAX_SCHEMA_FIELDS
+    count = sum(_fields_in(message) for file in files for message in file.message_type)
+    count += sum(len(file.extension) for file in files)
+    if count > limit:
+        raise SchemaHasTooManyFields(count, limit)
+
+
+def _fields_in(message) -> int:
+    return len(message.field) + len(message.extension) + sum(_fields_in(nested) for nested in message.nested_type)
+
+
 def invalid_schema_from(error: CompilationFailed) -> InvalidSchema:
     """Turn protoc's structured errors into a 42201 answer that keeps file, line and column."""
     details = [finding.as_dict() for finding in error.errors]
@@ -111,6 +124,7 @@ def prepare_schema(
             compiled = compile_one(root_path, text, dependencies)
     except CompilationFailed as error:
         raise invalid_schema_from(error) from None
+    check_field_count(compiled.own_files)
     reference_keys = [(ref.name, ref.subject, ref.version) for ref in references]
     extras = json.dumps({"metadata": metadata, "ruleSet": rule_set}, sort_keys=True) if (metadata or rule_set) else ""
     root = compiled.file(root_path)

@@ -8,11 +8,10 @@ register service uses the same helpers.
 import uuid
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Exists, Max, Min, OuterRef, Q
 
 from protoengine import compatibility
-from protoengine.references import Ref, ReferenceCycle, resolve_references
+from protoengine.references import Ref, ReferenceCycle, ReferenceLimit, resolve_references
 from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app.errors import (
@@ -25,6 +24,7 @@ from schemas_app.errors import (
     SubjectNotFound,
     VersionNotFound,
 )
+from schemas_app.limits import MAX_ID, MAX_VERSION, ascii_int, in_range
 from schemas_app.models import (
     ChangeRequest,
     CompatibilityLevel,
@@ -38,13 +38,11 @@ from schemas_app.models import (
     SubjectVersion,
     Tenant,
 )
-from schemas_app.preparation import PreparedSchema, Reference, compile_stored, prepare_schema
+from schemas_app.preparation import PreparedSchema, Reference, compile_stored, prepare_schema, root_path_for
 
 LATEST = "latest"
-MAX_VERSION = 2**31 - 1
 DEFAULT_COMPATIBILITY = compatibility.DEFAULT_LEVEL
 DEFAULT_RULE_SET = compatibility.DEFAULT_RULE_SET
-DEFAULT_TENANT_KEY = "tenant:default"
 
 
 def default_tenant() -> Tenant:
@@ -52,12 +50,12 @@ def default_tenant() -> Tenant:
 
     Its id is kept in the shared cache so that cached lookups cost no query.
     """
-    cached = cache.get(DEFAULT_TENANT_KEY)
-    if cached is not None:
-        return Tenant(pk=cached, slug=Tenant.DEFAULT_SLUG)
-    tenant, _ = Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default tenant"})
-    cache.set(DEFAULT_TENANT_KEY, tenant.pk, 300)
-    return tenant
+
+    def load() -> int:
+        tenant, _ = Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default tenant"})
+        return tenant.pk
+
+    return Tenant(pk=registry_cache.tenant_pk(Tenant.DEFAULT_SLUG, load), slug=Tenant.DEFAULT_SLUG)
 
 
 def addressed_tenant(*, viewer, context: str | None, subject: str | None = None) -> Tenant:
@@ -110,15 +108,12 @@ def require_schema_visible(*, viewer, schema_id: int, asked) -> None:
 
 
 def parse_version(raw) -> int | str:
-    """Return a version number, or LATEST for "latest" and -1; 42202 for anything else."""
-    text = str(raw).strip()
+    """Return a version number (ASCII digits, 1..2^31-1), or LATEST for "latest" and -1; 42202 for anything else."""
+    text = str(raw)
     if text.lower() == LATEST or text == "-1":
         return LATEST
-    try:
-        number = int(text)
-    except ValueError:
-        raise InvalidVersion(raw) from None
-    if not 1 <= number <= MAX_VERSION:
+    number = ascii_int(text)
+    if not in_range(number, 1, MAX_VERSION):
         raise InvalidVersion(raw)
     return number
 
@@ -259,15 +254,24 @@ def schema_references(schema: Schema) -> list[Reference]:
     return [Reference(ref.name, ref.subject, ref.version) for ref in schema.references.all()]
 
 
+def schema_id_from(raw) -> int:
+    """Return a schema id written in ASCII digits within Confluent's 1..2^31-1; 40403 for anything else."""
+    number = raw if isinstance(raw, int) and not isinstance(raw, bool) else ascii_int(str(raw))
+    if not in_range(number, 1, MAX_ID):
+        raise SchemaIdNotFound(raw)
+    return number
+
+
 def schema_get(*, schema_id: int) -> Schema:
     try:
-        return Schema.objects.get(pk=schema_id)
-    except (Schema.DoesNotExist, ValueError, OverflowError):
+        return Schema.objects.get(pk=schema_id_from(schema_id))
+    except Schema.DoesNotExist:
         raise SchemaIdNotFound(schema_id) from None
 
 
-def schema_payload(*, schema_id: int) -> dict:
+def schema_payload(*, schema_id) -> dict:
     """Return {schema, schemaType, references, ...} of a schema id, from the caches when possible."""
+    schema_id = schema_id_from(schema_id)
     return registry_cache.schema_payload(schema_id, lambda: _schema_payload_from_database(schema_id))
 
 
@@ -288,8 +292,35 @@ def schema_as_payload(schema: Schema) -> dict:
     return payload
 
 
-def resolve_dependencies(*, tenant: Tenant, references: list[Reference]) -> dict[str, str]:
-    """Return {import path: text} for the references and, recursively, theirs; 42201 when one is missing."""
+def pinned_references(*, tenant: Tenant, references: list[Reference]) -> list[Reference]:
+    """Return the references with -1 (latest) replaced by the subject's latest live version number; 42201 when none."""
+    pinned = []
+    for reference in references:
+        if reference.version == -1:
+            latest = (
+                SubjectVersion.objects.filter(subject__tenant=tenant, subject__name=reference.subject, deleted=False)
+                .order_by("-version")
+                .values_list("version", flat=True)
+                .first()
+            )
+            if latest is None:
+                raise InvalidSchema(
+                    f"Invalid schema: reference {reference.name!r} points to subject '{reference.subject}', "
+                    "which has no versions"
+                )
+            reference = Reference(reference.name, reference.subject, latest)
+        pinned.append(reference)
+    return pinned
+
+
+def resolve_dependencies(
+    *, tenant: Tenant, references: list[Reference], root: tuple[str, str] | None = None
+) -> dict[str, str]:
+    """Return {import path: text} for the references and, recursively, theirs; 42201 when one is missing.
+
+    `root` is the (subject, import path) being registered: a reference that leads back to it is a cycle, and
+    the imports may nest at most REGISTRY_MAX_REFERENCE_DEPTH deep and bring at most REGISTRY_MAX_REFERENCES files.
+    """
 
     def fetch(reference: Ref) -> tuple[str, list[Ref]]:
         try:
@@ -303,10 +334,20 @@ def resolve_dependencies(*, tenant: Tenant, references: list[Reference]) -> dict
             Ref(ref.name, ref.subject, ref.version) for ref in schema_references(version.schema)
         ]
 
+    limits = {}
+    if root is not None:
+        limits = {"max_depth": settings.REGISTRY_MAX_REFERENCE_DEPTH, "max_files": settings.REGISTRY_MAX_REFERENCES}
     try:
-        return resolve_references([Ref(ref.name, ref.subject, ref.version) for ref in references], fetch)
+        return resolve_references(
+            [Ref(ref.name, ref.subject, ref.version) for ref in references], fetch, root=root, **limits
+        )
     except ReferenceCycle as cycle:
+        if cycle.chain:
+            raise InvalidSchema(f"Invalid schema: reference cycle {' -> '.join(cycle.chain)}") from None
         raise InvalidSchema(f"Reference cycle through subject '{cycle.subject}' version {cycle.version}") from None
+    except ReferenceLimit as limit:
+        setting = "REGISTRY_MAX_REFERENCE_DEPTH" if "deeper" in str(limit) else "REGISTRY_MAX_REFERENCES"
+        raise InvalidSchema(f"Invalid schema: {limit} ({setting})") from None
 
 
 def versions_of_schema(
@@ -463,8 +504,13 @@ def prepare_for_subject(
     metadata=None,
     rule_set=None,
 ) -> PreparedSchema:
-    """Resolve references and compile a schema, normalising it when asked or when the subject's config says so."""
-    dependencies = resolve_dependencies(tenant=tenant, references=references)
+    """Pin and resolve references, then compile a schema, normalised when asked or when the subject's config says so.
+
+    A reference to version -1 (latest) is pinned to the concrete number, so it is stored, protected from
+    deletion and listed in `referencedby` like any other; a reference leading back to the subject is a cycle.
+    """
+    references = pinned_references(tenant=tenant, references=references)
+    dependencies = resolve_dependencies(tenant=tenant, references=references, root=(subject, root_path_for(subject)))
     return prepare_schema(
         subject=subject,
         schema=schema,

@@ -24,6 +24,7 @@ from schemas_app.errors import (
     InvalidRuleSet,
     InvalidSchema,
     InvalidSubject,
+    InvalidVersion,
     OperationNotPermitted,
     ReferenceExists,
     RegistryError,
@@ -35,6 +36,7 @@ from schemas_app.errors import (
     VersionNotSoftDeleted,
     VersionSoftDeleted,
 )
+from schemas_app.limits import MAX_ID, MAX_VERSION, forbidden_name_character, in_range
 from schemas_app.models import (
     CompatibilityLevel,
     LintPolicy,
@@ -55,6 +57,8 @@ MAX_SUBJECT_LENGTH = 255
 # The account that commands such as load_schemas act as, so the audit trail always names someone.
 SYSTEM_USERNAME = "registry-system"
 FIRST_VERSION_CHANGE = "INITIAL"
+# A version whose schema compiles identically to the previous one and differs only in metadata or rule set.
+METADATA_CHANGE = "METADATA"
 
 
 @dataclass
@@ -104,8 +108,13 @@ def system_account():
 
 
 def validate_subject_name(name: str) -> str:
-    """Return the subject name, or 42208 for an empty, over-long or control-character name."""
-    if not name or len(name) > MAX_SUBJECT_LENGTH or any(ord(char) < 32 for char in name) or name.strip() != name:
+    """Return the subject name, or 42208 for an empty or over-long name, or one holding control or format characters.
+
+    Names stay as permissive as Confluent's otherwise ("..", "/" and spaces inside are fine): they never
+    become a file path as given (`root_path_for` makes a safe import path of them). Bidi overrides such as
+    U+202E, zero-width characters and line separators are refused: they make one name look like another.
+    """
+    if not name or len(name) > MAX_SUBJECT_LENGTH or forbidden_name_character(name) or name.strip() != name:
         raise InvalidSubject(name)
     return name
 
@@ -145,6 +154,10 @@ def subject_version_register(
     again with `approved_review`, which accepts the breaking findings it was held for.
     """
     validate_subject_name(subject_name)
+    if import_id is not None and not in_range(import_id, 1, MAX_ID):
+        raise OperationNotPermitted(f"Schema id {import_id} is outside Confluent's ids 1..{MAX_ID}")
+    if import_version is not None and not in_range(import_version, 1, MAX_VERSION):
+        raise InvalidVersion(import_version)
     references = list(references)
     config = selectors.effective_config(tenant=tenant, subject=subject_name)
     prepared = selectors.prepare_for_subject(
@@ -218,7 +231,11 @@ def subject_version_register(
     if import_version is not None and subject.versions.filter(version=import_version).exists():
         raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
     change, semantic_version = _semantic_version(
-        prepared=prepared, previous=previous, files_of=files_of, rule_set=config["compatibilityRules"]
+        prepared=prepared,
+        previous=previous,
+        files_of=files_of,
+        rule_set=config["compatibilityRules"],
+        extras=(metadata, rule_set),
     )
     subject_version = SubjectVersion.objects.create(
         subject=subject,
@@ -296,6 +313,11 @@ def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: i
             schema, created = Schema.objects.get_or_create(fingerprint=prepared.fingerprint, defaults=defaults)
     except IntegrityError:
         raise OperationNotPermitted(f"Schema id {import_id} is taken by another schema.") from None
+    if created and schema.pk > MAX_ID:
+        raise OperationNotPermitted(
+            f"No schema id is left in Confluent's range 1..{MAX_ID}; "
+            "permanently delete the imported schema that used it up"
+        )
     if created:
         SchemaReference.objects.bulk_create(
             SchemaReference(schema=schema, position=position, name=ref.name, subject=ref.subject, version=ref.version)
@@ -315,13 +337,54 @@ def _advance_id_sequence() -> None:
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
 
 
+def _purge_orphaned_schemas(schema_ids: set[int]) -> None:
+    """Delete schema rows no version uses any more, and forget them in the caches once committed.
+
+    Ids are not handed out again, except when an imported id used up Confluent's range: then the id
+    sequence moves back to the highest id left, so a permanent delete undoes such an import.
+    """
+    orphans = set(Schema.objects.filter(pk__in=schema_ids, subject_versions__isnull=True).values_list("pk", flat=True))
+    if not orphans:
+        return
+    Schema.objects.filter(pk__in=orphans).delete()
+    if max(orphans) >= MAX_ID:
+        _rewind_id_sequence()
+    transaction.on_commit(lambda: registry_cache.forget_schemas(orphans))
+
+
+def _rewind_id_sequence() -> None:
+    table = Schema._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) "
+                f"FROM {table}"
+            )
+        elif connection.vendor == "sqlite":
+            cursor.execute(
+                f"UPDATE sqlite_sequence SET seq = (SELECT COALESCE(MAX(id), 0) FROM {table}) WHERE name = %s", [table]
+            )
+
+
 def _semantic_version(
-    *, prepared: PreparedSchema, previous: list[SubjectVersion], files_of: selectors.VersionFiles, rule_set: str
+    *,
+    prepared: PreparedSchema,
+    previous: list[SubjectVersion],
+    files_of: selectors.VersionFiles,
+    rule_set: str,
+    extras: tuple,
 ) -> tuple[str, str]:
+    """Return the change against the latest version and the semantic version it earns.
+
+    A version that changes only metadata or the rule set is a PATCH marked METADATA, so no two
+    versions of a subject share a semantic version for that reason.
+    """
     if not previous:
         return FIRST_VERSION_CHANGE, semver.next_version(None, "MAJOR")
     latest = previous[-1]
     change = semver.classify_change(files_of(latest), prepared.files, rule_set=rule_set)
+    if change == semver.NONE and extras != (latest.schema.metadata, latest.schema.rule_set):
+        return METADATA_CHANGE, semver.next_version(latest.semantic_version, semver.PATCH)
     return change, semver.next_version(latest.semantic_version, change)
 
 
@@ -342,6 +405,7 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
         if any(not version.deleted for version in versions):
             raise SubjectNotSoftDeleted(subject_name)
         delete_rows(subject.versions.all(), versions, acting_user=acting_user)
+        _purge_orphaned_schemas({version.schema_id for version in versions})
         SubjectConfig.objects.filter(tenant=tenant, subject_name=subject_name).delete()
         SubjectMode.objects.filter(tenant=tenant, subject_name=subject_name).delete()
     else:
@@ -376,6 +440,7 @@ def subject_version_delete(*, tenant: Tenant, subject_name: str, version, perman
         if not found.deleted:
             raise VersionNotSoftDeleted(subject_name, found.version)
         found.delete()
+        _purge_orphaned_schemas({found.schema_id})
     else:
         if found.deleted:
             raise VersionSoftDeleted(subject_name, found.version)

@@ -40,19 +40,21 @@ urlpatterns = [
     re_path(r"^schemas$", confluent.SchemaListView.as_view(), name="schemas"),
     re_path(r"^schemas/types$", confluent.SchemaTypesView.as_view(), name="schema-types"),
     re_path(
-        r"^schemas/ids/(?P<schema_id>\d+)/schema$", confluent.SchemaByIdSchemaView.as_view(), name="schema-by-id-schema"
+        r"^schemas/ids/(?P<schema_id>[0-9]+)/schema$",
+        confluent.SchemaByIdSchemaView.as_view(),
+        name="schema-by-id-schema",
     ),
     re_path(
-        r"^schemas/ids/(?P<schema_id>\d+)/versions$",
+        r"^schemas/ids/(?P<schema_id>[0-9]+)/versions$",
         confluent.SchemaIdVersionsView.as_view(),
         name="schema-id-versions",
     ),
     re_path(
-        r"^schemas/ids/(?P<schema_id>\d+)/subjects$",
+        r"^schemas/ids/(?P<schema_id>[0-9]+)/subjects$",
         confluent.SchemaIdSubjectsView.as_view(),
         name="schema-id-subjects",
     ),
-    re_path(r"^schemas/ids/(?P<schema_id>\d+)$", confluent.SchemaByIdView.as_view(), name="schema-by-id"),
+    re_path(r"^schemas/ids/(?P<schema_id>[0-9]+)$", confluent.SchemaByIdView.as_view(), name="schema-by-id"),
     re_path(r"^schemas/guids/(?P<guid>[^/]+)$", confluent.SchemaByGuidView.as_view(), name="schema-by-guid"),
     re_path(
         rf"^schemas/{SUBJECT}/versions$",

@@ -110,3 +110,9 @@ from tests.conftest_users import (  # noqa: E402,F401  (shared fixtures)
     second_tenant_writer,
     writer,
 )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests import hostile_stats
+
+    hostile_stats.write_if_asked()

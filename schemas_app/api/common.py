@@ -1,10 +1,12 @@
 """Pieces every registry view shares: content types, boolean query flags, the error handler, the base view."""
 
+import io
 import logging
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, parsers, renderers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
@@ -13,21 +15,33 @@ from rest_framework.views import APIView
 from registry import logs, metrics
 from registry.env import parse_bool
 from schemas_app import selectors
+from schemas_app.api.middleware import wants_html
 from schemas_app.api.permissions import CanRead
 from schemas_app.errors import BadRequest, RegistryError
+from schemas_app.limits import MAX_JSON_DEPTH, MAX_PAGE, ascii_int, in_range, json_depth_exceeds
 
 logger = logging.getLogger(__name__)
 
 
-class SchemaRegistryV1Parser(parsers.JSONParser):
+class BoundedJSONParser(parsers.JSONParser):
+    """JSON whose nesting is checked before parsing: Python's parser recurses, so 100,000 brackets would crash it."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        body = stream.read()
+        if json_depth_exceeds(body):
+            raise exceptions.ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels")
+        return super().parse(io.BytesIO(body), media_type, parser_context)
+
+
+class SchemaRegistryV1Parser(BoundedJSONParser):
     media_type = "application/vnd.schemaregistry.v1+json"
 
 
-class SchemaRegistryParser(parsers.JSONParser):
+class SchemaRegistryParser(BoundedJSONParser):
     media_type = "application/vnd.schemaregistry+json"
 
 
-class AnyJSONParser(parsers.JSONParser):
+class AnyJSONParser(BoundedJSONParser):
     """Read a JSON body whatever content type a client sent (some send none, or text/plain)."""
 
     media_type = "*/*"
@@ -57,7 +71,7 @@ class JSONWhateverIsAccepted(DefaultContentNegotiation):
             return renderer, renderer.media_type
 
 
-REGISTRY_PARSERS = [parsers.JSONParser, SchemaRegistryV1Parser, SchemaRegistryParser, AnyJSONParser]
+REGISTRY_PARSERS = [BoundedJSONParser, SchemaRegistryV1Parser, SchemaRegistryParser, AnyJSONParser]
 
 
 def query_bool(request, name: str, default: bool = False) -> bool:
@@ -71,14 +85,15 @@ def query_bool(request, name: str, default: bool = False) -> bool:
     return value
 
 
-def query_int(request, name: str, default: int) -> int:
+def query_int(request, name: str, default: int, *, minimum: int = 0, maximum: int = MAX_PAGE) -> int:
+    """Return a whole-number query parameter written in ASCII digits within [minimum, maximum]; 400 otherwise."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"Query parameter {name}={raw!r} is not a whole number") from None
+    number = ascii_int(raw)
+    if not in_range(number, minimum, maximum):
+        raise BadRequest(f"Query parameter {name}={raw!r} is not a whole number between {minimum} and {maximum}")
+    return number
 
 
 def registry_exception_handler(error, context):
@@ -105,6 +120,8 @@ def registry_exception_handler(error, context):
         response = Response({"error_code": _confluent_code(status, error), "message": str(message)}, status=status)
         if status == 401:
             response["WWW-Authenticate"] = 'Basic realm="schema-registry"'
+        if isinstance(error, exceptions.Throttled) and error.wait is not None:
+            response["Retry-After"] = str(max(1, int(error.wait + 0.999)))
         return response
     logger.exception(
         "Unexpected error in %s", context.get("view").__class__.__name__ if context.get("view") else "a view"
@@ -117,6 +134,8 @@ def _confluent_code(status: int, error) -> int:
         return 40101
     if status == 403:
         return 40301
+    if status == 429:
+        return 42901
     if isinstance(error, exceptions.ParseError):
         return 400
     return status
@@ -131,7 +150,9 @@ def _flatten(detail) -> str:
 
 
 def json_not_found(request, exception=None):
-    """Django's 404 handler: the registry never answers with an HTML page."""
+    """Django's 404 handler: JSON for API clients; Django's page for a browser that asks for text/html first."""
+    if wants_html(request):
+        return page_not_found(request, exception)
     return JsonResponse({"error_code": 404, "message": "HTTP 404 Not Found"}, status=404)
 
 

@@ -17,6 +17,7 @@ from schemas_app.api.openapi import documented
 from schemas_app.api.permissions import CanApprove, CanDelete, CanWrite
 from schemas_app.api.reviews import pending_body
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
+from schemas_app.api.throttling import CompatibilityCheckRate
 from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound
 from schemas_app.models import SubjectVersion
 from schemas_app.preparation import compile_stored, root_path_for
@@ -97,7 +98,7 @@ class SubjectListView(ConfluentView):
             deleted_only=query_bool(request, "deletedOnly", query_bool(request, "deleted_only")),
             prefix=request.query_params.get("subjectPrefix") or request.query_params.get("subject"),
             offset=query_int(request, "offset", 0),
-            limit=query_int(request, "limit", -1),
+            limit=query_int(request, "limit", -1, minimum=-1),
         )
         return Response(names)
 
@@ -222,7 +223,7 @@ class SchemaListView(ConfluentView):
             prefix=request.query_params.get("subjectPrefix"),
             latest_only=query_bool(request, "latestOnly"),
             offset=query_int(request, "offset", 0),
-            limit=query_int(request, "limit", -1),
+            limit=query_int(request, "limit", -1, minimum=-1),
         )
         return Response([version_payload(version) for version in versions])
 
@@ -305,6 +306,8 @@ class SchemaTypesView(ConfluentView):
 @documented(request=SchemaInputSerializer)
 class CompatibilityView(ConfluentView):
     """POST /compatibility/subjects/{subject}/versions[/{version}]: would this schema be accepted?"""
+
+    throttle_classes = [CompatibilityCheckRate]
 
     def post(self, request, subject, version=None):
         serializer = validated_schema_input(request)

@@ -10,6 +10,7 @@ from schemas_app.api.openapi import documented
 from schemas_app.api.permissions import CanDelete, CanRead, CanWrite
 from schemas_app.api.reviews import pending_body
 from schemas_app.api.serializers import MessageSizesInputSerializer, SchemaInputSerializer
+from schemas_app.api.throttling import CompatibilityCheckRate
 
 
 class ManagementView(RegistryView):
@@ -68,6 +69,8 @@ class ManagedSubjectVersionsView(ManagementView):
 @documented(request=SchemaInputSerializer)
 class ManagedCompatibilityView(ManagementView):
     """POST /schemas/{subject}/compatibility: the full report, as the subject's level and rule set decide."""
+
+    throttle_classes = [CompatibilityCheckRate]
 
     def post(self, request, subject):
         serializer = validated_schema_input(request)

@@ -1,5 +1,6 @@
 """OpenAPI descriptions for views that build their answers by hand (no response serializer to read)."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
@@ -27,3 +28,13 @@ def documented(*, request=None, summary: str | None = None):
 def _first_line(docstring: str | None) -> str | None:
     text = (docstring or "").strip()
     return text.splitlines()[0] if text else None
+
+
+class RememberingBasicScheme(OpenApiAuthenticationExtension):
+    """Declare our HTTP Basic class as what it is, the scheme every Kafka client uses."""
+
+    target_class = "schemas_app.api.authentication.RememberingBasicAuthentication"
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic"}

@@ -1,28 +1,139 @@
-"""Input serializers of the registry API."""
+"""Input serializers of the registry API.
+
+Every field has the JSON type of Confluent's shapes: DRF's own fields would turn `"schema": 5`
+into the text "5", `"normalize": "yes"` into True and `"version": "1"` into 1.
+"""
 
 from rest_framework import serializers
 
+from schemas_app.limits import MAX_PAGE, MAX_VERSION
 from schemas_app.preparation import Reference
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string, never a number or a list turned into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: no strings, floats or booleans."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def _is_text_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_text_map(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
+
+
+class MetadataField(serializers.JSONField):
+    """Confluent's metadata: {"tags": {path: [tag]}, "properties": {name: value}, "sensitive": [name]}."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("metadata must be an object with tags, properties and sensitive")
+        unknown = set(data) - {"tags", "properties", "sensitive"}
+        if unknown:
+            raise serializers.ValidationError(f"metadata has unknown fields {sorted(unknown)}")
+        tags = data.get("tags")
+        if tags is not None and not (isinstance(tags, dict) and all(_is_text_list(item) for item in tags.values())):
+            raise serializers.ValidationError("metadata.tags must map names to lists of strings")
+        if data.get("properties") is not None and not _is_text_map(data["properties"]):
+            raise serializers.ValidationError("metadata.properties must map names to strings")
+        if data.get("sensitive") is not None and not _is_text_list(data["sensitive"]):
+            raise serializers.ValidationError("metadata.sensitive must be a list of strings")
+        return data
+
+
+_RULE_TEXT_FIELDS = {"name", "doc", "kind", "mode", "type", "expr", "onSuccess", "onFailure"}
+_RULE_LISTS = ("migrationRules", "domainRules", "encodingRules")
+
+
+class RuleSetField(serializers.JSONField):
+    """Confluent's rule set: {"migrationRules": [rule], "domainRules": [rule], "encodingRules": [rule]}."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("ruleSet must be an object with migrationRules and domainRules")
+        unknown = set(data) - set(_RULE_LISTS)
+        if unknown:
+            raise serializers.ValidationError(f"ruleSet has unknown fields {sorted(unknown)}")
+        for key in _RULE_LISTS:
+            rules = data.get(key)
+            if rules is None:
+                continue
+            if not isinstance(rules, list):
+                raise serializers.ValidationError(f"ruleSet.{key} must be a list of rules")
+            for rule in rules:
+                self._check_rule(key, rule)
+        return data
+
+    @staticmethod
+    def _check_rule(key: str, rule) -> None:
+        if not isinstance(rule, dict) or not isinstance(rule.get("name"), str):
+            raise serializers.ValidationError(f"each rule of ruleSet.{key} must be an object with a string name")
+        unknown = set(rule) - _RULE_TEXT_FIELDS - {"tags", "params", "disabled"}
+        wrong = [
+            name for name in _RULE_TEXT_FIELDS & set(rule) if rule[name] is not None and not isinstance(rule[name], str)
+        ]
+        if unknown or wrong:
+            raise serializers.ValidationError(
+                f"rule {rule['name']!r} has unknown or non-text fields {sorted(unknown | set(wrong))}"
+            )
+        if rule.get("tags") is not None and not _is_text_list(rule["tags"]):
+            raise serializers.ValidationError(f"rule {rule['name']!r}: tags must be a list of strings")
+        if rule.get("params") is not None and not _is_text_map(rule["params"]):
+            raise serializers.ValidationError(f"rule {rule['name']!r}: params must map names to strings")
+        if rule.get("disabled") is not None and not isinstance(rule["disabled"], bool):
+            raise serializers.ValidationError(f"rule {rule['name']!r}: disabled must be true or false")
+
+
 class ReferenceSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=255)
-    subject = serializers.CharField(max_length=255)
-    version = serializers.IntegerField()
+    name = StrictCharField(max_length=255)
+    subject = StrictCharField(max_length=255)
+    # -1 means the latest version; registration pins it to the concrete number.
+    version = StrictIntegerField(min_value=-1, max_value=MAX_VERSION)
+
+    def validate_version(self, value):
+        if value == 0:
+            raise serializers.ValidationError("A reference version is -1 (latest) or between 1 and 2^31-1.")
+        return value
 
 
 class SchemaInputSerializer(serializers.Serializer):
     """The body of Confluent's register, lookup and compatibility calls."""
 
-    schema = serializers.CharField(trim_whitespace=False, allow_blank=False)
-    schemaType = serializers.CharField(required=False, default="PROTOBUF")
+    schema = StrictCharField(trim_whitespace=False, allow_blank=False)
+    schemaType = StrictCharField(required=False, default="PROTOBUF")
     # Confluent reads "references": null as no references.
     references = ReferenceSerializer(many=True, required=False, allow_null=True, default=list)
-    metadata = serializers.JSONField(required=False, allow_null=True, default=None)
-    ruleSet = serializers.JSONField(required=False, allow_null=True, default=None)
-    id = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
-    version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
-    normalize = serializers.BooleanField(required=False, allow_null=True, default=None)
+    metadata = MetadataField(required=False, allow_null=True, default=None)
+    ruleSet = RuleSetField(required=False, allow_null=True, default=None)
+    # IMPORT mode's id and version; the service checks their range (42205 / 42202).
+    id = StrictIntegerField(required=False, allow_null=True, default=None)
+    version = StrictIntegerField(required=False, allow_null=True, default=None)
+    normalize = StrictBooleanField(required=False, allow_null=True, default=None)
 
     def validate_schemaType(self, value):
         if value.upper() != "PROTOBUF":
@@ -35,26 +146,26 @@ class SchemaInputSerializer(serializers.Serializer):
 
 
 class ConfigInputSerializer(serializers.Serializer):
-    compatibility = serializers.CharField(required=False)
-    compatibilityLevel = serializers.CharField(required=False)
-    compatibilityRules = serializers.CharField(required=False)
-    normalize = serializers.BooleanField(required=False, allow_null=True)
-    lintExcept = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
-    alias = serializers.CharField(required=False, allow_null=True)
-    defaultMetadata = serializers.JSONField(required=False, allow_null=True)
-    overrideMetadata = serializers.JSONField(required=False, allow_null=True)
-    defaultRuleSet = serializers.JSONField(required=False, allow_null=True)
-    overrideRuleSet = serializers.JSONField(required=False, allow_null=True)
-    compatibilityGroup = serializers.CharField(required=False, allow_null=True)
-    validateFields = serializers.BooleanField(required=False, allow_null=True)
-    reviewPolicy = serializers.CharField(required=False, allow_null=True)
-    lintPolicy = serializers.CharField(required=False, allow_null=True)
-    requiredApprovals = serializers.IntegerField(required=False, allow_null=True)
-    noticeHours = serializers.IntegerField(required=False, allow_null=True)
+    compatibility = StrictCharField(required=False)
+    compatibilityLevel = StrictCharField(required=False)
+    compatibilityRules = StrictCharField(required=False)
+    normalize = StrictBooleanField(required=False, allow_null=True)
+    lintExcept = serializers.ListField(child=StrictCharField(max_length=100), required=False, allow_null=True)
+    alias = StrictCharField(required=False, allow_null=True, max_length=255)
+    defaultMetadata = MetadataField(required=False, allow_null=True)
+    overrideMetadata = MetadataField(required=False, allow_null=True)
+    defaultRuleSet = RuleSetField(required=False, allow_null=True)
+    overrideRuleSet = RuleSetField(required=False, allow_null=True)
+    compatibilityGroup = StrictCharField(required=False, allow_null=True, max_length=255)
+    validateFields = StrictBooleanField(required=False, allow_null=True)
+    reviewPolicy = StrictCharField(required=False, allow_null=True)
+    lintPolicy = StrictCharField(required=False, allow_null=True)
+    requiredApprovals = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_PAGE)
+    noticeHours = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_PAGE)
 
 
 class ModeInputSerializer(serializers.Serializer):
-    mode = serializers.CharField()
+    mode = StrictCharField()
 
 
 class MessageSizesInputSerializer(serializers.Serializer):

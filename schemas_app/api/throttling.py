@@ -1,4 +1,6 @@
-"""Failed sign-ins are limited per account from one address, per address, and per account overall.
+"""Rates of what costs the most: compatibility checks per client, and failed sign-ins.
+
+Failed sign-ins are limited per account from one address, per address, and per account overall.
 
 Counters live in the shared cache for a minute after the first failure. While one is over its limit,
 the credentials are not even checked: the answer is 429 with Retry-After. The per-account limit from one
@@ -13,6 +15,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from rest_framework.throttling import SimpleRateThrottle
 
 from schemas_app.errors import TooManyAttempts
 
@@ -67,3 +70,23 @@ def record_failure(*, account: str | None, address: str) -> None:
                 + (f" {account!r}" if account is not None and "account" in key else "")
                 + (f" from {address}" if "address" in key else ""),
             )
+
+
+class CompatibilityCheckRate(SimpleRateThrottle):
+    """At most REGISTRY_COMPATIBILITY_CHECKS_PER_MINUTE compatibility checks a minute per user, or per address.
+
+    A check compiles the candidate and compares it with every version the level reads, which takes
+    seconds for a large schema; past the rate the answer is 429 with Retry-After (DRF's throttle,
+    counted in the shared cache).
+    """
+
+    scope = "compatibility"
+
+    def get_rate(self):
+        per_minute = settings.REGISTRY_COMPATIBILITY_CHECKS_PER_MINUTE
+        return f"{per_minute}/min" if per_minute else None
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        ident = f"user:{user.pk}" if user and user.is_authenticated else f"address:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}

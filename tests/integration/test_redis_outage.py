@@ -55,7 +55,8 @@ def test_lookups_and_writes_survive_redis_going_down(api, outsider, own_redis):
     schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
     assert api.get(f"/schemas/ids/{schema_id}").status_code == 200
     assert api.get("/subjects/ticks-value/versions/1").status_code == 200
-    assert caches["default"].get(f"schema:{schema_id}") is not None, "the lookup went through Redis while it was up"
+    key = f"{registry_cache.instance_key()}:schema:{schema_id}"
+    assert caches["default"].get(key) is not None, "the lookup went through Redis while it was up"
 
     own_redis.kill()
     own_redis.wait()
