@@ -3,6 +3,7 @@
 import functools
 from dataclasses import dataclass, field
 
+from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -337,19 +338,28 @@ def _advance_id_sequence() -> None:
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
 
 
-def _purge_orphaned_schemas(schema_ids: set[int]) -> None:
+def _purge_orphaned_schemas(schema_ids: set[int], *, acting_user) -> None:
     """Delete schema rows no version uses any more, and forget them in the caches once committed.
 
     Ids are not handed out again, except when an imported id used up Confluent's range: then the id
     sequence moves back to the highest id left, so a permanent delete undoes such an import.
     """
-    orphans = set(Schema.objects.filter(pk__in=schema_ids, subject_versions__isnull=True).values_list("pk", flat=True))
+    orphans = list(Schema.objects.filter(pk__in=schema_ids, subject_versions__isnull=True))
     if not orphans:
         return
-    Schema.objects.filter(pk__in=orphans).delete()
-    if max(orphans) >= MAX_ID:
+    ids = {schema.pk for schema in orphans}
+    # Two plain DELETEs and one audit INSERT, whatever the number of rows: nothing else points at these rows.
+    SchemaReference.objects.filter(schema_id__in=ids)._raw_delete(connection.alias)
+    Schema.objects.filter(pk__in=ids)._raw_delete(connection.alias)
+    log_rows(
+        orphans,
+        action=LogEntry.Action.DELETE,
+        changes=lambda row: model_instance_diff(row, None),
+        acting_user=acting_user,
+    )
+    if max(ids) >= MAX_ID:
         _rewind_id_sequence()
-    transaction.on_commit(lambda: registry_cache.forget_schemas(orphans))
+    transaction.on_commit(lambda: registry_cache.forget_schemas(ids))
 
 
 def _rewind_id_sequence() -> None:
@@ -405,7 +415,7 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
         if any(not version.deleted for version in versions):
             raise SubjectNotSoftDeleted(subject_name)
         delete_rows(subject.versions.all(), versions, acting_user=acting_user)
-        _purge_orphaned_schemas({version.schema_id for version in versions})
+        _purge_orphaned_schemas({version.schema_id for version in versions}, acting_user=acting_user)
         SubjectConfig.objects.filter(tenant=tenant, subject_name=subject_name).delete()
         SubjectMode.objects.filter(tenant=tenant, subject_name=subject_name).delete()
     else:
@@ -440,7 +450,7 @@ def subject_version_delete(*, tenant: Tenant, subject_name: str, version, perman
         if not found.deleted:
             raise VersionNotSoftDeleted(subject_name, found.version)
         found.delete()
-        _purge_orphaned_schemas({found.schema_id})
+        _purge_orphaned_schemas({found.schema_id}, acting_user=acting_user)
     else:
         if found.deleted:
             raise VersionSoftDeleted(subject_name, found.version)
