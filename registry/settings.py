@@ -83,10 +83,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    # Before anything reads the body: refuses oversized bodies, and answers API clients' errors in JSON.
-    "schemas_app.api.middleware.JSONErrorsMiddleware",
     # First of ours: every later log line of the request carries its id.
     "registry.logs.RequestIdMiddleware",
+    # Before anything reads the body: refuses oversized bodies, and answers API clients' errors in JSON.
+    "schemas_app.api.middleware.JSONErrorsMiddleware",
     # Each request starts reading from the replicas (when there are any) until it writes.
     "registry.db_router.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -242,6 +242,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation declares the JSON error shape for 4xx and 5xx answers.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "schemas_app.api.openapi.declare_error_answers",
+    ],
 }
 
 LANGUAGE_CODE = "en-us"

@@ -24,8 +24,11 @@ _FORBIDDEN_NAME_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 def ascii_int(raw: str) -> int | None:
-    """Return the integer written in ASCII digits (an optional leading minus), or None for anything else."""
-    if not isinstance(raw, str) or not _ASCII_INTEGER.fullmatch(raw):
+    """Return the integer written in ASCII digits (an optional leading minus), or None for anything else.
+
+    More than 30 digits is None too: no bound here is that large, and Python refuses to read 4,300 digits.
+    """
+    if not isinstance(raw, str) or len(raw) > 31 or not _ASCII_INTEGER.fullmatch(raw):
         return None
     return int(raw)
 

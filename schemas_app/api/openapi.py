@@ -15,7 +15,8 @@ def documented(*, request=None, summary: str | None = None):
         schemas = {
             name: extend_schema(
                 request=request if name in _WRITES else None,
-                responses={200: OpenApiTypes.OBJECT},
+                # Answers are objects or lists depending on the path; errors are declared by `declare_error_answers`.
+                responses={200: OpenApiTypes.ANY},
                 summary=summary or _first_line(view_class.__doc__),
             )
             for name in methods
@@ -38,3 +39,38 @@ class RememberingBasicScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "basic"}
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error_code", "message"],
+    "properties": {
+        "error_code": {"type": "integer"},
+        "message": {"type": "string"},
+        "details": {"type": "array"},
+    },
+}
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+_ERROR_MEDIA_TYPES = ("application/json", "application/vnd.schemaregistry.v1+json")
+
+
+def declare_error_answers(result, generator, request, public):
+    """Postprocessing hook: every operation may answer any 4xx or 5xx status in the one JSON error shape.
+
+    Other successful statuses (201 created, 202 held for review) are declared too, without a body schema.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {
+        "description": 'The registry\'s error shape: {"error_code", "message"} and, for schema errors, "details".',
+        "content": {
+            media_type: {"schema": {"$ref": "#/components/schemas/Error"}} for media_type in _ERROR_MEDIA_TYPES
+        },
+    }
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method in _METHODS:
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("2XX", {"description": "Other successes: 201 created, 202 held for review."})
+                responses.setdefault("4XX", error)
+                responses.setdefault("5XX", error)
+    return result
