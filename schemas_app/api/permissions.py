@@ -5,6 +5,7 @@ Each asks `schemas_app.access.has_role` about the tenant and subject the view ad
 gets this far: resolving it answers 404 first, so a 403 never confirms that something exists.
 """
 
+from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from schemas_app.access import has_role
@@ -22,7 +23,10 @@ class RolePermission(BasePermission):
 
     def has_permission(self, request, view):
         assert self.role, f"{type(self).__name__} must set `role` to one of schemas_app.access.ROLES."
-        return has_role(request.user, self.role, **_scope(view))
+        user = request.user
+        if not (user and user.is_authenticated) and not (self.role == "read" and settings.REGISTRY_ANONYMOUS_READ):
+            return False  # 401 before anything is looked up: a stranger learns nothing, not even "not found"
+        return has_role(user, self.role, **_scope(view))
 
 
 class CanRead(RolePermission):
