@@ -104,8 +104,8 @@ def small_schema(package: str) -> str:
 # ---------------------------------------------------------------- HTTP client
 
 
-def basic_authorization() -> str:
-    return "Basic " + base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+def basic_authorization(credentials: tuple[str, str] = ADMIN) -> str:
+    return "Basic " + base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
 
 
 class Api:
@@ -198,6 +198,8 @@ def server_env() -> dict:
         LOG_LEVEL="WARNING",
         REGISTRY_ADMIN_USERNAME=ADMIN[0],
         REGISTRY_ADMIN_PASSWORD=ADMIN[1],
+        # The anonymous rows measure the lookup itself; the signed-in rows add Basic and token authentication.
+        REGISTRY_ANONYMOUS_READ="true",
         PYTHONPATH=str(ROOT),
     )
     return env
@@ -418,9 +420,14 @@ def seed_command(cold: int) -> dict:
     import django
 
     django.setup()
-    from schemas_app import selectors, services
+    from django.contrib.auth import get_user_model
+
+    from schemas_app import selectors, services, tokens
 
     tenant = selectors.default_tenant()
+    # A plain service account (no superuser shortcut), signing in with a password or with its API token.
+    service_account = get_user_model().objects.create_user(*SERVICE_ACCOUNT)
+    _, token = tokens.api_token_create(user=service_account, name="bench", acting_user=service_account)
 
     def register(subject: str, text: str) -> int:
         return services.subject_version_register(
@@ -436,6 +443,7 @@ def seed_command(cold: int) -> dict:
             register(f"cold-ids-{index}", small_schema(package_of(f"cold-ids-{index}"))) for index in range(cold)
         ],
         "cold_subjects": cold_subjects,
+        "token": token,
     }
 
 
@@ -480,13 +488,19 @@ def in_process_command(seeded: dict) -> dict:
 
     client = Client(HTTP_ACCEPT=CONTENT_TYPE, HTTP_HOST=HOST)
     paths = {name: path.format(cached_id=seeded["cached_id"]) for name, (path, _) in LOOKUPS.items()}
+    authorization = {
+        name: {"HTTP_AUTHORIZATION": header.removeprefix("Authorization: ")}
+        for name in paths
+        for header in lookup_headers(name, Seeded(**seeded))
+    }
     samples: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(5):  # interleaved; the least disturbed repetition is the cost
         for name, path in paths.items():
-            client.get(path)
+            extra = authorization.get(name, {})
+            client.get(path, **extra)
             started = time.perf_counter()
             for _ in range(300):
-                client.get(path)
+                client.get(path, **extra)
             samples[name].append((time.perf_counter() - started) / 300 * 1000)
     timings = {name: round(min(values), 3) for name, values in samples.items()}
     for name, cold_paths in cold_paths_of(seeded).items():
@@ -536,6 +550,7 @@ class Seeded:
     cached_id: int
     cold_ids: list[int] = field(default_factory=list)
     cold_subjects: list[str] = field(default_factory=list)
+    token: str = ""
 
 
 # ---------------------------------------------------------------- report
@@ -590,12 +605,13 @@ def targets(cases: dict[str, Measurement]) -> dict:
         return {"value": round(value, 3), "target": wanted, "met": met}
 
     report = {}
-    for name in ("schema_by_id", "subject_version"):
+    measured = ("schema_by_id", "subject_version", *SIGNED_IN_LOOKUPS)
+    for name in measured:
         ratio = cases[f"{name}@50"].rps / cases["floor@50"].rps
         report[f"{name}_to_floor_rps_ratio_at_50"] = row(
             ratio, f">= {TARGET_CACHED_TO_FLOOR}", ratio >= TARGET_CACHED_TO_FLOOR
         )
-    for name in ("schema_by_id", "subject_version"):
+    for name in measured:
         p99 = cases[f"{name}@4"].p99_ms
         report[f"{name}_p99_ms_at_4"] = row(p99, f"< {TARGET_CACHED_P99_MS}", p99 < TARGET_CACHED_P99_MS)
     for name in ("cold_schema_by_id", "cold_subject_version"):
@@ -671,7 +687,32 @@ LOOKUPS = {
         f"/subjects/{CACHED_SUBJECT}/versions/1",
         "GET /subjects/{subject}/versions/{n}, answered from Redis",
     ),
+    "schema_by_id_basic_auth": (
+        "/schemas/ids/{cached_id}",
+        "schema_by_id signed in with `Authorization: Basic` as a plain service account (the password hash checked "
+        "once per worker, then remembered), its tenants checked on every request",
+    ),
+    "subject_version_basic_auth": (
+        f"/subjects/{CACHED_SUBJECT}/versions/1",
+        "subject_version signed in with `Authorization: Basic` as the same service account",
+    ),
+    "schema_by_id_token": (
+        "/schemas/ids/{cached_id}",
+        "schema_by_id with `Authorization: Bearer` (the account's API token, found by its keyed hash)",
+    ),
+    "subject_version_token": (
+        f"/subjects/{CACHED_SUBJECT}/versions/1",
+        "subject_version with `Authorization: Bearer` (the same API token)",
+    ),
 }
+# Lookups measured signed in, and how: "basic" (the service account's password) or "token" (its API token).
+SIGNED_IN_LOOKUPS = {
+    "schema_by_id_basic_auth": "basic",
+    "subject_version_basic_auth": "basic",
+    "schema_by_id_token": "token",
+    "subject_version_token": "token",
+}
+SERVICE_ACCOUNT = ("bench-service", "bench-service-password")
 
 
 def with_load(measurement: Measurement, load_before: float) -> Measurement:
@@ -700,19 +741,30 @@ def lookup_cases(wrk: str, port: int, seeded: Seeded, duration: int, rounds: int
     work on the machine weighs on all of them alike instead of on whichever ran during it.
     """
     paths = {name: path.format(cached_id=seeded.cached_id) for name, (path, _) in LOOKUPS.items()}
-    for path in paths.values():
-        run_wrk(wrk, port, path, 4, 2)  # warm both workers' caches and connections
+    headers = {name: lookup_headers(name, seeded) for name in LOOKUPS}
+    for name, path in paths.items():
+        run_wrk(wrk, port, path, 4, 2, headers[name])  # warm both workers' caches, connections and credentials
     runs: dict[tuple[str, int], list[Measurement]] = {}
     for _ in range(rounds):
         for connections in (4, 50):
             for name, path in paths.items():
                 runs.setdefault((name, connections), []).append(
-                    wrk_case(wrk, port, name, path, connections, duration, "")
+                    wrk_case(wrk, port, name, path, connections, duration, "", headers[name])
                 )
     return [
         median_of(f"{name}@{connections}", measured, LOOKUPS[name][1] if connections == 4 else "")
         for (name, connections), measured in runs.items()
     ]
+
+
+def lookup_headers(name: str, seeded: Seeded) -> list[str]:
+    """Return the Authorization header a lookup case sends (none for the anonymous ones)."""
+    how = SIGNED_IN_LOOKUPS.get(name)
+    if how == "basic":
+        return [f"Authorization: {basic_authorization(SERVICE_ACCOUNT)}"]
+    if how == "token":
+        return [f"Authorization: Bearer {seeded.token}"]
+    return []
 
 
 def median_of(name: str, runs: list[Measurement], notes: str) -> Measurement:
