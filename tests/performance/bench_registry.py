@@ -426,7 +426,7 @@ def seed_command(cold: int) -> dict:
 
     tenant = selectors.default_tenant()
     # A plain service account (no superuser shortcut), signing in with a password or with its API token.
-    service_account = get_user_model().objects.create_user(*SERVICE_ACCOUNT)
+    service_account = get_user_model().objects.create_user(SERVICE_ACCOUNT[0], password=SERVICE_ACCOUNT[1])
     _, token = tokens.api_token_create(user=service_account, name="bench", acting_user=service_account)
 
     def register(subject: str, text: str) -> int:
