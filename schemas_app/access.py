@@ -61,13 +61,42 @@ def readable_tenants(user) -> QuerySet[Tenant]:
         return tenants if settings.REGISTRY_ANONYMOUS_READ else tenants.none()
     if user.is_superuser:
         return tenants
+    return tenants.filter(pk__in=readable_tenant_ids(user))
+
+
+def readable_tenant_ids(user) -> frozenset[int]:
+    """Return the ids of the tenants a signed-in, non-superuser account may read, worked out once per user object.
+
+    A request authenticates its user afresh, so a grant or a binding counts from the next request on.
+    """
+    cached = getattr(user, "_readable_tenant_ids", None)
+    if cached is not None:
+        return cached
+    if not _authenticated(user) or user.is_superuser:
+        return frozenset(readable_tenants(user).values_list("pk", flat=True))
     bound = bound_tenant_id(user)
     home = Q(pk=bound) if bound is not None else Q(slug=Tenant.DEFAULT_SLUG)
     # Any role granted on a tenant implies reading it: a team may not write where it cannot look.
-    granted = get_objects_for_user(
-        user, list(PERMISSION_OF_ROLE.values()), klass=Tenant, any_perm=True, accept_global_perms=False
-    )
-    return tenants.filter(home | Q(shared=True) | Q(pk__in=granted.values("pk")))
+    granted = _granted_tenant_ids(user)
+    ids = frozenset(Tenant.objects.filter(home | Q(shared=True) | Q(pk__in=granted)).values_list("pk", flat=True))
+    user._readable_tenant_ids = ids
+    return ids
+
+
+def _granted_tenant_ids(user) -> list[int]:
+    """Return the ids of tenants the user, or one of its groups, holds any role on (one query)."""
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    tenant_type = ContentType.objects.get_for_model(Tenant)
+    codenames = list(PERMISSION_OF_ROLE.values())
+    by_group = GroupObjectPermission.objects.filter(
+        group__user=user, content_type=tenant_type, permission__codename__in=codenames
+    ).values_list("object_pk", flat=True)
+    by_user = UserObjectPermission.objects.filter(
+        user=user, content_type=tenant_type, permission__codename__in=codenames
+    ).values_list("object_pk", flat=True)
+    return [int(pk) for pk in by_group.union(by_user)]
 
 
 def sees_every_tenant(user) -> bool:
@@ -88,7 +117,7 @@ def can_read_tenant(user, tenant) -> bool:
         return settings.REGISTRY_ANONYMOUS_READ
     if user.is_superuser:
         return True
-    return readable_tenants(user).filter(pk=tenant.pk).exists()
+    return tenant.pk in readable_tenant_ids(user)
 
 
 def has_role(user, role: str, *, subject_name: str | None = None, tenant=None) -> bool:

@@ -102,7 +102,7 @@ def require_schema_visible(*, viewer, schema_id: int, asked) -> None:
     if access.sees_every_tenant(viewer):
         return
     if not SubjectVersion.objects.filter(
-        schema_id=schema_id, subject__tenant__in=access.readable_tenants(viewer)
+        schema_id=schema_id, subject__tenant_id__in=access.readable_tenant_ids(viewer)
     ).exists():
         raise SchemaIdNotFound(asked)
 
