@@ -241,3 +241,26 @@ def test_personal_data_travels_encrypted_and_only_a_key_holder_reads_it(catalogu
     assert b"ada@example.org" not in data
     assert decoded == user
     assert sealed.email.startswith(STRING_PREFIX) and sealed.locale == "en-GB"
+
+
+def test_a_schema_of_another_registry_tenant_is_refused_as_unknown(
+    catalogue, client, names, server, second_tenant_writer
+):
+    tick_type = catalogue.message(MARKET_DATA, "TickData")
+    with RegistryClient({"url": server.url, "basic.auth.user.info": "second-writer:second-password"}) as second:
+
+        async def scenario(js, prefix):
+            # The second desk registers TickData in its own tenant; the default tenant's consumer cannot see that id.
+            await NatsProducer(js, second).publish(f"{prefix}.ticks", tick(catalogue, "acme"))
+            subscription = await js.pull_subscribe(f"{prefix}.ticks", durable="ticks")
+            message = await fetch_one(subscription)
+            own = await NatsConsumer(second, [tick_type]).receive(message)
+            other = NatsConsumer(client, [tick_type], {"redelivery.delay.sec": 0.05})
+            with pytest.raises(MessageRefused) as refused:
+                await other.receive(message)
+            await (await fetch_one(subscription)).term()
+            return own, refused.value
+
+        own, refused = run(scenario, names)
+    assert own == tick(catalogue, "acme")
+    assert "unknown to the registry" in refused.reason
