@@ -97,9 +97,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "schemas_app.auditing.RequestIdMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Audit entries name their request by the id RequestIdMiddleware puts in this header.
+AUDITLOG_CID_HEADER = "X-Request-ID"
 
 ROOT_URLCONF = "registry.urls"
 # Clients address subjects without a trailing slash; never redirect them.

@@ -1,5 +1,7 @@
 """The reviewers' console: subjects with their versions, schema texts and lint findings."""
 
+from auditlog.admin import LogEntryAdmin as AuditlogEntryAdmin
+from auditlog.models import LogEntry
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
@@ -100,3 +102,22 @@ class SubjectConfigAdmin(admin.ModelAdmin):
 @admin.register(SubjectMode)
 class SubjectModeAdmin(admin.ModelAdmin):
     list_display = ("tenant", "subject_name", "mode")
+
+
+# The audit log is read-only for everyone, super admins included: no add, change or delete, no bulk actions.
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class AuditEntryAdmin(AuditlogEntryAdmin):
+    list_display = ("created", "resource_url", "action", "msg_short", "user_url", "remote_addr", "cid")
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

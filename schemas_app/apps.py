@@ -6,9 +6,13 @@ class SchemasAppConfig(AppConfig):
     verbose_name = "Schema registry"
 
     def ready(self):
+        from auditlog.models import LogEntry
         from auditlog.registry import auditlog
+        from django.contrib.auth.models import Group
+        from django.db.models.signals import post_save, pre_delete, pre_save
+        from guardian.models import GroupObjectPermission, UserObjectPermission
 
-        from schemas_app import cache, models
+        from schemas_app import audit_chain, cache, models
 
         cache.connect_invalidation()
 
@@ -16,10 +20,17 @@ class SchemasAppConfig(AppConfig):
         for model in (
             models.Tenant,
             models.Schema,
+            models.SchemaReference,
             models.Subject,
             models.SubjectVersion,
             models.SubjectConfig,
             models.SubjectMode,
+            models.ChangeRequest,
+            models.Approval,
+            models.ReviewComment,
+            UserObjectPermission,
+            GroupObjectPermission,
+            Group,
         ):
             auditlog.register(model)
         auditlog.register(models.TenantBinding)
@@ -27,3 +38,7 @@ class SchemasAppConfig(AppConfig):
         auditlog.register(models.SubjectPrefixGrant)
         # A token's keyed hash is no secret, but it has no place in the history either.
         auditlog.register(models.ApiToken, exclude_fields=["digest"])
+        # Entries are sealed into the hash chain as they are written, and never changed afterwards.
+        pre_save.connect(audit_chain.refuse_change, sender=LogEntry, dispatch_uid="audit-refuse-change")
+        post_save.connect(audit_chain.on_log_entry_saved, sender=LogEntry, dispatch_uid="audit-seal")
+        pre_delete.connect(audit_chain.refuse_delete, sender=LogEntry, dispatch_uid="audit-refuse-delete")

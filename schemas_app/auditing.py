@@ -5,13 +5,18 @@ DRF (Basic, Token), so services set the actor themselves.
 """
 
 import functools
+import re
+import uuid
 from collections.abc import Callable, Sequence
 
 from auditlog.cid import get_cid
-from auditlog.context import disable_auditlog, set_actor
+from auditlog.context import auditlog_value, disable_auditlog, set_actor
 from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def audited(service):
@@ -31,7 +36,11 @@ def audited(service):
             )
         if not user.is_authenticated:
             return service(*args, **kwargs)
-        with set_actor(user):
+        # Keep the source address the middleware recorded for this request.
+        request_context = auditlog_value.get({})
+        with set_actor(
+            user, remote_addr=request_context.get("remote_addr"), remote_port=request_context.get("remote_port")
+        ):
             return service(*args, **kwargs)
 
     return wrapper
@@ -46,7 +55,8 @@ def log_rows(rows: Sequence, *, action: int, changes: Callable, acting_user) -> 
         return
     content_type = ContentType.objects.get_for_model(rows[0])  # cached by Django after the first call
     actor = acting_user if acting_user.is_authenticated else None
-    LogEntry.objects.bulk_create(
+    request_context = auditlog_value.get({})
+    entries = LogEntry.objects.bulk_create(
         LogEntry(
             content_type=content_type,
             object_pk=str(row.pk),
@@ -57,9 +67,16 @@ def log_rows(rows: Sequence, *, action: int, changes: Callable, acting_user) -> 
             actor=actor,
             actor_email=getattr(actor, "email", None),
             cid=get_cid(),
+            remote_addr=request_context.get("remote_addr"),
+            remote_port=request_context.get("remote_port"),
         )
         for row in rows
     )
+    # bulk_create sends no post_save, so these entries are sealed into the hash chain here.
+    from schemas_app.audit_chain import seal_entry
+
+    for entry in entries:
+        seal_entry(entry)
 
 
 def delete_rows(queryset, rows: Sequence, *, acting_user) -> None:
@@ -69,3 +86,23 @@ def delete_rows(queryset, rows: Sequence, *, acting_user) -> None:
     log_rows(
         rows, action=LogEntry.Action.DELETE, changes=lambda row: model_instance_diff(row, None), acting_user=acting_user
     )
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the client's X-Request-ID when it is sane, else a new one) and echo it.
+
+    auditlog reads it as the correlation id (AUDITLOG_CID_HEADER), so each entry names its request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request.META["HTTP_X_REQUEST_ID"] = request_id
+        request.__dict__.pop("headers", None)  # request.headers is cached; let it see the id
+        request.request_id = request_id
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response

@@ -404,3 +404,29 @@ class RegistryInstance(models.Model):
 
     def __str__(self):
         return str(self.uuid)
+
+
+class AuditSeal(models.Model):
+    """One link of the audit hash chain: the hash of an audit log entry's content and of the link before it.
+
+    `entry_id` is a plain number, not a foreign key, so a deleted entry leaves its seal behind as evidence.
+    """
+
+    entry_id = models.BigIntegerField(unique=True)
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"seal of audit entry {self.entry_id}"
+
+
+class AuditChainHead(models.Model):
+    """The single row whose lock orders the chain: each new seal extends `last_hash` under it."""
+
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self):
+        return "audit chain head"

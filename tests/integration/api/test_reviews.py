@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from auditlog.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -184,6 +185,13 @@ def test_an_approver_may_override_the_notice_period_with_a_reason(api, reviewer)
     )
     assert response.status_code == 200 and response.json()["status"] == "APPROVED"
     assert response.json()["noticeOverrideReason"] == "incident 4711: feed is down"
+    audited = LogEntry.objects.get(
+        content_type__model="changerequest",
+        object_pk=str(review_id),
+        action=LogEntry.Action.UPDATE,
+        changes__has_key="notice_override_reason",
+    )
+    assert audited.actor == reviewer and audited.changes["notice_override_reason"][1] == "incident 4711: feed is down"
 
 
 def test_a_tenant_can_set_the_notice_period_to_zero(api, reviewer):

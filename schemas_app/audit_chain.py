@@ -1,0 +1,119 @@
+"""A hash chain over the audit log: each entry is sealed with the hash of its content and of the previous seal.
+
+Editing, deleting or reordering entries in the database breaks the chain at the first entry
+touched, which `python manage.py verify_audit` names.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from auditlog.models import LogEntry
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from schemas_app.models import AuditChainHead, AuditSeal
+
+GENESIS = "0" * 64
+
+
+def entry_content(entry: LogEntry) -> str:
+    """Return the canonical text of what an entry records (its id included, so moving it shows)."""
+    content_type = entry.content_type
+    return json.dumps(
+        {
+            "id": entry.pk,
+            "model": f"{content_type.app_label}.{content_type.model}" if content_type else None,
+            "object_pk": None if entry.object_pk is None else str(entry.object_pk),
+            "object_repr": entry.object_repr,
+            "action": entry.action,
+            "changes": entry.changes,
+            "changes_text": entry.changes_text,
+            "actor_id": entry.actor_id,
+            "actor_email": entry.actor_email,
+            "remote_addr": entry.remote_addr,
+            "remote_port": entry.remote_port,
+            "cid": entry.cid,
+            "timestamp": entry.timestamp.isoformat() if entry.timestamp else None,
+            "additional_data": entry.additional_data,
+        },
+        sort_keys=True,
+        default=str,
+    )
+
+
+def chained_hash(previous_hash: str, entry: LogEntry) -> str:
+    return hashlib.sha256((previous_hash + entry_content(entry)).encode()).hexdigest()
+
+
+def seal_entry(entry: LogEntry) -> AuditSeal:
+    """Append an entry to the chain; the head row's lock keeps concurrent writers in one order."""
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1, defaults={"last_hash": GENESIS})
+        seal = AuditSeal.objects.create(
+            entry_id=entry.pk, previous_hash=head.last_hash, hash=chained_hash(head.last_hash, entry)
+        )
+        head.last_hash = seal.hash
+        head.save(update_fields=["last_hash"])
+    return seal
+
+
+def on_log_entry_saved(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        seal_entry(instance)
+
+
+def refuse_change(sender, instance, raw=False, **kwargs):
+    """Entries are written once by auditlog; the application never changes them afterwards."""
+    if instance.pk is not None and not raw and LogEntry.objects.filter(pk=instance.pk).exists():
+        raise PermissionDenied("Audit log entries cannot be changed.")
+
+
+def refuse_delete(sender, instance, **kwargs):
+    raise PermissionDenied("Audit log entries cannot be deleted.")
+
+
+@dataclass
+class Verdict:
+    checked: int
+    problem: str | None = None
+    entry_id: int | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+def verify_chain(batch_size: int = 2000) -> Verdict:
+    """Walk the chain in order and return the first entry that was edited, deleted, reordered or never sealed."""
+    previous = GENESIS
+    checked = 0
+    seals = AuditSeal.objects.order_by("id")
+    last_id = 0
+    while True:
+        batch = list(seals.filter(id__gt=last_id)[:batch_size])
+        if not batch:
+            break
+        last_id = batch[-1].id
+        entries = LogEntry.objects.select_related("content_type").in_bulk([seal.entry_id for seal in batch])
+        for seal in batch:
+            if seal.previous_hash != previous:
+                return Verdict(
+                    checked, "the chain is out of order before it (a seal was moved or removed)", seal.entry_id
+                )
+            entry = entries.get(seal.entry_id)
+            if entry is None:
+                return Verdict(checked, "was deleted", seal.entry_id)
+            if chained_hash(previous, entry) != seal.hash:
+                return Verdict(checked, "does not match its seal (edited or reordered)", seal.entry_id)
+            previous = seal.hash
+            checked += 1
+    unsealed = (
+        LogEntry.objects.exclude(pk__in=AuditSeal.objects.values("entry_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if unsealed is not None:
+        return Verdict(checked, "is not in the chain (written around the application)", unsealed)
+    return Verdict(checked)

@@ -1,0 +1,119 @@
+"""The audit trail: who, when, from where and in which request; sealed in a hash chain that verify_audit checks."""
+
+import pytest
+from auditlog.models import LogEntry
+from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from rest_framework.test import APIClient
+
+from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, put, register
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(writer):
+    """A few audited changes made over the API, as a client with its own request id."""
+    client = APIClient(HTTP_X_REQUEST_ID="req-4711", REMOTE_ADDR="192.0.2.10")
+    client.force_authenticate(writer)
+    assert register(client, "ticks-value", TICK_V1).status_code == 200
+    assert put(client, "/config/ticks-value", {"compatibility": "FULL"}).status_code == 200
+    assert register(client, "ticks-value", TICK_V2_ADDS_FIELD).status_code == 200
+    return list(LogEntry.objects.order_by("pk"))
+
+
+def verify() -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("verify_audit", stdout=out)
+    return out.getvalue()
+
+
+def test_every_entry_names_actor_time_source_address_request_and_object(history):
+    version_entry = next(entry for entry in history if entry.content_type.model == "subjectversion")
+    assert version_entry.actor.username == "writer"
+    assert version_entry.remote_addr == "192.0.2.10"
+    assert version_entry.cid == "req-4711"
+    assert version_entry.timestamp.tzinfo is not None
+    assert version_entry.object_repr == "ticks-value v1 (1.0.0)"
+    config_entry = next(entry for entry in history if entry.content_type.model == "subjectconfig")
+    assert "object (" not in config_entry.object_repr and "ticks-value" in config_entry.object_repr
+
+
+def test_the_registry_answers_with_the_request_id_it_recorded(writer):
+    client = APIClient()
+    client.force_authenticate(writer)
+    response = register(client, "ticks-value", TICK_V1)
+    request_id = response["X-Request-ID"]
+    assert len(request_id) == 32
+    assert LogEntry.objects.filter(cid=request_id).exists()
+
+
+def test_an_intact_log_verifies(history):
+    assert f"{len(history)} entries verified" in verify()
+
+
+def test_verify_audit_names_an_edited_entry(history):
+    edited = history[1]
+    LogEntry.objects.filter(pk=edited.pk).update(object_repr="nothing to see")  # around the application
+    with pytest.raises(CommandError, match=rf"entry {edited.pk} does not match its seal"):
+        verify()
+
+
+def test_verify_audit_names_a_deleted_entry(history):
+    deleted = history[2]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {LogEntry._meta.db_table} WHERE id = %s", [deleted.pk])
+    with pytest.raises(CommandError, match=rf"entry {deleted.pk} was deleted"):
+        verify()
+
+
+def test_verify_audit_names_the_first_of_two_reordered_entries(history):
+    first, second = history[1], history[3]
+    LogEntry.objects.filter(pk=first.pk).update(timestamp=second.timestamp)
+    LogEntry.objects.filter(pk=second.pk).update(timestamp=first.timestamp)
+    with pytest.raises(CommandError, match=rf"entry {first.pk} does not match its seal"):
+        verify()
+
+
+def test_verify_audit_names_an_entry_written_around_the_application(history):
+    LogEntry.objects.bulk_create([LogEntry(object_repr="forged", action=0, content_type=history[0].content_type)])
+    forged = LogEntry.objects.get(object_repr="forged")
+    with pytest.raises(CommandError, match=rf"entry {forged.pk} is not in the chain"):
+        verify()
+
+
+def test_the_application_neither_changes_nor_deletes_entries(history):
+    entry = history[0]
+    entry.object_repr = "rewritten"
+    with pytest.raises(PermissionDenied), transaction.atomic():
+        entry.save()
+    with pytest.raises(PermissionDenied), transaction.atomic():
+        LogEntry.objects.filter(pk=entry.pk).delete()
+    assert "entries verified" in verify()
+
+
+def test_the_admin_offers_no_way_to_change_or_delete_an_entry(history, owner, client):
+    client.force_login(owner)
+    entry = history[0]
+    base = f"/admin/auditlog/logentry/{entry.pk}"
+    page = client.get(f"{base}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert client.post(f"{base}/change/", {"object_repr": "rewritten"}).status_code == 403
+    assert client.get(f"{base}/delete/").status_code == 403
+    assert client.post(f"{base}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/auditlog/logentry/add/").status_code == 403
+    listing = client.get("/admin/auditlog/logentry/")
+    assert listing.status_code == 200 and b'name="action"' not in listing.content
+    assert LogEntry.objects.get(pk=entry.pk).object_repr == entry.object_repr
+    assert "entries verified" in verify()
+
+
+def test_api_tokens_are_audited_without_their_digest(writer):
+    from schemas_app.models import ApiToken
+
+    ApiToken.objects.create(user=writer, name="ci", prefix="rgt_abcd", digest="f" * 64)
+    entry = LogEntry.objects.get(content_type__model="apitoken")
+    assert "digest" not in entry.changes and "ci" in entry.object_repr
