@@ -2,11 +2,17 @@
 
 from auditlog.admin import LogEntryAdmin as AuditlogEntryAdmin
 from auditlog.models import LogEntry
-from django.contrib import admin
-from django.utils.html import format_html, format_html_join
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 
+from schemas_app import selectors, services
 from schemas_app.admin_access import GrantsShown
-from schemas_app.models import Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
+from schemas_app.errors import RegistryError
+from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
+from schemas_app.side_by_side import findings_table
 
 
 @admin.register(Tenant)
@@ -28,40 +34,133 @@ class SubjectVersionInline(admin.TabularInline):
         return False
 
 
+class ThroughServices:
+    """Admin pages that never write around the services: no add form, deletes run the service's checks.
+
+    A refused delete (a version still referenced, say) shows the service's message instead of deleting.
+    """
+
+    def has_add_permission(self, request, obj=None):
+        return False  # versions come from the API, the CLI or an approved review
+
+    def delete_through_service(self, request, obj) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        try:
+            self.delete_through_service(request, obj)
+        except RegistryError as error:
+            request._refused_delete = error.message
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def response_delete(self, request, obj_display, obj_id):
+        refused = getattr(request, "_refused_delete", None)
+        if refused:
+            self.message_user(request, refused, messages.ERROR)
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        return super().response_delete(request, obj_display, obj_id)
+
+    def response_action(self, request, queryset):
+        response = super().response_action(request, queryset)
+        refused = getattr(request, "_refused_delete", None)
+        if refused:
+            self.message_user(request, refused, messages.ERROR)
+        return response
+
+
 @admin.register(Subject)
-class SubjectAdmin(GrantsShown):
-    list_display = ("name", "tenant", "created_at")
+class SubjectAdmin(ThroughServices, GrantsShown):
+    list_display = (
+        "name",
+        "tenant",
+        "latest_semantic_version",
+        "version_count",
+        "compatibility_level",
+        "review_policy",
+        "open_reviews",
+        "lint_finding_count",
+    )
     list_filter = ("tenant",)
     search_fields = ("name",)
     readonly_fields = ("tenant", "name", "created_at", "grants")
     inlines = [SubjectVersionInline]
     list_select_related = ("tenant",)
 
+    def get_queryset(self, request):
+        live = SubjectVersion.objects.filter(subject=OuterRef("pk"), deleted=False).order_by("-version")
+        configs = SubjectConfig.objects.filter(tenant=OuterRef("tenant"), subject_name=OuterRef("name"))
+        pending = ChangeRequest.objects.filter(
+            tenant=OuterRef("tenant"), subject_name=OuterRef("name"), status=ChangeRequest.Status.PENDING
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                live_versions=Count("versions", filter=Q(versions__deleted=False)),
+                latest_semver=Subquery(live.values("semantic_version")[:1]),
+                latest_lint=Subquery(live.values("lint_findings")[:1]),
+                subject_level=Subquery(configs.values("compatibility_level")[:1]),
+                subject_review_policy=Subquery(configs.values("review_policy")[:1]),
+                pending_reviews=Subquery(
+                    pending.values("subject_name").annotate(total=Count("pk")).values("total")[:1]
+                ),
+            )
+        )
+
+    @admin.display(description="Latest version")
+    def latest_semantic_version(self, obj):
+        return obj.latest_semver or "-"
+
+    @admin.display(description="Versions", ordering="live_versions")
+    def version_count(self, obj):
+        return obj.live_versions
+
+    @admin.display(description="Compatibility")
+    def compatibility_level(self, obj):
+        return obj.subject_level or "(tenant's)"
+
+    @admin.display(description="Review policy")
+    def review_policy(self, obj):
+        return obj.subject_review_policy or "(tenant's)"
+
+    @admin.display(description="Open reviews")
+    def open_reviews(self, obj):
+        return obj.pending_reviews or 0
+
+    @admin.display(description="Lint findings")
+    def lint_finding_count(self, obj):
+        return len(obj.latest_lint or [])
+
+    def delete_through_service(self, request, obj):
+        permanent = not obj.versions.filter(deleted=False).exists()
+        services.subject_delete(tenant=obj.tenant, subject_name=obj.name, permanent=permanent, acting_user=request.user)
+
 
 @admin.register(SubjectVersion)
-class SubjectVersionAdmin(admin.ModelAdmin):
-    list_display = ("subject", "version", "semantic_version", "change", "state", "deleted", "created_at")
-    list_filter = ("state", "deleted", "change")
-    search_fields = ("subject__name",)
-    list_select_related = ("subject",)
-    readonly_fields = (
+class SubjectVersionAdmin(ThroughServices, admin.ModelAdmin):
+    list_display = (
         "subject",
         "version",
-        "schema",
         "semantic_version",
         "change",
+        "major_because",
+        "state",
         "deleted",
         "created_by",
         "created_at",
-        "deleted_at",
-        "schema_text",
-        "lint_report",
     )
+    list_filter = ("state", "deleted", "change")
+    search_fields = ("subject__name",)
+    list_select_related = ("subject", "subject__tenant", "created_by")
     fields = (
         "subject",
         "version",
         "semantic_version",
         "change",
+        "major_because",
         "state",
         "deleted",
         "schema",
@@ -71,6 +170,25 @@ class SubjectVersionAdmin(admin.ModelAdmin):
         "lint_report",
         "schema_text",
     )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        approved = ChangeRequest.objects.filter(registered_version=OuterRef("pk")).order_by("-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(review_findings=Subquery(approved.values("compatibility_findings")[:1]))
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return False  # every field is derived or set by a service
+
+    @admin.display(description="Major because")
+    def major_because(self, obj):
+        if obj.change != "MAJOR":
+            return "-"
+        rules = sorted({finding["rule"] for finding in getattr(obj, "review_findings", None) or []})
+        return ", ".join(rules) or "breaking (compatibility not enforced)"
 
     @admin.display(description="Schema")
     def schema_text(self, obj):
@@ -78,11 +196,16 @@ class SubjectVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Lint findings")
     def lint_report(self, obj):
-        if not obj.lint_findings:
-            return "None"
-        rows = ((f["rule"], f["path"], f["line"], f["column"], f["message"]) for f in obj.lint_findings)
-        return format_html(
-            "<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}:{}:{}</td><td>{}</td></tr>", rows)
+        return findings_table(obj.lint_findings)
+
+    def delete_through_service(self, request, obj):
+        # Soft delete first, as the API does; a soft-deleted version is then purged.
+        services.subject_version_delete(
+            tenant=obj.subject.tenant,
+            subject_name=obj.subject.name,
+            version=obj.version,
+            permanent=obj.deleted,
+            acting_user=request.user,
         )
 
 
@@ -90,18 +213,100 @@ class SubjectVersionAdmin(admin.ModelAdmin):
 class SchemaAdmin(admin.ModelAdmin):
     list_display = ("id", "guid", "schema_type", "fingerprint", "created_at")
     search_fields = ("fingerprint", "guid")
-    readonly_fields = ("guid", "schema_type", "fingerprint", "text", "metadata", "rule_set", "created_at")
+    readonly_fields = (
+        "guid",
+        "schema_type",
+        "fingerprint",
+        "canonical_fingerprint",
+        "text",
+        "metadata",
+        "rule_set",
+        "created_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # content-addressed: every field is derived from the text
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # schemas go when the last version holding them is purged
 
 
 @admin.register(SubjectConfig)
 class SubjectConfigAdmin(admin.ModelAdmin):
-    list_display = ("tenant", "subject_name", "compatibility_level", "compatibility_rules", "normalize")
-    list_filter = ("compatibility_level", "compatibility_rules")
+    """Configuration rows, written through `services.config_update` with its validation."""
+
+    list_display = (
+        "tenant",
+        "subject_name",
+        "compatibility_level",
+        "compatibility_rules",
+        "review_policy",
+        "lint_policy",
+        "required_approvals",
+        "notice_hours",
+    )
+    list_filter = ("compatibility_level", "compatibility_rules", "review_policy", "lint_policy")
+    fields = (
+        "tenant",
+        "subject_name",
+        "compatibility_level",
+        "compatibility_rules",
+        "normalize",
+        "lint_except",
+        "review_policy",
+        "lint_policy",
+        "required_approvals",
+        "notice_hours",
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("tenant", "subject_name") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        changes = {
+            "compatibility": data.get("compatibility_level") or None,
+            "compatibilityRules": data.get("compatibility_rules") or None,
+            "normalize": data.get("normalize"),
+            "lintExcept": data.get("lint_except") or [],
+            "reviewPolicy": data.get("review_policy") or None,
+            "lintPolicy": data.get("lint_policy") or None,
+            "requiredApprovals": data.get("required_approvals"),
+            "noticeHours": data.get("notice_hours"),
+        }
+        services.config_update(
+            tenant=obj.tenant,
+            subject_name=obj.subject_name or None,
+            changes={key: value for key, value in changes.items() if value is not None or key.endswith("Policy")},
+            acting_user=request.user,
+        )
+        obj.pk = selectors.config_row(tenant=obj.tenant, subject=obj.subject_name or None).pk
+
+    def delete_model(self, request, obj):
+        services.config_delete(tenant=obj.tenant, subject_name=obj.subject_name, acting_user=request.user)
 
 
 @admin.register(SubjectMode)
 class SubjectModeAdmin(admin.ModelAdmin):
+    """Modes, written through `services.mode_update` (IMPORT needs an empty scope)."""
+
     list_display = ("tenant", "subject_name", "mode")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("tenant", "subject_name") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        services.mode_update(
+            tenant=obj.tenant, subject_name=obj.subject_name or None, mode=obj.mode, acting_user=request.user
+        )
+        obj.pk = SubjectMode.objects.get(tenant=obj.tenant, subject_name=obj.subject_name or None).pk
+
+    def delete_model(self, request, obj):
+        if obj.subject_name:
+            services.mode_delete(tenant=obj.tenant, subject_name=obj.subject_name, acting_user=request.user)
 
 
 # The audit log is read-only for everyone, super admins included: no add, change or delete, no bulk actions.
@@ -121,3 +326,6 @@ class AuditEntryAdmin(AuditlogEntryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from schemas_app import admin_reviews  # noqa: E402,F401  (the review queue registers itself)

@@ -1,0 +1,255 @@
+"""The review queue of the reviewers' console: pending changes first, their reports, and approve or reject.
+
+The buttons call the same services as the API (`schemas_app.reviews`), with the same checks.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import Case, Count, Value, When
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from schemas_app import reviews, selectors
+from schemas_app.errors import RegistryError
+from schemas_app.models import ChangeRequest
+from schemas_app.side_by_side import findings_table, side_by_side
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(admin.ModelAdmin):
+    change_form_template = "admin/schemas_app/changerequest/change_form.html"
+    list_display = (
+        "id",
+        "subject_name",
+        "status",
+        "author",
+        "created_at",
+        "held_because_text",
+        "semantic_version",
+        "preparation_text",
+        "approval_count",
+    )
+    list_display_links = ("id", "subject_name")
+    list_filter = ("status", "breaking", "tenant")
+    search_fields = ("subject_name", "author__username")
+    list_select_related = ("tenant", "author")
+    fieldsets = (
+        (None, {"fields": ("subject_name", "tenant", "status", "author", "created_at", "held_because_text")}),
+        (
+            "Proposed change",
+            {"fields": ("semantic_version", "change", "base_version", "preparation_text", "diff_table")},
+        ),
+        ("Checks", {"fields": ("compatibility_report", "lint_report", "impact_report")}),
+        (
+            "Decision",
+            {
+                "fields": (
+                    "required_approvals",
+                    "approvals_text",
+                    "notice_ends_at",
+                    "notice_override_reason",
+                    "decided_by",
+                    "decided_at",
+                    "decision_reason",
+                    "registered_version",
+                    "comments_text",
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "subject_name",
+        "tenant",
+        "status",
+        "author",
+        "created_at",
+        "held_because_text",
+        "semantic_version",
+        "change",
+        "base_version",
+        "preparation_text",
+        "diff_table",
+        "compatibility_report",
+        "lint_report",
+        "impact_report",
+        "required_approvals",
+        "approvals_text",
+        "notice_ends_at",
+        "notice_override_reason",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "registered_version",
+        "comments_text",
+    )
+
+    def get_queryset(self, request):
+        pending_first = Case(When(status=ChangeRequest.Status.PENDING, then=Value(0)), default=Value(1))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(queue_order=pending_first, approval_total=Count("approvals", distinct=True))
+            .order_by("queue_order", "-created_at")
+        )
+
+    def has_add_permission(self, request):
+        return False  # changes are proposed by registering them, never typed in here
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the page is read-only; decisions go through the buttons below it
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a decided review is history
+
+    @admin.display(description="Held because")
+    def held_because_text(self, obj):
+        return ", ".join(obj.held_because) or "-"
+
+    @admin.display(description="Checks")
+    def preparation_text(self, obj):
+        if obj.preparation == ChangeRequest.Preparation.READY:
+            return "ready"
+        if obj.preparation == ChangeRequest.Preparation.FAILED:
+            return f"failed: {obj.preparation_error}"
+        return f"{obj.preparation} ({obj.progress}%)"
+
+    @admin.display(description="Approvals", ordering="approval_total")
+    def approval_count(self, obj):
+        return f"{obj.approval_total}/{obj.required_approvals}"
+
+    @admin.display(description="Diff")
+    def diff_table(self, obj):
+        base = ""
+        if obj.base_version is not None:
+            found = (
+                selectors.SubjectVersion.objects.filter(
+                    subject__tenant=obj.tenant, subject__name=obj.subject_name, version=obj.base_version
+                )
+                .select_related("schema")
+                .first()
+            )
+            base = found.schema.text if found else ""
+        return side_by_side(base, obj.schema_text)
+
+    @admin.display(description="Compatibility findings")
+    def compatibility_report(self, obj):
+        return findings_table(obj.compatibility_findings)
+
+    @admin.display(description="Lint findings")
+    def lint_report(self, obj):
+        return findings_table(obj.lint_findings)
+
+    @admin.display(description="Impact on referencing subjects")
+    def impact_report(self, obj):
+        if not obj.impact:
+            return "No subject references this one."
+        rows = (
+            (item["subject"], item["version"], item["depth"], item["status"], len(item["findings"]))
+            for item in obj.impact
+        )
+        return format_html(
+            "<table><thead><tr><th>Subject</th><th>Version</th><th>Depth</th><th>Result</th><th>Findings</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="Approved by")
+    def approvals_text(self, obj):
+        return (
+            ", ".join(
+                f"{approval.approver} ({approval.created_at:%Y-%m-%d %H:%M} UTC)" for approval in obj.approvals.all()
+            )
+            or "-"
+        )
+
+    @admin.display(description="Comments")
+    def comments_text(self, obj):
+        comments = list(obj.comments.select_related("author"))
+        if not comments:
+            return "-"
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong> ({:%Y-%m-%d %H:%M} UTC): {}</p>",
+            ((c.author, c.created_at, c.text) for c in comments),
+        )
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:review_id>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="schemas_app_changerequest_approve",
+            ),
+            path(
+                "<int:review_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="schemas_app_changerequest_reject",
+            ),
+            path(
+                "<int:review_id>/comment/",
+                self.admin_site.admin_view(self.comment_view),
+                name="schemas_app_changerequest_comment",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _decide(self, request, review_id, action, success):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        change_request = get_object_or_404(ChangeRequest, pk=review_id)
+        try:
+            action(change_request)
+        except RegistryError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, success)
+        return HttpResponseRedirect(reverse("admin:schemas_app_changerequest_change", args=[review_id]))
+
+    def approve_view(self, request, review_id):
+        def approve(change_request):
+            decision = reviews.change_request_approve(
+                tenant=change_request.tenant,
+                review_id=change_request.pk,
+                override_reason=request.POST.get("override_reason", ""),
+                acting_user=request.user,
+            )
+            if not decision.approved:
+                raise _StillWaiting(decision.change_request)
+
+        try:
+            return self._decide(request, review_id, approve, f"Review {review_id} approved and registered.")
+        except _StillWaiting as waiting:
+            messages.info(request, f"Approval recorded; review {review_id} needs {waiting.missing} more.")
+            return HttpResponseRedirect(reverse("admin:schemas_app_changerequest_change", args=[review_id]))
+
+    def reject_view(self, request, review_id):
+        return self._decide(
+            request,
+            review_id,
+            lambda change_request: reviews.change_request_reject(
+                tenant=change_request.tenant,
+                review_id=change_request.pk,
+                reason=request.POST.get("reason", ""),
+                acting_user=request.user,
+            ),
+            f"Review {review_id} rejected.",
+        )
+
+    def comment_view(self, request, review_id):
+        return self._decide(
+            request,
+            review_id,
+            lambda change_request: reviews.review_comment_add(
+                tenant=change_request.tenant,
+                review_id=change_request.pk,
+                text=request.POST.get("text", ""),
+                acting_user=request.user,
+            ),
+            "Comment added.",
+        )
+
+
+class _StillWaiting(Exception):
+    def __init__(self, change_request):
+        self.missing = change_request.required_approvals - change_request.approvals.count()
