@@ -172,6 +172,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "registry"}}
 
+# Celery beat: the deprecation policy is applied hourly (warnings at grace end, disabling at sunset).
+CELERY_BEAT_SCHEDULE = {
+    "apply-deprecation-policy": {"task": "schemas_app.apply_deprecation_policy", "schedule": 3600.0},
+}
+
 # Without a broker, tasks run in-process so the quick start needs no services.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or (REDIS_URL if CELERY_BROKER_URL else None)
@@ -211,6 +216,12 @@ REGISTRY_LINT_POLICY = env_choice("REGISTRY_LINT_POLICY", "warn", ("warn", "revi
 REGISTRY_REQUIRED_APPROVALS = env_int("REGISTRY_REQUIRED_APPROVALS", 1, minimum=1, maximum=5)
 # Hours subscribers are given between a breaking proposal and its earliest approval (the spec's 48 h notice).
 REGISTRY_NOTICE_HOURS = env_int("REGISTRY_NOTICE_HOURS", 48, minimum=0)
+# Deprecation policy (the spec: deprecate after 30 days, remove after 90): days from deprecation until owners are
+# warned that the grace period is over, and until the version is disabled (unless a sunset date is given).
+REGISTRY_DEPRECATION_GRACE_DAYS = env_int("REGISTRY_DEPRECATION_GRACE_DAYS", 30, minimum=0)
+REGISTRY_DEPRECATION_REMOVAL_DAYS = env_int("REGISTRY_DEPRECATION_REMOVAL_DAYS", 90, minimum=1)
+# Sender of the registry's notification e-mails (Django's EMAIL_* settings choose the server).
+REGISTRY_NOTIFICATION_FROM = env_str("REGISTRY_NOTIFICATION_FROM", "schema-registry@localhost")
 
 # Anonymous reads are off: every reader signs in. `make run` turns them on for a laptop (and says so).
 REGISTRY_ANONYMOUS_READ = env_bool("REGISTRY_ANONYMOUS_READ", False)

@@ -8,7 +8,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from schemas_app import selectors, services
+from schemas_app import deprecation, selectors, services
 from schemas_app.admin_access import GrantsShown
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
@@ -162,6 +162,12 @@ class SubjectVersionAdmin(ThroughServices, admin.ModelAdmin):
         "change",
         "major_because",
         "state",
+        "deprecated_at",
+        "sunset_at",
+        "deprecation_reason",
+        "successor_subject",
+        "successor_version",
+        "disabled_at",
         "deleted",
         "schema",
         "created_by",
@@ -182,6 +188,26 @@ class SubjectVersionAdmin(ThroughServices, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # every field is derived or set by a service
+
+    actions = ["deprecate_versions"]
+
+    @admin.action(description="Deprecate selected versions (sunset after the tenant's removal period)")
+    def deprecate_versions(self, request, queryset):
+        done = 0
+        for version in queryset.select_related("subject__tenant"):
+            try:
+                deprecation.version_deprecate(
+                    tenant=version.subject.tenant,
+                    subject_name=version.subject.name,
+                    version=version.version,
+                    reason=f"deprecated in the admin by {request.user.get_username()}",
+                    acting_user=request.user,
+                )
+            except RegistryError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                done += 1
+        self.message_user(request, f"{done} version(s) deprecated.")
 
     @admin.display(description="Major because")
     def major_because(self, obj):

@@ -57,6 +57,11 @@ class VersionNotFound(NotFound):
     error_code, fields, template = 40402, ("subject", "version"), "Version {version} not found."
 
 
+class VersionRetired(NotFound):
+    error_code, fields = 40402, ("subject", "version", "retired", "successor")
+    template = "Version {version} of subject '{subject}' was retired on {retired}{successor}."
+
+
 class SchemaNotFound(NotFound):
     error_code, default_message = 40403, "Schema not found"
 

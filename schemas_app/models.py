@@ -162,6 +162,17 @@ class SubjectVersion(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Deprecation lifecycle: deprecated (still served, with Deprecation and Sunset headers), then disabled at sunset.
+    deprecated_at = models.DateTimeField(null=True, blank=True)
+    sunset_at = models.DateTimeField(null=True, blank=True)
+    deprecation_reason = models.TextField(blank=True)
+    successor_subject = models.CharField(max_length=255, blank=True)
+    successor_version = models.PositiveIntegerField(null=True, blank=True)
+    deprecated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    grace_warning_sent_at = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["subject_id", "version"]
@@ -199,6 +210,8 @@ class SubjectConfig(models.Model):
     lint_policy = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
     required_approvals = models.PositiveSmallIntegerField(null=True, blank=True)
     notice_hours = models.PositiveIntegerField(null=True, blank=True)
+    deprecation_grace_days = models.PositiveIntegerField(null=True, blank=True)
+    deprecation_removal_days = models.PositiveIntegerField(null=True, blank=True)
     # Confluent fields we store and return but do not act on (alias, defaultMetadata, ...).
     extra = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

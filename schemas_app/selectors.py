@@ -433,6 +433,8 @@ def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
         "lintPolicy": first("lint_policy", settings.REGISTRY_LINT_POLICY),
         "requiredApprovals": first("required_approvals", settings.REGISTRY_REQUIRED_APPROVALS),
         "noticeHours": first("notice_hours", settings.REGISTRY_NOTICE_HOURS),
+        "deprecationGraceDays": first("deprecation_grace_days", settings.REGISTRY_DEPRECATION_GRACE_DAYS),
+        "deprecationRemovalDays": first("deprecation_removal_days", settings.REGISTRY_DEPRECATION_REMOVAL_DAYS),
     }
 
 

@@ -512,6 +512,8 @@ GOVERNANCE_FIELDS = {
     "lintPolicy": ("lint_policy", LintPolicy.values, None),
     "requiredApprovals": ("required_approvals", None, 1),
     "noticeHours": ("notice_hours", None, 0),
+    "deprecationGraceDays": ("deprecation_grace_days", None, 0),
+    "deprecationRemovalDays": ("deprecation_removal_days", None, 1),
 }
 
 

@@ -8,7 +8,7 @@ meaning wins: `ids`, `types` and `guids` are reserved subject names there.
 
 from django.urls import re_path
 
-from schemas_app.api import confluent, management, reviews, tenants, tokens
+from schemas_app.api import confluent, lifecycle, management, reviews, tenants, tokens
 
 SUBJECT = r"(?P<subject>[\s\S]+?)"
 VERSION = r"(?P<version>[^/]+)"
@@ -32,6 +32,12 @@ urlpatterns = [
         confluent.ReferencedByView.as_view(),
         name="subject-version-referencedby",
     ),
+    re_path(
+        rf"^subjects/{SUBJECT}/versions/{VERSION}/deprecate$",
+        lifecycle.VersionDeprecateView.as_view(),
+        name="subject-version-deprecate",
+    ),
+    re_path(rf"^subjects/{SUBJECT}/deprecate$", lifecycle.SubjectDeprecateView.as_view(), name="subject-deprecate"),
     re_path(
         rf"^subjects/{SUBJECT}/versions/{VERSION}$", confluent.SubjectVersionView.as_view(), name="subject-version"
     ),

@@ -1,6 +1,10 @@
 """The Confluent-compatible API: the same paths, JSON shapes, status codes and error codes as Confluent's registry."""
 
+from datetime import datetime
+from urllib.parse import quote
+
 from django.http import HttpResponse
+from django.utils.http import http_date
 from rest_framework.response import Response
 
 from protoengine import canonical
@@ -18,7 +22,7 @@ from schemas_app.api.permissions import CanApprove, CanDelete, CanWrite
 from schemas_app.api.reviews import pending_body
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.api.throttling import CompatibilityCheckRate
-from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound
+from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound, VersionRetired
 from schemas_app.models import SubjectVersion
 from schemas_app.preparation import compile_stored, root_path_for
 
@@ -47,7 +51,57 @@ def version_payload(subject_version) -> dict:
     )
     if subject_version.deleted:
         payload["deleted"] = True
+    if subject_version.state != SubjectVersion.State.ACTIVE:
+        payload["deprecation"] = deprecation_payload(subject_version)
     return payload
+
+
+def deprecation_payload(subject_version) -> dict:
+    """Return when a version was deprecated, why, what replaces it, and its sunset (ISO 8601)."""
+    successor = None
+    if subject_version.successor_subject:
+        successor = {"subject": subject_version.successor_subject, "version": subject_version.successor_version}
+    return {
+        "deprecatedAt": _iso(subject_version.deprecated_at),
+        "sunset": _iso(subject_version.sunset_at),
+        "reason": subject_version.deprecation_reason or None,
+        "successor": successor,
+        "disabledAt": _iso(subject_version.disabled_at),
+    }
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def served_version(request, payload: dict) -> Response:
+    """Answer a version lookup: 40402 for a retired version; Deprecation, Sunset and Link headers when deprecated."""
+    deprecation = payload.get("deprecation")
+    if payload.get("state") == SubjectVersion.State.DISABLED:
+        successor = deprecation.get("successor") if deprecation else None
+        instead = ""
+        if successor:
+            instead = f"; use subject '{successor['subject']}' version {successor['version'] or 'latest'} instead"
+        retired = (deprecation or {}).get("disabledAt") or "an earlier date"
+        raise VersionRetired(payload["subject"], payload["version"], retired[:10], instead)
+    response = Response(counted_if_deprecated(request, payload))
+    if deprecation:
+        add_lifecycle_headers(request, response, deprecation)
+    return response
+
+
+def add_lifecycle_headers(request, response, deprecation: dict) -> None:
+    """Set RFC 9745's Deprecation, RFC 8594's Sunset and a Link to the successor version."""
+    if deprecation.get("deprecatedAt"):
+        moment = datetime.fromisoformat(deprecation["deprecatedAt"])
+        response["Deprecation"] = f"@{int(moment.timestamp())}"
+    if deprecation.get("sunset"):
+        response["Sunset"] = http_date(datetime.fromisoformat(deprecation["sunset"]).timestamp())
+    successor = deprecation.get("successor")
+    if successor:
+        version = successor["version"] or "latest"
+        url = request.build_absolute_uri(f"/subjects/{quote(successor['subject'], safe='')}/versions/{version}")
+        response["Link"] = f'<{url}>; rel="successor-version"'
 
 
 def counted_if_deprecated(request, payload: dict) -> dict:
@@ -164,14 +218,14 @@ class SubjectVersionView(ConfluentView):
         serialized = request.query_params.get("format") == "serialized"
         wanted = selectors.parse_version(version)
         if not include_deleted and not serialized and wanted != selectors.LATEST:
-            return Response(counted_if_deprecated(request, cached_version_payload(self.tenant, subject, wanted)))
+            return served_version(request, cached_version_payload(self.tenant, subject, wanted))
         found = selectors.subject_version_get(
             tenant=self.tenant, subject=subject, version=version, include_deleted=include_deleted
         )
         payload = version_payload(found)
         if serialized:
             payload["schema"] = serialized_schema(found)
-        return Response(counted_if_deprecated(request, payload))
+        return served_version(request, payload)
 
     def delete(self, request, subject, version):
         return Response(

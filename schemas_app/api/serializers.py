@@ -162,6 +162,8 @@ class ConfigInputSerializer(serializers.Serializer):
     lintPolicy = StrictCharField(required=False, allow_null=True)
     requiredApprovals = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_PAGE)
     noticeHours = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_PAGE)
+    deprecationGraceDays = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_PAGE)
+    deprecationRemovalDays = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_PAGE)
 
 
 class ModeInputSerializer(serializers.Serializer):
@@ -175,3 +177,12 @@ class MessageSizesInputSerializer(serializers.Serializer):
     sizes = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=2**31 - 1), min_length=1, max_length=1000
     )
+
+
+class DeprecationInputSerializer(serializers.Serializer):
+    """The body of POST .../deprecate: why, what replaces it, and when it stops being served."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    # A subject name (its latest version), or {"subject": ..., "version": ...}.
+    successor = serializers.JSONField(required=False, allow_null=True, default=None)
+    sunset = serializers.DateTimeField(required=False, allow_null=True, default=None)

@@ -1,0 +1,172 @@
+"""The deprecation lifecycle: deprecate versions or subjects, then let the policy warn and disable them.
+
+A deprecated version is still served, with Deprecation, Sunset and Link (successor) headers. When
+its grace period ends its owners are warned; at its sunset it is disabled: no longer served
+(40402 saying it was retired and what replaces it), never deleted. Every step takes `now`, so the
+lifecycle can be driven on a frozen clock.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from schemas_app import selectors
+from schemas_app.auditing import audited
+from schemas_app.errors import BadRequest, OperationNotPermitted, SubjectNotFound
+from schemas_app.models import SubjectVersion, Tenant
+
+
+def parse_successor(successor) -> tuple[str, int | None]:
+    """Return (subject, version or None for latest) from "subject" or {"subject": ..., "version": ...}."""
+    if successor in (None, ""):
+        return "", None
+    if isinstance(successor, str):
+        return successor, None
+    if isinstance(successor, dict) and isinstance(successor.get("subject"), str):
+        version = successor.get("version")
+        if version is not None and (not isinstance(version, int) or version < 1):
+            raise BadRequest("successor.version must be a version number")
+        return successor["subject"], version
+    raise BadRequest('successor must be a subject name or {"subject": ..., "version": ...}')
+
+
+def successor_text(version: SubjectVersion) -> str:
+    if not version.successor_subject:
+        return ""
+    suffix = f" version {version.successor_version}" if version.successor_version else ""
+    return f"{version.successor_subject}{suffix}"
+
+
+@audited
+@transaction.atomic
+def version_deprecate(
+    *,
+    tenant: Tenant,
+    subject_name: str,
+    version,
+    reason: str = "",
+    successor=None,
+    sunset: datetime | None = None,
+    now: datetime | None = None,
+    acting_user,
+) -> list[SubjectVersion]:
+    """Deprecate one version (a number or "latest"); return it."""
+    found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version)
+    return _deprecate([found], reason=reason, successor=successor, sunset=sunset, now=now, acting_user=acting_user)
+
+
+@audited
+@transaction.atomic
+def subject_deprecate(
+    *,
+    tenant: Tenant,
+    subject_name: str,
+    reason: str = "",
+    successor=None,
+    sunset: datetime | None = None,
+    now: datetime | None = None,
+    acting_user,
+) -> list[SubjectVersion]:
+    """Deprecate every live version of a subject; return them."""
+    versions = list(
+        SubjectVersion.objects.select_related("subject", "created_by")
+        .filter(subject__tenant=tenant, subject__name=subject_name, deleted=False)
+        .exclude(state=SubjectVersion.State.DISABLED)
+        .order_by("version")
+    )
+    if not versions:
+        raise SubjectNotFound(subject_name)
+    return _deprecate(versions, reason=reason, successor=successor, sunset=sunset, now=now, acting_user=acting_user)
+
+
+def _deprecate(versions, *, reason, successor, sunset, now, acting_user) -> list[SubjectVersion]:
+    now = now or timezone.now()
+    successor_subject, successor_version = parse_successor(successor)
+    for version in versions:
+        if version.state == SubjectVersion.State.DISABLED:
+            raise OperationNotPermitted(f"Version {version.version} of {version.subject.name} is already retired")
+        config = selectors.effective_config(tenant=version.subject.tenant, subject=version.subject.name)
+        version.state = SubjectVersion.State.DEPRECATED
+        version.deprecated_at = version.deprecated_at or now
+        version.sunset_at = sunset or version.deprecated_at + timedelta(days=config["deprecationRemovalDays"])
+        if version.sunset_at <= version.deprecated_at:
+            raise BadRequest("sunset must be after the deprecation")
+        version.deprecation_reason = reason
+        version.successor_subject, version.successor_version = successor_subject, successor_version
+        version.deprecated_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
+        version.save()
+        _notify_on_commit(version, "deprecated")
+    return versions
+
+
+@dataclass
+class PolicyRun:
+    warned: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+
+
+def deprecation_policy_apply(*, now: datetime | None = None) -> PolicyRun:
+    """Warn owners of versions whose grace period ended, and disable versions whose sunset came."""
+    now = now or timezone.now()
+    run = PolicyRun()
+    due = SubjectVersion.objects.select_related("subject__tenant", "created_by", "deprecated_by").filter(
+        state=SubjectVersion.State.DEPRECATED, deleted=False
+    )
+    for version in due.order_by("pk"):
+        with transaction.atomic():
+            # Claim the row, so a second beat run at the same moment does nothing twice.
+            locked = SubjectVersion.objects.select_for_update(skip_locked=True).filter(pk=version.pk).first()
+            if locked is None or locked.state != SubjectVersion.State.DEPRECATED:
+                continue
+            label = f"{version.subject.name} v{version.version}"
+            config = selectors.effective_config(tenant=version.subject.tenant, subject=version.subject.name)
+            grace_end = version.deprecated_at + timedelta(days=config["deprecationGraceDays"])
+            if version.sunset_at and now >= version.sunset_at:
+                version.state = SubjectVersion.State.DISABLED
+                version.disabled_at = now
+                version.save(update_fields=["state", "disabled_at"])
+                _notify_on_commit(version, "sunset")
+                run.disabled.append(label)
+            elif version.grace_warning_sent_at is None and now >= grace_end:
+                version.grace_warning_sent_at = now
+                version.save(update_fields=["grace_warning_sent_at"])
+                _notify_on_commit(version, "grace-ended")
+                run.warned.append(label)
+    return run
+
+
+SUBJECTS = {
+    "deprecated": "{label} is deprecated",
+    "grace-ended": "{label}: the deprecation grace period is over; it will be retired on {sunset}",
+    "sunset": "{label} was retired",
+}
+
+
+def _notify_on_commit(version: SubjectVersion, event: str) -> None:
+    """E-mail the version's owner and whoever deprecated it, once the change is committed."""
+    recipients = sorted(
+        {user.email for user in (version.created_by, version.deprecated_by) if user is not None and user.email}
+    )
+    if not recipients:
+        return
+    label = f"{version.subject.name} version {version.version}"
+    sunset = version.sunset_at.date().isoformat() if version.sunset_at else "an unset date"
+    successor = successor_text(version)
+    body = "\n".join(
+        line
+        for line in (
+            SUBJECTS[event].format(label=label, sunset=sunset) + ".",
+            f"Reason: {version.deprecation_reason}" if version.deprecation_reason else "",
+            f"Use instead: {successor}" if successor else "",
+            f"Sunset: {sunset}",
+        )
+        if line
+    )
+    subject_line = "[schema registry] " + SUBJECTS[event].format(label=label, sunset=sunset)
+    transaction.on_commit(
+        lambda: send_mail(subject_line, body, settings.REGISTRY_NOTIFICATION_FROM, recipients, fail_silently=True)
+    )
