@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from schemas_app import reviews, selectors
 from schemas_app.errors import RegistryError
-from schemas_app.models import ChangeRequest
+from schemas_app.models import ChangeRequest, DeliveryAttempt, NotificationDelivery, Subscription
 from schemas_app.side_by_side import findings_table, side_by_side
 
 
@@ -253,3 +253,48 @@ class ChangeRequestAdmin(admin.ModelAdmin):
 class _StillWaiting(Exception):
     def __init__(self, change_request):
         self.missing = change_request.required_approvals - change_request.approvals.count()
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("id", "owner", "tenant", "subject_prefix", "webhook_url", "email", "active", "created_at")
+    list_filter = ("active", "tenant")
+    search_fields = ("subject_prefix", "owner__username", "email")
+    readonly_fields = ("webhook_secret", "created_at")
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    fields = ("attempted_at", "status_code", "error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(admin.ModelAdmin):
+    """Every delivery and each of its attempts; read-only, they are the record of what was sent."""
+
+    list_display = ("id", "event", "channel", "subscription", "status", "attempts", "created_at", "delivered_at")
+    list_filter = ("status", "event", "channel")
+    list_select_related = ("subscription__owner",)
+    readonly_fields = (
+        "subscription",
+        "event",
+        "channel",
+        "payload",
+        "status",
+        "attempts",
+        "created_at",
+        "delivered_at",
+    )
+    inlines = [DeliveryAttemptInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -38,6 +38,7 @@ class SchemasAppConfig(AppConfig):
         auditlog.register(models.SubjectPrefixGrant)
         # A token's keyed hash is no secret, but it has no place in the history either.
         auditlog.register(models.ApiToken, exclude_fields=["digest"])
+        auditlog.register(models.Subscription, mask_fields=["webhook_secret"])
         # Entries are sealed into the hash chain as they are written, and never changed afterwards.
         pre_save.connect(audit_chain.refuse_change, sender=LogEntry, dispatch_uid="audit-refuse-change")
         post_save.connect(audit_chain.on_log_entry_saved, sender=LogEntry, dispatch_uid="audit-seal")

@@ -14,7 +14,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from schemas_app import selectors
+from schemas_app import notifications, selectors
 from schemas_app.auditing import audited
 from schemas_app.errors import BadRequest, OperationNotPermitted, SubjectNotFound
 from schemas_app.models import SubjectVersion, Tenant
@@ -146,8 +146,26 @@ SUBJECTS = {
 }
 
 
+SUBSCRIPTION_EVENTS = {
+    "deprecated": "version.deprecated",
+    "grace-ended": "version.grace_ended",
+    "sunset": "version.sunset",
+}
+
+
 def _notify_on_commit(version: SubjectVersion, event: str) -> None:
-    """E-mail the version's owner and whoever deprecated it, once the change is committed."""
+    """Tell subscribers, and e-mail the version's owner and whoever deprecated it, once the change is committed."""
+    notifications.notify(
+        tenant=version.subject.tenant,
+        subject_name=version.subject.name,
+        event=SUBSCRIPTION_EVENTS[event],
+        payload={
+            "version": version.version,
+            "reason": version.deprecation_reason or None,
+            "successor": successor_text(version) or None,
+            "sunset": version.sunset_at.isoformat() if version.sunset_at else None,
+        },
+    )
     recipients = sorted(
         {user.email for user in (version.created_by, version.deprecated_by) if user is not None and user.email}
     )

@@ -443,3 +443,74 @@ class AuditChainHead(models.Model):
 
     def __str__(self):
         return "audit chain head"
+
+
+class Subscription(models.Model):
+    """A team's subscription to changes of subjects: an exact name or a prefix ("" for every subject)."""
+
+    EVENTS = (
+        "change.proposed",
+        "change.approved",
+        "change.rejected",
+        "version.deprecated",
+        "version.grace_ended",
+        "version.sunset",
+    )
+
+    tenant = models.ForeignKey(Tenant, related_name="subscriptions", on_delete=models.CASCADE)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions")
+    subject_prefix = models.CharField(max_length=255, blank=True)
+    webhook_url = models.URLField(max_length=500, blank=True)
+    # Signs each webhook body (HMAC-SHA256); shown to its owner once, when the subscription is made.
+    webhook_secret = models.CharField(max_length=128, blank=True)
+    email = models.EmailField(blank=True)
+    events = models.JSONField(default=list, blank=True)  # empty: every event
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["tenant", "active"])]
+
+    def __str__(self):
+        return f"subscription of {self.owner} to {self.subject_prefix or 'every subject'}*"
+
+    def wants(self, event: str, subject_name: str) -> bool:
+        return subject_name.startswith(self.subject_prefix) and (not self.events or event in self.events)
+
+
+class NotificationDelivery(models.Model):
+    """One notification to one subscription over one channel, with its attempts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    subscription = models.ForeignKey(Subscription, related_name="deliveries", on_delete=models.CASCADE)
+    event = models.CharField(max_length=32)
+    channel = models.CharField(max_length=16)  # "webhook" or "email"
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.event} by {self.channel} to subscription {self.subscription_id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(NotificationDelivery, related_name="attempt_log", on_delete=models.CASCADE)
+    attempted_at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"attempt {self.pk} of delivery {self.delivery_id}: {self.status_code or self.error[:60]}"

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from schemas_app import selectors, services
+from schemas_app import notifications, selectors, services
 from schemas_app.access import has_role
 from schemas_app.auditing import audited
 from schemas_app.errors import (
@@ -93,6 +93,20 @@ def change_request_propose(
             status=ChangeRequest.Status.PENDING,
         )
     queue_preparation(change_request)
+    notifications.notify(
+        tenant=tenant,
+        subject_name=subject_name,
+        event="change.proposed",
+        payload={
+            "reviewId": change_request.pk,
+            "reviewPath": f"/reviews/{change_request.pk}",
+            "author": acting_user.get_username() if acting_user.is_authenticated else None,
+            "breaking": breaking,
+            "heldBecause": held_because,
+            "findings": change_request.compatibility_findings,
+            "noticeEndsAt": change_request.notice_ends_at.isoformat() if change_request.notice_ends_at else None,
+        },
+    )
     return change_request
 
 
@@ -183,6 +197,19 @@ def _approve_locked(*, tenant, review_id, override_reason, now, acting_user):
     change_request.decided_at = now
     change_request.registered_version = registration.subject_version
     change_request.save(update_fields=["status", "decided_by", "decided_at", "registered_version"])
+    notifications.notify(
+        tenant=tenant,
+        subject_name=change_request.subject_name,
+        event="change.approved",
+        payload={
+            "reviewId": change_request.pk,
+            "approvedBy": acting_user.get_username(),
+            "version": registration.subject_version.version,
+            "id": registration.subject_version.schema_id,
+            "semanticVersion": registration.subject_version.semantic_version,
+            "noticeOverrideReason": change_request.notice_override_reason or None,
+        },
+    )
     return Decision(change_request=change_request, registration=registration)
 
 
@@ -193,7 +220,14 @@ def change_request_reject(*, tenant: Tenant, review_id: int, reason: str, acting
     change_request = _locked_pending(tenant, review_id)
     if not can_approve(acting_user, change_request):
         raise Forbidden("You need the approve role on this subject to reject its changes")
-    return _decide(change_request, ChangeRequest.Status.REJECTED, reason, acting_user)
+    _decide(change_request, ChangeRequest.Status.REJECTED, reason, acting_user)
+    notifications.notify(
+        tenant=tenant,
+        subject_name=change_request.subject_name,
+        event="change.rejected",
+        payload={"reviewId": change_request.pk, "rejectedBy": acting_user.get_username(), "reason": reason},
+    )
+    return change_request
 
 
 @audited

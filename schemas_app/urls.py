@@ -8,7 +8,7 @@ meaning wins: `ids`, `types` and `guids` are reserved subject names there.
 
 from django.urls import re_path
 
-from schemas_app.api import confluent, lifecycle, management, reviews, tenants, tokens
+from schemas_app.api import confluent, lifecycle, management, reviews, subscriptions, tenants, tokens
 
 SUBJECT = r"(?P<subject>[\s\S]+?)"
 VERSION = r"(?P<version>[^/]+)"
@@ -86,6 +86,17 @@ urlpatterns = [
     re_path(rf"^config/{SUBJECT}$", confluent.ConfigView.as_view(), name="subject-config"),
     re_path(r"^mode$", confluent.ModeView.as_view(), name="mode"),
     re_path(rf"^mode/{SUBJECT}$", confluent.ModeView.as_view(), name="subject-mode"),
+    re_path(r"^subscriptions$", subscriptions.SubscriptionListView.as_view(), name="subscriptions"),
+    re_path(
+        r"^subscriptions/(?P<subscription_id>\d+)$",
+        subscriptions.SubscriptionDetailView.as_view(),
+        name="subscription",
+    ),
+    re_path(
+        r"^subscriptions/(?P<subscription_id>\d+)/deliveries$",
+        subscriptions.SubscriptionDeliveriesView.as_view(),
+        name="subscription-deliveries",
+    ),
     re_path(r"^reviews$", reviews.ReviewListView.as_view(), name="reviews"),
     re_path(rf"^reviews/{REVIEW}$", reviews.ReviewDetailView.as_view(), name="review"),
     re_path(rf"^reviews/{REVIEW}/approve$", reviews.ReviewApproveView.as_view(), name="review-approve"),

@@ -76,3 +76,23 @@ def test_a_worker_prepares_the_review_and_then_it_can_be_approved(writer, django
     client = APIClient()
     client.force_authenticate(reviewer)
     assert client.post(f"/reviews/{review_id}/approve", {}, format="json").json()["status"] == "APPROVED"
+
+
+def test_a_worker_retries_a_failing_webhook_with_backoff_until_it_is_delivered(writer, settings, celery_worker):
+    from schemas_app.models import NotificationDelivery
+    from tests.integration.api.test_notifications import Receiver
+
+    settings.REGISTRY_WEBHOOK_BACKOFF_SECONDS = 0
+    client = APIClient()
+    client.force_authenticate(writer)
+    with Receiver(statuses=[500, 502]) as receiver:
+        assert client.post("/subscriptions", {"webhookUrl": receiver.url}, format="json").status_code == 201
+        register(client, "ticks-value", TICK_V1)
+        register(client, "ticks-value", TICK_V2_CHANGES_TYPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not NotificationDelivery.objects.filter(status="delivered").exists():
+            time.sleep(0.1)
+    delivery = NotificationDelivery.objects.get()
+    assert delivery.status == "delivered" and delivery.attempts == 3
+    assert [attempt.status_code for attempt in delivery.attempt_log.all()] == [500, 502, 200]
+    assert len(receiver.received) == 3

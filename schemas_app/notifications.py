@@ -1,0 +1,153 @@
+"""Notifications to subscribers: signed webhooks and e-mail, delivered by a Celery task with retries.
+
+`notify()` runs inside the transaction of the change it reports and queues one delivery per
+subscription and channel once that transaction commits. Each attempt is recorded.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from schemas_app.auditing import audited
+from schemas_app.errors import BadRequest, NotFound
+from schemas_app.models import DeliveryAttempt, NotificationDelivery, Subscription, Tenant
+
+SIGNATURE_HEADER = "X-Registry-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """Return the signature header value of a body: "sha256=" and the hex HMAC-SHA256 under the secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@audited
+@transaction.atomic
+def subscription_create(
+    *,
+    tenant: Tenant,
+    subject_prefix: str = "",
+    webhook_url: str = "",
+    email: str = "",
+    events: list[str] = (),
+    acting_user,
+) -> Subscription:
+    """Subscribe to changes of subjects starting with a prefix; a webhook gets a new signing secret."""
+    unknown = sorted(set(events) - set(Subscription.EVENTS))
+    if unknown:
+        raise BadRequest(f"Unknown events {unknown}; choose from {list(Subscription.EVENTS)}")
+    if not webhook_url and not email:
+        raise BadRequest("A subscription needs a webhookUrl, an email, or both")
+    return Subscription.objects.create(
+        tenant=tenant,
+        owner=acting_user,
+        subject_prefix=subject_prefix,
+        webhook_url=webhook_url,
+        webhook_secret=secrets.token_hex(32) if webhook_url else "",
+        email=email,
+        events=list(events),
+    )
+
+
+@audited
+@transaction.atomic
+def subscription_delete(*, tenant: Tenant, subscription_id, acting_user) -> None:
+    subscription = subscription_get(tenant=tenant, subscription_id=subscription_id, viewer=acting_user)
+    subscription.delete()
+
+
+def subscription_get(*, tenant: Tenant, subscription_id, viewer) -> Subscription:
+    """Return a subscription of the tenant that the viewer owns (super admins see all); 404 otherwise."""
+    found = Subscription.objects.filter(tenant=tenant, pk=subscription_id).first()
+    if found is None or not (viewer.is_superuser or found.owner_id == viewer.pk):
+        raise NotFound(f"Subscription {subscription_id} not found.")
+    return found
+
+
+def notify(*, tenant: Tenant, subject_name: str, event: str, payload: dict) -> list[NotificationDelivery]:
+    """Queue the event for every active subscription matching the subject, delivered after commit."""
+    from schemas_app.tasks import deliver_notification
+
+    body = {"event": event, "tenant": tenant.slug, "subject": subject_name, **payload}
+    deliveries = []
+    for subscription in Subscription.objects.filter(tenant=tenant, active=True):
+        if not subscription.wants(event, subject_name):
+            continue
+        for channel in ("webhook", "email"):
+            if (channel == "webhook" and subscription.webhook_url) or (channel == "email" and subscription.email):
+                deliveries.append(
+                    NotificationDelivery.objects.create(
+                        subscription=subscription, event=event, channel=channel, payload=body
+                    )
+                )
+    ids = [delivery.pk for delivery in deliveries]
+    transaction.on_commit(lambda: [deliver_notification.delay(delivery_id) for delivery_id in ids])
+    return deliveries
+
+
+def attempt_delivery(delivery_id: int) -> tuple[bool | None, int]:
+    """Make one attempt; return (True delivered / False failed / None nothing to do, attempts made so far)."""
+    delivery = (
+        NotificationDelivery.objects.select_related("subscription")
+        .filter(pk=delivery_id, status=NotificationDelivery.Status.PENDING)
+        .first()
+    )
+    if delivery is None:
+        return None, 0  # delivered or given up already: a second run of the task does nothing
+    status_code, error = None, ""
+    try:
+        if delivery.channel == "webhook":
+            status_code = _post_webhook(delivery)
+        else:
+            _send_email(delivery)
+    except Exception as failure:  # every failure is recorded on the attempt and retried
+        error = f"{type(failure).__name__}: {failure}"[:2000]
+        if isinstance(failure, urllib.error.HTTPError):
+            status_code = failure.code
+    DeliveryAttempt.objects.create(delivery=delivery, status_code=status_code, error=error)
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
+    if error:
+        return False, delivery.attempts + 1
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(
+        status=NotificationDelivery.Status.DELIVERED, delivered_at=timezone.now()
+    )
+    return True, delivery.attempts + 1
+
+
+def give_up(delivery_id: int) -> None:
+    NotificationDelivery.objects.filter(pk=delivery_id, status=NotificationDelivery.Status.PENDING).update(
+        status=NotificationDelivery.Status.FAILED
+    )
+
+
+def _post_webhook(delivery: NotificationDelivery) -> int:
+    subscription = delivery.subscription
+    body = json.dumps(delivery.payload, sort_keys=True).encode()
+    request = urllib.request.Request(
+        subscription.webhook_url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "schema-registry-webhooks",
+            "X-Registry-Event": delivery.event,
+            "X-Registry-Delivery": str(delivery.pk),
+            SIGNATURE_HEADER: sign(subscription.webhook_secret, body),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=settings.REGISTRY_WEBHOOK_TIMEOUT) as response:
+        return response.status
+
+
+def _send_email(delivery: NotificationDelivery) -> None:
+    payload = delivery.payload
+    subject = f"[schema registry] {delivery.event}: {payload.get('subject')}"
+    body = json.dumps(payload, indent=2, sort_keys=True)
+    send_mail(subject, body, settings.REGISTRY_NOTIFICATION_FROM, [delivery.subscription.email])

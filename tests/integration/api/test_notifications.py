@@ -1,0 +1,120 @@
+"""Subscribers hear of changes: signed webhooks to a receiver this test runs, retried when it fails, and e-mail."""
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+
+from schemas_app.models import NotificationDelivery
+from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, post, put, register
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Receiver:
+    """An HTTP server on a free port that records each POST and answers with the next planned status."""
+
+    def __init__(self, statuses=()):
+        self.planned = list(statuses)
+        self.received: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), body))
+                status = receiver.planned.pop(0) if receiver.planned else 200
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.REGISTRY_WEBHOOK_BACKOFF_SECONDS = 0
+    settings.REGISTRY_WEBHOOK_ATTEMPTS = 4
+
+
+def subscribe(api, **body) -> dict:
+    response = post(api, "/subscriptions", body)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_breaking_proposal_reaches_the_webhook_at_once_with_a_correct_signature(api, fast_retries):
+    with Receiver() as receiver:
+        subscription = subscribe(api, subjectPrefix="ticks-", webhookUrl=receiver.url)
+        register(api, "ticks-value", TICK_V1)
+        review_id = register(api, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
+    assert len(receiver.received) == 1
+    headers, body = receiver.received[0]
+    expected = "sha256=" + hmac.new(subscription["webhookSecret"].encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Registry-Signature"], expected)
+    payload = json.loads(body)
+    assert payload["event"] == "change.proposed" and payload["reviewId"] == review_id and payload["breaking"]
+    assert payload["subject"] == "ticks-value" and payload["noticeEndsAt"]
+    assert headers["X-Registry-Event"] == "change.proposed"
+
+
+def test_a_failing_receiver_is_retried_and_each_attempt_is_recorded(api, fast_retries):
+    with Receiver(statuses=[500, 503]) as receiver:
+        subscription = subscribe(api, webhookUrl=receiver.url, events=["change.proposed"])
+        register(api, "ticks-value", TICK_V1)
+        register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
+    assert len(receiver.received) == 3
+    deliveries = api.get(f"/subscriptions/{subscription['id']}/deliveries").json()
+    assert [delivery["status"] for delivery in deliveries] == ["delivered"]
+    assert [attempt["statusCode"] for attempt in deliveries[0]["attempts"]] == [500, 503, 200]
+
+
+def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(api, fast_retries):
+    with Receiver(statuses=[500] * 10) as receiver:
+        subscribe(api, webhookUrl=receiver.url)
+        register(api, "ticks-value", TICK_V1)
+        register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
+    assert len(receiver.received) == 4
+    delivery = NotificationDelivery.objects.get()
+    assert delivery.status == "failed" and delivery.attempts == 4 and delivery.attempt_log.count() == 4
+
+
+def test_subscribers_hear_of_approval_and_rejection_by_email(api, owner, fast_retries):
+    from rest_framework.test import APIClient
+
+    subscribe(api, subjectPrefix="ticks", email="team@example.org", events=["change.approved", "change.rejected"])
+    assert put(api, "/config", {"noticeHours": 0}).status_code == 200
+    register(api, "ticks-value", TICK_V1)
+    review_id = register(api, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
+    reviewer = APIClient()
+    reviewer.force_authenticate(owner)
+    mail.outbox.clear()
+    assert reviewer.post(f"/reviews/{review_id}/approve", {}, format="json").status_code == 200
+    assert [message.to for message in mail.outbox] == [["team@example.org"]]
+    assert "change.approved" in mail.outbox[0].subject and '"version": 2' in mail.outbox[0].body
+
+
+def test_subscriptions_are_private_to_their_owner(api, outsider):
+    from rest_framework.test import APIClient
+
+    subscription = subscribe(api, email="team@example.org")
+    other = APIClient()
+    other.force_authenticate(outsider)
+    assert other.get(f"/subscriptions/{subscription['id']}").status_code == 404
+    assert other.get("/subscriptions").json() == []
