@@ -222,6 +222,8 @@ REGISTRY_DEPRECATION_GRACE_DAYS = env_int("REGISTRY_DEPRECATION_GRACE_DAYS", 30,
 REGISTRY_DEPRECATION_REMOVAL_DAYS = env_int("REGISTRY_DEPRECATION_REMOVAL_DAYS", 90, minimum=1)
 # Sender of the registry's notification e-mails (Django's EMAIL_* settings choose the server).
 REGISTRY_NOTIFICATION_FROM = env_str("REGISTRY_NOTIFICATION_FROM", "schema-registry@localhost")
+# The git repository (bare) where every registered version is committed; empty switches git history off.
+REGISTRY_GIT_HISTORY_DIR = env_str("REGISTRY_GIT_HISTORY_DIR", str(VAR_DIR / "history.git"))
 # Webhook deliveries: attempts in all (retried with exponential backoff from the base delay) and the HTTP timeout.
 REGISTRY_WEBHOOK_ATTEMPTS = env_int("REGISTRY_WEBHOOK_ATTEMPTS", 6, minimum=1, maximum=20)
 REGISTRY_WEBHOOK_BACKOFF_SECONDS = env_int("REGISTRY_WEBHOOK_BACKOFF_SECONDS", 30, minimum=0)

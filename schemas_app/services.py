@@ -247,7 +247,18 @@ def subject_version_register(
         lint_findings=lint,
         created_by=approved_review.author if approved_review is not None else _user_or_none(acting_user),
     )
+    _record_in_git_on_commit(subject_version)
     return Registration(subject_version=subject_version, created=True, findings=findings)
+
+
+def _record_in_git_on_commit(subject_version: SubjectVersion) -> None:
+    """Commit the new version to the git history once the registration has committed."""
+    if not settings.REGISTRY_GIT_HISTORY_DIR:
+        return
+    from schemas_app.tasks import record_version_in_git
+
+    version_id = subject_version.pk
+    transaction.on_commit(lambda: record_version_in_git.delay(version_id))
 
 
 def _user_or_none(user):

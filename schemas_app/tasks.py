@@ -5,6 +5,7 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 
+from schemas_app import git_history
 from schemas_app.deprecation import deprecation_policy_apply
 from schemas_app.notifications import attempt_delivery, give_up
 from schemas_app.review_preparation import change_request_prepare
@@ -36,3 +37,9 @@ def deliver_notification(self, delivery_id: int) -> bool | None:
         if not self.request.is_eager:
             raise self.retry(countdown=settings.REGISTRY_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempts - 1))
         # In-process (no broker) nothing would come back later: try again at once.
+
+
+@shared_task(name="schemas_app.record_version_in_git")
+def record_version_in_git(version_id: int) -> str | None:
+    """Commit a registered version to the registry's git history."""
+    return git_history.record_version(version_id)

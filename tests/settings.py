@@ -12,6 +12,8 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.pop("CELERY_BROKER_URL", None)
+# Git history is off except in the tests of it, which give it a folder of their own.
+os.environ["REGISTRY_GIT_HISTORY_DIR"] = ""
 
 from registry.settings import *  # noqa: F403
 

@@ -1,0 +1,71 @@
+"""Registered and approved versions are committed to the git history; export_git rebuilds the same tree."""
+
+import subprocess
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from tests.integration.api.helpers import MONEY, TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE, put, register
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def history(settings, tmp_path):
+    settings.REGISTRY_GIT_HISTORY_DIR = str(tmp_path / "history.git")
+    return tmp_path / "history.git"
+
+
+def git(repository, *arguments) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", str(repository), *arguments], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_each_registered_version_is_a_commit_by_its_author(api, writer, history):
+    writer.email = "writer@example.org"
+    writer.save()
+    register(api, "common/money.proto", MONEY)
+    register(api, "ticks-value", TICK_V1)
+    register(api, "ticks-value", TICK_V2_ADDS_FIELD)
+    log = git(history, "log", "--format=%an <%ae>|%s", "main").splitlines()
+    assert log == [
+        "writer <writer@example.org>|ticks-value version 2 (1.1.0)",
+        "writer <writer@example.org>|ticks-value version 1 (1.0.0)",
+        "writer <writer@example.org>|common/money.proto version 1 (1.0.0)",
+    ]
+    assert git(history, "show", "main:common/money.proto") + "\n" == MONEY
+    assert git(history, "show", "main:ticks-value.proto") + "\n" == TICK_V2_ADDS_FIELD
+    assert git(history, "show", "main~1:ticks-value.proto") + "\n" == TICK_V1
+
+
+def test_an_approved_change_is_committed_when_it_is_registered_not_when_proposed(api, owner, history):
+    assert put(api, "/config", {"noticeHours": 0}).status_code == 200
+    register(api, "ticks-value", TICK_V1)
+    review_id = register(api, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
+    assert git(history, "rev-list", "--count", "main") == "1"
+    reviewer = APIClient()
+    reviewer.force_authenticate(owner)
+    assert reviewer.post(f"/reviews/{review_id}/approve", {}, format="json").status_code == 200
+    assert git(history, "log", "-1", "--format=%an|%s", "main") == "writer|ticks-value version 2 (2.0.0)"
+
+
+def test_export_git_rebuilds_the_same_tree_from_the_database(api, history, tmp_path):
+    register(api, "common/money.proto", MONEY)
+    register(api, "ticks-value", TICK_V1)
+    register(api, "ticks-value", TICK_V2_ADDS_FIELD)
+    rebuilt = tmp_path / "rebuilt.git"
+    call_command("export_git", "--output", str(rebuilt))
+    assert git(rebuilt, "rev-parse", "main^{tree}") == git(history, "rev-parse", "main^{tree}")
+    assert git(rebuilt, "rev-list", "--count", "main") == "3"
+    # Same authors, dates and messages: the rebuilt history is the same commits.
+    assert git(rebuilt, "rev-parse", "main") == git(history, "rev-parse", "main")
+
+
+def test_export_git_replaces_a_damaged_repository(api, history):
+    register(api, "ticks-value", TICK_V1)
+    expected = git(history, "rev-parse", "main^{tree}")
+    git(history, "update-ref", "-d", "refs/heads/main")
+    call_command("export_git")
+    assert git(history, "rev-parse", "main^{tree}") == expected
