@@ -58,31 +58,8 @@ class ChangeRequestAdmin(admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = (
-        "subject_name",
-        "tenant",
-        "status",
-        "author",
-        "created_at",
-        "held_because_text",
-        "semantic_version",
-        "change",
-        "base_version",
-        "preparation_text",
-        "diff_table",
-        "compatibility_report",
-        "lint_report",
-        "impact_report",
-        "required_approvals",
-        "approvals_text",
-        "notice_ends_at",
-        "notice_override_reason",
-        "decided_by",
-        "decided_at",
-        "decision_reason",
-        "registered_version",
-        "comments_text",
-    )
+    # The page is read-only: every field it shows, as the fieldsets list them.
+    readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
 
     def get_queryset(self, request):
         pending_first = Case(When(status=ChangeRequest.Status.PENDING, then=Value(0)), default=Value(1))

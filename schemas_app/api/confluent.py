@@ -82,8 +82,9 @@ def served_version(request, payload: dict) -> Response:
         instead = ""
         if successor:
             instead = f"; use subject '{successor['subject']}' version {successor['version'] or 'latest'} instead"
-        retired = (deprecation or {}).get("disabledAt") or "an earlier date"
-        raise VersionRetired(payload["subject"], payload["version"], retired[:10], instead)
+        disabled_at = (deprecation or {}).get("disabledAt")
+        retired = disabled_at[:10] if disabled_at else "an earlier date"
+        raise VersionRetired(payload["subject"], payload["version"], retired, instead)
     response = Response(counted_if_deprecated(request, payload))
     if deprecation:
         add_lifecycle_headers(request, response, deprecation)

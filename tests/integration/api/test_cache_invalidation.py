@@ -17,8 +17,10 @@ def test_a_version_deprecated_in_the_admin_reads_deprecated_at_once(api, owner, 
     admin.force_login(owner)
 
     with django_capture_on_commit_callbacks(execute=True):
+        # State changes go through the deprecation service, here by the versions list's action.
         answer = admin.post(
-            f"/admin/schemas_app/subjectversion/{version.pk}/change/", {"state": "deprecated", "_save": "Save"}
+            "/admin/schemas_app/subjectversion/",
+            {"action": "deprecate_versions", "_selected_action": [version.pk]},
         )
 
     assert answer.status_code == 302, answer.content.decode()[:2000]

@@ -218,7 +218,7 @@ def test_celery_queue_depth_and_task_durations_are_reported(writer_token, tmp_pa
         ):
             from celery import Celery
 
-            sender = Celery(broker=broker)
+            sender = Celery(broker=broker, set_as_current=False)  # never the app the suite queues its tasks on
             for _ in range(3):
                 sender.send_task(PROBE_TASK, queue=idle_queue)  # nobody consumes this queue
             sender.send_task(PROBE_TASK, queue="celery")
