@@ -117,3 +117,11 @@ def test_api_tokens_are_audited_without_their_digest(writer):
     ApiToken.objects.create(user=writer, name="ci", prefix="rgt_abcd", digest="f" * 64)
     entry = LogEntry.objects.get(content_type__model="apitoken")
     assert "digest" not in entry.changes and "ci" in entry.object_repr
+
+
+def test_entries_written_in_bulk_by_deletes_are_sealed_too(history, api):
+    assert api.delete("/subjects/ticks-value").json() == [1, 2]
+    assert api.delete("/subjects/ticks-value?permanent=true").json() == [1, 2]
+    deletes = LogEntry.objects.filter(content_type__model="subjectversion", action=LogEntry.Action.DELETE)
+    assert deletes.count() == 2
+    assert "entries verified" in verify()
