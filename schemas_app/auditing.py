@@ -15,7 +15,7 @@ from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
-from schemas_app.audit_chain import seal_entry
+from schemas_app.audit_chain import seal_entries
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -75,8 +75,7 @@ def log_rows(rows: Sequence, *, action: int, changes: Callable, acting_user) -> 
         for row in rows
     )
     # bulk_create sends no post_save, so these entries are sealed into the hash chain here.
-    for entry in entries:
-        seal_entry(entry)
+    seal_entries(entries)
 
 
 def delete_rows(queryset, rows: Sequence, *, acting_user) -> None:
