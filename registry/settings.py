@@ -97,13 +97,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "schemas_app.auditing.RequestIdMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
-# Audit entries name their request by the id RequestIdMiddleware puts in this header.
-AUDITLOG_CID_HEADER = "X-Request-ID"
+# Audit entries name their request by the id registry.logs.RequestIdMiddleware gives it (and logs and echoes).
+AUDITLOG_CID_GETTER = "schemas_app.auditing.audit_request_id"
 
 ROOT_URLCONF = "registry.urls"
 # Clients address subjects without a trailing slash; never redirect them.

@@ -5,8 +5,6 @@ DRF (Basic, Token), so services set the actor themselves.
 """
 
 import functools
-import re
-import uuid
 from collections.abc import Callable, Sequence
 
 from auditlog.cid import get_cid
@@ -15,10 +13,8 @@ from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
+from registry.logs import current_request_id
 from schemas_app.audit_chain import seal_entries
-
-REQUEST_ID_HEADER = "X-Request-ID"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def audited(service):
@@ -87,21 +83,10 @@ def delete_rows(queryset, rows: Sequence, *, acting_user) -> None:
     )
 
 
-class RequestIdMiddleware:
-    """Give every request an id (the client's X-Request-ID when it is sane, else a new one) and echo it.
+def audit_request_id() -> str | None:
+    """Return the id of the request being served (registry.logs sets it), or None outside a request.
 
-    auditlog reads it as the correlation id (AUDITLOG_CID_HEADER), so each entry names its request.
+    AUDITLOG_CID_GETTER names this, so each audit entry carries the id the logs and the X-Request-ID header show.
     """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        given = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
-        request.META["HTTP_X_REQUEST_ID"] = request_id
-        request.__dict__.pop("headers", None)  # request.headers is cached; let it see the id
-        request.request_id = request_id
-        response = self.get_response(request)
-        response[REQUEST_ID_HEADER] = request_id
-        return response
+    request_id = current_request_id()
+    return None if request_id in ("", "-") else request_id
