@@ -16,7 +16,7 @@ def seal_existing_entries(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("auditlog", "__latest__"),
-        ("schemas_app", "0009_tenant_configs"),
+        ("schemas_app", "0010_registry_instance"),
     ]
 
     operations = [
