@@ -35,7 +35,8 @@ FORMAT_VERSION = 1
 # Apps whose every model is part of the registry's state.
 EXPORTED_APPS = ("schemas_app",)
 # Credentials stay behind: API tokens are re-issued after a restore (their digests are keyed with SECRET_KEY).
-NOT_EXPORTED = ("schemas_app.apitoken",)
+# The audit hash chain belongs to the audit log, which is not exported either.
+NOT_EXPORTED = ("schemas_app.apitoken", "schemas_app.auditseal", "schemas_app.auditchainhead")
 
 
 class ExactJSONEncoder(DjangoJSONEncoder):
