@@ -4,13 +4,18 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 REGISTRY_PORT=8081
 WORKDIR /app
 
+# Code generation's tools: protoc's built-in languages, the Go plugins, and Node.js for ts-proto.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends protobuf-compiler protoc-gen-go protoc-gen-go-grpc nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml README.md ./
 COPY registry ./registry
 COPY schemas_app ./schemas_app
 COPY codegen ./codegen
 COPY protoengine ./protoengine
 COPY registry_client ./registry_client
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . && cd codegen/node && rm -rf node_modules && npm ci --no-audit --no-fund
 
 COPY manage.py gunicorn.conf.py ./
 COPY templates ./templates

@@ -57,6 +57,7 @@ benchmark: install-dev
 	$(BIN)/python tests/performance/bench_registry.py
 	$(BIN)/python tests/performance/bench_transports.py
 	$(BIN)/python tests/performance/bench_ui.py
+	$(BIN)/python tests/performance/bench_codegen.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* staticfiles

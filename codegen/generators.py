@@ -11,14 +11,21 @@ plugin. Output goes to a scratch folder first, so a failed run leaves an earlier
 output untouched.
 
 grpcio-tools' protoc has only Python built in (`--python_out`, `--pyi_out`,
-`--grpc_python_out`); every other language is a plugin executable.
+`--grpc_python_out`); Go and TypeScript are plugin executables, and protoc's other
+built-in languages (java, kotlin, csharp, cpp, ruby, php, objc) run Debian's
+`protoc` (package protobuf-compiler) as a separate process on the same descriptor set.
+Docs are rendered here, in Python, from the descriptors and their comments.
 """
 
+import json
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import ClassVar
 
@@ -50,14 +57,26 @@ class GenerationFailed(GenerationError):
 
 @dataclass(frozen=True)
 class Plugin:
-    """A protoc plugin executable: protoc-gen-NAME, and how to install it when it is missing."""
+    """A protoc plugin executable: protoc-gen-NAME, and how to install it when it is missing.
+
+    `package` names what provides it (shown by GET /generate/languages); `command`
+    overrides the executable's name for tools that are not protoc-gen-NAME (Debian's protoc).
+    """
 
     name: str
     install_hint: str
+    package: str = ""
+    command: str = ""
 
     @property
     def executable(self) -> str:
-        return f"protoc-gen-{self.name}"
+        return self.command or f"protoc-gen-{self.name}"
+
+
+# Debian's protoc brings the built-in generators that grpcio-tools' protoc leaves out.
+SYSTEM_PROTOC = Plugin(
+    "protoc", "apt-get install protobuf-compiler (Debian)", package="protobuf-compiler (Debian)", command="protoc"
+)
 
 
 class Generator:
@@ -108,11 +127,25 @@ class Generator:
         self, plugins: Mapping[str, Path], files: Sequence[FileDescriptorProto], out_dir: Path
     ) -> list[str]:
         """Return protoc's arguments that select the plugins, outputs and options (not the inputs)."""
-        arguments = [f"--plugin=protoc-gen-{name}={executable}" for name, executable in plugins.items()]
+        arguments = [
+            f"--plugin={plugin.executable}={plugins[plugin.name]}" for plugin in self.plugins if plugin.command == ""
+        ]
         for output in self.outputs:
             arguments.append(f"--{output}_out={out_dir}")
             arguments.extend(f"--{output}_opt={option}" for option in self.options(output, files))
         return arguments
+
+    def plugin_versions(self) -> dict[str, str]:
+        """Return each tool's version by name (part of an archive's version, shown by GET /generate/languages)."""
+        versions = {"grpcio-tools": _distribution_version("grpcio-tools")}
+        for plugin in self.plugins:
+            executable = self.find_plugin(plugin)
+            versions[plugin.name] = _executable_version(str(executable)) if executable else "missing"
+        return versions
+
+    def run_protoc(self, plugins: Mapping[str, Path], arguments: list[str], workdir: str) -> tuple[int, str]:
+        """Run protoc with `arguments` (argv, "protoc" first); grpcio-tools' protoc in-process by default."""
+        return run_protoc(arguments, workdir)
 
     def output_files(self, directory: Path) -> list[Path]:
         """Return the files one run wrote under `directory`, relative to it and sorted."""
@@ -140,21 +173,65 @@ class Generator:
                 *self.protoc_arguments(plugins, files, scratch),
                 *(f.name for f in files),
             ]
-            status, messages = run_protoc(arguments, workdir)
+            status, messages = self.run_protoc(plugins, arguments, workdir)
             if status != 0:
                 raise GenerationFailed(
                     f"{self.label} generation failed (protoc exit status {status}): "
                     f"{_shortened(messages.strip()) or 'no message'}"
                 )
+            self.finish(scratch, compiled.files)
             return _move_into(scratch, self.output_files(scratch), Path(out_dir))
+
+    def finish(self, scratch: Path, files: Sequence[FileDescriptorProto]) -> None:
+        """Add or change files after protoc ran (nothing by default)."""
+
+    def archive_extras(self, version: str) -> dict[str, bytes]:
+        """Return files an archive holds beside the generated code, such as packaging metadata (none by default)."""
+        return {}
 
 
 class PythonGenerator(Generator):
-    """Python messages, type stubs and gRPC stubs: protoc's built-in generators from grpcio-tools."""
+    """Python messages, type stubs and gRPC stubs: protoc's built-in generators from grpcio-tools.
+
+    Every folder gets an `__init__.py`, and an archive holds a pyproject.toml, so
+    `pip install ARCHIVE.zip` installs the folders as packages whose imports resolve.
+    """
 
     name = "python"
     label = "Python"
     outputs = ("python", "pyi", "grpc_python")
+    distribution = "schema-registry-generated"
+
+    def plugin_versions(self) -> dict[str, str]:
+        return {"grpcio-tools": _distribution_version("grpcio-tools"), "protobuf": _distribution_version("protobuf")}
+
+    def finish(self, scratch: Path, files: Sequence[FileDescriptorProto]) -> None:
+        for folder in sorted({path.parent for path in scratch.rglob("*.py")}):
+            while folder != scratch and not (folder / "__init__.py").exists():
+                (folder / "__init__.py").write_text("")
+                folder = folder.parent
+
+    def archive_extras(self, version: str) -> dict[str, bytes]:
+        protobuf = _distribution_version("protobuf")
+        grpcio = _distribution_version("grpcio")
+        pyproject = f"""[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{self.distribution}"
+version = "0+{version[:16]}"
+description = "Code generated by the schema registry (archive version {version})."
+requires-python = ">=3.9"
+dependencies = ["protobuf>={protobuf}", "grpcio>={grpcio}"]
+
+[tool.setuptools.packages.find]
+where = ["."]
+
+[tool.setuptools.package-data]
+"*" = ["*.pyi"]
+"""
+        return {"pyproject.toml": pyproject.encode()}
 
 
 class GoGenerator(Generator):
@@ -173,11 +250,13 @@ class GoGenerator(Generator):
         Plugin(
             "go",
             "apt-get install protoc-gen-go (Debian), or go install google.golang.org/protobuf/cmd/protoc-gen-go@latest",
+            package="protoc-gen-go (Debian)",
         ),
         Plugin(
             "go-grpc",
             "apt-get install protoc-gen-go-grpc (Debian), or go install "
             "google.golang.org/grpc/cmd/protoc-gen-go-grpc@latest",
+            package="protoc-gen-go-grpc (Debian)",
         ),
     )
     # Import path prefix of files that do not name their own Go package.
@@ -208,7 +287,9 @@ class TypeScriptGenerator(Generator):
     name = "typescript"
     label = "TypeScript"
     outputs = ("ts_proto",)
-    plugins = (Plugin("ts_proto", "npm ci in the folder of the package.json that lists ts-proto"),)
+    plugins = (
+        Plugin("ts_proto", "npm ci in the folder of the package.json that lists ts-proto", package="ts-proto (npm)"),
+    )
 
     def __init__(self, search_path: str | None = None, node_dir: Path = NODE_DIR):
         super().__init__(search_path)
@@ -224,10 +305,97 @@ class TypeScriptGenerator(Generator):
             return None
         return executable
 
+    def plugin_versions(self) -> dict[str, str]:
+        package = self.node_dir / "node_modules" / "ts-proto" / "package.json"
+        version = json.loads(package.read_text())["version"] if package.is_file() else "missing"
+        return {"grpcio-tools": _distribution_version("grpcio-tools"), "ts_proto": version}
+
+
+class BuiltinGenerator(Generator):
+    """One of protoc's own generators (`--NAME_out`), run by Debian's protoc on the compiled descriptor set."""
+
+    plugins = (SYSTEM_PROTOC,)
+
+    def run_protoc(self, plugins: Mapping[str, Path], arguments: list[str], workdir: str) -> tuple[int, str]:
+        run = subprocess.run(
+            [str(plugins["protoc"]), *arguments[1:]], cwd=workdir, capture_output=True, text=True, timeout=300
+        )
+        return run.returncode, run.stderr
+
+
+class JavaGenerator(BuiltinGenerator):
+    """Java messages; they compile against protobuf-java of the same version as protoc (Debian's libprotobuf-java)."""
+
+    name, label, outputs = "java", "Java", ("java",)
+
+
+class KotlinGenerator(BuiltinGenerator):
+    """Kotlin DSL builders, with the Java classes they wrap."""
+
+    name, label, outputs = "kotlin", "Kotlin", ("java", "kotlin")
+
+
+class CSharpGenerator(BuiltinGenerator):
+    name, label, outputs = "csharp", "C#", ("csharp",)
+
+
+class CppGenerator(BuiltinGenerator):
+    name, label, outputs = "cpp", "C++", ("cpp",)
+
+
+class RubyGenerator(BuiltinGenerator):
+    name, label, outputs = "ruby", "Ruby", ("ruby",)
+
+
+class PhpGenerator(BuiltinGenerator):
+    name, label, outputs = "php", "PHP", ("php",)
+
+
+class ObjectiveCGenerator(BuiltinGenerator):
+    name, label, outputs = "objc", "Objective-C", ("objc",)
+
+
+class DocsGenerator(Generator):
+    """Markdown and HTML reference documentation, rendered here from the descriptors and their comments."""
+
+    name, label = "docs", "Docs"
+
+    def plugin_versions(self) -> dict[str, str]:
+        from codegen import docs
+
+        return {"docs": docs.FORMAT_VERSION, "grpcio-tools": _distribution_version("grpcio-tools")}
+
+    def generate(
+        self, sources: Mapping[str, str | bytes], out_dir: Path, *, roots: Sequence[str] | None = None
+    ) -> list[Path]:
+        from codegen import docs
+
+        compiled = compile_sources(sources, roots)
+        with tempfile.TemporaryDirectory(prefix="codegen-") as workdir:
+            scratch = Path(workdir)
+            for name, text in docs.render(compiled.own_files).items():
+                target = scratch / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+            return _move_into(scratch, self.output_files(scratch), Path(out_dir))
+
 
 # Every language `generate()` and the `generate_code` command know, by name.
 GENERATORS: dict[str, type[Generator]] = {
-    generator.name: generator for generator in (PythonGenerator, GoGenerator, TypeScriptGenerator)
+    generator.name: generator
+    for generator in (
+        PythonGenerator,
+        TypeScriptGenerator,
+        GoGenerator,
+        JavaGenerator,
+        KotlinGenerator,
+        CSharpGenerator,
+        CppGenerator,
+        RubyGenerator,
+        PhpGenerator,
+        ObjectiveCGenerator,
+        DocsGenerator,
+    )
 }
 
 
@@ -256,6 +424,24 @@ def _move_into(scratch: Path, relative_paths: Iterable[Path], out_dir: Path) -> 
         shutil.move(scratch / relative, target)
         written.append(target)
     return written
+
+
+@cache
+def _distribution_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+@cache
+def _executable_version(executable: str) -> str:
+    """Return what `EXECUTABLE --version` prints (one process per executable and interpreter)."""
+    try:
+        run = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return "unknown"
+    return (run.stdout or run.stderr).strip() or "unknown"
 
 
 def _go_identifier(name: str) -> str:

@@ -308,11 +308,7 @@ def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, 
         status, messages = run_protoc(arguments, workdir)
         # protoc names files by their disk path; report the import path the caller gave.
         messages = messages.replace(source_dir + os.sep, "")
-        findings = [
-            finding
-            for line in messages.splitlines()
-            if line.strip() and (finding := _parse_protoc_line(line)) is not None
-        ]
+        findings = parse_protoc_messages(messages)
         errors = [f for f in findings if f.rule == COMPILE_ERROR]
         warnings = tuple(f for f in findings if f.rule != COMPILE_ERROR)
         if status != 0 or not os.path.exists(output):
@@ -346,6 +342,11 @@ def _run_capturing_stderr(function, arguments, workdir):
             return status, capture.read().decode("utf-8", "replace")
     finally:
         os.close(saved)
+
+
+def parse_protoc_messages(text: str) -> list[Finding]:
+    """Return a Finding per line protoc or a plugin printed (`path:line:column: message` where it names a place)."""
+    return [finding for line in text.splitlines() if line.strip() and (finding := _parse_protoc_line(line)) is not None]
 
 
 def _parse_protoc_line(line: str) -> Finding | None:

@@ -186,6 +186,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With Redis as broker, a task whose worker died unacknowledged goes back to the queue after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)}
+CELERY_BEAT_SCHEDULE = {
+    # Delete generated archives unused for CODEGEN_RETENTION_DAYS.
+    "codegen-prune-archives": {"task": "schemas_app.prune_archives", "schedule": 6 * 3600},
+}
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -291,6 +297,21 @@ STORAGES = {
 }
 # Where generated code archives are kept.
 MEDIA_ROOT = Path(env_str("REGISTRY_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Archives of generated code go to this Django storage backend: a local folder by default, S3 and the like by
+# configuration (a dotted class path; its own settings, such as AWS_STORAGE_BUCKET_NAME, come from the environment).
+CODEGEN_STORAGE_BACKEND = env_str("CODEGEN_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+# The local folder FileSystemStorage keeps archives in.
+CODEGEN_ARCHIVE_DIR = Path(env_str("CODEGEN_ARCHIVE_DIR", str(MEDIA_ROOT / "codegen")))
+STORAGES["codegen"] = {
+    "BACKEND": CODEGEN_STORAGE_BACKEND,
+    "OPTIONS": {"location": str(CODEGEN_ARCHIVE_DIR)} if CODEGEN_STORAGE_BACKEND.endswith("FileSystemStorage") else {},
+}
+# Archives nobody asked for in this many days are deleted (0 keeps them forever); a later request regenerates them.
+CODEGEN_RETENTION_DAYS = env_int("CODEGEN_RETENTION_DAYS", 30, minimum=0)
+# A running job whose worker has not reported for this long is taken over by the next worker that receives it.
+CODEGEN_JOB_LEASE_SECONDS = env_int("CODEGEN_JOB_LEASE_SECONDS", 600, minimum=1)
+# How often a job is retried after a transient failure (database or storage), with exponential backoff.
+CODEGEN_MAX_RETRIES = env_int("CODEGEN_MAX_RETRIES", 5, minimum=0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -17,7 +17,6 @@ urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("metrics", views.metrics, name="metrics"),
-    path("", include("codegen.urls")),
     path("", include("schemas_app.urls")),
 ]
 

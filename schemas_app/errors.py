@@ -254,3 +254,27 @@ class InvalidTenantConfig(RegistryError):
     """A configuration that does not fit `system.v1.TenantConfig`; the message names the wrong field's path."""
 
     status, error_code = 422, 42220
+
+
+class LanguageNotFound(NotFound):
+    error_code, fields = 40450, ("language", "choices")
+    template = "Unknown language '{language}'; choose one of {choices}"
+
+
+class JobNotFound(NotFound):
+    error_code, fields, template = 40451, ("job_id",), "Generation job '{job_id}' not found."
+
+
+class ArchiveNotFound(NotFound):
+    error_code, fields, template = 40452, ("language", "version"), "No {language} archive with version '{version}'."
+
+
+class ConflictingImports(RegistryError):
+    status, error_code, fields = 422, 42250, ("paths",)
+    template = "The chosen subjects import {paths} at different versions; generate them separately"
+
+
+class LanguageUnavailable(RegistryError):
+    """A code generator's plugin is not installed on this server; the message names the package that brings it."""
+
+    status, error_code, default_message = 503, 50350, "This language is not available on this server"

@@ -514,3 +514,70 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"attempt {self.pk} of delivery {self.delivery_id}: {self.status_code or self.error[:60]}"
+
+
+# Code generation: jobs and the archives they produce, kept by content hash (schemas_app/codegen_jobs.py).
+
+
+class Artifact(models.Model):
+    """One stored archive: generated code of one input set in one language, named by its content hash.
+
+    A row exists only once both files are fully written to storage, so a row is the
+    commit point: nothing without one is ever served.
+    """
+
+    version = models.CharField(max_length=64, unique=True)
+    language = models.CharField(max_length=32)
+    zip_name = models.CharField(max_length=255)
+    tar_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(help_text="Size of the zip in bytes.")
+    file_count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Retention counts from the last request that used the archive, not from its creation.
+    last_used_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.language} {self.version[:12]}"
+
+
+class GenerationJob(models.Model):
+    """One request to generate code: what was asked, the input set it pinned, and how the run went."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, related_name="generation_jobs", on_delete=models.CASCADE)
+    language = models.CharField(max_length=32)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The request as given, and the subjects (roots and references) whose texts the input set holds.
+    selection = models.JSONField(default=dict)
+    subjects = models.JSONField(default=list)
+    # The pinned input set: {import path: text} and the import paths to generate.
+    sources = models.JSONField(default=dict)
+    roots = models.JSONField(default=list)
+    version = models.CharField(max_length=64, db_index=True)
+    artifact = models.ForeignKey(Artifact, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED, db_index=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    # On failure: {"message": ..., "details": [{"file", "line", "column", "message"}, ...]}.
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A running job whose heartbeat is older than CODEGEN_JOB_LEASE_SECONDS was abandoned by its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["version", "state"])]
+
+    def __str__(self):
+        return f"{self.language} job {self.pk} ({self.state})"

@@ -4,8 +4,9 @@ from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
 
-from schemas_app import git_history
+from schemas_app import codegen_jobs, git_history
 from schemas_app.deprecation import deprecation_policy_apply
 from schemas_app.notifications import attempt_delivery, give_up
 from schemas_app.review_preparation import change_request_prepare
@@ -43,3 +44,31 @@ def deliver_notification(self, delivery_id: int) -> bool | None:
 def record_version_in_git(version_id: int) -> str | None:
     """Commit a registered version to the registry's git history."""
     return git_history.record_version(version_id)
+
+
+# Errors worth another try: the database or the archive storage was briefly unreachable.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, DatabaseError, OSError)
+
+
+@shared_task(
+    name="schemas_app.generate_archive", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
+)
+def generate_archive(self, job_id: str) -> None:
+    """Generate the archive of one GenerationJob; retry transient failures with exponential backoff."""
+    try:
+        outcome = codegen_jobs.generation_run(job_id=job_id)
+    except TRANSIENT_ERRORS as error:
+        if self.request.retries >= settings.CODEGEN_MAX_RETRIES:
+            codegen_jobs.generation_give_up(job_id=job_id, error=error)
+            return
+        codegen_jobs.generation_requeue(job_id=job_id)
+        raise self.retry(exc=error, countdown=min(2**self.request.retries, 60)) from error
+    if outcome is codegen_jobs.RunOutcome.BUSY:
+        # A redelivered message met a job that still looks alive; take it over if its worker stops reporting.
+        raise self.retry(countdown=settings.CODEGEN_JOB_LEASE_SECONDS)
+
+
+@shared_task(name="schemas_app.prune_archives", acks_late=True)
+def prune_archives() -> int:
+    """Delete archives unused for CODEGEN_RETENTION_DAYS."""
+    return codegen_jobs.artifacts_prune()

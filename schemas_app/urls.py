@@ -8,16 +8,26 @@ meaning wins: `ids`, `types` and `guids` are reserved subject names there.
 
 from django.urls import re_path
 
-from schemas_app.api import confluent, lifecycle, management, reviews, subscriptions, tenants, tokens
+from schemas_app.api import codegen, confluent, lifecycle, management, reviews, subscriptions, tenants, tokens
 
 SUBJECT = r"(?P<subject>[\s\S]+?)"
 VERSION = r"(?P<version>[^/]+)"
 REVIEW = r"(?P<review_id>\d+)"
 
+LANGUAGE = r"(?P<language>[a-z0-9_]+)"
+
 urlpatterns = [
     re_path(r"^tenants$", tenants.TenantListView.as_view(), name="tenants"),
     re_path(r"^tenants/(?P<slug>[-\w]+)$", tenants.TenantDetailView.as_view(), name="tenant"),
     re_path(r"^tenants/(?P<slug>[-\w]+)/config$", tenants.TenantConfigView.as_view(), name="tenant-config"),
+    # Code generation (schemas_app/codegen_jobs.py); before the subject patterns, which match anything.
+    re_path(r"^generate/languages$", codegen.LanguagesView.as_view(), name="codegen-languages"),
+    re_path(rf"^generate/{LANGUAGE}$", codegen.GenerateView.as_view(), name="codegen-generate"),
+    re_path(r"^jobs/(?P<job_id>[0-9a-fA-F-]{32,36})$", codegen.JobView.as_view(), name="codegen-job"),
+    re_path(rf"^generated/{LANGUAGE}/latest$", codegen.LatestView.as_view(), name="codegen-latest"),
+    re_path(
+        rf"^generated/{LANGUAGE}/(?P<version>[0-9a-f]{{64}})$", codegen.DownloadView.as_view(), name="codegen-download"
+    ),
     re_path(r"^tokens$", tokens.TokenListView.as_view(), name="tokens"),
     re_path(r"^tokens/(?P<token_id>[^/]+)$", tokens.TokenDetailView.as_view(), name="token"),
     re_path(r"^tokens/(?P<token_id>[^/]+)/rotate$", tokens.TokenRotateView.as_view(), name="token-rotate"),

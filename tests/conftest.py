@@ -113,6 +113,14 @@ from tests.conftest_users import (  # noqa: E402,F401  (shared fixtures)
 
 
 def pytest_sessionfinish(session, exitstatus):
+    import shutil
+
+    from django.conf import settings
+
     from tests import hostile_stats
 
     hostile_stats.write_if_asked()
+    # This run's folder of generated archives (tests/settings.py names it after the process).
+    folder = settings.CODEGEN_ARCHIVE_DIR
+    if folder.parent.name == f"registry-test-{os.getpid()}":
+        shutil.rmtree(folder.parent, ignore_errors=True)

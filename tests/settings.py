@@ -4,6 +4,7 @@ Both addresses can be overridden with TEST_DATABASE_URL and TEST_REDIS_URL.
 """
 
 import os
+import tempfile
 
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry")
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -14,6 +15,11 @@ os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.pop("CELERY_BROKER_URL", None)
 # Git history is off except in the tests of it, which give it a folder of their own.
 os.environ["REGISTRY_GIT_HISTORY_DIR"] = ""
+
+# Generated archives of this run's own (a Celery worker the tests start inherits the variable, so it shares them).
+os.environ.setdefault(
+    "CODEGEN_ARCHIVE_DIR", os.path.join(tempfile.gettempdir(), f"registry-test-{os.getpid()}", "archives")
+)
 
 from registry.settings import *  # noqa: F403
 

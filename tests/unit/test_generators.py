@@ -53,10 +53,11 @@ def require(generator):
     return generator
 
 
-def test_python_writes_messages_stubs_and_grpc_modules_for_each_file(tmp_path):
+def test_python_writes_messages_stubs_and_grpc_modules_for_each_file_in_packages(tmp_path):
     written = generate(SOURCES, "python", tmp_path)
 
     assert relative_names(written, tmp_path) == {
+        "shop/__init__.py",
         "shop/item_pb2.py",
         "shop/item_pb2.pyi",
         "shop/item_pb2_grpc.py",
@@ -98,8 +99,15 @@ def test_an_unknown_language_is_refused_with_the_known_ones():
     assert str(raised.value) == f'Unknown language "cobol"; choose one of {", ".join(sorted(GENERATORS))}.'
 
 
-def test_the_registry_holds_python_go_and_typescript_by_name():
-    assert {"python": PythonGenerator, "go": GoGenerator, "typescript": TypeScriptGenerator} == GENERATORS
+def test_the_registry_holds_every_language_by_name():
+    assert {
+        "python": PythonGenerator,
+        "go": GoGenerator,
+        "typescript": TypeScriptGenerator,
+    }.items() <= GENERATORS.items()
+    assert set(GENERATORS) == {
+        *("python", "typescript", "go", "java", "kotlin", "csharp", "cpp", "ruby", "php", "objc", "docs"),
+    }
 
 
 def test_go_without_its_plugins_names_the_debian_package(tmp_path):
@@ -245,3 +253,40 @@ def test_a_file_importing_googles_common_types_generates_python_that_imports_the
 
     assert "shop/wallet_pb2.py" in relative_names(written, tmp_path)
     assert "from google.type import money_pb2" in (tmp_path / "shop/wallet_pb2.py").read_text()
+
+
+def test_java_comes_from_the_system_protoc_and_names_its_package_when_missing(tmp_path, monkeypatch):
+    java = generator_for("java")
+    require(java)
+    written = java.generate(SOURCES, tmp_path / "java")
+    assert any(path.name.endswith(".java") for path in written)
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(GeneratorUnavailable, match="apt-get install protobuf-compiler"):
+        generator_for("java").check_available()
+
+
+def test_docs_show_each_message_field_and_service_with_its_comment(tmp_path):
+    generate(SOURCES, "docs", tmp_path)
+
+    page = (tmp_path / "shop" / "item.md").read_text()
+    assert "## message Item" in page
+    assert "Item is one thing on sale." in page
+    assert "| name | 1 | string | Display name of the item. |" in page
+    assert "| listed_at | 2 | google.protobuf.Timestamp |  |" in page
+    assert "GetItem" in (tmp_path / "shop" / "service.html").read_text()
+    assert "shop/item.md" in (tmp_path / "index.md").read_text()
+
+
+def test_an_archive_is_the_same_bytes_every_time_and_its_version_follows_the_texts():
+    from codegen.archives import InputSet, build_archive
+
+    inputs = InputSet(sources=SOURCES, roots=("shop/service.proto",))
+    first, second = build_archive(generator_for("docs"), inputs), build_archive(generator_for("docs"), inputs)
+    changed = build_archive(
+        generator_for("docs"),
+        InputSet(sources={**SOURCES, "shop/item.proto": ITEM + "\n// more\n"}, roots=("shop/service.proto",)),
+    )
+
+    assert (first.zip_bytes, first.tar_bytes) == (second.zip_bytes, second.tar_bytes)
+    assert changed.version != first.version

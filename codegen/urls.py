@@ -1,3 +1,0 @@
-"""Routes of code generation: /generate/{language} and /generated/{language}/{version}."""
-
-urlpatterns: list = []

@@ -1,0 +1,56 @@
+"""Fixtures of the code generation tests: the catalogue registered, and users who may or may not generate."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.storage import storages
+from rest_framework.test import APIClient
+
+from schemas_app import selectors, services
+from schemas_app.tree import tree_register
+from tests.integration.codegen.helpers import catalogue_sources
+
+
+@pytest.fixture
+def catalogue(db):
+    """The bundled catalogue registered in the default tenant, subjects named by import path."""
+    results = tree_register(
+        tenant=selectors.default_tenant(), sources=catalogue_sources(), acting_user=services.system_account()
+    )
+    assert not [result.error for result in results if result.error]
+    return results
+
+
+@pytest.fixture
+def generator(django_user_model):
+    """A CI user holding the codegen role everywhere it may read (a model permission)."""
+    user = django_user_model.objects.create_user("ci-bot", "ci@example.org", "ci-password")
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="schemas_app", content_type__model="tenant", codename="start_codegen"
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def ci(generator):
+    client = APIClient()
+    client.force_authenticate(generator)
+    return client
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    client = APIClient()
+    client.force_authenticate(outsider)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _empty_archive_storage():
+    """Each test starts without stored archives (the rows go with the test's transaction, the files here)."""
+    storage = storages["codegen"]
+    yield
+    import shutil
+
+    shutil.rmtree(storage.location, ignore_errors=True)
