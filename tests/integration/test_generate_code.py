@@ -6,12 +6,10 @@ the Django project of the same name in this process.
 """
 
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from io import StringIO
 from pathlib import Path
@@ -24,6 +22,7 @@ from django.core.management.base import CommandError
 from codegen.generators import GeneratorUnavailable, GoGenerator, TypeScriptGenerator
 from protoengine.compiler import compile_sources
 from protoengine.folders import read_folder
+from tests.integration.lines import LineReader
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS_DIR = Path(settings.REGISTRY_SCHEMAS_DIR)
@@ -165,31 +164,6 @@ def test_a_compile_error_exits_1_with_file_line_and_column(tmp_path):
     assert exited.value.code == 1
     assert "shop/item.proto:3:16:" in errors.getvalue()
     assert not (tmp_path / "out" / "python").exists()
-
-
-class LineReader:
-    """Collect a process's output lines on a thread, so a test can wait for one with a deadline."""
-
-    def __init__(self, stream):
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
-
-    def _read(self, stream):
-        for line in stream:
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            self.seen.append(line)
-            if text in line:
-                return True
-        return False
 
 
 def save_until_regenerated(path: Path, reader: LineReader) -> bool:

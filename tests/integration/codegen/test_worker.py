@@ -212,6 +212,6 @@ def wait_for_partial_archive(worker: Worker, timeout: float = 60) -> Path:
         found = [path for path in root.rglob("*.zip") if path.stat().st_size > 0]
         if found:
             return found[0]
-        assert worker.process.poll() is None, "".join(worker.seen)
+        assert worker.process.poll() is None, "".join(worker.output.seen)
         time.sleep(0.05)
     raise AssertionError(f"no archive was being written after {timeout} s")

@@ -1,12 +1,9 @@
 """A real Celery worker for the tests: a `celery worker` process on a Redis broker of this test run's own."""
 
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 
 from registry.celery import app
+from tests.integration.lines import LineReader
 
 ROOT = Path(__file__).resolve().parents[3]
 START_TIMEOUT_SECONDS = 60
@@ -76,8 +74,6 @@ class Worker:
 
     def __init__(self, broker: Broker, name: str, **environment: str):
         self.name = name
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -101,28 +97,10 @@ class Worker:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.wait_for(" ready.", START_TIMEOUT_SECONDS):
+        self.output = LineReader(self.process.stdout, self.process)
+        if not self.output.wait_for(" ready.", START_TIMEOUT_SECONDS):
             self.stop()
-            raise AssertionError(f"worker {name} did not start:\n{''.join(self.seen)}")
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.1)
-            except queue.Empty:
-                if self.process.poll() is not None:
-                    return False
-                continue
-            self.seen.append(line)
-            if text in line:
-                return True
-        return False
+            raise AssertionError(f"worker {name} did not start:\n{''.join(self.output.seen)}")
 
     def kill(self):
         """SIGKILL: no warm shutdown, no chance to acknowledge or give back the task."""
