@@ -63,8 +63,7 @@ class Broker:
 
 def _forget_connections():
     """Drop the app's broker connections and its cached queues and routes, so they are rebuilt from its settings."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Never close the pool itself: kombu keeps it in a process-wide registry that later senders reuse.
     app._pool = None
     app.__dict__.pop("amqp", None)
 
