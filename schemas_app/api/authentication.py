@@ -46,6 +46,10 @@ class _VerifiedCredentials:
         with self._lock:
             self._entries.clear()
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
 
 verified_credentials = _VerifiedCredentials()
 

@@ -25,12 +25,31 @@ def test_every_catalogue_file_is_listed_in_the_admin(page, live_server, owner, c
     page.screenshot(path=str(tmp_path / "admin-subjects.png"), full_page=True)
 
 
-def test_a_version_page_shows_its_schema_text_and_semantic_version(page, live_server, owner, catalogue):
-    from schemas_app.models import SubjectVersion
+LINTED = """syntax = "proto3";
 
-    version = SubjectVersion.objects.get(subject__name="trading/market_data.proto", version=1)
+package trading.v1;
+
+// A quote with a field name that breaks the naming rule.
+message LintedQuote {
+  string tenant_id = 1;
+  string clientName = 2;
+}
+"""
+
+
+def test_a_version_page_shows_its_schema_text_semantic_version_and_lint_findings(page, live_server, owner, catalogue):
+    from schemas_app import selectors, services
+
+    registration = services.subject_version_register(
+        tenant=selectors.default_tenant(), subject_name="trading/linted.proto", schema=LINTED, acting_user=owner
+    )
+    version = registration.subject_version
+    [finding] = [f for f in version.lint_findings if f["rule"] == "FIELD_LOWER_SNAKE_CASE"]
     sign_in(page, live_server, "owner", "owner-password")
     page.goto(f"{live_server.url}/admin/schemas_app/subjectversion/{version.pk}/change/")
-    body = page.inner_text("#content")
-    assert "message TickData" in body and "1.0.0" in body
-    assert "Lint findings" in body
+
+    assert page.inner_text(".field-schema_text pre").strip() == LINTED.strip()
+    assert page.inner_text(".field-semantic_version .readonly") == "1.0.0"
+    report = page.inner_text(".field-lint_report table")
+    assert "FIELD_LOWER_SNAKE_CASE" in report
+    assert f"trading/linted.proto:{finding['line']}:{finding['column']}" in report

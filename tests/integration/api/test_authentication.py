@@ -29,7 +29,7 @@ def test_basic_credentials_register_and_are_remembered(writer):
     client = basic_client("writer", "writer-password")
     assert register(client, "ticks-value", TICK_V1).status_code == 200
     assert register(client, "ticks-value", TICK_V1).status_code == 200
-    assert len(verified_credentials._entries) == 1
+    assert len(verified_credentials) == 1
 
 
 def test_a_wrong_password_is_refused_even_after_a_right_one(writer):

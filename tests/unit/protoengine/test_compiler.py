@@ -1,6 +1,7 @@
 """The compiler turns texts into descriptors and reports every bad input as structured errors."""
 
 import pytest
+from google.protobuf.descriptor_pb2 import Edition, FieldDescriptorProto
 
 from protoengine.compiler import MAX_SOURCE_BYTES, CompilationFailed, compile_one, compile_sources
 
@@ -87,10 +88,18 @@ def test_it_reports_a_missing_import_at_the_import_line():
 
 
 def test_it_accepts_proto2_and_editions():
-    compile_sources(
+    proto2 = compile_sources(
         {"p2.proto": 'syntax = "proto2";\nmessage A { required int32 a = 1; optional string b = 2 [default = "x"]; }\n'}
+    ).file("p2.proto")
+    editions = compile_sources({"ed.proto": 'edition = "2023";\npackage e;\nmessage A { int32 x = 1; }\n'}).file(
+        "ed.proto"
     )
-    compile_sources({"ed.proto": 'edition = "2023";\npackage e;\nmessage A { int32 x = 1; }\n'})
+
+    required, optional = proto2.message_type[0].field
+    assert proto2.syntax == ""  # descriptors leave proto2, the default, unnamed
+    assert (required.label, optional.default_value) == (FieldDescriptorProto.LABEL_REQUIRED, "x")
+    assert (editions.syntax, editions.edition) == ("editions", Edition.EDITION_2023)
+    assert editions.message_type[0].field[0].name == "x"
 
 
 def test_it_keeps_unused_import_warnings_apart_from_errors():

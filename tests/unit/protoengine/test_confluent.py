@@ -9,7 +9,7 @@ from itertools import permutations
 import pytest
 
 from protoengine.compiler import compile_sources
-from protoengine.confluent_diff import COMPATIBLE_CHANGES, DIFFERENCE_TYPES, check, diff
+from protoengine.confluent_diff import DIFFERENCE_TYPES, check, diff
 from protoengine.findings import Finding
 
 ROOT = "trading/v1/tick.proto"
@@ -678,24 +678,50 @@ def test_a_forward_check_swaps_the_arguments_as_confluent_does():
     ]
 
 
-def test_compatible_changes_are_confluents_set():
-    assert {
-        "MESSAGE_ADDED",
-        "MESSAGE_MOVED",
-        "ENUM_ADDED",
-        "ENUM_REMOVED",
-        "ENUM_CONST_ADDED",
-        "ENUM_CONST_CHANGED",
-        "ENUM_CONST_REMOVED",
-        "FIELD_ADDED",
-        "FIELD_REMOVED",
-        "FIELD_NAME_CHANGED",
-        "FIELD_STRING_OR_BYTES_LABEL_CHANGED",
-        "ONEOF_ADDED",
-        "ONEOF_REMOVED",
-        "ONEOF_FIELD_ADDED",
-    } == COMPATIBLE_CHANGES
-    assert len(DIFFERENCE_TYPES) == 25
+EVOLVING = p3(
+    "message Tick {",
+    "  int32 qty = 1;",
+    "  string note = 2;",
+    "}",
+    "enum Side {",
+    "  SIDE_UNSPECIFIED = 0;",
+    "  SIDE_BUY = 1;",
+    "}",
+)
+
+NOTE = "  string note = 2;\n"
+
+
+@pytest.mark.parametrize(
+    "current",
+    [
+        pytest.param(EVOLVING + "message Quote {}\n", id="a message added"),
+        pytest.param(EVOLVING + "enum Venue {\n  VENUE_UNSPECIFIED = 0;\n}\n", id="an enum added"),
+        pytest.param(EVOLVING.replace("  SIDE_BUY = 1;\n", "  SIDE_BUY = 1;\n  SIDE_SELL = 2;\n"), id="a value added"),
+        pytest.param(EVOLVING.replace("SIDE_BUY = 1", "SIDE_LONG = 1"), id="a value renamed"),
+        pytest.param(EVOLVING.replace("  SIDE_BUY = 1;\n", ""), id="a value removed"),
+        pytest.param(
+            EVOLVING.replace("  string note = 2;\n", "  string note = 2;\n  int64 at = 3;\n"), id="a field added"
+        ),
+        pytest.param(EVOLVING.replace("  string note = 2;\n", ""), id="a field removed"),
+        pytest.param(EVOLVING.replace("string note = 2", "string remark = 2"), id="a field renamed"),
+        pytest.param(
+            EVOLVING.replace(
+                "  string note = 2;\n", "  string note = 2;\n  oneof where {\n    string venue = 3;\n  }\n"
+            ),
+            id="a oneof added",
+        ),
+    ],
+)
+def test_confluent_accepts_the_changes_it_calls_compatible(current):
+    assert check(schema(EVOLVING), schema(current)) == []
+
+
+def test_confluent_refuses_a_changed_scalar_kind_and_a_removed_message_with_a_rule_id():
+    [retyped] = check(schema(EVOLVING), schema(EVOLVING.replace("int32 qty", "string qty")))
+    [removed] = check(schema(EVOLVING + "message Quote {}\n"), schema(EVOLVING))
+    assert (retyped.confluent, removed.confluent) == ("FIELD_SCALAR_KIND_CHANGED", "MESSAGE_REMOVED")
+    assert retyped.rule and removed.rule == "MESSAGE_NO_DELETE"
     assert all(row.rule for row in DIFFERENCE_TYPES.values() if not row.compatible), (
         "every incompatible difference maps to a rule id"
     )

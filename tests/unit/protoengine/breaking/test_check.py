@@ -258,16 +258,31 @@ def test_the_default_selection_is_the_file_category():
     assert resolve_rule_ids() == rule_ids_in("FILE")
 
 
-def test_the_table_follows_bufs_categories():
-    assert len(RULES) == 64
-    assert RULES["FIELD_SAME_TYPE"].categories == ("FILE", "PACKAGE")
-    assert RULES["FIELD_WIRE_COMPATIBLE_TYPE"].categories == ("WIRE",)
-    assert RULES["FIELD_WIRE_JSON_COMPATIBLE_TYPE"].categories == ("WIRE_JSON",)
-    assert RULES["FILE_SAME_PACKAGE"].categories == ("FILE", "PACKAGE", "WIRE_JSON", "WIRE")
-    assert RULES["FIELD_SAME_NAME"].categories == ("FILE", "PACKAGE", "WIRE_JSON")
-    assert RULES["MESSAGE_NO_DELETE"].categories == ("FILE",)
-    assert RULES["PACKAGE_MESSAGE_NO_DELETE"].categories == ("PACKAGE",)
-    assert RULES["FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED"].categories == ("WIRE_JSON", "WIRE")
+ORDER = P3 + "message Order {\n  int32 qty = 1;\n  string note = 2;\n}\nmessage Quote {}\n"
+
+
+@pytest.mark.parametrize(
+    ("category", "retyped", "message_deleted", "field_deleted"),
+    [
+        ("FILE", {"FIELD_SAME_TYPE"}, {"MESSAGE_NO_DELETE"}, {"FIELD_NO_DELETE"}),
+        ("PACKAGE", {"FIELD_SAME_TYPE"}, {"PACKAGE_MESSAGE_NO_DELETE"}, {"FIELD_NO_DELETE"}),
+        (
+            "WIRE_JSON",
+            {"FIELD_WIRE_JSON_COMPATIBLE_TYPE"},
+            set(),
+            {"FIELD_NO_DELETE_UNLESS_NAME_RESERVED", "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED"},
+        ),
+        ("WIRE", {"FIELD_WIRE_COMPATIBLE_TYPE"}, set(), {"FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED"}),
+    ],
+)
+def test_each_category_reports_a_change_under_bufs_rule_id_for_it(category, retyped, message_deleted, field_deleted):
+    previous = files(ORDER)
+    assert rules_of(check(previous, files(ORDER.replace("int32 qty", "string qty")), [category])) == retyped
+    assert rules_of(check(previous, files(ORDER.replace("message Quote {}\n", "")), [category])) == message_deleted
+    assert rules_of(check(previous, files(ORDER.replace("  string note = 2;\n", "")), [category])) == field_deleted
+
+
+def test_every_rule_says_what_it_checks_in_one_voice():
     assert all(rule.purpose.startswith("Checks that") for rule in RULES.values())
 
 
