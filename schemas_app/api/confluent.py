@@ -5,12 +5,14 @@ from urllib.parse import quote
 
 from django.http import HttpResponse
 from django.utils.http import http_date
+from drf_spectacular.types import OpenApiTypes
 from rest_framework.response import Response
 
 from protoengine import canonical
 from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app import selectors, services
+from schemas_app.api import serializers as out
 from schemas_app.api.common import (
     RegistryView,
     SchemaRegistryRenderer,
@@ -144,7 +146,7 @@ def register_from_request(request, *, tenant, subject: str, honour_import: bool)
     )
 
 
-@documented()
+@documented(responses=out.SUBJECT_NAMES)
 class SubjectListView(ConfluentView):
     def get(self, request):
         names = selectors.subject_names(
@@ -158,7 +160,9 @@ class SubjectListView(ConfluentView):
         return Response(names)
 
 
-@documented(request=SchemaInputSerializer)
+@documented(
+    request=SchemaInputSerializer, responses={"get": out.VERSION_NUMBERS, "post": out.RegisteredOutputSerializer}
+)
 class SubjectVersionsView(ConfluentView):
     method_permissions = {"POST": [CanWrite]}
 
@@ -182,7 +186,9 @@ class SubjectVersionsView(ConfluentView):
         return Response(body)
 
 
-@documented(request=SchemaInputSerializer)
+@documented(
+    request=SchemaInputSerializer, responses={"post": out.VersionOutputSerializer, "delete": out.VERSION_NUMBERS}
+)
 class SubjectView(ConfluentView):
     method_permissions = {"DELETE": [CanDelete]}
 
@@ -210,7 +216,7 @@ class SubjectView(ConfluentView):
         )
 
 
-@documented()
+@documented(responses={"get": out.VersionOutputSerializer, "delete": out.VERSION_NUMBER})
 class SubjectVersionView(ConfluentView):
     method_permissions = {"DELETE": [CanDelete]}
 
@@ -251,7 +257,7 @@ def serialized_schema(subject_version) -> str:
     return canonical.descriptor_base64(compiled.file(root_path_for(name)))
 
 
-@documented()
+@documented(responses=OpenApiTypes.STR)
 class SubjectVersionSchemaView(ConfluentView):
     def get(self, request, subject, version):
         found = selectors.subject_version_get(
@@ -260,14 +266,14 @@ class SubjectVersionSchemaView(ConfluentView):
         return HttpResponse(found.schema.text, content_type="text/plain; charset=utf-8")
 
 
-@documented()
+@documented(responses=out.SCHEMA_IDS)
 class ReferencedByView(ConfluentView):
     def get(self, request, subject, version):
         found = selectors.subject_version_get(tenant=self.tenant, subject=subject, version=version)
         return Response(selectors.referenced_by(tenant=self.tenant, subject=subject, version=found.version))
 
 
-@documented()
+@documented(responses=out.VersionOutputSerializer(many=True))
 class SchemaListView(ConfluentView):
     """GET /schemas: Confluent's list of registered schemas (latest or every version), with our semantic fields."""
 
@@ -290,7 +296,7 @@ def visible_schema_payload(request, schema_id, asked=None) -> dict:
     return payload
 
 
-@documented()
+@documented(responses=out.SchemaOutputSerializer)
 class SchemaByIdView(ConfluentView):
     def get(self, request, schema_id):
         payload = dict(visible_schema_payload(request, schema_id))
@@ -310,7 +316,7 @@ class SchemaByIdView(ConfluentView):
         return Response(payload)
 
 
-@documented()
+@documented(responses=OpenApiTypes.STR)
 class SchemaByIdSchemaView(ConfluentView):
     def get(self, request, schema_id):
         return HttpResponse(
@@ -318,7 +324,7 @@ class SchemaByIdSchemaView(ConfluentView):
         )
 
 
-@documented()
+@documented(responses=out.SchemaOutputSerializer)
 class SchemaByGuidView(ConfluentView):
     def get(self, request, guid):
         payload = dict(visible_schema_payload(request, selectors.schema_id_by_guid(guid=guid), asked=guid))
@@ -326,7 +332,7 @@ class SchemaByGuidView(ConfluentView):
         return Response(payload)
 
 
-@documented()
+@documented(responses=out.SubjectVersionRefOutputSerializer(many=True))
 class SchemaIdVersionsView(ConfluentView):
     def get(self, request, schema_id):
         visible_schema_payload(request, schema_id)  # 40403 for an unknown id, or one of another tenant
@@ -339,7 +345,7 @@ class SchemaIdVersionsView(ConfluentView):
         return Response([{"subject": version.subject.name, "version": version.version} for version in versions])
 
 
-@documented()
+@documented(responses=out.SUBJECT_NAMES)
 class SchemaIdSubjectsView(ConfluentView):
     def get(self, request, schema_id):
         visible_schema_payload(request, schema_id)
@@ -352,13 +358,13 @@ class SchemaIdSubjectsView(ConfluentView):
         return Response(sorted({version.subject.name for version in versions}))
 
 
-@documented()
+@documented(responses=out.SUBJECT_NAMES)
 class SchemaTypesView(ConfluentView):
     def get(self, request):
         return Response(["PROTOBUF"])
 
 
-@documented(request=SchemaInputSerializer)
+@documented(request=SchemaInputSerializer, responses=out.CompatibilityOutputSerializer)
 class CompatibilityView(ConfluentView):
     """POST /compatibility/subjects/{subject}/versions[/{version}]: would this schema be accepted?"""
 
@@ -381,7 +387,7 @@ class CompatibilityView(ConfluentView):
         return Response(body)
 
 
-@documented(request=ConfigInputSerializer)
+@documented(request=ConfigInputSerializer, responses=out.ConfigOutputSerializer)
 class ConfigView(ConfluentView):
     # Compatibility settings are the platform admins' to change (the approve role).
     method_permissions = {"PUT": [CanApprove], "DELETE": [CanApprove]}
@@ -421,7 +427,7 @@ class ConfigView(ConfluentView):
         return Response(services.config_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user))
 
 
-@documented(request=ModeInputSerializer)
+@documented(request=ModeInputSerializer, responses=out.ModeOutputSerializer)
 class ModeView(ConfluentView):
     # Compatibility settings are the platform admins' to change (the approve role).
     method_permissions = {"PUT": [CanApprove], "DELETE": [CanApprove]}
@@ -452,7 +458,7 @@ class ModeView(ConfluentView):
         )
 
 
-@documented()
+@documented(responses=out.SUBJECT_NAMES)
 class ContextsView(ConfluentView):
     """GET /contexts: the tenants the caller may see, as Confluent contexts ("." is the default tenant)."""
 
@@ -460,7 +466,7 @@ class ContextsView(ConfluentView):
         return Response(selectors.context_names(viewer=request.user))
 
 
-@documented()
+@documented(responses=out.SUBJECT_NAMES)
 class AssociationsView(ConfluentView):
     """Clients since 2.14 ask which subject a topic is associated with; we keep none, so the list is empty."""
 

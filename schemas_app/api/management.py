@@ -4,6 +4,7 @@ from rest_framework.response import Response
 
 from registry import metrics
 from schemas_app import selectors, services
+from schemas_app.api import serializers as out
 from schemas_app.api.common import RegistryView, query_bool
 from schemas_app.api.confluent import normalize_flag, register_from_request, validated_schema_input, version_payload
 from schemas_app.api.openapi import documented
@@ -29,7 +30,14 @@ def version_detail(subject_version) -> dict:
     return payload
 
 
-@documented(request=SchemaInputSerializer)
+@documented(
+    request=SchemaInputSerializer,
+    responses={
+        "get": out.ManagedVersionOutputSerializer,
+        "post": out.ManagedVersionOutputSerializer,
+        "delete": out.VERSION_NUMBERS,
+    },
+)
 class ManagedSubjectView(ManagementView):
     method_permissions = {"POST": [CanWrite], "DELETE": [CanDelete]}
 
@@ -57,7 +65,7 @@ class ManagedSubjectView(ManagementView):
         )
 
 
-@documented()
+@documented(responses=out.ManagedVersionOutputSerializer(many=True))
 class ManagedSubjectVersionsView(ManagementView):
     def get(self, request, subject):
         versions = selectors.subject_version_list(
@@ -66,7 +74,7 @@ class ManagedSubjectVersionsView(ManagementView):
         return Response([version_detail(version) for version in versions])
 
 
-@documented(request=SchemaInputSerializer)
+@documented(request=SchemaInputSerializer, responses=out.ManagedCompatibilityOutputSerializer)
 class ManagedCompatibilityView(ManagementView):
     """POST /schemas/{subject}/compatibility: the full report, as the subject's level and rule set decide."""
 

@@ -1,4 +1,4 @@
-"""OpenAPI descriptions for views that build their answers by hand (no response serializer to read)."""
+"""OpenAPI descriptions of the views: the request body and, per method, the output serializer of the answer."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -7,16 +7,20 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 _WRITES = ("post", "put")
 
 
-def documented(*, request=None, summary: str | None = None):
-    """Describe every HTTP method of a view: `request` for POST/PUT bodies, JSON objects as answers."""
+def documented(*, request=None, responses=None, summary: str | None = None):
+    """Describe every HTTP method of a view: `request` for POST/PUT bodies, `responses` for the answers.
+
+    `responses` is an output serializer (or field) for every method, or a {method name: serializer} mapping;
+    a method it does not name is described as any JSON value.
+    """
 
     def decorate(view_class):
         methods = [name for name in ("get", "post", "put", "delete") if hasattr(view_class, name)]
         schemas = {
             name: extend_schema(
                 request=request if name in _WRITES else None,
-                # Answers are objects or lists depending on the path; errors are declared by `declare_error_answers`.
-                responses={200: OpenApiTypes.ANY},
+                # Each method's output serializer; errors are declared by `declare_error_answers`.
+                responses={200: _response_of(responses, name)},
                 summary=summary or _first_line(view_class.__doc__),
             )
             for name in methods
@@ -74,3 +78,9 @@ def declare_error_answers(result, generator, request, public):
                 responses.setdefault("4XX", error)
                 responses.setdefault("5XX", error)
     return result
+
+
+def _response_of(responses, method: str):
+    if isinstance(responses, dict):
+        return responses.get(method, OpenApiTypes.ANY)
+    return OpenApiTypes.ANY if responses is None else responses

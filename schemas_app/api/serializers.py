@@ -186,3 +186,112 @@ class DeprecationInputSerializer(serializers.Serializer):
     # A subject name (its latest version), or {"subject": ..., "version": ...}.
     successor = serializers.JSONField(required=False, allow_null=True, default=None)
     sunset = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+# Output serializers: they describe every answer's body in the OpenAPI document, field by field.
+# Optional keys (`required=False`) appear in an answer only when they have a value, as Confluent's do.
+
+
+class FindingSerializer(serializers.Serializer):
+    """A breaking change, lint finding or compile error at a place in a file."""
+
+    path = serializers.CharField()
+    line = serializers.IntegerField()
+    column = serializers.IntegerField()
+    rule = serializers.CharField()
+    message = serializers.CharField()
+    confluent = serializers.CharField(required=False, help_text="Confluent's difference name (CONFLUENT rule set).")
+
+
+class SchemaOutputSerializer(serializers.Serializer):
+    """A schema by id or guid (GET /schemas/ids/{id}, /schemas/guids/{guid})."""
+
+    schemaType = serializers.CharField()
+    schema = serializers.CharField()
+    references = ReferenceSerializer(many=True, required=False)
+    metadata = serializers.JSONField(required=False)
+    ruleSet = serializers.JSONField(required=False)
+    guid = serializers.CharField(required=False)
+    maxId = serializers.IntegerField(required=False, help_text="With fetchMaxId=true: the highest schema id.")
+
+
+class VersionOutputSerializer(serializers.Serializer):
+    """A subject version: Confluent's fields plus the semantic version and state."""
+
+    subject = serializers.CharField()
+    version = serializers.IntegerField()
+    id = serializers.IntegerField()
+    schemaType = serializers.CharField()
+    schema = serializers.CharField()
+    references = ReferenceSerializer(many=True, required=False)
+    metadata = serializers.JSONField(required=False)
+    ruleSet = serializers.JSONField(required=False)
+    semanticVersion = serializers.CharField()
+    state = serializers.CharField()
+    deleted = serializers.BooleanField(required=False)
+
+
+class RegisteredOutputSerializer(serializers.Serializer):
+    """The answer to a registration: the schema id (with verbose=true or format=full, the whole version)."""
+
+    id = serializers.IntegerField()
+    subject = serializers.CharField(required=False)
+    version = serializers.IntegerField(required=False)
+    schemaType = serializers.CharField(required=False)
+    schema = serializers.CharField(required=False)
+    references = ReferenceSerializer(many=True, required=False)
+    semanticVersion = serializers.CharField(required=False)
+    state = serializers.CharField(required=False)
+
+
+class ManagedVersionOutputSerializer(VersionOutputSerializer):
+    """A version as the management API shows it, with its change, lint findings and author."""
+
+    change = serializers.CharField(help_text="MAJOR, MINOR, PATCH or NONE against the previous version.")
+    lintFindings = FindingSerializer(many=True)
+    createdAt = serializers.DateTimeField()
+    createdBy = serializers.CharField(allow_null=True)
+    created = serializers.BooleanField(required=False, help_text="On POST: whether a new version was made.")
+
+
+class SubjectVersionRefOutputSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class CompatibilityOutputSerializer(serializers.Serializer):
+    is_compatible = serializers.BooleanField()
+    messages = serializers.ListField(child=serializers.CharField(), required=False)
+    findings = FindingSerializer(many=True, required=False)
+
+
+class ManagedCompatibilityOutputSerializer(serializers.Serializer):
+    is_compatible = serializers.BooleanField()
+    compatibilityLevel = serializers.CharField()
+    compatibilityRules = serializers.CharField()
+    findings = FindingSerializer(many=True)
+
+
+class ConfigOutputSerializer(serializers.Serializer):
+    """Compatibility and governance settings; PUT answers with `compatibility` for the level, as Confluent does."""
+
+    compatibilityLevel = serializers.CharField(required=False)
+    compatibility = serializers.CharField(required=False)
+    compatibilityRules = serializers.CharField(required=False)
+    normalize = serializers.BooleanField(required=False)
+    lintExcept = serializers.ListField(child=serializers.CharField(), required=False)
+    reviewPolicy = serializers.CharField(required=False)
+    lintPolicy = serializers.CharField(required=False)
+    requiredApprovals = serializers.IntegerField(required=False)
+    noticeHours = serializers.IntegerField(required=False)
+
+
+class ModeOutputSerializer(serializers.Serializer):
+    mode = serializers.CharField()
+
+
+# Bare lists and numbers some answers are, as OpenAPI schemas (drf-spectacular reads these dicts as they are).
+SUBJECT_NAMES = {"type": "array", "items": {"type": "string"}}
+VERSION_NUMBERS = {"type": "array", "items": {"type": "integer"}}
+SCHEMA_IDS = {"type": "array", "items": {"type": "integer"}}
+VERSION_NUMBER = {"type": "integer"}
