@@ -16,6 +16,7 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+from guardian.shortcuts import get_objects_for_user
 
 from protoengine import compatibility, semver
 from protoengine.compiler import CompilationFailed
@@ -237,6 +238,16 @@ def documentation_html(version: SubjectVersion) -> str:
     return mark_safe(cache.get_or_set(key, render, CACHE_SECONDS))
 
 
+def subject_reviews(subject: Subject) -> list[ChangeRequest]:
+    """Return the subject's ten latest change requests with their authors and comments."""
+    return list(
+        ChangeRequest.objects.filter(tenant=subject.tenant, subject_name=subject.name)
+        .select_related("author")
+        .prefetch_related("comments__author")
+        .order_by("-pk")[:10]
+    )
+
+
 def subject_settings(subject: Subject) -> dict:
     return selectors.effective_config(tenant=subject.tenant, subject=subject.name)
 
@@ -345,29 +356,21 @@ def require_auditor(viewer) -> None:
         raise Http404("Not an auditor")
 
 
-def audit_entries(*, subject: str = "", tenant: str = "", actor: str = "", action: str = "", since=None, until=None):
-    """Return every audit entry matching the filters, newest first (the auditors' view)."""
+def audit_entries(
+    *, viewer, subject: str = "", tenant: str = "", actor: str = "", action: str = "", since=None, until=None
+):
+    """Return the audit entries the auditor may see, matching the filters, newest first (the auditors' view).
+
+    An auditor granted the role on some tenants only sees the entries of those tenants' rows.
+    """
     entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
+    audited = _audited_tenants(viewer)
+    if audited is not None:
+        entries = entries.filter(_of_tenants(audited))
     if subject:
         entries = entries.filter(object_repr__icontains=subject)
     if tenant:
-        types = _content_types()
-        tenant_rows = Tenant.objects.filter(slug=tenant)
-        entries = entries.filter(
-            Q(content_type=types[Tenant], object_pk__in=_as_text(tenant_rows.values("pk")))
-            | Q(
-                content_type=types[Subject],
-                object_pk__in=_as_text(Subject.objects.filter(tenant__in=tenant_rows).values("pk")),
-            )
-            | Q(
-                content_type=types[SubjectVersion],
-                object_pk__in=_as_text(SubjectVersion.objects.filter(subject__tenant__in=tenant_rows).values("pk")),
-            )
-            | Q(
-                content_type=types[SubjectConfig],
-                object_pk__in=_as_text(SubjectConfig.objects.filter(tenant__in=tenant_rows).values("pk")),
-            )
-        )
+        entries = entries.filter(_of_tenants(Tenant.objects.filter(slug=tenant)))
     if actor:
         entries = entries.filter(actor__username=actor)
     if action in ACTIONS:
@@ -377,6 +380,34 @@ def audit_entries(*, subject: str = "", tenant: str = "", actor: str = "", actio
     if until:
         entries = entries.filter(timestamp__date__lte=until)
     return entries
+
+
+def _audited_tenants(viewer):
+    """Return the tenants a tenant-scoped auditor audits, or None for auditors of the whole registry."""
+    if access.sees_every_tenant(viewer) or viewer.has_perm(f"schemas_app.{access.permission_of('audit')}"):
+        return None
+    granted = get_objects_for_user(viewer, access.permission_of("audit"), klass=Tenant, accept_global_perms=False)
+    return Tenant.objects.filter(pk__in=granted.values("pk"))
+
+
+def _of_tenants(tenant_rows) -> Q:
+    """Match the entries about these tenants, their subjects, versions and settings."""
+    types = _content_types()
+    return (
+        Q(content_type=types[Tenant], object_pk__in=_as_text(tenant_rows.values("pk")))
+        | Q(
+            content_type=types[Subject],
+            object_pk__in=_as_text(Subject.objects.filter(tenant__in=tenant_rows).values("pk")),
+        )
+        | Q(
+            content_type=types[SubjectVersion],
+            object_pk__in=_as_text(SubjectVersion.objects.filter(subject__tenant__in=tenant_rows).values("pk")),
+        )
+        | Q(
+            content_type=types[SubjectConfig],
+            object_pk__in=_as_text(SubjectConfig.objects.filter(tenant__in=tenant_rows).values("pk")),
+        )
+    )
 
 
 def _as_text(ids):

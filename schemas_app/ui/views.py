@@ -65,6 +65,7 @@ def subject(request, subject, version=None):
         "imported_by": selectors.imported_by(viewer=request.user, version=shown),
         "versions": selectors.version_rows(found),
         "config": selectors.subject_settings(found),
+        "reviews": selectors.subject_reviews(found),
         "codegen_available": _codegen_available(),
     }
     return render(request, "ui/subject.html", context)
@@ -97,6 +98,7 @@ def audit(request):
     selectors.require_auditor(request.user)
     filters = {name: request.GET.get(name, "").strip() for name in AUDIT_FILTERS}
     entries = selectors.audit_entries(
+        viewer=request.user,
         subject=filters["subject"],
         tenant=filters["tenant"],
         actor=filters["actor"],

@@ -107,6 +107,7 @@ def test_script_in_a_comment_a_subject_name_and_a_review_comment_is_escaped_on_e
         assert "<script>alert" not in body, url
     subject_page = signed_in.get(f"/ui/subjects/{quoted}/").content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in subject_page
+    assert "looks fine &lt;script&gt;alert(1)&lt;/script&gt;" in subject_page
     assert "pending review" in signed_in.get("/ui/").content.decode()
 
 
@@ -161,3 +162,26 @@ def test_the_pii_inventory_lists_classified_fields_and_exports_csv(signed_in, sc
     assert [(row["message"], row["field"], row["classification"]) for row in rows] == [
         ("acme.v1.Tick", "email", "CONFIDENTIAL")
     ]
+
+
+def test_an_auditor_of_one_tenant_sees_only_that_tenants_entries(schemas, django_user_model):
+    from django.contrib.auth.models import Group
+
+    from schemas_app.access import grant_role
+
+    acme = Tenant.objects.create(slug="acme", name="Acme")
+    subject_version_register(
+        tenant=acme,
+        subject_name="acme/only.proto",
+        schema='syntax = "proto3";\npackage acme.v1;\nmessage Only {\n  int64 id = 1;\n}\n',
+        acting_user=system_account(),
+    )
+    auditor = django_user_model.objects.create_user("acme-auditor", password="x")
+    group = Group.objects.create(name="acme auditors")
+    auditor.groups.add(group)
+    grant_role("audit", group=group, target=acme, acting_user=system_account())
+    client = Client()
+    client.force_login(auditor)
+    objects = [row["object"] for row in client.get("/ui/audit/?export=json").json()]
+    assert any("acme/only.proto" in name for name in objects)
+    assert not any(SCRIPT in name for name in objects)
