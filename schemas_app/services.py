@@ -488,7 +488,7 @@ CONFIG_EXTRA_FIELDS = (
 
 @audited
 @transaction.atomic
-def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, acting_user) -> dict:
+def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, acting_user) -> SubjectConfig:
     """Set compatibility configuration globally (subject None) or for a subject; return what was set."""
     level = changes.get("compatibility", changes.get("compatibilityLevel"))
     rules = changes.get("compatibilityRules")
@@ -514,7 +514,7 @@ def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, ac
     _apply_governance_changes(row, changes)
     row.extra.update({key: changes[key] for key in CONFIG_EXTRA_FIELDS if key in changes})
     row.save()
-    return config_as_dict(row)
+    return row
 
 
 GOVERNANCE_FIELDS = {
@@ -543,34 +543,17 @@ def _apply_governance_changes(row: SubjectConfig, changes: dict) -> None:
         setattr(row, attribute, value)
 
 
-def config_as_dict(row: SubjectConfig) -> dict:
-    body = {key: value for key, value in row.extra.items() if value is not None}
-    if row.compatibility_level:
-        body["compatibilityLevel"] = row.compatibility_level
-    if row.compatibility_rules:
-        body["compatibilityRules"] = row.compatibility_rules
-    if row.normalize is not None:
-        body["normalize"] = row.normalize
-    if row.lint_except:
-        body["lintExcept"] = row.lint_except
-    for name, (attribute, _, _) in GOVERNANCE_FIELDS.items():
-        if getattr(row, attribute) is not None:
-            body[name] = getattr(row, attribute)
-    return body
-
-
 @audited
 @transaction.atomic
-def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user) -> dict:
-    """Remove a subject's configuration (or reset the global one) and return what it was."""
+def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user) -> SubjectConfig | None:
+    """Remove a subject's configuration (or reset the global one) and return the removed row (None: there was none)."""
     row = selectors.config_row(tenant=tenant, subject=subject_name)
     if row is None:
         if subject_name is not None:
             raise SubjectConfigNotFound(subject_name)
-        return {"compatibilityLevel": selectors.DEFAULT_COMPATIBILITY}
-    previous = config_as_dict(row)
+        return None
     row.delete()
-    return previous
+    return row
 
 
 @audited

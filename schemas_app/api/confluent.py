@@ -25,7 +25,7 @@ from schemas_app.api.reviews import pending_body
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.api.throttling import CompatibilityCheckRate
 from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound, VersionRetired
-from schemas_app.models import SubjectVersion
+from schemas_app.models import SubjectConfig, SubjectVersion
 from schemas_app.preparation import compile_stored, root_path_for
 
 
@@ -387,6 +387,23 @@ class CompatibilityView(ConfluentView):
         return Response(body)
 
 
+def config_body(row: SubjectConfig) -> dict:
+    """The Confluent answer for one configuration row: only the fields it sets."""
+    body = {key: value for key, value in row.extra.items() if value is not None}
+    if row.compatibility_level:
+        body["compatibilityLevel"] = row.compatibility_level
+    if row.compatibility_rules:
+        body["compatibilityRules"] = row.compatibility_rules
+    if row.normalize is not None:
+        body["normalize"] = row.normalize
+    if row.lint_except:
+        body["lintExcept"] = row.lint_except
+    for name, (attribute, _, _) in services.GOVERNANCE_FIELDS.items():
+        if getattr(row, attribute) is not None:
+            body[name] = getattr(row, attribute)
+    return body
+
+
 @documented(request=ConfigInputSerializer, responses=out.ConfigOutputSerializer)
 class ConfigView(ConfluentView):
     # Compatibility settings are the platform admins' to change (the approve role).
@@ -397,7 +414,7 @@ class ConfigView(ConfluentView):
             row = selectors.config_row(tenant=self.tenant, subject=subject)
             if row is None:
                 raise SubjectConfigNotFound(subject)
-            return Response(services.config_as_dict(row))
+            return Response(config_body(row))
         config = selectors.effective_config(tenant=self.tenant, subject=subject)
         body = {
             "compatibilityLevel": config["compatibilityLevel"],
@@ -416,15 +433,19 @@ class ConfigView(ConfluentView):
         serializer = ConfigInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
-        result = services.config_update(
+        row = services.config_update(
             tenant=self.tenant, subject_name=subject, changes=changes, acting_user=request.user
         )
+        result = config_body(row)
         if "compatibilityLevel" in result:
             result["compatibility"] = result.pop("compatibilityLevel")
         return Response(result)
 
     def delete(self, request, subject=None):
-        return Response(services.config_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user))
+        removed = services.config_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user)
+        if removed is None:
+            return Response({"compatibilityLevel": selectors.DEFAULT_COMPATIBILITY})
+        return Response(config_body(removed))
 
 
 @documented(request=ModeInputSerializer, responses=out.ModeOutputSerializer)

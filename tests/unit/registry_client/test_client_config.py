@@ -1,7 +1,11 @@
 """RegistryClient's configuration follows confluent-kafka's keys, and failures say what was asked of whom."""
 
+import json
 import socket
+import threading
 import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -36,11 +40,46 @@ def test_bad_configurations_fail_at_construction(conf):
         RegistryClient(conf)
 
 
-def test_basic_and_bearer_credentials_become_authorization_headers():
-    basic = RegistryClient({"url": "http://a", "basic.auth.user.info": "ada:secret"})
-    bearer = RegistryClient({"url": "http://a", "bearer.auth.token": "tok", "bearer.auth.credentials.source": "X"})
-    assert basic._http.headers["Authorization"] == "Basic YWRhOnNlY3JldA=="
-    assert bearer._http.headers["Authorization"] == "Bearer tok"
+@contextmanager
+def recording_server():
+    """A local HTTP server that answers every GET with a schema and records the Authorization headers it saw."""
+    seen: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization"))
+            body = json.dumps({"schema": 'syntax = "proto3";', "schemaType": "PROTOBUF"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.schemaregistry.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("credentials", "header"),
+    [
+        ({"basic.auth.user.info": "ada:secret"}, "Basic YWRhOnNlY3JldA=="),
+        ({"bearer.auth.token": "tok", "bearer.auth.credentials.source": "STATIC_TOKEN"}, "Bearer tok"),
+        ({}, None),
+    ],
+)
+def test_credentials_are_sent_as_the_authorization_header(credentials, header):
+    with recording_server() as (url, seen):
+        RegistryClient({"url": url, **credentials}).get_schema(1)
+    assert seen == [header]
 
 
 def test_an_unreachable_registry_is_retried_with_backoff_then_named_in_the_error():
