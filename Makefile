@@ -34,13 +34,14 @@ run: bootstrap
 	@echo "make run: REGISTRY_ANONYMOUS_READ=$${REGISTRY_ANONYMOUS_READ:-true} (anonymous clients may read every schema; deployments keep it off)"
 	REGISTRY_ANONYMOUS_READ=$${REGISTRY_ANONYMOUS_READ:-true} DEBUG=$${DEBUG:-true} LOG_FORMAT=$${LOG_FORMAT:-text} $(BIN)/python manage.py runserver 127.0.0.1:$(REGISTRY_PORT) --noreload
 
-# ts-proto for the TypeScript generator's tests; Debian's tools (protoc-gen-go, protoc-gen-go-grpc, chromium,
-# nodejs, npm) need root: `bash .ci/run` installs them, and the suite stops at once naming any that is missing.
-codegen/node/node_modules/.bin/protoc-gen-ts_proto: codegen/node/package-lock.json
+# ts-proto for the TypeScript generator's tests and the buf binary for the conformance tests (one `npm ci`
+# installs both); Debian's tools (protoc-gen-go, protoc-gen-go-grpc, chromium, nodejs, npm) need root:
+# `bash .ci/run` installs them, and the suite stops at once naming any that is missing.
+codegen/node/node_modules/.bin/protoc-gen-ts_proto codegen/node/node_modules/.bin/buf &: codegen/node/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: apt-get install -y nodejs npm"; exit 4; }
 	cd codegen/node && npm ci --no-audit --no-fund --loglevel=error
 
-test-tools: codegen/node/node_modules/.bin/protoc-gen-ts_proto
+test-tools: codegen/node/node_modules/.bin/protoc-gen-ts_proto codegen/node/node_modules/.bin/buf
 
 test: install-dev test-tools
 	$(BIN)/python -m pytest
