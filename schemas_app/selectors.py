@@ -363,6 +363,19 @@ def versions_of_schema(
     return list(versions.order_by("subject__name", "version"))
 
 
+def deprecated_schema_version(*, tenant: Tenant, schema_id: int, subject: str | None = None) -> SubjectVersion | None:
+    """Return the newest deprecated version serving a schema id when no live version serving it is active.
+
+    A schema that some active version still serves is not deprecated as a whole, so a lookup
+    by id carries deprecation headers only when every version behind it (in `subject` if named) is.
+    """
+    versions = versions_of_schema(tenant=tenant, schema_id=schema_id, subject=subject)
+    if not versions or any(version.state == SubjectVersion.State.ACTIVE for version in versions):
+        return None
+    deprecated = [version for version in versions if version.state == SubjectVersion.State.DEPRECATED]
+    return max(deprecated, key=lambda version: version.deprecated_at, default=None)
+
+
 def referenced_by(*, tenant: Tenant, subject: str, version: int) -> list[int]:
     """Return ids of schemas (in live versions) that reference this subject version.
 

@@ -313,7 +313,12 @@ class SchemaByIdView(ConfluentView):
             payload["maxId"] = selectors.max_schema_id()
         payload.pop("id", None)
         payload.pop("guid", None)
-        return Response(payload)
+        response = Response(payload)
+        deprecated = selectors.deprecated_schema_version(tenant=self.tenant, schema_id=schema_id, subject=subject)
+        if deprecated is not None:
+            counted_if_deprecated(request, {"state": deprecated.state, "subject": deprecated.subject.name})
+            add_lifecycle_headers(request, response, deprecation_payload(deprecated))
+        return response
 
 
 @documented(responses=OpenApiTypes.STR)

@@ -6,7 +6,13 @@ from registry import metrics
 from schemas_app import selectors, services
 from schemas_app.api import serializers as out
 from schemas_app.api.common import RegistryView, query_bool
-from schemas_app.api.confluent import normalize_flag, register_from_request, validated_schema_input, version_payload
+from schemas_app.api.confluent import (
+    normalize_flag,
+    register_from_request,
+    served_version,
+    validated_schema_input,
+    version_payload,
+)
 from schemas_app.api.openapi import documented
 from schemas_app.api.permissions import CanDelete, CanRead, CanWrite
 from schemas_app.api.reviews import pending_body
@@ -42,9 +48,8 @@ class ManagedSubjectView(ManagementView):
     method_permissions = {"POST": [CanWrite], "DELETE": [CanDelete]}
 
     def get(self, request, subject):
-        return Response(
-            version_detail(selectors.subject_version_get(tenant=self.tenant, subject=subject, version="latest"))
-        )
+        latest = selectors.subject_version_get(tenant=self.tenant, subject=subject, version="latest")
+        return served_version(request, version_detail(latest))
 
     def post(self, request, subject):
         registration = register_from_request(request, tenant=self.tenant, subject=subject, honour_import=False)

@@ -108,3 +108,51 @@ def test_the_deprecate_command_does_what_the_endpoint_does(ticks):
     )
     response = ticks.get("/subjects/ticks-value/versions/1")
     assert response.json()["state"] == "deprecated" and "Deprecation" in response
+
+
+def lifecycle_headers(response) -> dict:
+    return {name: response[name] for name in ("Deprecation", "Sunset", "Link") if name in response}
+
+
+def test_a_lookup_by_id_of_a_deprecated_schema_carries_the_headers_of_its_version(ticks):
+    deprecate_version_one(ticks, sunset="2027-03-01T00:00:00Z")
+    schema_id = ticks.get("/subjects/ticks-value/versions/1").json()["id"]
+
+    by_id = ticks.get(f"/schemas/ids/{schema_id}")
+
+    assert by_id.status_code == 200 and by_id.json()["schema"]
+    by_version = ticks.get("/subjects/ticks-value/versions/1")
+    assert lifecycle_headers(by_id) == lifecycle_headers(by_version)
+    assert set(lifecycle_headers(by_id)) == {"Deprecation", "Sunset", "Link"}
+
+
+def test_a_schema_id_that_an_active_version_still_serves_carries_no_headers_unless_the_subject_is_named(ticks):
+    register(ticks, "ticks-copy-value", TICK_V1)
+    deprecate_version_one(ticks)
+    schema_id = ticks.get("/subjects/ticks-value/versions/1").json()["id"]
+    assert ticks.get("/subjects/ticks-copy-value/versions/1").json()["id"] == schema_id
+
+    assert lifecycle_headers(ticks.get(f"/schemas/ids/{schema_id}")) == {}
+    named = ticks.get(f"/schemas/ids/{schema_id}?subject=ticks-value")
+    assert "Deprecation" in named and "Sunset" in named
+    assert lifecycle_headers(ticks.get(f"/schemas/ids/{schema_id}?subject=ticks-copy-value")) == {}
+
+
+def test_the_management_api_serves_a_deprecated_latest_version_with_the_headers(ticks):
+    assert lifecycle_headers(ticks.get("/schemas/ticks-value")) == {}
+    deprecate_version_one(ticks, sunset="2027-03-01T00:00:00Z")
+
+    managed = ticks.get("/schemas/ticks-value")
+
+    assert managed.status_code == 200 and managed.json()["state"] == "deprecated"
+    assert lifecycle_headers(managed) == lifecycle_headers(ticks.get("/subjects/ticks-value/versions/latest"))
+    assert parsedate_to_datetime(managed["Sunset"]) == datetime(2027, 3, 1, tzinfo=UTC)
+
+
+def test_the_management_api_answers_40402_for_a_retired_latest_version(ticks):
+    deprecate_version_one(ticks)
+    apply_deprecation_policy.delay(now=(datetime.now(UTC) + timedelta(days=91)).isoformat()).get()
+
+    response = ticks.get("/schemas/ticks-value")
+
+    assert response.status_code == 404 and response.json()["error_code"] == 40402
