@@ -32,6 +32,7 @@ Swapping them as Confluent does would turn every added field into a deleted one.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
@@ -65,6 +66,18 @@ SPEC_RULES = {
 _DIRECTIONS = {BACKWARD: (BACKWARD,), FORWARD: (FORWARD,), FULL: (BACKWARD, FORWARD), NONE: ()}
 
 
+@dataclass(frozen=True)
+class VersionCheck:
+    """What one comparison of a new version with the earlier ones found.
+
+    `findings` break the level; `breaks_latest` says whether the new version breaks the
+    latest earlier one in either direction (FULL), which is what a MAJOR semantic version means.
+    """
+
+    findings: list[Finding]
+    breaks_latest: bool
+
+
 def check_compatibility(
     current: Sequence[FileDescriptorProto],
     previous_versions: Sequence[Sequence[FileDescriptorProto]],
@@ -76,25 +89,51 @@ def check_compatibility(
 
     Non-transitive levels look at the latest earlier version only. A finding seen
     against several versions is reported once. Raises ValueError for an unknown
-    level or rule set.
+    level or rule set. Each version may be a sequence of files or a `breaking.Schema`
+    already indexed (a cached earlier version's).
     """
     directions = directions_of(level)
-    if rule_set not in RULE_SETS:
-        raise ValueError(f'Unknown rule set "{rule_set}". Choose one of {", ".join(RULE_SETS)}.')
+    _check_rule_set(rule_set)
     earlier = list(previous_versions) if level.endswith("_TRANSITIVE") else list(previous_versions)[-1:]
     if not earlier or not directions:
         return []
-    if rule_set == CONFLUENT:
-        findings = {finding for previous in earlier for finding in _confluent(previous, current, directions)}
-    else:
-        rule_ids = rule_ids_for(rule_set, directions)
-        indexed = breaking.Schema(current)  # indexed once for every earlier version
-        findings = {
-            finding
-            for previous in earlier
-            for finding in breaking.compare(breaking.Schema(previous), indexed, rule_ids)
-        }
+    indexed = _indexed(current)  # indexed once for every earlier version
+    findings = {
+        finding
+        for previous in earlier
+        for direction_findings in _by_direction(previous, indexed, rule_set, directions).values()
+        for finding in direction_findings
+    }
     return sorted(findings, key=_order)
+
+
+def check_new_version(
+    current: Sequence[FileDescriptorProto],
+    previous_versions: Sequence[Sequence[FileDescriptorProto]],
+    *,
+    level: str = BACKWARD,
+    rule_set: str = SPEC,
+) -> VersionCheck:
+    """Compare `current` once with the earlier versions: the level's findings and whether it breaks the latest.
+
+    The latest version is compared in both directions in one pass; the level reads
+    its directions from that pass, and the semantic version whether any direction broke.
+    """
+    level_directions = directions_of(level)
+    _check_rule_set(rule_set)
+    versions = list(previous_versions)
+    if not versions:
+        return VersionCheck(findings=[], breaks_latest=False)
+    indexed = _indexed(current)
+    latest = _by_direction(versions[-1], indexed, rule_set, _DIRECTIONS[FULL])
+    findings = {finding for direction in level_directions for finding in latest[direction]}
+    if level.endswith("_TRANSITIVE") and level_directions:
+        for previous in versions[:-1]:
+            for direction_findings in _by_direction(previous, indexed, rule_set, level_directions).values():
+                findings.update(direction_findings)
+    return VersionCheck(
+        findings=sorted(findings, key=_order), breaks_latest=any(latest[direction] for direction in latest)
+    )
 
 
 def directions_of(level: str) -> tuple[str, ...]:
@@ -112,6 +151,36 @@ def rule_ids_for(rule_set: str, directions: Sequence[str]) -> frozenset[str]:
         names = {name for direction in directions for name in SPEC_RULES[direction]}
         return breaking.resolve_rule_ids(sorted(names))
     return breaking.resolve_rule_ids([rule_set])
+
+
+def _check_rule_set(rule_set: str) -> None:
+    if rule_set not in RULE_SETS:
+        raise ValueError(f'Unknown rule set "{rule_set}". Choose one of {", ".join(RULE_SETS)}.')
+
+
+def _indexed(files) -> "breaking.Schema":
+    """Return the breaking index of a version: its compiled set's cached one when it has a model."""
+    if isinstance(files, breaking.Schema):
+        return files
+    model = getattr(files, "model", None)
+    return model.breaking if model is not None else breaking.Schema(files)
+
+
+def _by_direction(previous, current: "breaking.Schema", rule_set: str, directions) -> dict[str, list[Finding]]:
+    """Return the findings against one earlier version in each direction, from one comparison."""
+    if rule_set == CONFLUENT:
+        return {
+            direction: _confluent(_files_of(previous), _files_of(current), (direction,)) for direction in directions
+        }
+    wanted = {direction: rule_ids_for(rule_set, (direction,)) for direction in directions}
+    found = breaking.compare(_indexed(previous), current, frozenset().union(*wanted.values()))
+    return {direction: [finding for finding in found if finding.rule in ids] for direction, ids in wanted.items()}
+
+
+def _files_of(version) -> list[FileDescriptorProto]:
+    if isinstance(version, breaking.Schema):
+        return [file.proto for file in version.files.values()]
+    return list(getattr(version, "files", version))
 
 
 def _confluent(previous, current, directions) -> list[Finding]:

@@ -19,7 +19,7 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
@@ -87,6 +87,13 @@ class CompiledFiles:
     def own_files(self) -> tuple[FileDescriptorProto, ...]:
         """Return the files that came from the input mapping (no well-known types)."""
         return tuple(f for f in self.files if not is_well_known(f.name))
+
+    @cached_property
+    def model(self):
+        """Return the set's one DescriptorModel, built on first need and kept with the set."""
+        from protoengine.model import DescriptorModel  # the model reads compiled sets; built lazily
+
+        return DescriptorModel(self.files)
 
     def file(self, path: str) -> FileDescriptorProto:
         """Return the compiled file of that import path; KeyError when it is not part of the result."""

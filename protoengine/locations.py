@@ -56,8 +56,8 @@ class SourceIndex:
     for the elements asked about, so a large clean file costs almost nothing.
     """
 
-    def __init__(self, file: FileDescriptorProto):
-        self._finder = PositionFinder(file)
+    def __init__(self, file: FileDescriptorProto, finder: "PositionFinder | None" = None):
+        self._finder = finder or PositionFinder(file)
 
     def position(self, path: Sequence[int]) -> tuple[int, int]:
         """Return the (line, column) of the element, or of its nearest located parent, or (0, 0)."""
@@ -91,7 +91,7 @@ class PositionFinder:
     """Map element paths of one file to 1-based (line, column), like SourceIndex.position."""
 
     def __init__(self, file: FileDescriptorProto):
-        self._file = file
+        self.file = file
         self._data: bytes | None = None
         self._found: dict[tuple[int, ...], tuple[int, int] | None] = {}
         self._offsets: dict[tuple[int, ...], int] = {}
@@ -138,7 +138,7 @@ class PositionFinder:
 
     def _search(self, key: tuple[int, ...]) -> tuple[int, int] | None:
         if self._data is None:
-            self._data = self._file.source_code_info.SerializeToString()
+            self._data = self.file.source_code_info.SerializeToString()
         for length in range(2, len(key), 2):
             self._lookup(key[:length])  # locate the enclosing declarations first: they bound the search
         payload = b"".join(_varint(number) for number in key)

@@ -23,13 +23,23 @@ _VERSION = re.compile(r"^(?P<prefix>v?)(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\
 
 
 def classify_change(
-    previous: Sequence[FileDescriptorProto], current: Sequence[FileDescriptorProto], *, rule_set: str = SPEC
+    previous: Sequence[FileDescriptorProto],
+    current: Sequence[FileDescriptorProto],
+    *,
+    rule_set: str = SPEC,
+    breaks: bool | None = None,
 ) -> str:
-    """Return MAJOR, MINOR, PATCH or NONE for `current` as the version after `previous`."""
+    """Return MAJOR, MINOR, PATCH or NONE for `current` as the version after `previous`.
+
+    `breaks` is what a comparison already made found (compatibility.check_new_version's
+    `breaks_latest`); without it the two versions are compared here, at FULL.
+    """
     old, new = _own(previous), _own(current)
     if old == new:
         return NONE
-    if check_compatibility(current, [previous], level=FULL, rule_set=rule_set):
+    if breaks is None:
+        breaks = bool(check_compatibility(current, [previous], level=FULL, rule_set=rule_set))
+    if breaks:
         return MAJOR
     if [_meaning(file) for file in old] == [_meaning(file) for file in new]:
         return PATCH
@@ -55,7 +65,8 @@ def next_version(version: str | None, bump: str) -> str:
     return f"{match['prefix']}{major}.{minor}.{patch}"
 
 
-def _own(files: Sequence[FileDescriptorProto]) -> list[FileDescriptorProto]:
+def _own(files) -> list[FileDescriptorProto]:
+    files = getattr(files, "files", files)  # a compiled set or its model
     return sorted((file for file in files if not is_well_known(file.name)), key=lambda file: file.name)
 
 

@@ -1,5 +1,6 @@
 """Glue between stored schemas and the Django-free protobuf engine: resolve references, compile, fingerprint."""
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -9,10 +10,14 @@ from django.conf import settings
 from protoengine import canonical
 from protoengine import lenient as lenient_compile
 from protoengine.compiler import CompilationFailed, CompiledFiles, compile_one
+from protoengine.lru import LruCache
 from schemas_app.errors import InvalidSchema, SchemaHasTooManyFields, SchemaTooLarge
 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*\.proto$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]+")
+# Stored versions' compiled sets, with the model each keeps: the version a new one is compared with is
+# usually the one compared with last time. Keyed by content, so a reused id never finds a stale set.
+_STORED_SETS = LruCache(64)
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,21 @@ def prepare_schema(
 def compile_stored(*, subject: str, text: str, dependencies: dict[str, str]) -> CompiledFiles:
     """Compile a schema that is already stored (it compiled once, so a failure is a server error).
 
-    A schema the CONFLUENT rule set accepted leniently compiles the same way again.
+    A schema the CONFLUENT rule set accepted leniently compiles the same way again. The compiled set
+    is kept (with its model) for the next check against the same version.
     """
-    return lenient_compile.compile_leniently(root_path_for(subject), text, dependencies).compiled
+    root_path = root_path_for(subject)
+    key = _content_key(root_path, text, dependencies)
+    compiled = _STORED_SETS.get(key)
+    if compiled is None:
+        compiled = lenient_compile.compile_leniently(root_path, text, dependencies).compiled
+        _STORED_SETS.put(key, compiled)
+    return compiled
+
+
+def _content_key(root_path: str, text: str, dependencies: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for path, content in [(root_path, text), *sorted(dependencies.items())]:
+        digest.update(f"{len(path)}:{path}{len(content)}:".encode())
+        digest.update(content.encode("utf-8") if isinstance(content, str) else content)
+    return digest.hexdigest()

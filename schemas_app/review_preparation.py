@@ -73,16 +73,17 @@ def _report(change_request: ChangeRequest) -> dict:
     files_of = selectors.VersionFiles(tenant)
     level = config["compatibilityLevel"]
     transitive = level if level in ("NONE",) or level.endswith("_TRANSITIVE") else f"{level}_TRANSITIVE"
-    findings = selectors.compatibility_findings(
+    check = selectors.version_check(
         prepared=prepared, previous=previous, files_of=files_of, level=transitive, rule_set=config["compatibilityRules"]
     )
+    findings = check.findings
     _progress(change_request.pk, 30)
     lint = services.lint_findings(prepared=prepared, lint_except=config["lintExcept"])
     _progress(change_request.pk, 50)
     if base is None:
         change, semantic_version = services.FIRST_VERSION_CHANGE, semver.next_version(None, semver.MAJOR)
     else:
-        change = semver.classify_change(files_of(base), prepared.files, rule_set=config["compatibilityRules"])
+        change = semver.classify_change(files_of(base), prepared.compiled, breaks=check.breaks_latest)
         semantic_version = semver.next_version(base.semantic_version, change)
     _progress(change_request.pk, 60)
     impact = impact_analysis(change_request=change_request, prepared=prepared)

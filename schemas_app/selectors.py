@@ -540,14 +540,17 @@ def prepare_for_subject(
 
 
 def compiled_version_files(*, tenant: Tenant, version: SubjectVersion):
-    """Return the compiled own files of a stored version (cached by the compiler)."""
+    """Return the compiled set of a stored version, with its model (kept between operations)."""
     references = schema_references(version.schema)
     dependencies = resolve_dependencies(tenant=tenant, references=references)
-    return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies).own_files
+    return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies)
 
 
 class VersionFiles:
-    """Compile each stored version once per operation: the compatibility check and semantic version share them."""
+    """Compile each stored version once per operation: the compatibility check and semantic version share them.
+
+    Each answer is a compiled set (engine functions read its files and its cached model).
+    """
 
     def __init__(self, tenant: Tenant):
         self._tenant = tenant
@@ -565,10 +568,32 @@ def compatibility_findings(
     """Return the engine's breaking findings of `prepared` against earlier versions (oldest first)."""
     if level == CompatibilityLevel.NONE or not previous:
         return []
-    previous_files = [files_of(version) for version in _versions_the_level_reads(previous, level)]
-    findings = compatibility.check_compatibility(prepared.files, previous_files, level=level, rule_set=rule_set)
+    previous_sets = [files_of(version) for version in _versions_the_level_reads(previous, level)]
+    findings = compatibility.check_compatibility(prepared.compiled, previous_sets, level=level, rule_set=rule_set)
     metrics.record_compatibility_check(rule_set=rule_set, level=level, compatible=not findings)
     return findings
+
+
+def version_check(
+    *,
+    prepared: PreparedSchema,
+    previous: list[SubjectVersion],
+    files_of: VersionFiles,
+    level: str,
+    rule_set: str,
+    counted: bool = True,
+) -> compatibility.VersionCheck:
+    """Compare `prepared` once with earlier versions: the level's findings, and whether it breaks the latest.
+
+    The semantic version reads `breaks_latest` instead of comparing the latest version again.
+    `counted` False keeps the check out of the metrics (an import checks nothing).
+    """
+    # Whatever the level, the latest version is among these: the semantic version compares with it.
+    previous_sets = [files_of(version) for version in _versions_the_level_reads(previous, level)]
+    check = compatibility.check_new_version(prepared.compiled, previous_sets, level=level, rule_set=rule_set)
+    if counted and previous and level != CompatibilityLevel.NONE:
+        metrics.record_compatibility_check(rule_set=rule_set, level=level, compatible=not check.findings)
+    return check
 
 
 def _versions_the_level_reads(previous: list[SubjectVersion], level: str) -> list[SubjectVersion]:

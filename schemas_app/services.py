@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from protoengine import semver
+from protoengine import compatibility, semver
 from protoengine.compatibility import READ_ONLY_MODES
 from protoengine.lint import LintConfig, lint
 from registry import metrics
@@ -191,17 +191,16 @@ def subject_version_register(
 
     previous = selectors.live_versions(subject=subject)
     files_of = selectors.VersionFiles(tenant)
-    findings = (
-        []
-        if mode == Mode.IMPORT
-        else selectors.compatibility_findings(
-            prepared=prepared,
-            previous=previous,
-            files_of=files_of,
-            level=config["compatibilityLevel"],
-            rule_set=config["compatibilityRules"],
-        )
+    # One comparison per registration: the level's findings and the semantic version both read it.
+    check = selectors.version_check(
+        prepared=prepared,
+        previous=previous,
+        files_of=files_of,
+        level=config["compatibilityLevel"],
+        rule_set=config["compatibilityRules"],
+        counted=mode != Mode.IMPORT,
     )
+    findings = [] if mode == Mode.IMPORT else check.findings
     lint = lint_findings(prepared=prepared, lint_except=config["lintExcept"])
     if mode != Mode.IMPORT:
         from schemas_app import tenants  # tenants validates configurations with the selectors this module uses
@@ -232,11 +231,7 @@ def subject_version_register(
     if import_version is not None and subject.versions.filter(version=import_version).exists():
         raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
     change, semantic_version = _semantic_version(
-        prepared=prepared,
-        previous=previous,
-        files_of=files_of,
-        rule_set=config["compatibilityRules"],
-        extras=(metadata, rule_set),
+        prepared=prepared, previous=previous, files_of=files_of, check=check, extras=(metadata, rule_set)
     )
     subject_version = SubjectVersion.objects.create(
         subject=subject,
@@ -392,7 +387,7 @@ def _semantic_version(
     prepared: PreparedSchema,
     previous: list[SubjectVersion],
     files_of: selectors.VersionFiles,
-    rule_set: str,
+    check: compatibility.VersionCheck,
     extras: tuple,
 ) -> tuple[str, str]:
     """Return the change against the latest version and the semantic version it earns.
@@ -403,7 +398,7 @@ def _semantic_version(
     if not previous:
         return FIRST_VERSION_CHANGE, semver.next_version(None, "MAJOR")
     latest = previous[-1]
-    change = semver.classify_change(files_of(latest), prepared.files, rule_set=rule_set)
+    change = semver.classify_change(files_of(latest), prepared.compiled, breaks=check.breaks_latest)
     if change == semver.NONE and extras != (latest.schema.metadata, latest.schema.rule_set):
         return METADATA_CHANGE, semver.next_version(latest.semantic_version, semver.PATCH)
     return change, semver.next_version(latest.semantic_version, change)

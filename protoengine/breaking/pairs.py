@@ -105,7 +105,8 @@ class FileRef:
 
     def place(self, path: tuple[int, ...]) -> Place:
         if self._finder is None:
-            self._finder = PositionFinder(self.proto)
+            model = self.schema.model
+            self._finder = model.finder(self.proto) if model is not None else PositionFinder(self.proto)
         return (self.name, *self._finder.position(path))
 
     def at(self, *suffix: int) -> Place:
@@ -349,7 +350,9 @@ class MethodRef(Element):
 class Schema:
     """The files of a set and their top-level declarations; Google's well-known types are left out."""
 
-    def __init__(self, files):
+    def __init__(self, files, model=None):
+        # The set's DescriptorModel shares each file's position finder with lint and the printer.
+        self.model = model
         self.files: dict[str, FileRef] = {}
         self.messages: dict[str, MessageRef] = {}
         self.enums: dict[str, EnumRef] = {}

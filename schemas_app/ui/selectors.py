@@ -306,13 +306,13 @@ def diff(*, old: SubjectVersion, new: SubjectVersion) -> Diff:
         table = diff_table_html(rows)
         changed_lines = sum(row.kind != "same" for row in rows)
         try:
-            old_files, new_files = compiled(old).own_files, compiled(new).own_files
+            old_set, new_set = compiled(old), compiled(new)
         except (RegistryError, CompilationFailed):  # the texts still diff when references vanished
             return Diff(table_html=table, changed_lines=changed_lines, findings=[], bump="unknown", level=level)
         checked = level if level != "NONE" else compatibility.BACKWARD
-        findings = compatibility.check_compatibility(new_files, [old_files], level=checked, rule_set=rule_set)
-        bump = semver.classify_change(old_files, new_files, rule_set=rule_set)
-        findings = [finding.as_dict() for finding in findings]
+        check = compatibility.check_new_version(new_set, [old_set], level=checked, rule_set=rule_set)
+        bump = semver.classify_change(old_set, new_set, breaks=check.breaks_latest)
+        findings = [finding.as_dict() for finding in check.findings]
         return Diff(table_html=table, changed_lines=changed_lines, findings=findings, bump=bump, level=checked)
 
     return cache.get_or_set(key, build, CACHE_SECONDS)

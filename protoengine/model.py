@@ -1,0 +1,67 @@
+"""One model of a compiled file set, built once and shared by everything that reads the set.
+
+Breaking checks, lint, semantic versions and the printer all need the same things of
+a set: its files by name, where each element was declared and what it says in
+comments, and indexes of declarations by full name. A `DescriptorModel` builds each
+part on first need and keeps it, and a compiled set (`CompiledFiles.model`) keeps
+its model, so a set compared, linted and printed in one registration is indexed
+once, and an earlier version kept in a cache is never indexed again.
+"""
+
+from collections.abc import Iterable
+from functools import cached_property
+
+from google.protobuf.descriptor_pb2 import FileDescriptorProto
+
+from protoengine.compiler import is_well_known
+from protoengine.locations import PositionFinder
+
+
+class DescriptorModel:
+    """The files of a compiled set (well-known types included) and what is derived from them."""
+
+    def __init__(self, files: Iterable[FileDescriptorProto]):
+        self.files: tuple[FileDescriptorProto, ...] = tuple(files)
+        self._finders: dict[str, PositionFinder] = {}
+
+    @cached_property
+    def own_files(self) -> tuple[FileDescriptorProto, ...]:
+        """Return the files that are not Google's well-known types."""
+        return tuple(file for file in self.files if not is_well_known(file.name))
+
+    @cached_property
+    def by_name(self) -> dict[str, FileDescriptorProto]:
+        return {file.name: file for file in self.files}
+
+    def finder(self, file: FileDescriptorProto) -> PositionFinder:
+        """Return the one position and comment finder of a file of this set (a new one for a foreign file)."""
+        finder = self._finders.get(file.name)
+        if finder is None or finder.file is not file:
+            finder = PositionFinder(file)
+            if self.by_name.get(file.name) is file:
+                self._finders[file.name] = finder
+        return finder
+
+    @cached_property
+    def breaking(self):
+        """Return the set's index for breaking-change comparisons (top-level declarations by full name)."""
+        from protoengine.breaking.pairs import Schema
+
+        return Schema(self.own_files, model=self)
+
+    @cached_property
+    def workspace(self):
+        """Return which file declares each type and extension, for lint's import rules."""
+        from protoengine.lint.workspace import Workspace
+
+        return Workspace(self.files)
+
+
+def model_of(files) -> DescriptorModel:
+    """Return the model of a compiled set, of a model, or a new one of a plain sequence of files."""
+    if isinstance(files, DescriptorModel):
+        return files
+    model = getattr(files, "model", None)
+    if isinstance(model, DescriptorModel):
+        return model
+    return DescriptorModel(files)
