@@ -12,10 +12,6 @@ depth) are computed when Prometheus scrapes, by the collectors in `registry.metr
 so every worker answers the same numbers.
 """
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from prometheus_client import Counter, Histogram
 
 # Registration results. HELD_FOR_REVIEW is a proposal stored as a change request instead of a version.
@@ -115,23 +111,8 @@ def record_validation_error(error_code: int) -> None:
     SCHEMA_VALIDATION_ERRORS.labels(error_code=str(error_code)).inc()
 
 
-@contextmanager
-def codegen_job(language: str) -> Iterator[None]:
-    """Time a code generation job and count it as succeeded, or failed when the block raises."""
-    started = time.perf_counter()
-    try:
-        yield
-    except BaseException:
-        CODEGEN_JOBS.labels(language=language, result=FAILED).inc()
-        raise
-    else:
-        CODEGEN_JOBS.labels(language=language, result=SUCCEEDED).inc()
-    finally:
-        CODEGEN_JOB_SECONDS.labels(language=language).observe(time.perf_counter() - started)
-
-
 def record_codegen_job(*, language: str, succeeded: bool, seconds: float) -> None:
-    """Count a finished code generation job timed elsewhere (for jobs whose start and end are in different calls)."""
+    """Count a finished code generation job and observe its duration (from its first claim to its end)."""
     CODEGEN_JOBS.labels(language=language, result=SUCCEEDED if succeeded else FAILED).inc()
     CODEGEN_JOB_SECONDS.labels(language=language).observe(seconds)
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from codegen.archives import Archive, InputSet, archive_version, build_archive
 from codegen.generators import GENERATORS, GenerationError, Generator, GeneratorUnavailable, generator_for
 from protoengine.compiler import CompilationFailed, parse_protoc_messages
+from registry import metrics
 from schemas_app import codegen_selectors as selectors
 from schemas_app.codegen_selectors import can_generate
 from schemas_app.errors import Forbidden, LanguageNotFound, LanguageUnavailable
@@ -163,14 +164,16 @@ def generation_run(*, job_id) -> RunOutcome:
             # The worker's plugins differ from the web server's: store under what was asked, say so in the log.
             logger.warning("Job %s: the worker's tools give version %s, not %s", job.pk, archive.version, job.version)
         artifact = _store(job.language, job.version, archive)
+    finished_at = timezone.now()
     GenerationJob.objects.filter(pk=job.pk).update(
         state=GenerationJob.State.SUCCEEDED,
         artifact=artifact,
         progress_done=artifact.file_count,
         progress_total=artifact.file_count,
-        finished_at=timezone.now(),
+        finished_at=finished_at,
         error=None,
     )
+    _record_finished(job, succeeded=True, finished_at=finished_at)
     return RunOutcome.DONE
 
 
@@ -228,11 +231,19 @@ def _progress_reporter(job_id):
 
 
 def _fail(job: GenerationJob, message: str, details: list[dict]) -> None:
+    finished_at = timezone.now()
     GenerationJob.objects.filter(pk=job.pk).update(
         state=GenerationJob.State.FAILED,
         error={"message": message, "details": details},
-        finished_at=timezone.now(),
+        finished_at=finished_at,
     )
+    _record_finished(job, succeeded=False, finished_at=finished_at)
+
+
+def _record_finished(job: GenerationJob, *, succeeded: bool, finished_at) -> None:
+    """Count a job that ran in a worker; answers from the cache ran nothing and are not counted."""
+    seconds = (finished_at - job.started_at).total_seconds() if job.started_at else 0.0
+    metrics.record_codegen_job(language=job.language, succeeded=succeeded, seconds=seconds)
 
 
 def _details_from_protoc(message: str) -> list[dict]:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from schemas_app import access
@@ -231,6 +232,36 @@ def test_a_job_that_cannot_generate_says_why_with_file_line_and_column(catalogue
         "column": 16,
         "message": "",
     }
+
+
+def jobs_counted(result: str, language: str = "python") -> float:
+    return REGISTRY.get_sample_value("registry_codegen_jobs_total", {"language": language, "result": result}) or 0.0
+
+
+def jobs_timed(language: str = "python") -> float:
+    return REGISTRY.get_sample_value("registry_codegen_job_seconds_count", {"language": language}) or 0.0
+
+
+def test_finished_jobs_are_counted_by_language_and_result_and_answers_from_the_cache_are_not(
+    ci, catalogue, run_on_commit
+):
+    succeeded, failed, timed = jobs_counted("succeeded"), jobs_counted("failed"), jobs_timed()
+
+    assert generate(ci, run_on_commit).status_code == 202
+    assert (jobs_counted("succeeded"), jobs_counted("failed"), jobs_timed()) == (succeeded + 1, failed, timed + 1)
+
+    assert generate(ci, run_on_commit).status_code == 200  # from the cache: no job ran
+    assert jobs_counted("succeeded") == succeeded + 1
+
+    broken = GenerationJob.objects.create(
+        tenant=Tenant.objects.get(slug="default"),
+        language="python",
+        version="1" * 64,
+        sources={"shop/item.proto": 'syntax = "proto3";\nmessage Item { strin name = 1; }\n'},
+        roots=["shop/item.proto"],
+    )
+    services.generation_run(job_id=broken.pk)
+    assert (jobs_counted("succeeded"), jobs_counted("failed"), jobs_timed()) == (succeeded + 1, failed + 1, timed + 2)
 
 
 def test_a_job_is_claimed_once(catalogue, ci, run_on_commit):
