@@ -51,15 +51,25 @@ def wait_for_port(port: int, timeout: float = START_TIMEOUT) -> None:
 
 
 class PrivateRedis:
-    """A Redis server of one test's own on a free port; `url` names db 0, `url_of(n)` another db."""
+    """A Redis server of one test's own on a free port; `url` names db 0, `url_of(n)` another db.
 
-    def __init__(self):
+    `stop()` then `start()` brings it back on the same port; a `persistent` one writes every change to an
+    append-only file first, so it comes back with its data (as a production Redis does), not empty.
+    """
+
+    def __init__(self, *, persistent: bool = False):
         if not shutil.which("redis-server"):
             pytest.fail("redis-server is not installed; install Debian's redis-server package")
         self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="registry-redis-")) if persistent else None
+        self.start()
+
+    def start(self) -> None:
+        storage = ["--save", "", "--appendonly", "no"]
+        if self.folder:
+            storage = ["--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)]
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", *storage], stdout=subprocess.DEVNULL
         )
         wait_for_port(self.port, timeout=10)
 
@@ -76,13 +86,15 @@ class PrivateRedis:
 
 
 @contextmanager
-def redis_server():
-    """Yield a PrivateRedis, stopped afterwards."""
-    server = PrivateRedis()
+def redis_server(*, persistent: bool = False):
+    """Yield a PrivateRedis, stopped (and its data folder removed) afterwards."""
+    server = PrivateRedis(persistent=persistent)
     try:
         yield server
     finally:
         server.stop()
+        if server.folder:
+            shutil.rmtree(server.folder, ignore_errors=True)
 
 
 def registry_env(**overrides: str) -> dict[str, str]:
