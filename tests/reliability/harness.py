@@ -1,0 +1,147 @@
+"""The registry the load and fault tests run against: every process its own, so a scenario may break any of them.
+
+A private PostgreSQL (migrated here), a Redis for the cache that keeps its data across a restart (as a
+production one does), a second Redis as the Celery broker, a Celery worker, and gunicorn with two workers,
+all from tests/integration/operations/servers.py. The shared PostgreSQL on 5432 is never touched.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from tests.integration.operations.servers import (
+    ROOT,
+    PrivatePostgres,
+    PrivateRedis,
+    celery_worker,
+    gunicorn,
+    private_postgres,
+    redis_server,
+    registry_env,
+)
+from tests.reliability.workload import Account
+
+# Settings of the registry under load (each overridable by the scenario that builds the stack).
+LOAD_SETTINGS = {
+    # Approvals need not wait the spec's 48 hours of notice.
+    "REGISTRY_NOTICE_HOURS": "0",
+    # Compatibility checks are 8 % of the load from two accounts; the per-user rate would answer 429.
+    "REGISTRY_COMPATIBILITY_CHECKS_PER_MINUTE": "0",
+    "LOG_FORMAT": "json",
+}
+
+
+@dataclass
+class RegistryStack:
+    url: str
+    env: dict[str, str]
+    database: PrivatePostgres
+    cache: PrivateRedis
+    broker: PrivateRedis
+    celery: subprocess.Popen
+    writer: Account
+    reviewer: Account
+    folder: Path
+
+    @property
+    def port(self) -> int:
+        return urlparse(self.url).port
+
+    def gunicorn_workers(self) -> list[int]:
+        """Return the pids of gunicorn's workers serving this stack (the master's children)."""
+        serving = _processes_with(f"127.0.0.1:{self.port}")
+        return sorted(pid for pid, parent in serving.items() if parent in serving)
+
+    def kill_a_worker(self) -> int:
+        """SIGKILL one gunicorn worker, whatever it is doing; the master starts another."""
+        victim = self.gunicorn_workers()[0]
+        os.kill(victim, signal.SIGKILL)
+        return victim
+
+    def wait_for_workers(self, count: int = 2, timeout: float = 40) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.gunicorn_workers()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gunicorn has fewer than {count} workers after {timeout} s")
+            time.sleep(0.2)
+
+
+def _processes_with(argument: str) -> dict[int, int]:
+    """Return {pid: parent pid} of the processes whose command line holds this argument."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if argument.encode() in command:
+            found[int(entry.name)] = parent
+    return found
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True, timeout=300
+    )
+
+
+def create_accounts(env: dict[str, str]) -> tuple[Account, Account]:
+    """Create the writer and the reviewer in the stack's database; return them with their password and token."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.accounts"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    accounts = json.loads(done.stdout.strip().splitlines()[-1])
+    return Account(**accounts["load-writer"]), Account(**accounts["load-reviewer"])
+
+
+@contextmanager
+def registry_stack(folder: Path, *, workers: int = 2, **settings: str):
+    """Start the whole registry on processes of its own; yield a RegistryStack; stop everything afterwards.
+
+    `settings` are environment variables of the registry and its worker, over LOAD_SETTINGS.
+    """
+    with ExitStack() as stack:
+        database = stack.enter_context(private_postgres())
+        cache = stack.enter_context(redis_server(persistent=True))
+        broker = stack.enter_context(redis_server())
+        env = registry_env(
+            DATABASE_URL=database.url,
+            REDIS_URL=cache.url,
+            CELERY_BROKER_URL=broker.url,
+            CELERY_RESULT_BACKEND=broker.url_of(1),
+            CODEGEN_ARCHIVE_DIR=str(folder / "archives"),
+            REGISTRY_MEDIA_ROOT=str(folder / "media"),
+            REGISTRY_GIT_HISTORY_DIR="",
+            **{**LOAD_SETTINGS, **settings},
+        )
+        migrate(env)
+        writer, reviewer = create_accounts(env)
+        celery = stack.enter_context(celery_worker(env))
+        url = stack.enter_context(gunicorn(env, workers=workers, log_path=folder / "gunicorn.log"))
+        yield RegistryStack(
+            url=url,
+            env=env,
+            database=database,
+            cache=cache,
+            broker=broker,
+            celery=celery,
+            writer=writer,
+            reviewer=reviewer,
+            folder=folder,
+        )
