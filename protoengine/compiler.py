@@ -10,11 +10,15 @@ reference: protobuf's own `google/protobuf/*` (from grpcio-tools) and Google's
 common types `google/type/*` (from googleapis-common-protos).
 """
 
+import atexit
+import contextlib
 import hashlib
 import importlib.util
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
@@ -63,8 +67,15 @@ _ABSL_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (?P<messag
 _ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog()"
 _BRACE = re.compile(r"[{}]")
 _VALID_PATH = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
-# protoc writes to the process's stderr, which we borrow for the length of one run.
+# protoc writes to the process's stderr, which in-process runs (code generation) borrow for the length of one run.
 _PROTOC_LOCK = threading.Lock()
+# Compiles that find protoc busy in this process, and all large ones, run in worker processes that each capture
+# their own stderr (at most this many at once), so compiles of one process never wait for each other.
+MAX_PROTOC_WORKERS = max(2, os.cpu_count() or 1)
+# A compile of this many source bytes or fewer runs in-process when no other is running: it takes about a
+# millisecond, less than a round trip to a worker on a busy machine. protoc holds the GIL while it runs, so
+# larger compiles go to a worker and leave the server's other threads free meanwhile.
+IN_PROCESS_MAX_BYTES = 64 * 1024
 
 
 class CompilationFailed(Exception):
@@ -312,7 +323,7 @@ def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, 
             # Absolute disk paths, so a file of the same name in the working directory is never picked up.
             *(os.path.join(source_dir, *root.split("/")) for root in roots),
         ]
-        status, messages = run_protoc(arguments, workdir)
+        status, messages = _compile_run(arguments, workdir, sum(len(text) for text in texts.values()))
         # protoc names files by their disk path; report the import path the caller gave.
         messages = messages.replace(source_dir + os.sep, "")
         findings = parse_protoc_messages(messages)
@@ -325,6 +336,18 @@ def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, 
             )
         with open(output, "rb") as handle:
             return handle.read(), warnings
+
+
+def _compile_run(arguments: Sequence[str], workdir: str, size: int) -> tuple[int, str]:
+    """Run protoc for a compile: in-process when it is small and protoc is free here, else in a worker."""
+    if size <= IN_PROCESS_MAX_BYTES and _PROTOC_LOCK.acquire(blocking=False):
+        from grpc_tools import protoc
+
+        try:
+            return _run_capturing_stderr(protoc.main, list(arguments), workdir)
+        finally:
+            _PROTOC_LOCK.release()
+    return _workers().run(arguments, workdir)
 
 
 @cache
@@ -349,6 +372,115 @@ def _run_capturing_stderr(function, arguments, workdir):
             return status, capture.read().decode("utf-8", "replace")
     finally:
         os.close(saved)
+
+
+class WorkerPool:
+    """Worker processes running protoc (protoengine.protoc_worker), each used by one compile at a time.
+
+    Each worker captures its own protoc's diagnostics, so compiles of one process run in
+    parallel instead of taking turns at the process's stderr. Workers start on first need,
+    up to `size`; a compile that finds all busy waits for one. A worker that dies (protoc
+    aborting on some input) is replaced, and its compile fails with what it printed.
+    """
+
+    def __init__(self, size: int):
+        self._size = size
+        self._idle: list[subprocess.Popen] = []
+        self._started = 0
+        self._available = threading.Condition()
+
+    def run(self, arguments: Sequence[str], workdir: str) -> tuple[int, str]:
+        """Run protoc with `arguments` in a worker; return (status, what it printed)."""
+        from protoengine.protoc_worker import read_frame, write_frame
+
+        worker = self._take()
+        answer = None
+        try:
+            write_frame(worker.stdin, (list(arguments), workdir))
+            answer = read_frame(worker.stdout)
+        except (BrokenPipeError, OSError):
+            answer = None
+        finally:
+            self._give_back(worker, alive=answer is not None)
+        if answer is None:
+            return 1, "protoc stopped without an answer (its worker process ended)."
+        return answer
+
+    def close(self) -> None:
+        """End the idle workers (each ends when its stdin closes)."""
+        with self._available:
+            idle, self._idle = self._idle, []
+            self._started -= len(idle)
+        for worker in idle:
+            _end_worker(worker)
+
+    def _take(self) -> subprocess.Popen:
+        with self._available:
+            while not self._idle and self._started >= self._size:
+                self._available.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._started += 1
+        try:
+            return _start_worker()
+        except BaseException:
+            with self._available:
+                self._started -= 1
+                self._available.notify()
+            raise
+
+    def _give_back(self, worker: subprocess.Popen, *, alive: bool) -> None:
+        with self._available:
+            if alive:
+                self._idle.append(worker)
+            else:
+                self._started -= 1
+            self._available.notify()
+        if not alive:
+            _end_worker(worker)
+
+
+def _start_worker() -> subprocess.Popen:
+    package_parent = str(Path(__file__).resolve().parents[1])
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, environment.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-m", "protoengine.protoc_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=environment,
+        close_fds=True,
+    )
+
+
+def _end_worker(worker: subprocess.Popen) -> None:
+    with contextlib.suppress(OSError):
+        worker.stdin.close()
+    try:
+        worker.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    worker.stdout.close()
+
+
+_POOL: tuple[int, WorkerPool] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _workers() -> WorkerPool:
+    """Return this process's pool; a forked child (a server or Celery worker) starts a pool of its own."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            _POOL = (os.getpid(), WorkerPool(MAX_PROTOC_WORKERS))
+        return _POOL[1]
+
+
+@atexit.register
+def _close_workers() -> None:
+    if _POOL is not None and _POOL[0] == os.getpid():
+        _POOL[1].close()
 
 
 def parse_protoc_messages(text: str) -> list[Finding]:

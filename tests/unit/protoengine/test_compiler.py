@@ -1,8 +1,12 @@
 """The compiler turns texts into descriptors and reports every bad input as structured errors."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from google.protobuf.descriptor_pb2 import Edition, FieldDescriptorProto
 
+from protoengine import compiler
 from protoengine.compiler import MAX_SOURCE_BYTES, CompilationFailed, compile_one, compile_sources
 
 MONEY = (
@@ -112,3 +116,37 @@ def test_protocs_own_log_lines_become_warnings_not_errors():
     assert all(w.rule == "COMPILE_WARNING" and "syntax" in w.message for w in result.warnings)
     errors = errors_of({"nosyntax2.proto": "message A { strin a = 1; }\n"})
     assert [(e.path, e.line) for e in errors] == [("nosyntax2.proto", 1)]
+
+
+def broken(number: int) -> dict[str, str]:
+    """Return a file of its own name whose only error is on a line of its own number."""
+    return {f"broken/file_{number}.proto": 'syntax = "proto3";\n' + "\n" * number + "message M { int32 x = 1 }\n"}
+
+
+@pytest.mark.parametrize("in_process_limit", [compiler.IN_PROCESS_MAX_BYTES, 0], ids=["small first", "all in workers"])
+def test_threads_compiling_different_files_each_get_their_own_diagnostics(monkeypatch, in_process_limit):
+    monkeypatch.setattr(compiler, "IN_PROCESS_MAX_BYTES", in_process_limit)
+    start = threading.Barrier(4)
+
+    def compile_broken(thread: int) -> list[tuple]:
+        start.wait()
+        seen = []
+        for round_ in range(15):
+            number = thread * 100 + round_
+            seen.append((number, [(e.path, e.line, e.column, e.message) for e in errors_of(broken(number))]))
+        return seen
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = [item for seen in pool.map(compile_broken, range(4)) for item in seen]
+    for number, errors in results:
+        assert errors == [(f"broken/file_{number}.proto", number + 2, 25, 'Expected ";".')]
+
+
+def test_a_large_compile_runs_in_a_worker_and_still_reports_its_errors():
+    padding = "// " + "x" * 100 + "\n"
+    text = 'syntax = "proto3";\n' + padding * (compiler.IN_PROCESS_MAX_BYTES // len(padding) + 1) + "message M {\n"
+    errors = errors_of({"big.proto": text})
+    assert [(e.path, e.message) for e in errors] == [
+        ("big.proto", "Reached end of input in message definition (missing '}').")
+    ]
+    assert errors[0].line == text.count("\n") + 1
