@@ -40,8 +40,10 @@ class GenerationInput:
 
 
 def tenant_by_slug(*, slug: str | None, viewer) -> Tenant:
-    """Return the tenant a request names (the default one when it names none); 404 for one the viewer cannot see."""
-    if not slug or slug == Tenant.DEFAULT_SLUG:
+    """Return the tenant a request names, else the viewer's own (bound, or default); 404 for one it cannot see."""
+    if not slug:
+        return selectors.addressed_tenant(viewer=viewer, context=None)
+    if slug == Tenant.DEFAULT_SLUG:
         return selectors.default_tenant()
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None or not can_read_tenant(viewer, tenant):
@@ -108,20 +110,29 @@ def _named(tenant: Tenant, viewer, selection: dict) -> list[tuple[str, object]]:
 
 
 def _readable_names(viewer, tenant: Tenant, names: set[str]) -> set[str]:
-    return set(readable_subjects(viewer).filter(tenant=tenant, name__in=names).values_list("name", flat=True))
+    """Return the names the viewer may read among the tenant's subjects and the shared ones."""
+    readable = readable_subjects(viewer).filter(selectors.in_scope(tenant), name__in=names)
+    return set(readable.values_list("name", flat=True))
 
 
 def _live_versions(tenant: Tenant, wanted: list[tuple[str, object]], missing=None) -> list[SubjectVersion]:
-    """Return the live version each (subject, number or "latest") names, in order, reading them in one query."""
+    """Return the live version each (subject, number or "latest") names, in order, reading them in one query.
+
+    A subject is the tenant's own, else a shared one (the `common/` catalogue its files import).
+    """
     rows = (
-        SubjectVersion.objects.filter(subject__tenant=tenant, subject__name__in={name for name, _ in wanted})
-        .filter(deleted=False)
+        SubjectVersion.objects.filter(selectors.in_scope(tenant, "subject__"))
+        .filter(subject__name__in={name for name, _ in wanted}, deleted=False)
         .select_related("subject", "schema")
         .prefetch_related("schema__references")
     )
-    by_subject: dict[str, dict[int, SubjectVersion]] = {}
+    own: dict[str, dict[int, SubjectVersion]] = {}
+    shared: dict[str, dict[int, SubjectVersion]] = {}
     for row in rows:
-        by_subject.setdefault(row.subject.name, {})[row.version] = row
+        home = own if row.subject.tenant_id == tenant.pk else shared
+        home.setdefault(row.subject.name, {})[row.version] = row
+    # The tenant's own subject wins over a shared one of the same name, as in every other lookup.
+    by_subject = {**shared, **own}
     found = []
     for subject, version in wanted:
         versions = by_subject.get(subject)
@@ -188,12 +199,14 @@ def artifact_by_version(*, version: str) -> Artifact | None:
 
 
 def can_read_all(user, *, tenant, subject_names) -> bool:
-    """Return True when the user may read every one of the tenant's subjects named."""
+    """Return True when the user may read the tenant and every subject named, its own or shared ones.
+
+    Another tenant's job or archive stays unknown even when it read only shared subjects.
+    """
+    if not can_read_tenant(user, tenant):
+        return False
     names = set(subject_names)
-    if not names:
-        return can_read_tenant(user, tenant)
-    readable = readable_subjects(user).filter(tenant=tenant, name__in=names).values_list("name", flat=True)
-    return set(readable) == names
+    return _readable_names(user, tenant, names) == names if names else True
 
 
 def can_generate(user, *, tenant, subject_names) -> bool:

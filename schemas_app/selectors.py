@@ -58,6 +58,14 @@ def default_tenant() -> Tenant:
     return Tenant(pk=registry_cache.tenant_pk(Tenant.DEFAULT_SLUG, load), slug=Tenant.DEFAULT_SLUG)
 
 
+def shared_tenant() -> Tenant:
+    """Return the shared tenant, which every tenant reads (the bundled `common/` catalogue), creating it if missing."""
+    tenant, _ = Tenant.objects.get_or_create(
+        slug=Tenant.SHARED_SLUG, defaults={"name": "Shared catalogue", "shared": True}
+    )
+    return tenant
+
+
 def addressed_tenant(*, viewer, context: str | None, subject: str | None = None) -> Tenant:
     """Return the tenant a request addresses: its context, else the viewer's bound tenant, else the default one.
 
@@ -87,7 +95,7 @@ def context_names(*, viewer) -> list[str]:
     return default + [f".{slug}" for slug in slugs if slug != Tenant.DEFAULT_SLUG]
 
 
-def _in_scope(tenant: Tenant, path: str = "") -> Q:
+def in_scope(tenant: Tenant, path: str = "") -> Q:
     """Match rows of the tenant and of the shared tenants, which every tenant reads (`path` leads to the tenant)."""
     return Q(**{f"{path}tenant": tenant}) | Q(**{f"{path}tenant__shared": True})
 
@@ -120,7 +128,7 @@ def parse_version(raw) -> int | str:
 
 def subject_get(*, tenant: Tenant, name: str) -> Subject:
     """Return the tenant's subject of that name, else a shared one; 40401 when neither exists."""
-    found = Subject.objects.filter(_in_scope(tenant), name=name).order_by("tenant__shared").first()
+    found = Subject.objects.filter(in_scope(tenant), name=name).order_by("tenant__shared").first()
     if found is None:
         raise SubjectNotFound(name)
     return found
@@ -139,7 +147,7 @@ def subject_names(
 
     The shared tenants' subjects are listed with the tenant's own.
     """
-    subjects = Subject.objects.filter(_in_scope(tenant))
+    subjects = Subject.objects.filter(in_scope(tenant))
     with_live_versions = subjects.filter(versions__deleted=False)
     if deleted_only:
         chosen = subjects.filter(versions__deleted=True).exclude(pk__in=with_live_versions.values("pk"))
@@ -157,7 +165,7 @@ def subject_names(
 
 def version_numbers(*, tenant: Tenant, subject: str, deleted: bool = False, deleted_only: bool = False) -> list[int]:
     """Return a subject's version numbers (the tenant's own subject before a shared one); 40401 when none is visible."""
-    versions = SubjectVersion.objects.filter(_in_scope(tenant, "subject__"), subject__name=subject)
+    versions = SubjectVersion.objects.filter(in_scope(tenant, "subject__"), subject__name=subject)
     if deleted_only:
         versions = versions.filter(deleted=True)
     elif not deleted:
@@ -175,7 +183,7 @@ def subject_version_get(*, tenant: Tenant, subject: str, version, include_delete
     """
     wanted = parse_version(version)
     versions = SubjectVersion.objects.select_related("schema", "subject").filter(
-        _in_scope(tenant, "subject__"), subject__name=subject
+        in_scope(tenant, "subject__"), subject__name=subject
     )
     if not include_deleted:
         versions = versions.filter(deleted=False)
@@ -184,7 +192,7 @@ def subject_version_get(*, tenant: Tenant, subject: str, version, include_delete
     else:
         found = versions.filter(version=wanted).order_by("subject__tenant__shared").first()
     if found is None:
-        if not Subject.objects.filter(_in_scope(tenant), name=subject, versions__isnull=False).exists():
+        if not Subject.objects.filter(in_scope(tenant), name=subject, versions__isnull=False).exists():
             raise SubjectNotFound(subject)
         raise VersionNotFound(subject, version)
     return found
@@ -218,7 +226,7 @@ def version_list(
     versions = (
         SubjectVersion.objects.select_related("subject", "schema")
         .prefetch_related("schema__references")
-        .filter(_in_scope(tenant, "subject__"))
+        .filter(in_scope(tenant, "subject__"))
     )
     if not deleted:
         versions = versions.filter(deleted=False)
@@ -293,13 +301,17 @@ def schema_as_payload(schema: Schema) -> dict:
 
 
 def pinned_references(*, tenant: Tenant, references: list[Reference]) -> list[Reference]:
-    """Return the references with -1 (latest) replaced by the subject's latest live version number; 42201 when none."""
+    """Return the references with -1 (latest) replaced by the subject's latest live version number; 42201 when none.
+
+    The subject is the tenant's own, else a shared one, as for every reference.
+    """
     pinned = []
     for reference in references:
         if reference.version == -1:
             latest = (
-                SubjectVersion.objects.filter(subject__tenant=tenant, subject__name=reference.subject, deleted=False)
-                .order_by("-version")
+                SubjectVersion.objects.filter(in_scope(tenant, "subject__"))
+                .filter(subject__name=reference.subject, deleted=False)
+                .order_by("subject__tenant__shared", "-version")
                 .values_list("version", flat=True)
                 .first()
             )
@@ -354,7 +366,7 @@ def versions_of_schema(
     *, tenant: Tenant, schema_id: int, subject: str | None = None, deleted: bool = False
 ) -> list[SubjectVersion]:
     versions = SubjectVersion.objects.select_related("subject").filter(
-        _in_scope(tenant, "subject__"), schema_id=schema_id
+        in_scope(tenant, "subject__"), schema_id=schema_id
     )
     if not deleted:
         versions = versions.filter(deleted=False)
@@ -384,7 +396,7 @@ def referenced_by(*, tenant: Tenant, subject: str, version: int) -> list[int]:
     schema_ids = SchemaReference.objects.filter(subject=subject, version=version).values_list("schema_id", flat=True)
     referencing = SubjectVersion.objects.filter(schema_id__in=schema_ids, deleted=False)
     if not tenant.shared:
-        referencing = referencing.filter(_in_scope(tenant, "subject__"))
+        referencing = referencing.filter(in_scope(tenant, "subject__"))
     return sorted(set(referencing.values_list("schema_id", flat=True)))
 
 

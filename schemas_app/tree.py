@@ -1,13 +1,17 @@
 """Register a tree of .proto files (the bundled catalogue, or a checkout) in dependency order, with references."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from protoengine.compiler import compile_sources, own_imports
-from schemas_app import services
+from schemas_app import selectors, services
 from schemas_app.errors import RegistryError
 from schemas_app.models import Tenant
 from schemas_app.preparation import Reference
+
+# The bundled catalogue's folders that every tenant reads and imports: they go to the shared tenant.
+# schemaregistry/ is among them because common/user.proto imports its field options.
+SHARED_FOLDERS = ("common/", "schemaregistry/")
 
 
 @dataclass
@@ -25,8 +29,20 @@ def dependency_order(sources: Mapping[str, str]) -> list[tuple[str, tuple[str, .
     return [(file.name, own_imports(file)) for file in compile_sources(sources).own_files]
 
 
-def tree_register(*, tenant: Tenant, sources: Mapping[str, str], acting_user) -> list[TreeResult]:
-    """Register each file under a subject named by its import path, referencing the versions just registered."""
+def in_shared_folder(path: str, shared_folders: Collection[str]) -> bool:
+    """Return True if the import path lies in one of the folders registered into the shared tenant."""
+    return any(path.startswith(folder.rstrip("/") + "/") for folder in shared_folders)
+
+
+def tree_register(
+    *, tenant: Tenant, sources: Mapping[str, str], acting_user, shared_folders: Collection[str] = ()
+) -> list[TreeResult]:
+    """Register each file under a subject named by its import path, referencing the versions just registered.
+
+    Files under `shared_folders` go to the shared tenant, the rest to `tenant`, whose files reference the
+    shared ones as they reference their own (a tenant reads the shared subjects).
+    """
+    shared = selectors.shared_tenant() if shared_folders else None
     results: list[TreeResult] = []
     registered: dict[str, int] = {}
     for path, imports in dependency_order(sources):
@@ -39,7 +55,11 @@ def tree_register(*, tenant: Tenant, sources: Mapping[str, str], acting_user) ->
         references = [Reference(name=name, subject=name, version=registered[name]) for name in imports]
         try:
             registration = services.subject_version_register(
-                tenant=tenant, subject_name=path, schema=sources[path], references=references, acting_user=acting_user
+                tenant=shared if in_shared_folder(path, shared_folders) else tenant,
+                subject_name=path,
+                schema=sources[path],
+                references=references,
+                acting_user=acting_user,
             )
         except RegistryError as error:
             results.append(TreeResult(path, None, None, None, False, error.message))

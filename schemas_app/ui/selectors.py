@@ -182,10 +182,23 @@ class Link:
 
 
 def imports_of(version: SubjectVersion) -> list[Link]:
-    tenant = version.subject.tenant.slug
+    """Return links to what the version imports, each in the tenant that holds it (its own, or a shared one)."""
+    references = selectors.schema_references(version.schema)
+    holders = (
+        Subject.objects.filter(selectors.in_scope(version.subject.tenant), name__in={ref.subject for ref in references})
+        .order_by("-tenant__shared")
+        .values_list("name", "tenant__slug")
+    )
+    # Ordered shared first, so the tenant's own subject of a name overwrites a shared one.
+    tenant_of = dict(holders)
     return [
-        Link(label=ref.name, subject=ref.subject, version=ref.version, tenant=tenant)
-        for ref in selectors.schema_references(version.schema)
+        Link(
+            label=ref.name,
+            subject=ref.subject,
+            version=ref.version,
+            tenant=tenant_of.get(ref.subject, version.subject.tenant.slug),
+        )
+        for ref in references
     ]
 
 

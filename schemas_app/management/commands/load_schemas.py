@@ -1,4 +1,8 @@
-"""Register the bundled .proto tree (or another folder) in this registry; safe to run again."""
+"""Register the bundled .proto tree (or another folder) in this registry; safe to run again.
+
+The bundled catalogue's `common/` and `schemaregistry/` folders go to the shared tenant, which every tenant
+reads and imports; the rest, and every file of another folder, to the default tenant.
+"""
 
 from pathlib import Path
 
@@ -8,13 +12,13 @@ from django.core.management.base import BaseCommand, CommandError
 from protoengine.compiler import CompilationFailed
 from protoengine.folders import read_texts
 from schemas_app import selectors, services
-from schemas_app.tree import tree_register
+from schemas_app.tree import SHARED_FOLDERS, tree_register
 
 
 class Command(BaseCommand):
     help = (
         "Register every .proto file under a folder (default: REGISTRY_SCHEMAS_DIR) as subjects named by their "
-        "import paths."
+        "import paths; the bundled catalogue's common/ and schemaregistry/ go to the shared tenant."
     )
 
     def add_arguments(self, parser):
@@ -27,7 +31,10 @@ class Command(BaseCommand):
         try:
             sources = read_texts(root)
             results = tree_register(
-                tenant=selectors.default_tenant(), sources=sources, acting_user=services.system_account()
+                tenant=selectors.default_tenant(),
+                sources=sources,
+                acting_user=services.system_account(),
+                shared_folders=SHARED_FOLDERS if is_bundled(root) else (),
             )
         except CompilationFailed as error:
             raise CommandError(f"The tree does not compile:\n{error}") from None
@@ -46,3 +53,8 @@ class Command(BaseCommand):
         )
         if failures:
             raise CommandError(f"{len(failures)} files were not registered.")
+
+
+def is_bundled(root: Path) -> bool:
+    """Return True for the bundled catalogue (REGISTRY_SCHEMAS_DIR), however the folder was written."""
+    return root.resolve() == Path(settings.REGISTRY_SCHEMAS_DIR).resolve()

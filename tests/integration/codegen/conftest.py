@@ -21,6 +21,17 @@ def catalogue(db):
 
 
 @pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run the tasks a request queues, in-process, once its transaction commits."""
+
+    def request(call):
+        with django_capture_on_commit_callbacks(execute=True):
+            return call()
+
+    return request
+
+
+@pytest.fixture
 def generator(django_user_model):
     """A CI user holding the codegen role everywhere it may read (a model permission)."""
     user = django_user_model.objects.create_user("ci-bot", "ci@example.org", "ci-password")

@@ -7,7 +7,6 @@ import io
 import tarfile
 from datetime import timedelta
 
-import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -17,17 +16,6 @@ from schemas_app import access
 from schemas_app import codegen_jobs as services
 from schemas_app.models import Artifact, GenerationJob, Tenant, TenantBinding
 from tests.integration.codegen.helpers import ORDERS, ORDERS_INPUTS, body_of, zip_names
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run the tasks a request queues, in-process, once its transaction commits."""
-
-    def request(call):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call()
-
-    return request
 
 
 def generate(ci, run_on_commit, language="python", **body):
