@@ -51,7 +51,7 @@ def normalize(path: str, text: str, dependencies: Mapping[str, str]) -> str:
 
 def normalize_compiled(path: str, compiled: CompiledFiles) -> str:
     """Return the canonical text of the compiled file `path` (see `normalize`)."""
-    return _printed(path, compiled.file(path), compiled.files, printer=print_normalized)
+    return _printed(path, compiled.file(path), compiled.files, printer=print_normalized, model=compiled.model)
 
 
 def fingerprint(text: str, references: Sequence[tuple[str, str, int]] = ()) -> str:
@@ -140,10 +140,10 @@ def descriptor_base64(file: FileDescriptorProto) -> str:
 
 
 def _printed(
-    path: str, file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto], printer=print_file
+    path: str, file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto], printer=print_file, model=None
 ) -> str:
     try:
-        return printer(file, dependencies)
+        return printer(file, dependencies, model=model)
     except UnprintableDescriptor as error:
         raise CompilationFailed([Finding(path, 0, 0, COMPILE_ERROR, str(error))]) from None
 

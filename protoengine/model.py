@@ -23,6 +23,7 @@ class DescriptorModel:
     def __init__(self, files: Iterable[FileDescriptorProto]):
         self.files: tuple[FileDescriptorProto, ...] = tuple(files)
         self._finders: dict[str, PositionFinder] = {}
+        self._symbols: dict[str, dict[str, str]] = {}
 
     @cached_property
     def own_files(self) -> tuple[FileDescriptorProto, ...]:
@@ -41,6 +42,17 @@ class DescriptorModel:
             if self.by_name.get(file.name) is file:
                 self._finders[file.name] = finder
         return finder
+
+    def symbols(self, file: FileDescriptorProto) -> dict[str, str]:
+        """Return the full names a file of this set declares with their kinds: the printer's symbol table."""
+        from protoengine.printer import symbols_of_file
+
+        if self.by_name.get(file.name) is not file:
+            return symbols_of_file(file)
+        table = self._symbols.get(file.name)
+        if table is None:
+            table = self._symbols[file.name] = symbols_of_file(file)
+        return table
 
     @cached_property
     def breaking(self):

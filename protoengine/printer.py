@@ -22,6 +22,7 @@ import itertools
 import math
 import struct
 from collections.abc import Iterable, Sequence
+from functools import cached_property, lru_cache
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_encoding, text_format
 from google.protobuf.descriptor import FieldDescriptor
@@ -73,19 +74,24 @@ class UnprintableDescriptor(ValueError):
     """The descriptor holds something that this printer cannot write as .proto text."""
 
 
-def print_file(file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto] = ()) -> str:
+def print_file(file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto] = (), *, model=None) -> str:
     """Return canonical .proto text for `file`.
 
     `dependencies` are the files it imports (more are fine, e.g. `CompiledFiles.files`):
     they resolve custom options and let type names be written short. Raises
     UnprintableDescriptor for a custom option whose definition is not given, and
-    for the few constructs this printer refuses (extension groups).
+    for the few constructs this printer refuses (extension groups). `model`, the
+    compiled set's DescriptorModel, lends each file's symbol table so printing several
+    files of one set builds each table once.
     """
-    return _FilePrinter(file, [d for d in dependencies if d.name != file.name]).text()
+    return _FilePrinter(file, [d for d in dependencies if d.name != file.name], model).text()
 
 
+@lru_cache(maxsize=4096)
 def default_json_name(name: str) -> str:
     """Return the JSON name protoc derives from a field name (`user_id` -> `userId`)."""
+    if "_" not in name:
+        return name  # only an underscore changes anything; most names have none
     result = []
     capitalize_next = False
     for character in name:
@@ -131,8 +137,21 @@ def _quote(text: str | bytes) -> str:
 # --- names -------------------------------------------------------------------------------------
 
 
-def _symbols_of(files: Iterable[FileDescriptorProto]) -> dict[str, str]:
-    """Return every full name the files declare, with its kind (packages and their prefixes included)."""
+def _symbols_of(files: Iterable[FileDescriptorProto], model=None) -> dict[str, str]:
+    """Return every full name the files declare, with its kind (packages and their prefixes included).
+
+    The first file declaring a name decides its kind. With a model, each file's table is its cached one.
+    """
+    if model is None:
+        return symbols_of_file(*files) if files else {}
+    symbols: dict[str, str] = {}
+    for file in reversed(list(files)):
+        symbols.update(model.symbols(file))  # later updates win, so the files are merged last first
+    return symbols
+
+
+def symbols_of_file(*files: FileDescriptorProto) -> dict[str, str]:
+    """Return the full names the files declare with their kinds, the first declaration of a name deciding it."""
     symbols: dict[str, str] = {}
     for file in files:
         parts = file.package.split(".") if file.package else []
@@ -343,17 +362,22 @@ def _declares_extensions(file: FileDescriptorProto) -> bool:
 class _FilePrinter:
     """Write one file; holds the output lines, the indentation and the name resolver."""
 
-    def __init__(self, file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto]):
+    def __init__(self, file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto], model=None):
         self._file = file
         self._dependencies = dependencies
+        self._model = model
         self._editions = file.syntax == "editions"
         self._proto3 = file.syntax == "proto3"
-        visible = _visible_files(file, dependencies)
-        self._names = _Names(_symbols_of(visible) if visible is not None else None)
         self._pool: descriptor_pool.DescriptorPool | None = None
         self._lines: list[str] = []
         self._depth = 0
         self._blank_pending = False
+
+    @cached_property
+    def _names(self) -> _Names:
+        # Built on first need: the normalised layout writes full names and asks only for custom options.
+        visible = _visible_files(self._file, self._dependencies)
+        return _Names(_symbols_of(visible, self._model) if visible is not None else None)
 
     def text(self) -> str:
         file = self._file
@@ -640,6 +664,8 @@ class _FilePrinter:
 
     def _option_items(self, options: Message, relative_to: str) -> list[tuple[str, str]]:
         """Return the (name, value) assignments that set these options, in canonical order."""
+        if not options.ByteSize():
+            return []  # nearly every element sets no option at all
         options = self._resolved(options, relative_to)
         items = []
         for field, value in options.ListFields():
@@ -688,7 +714,7 @@ class _FilePrinter:
 # --- Confluent's normalised layout ----------------------------------------------------------------
 
 
-def print_normalized(file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto] = ()) -> str:
+def print_normalized(file: FileDescriptorProto, dependencies: Sequence[FileDescriptorProto] = (), *, model=None) -> str:
     """Return the text `normalize=true` stores: Confluent's normalised layout (ProtobufSchemaUtils).
 
     A client that normalises a schema with Confluent's library and registers it reads the
@@ -708,8 +734,8 @@ def print_normalized(file: FileDescriptorProto, dependencies: Sequence[FileDescr
     """
     dependencies = [d for d in dependencies if d.name != file.name]
     if _has_groups(file):
-        return print_file(file, dependencies)
-    return _NormalizedPrinter(file, dependencies).normalized_text()
+        return print_file(file, dependencies, model=model)
+    return _NormalizedPrinter(file, dependencies, model).normalized_text()
 
 
 def _has_groups(file: FileDescriptorProto) -> bool:

@@ -41,6 +41,8 @@ def classify_change(
         breaks = bool(check_compatibility(current, [previous], level=FULL, rule_set=rule_set))
     if breaks:
         return MAJOR
+    if _shape(old) != _shape(new):
+        return MINOR  # declarations were added or removed: no copy without options is needed to see it
     if [_meaning(file) for file in old] == [_meaning(file) for file in new]:
         return PATCH
     return MINOR
@@ -68,6 +70,37 @@ def next_version(version: str | None, bump: str) -> str:
 def _own(files) -> list[FileDescriptorProto]:
     files = getattr(files, "files", files)  # a compiled set or its model
     return sorted((file for file in files if not is_well_known(file.name)), key=lambda file: file.name)
+
+
+def _shape(files: Sequence[FileDescriptorProto]) -> list:
+    """Return how many declarations of each kind every file and message holds (options never change it)."""
+    return [
+        (
+            file.name,
+            [len(service.method) for service in file.service],
+            len(file.extension),
+            _enums_shape(file.enum_type),
+            _messages_shape(file.message_type),
+        )
+        for file in files
+    ]
+
+
+def _messages_shape(messages) -> list:
+    return [
+        (
+            len(message.field),
+            len(message.oneof_decl),
+            len(message.extension),
+            _enums_shape(message.enum_type),
+            _messages_shape(message.nested_type),
+        )
+        for message in messages
+    ]
+
+
+def _enums_shape(enums) -> list[int]:
+    return [len(enum.value) for enum in enums]
 
 
 def _meaning(file: FileDescriptorProto) -> FileDescriptorProto:
