@@ -171,24 +171,32 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "registry"}}
 
-# Celery beat: the deprecation policy is applied hourly (warnings at grace end, disabling at sunset).
-CELERY_BEAT_SCHEDULE = {
-    "apply-deprecation-policy": {"task": "schemas_app.apply_deprecation_policy", "schedule": 3600.0},
-}
-
 # Without a broker, tasks run in-process so the quick start needs no services.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or (REDIS_URL if CELERY_BROKER_URL else None)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged once it has run, and handed back when its worker process dies under it (killed, out of
+# memory), so nothing is lost with a worker; every task is safe to run twice.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A worker reserves one task at a time, so the tasks of a worker that dies wait for nobody else.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# With Redis as broker, a task whose worker died unacknowledged goes back to the queue after this many seconds.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)}
+# With Redis as broker, a task whose whole worker died unacknowledged goes back to the queue after this many
+# seconds; it must outlast the longest task and retry countdown, or a task still running is delivered twice.
+_visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _visibility_timeout,
+    # Running workers look for such tasks every quarter of the timeout (at most each minute), not kombu's 100 s.
+    "unacked_restore_interval": max(1, min(60, _visibility_timeout // 4)),
+    "unacked_restore_throttle": 1,
+}
 CELERY_BEAT_SCHEDULE = {
+    # Warnings at grace end and disabling at sunset, hourly.
+    "apply-deprecation-policy": {"task": "schemas_app.apply_deprecation_policy", "schedule": 3600.0},
     # Delete generated archives unused for CODEGEN_RETENTION_DAYS.
     "codegen-prune-archives": {"task": "schemas_app.prune_archives", "schedule": 6 * 3600},
 }
