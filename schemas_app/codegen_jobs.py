@@ -1,6 +1,7 @@
 """Writes of code generation: start a job (or answer from the cache), run it in a worker, prune old archives."""
 
 import enum
+import errno
 import logging
 import time
 import uuid
@@ -28,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 # A running job reports progress (and so renews its lease) at most this often.
 HEARTBEAT_SECONDS = 0.5
+
+# The storage has no room left: retrying makes none, so the job fails at once and says so.
+STORAGE_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,9 @@ def generation_run(*, job_id) -> RunOutcome:
     job = generation_claim(job_id=job_id)
     if job is None:
         return RunOutcome.BUSY if _still_running(job_id) else RunOutcome.DONE
+    if _lost_too_often(job):
+        _fail(job, f"Gave up after {job.attempts - 1} attempts: the worker running the job stopped each time.", [])
+        return RunOutcome.DONE
     artifact = selectors.artifact_by_version(version=job.version)
     if artifact is None:
         try:
@@ -163,7 +170,14 @@ def generation_run(*, job_id) -> RunOutcome:
         if archive.version != job.version:
             # The worker's plugins differ from the web server's: store under what was asked, say so in the log.
             logger.warning("Job %s: the worker's tools give version %s, not %s", job.pk, archive.version, job.version)
-        artifact = _store(job.language, job.version, archive)
+        try:
+            artifact = _store(job.language, job.version, archive)
+        except OSError as error:
+            if error.errno not in STORAGE_FULL_ERRNOS:
+                raise
+            logger.error("Job %s: the archive storage is full: %s", job.pk, error)
+            _fail(job, _storage_full_message(error, archive), [])
+            return RunOutcome.DONE
     finished_at = timezone.now()
     GenerationJob.objects.filter(pk=job.pk).update(
         state=GenerationJob.State.SUCCEEDED,
@@ -175,6 +189,19 @@ def generation_run(*, job_id) -> RunOutcome:
     )
     _record_finished(job, succeeded=True, finished_at=finished_at)
     return RunOutcome.DONE
+
+
+def _lost_too_often(job: GenerationJob) -> bool:
+    # Every claim counts; a job whose worker dies under it each time (out of memory) is not handed back forever.
+    return job.attempts > settings.CODEGEN_MAX_RETRIES + 1
+
+
+def _storage_full_message(error: OSError, archive: Archive) -> str:
+    return (
+        f"The archive storage is full ({errno.errorcode[error.errno]}: {error.strerror}): no room for the "
+        f"{len(archive.zip_bytes) + len(archive.tar_bytes)} bytes of this archive. Free space in the storage "
+        "(CODEGEN_ARCHIVE_DIR) or shorten CODEGEN_RETENTION_DAYS, then ask again."
+    )
 
 
 def _still_running(job_id) -> bool:
@@ -197,8 +224,14 @@ def _store(language: str, version: str, archive: Archive) -> Artifact:
     """Write both files under names of this attempt's own, then commit them by creating the Artifact row."""
     storage = archive_storage()
     stem = f"{language}/{version[:2]}/{version}-{uuid.uuid4().hex[:12]}"
-    zip_name = storage.save(f"{stem}.zip", ContentFile(archive.zip_bytes))
-    tar_name = storage.save(f"{stem}.tar.gz", ContentFile(archive.tar_bytes))
+    try:
+        zip_name = storage.save(f"{stem}.zip", ContentFile(archive.zip_bytes))
+        tar_name = storage.save(f"{stem}.tar.gz", ContentFile(archive.tar_bytes))
+    except OSError:
+        # A half-written file is never served but takes room (on a full disk, the room others need).
+        storage.delete(f"{stem}.zip")
+        storage.delete(f"{stem}.tar.gz")
+        raise
     artifact, created = Artifact.objects.get_or_create(
         version=version,
         defaults={

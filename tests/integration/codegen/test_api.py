@@ -252,6 +252,28 @@ def test_finished_jobs_are_counted_by_language_and_result_and_answers_from_the_c
     assert (jobs_counted("succeeded"), jobs_counted("failed"), jobs_timed()) == (succeeded + 1, failed + 1, timed + 2)
 
 
+def test_a_job_whose_worker_died_under_it_on_every_attempt_fails_instead_of_coming_back_forever(catalogue, settings):
+    settings.CODEGEN_MAX_RETRIES = 2
+    job = GenerationJob.objects.create(
+        tenant=Tenant.objects.get(slug="default"),
+        language="python",
+        version="1" * 64,
+        sources={"shop/item.proto": 'syntax = "proto3";\npackage shop.v1;\nmessage Item { string name = 1; }\n'},
+        roots=["shop/item.proto"],
+        state="running",
+        attempts=3,
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CODEGEN_JOB_LEASE_SECONDS + 1),
+    )
+    failed_before = jobs_counted("failed")
+
+    services.generation_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert job.error["message"] == "Gave up after 3 attempts: the worker running the job stopped each time."
+    assert jobs_counted("failed") == failed_before + 1
+
+
 def test_a_job_is_claimed_once(catalogue, ci, run_on_commit):
     job_id = generate(ci, run_on_commit).json()["job_id"]
     GenerationJob.objects.filter(pk=job_id).update(state="queued")
