@@ -32,3 +32,11 @@ class LineReader:
             if text in line:
                 return True
         return False
+
+    def drain(self) -> list[str]:
+        """Move every line that has arrived into `seen` without waiting; return `seen`."""
+        while True:
+            try:
+                self.seen.append(self.lines.get_nowait())
+            except queue.Empty:
+                return self.seen

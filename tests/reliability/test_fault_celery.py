@@ -1,0 +1,223 @@
+"""Fault: a Celery worker killed with SIGKILL while it runs a task; the task finishes elsewhere, nothing is lost.
+
+Workers run the production settings (acks late, handed back when the worker is lost, prefetch one) with the
+prefork pool, on a private Redis broker. Two ways a worker dies:
+
+- the whole worker (a lost machine or container): its unacknowledged task stays in Redis and a running
+  worker restores it once CELERY_VISIBILITY_TIMEOUT has passed;
+- only the pool child running the task (the kernel's out-of-memory killer): the worker hands the task back at
+  once; the visibility timeout stays at its production hour, so only that hand-back can bring the task back.
+
+The code generation job is slow because its input is: a six-file tree whose Java code is megabytes.
+"""
+
+import http.server
+import io
+import json
+import threading
+import zipfile
+from contextlib import ExitStack, contextmanager
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from rest_framework.test import APIClient
+
+from schemas_app import selectors, services
+from schemas_app.models import DeliveryAttempt, GenerationJob, NotificationDelivery
+from schemas_app.notifications import SIGNATURE_HEADER, notify, sign, subscription_create
+from schemas_app.tree import tree_register
+from tests.integration.codegen.helpers import body_of, wait_for_job
+from tests.integration.operations.servers import redis_server
+from tests.reliability.celery_workers import CeleryWorker, PrivateBroker, wait_until, worker_env
+from tests.reliability.large_tree import large_tree
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+GENERATE = "schemas_app.generate_archive"
+DELIVER = "schemas_app.deliver_notification"
+# With the whole worker killed, the survivor restores its task after this many seconds (production: an hour).
+VISIBILITY_SECONDS = 5
+LEASE_SECONDS = 3
+WHOLE_WORKER, POOL_CHILD = "whole worker", "pool child"
+
+
+@pytest.fixture
+def broker_url():
+    with redis_server() as redis, PrivateBroker(redis.url).sending():
+        yield redis.url
+
+
+@contextmanager
+def workers(broker_url: str, kill: str):
+    """Start the workers of a fault: two when the whole victim dies, one (whose pool restarts) otherwise."""
+    overrides = {"CODEGEN_JOB_LEASE_SECONDS": str(LEASE_SECONDS)}
+    if kill == WHOLE_WORKER:
+        overrides["CELERY_VISIBILITY_TIMEOUT"] = str(VISIBILITY_SECONDS)
+    env = worker_env(broker_url, **overrides)
+    names = ("blue", "green") if kill == WHOLE_WORKER else ("blue",)
+    with ExitStack() as stack:
+        started = []
+        for name in names:
+            worker = CeleryWorker(env, name)
+            stack.callback(worker.stop)
+            started.append(worker)
+        yield started
+
+
+def receiver_of(started: list[CeleryWorker], task_name: str) -> CeleryWorker:
+    """Wait until one worker has received the task; return it."""
+    return wait_until(
+        lambda: next((worker for worker in started if worker.received(task_name)), None),
+        timeout=30,
+        what=f"no worker received {task_name}",
+    )
+
+
+def inflict(kill: str, victim: CeleryWorker) -> None:
+    if kill == WHOLE_WORKER:
+        victim.kill()
+    else:
+        victim.kill_pool_child()
+
+
+@pytest.fixture
+def ci(django_user_model):
+    user = django_user_model.objects.create_user("ci-bot", "ci@example.org", "ci-password")
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="schemas_app", content_type__model="tenant", codename="start_codegen"
+        )
+    )
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def ledger():
+    """The large tree registered in the default tenant, one subject per file."""
+    results = tree_register(
+        tenant=selectors.default_tenant(), sources=large_tree(), acting_user=services.system_account()
+    )
+    assert not [result.error for result in results if result.error]
+    return results
+
+
+@pytest.mark.parametrize("kill", [WHOLE_WORKER, POOL_CHILD])
+def test_a_code_generation_job_whose_worker_is_killed_mid_job_succeeds_and_its_archive_downloads(
+    broker_url, ci, ledger, kill
+):
+    with workers(broker_url, kill) as started:
+        answer = ci.post("/generate/java", {"all": True}, format="json").json()
+        job_id = answer["job_id"]
+        victim = receiver_of(started, GENERATE)
+        wait_until(lambda: _state(job_id) == "running", timeout=60, what="the job never started running")
+        inflict(kill, victim)
+
+        # Killed mid-job: nothing was stored, and the job still says running.
+        assert _state(job_id) == "running"
+        assert ci.get(answer["download_url"]).status_code == 404
+
+        job = wait_for_job(ci, answer["status_url"], timeout=180)
+        log = "".join(worker.log() for worker in started)
+
+    assert job["state"] == "succeeded", (job, log)
+    assert job["attempts"] == 2
+    data = body_of(ci.get(answer["download_url"]))
+    assert len(data) == job["size"]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        generated = [name for name in archive.namelist() if name.endswith(".java")]
+    assert {name.split("/")[-1] for name in generated} >= {f"Part{index}.java" for index in range(6)}
+
+
+class HoldingReceiver:
+    """A webhook endpoint on 127.0.0.1 that holds the first POST open until released and answers later ones 200."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.first_arrived = threading.Event()
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                if len(receiver.requests) == 1:
+                    receiver.first_arrived.set()
+                    receiver.release.wait(60)
+                try:
+                    self.send_response(200)
+                    self.end_headers()
+                except OSError:
+                    pass  # the worker that sent it is gone
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/registry"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    receiver = HoldingReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.mark.parametrize("kill", [WHOLE_WORKER, POOL_CHILD])
+def test_a_webhook_delivery_whose_worker_is_killed_mid_post_is_delivered_by_a_retry(broker_url, receiver, owner, kill):
+    tenant = selectors.default_tenant()
+    subscription = subscription_create(
+        tenant=tenant,
+        subject_prefix="load.",
+        webhook_url=receiver.url,
+        events=["version.deprecated"],
+        acting_user=owner,
+    )
+    with workers(broker_url, kill) as started:
+        with transaction.atomic():
+            (delivery,) = notify(
+                tenant=tenant, subject_name="load.ledger", event="version.deprecated", payload={"version": 1}
+            )
+        victim = receiver_of(started, DELIVER)
+        assert receiver.first_arrived.wait(30), victim.log()
+        inflict(kill, victim)
+        receiver.release.set()
+
+        wait_until(
+            lambda: _delivery_status(delivery.pk) != NotificationDelivery.Status.PENDING,
+            timeout=120,
+            what="the delivery stayed pending",
+        )
+        log = "".join(worker.log() for worker in started)
+
+    assert _delivery_status(delivery.pk) == NotificationDelivery.Status.DELIVERED, log
+    # Delivered at least once: the killed attempt reached the receiver too, under the same delivery id.
+    assert len(receiver.requests) == 2
+    for request in receiver.requests:
+        assert request["headers"]["X-Registry-Delivery"] == str(delivery.pk)
+        assert request["headers"][SIGNATURE_HEADER] == sign(subscription.webhook_secret, request["body"])
+        assert json.loads(request["body"])["subject"] == "load.ledger"
+    # Only the attempt that finished is recorded; the killed one left nothing half-written.
+    assert list(DeliveryAttempt.objects.filter(delivery=delivery).values_list("status_code", flat=True)) == [200]
+
+
+def _state(job_id) -> str:
+    return GenerationJob.objects.get(pk=job_id).state
+
+
+def _delivery_status(delivery_id) -> str:
+    return NotificationDelivery.objects.get(pk=delivery_id).status
