@@ -74,7 +74,8 @@ _PROTOC_LOCK = threading.Lock()
 MAX_PROTOC_WORKERS = max(2, os.cpu_count() or 1)
 # A compile of this many source bytes or fewer runs in-process when no other is running: it takes about a
 # millisecond, less than a round trip to a worker on a busy machine. protoc holds the GIL while it runs, so
-# larger compiles go to a worker and leave the server's other threads free meanwhile.
+# in a process with other threads (a server) larger compiles go to a worker and leave those threads free;
+# a process of one thread (the command line) has nothing to free and compiles in-process.
 IN_PROCESS_MAX_BYTES = 64 * 1024
 
 
@@ -340,7 +341,8 @@ def _run_protoc(texts: Mapping[str, str], roots: Sequence[str]) -> tuple[bytes, 
 
 def _compile_run(arguments: Sequence[str], workdir: str, size: int) -> tuple[int, str]:
     """Run protoc for a compile: in-process when it is small and protoc is free here, else in a worker."""
-    if size <= IN_PROCESS_MAX_BYTES and _PROTOC_LOCK.acquire(blocking=False):
+    small_enough = size <= IN_PROCESS_MAX_BYTES or threading.active_count() == 1
+    if small_enough and _PROTOC_LOCK.acquire(blocking=False):
         from grpc_tools import protoc
 
         try:

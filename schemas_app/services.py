@@ -126,7 +126,7 @@ def lint_findings(*, prepared: PreparedSchema, lint_except: list[str]) -> list[d
         [*settings.REGISTRY_LINT_EXCEPT, *lint_except]
     )
     # The imported files are there to resolve types and options; only the subject's own file is reported.
-    findings = [*prepared.compile_findings, *lint(prepared.compiled.files, config, targets=[prepared.root_path])]
+    findings = [*prepared.compile_findings, *lint(prepared.compiled, config, targets=[prepared.root_path])]
     return [finding.as_dict() for finding in findings]
 
 

@@ -10,8 +10,8 @@ from protoengine.lint.catalog import LINT_RULES
 from protoengine.lint.comments import ignored_rules
 from protoengine.lint.config import LintConfig
 from protoengine.lint.model import LintFile, LintRule, Problem, elements_of, problems
-from protoengine.lint.workspace import Workspace
 from protoengine.locations import FILE_EDITION, FILE_PACKAGE, FILE_SYNTAX
+from protoengine.model import model_of
 
 # A comment on the syntax, edition or package statement speaks for the whole file.
 FILE_STATEMENTS = ((FILE_SYNTAX,), (FILE_EDITION,), (FILE_PACKAGE,))
@@ -24,15 +24,18 @@ def lint(
 ) -> list[Finding]:
     """Lint compiled files and return the findings sorted by path, line and column.
 
-    `files` may include dependencies and well-known types: they resolve imports
-    and custom options. Findings are reported for `targets` (import paths; by
-    default every file not under google/protobuf/), and only targets take part in
-    rules that compare files, as in buf.
+    `files` is a sequence of files or a compiled set (whose model is then shared).
+    It may include dependencies and well-known types: they resolve imports and
+    custom options. Findings are reported for `targets` (import paths; by default
+    every file not under google/protobuf/), and only targets take part in rules
+    that compare files, as in buf.
     """
     config = config or LintConfig()
-    workspace = Workspace(files)
-    chosen = [file for file in files if not is_well_known(file.name) and (targets is None or file.name in targets)]
-    lint_files = [LintFile(file, workspace) for file in chosen]
+    model = model_of(files)  # a compiled set lends its model: workspace tables and position finders
+    chosen = [
+        file for file in model.files if not is_well_known(file.name) and (targets is None or file.name in targets)
+    ]
+    lint_files = [LintFile(file, model.workspace, finder=model.finder(file)) for file in chosen]
     rules = [LINT_RULES[rule_id] for rule_id in sorted(config.rule_ids)]
     findings: set[Finding] = set()
     for rule in rules:
@@ -46,7 +49,7 @@ def lint(
 def lint_sources(sources: Mapping[str, str | bytes], config: LintConfig | None = None) -> list[Finding]:
     """Compile `{import path: text}` and lint every given file; raises CompilationFailed on compile errors."""
     compiled = compile_sources(sources)
-    return lint(compiled.files, config, targets=set(sources))
+    return lint(compiled, config, targets=set(sources))
 
 
 def _run(rule: LintRule, files: list[LintFile], config: LintConfig):

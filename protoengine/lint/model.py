@@ -27,6 +27,7 @@ from protoengine.locations import (
     MESSAGE_NESTED_TYPE,
     MESSAGE_ONEOF_DECL,
     SERVICE_METHOD,
+    PositionFinder,
     SourceIndex,
 )
 
@@ -42,7 +43,9 @@ class LintFile:
 
     kind = "file"
 
-    def __init__(self, proto: FileDescriptorProto, workspace: Workspace | None = None):
+    def __init__(
+        self, proto: FileDescriptorProto, workspace: Workspace | None = None, *, finder: PositionFinder | None = None
+    ):
         self.proto = proto
         self.workspace = workspace or Workspace([proto])
         self.file = self
@@ -65,6 +68,8 @@ class LintFile:
             Import(self, index, name, index in public, index in weak) for index, name in enumerate(proto.dependency)
         ]
         self._index: SourceIndex | None = None
+        # The compiled set's finder, shared with the breaking checks and kept with the set.
+        self._finder = finder
         # Per-file results that several checks share (used imports, ...), computed on first need.
         self.memo: dict[str, object] = {}
         _walk_messages(self, proto.message_type, (FILE_MESSAGE_TYPE,), _scope(proto.package), None)
@@ -77,7 +82,7 @@ class LintFile:
     def index(self) -> SourceIndex:
         """Return the file's SourceIndex, built on first use."""
         if self._index is None:
-            self._index = SourceIndex(self.proto)
+            self._index = SourceIndex(self.proto, self._finder)
         return self._index
 
     def leading_comment(self, path: tuple[int, ...]) -> str:

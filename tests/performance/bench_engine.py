@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from google.protobuf.internal import api_implementation  # noqa: E402
 
-from protoengine import breaking, canonical, compiler, lint  # noqa: E402
+from protoengine import breaking, canonical, compatibility, compiler, lint, semver  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SEED = 20240601
@@ -369,32 +369,30 @@ def transitive_imports(files) -> dict[str, list[str]]:
     return closure
 
 
-def compare(previous_files, current_files, rule_ids) -> list:
-    findings = breaking.check(previous_files, current_files, rule_ids)
-    if COMPATIBILITY is not None:
-        findings += COMPATIBILITY.check_compatibility(current_files, [previous_files], level="FULL")
-    return findings
+def whole_check(previous_set, current: dict[str, str], lint_config) -> int:
+    """Do what the registry does when a new version of the set is registered against the previous one.
 
-
-def whole_check(previous: dict[str, str], current: dict[str, str], rule_ids, lint_config) -> int:
-    """Do what a registration does for a pair: compile both, fingerprint, compare and lint the new one."""
-    previous_files = compiler.compile_sources(previous).own_files
+    Compile the new set; compare it once with the previous version at the registry's default level
+    and rule set (BACKWARD, SPEC), the semantic version reading that comparison; lint every new file
+    with the registry's default configuration; print each file's canonical form and take its
+    fingerprints (canonical and identity). `previous_set` is the previous version's compiled set, with
+    the model the registry keeps for it (warm), or its sources, compiled here (cold).
+    """
+    if isinstance(previous_set, dict):
+        previous_set = compiler.compile_sources(previous_set)
     compiled = compiler.compile_sources(current)
-    fingerprint_all(current, transitive_imports(compiled.own_files))
-    findings = compare(previous_files, compiled.own_files, rule_ids)
-    findings += lint.lint(compiled.files, lint_config)
-    return len(findings)
+    check = compatibility.check_new_version(compiled, [previous_set], level="BACKWARD", rule_set="SPEC")
+    semver.classify_change(previous_set, compiled, breaks=check.breaks_latest)
+    findings = lint.lint(compiled, lint_config)
+    for file in compiled.own_files:
+        canonical.fingerprint(canonical.normalize_compiled(file.name, compiled))
+        canonical.identity_fingerprint(file)
+    return len(check.findings) + len(findings)
 
 
-def _compatibility_module():
-    try:
-        from protoengine import compatibility
-    except ImportError:
-        return None
-    return compatibility
-
-
-COMPATIBILITY = _compatibility_module()
+def registry_lint_config():
+    """Return the lint configuration a registration uses by default (REGISTRY_LINT_EXCEPT's default)."""
+    return lint.LintConfig().with_except(["PACKAGE_DIRECTORY_MATCH"])
 
 
 # ---------------------------------------------------------------- timing
@@ -501,7 +499,10 @@ def stages_of(previous: dict[str, str], current: dict[str, str], scale: int) -> 
     """Return the timed stages of one workload and what they work on; `scale` multiplies repetition counts."""
     rule_ids = breaking.resolve_rule_ids(use=("FILE",))
     lint_config = lint.LintConfig(use=tuple(lint.LINT_RULES))
-    previous_files = compiler.compile_sources(previous).own_files
+    previous_set = compiler.compile_sources(previous)
+    previous_files = previous_set.own_files
+    registry_config = registry_lint_config()
+    whole_check(previous_set, current, registry_config)  # the previous version's model, as the registry keeps it
     compiled = compiler.compile_sources(current)
     current_files = compiled.own_files
     imports = transitive_imports(current_files)
@@ -519,24 +520,28 @@ def stages_of(previous: dict[str, str], current: dict[str, str], scale: int) -> 
             "compare: breaking.check FILE", lambda: breaking.check(previous_files, current_files, rule_ids), 20 * scale
         ),
     ]
-    if COMPATIBILITY is not None:
-        stages.append(
-            Stage(
-                "compare: check_compatibility FULL/SPEC",
-                lambda: COMPATIBILITY.check_compatibility(current_files, [previous_files], level="FULL"),
-                20 * scale,
-            )
+    stages.append(
+        Stage(
+            "compare: check_compatibility FULL/SPEC",
+            lambda: compatibility.check_compatibility(current_files, [previous_files], level="FULL"),
+            20 * scale,
         )
+    )
     stages += [
         Stage("lint (all rules)", lambda: lint.lint(compiled.files, lint_config), 20 * scale),
         Stage(
-            "whole check (warm compile cache)",
-            lambda: whole_check(previous, current, rule_ids, lint_config),
+            "lint (the registry's default rules)",
+            lambda: lint.lint(compiler.compile_sources(current), registry_config),
+            20 * scale,
+        ),
+        Stage(
+            "whole check (warm: previous version kept, protoc's output cached)",
+            lambda: whole_check(previous_set, current, registry_config),
             10 * scale,
         ),
         Stage(
-            "whole check (cold compile cache)",
-            lambda: whole_check(previous, current, rule_ids, lint_config),
+            "whole check (cold: both versions compiled by protoc)",
+            lambda: whole_check(previous, current, registry_config),
             3 * scale,
             cold,
         ),
@@ -562,6 +567,79 @@ def bench_workload(
     details["target_whole_check_ms"] = target_ms
     details["profiles"] = {stage.name: profile(stage.run, stage.before, repetitions=3) for stage in stages}
     return timings, details
+
+
+# ---------------------------------------------------------------- whole processes, beside buf
+
+BUF = ROOT / "codegen" / "node" / "node_modules" / ".bin" / "buf"
+TIME = Path("/usr/bin/time")
+PROCESS_RUNS = 5
+
+
+def whole_process_rows(previous: dict[str, str], current: dict[str, str]) -> dict:
+    """Time the buf binary and this engine's command line as whole processes on a pair: wall time and max RSS.
+
+    Both run from the same folders, pinned to the same core as this script; median of PROCESS_RUNS runs.
+    """
+    import subprocess
+    import tempfile
+
+    if not BUF.exists() or not TIME.exists():
+        return {"skipped": f"needs {BUF} (`make test-tools`) and {TIME}"}
+    version = subprocess.run([BUF, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    engine = [sys.executable, "-m", "protoengine"]
+    commands = {
+        "breaking current --against previous (FILE)": ("breaking", "current", "--against", "previous"),
+        "lint current": ("lint", "current"),
+    }
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, sources in (("previous", previous), ("current", current)):
+            for path, text in sources.items():
+                target = Path(folder, name, path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text)
+        for label, arguments in commands.items():
+            for tool, program in ((f"buf {version}", [str(BUF)]), ("python -m protoengine", engine)):
+                runs = [
+                    _timed_process([*program, *arguments, "--error-format", "json"], folder)
+                    for _ in range(PROCESS_RUNS)
+                ]
+                rows.append(
+                    {
+                        "tool": tool,
+                        "command": label,
+                        "wall_ms_median": _ms(statistics.median(run[0] for run in runs)),
+                        "max_rss_mb_median": round(statistics.median(run[1] for run in runs), 1),
+                        "findings": runs[0][2],
+                        "runs": len(runs),
+                    }
+                )
+    return {"buf_version": version, "rows": rows}
+
+
+def _timed_process(command: list[str], folder: str) -> tuple[float, float, int]:
+    """Run a command under /usr/bin/time -v; return (wall ms, max RSS in MB, lines it printed)."""
+    import subprocess
+
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [str(TIME), "-v", *command], cwd=folder, capture_output=True, text=True, env=environment, timeout=600
+    )
+    report = dict(
+        line.strip().split(": ", 1) for line in result.stderr.splitlines() if ": " in line and line.startswith("\t")
+    )
+    return (
+        _wall_ms(report["Elapsed (wall clock) time (h:mm:ss or m:ss)"]),
+        int(report["Maximum resident set size (kbytes)"]) / 1024,
+        len(result.stdout.splitlines()),
+    )
+
+
+def _wall_ms(text: str) -> float:
+    parts = [float(part) for part in text.split(":")]
+    seconds = sum(value * 60**power for power, value in enumerate(reversed(parts)))
+    return seconds * 1000
 
 
 # ---------------------------------------------------------------- report
@@ -667,6 +745,7 @@ def markdown(info: dict, timings: list[Timing], details: dict[str, dict]) -> str
             f"| {t.workload} | {t.stage} | {t.median_ms:.3f} | {t.p95_ms:.3f} | {t.min_ms:.3f} | {t.cpu_median_ms:.3f} "
             f"| {t.cpu_p95_ms:.3f} | {t.repetitions} | {verdict(t, target)} |"
         )
+    lines += _side_by_side_markdown(info.get("side_by_side"))
     lines += [
         "",
         "## Where the time goes in the stages over budget (cProfile, own time per run; profiling slows Python code "
@@ -692,6 +771,29 @@ def markdown(info: dict, timings: list[Timing], details: dict[str, dict]) -> str
                     f"{row['share_of_own_time']:.0%} |"
                 )
     return "\n".join(lines) + "\n"
+
+
+def _side_by_side_markdown(side: dict | None) -> list[str]:
+    if not side:
+        return []
+    if "skipped" in side:
+        return ["", f"Whole processes beside buf: skipped ({side['skipped']})."]
+    lines = [
+        "",
+        f"## Whole processes on the large pair, beside buf ({side['buf_version']})",
+        "",
+        "Each command run as a process of its own under `/usr/bin/time -v` from the same two folders, pinned to "
+        "the same core; median of the runs. Findings are the JSON lines each printed.",
+        "",
+        "| command | tool | wall ms | max RSS MB | findings | runs |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in side["rows"]:
+        lines.append(
+            f"| {row['command']} | {row['tool']} | {row['wall_ms_median']:.0f} | {row['max_rss_mb_median']:.1f} "
+            f"| {row['findings']} | {row['runs']} |"
+        )
+    return lines
 
 
 def pin_to_one_core() -> None:
@@ -728,6 +830,8 @@ def main(argv=None) -> int:
         print(f"benchmarking {name} ...", file=sys.stderr)
         workload_timings, details[name] = bench_workload(name, previous, current, scale, target)
         timings += workload_timings
+    print("running buf and the engine's command line side by side ...", file=sys.stderr)
+    info["side_by_side"] = whole_process_rows(large_previous, large_current)
     info["load_average_at_end"] = _load_average()
     _check_large_sizes(details["large set"]["elements"])
     report = markdown(info, timings, details)
