@@ -2,6 +2,7 @@
 
 import ipaddress
 import os
+import re
 import sys
 
 from django.core.exceptions import ImproperlyConfigured
@@ -99,3 +100,13 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={raw!r} is not one of {', '.join(choices)}.")
     return value
+
+
+def env_header(name: str) -> str | None:
+    """Return the variable, an HTTP header's name, as Django's request.META key (X-Forwarded-Proto: HTTP_X_...)."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9-]+", raw):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an HTTP header name such as X-Forwarded-Proto.")
+    return "HTTP_" + raw.upper().replace("-", "_")

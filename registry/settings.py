@@ -10,7 +10,17 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from registry.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str, management_command
+from registry.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_header,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    management_command,
+)
 from registry.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -252,7 +262,7 @@ REGISTRY_AUTH_FAILURES_PER_ADDRESS = env_int("REGISTRY_AUTH_FAILURES_PER_ADDRESS
 REGISTRY_AUTH_FAILURES_PER_ACCOUNT_EVERYWHERE = env_int("REGISTRY_AUTH_FAILURES_PER_ACCOUNT_EVERYWHERE", 200, minimum=1)
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "schemas_app.api.openapi.RegistryAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "schemas_app.api.authentication.RememberingBasicAuthentication",
         # `Authorization: Bearer <token>` for service accounts and CI jobs; tokens come from /tokens or the admin.
@@ -324,14 +334,22 @@ CODEGEN_MAX_RETRIES = env_int("CODEGEN_MAX_RETRIES", 5, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Production hardening: on unless DEBUG; set SECURE_SSL_REDIRECT=false behind a proxy that terminates TLS itself.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The header (such as X-Forwarded-Proto) by which a TLS-terminating proxy says a request came over https. Trusted
+# only when named, for only a proxy that overwrites it may vouch for it; unset, only TLS to the registry itself counts.
+_proxy_ssl_header = env_header("SECURE_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Session and CSRF cookies travel over https only.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# HSTS, sent on https answers only (so only behind TLS), tells browsers to use https alone for a year.
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Preloading commits the whole domain to https in browsers for months: the operator opts in with
+# SECURE_HSTS_PRELOAD, so `check --deploy` does not ask for it on every run.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Health probes and the Confluent clients speak plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^health(/live|/ready)?$", r"^metrics$"]
 

@@ -1,6 +1,7 @@
 """OpenAPI descriptions of the views: the request body and, per method, the output serializer of the answer."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
@@ -43,6 +44,27 @@ class RememberingBasicScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "basic"}
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Declare API tokens as HTTP bearer tokens (confluent-kafka's STATIC_TOKEN sends them so)."""
+
+    target_class = "schemas_app.api.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer"}
+
+
+class RegistryAutoSchema(AutoSchema):
+    """Operation ids name the parameter a path ends with, so `/config` and `/config/{subject}` differ."""
+
+    def get_operation_id(self) -> str:
+        operation_id = super().get_operation_id()
+        last = self.path.rstrip("/").rsplit("/", 1)[-1]
+        if last.startswith("{") and last.endswith("}"):
+            return f"{operation_id}_by_{last[1:-1]}"
+        return operation_id
 
 
 ERROR_SCHEMA = {
