@@ -117,3 +117,44 @@ def test_every_service_built_from_the_dockerfile_gets_the_packages_it_installs()
     for pattern in packages:
         assert f"COPY {pattern.rstrip('*')} " in dockerfile, f"the Dockerfile does not copy {pattern.rstrip('*')}"
     assert "gunicorn.conf.py" in dockerfile
+
+
+def test_the_image_runs_as_an_unprivileged_user_of_its_own():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER\s+(\S+)\s*$", dockerfile, re.MULTILINE)
+
+    assert users, "the Dockerfile never leaves root: add USER after installing"
+    assert users[-1] not in ("root", "0", "0:0")
+    assert dockerfile.rindex("\nUSER ") > dockerfile.rindex("\nFROM "), "USER must come after the last FROM"
+    assert f"useradd --system --home /app {users[-1]}" in dockerfile
+
+
+def test_every_container_of_the_image_has_a_read_only_root_and_writes_only_to_tmpfs_and_the_shared_volume():
+    document = compose()
+    built = {name: service for name, service in document["services"].items() if "build" in service}
+
+    assert set(built) == {"schema-registry", "celery-worker", "celery-beat"}
+    for name, service in built.items():
+        assert service.get("read_only") is True, name
+        assert service["tmpfs"] == ["/tmp"], name
+        # The worker writes archives that the registry serves: both see the same /app/var.
+        assert service["volumes"] == ["registry-var:/app/var"], name
+    assert "registry-var" in document["volumes"]
+    # collectstatic would write into the read-only image; the image collected the files when it was built.
+    assert "bootstrap --no-static" in " ".join(built["schema-registry"]["command"])
+    assert "collectstatic" in (ROOT / "Dockerfile").read_text()
+
+
+def test_no_secret_has_a_default_value_outside_the_quick_start():
+    document = compose()
+    environment = {**document["x-registry-env"], **document["services"]["postgres"]["environment"]}
+
+    for name in ("SECRET_KEY", "POSTGRES_PASSWORD", "REGISTRY_METRICS_TOKEN"):
+        assert environment[name] == f"${{{name}:?set {name}}}", f"{name} must be required, not defaulted"
+    assert "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@" in environment["DATABASE_URL"]
+    # Unset, ensure_admin makes a random password and prints it once; there is no shared default.
+    assert environment["REGISTRY_ADMIN_PASSWORD"] == "${REGISTRY_ADMIN_PASSWORD:-}"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert not re.search(r"^ENV .*(SECRET|PASSWORD|TOKEN)", dockerfile, re.MULTILINE | re.IGNORECASE)
+    # The build's throwaway key lives for one RUN line (collectstatic) and is not kept in the image.
+    assert re.findall(r"SECRET_KEY=\S+", dockerfile) == ["SECRET_KEY=build-only"]
