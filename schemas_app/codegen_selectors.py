@@ -8,6 +8,8 @@ text went into it, in that tenant.
 import uuid
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef, Q
+
 from codegen.archives import InputSet, conflicting_imports
 from schemas_app import selectors
 from schemas_app.access import can_read_tenant, has_role, readable_subjects
@@ -122,15 +124,21 @@ def _live_versions(tenant: Tenant, wanted: list[tuple[str, object]], missing=Non
     """
     rows = (
         SubjectVersion.objects.filter(selectors.in_scope(tenant, "subject__"))
-        .filter(subject__name__in={name for name, _ in wanted}, deleted=False)
+        .filter(_wanted_rows(wanted), deleted=False)
+        .annotate(shadowed=Exists(_own_versions(tenant).filter(subject__name=OuterRef("subject__name"))))
         .select_related("subject", "schema")
         .prefetch_related("schema__references")
     )
     own: dict[str, dict[int, SubjectVersion]] = {}
     shared: dict[str, dict[int, SubjectVersion]] = {}
     for row in rows:
-        home = own if row.subject.tenant_id == tenant.pk else shared
-        home.setdefault(row.subject.name, {})[row.version] = row
+        if row.subject.tenant_id == tenant.pk:
+            own.setdefault(row.subject.name, {})[row.version] = row
+        elif row.shadowed:
+            # The tenant's own subject of that name hides the shared one, even when it lacks the version asked.
+            own.setdefault(row.subject.name, {})
+        else:
+            shared.setdefault(row.subject.name, {})[row.version] = row
     # The tenant's own subject wins over a shared one of the same name, as in every other lookup.
     by_subject = {**shared, **own}
     found = []
@@ -142,9 +150,38 @@ def _live_versions(tenant: Tenant, wanted: list[tuple[str, object]], missing=Non
         if not versions or number not in versions:
             if missing is not None:
                 missing(subject, version)
-            raise SubjectNotFound(subject) if not versions else VersionNotFound(subject, version)
+            raise VersionNotFound(subject, version) if _has_live_version(tenant, subject) else SubjectNotFound(subject)
         found.append(versions[number])
     return found
+
+
+def _wanted_rows(wanted: list[tuple[str, object]]) -> Q:
+    """Match the one row a numbered version names, and every row of a subject whose latest is asked for.
+
+    Reading only the named rows keeps a subject with many large versions (their texts come along) cheap.
+    """
+    latest = set()
+    numbered = Q(pk__in=[])
+    for subject, version in wanted:
+        number = selectors.parse_version(version)
+        if number == selectors.LATEST:
+            latest.add(subject)
+        else:
+            numbered |= Q(subject__name=subject, version=number)
+    return Q(subject__name__in=latest) | numbered if latest else numbered
+
+
+def _own_versions(tenant: Tenant):
+    return SubjectVersion.objects.filter(subject__tenant=tenant, deleted=False)
+
+
+def _has_live_version(tenant: Tenant, subject: str) -> bool:
+    """Return True when the subject has a live version in the tenant or a shared one (only asked on errors)."""
+    return (
+        SubjectVersion.objects.filter(selectors.in_scope(tenant, "subject__"))
+        .filter(subject__name=subject, deleted=False)
+        .exists()
+    )
 
 
 def _missing_reference(subject: str, version) -> None:

@@ -184,6 +184,14 @@ def test_a_subject_of_another_tenant_is_not_found(owner, catalogue):
     assert response.json()["error_code"] == 40401
 
 
+def test_an_unknown_version_of_a_known_subject_is_40402_and_an_unknown_subject_40401(ci, catalogue):
+    version = ci.post("/generate/python", {"subject": ORDERS, "version": "99"}, format="json")
+    subject = ci.post("/generate/python", {"subject": "trading/nothing.proto", "version": "1"}, format="json")
+
+    assert (version.status_code, version.json()["error_code"]) == (404, 40402)
+    assert (subject.status_code, subject.json()["error_code"]) == (404, 40401)
+
+
 def test_a_codegen_grant_on_a_prefix_covers_only_its_subjects(catalogue, outsider, outsider_client, owner):
     group = Group.objects.create(name="trading-ci")
     outsider.groups.add(group)
