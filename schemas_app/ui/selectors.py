@@ -18,12 +18,14 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from guardian.shortcuts import get_objects_for_user
 
+from codegen.archives import archive_version
+from codegen.generators import GENERATORS, GeneratorUnavailable, generator_for
 from protoengine import compatibility, semver
 from protoengine.compiler import CompilationFailed
 from protoengine.documentation import FileDoc, document
-from schemas_app import access, selectors
+from schemas_app import access, codegen_selectors, selectors
 from schemas_app.errors import RegistryError
-from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectVersion, Tenant
+from schemas_app.models import Artifact, ChangeRequest, Schema, Subject, SubjectConfig, SubjectVersion, Tenant
 from schemas_app.preparation import compile_stored, root_path_for
 from schemas_app.ui.highlight import DiffRow, highlighted_lines, side_by_side
 
@@ -263,6 +265,76 @@ def subject_reviews(subject: Subject) -> list[ChangeRequest]:
 
 def subject_settings(subject: Subject) -> dict:
     return selectors.effective_config(tenant=subject.tenant, subject=subject.name)
+
+
+# --- code generation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeLanguage:
+    """One language on a subject page's code section."""
+
+    name: str
+    label: str
+    # Why the registry cannot generate it here (a missing plugin and its package), or "".
+    unavailable: str
+    # The stored archive of this version's input set, when the viewer may download it.
+    artifact: Artifact | None
+
+
+def code_languages(*, viewer, version: SubjectVersion) -> list[CodeLanguage]:
+    """Return every code generation language with the viewer's download of this version's archive, if stored.
+
+    An archive is named by the content hash of its input set, so one generated through the API,
+    the command line or another page is found here too; downloads follow the API's read checks.
+    """
+    subject = version.subject
+    try:
+        chosen = codegen_selectors.generation_input(
+            tenant=subject.tenant,
+            selection={"subject": subject.name, "version": str(version.version)},
+            viewer=viewer,
+        )
+    except RegistryError:
+        chosen = None  # an input that cannot be assembled has no archive; starting a job will say why
+    rows = []
+    for name in GENERATORS:
+        generator = generator_for(name)
+        try:
+            generator.check_available()
+            unavailable = ""
+        except GeneratorUnavailable as missing:
+            unavailable = str(missing)
+        version_hash = archive_version(generator, chosen.inputs) if chosen and not unavailable else None
+        rows.append((name, generator.label, unavailable, version_hash))
+    stored = set(
+        Artifact.objects.filter(version__in=[row[3] for row in rows if row[3]]).values_list("version", flat=True)
+    )
+    return [
+        CodeLanguage(
+            name, label, unavailable, _downloadable(viewer, name, version_hash) if version_hash in stored else None
+        )
+        for name, label, unavailable, version_hash in rows
+    ]
+
+
+def _downloadable(viewer, language: str, version: str) -> Artifact | None:
+    try:
+        return codegen_selectors.artifact_get(viewer=viewer, language=language, version=version)
+    except RegistryError:
+        return None
+
+
+def codegen_refusal(*, viewer, subject: Subject) -> str:
+    """Return why the viewer may not start code generation for the subject, or "" when they may."""
+    if not viewer.is_authenticated:
+        return "Log in with an account that holds the codegen role to generate code."
+    if codegen_selectors.can_generate(viewer, tenant=subject.tenant, subject_names=[subject.name]):
+        return ""
+    return (
+        "Generating code needs the codegen role for this subject; you can download archives that were already "
+        "generated. Ask a platform admin for the role."
+    )
 
 
 # --- diff --------------------------------------------------------------------------------------

@@ -13,5 +13,7 @@ urlpatterns = [
     re_path(rf"^ui/subjects/{SUBJECT}/versions/(?P<version>\d+|latest)/$", views.subject, name="ui-subject-version"),
     re_path(rf"^ui/subjects/{SUBJECT}/diff/$", views.diff, name="ui-diff"),
     re_path(rf"^ui/subjects/{SUBJECT}/history/$", views.history, name="ui-history"),
+    re_path(rf"^ui/subjects/{SUBJECT}/generate/$", views.generate, name="ui-generate"),
+    path("ui/jobs/<uuid:job_id>/", views.job, name="ui-job"),
     re_path(rf"^ui/subjects/{SUBJECT}/$", views.subject, name="ui-subject"),
 ]

@@ -12,21 +12,32 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.urls import Resolver404, resolve
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_date
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from schemas_app import codegen_jobs, codegen_selectors
+from schemas_app.api.codegen import job_payload
+from schemas_app.errors import JobNotFound, RegistryError
+from schemas_app.models import GenerationJob
 from schemas_app.ui import selectors
 
 
 def page_view(view):
     """Send anonymous visitors to the login page (unless anonymous reading is on) and render 404s as pages."""
+    return require_GET(_signed_in_unless_anonymous_read(view, anonymous_allowed=True))
 
+
+def form_view(view):
+    """A page that takes a POST (CSRF checked by the middleware): signed-in people only, 404s rendered as pages."""
+    return require_POST(_signed_in_unless_anonymous_read(view, anonymous_allowed=False))
+
+
+def _signed_in_unless_anonymous_read(view, *, anonymous_allowed: bool):
     @functools.wraps(view)
-    @require_GET
     def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated and not settings.REGISTRY_ANONYMOUS_READ:
+        if not request.user.is_authenticated and not (anonymous_allowed and settings.REGISTRY_ANONYMOUS_READ):
             return redirect_to_login(request.get_full_path())
         try:
             return view(request, *args, **kwargs)
@@ -44,14 +55,6 @@ def catalogue(request):
     return render(request, "ui/catalogue.html", context)
 
 
-def _codegen_available() -> bool:
-    try:
-        resolve("/generate/python")
-    except Resolver404:
-        return False
-    return True
-
-
 @page_view
 def subject(request, subject, version=None):
     found = selectors.readable_subject(viewer=request.user, name=subject, tenant_slug=request.GET.get("tenant"))
@@ -66,9 +69,56 @@ def subject(request, subject, version=None):
         "versions": selectors.version_rows(found),
         "config": selectors.subject_settings(found),
         "reviews": selectors.subject_reviews(found),
-        "codegen_available": _codegen_available(),
+        "code_languages": selectors.code_languages(viewer=request.user, version=shown),
+        "codegen_refusal": selectors.codegen_refusal(viewer=request.user, subject=found),
     }
     return render(request, "ui/subject.html", context)
+
+
+@form_view
+def generate(request, subject):
+    """Start generating code for one subject version, as POST /generate/{language} does; follow it on its page."""
+    found = selectors.readable_subject(viewer=request.user, name=subject, tenant_slug=request.POST.get("tenant"))
+    try:
+        started = codegen_jobs.generation_start(
+            tenant=codegen_selectors.tenant_by_slug(slug=found.tenant.slug, viewer=request.user),
+            language=request.POST.get("language", "")[:LANGUAGE_MAX_LENGTH],
+            selection={"subject": found.name, "version": request.POST.get("version", "")[:16] or "latest"},
+            acting_user=request.user,
+        )
+    except RegistryError as error:
+        if _wants_json(request):
+            return JsonResponse(error.as_dict(), status=error.status)
+        return render(request, "ui/generation_refused.html", {"subject": found, "error": error}, status=error.status)
+    if _wants_json(request):
+        payload = {**job_payload(request, started.job), "cached": started.cached, "page_url": _job_page(started.job)}
+        return JsonResponse(payload, status=200 if started.cached else 202)
+    return redirect(_job_page(started.job), permanent=False)
+
+
+@page_view
+def job(request, job_id):
+    """A code generation job: its progress, refreshing itself until it ends, then its download or why it failed."""
+    try:
+        found = codegen_selectors.job_get(viewer=request.user, job_id=job_id)
+    except JobNotFound:
+        raise Http404("No such job") from None
+    status = job_payload(request, found)
+    running = found.state in (GenerationJob.State.QUEUED, GenerationJob.State.RUNNING)
+    return render(request, "ui/job.html", {"job": found, "status": status, "running": running})
+
+
+# A language name is short; the cut keeps an absurd one out of the error message.
+LANGUAGE_MAX_LENGTH = 64
+
+
+def _job_page(job: GenerationJob) -> str:
+    return reverse("ui-job", args=[job.pk])
+
+
+def _wants_json(request) -> bool:
+    """Return True for the page's script, which asks for JSON; a plain form submission asks for HTML."""
+    return request.headers.get("Accept", "").startswith("application/json")
 
 
 @page_view

@@ -47,3 +47,12 @@ def sign_in(page, live_server, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_selector("#user-tools")
+
+
+def log_in(page, live_server, username: str, password: str) -> None:
+    """Log in on the pages' own login form (people who are not admins); land on the catalogue."""
+    page.goto(f"{live_server.url}/accounts/login/?next=/ui/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/ui/")

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from schemas_app.models import SubjectVersion, Tenant
 from schemas_app.selectors import schema_references
 from schemas_app.services import SYSTEM_USERNAME, subject_version_register, system_account
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SUBJECT = "trading/market_data.proto"
@@ -29,14 +30,6 @@ def catalogue_with_two_versions():
         references=schema_references(first.schema),
         acting_user=system_account(),
     )
-
-
-def log_in(page, live_server, username, password):
-    page.goto(f"{live_server.url}/accounts/login/?next=/ui/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/ui/")
 
 
 def screenshot(page, tmp_path: Path, name: str) -> None:
