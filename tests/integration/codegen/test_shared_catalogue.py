@@ -97,3 +97,26 @@ def test_a_job_of_another_tenant_stays_unknown_when_it_read_only_shared_files(
     assert acme.get(started.json()["status_url"]).json()["state"] == "succeeded"
     assert globex.get(started.json()["status_url"]).status_code == 404
     assert globex.get(started.json()["download_url"]).status_code == 404
+
+
+def test_a_tenants_own_subject_hides_the_shared_one_of_the_same_name_even_for_a_version_only_the_shared_has(
+    acme, globex, shared_catalogue, run_on_commit
+):
+    from schemas_app import selectors, services
+
+    shared_money = selectors.subject_version_get(
+        tenant=selectors.shared_tenant(), subject="common/money.proto", version="latest"
+    ).schema.text
+    services.subject_version_register(
+        tenant=selectors.shared_tenant(),
+        subject_name="common/money.proto",
+        schema=shared_money.replace("}", "  string note = 99;\n}", 1),
+        acting_user=services.system_account(),
+    )
+    assert register(acme, "common/money.proto", shared_money).status_code == 200  # acme's own, version 1 only
+
+    hidden = generate(acme, run_on_commit, {"subject": "common/money.proto", "version": "2"})
+    seen = generate(globex, run_on_commit, {"subject": "common/money.proto", "version": "2"})
+
+    assert (hidden.status_code, hidden.json()["error_code"]) == (404, 40402)
+    assert seen.status_code == 202, seen.json()
