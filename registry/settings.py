@@ -180,6 +180,9 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "registry"}}
+# Seconds a process trusts the cache generation it last read from the database. An invalidation that cannot reach
+# Redis (an outage) moves the generation on, and within this time every process stops reading the entries it left.
+REGISTRY_CACHE_GENERATION_SECONDS = env_float("REGISTRY_CACHE_GENERATION_SECONDS", 1.0, minimum=0.0)
 
 # Without a broker, tasks run in-process so the quick start needs no services.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")

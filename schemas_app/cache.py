@@ -11,14 +11,22 @@ to the database instead of failing a request.
 Every key names the database it came from (`instance_key`): a database recreated or restored
 under a warm Redis never reads the entries of the one before, which would name rows (the default
 tenant, schema ids handed out again) that it does not hold.
+
+Every key also names the cache generation, a number kept in the database. A Redis that is down when
+a change commits cannot be told to forget the entries the change made stale, and it may come back
+with them (an append-only file keeps them); so the change moves the generation on instead, and every
+process reads and writes new keys within REGISTRY_CACHE_GENERATION_SECONDS, leaving the old ones to expire.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 
 from protoengine.lru import LruCache
@@ -29,12 +37,21 @@ VERSION_TTL = 3600
 _LOCAL_SIZE = 10_000
 
 
+logger = logging.getLogger(__name__)
+
 _local_schemas = LruCache(_LOCAL_SIZE)
 _instance: str | None = None
 _instance_lock = threading.Lock()
+# (generation, when it was read): a process re-reads it at most every REGISTRY_CACHE_GENERATION_SECONDS.
+_generation: tuple[int, float] | None = None
 
 
 def instance_key() -> str:
+    """Return what names this database, and the cache generation, in cache keys."""
+    return f"{_database_name()}.{cache_generation()}"
+
+
+def _database_name() -> str:
     """Return what names this database in cache keys, read once per process.
 
     The uuid its migration stored, and on PostgreSQL the oid of the schema table too, which changes
@@ -67,10 +84,36 @@ def _read_instance_key() -> str:
     return str(uuid)
 
 
+def cache_generation() -> int:
+    """Return the cache generation, read from the database when the one this process knows is old."""
+    global _generation
+    known = _generation
+    if known is not None and time.monotonic() - known[1] < settings.REGISTRY_CACHE_GENERATION_SECONDS:
+        return known[0]
+    from schemas_app.models import RegistryInstance
+
+    try:
+        current = RegistryInstance.objects.order_by("id").values_list("cache_generation", flat=True).first() or 0
+    except DatabaseError:
+        return known[0] if known else 0  # the request fails on the database anyway; read again next time
+    _generation = (current, time.monotonic())
+    return current
+
+
+def next_cache_generation() -> None:
+    """Move every process to new cache keys: entries that could not be forgotten are never read again."""
+    global _generation
+    from schemas_app.models import RegistryInstance
+
+    first = RegistryInstance.objects.order_by("id").values_list("id", flat=True).first()
+    RegistryInstance.objects.filter(pk=first).update(cache_generation=F("cache_generation") + 1)
+    _generation = None
+
+
 def forget_instance() -> None:
     """Read the database's name again, and drop this process's schemas (after a restore, as a restart would)."""
-    global _instance
-    _instance = None
+    global _instance, _generation
+    _instance = _generation = None
     _local_schemas.clear()
 
 
@@ -117,7 +160,33 @@ def version_payload(tenant_slug: str, subject: str, version: int, load: Callable
 
 def forget_versions(tenant_slug: str, subject: str, versions) -> None:
     """Drop cached payloads of these versions (after a delete or a state change commits)."""
-    cache.delete_many([version_key(tenant_slug, subject, version) for version in versions])
+    _forget_shared([version_key(tenant_slug, subject, version) for version in versions])
+
+
+def _forget_shared(keys: list[str]) -> None:
+    """Delete entries from the shared cache; when it cannot be reached, move on to the next cache generation."""
+    if not keys or _deleted(keys):
+        return
+    logger.warning("The shared cache could not forget %s entries; moving every process to new cache keys", len(keys))
+    try:
+        next_cache_generation()
+    except DatabaseError:
+        logger.exception("The cache generation could not be moved on; the entries expire with their TTL")
+
+
+def _deleted(keys: list[str]) -> bool:
+    """Return False when Redis could not be reached (django-redis's client raises where the cache ignores)."""
+    client = getattr(cache, "client", None)
+    if client is None:
+        cache.delete_many(keys)  # an in-process cache is always reachable
+        return True
+    from django_redis.exceptions import ConnectionInterrupted
+
+    try:
+        client.delete_many(keys)
+    except ConnectionInterrupted:
+        return False
+    return True
 
 
 def forget_versions_on_commit(tenant_slug: str, subject: str, versions) -> None:
@@ -145,11 +214,13 @@ def forget_schemas(schema_ids) -> None:
     """Drop payloads of schemas that a permanent delete removed, here and in the shared cache."""
     for schema_id in schema_ids:
         _local_schemas.pop(schema_id)
-    cache.delete_many([_key(f"schema:{schema_id}") for schema_id in schema_ids])
+    _forget_shared([_key(f"schema:{schema_id}") for schema_id in schema_ids])
 
 
 def clear_local() -> None:
+    global _generation
     _local_schemas.clear()
+    _generation = None
 
 
 def tenant_pk(slug: str, load: Callable[[], int]) -> int:

@@ -414,6 +414,8 @@ class RegistryInstance(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Shared cache keys carry it too; it moves on when an invalidation could not reach Redis (schemas_app.cache).
+    cache_generation = models.PositiveBigIntegerField(default=0)
 
     def __str__(self):
         return str(self.uuid)

@@ -1,6 +1,7 @@
 """A Redis outage degrades lookups and writes to the database; it never fails a request."""
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -11,7 +12,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from schemas_app import cache as registry_cache
-from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, register
+from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, post, register
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +69,21 @@ def test_lookups_and_writes_survive_redis_going_down(api, outsider, own_redis):
     reader = APIClient()
     reader.force_authenticate(outsider)
     assert reader.get("/subjects/ticks-value/versions/2").status_code == 200
+
+
+def test_a_version_deprecated_while_redis_is_unreachable_is_not_served_stale_when_redis_returns_with_its_data(
+    api, own_redis, django_capture_on_commit_callbacks
+):
+    register(api, "ticks-value", TICK_V1)
+    assert api.get("/subjects/ticks-value/versions/1").json()["state"] == "active"  # cached as active
+
+    # A paused Redis answers nothing, then comes back with every entry it held (as one restarted from its file does).
+    own_redis.send_signal(signal.SIGSTOP)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post(api, "/subjects/ticks-value/versions/1/deprecate", {}).status_code == 200
+    finally:
+        own_redis.send_signal(signal.SIGCONT)
+
+    assert api.get("/subjects/ticks-value/versions/1").json()["state"] == "deprecated"
+    assert registry_cache.cache_generation() == 1, "the entries Redis kept belong to a generation nobody reads"
