@@ -2,12 +2,14 @@
 #   make run   - install, migrate, create the admin, load the bundled schemas, serve on 127.0.0.1:8081
 #   make test  - install the test extras and run the whole suite on real PostgreSQL and Redis
 #   make lint  - ruff's formatter and linter over the whole tree (configured in pyproject.toml)
+#   make load  - 60 s of the mixed workload against a whole registry of its own, then the invariant check
+#   make faults - every fault scenario (tests/reliability/, marker `faults`) under 30 s of load each
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 REGISTRY_PORT ?= 8081
 
-.PHONY: run serve test test-tools lint install install-dev bootstrap benchmark clean
+.PHONY: run serve test test-tools lint install install-dev bootstrap benchmark load faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +61,16 @@ benchmark: install-dev
 	$(BIN)/python tests/performance/bench_transports.py
 	$(BIN)/python tests/performance/bench_ui.py
 	$(BIN)/python tests/performance/bench_codegen.py
+
+# The load test and the fault scenarios (tests/reliability/) start their own PostgreSQL, Redis, Celery and gunicorn
+# on 127.0.0.1 and write their figures to tests/performance/results/reliability.md; the suite runs short versions.
+RELIABILITY = RELIABILITY_SCALE=full RELIABILITY_RESULTS=1 $(BIN)/python -m pytest tests/reliability -p no:cacheprovider -q -rP
+
+load: install-dev test-tools
+	$(RELIABILITY) -m load
+
+faults: install-dev test-tools
+	RELIABILITY_SECONDS=$${RELIABILITY_SECONDS:-30} $(RELIABILITY) -m faults
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* staticfiles

@@ -46,6 +46,7 @@ class Report:
     unexpected_errors: int = 0
     checked: Counter = field(default_factory=Counter)
     errors_by_kind: Counter = field(default_factory=Counter)
+    verdicts: Counter = field(default_factory=Counter)
 
     def violate(self, counter: str | None, message: str) -> None:
         if counter:
@@ -70,7 +71,12 @@ class Database:
 
     versions: list[StoredVersion]
     schemas: dict[int, dict]  # id -> the payload the registry serves for it (selectors.schema_as_payload)
-    instance: str  # the prefix of this database's cache keys (schemas_app.cache.instance_key)
+    name: str  # what names this database in cache keys (schemas_app.cache.instance_key, without the generation)
+    generation: int  # the cache generation: keys of an older one are left behind, never read
+
+    @property
+    def instance(self) -> str:
+        return f"{self.name}.{self.generation}"
 
     def version(self, subject: str, number: int) -> StoredVersion | None:
         return self._by_subject_version().get((subject, number))
@@ -106,11 +112,11 @@ def read_database(url: str) -> Database:
                 {"name": name, "subject": subject, "version": version}
             )
         cursor.execute(
-            "SELECT (SELECT uuid::text FROM schemas_app_registryinstance ORDER BY id LIMIT 1), "
-            "'schemas_app_schema'::regclass::oid"
+            "SELECT uuid::text, 'schemas_app_schema'::regclass::oid, cache_generation "
+            "FROM schemas_app_registryinstance ORDER BY id LIMIT 1"
         )
-        uuid, table_oid = cursor.fetchone()
-    return Database(versions=versions, schemas=schemas, instance=f"{uuid}.{table_oid}")
+        uuid, table_oid, generation = cursor.fetchone()
+    return Database(versions=versions, schemas=schemas, name=f"{uuid}.{table_oid}", generation=generation)
 
 
 def content_of(payload: dict) -> str:
@@ -176,8 +182,11 @@ def check_cache(redis_url: str, database: Database, report: Report) -> None:
         if kind not in ("schema", "version"):
             continue
         report.checked["cache entries"] += 1
+        if _left_behind(instance, database):
+            report.checked["cache entries of an older generation"] += 1
+            continue
         if instance != database.instance:
-            report.violate("stale", f"Redis holds {key!r}, named after another database than this one")
+            report.violate("stale", f"Redis holds {key!r}, named after another database or generation than this one")
             continue
         raw = client.get(raw_key)
         if raw is None:
@@ -192,17 +201,28 @@ def check_cache(redis_url: str, database: Database, report: Report) -> None:
             )
 
 
+def _left_behind(instance: str, database: Database) -> bool:
+    """Return True for a key of this database's older cache generation, which no process reads any more."""
+    name, _, generation = instance.rpartition(".")
+    return name == database.name and generation.isdigit() and int(generation) < database.generation
+
+
 def _schema_expected(name: str, database: Database) -> dict | None:
     return database.schemas.get(int(name.split(":", 1)[1]))
 
 
-def _version_expected(name: str, database: Database) -> dict | None:
-    """Parse version:{len}:{tenant}:{len}:{subject}:{version} and build the payload the API serves."""
+def parse_version_key(name: str) -> tuple[str, str, int]:
+    """Return (tenant, subject, version) of a cache key's name: version:{len}:{tenant}:{len}:{subject}:{version}."""
     rest = name.split(":", 1)[1]
     tenant_length, rest = rest.split(":", 1)
-    rest = rest[int(tenant_length) + 1 :]
+    tenant, rest = rest[: int(tenant_length)], rest[int(tenant_length) + 1 :]
     subject_length, rest = rest.split(":", 1)
-    subject, number = rest[: int(subject_length)], int(rest[int(subject_length) + 1 :])
+    return tenant, rest[: int(subject_length)], int(rest[int(subject_length) + 1 :])
+
+
+def _version_expected(name: str, database: Database) -> dict | None:
+    """Return the payload the API serves for the version a cache key names, built from the database."""
+    _, subject, number = parse_version_key(name)
     stored = database.version(subject, number)
     if stored is None:
         return None
@@ -284,6 +304,7 @@ def classify(error: ErrorAnswer, run: LoadRun) -> str:
 def check_errors(run: LoadRun, report: Report) -> None:
     for error in run.errors:
         verdict = classify(error, run)
+        report.verdicts[verdict] += 1
         report.errors_by_kind[f"{error.operation} {error.kind}"] += 1
         if verdict == "unexpected":
             report.violate(

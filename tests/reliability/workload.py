@@ -61,9 +61,9 @@ class Scale:
     def from_environment(cls) -> "Scale":
         full = os.environ.get("RELIABILITY_SCALE", "short") == "full"
         return cls(
-            seconds=float(os.environ.get("RELIABILITY_SECONDS") or (60 if full else 6)),
+            seconds=float(os.environ.get("RELIABILITY_SECONDS") or (60 if full else 5)),
             clients=int(os.environ.get("RELIABILITY_CLIENTS") or 50),
-            subjects=int(os.environ.get("RELIABILITY_SUBJECTS") or (500 if full else 40)),
+            subjects=int(os.environ.get("RELIABILITY_SUBJECTS") or (500 if full else 20)),
         )
 
 
@@ -164,16 +164,23 @@ class ClientLog:
     wrong_answers: list[str] = field(default_factory=list)
     latencies: dict[str, list[float]] = field(default_factory=dict)
     answers: Counter = field(default_factory=Counter)
+    # (operation, status, when the answer came): which requests were served while a fault lasted.
+    timeline: list[tuple[str, int, float]] = field(default_factory=list)
     codegen_jobs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Window:
-    """When a fault was injected and when it was repaired (monotonic seconds)."""
+    """When a fault was injected and when it was repaired (monotonic seconds).
+
+    A window that `excuses` failures lets answers overlapping it fail cleanly (an outage of PostgreSQL, a killed
+    worker); one that does not (Redis, which the registry must not need) excuses nothing.
+    """
 
     name: str
     started: float
     ended: float
+    excuses: bool = True
 
 
 class Faults:
@@ -187,17 +194,19 @@ class Faults:
         self._lock = threading.Lock()
 
     @contextmanager
-    def window(self, name: str):
+    def window(self, name: str, *, excuses: bool = True):
         started = time.monotonic()
         try:
             yield
         finally:
             with self._lock:
-                self.windows.append(Window(name, started, time.monotonic()))
+                self.windows.append(Window(name, started, time.monotonic(), excuses))
 
     def covering(self, error: ErrorAnswer) -> Window | None:
+        """Return the window that excuses a failure of this answer, if any."""
         for window in self.windows:
-            if error.started <= window.ended + self.SETTLE_SECONDS and error.finished >= window.started:
+            overlaps = error.started <= window.ended + self.SETTLE_SECONDS and error.finished >= window.started
+            if overlaps and window.excuses:
                 return window
         return None
 
@@ -296,6 +305,7 @@ class Client:
         answer = Answer(response.status_code, parsed, started, finished)
         self.log.answers[(operation, response.status_code)] += 1
         self.log.latencies.setdefault(operation, []).append(finished - started)
+        self.log.timeline.append((operation, response.status_code, finished))
         if response.status_code >= 300:
             self._error(operation, method, path, answer, response.text[:200])
         return answer
@@ -442,24 +452,26 @@ def _index_of(subject: str) -> int | None:
 
 @dataclass
 class LoadRun:
+    """The clients' logs of one run; `seeding` is the log of what was registered before the clock started."""
+
     scale: Scale
+    seeding: ClientLog
     logs: list[ClientLog]
     seconds: float
     faults: Faults
 
     @property
     def acknowledged(self) -> list[Acknowledged]:
-        return [item for log in self.logs for item in log.acknowledged]
+        return [item for log in (self.seeding, *self.logs) for item in log.acknowledged]
 
     @property
     def errors(self) -> list[ErrorAnswer]:
-        return [item for log in self.logs for item in log.errors]
+        return [item for log in (self.seeding, *self.logs) for item in log.errors]
 
     @property
     def requests(self) -> int:
-        return sum(sum(log.answers.values()) for log in self.logs) + sum(
-            1 for error in self.errors if error.status == 0
-        )
+        failed = sum(1 for log in self.logs for error in log.errors if error.status == 0)
+        return sum(sum(log.answers.values()) for log in self.logs) + failed
 
     def latencies(self) -> list[float]:
         return sorted(value for log in self.logs for values in log.latencies.values() for value in values)
@@ -467,6 +479,15 @@ class LoadRun:
     def percentile(self, share: float) -> float:
         values = self.latencies()
         return values[min(len(values) - 1, int(share * len(values)))] if values else 0.0
+
+    def served_between(self, start: float, end: float, operations: tuple[str, ...]) -> int:
+        """Count the successful answers to these operations that came between two moments."""
+        return sum(
+            1
+            for log in self.logs
+            for operation, status, when in log.timeline
+            if operation in operations and status < 300 and start <= when <= end
+        )
 
     def answers(self) -> Counter:
         total = Counter()
@@ -517,7 +538,7 @@ async def _run(url, writer, reviewer, scale, mix, faults, during) -> LoadRun:
         if during is not None:
             await asyncio.to_thread(during, faults)
         logs = await asyncio.gather(*tasks)
-        return LoadRun(scale=scale, logs=[seeded, *logs], seconds=time.monotonic() - started, faults=faults)
+        return LoadRun(scale=scale, seeding=seeded, logs=logs, seconds=time.monotonic() - started, faults=faults)
 
 
 def run_load(url: str, writer: Account, reviewer: Account, scale: Scale, *, mix=None, during=None) -> LoadRun:

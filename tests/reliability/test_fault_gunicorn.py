@@ -1,0 +1,42 @@
+"""gunicorn workers killed with SIGKILL in the middle of requests, registrations among them: no partial version
+is visible, and the client's retry of an interrupted registration succeeds once (the same content answers the
+same id and version: registration is idempotent by content), so no version is duplicated or skipped.
+"""
+
+import time
+
+import pytest
+
+from tests.reliability.invariants import check_invariants
+from tests.reliability.results import record, summary
+from tests.reliability.workload import MIX, run_load
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow]
+
+# One request in five registers, so a killed worker is likely to be in the middle of one.
+REGISTERING = {**MIX, "register": 25.0}
+
+
+def test_a_worker_killed_mid_request_leaves_no_partial_version_and_the_retry_succeeds_once(stack, scale):
+    kills = 3 if scale.seconds >= 30 else 2  # a new worker takes seconds to start on a busy machine
+
+    def kill_workers(faults):
+        for _ in range(kills):
+            time.sleep(scale.seconds / (kills + 1))
+            with faults.window("gunicorn worker SIGKILLed"):
+                stack.kill_a_worker()
+                stack.wait_for_workers(2)
+
+    run = run_load(stack.url, stack.writer, stack.reviewer, scale, mix=REGISTERING, during=kill_workers)
+    report = check_invariants(stack, run)
+    record("gunicorn worker killed", run, report)
+    print(summary("gunicorn worker killed", run, report))
+
+    assert report.violations == []
+    assert report.lost == report.duplicated == report.skipped == report.stale == report.unexpected_errors == 0
+    interrupted = [error for error in run.errors if error.status == 0]
+    assert interrupted, "the kills cut requests off"
+    retried = [item for item in run.acknowledged if item.attempts > 1]
+    assert retried or not any(error.operation == "register" for error in interrupted), (
+        "an interrupted registration was sent again and acknowledged"
+    )
