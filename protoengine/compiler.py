@@ -4,6 +4,9 @@ The input is a mapping `import path -> text`; only those texts and the
 well-known types are visible to the compiler. They are written to a private
 temporary folder, which is protoc's only include path besides the well-known
 types, so an import of `../../etc/passwd` or `/etc/hosts` can never read a file.
+That folder comes first, so a tree carrying its own copy of a well-known file
+(a vendored `google/protobuf/descriptor.proto`, buf's test data with its
+`cpp_features.proto`) compiles with that copy, as buf compiles it.
 
 The well-known types are what Confluent's ProtobufSchema knows without a
 reference: protobuf's own `google/protobuf/*` (from grpcio-tools) and Google's
@@ -21,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -94,11 +97,13 @@ class CompiledFiles:
     files: tuple[FileDescriptorProto, ...]
     roots: tuple[str, ...]
     warnings: tuple[Finding, ...] = field(default=())
+    # The import paths of the input mapping: a well-known file among them is the tree's own copy.
+    given: frozenset[str] = field(default=frozenset())
 
     @property
     def own_files(self) -> tuple[FileDescriptorProto, ...]:
-        """Return the files that came from the input mapping (no well-known types)."""
-        return tuple(f for f in self.files if not is_well_known(f.name))
+        """Return the files that came from the input mapping (well-known types only when the tree carries them)."""
+        return tuple(f for f in self.files if f.name in self.given or not is_well_known(f.name))
 
     @cached_property
     def model(self):
@@ -116,7 +121,7 @@ class CompiledFiles:
 
 
 def is_well_known(path: str) -> bool:
-    """Return True for a file every schema may import without a reference (and none may replace)."""
+    """Return True for a file every schema may import without a reference (the compiler supplies it)."""
     return path.startswith(WELL_KNOWN_PREFIX) or path in COMMON_TYPES
 
 
@@ -192,7 +197,7 @@ def compile_sources(sources: Mapping[str, str | bytes], roots: Sequence[str] | N
         _RESULT_CACHE.put(key, cached)
     serialized, warnings = cached
     descriptor_set = FileDescriptorSet.FromString(serialized)
-    return CompiledFiles(files=tuple(descriptor_set.file), roots=roots, warnings=warnings)
+    return CompiledFiles(files=tuple(descriptor_set.file), roots=roots, warnings=warnings, given=frozenset(texts))
 
 
 def compile_one(path: str, text: str | bytes, dependencies: Mapping[str, str | bytes] | None = None) -> CompiledFiles:
@@ -236,6 +241,17 @@ def _line_column(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
+def refuse_well_known(paths: Iterable[str]) -> None:
+    """Raise CompilationFailed when a path names a well-known file: the registry never stores a copy of one."""
+    errors = [
+        Finding(path, 0, 0, COMPILE_ERROR, f'"{path}" is a well-known type and cannot be replaced.')
+        for path in paths
+        if is_well_known(path)
+    ]
+    if errors:
+        raise CompilationFailed(errors)
+
+
 def _check_paths(texts: Mapping[str, str], roots: Sequence[str]) -> None:
     errors = []
     for path in texts:
@@ -250,8 +266,6 @@ def _check_paths(texts: Mapping[str, str], roots: Sequence[str]) -> None:
                     'or a leading "/".',
                 )
             )
-        elif is_well_known(path):
-            errors.append(Finding(path, 0, 0, COMPILE_ERROR, f'"{path}" is a well-known type and cannot be replaced.'))
     for root in roots:
         if root not in texts:
             errors.append(Finding(root, 0, 0, COMPILE_ERROR, f'"{root}" is not among the given files.'))

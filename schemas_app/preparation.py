@@ -9,7 +9,7 @@ from django.conf import settings
 
 from protoengine import canonical
 from protoengine import lenient as lenient_compile
-from protoengine.compiler import CompilationFailed, CompiledFiles, compile_one
+from protoengine.compiler import CompilationFailed, CompiledFiles, compile_one, refuse_well_known
 from protoengine.lru import LruCache
 from schemas_app.errors import InvalidSchema, SchemaHasTooManyFields, SchemaTooLarge
 
@@ -113,6 +113,8 @@ def prepare_schema(
     root_path = root_path_for(subject)
     compile_findings: tuple = ()
     try:
+        # The engine compiles a tree's own copy of a well-known file; a registry subject or reference never is one.
+        refuse_well_known([root_path, *dependencies])
         try:
             text = canonical.schema_text_from_input(root_path, schema, dependencies)
             compiled = compile_one(root_path, text, dependencies)

@@ -413,6 +413,21 @@ def test_permissive_subject_names_never_become_a_path_outside_the_tree(api, name
     assert response.status_code == 200, response.content
 
 
+def test_a_subject_or_reference_named_as_a_well_known_file_is_refused(api):
+    # The engine compiles a folder's own copy of a well-known file; the registry never stores one.
+    response = register(api, "google%2Fprotobuf%2Ftimestamp.proto", TICK_V1)
+    assert_error(response, 422, 42201)
+    assert (
+        '"google/protobuf/timestamp.proto" is a well-known type and cannot be replaced.' in response.json()["message"]
+    )
+    assert register(api, "money", MONEY).status_code == 200
+    reference = {"name": "google/protobuf/money.proto", "subject": "money", "version": 1}
+    response = register(api, "orders", ORDER_WITH_MONEY.replace("common/", "google/protobuf/"), [reference])
+    assert_error(response, 422, 42201)
+    assert '"google/protobuf/money.proto" is a well-known type' in response.json()["message"]
+    assert not Subject.objects.filter(name__in=["orders", "google/protobuf/timestamp.proto"]).exists()
+
+
 # 12. The OpenAPI document declares HTTP Basic.
 
 

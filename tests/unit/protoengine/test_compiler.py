@@ -2,12 +2,19 @@
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from google.protobuf.descriptor_pb2 import Edition, FieldDescriptorProto
 
 from protoengine import compiler
-from protoengine.compiler import MAX_SOURCE_BYTES, CompilationFailed, compile_one, compile_sources
+from protoengine.compiler import (
+    MAX_SOURCE_BYTES,
+    CompilationFailed,
+    compile_one,
+    compile_sources,
+    well_known_include_dir,
+)
 
 MONEY = (
     'syntax = "proto3";\npackage common.v1;\nmessage Money { int64 units = 1; int32 nanos = 2; string '
@@ -151,3 +158,53 @@ def test_a_large_compile_beside_other_threads_runs_in_a_worker_and_still_reports
         ("big.proto", "Reached end of input in message definition (missing '}').")
     ]
     assert errors[0].line == text.count("\n") + 1
+
+
+# A tree carrying its own copy of a well-known file (vendored trees, buf's test data) compiles with that copy.
+
+
+def well_known_text(path: str) -> str:
+    return (Path(well_known_include_dir()) / path).read_text(encoding="utf-8")
+
+
+def test_a_tree_s_own_copy_of_a_well_known_file_replaces_the_bundled_one():
+    vendored = well_known_text("google/protobuf/timestamp.proto") + "\nmessage VendoredOnly {}\n"
+    user = (
+        'syntax = "proto3";\npackage acme.v1;\nimport "google/protobuf/timestamp.proto";\n'
+        "message A { google.protobuf.Timestamp at = 1; google.protobuf.VendoredOnly extra = 2; }\n"
+    )
+    result = compile_sources({"google/protobuf/timestamp.proto": vendored, "acme/v1/a.proto": user})
+    timestamp = result.file("google/protobuf/timestamp.proto")
+    assert [message.name for message in timestamp.message_type] == ["Timestamp", "VendoredOnly"]
+    assert [file.name for file in result.own_files] == ["google/protobuf/timestamp.proto", "acme/v1/a.proto"]
+
+
+def test_a_vendored_cpp_features_file_serves_an_editions_feature():
+    user = (
+        'edition = "2023";\npackage acme.v1;\nimport "google/protobuf/cpp_features.proto";\n'
+        "message A { string text = 1 [features.(pb.cpp).string_type = VIEW]; }\n"
+    )
+    result = compile_sources(
+        {"google/protobuf/cpp_features.proto": well_known_text("google/protobuf/cpp_features.proto"), "a/a.proto": user}
+    )
+    assert [file.name for file in result.own_files] == ["google/protobuf/cpp_features.proto", "a/a.proto"]
+    # Not given, so still the compiler's own: descriptor.proto, which cpp_features.proto imports.
+    assert "google/protobuf/descriptor.proto" in [file.name for file in result.files]
+    assert "google/protobuf/descriptor.proto" not in [file.name for file in result.own_files]
+
+
+def test_an_older_vendored_descriptor_proto_still_compiles_custom_options():
+    # An edition-less descriptor.proto, as trees vendored years ago carry it; only the parts custom options need.
+    descriptor = (
+        'syntax = "proto2";\npackage google.protobuf;\n'
+        "message FieldOptions {\n  optional bool deprecated = 3 [default = false];\n"
+        "  extensions 1000 to max;\n}\n"
+    )
+    options = (
+        'syntax = "proto3";\npackage acme.v1;\nimport "google/protobuf/descriptor.proto";\n'
+        "extend google.protobuf.FieldOptions { bool secret = 50001; }\n"
+        "message A { string token = 1 [(acme.v1.secret) = true]; }\n"
+    )
+    result = compile_sources({"google/protobuf/descriptor.proto": descriptor, "acme/v1/a.proto": options})
+    assert len(result.file("google/protobuf/descriptor.proto").message_type) == 1
+    assert result.file("acme/v1/a.proto").message_type[0].field[0].options.SerializeToString()
