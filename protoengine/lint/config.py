@@ -165,8 +165,12 @@ class LintConfig:
 
     @cached_property
     def rule_ids(self) -> frozenset[str]:
-        """Return the ids of the rules that run: `use` minus `except`."""
-        return expand(self.use, "use") - expand(self.except_, "except")
+        """Return the ids of the rules that run: `use` and the governance rules, minus `except`.
+
+        The governance rules are the registry's policy, not a style choice: a narrower `use`
+        (BASIC, MINIMAL, single rules) keeps them, and only `except` switches one off.
+        """
+        return (expand(self.use, "use") | expand(_GOVERNANCE_ONLY)) - expand(self.except_, "except")
 
     @cached_property
     def _ignored_paths_by_rule(self) -> dict[str, tuple[str, ...]]:
@@ -196,12 +200,9 @@ class LintConfig:
 
         In a v2 file, `module_path` picks a module whose own `lint:` section
         replaces the workspace's, as in buf; its `ignore` paths, written from the
-        workspace root, are made relative to the module. The registry's lint is
-        buf's STANDARD plus GOVERNANCE, so a `use` list that names STANDARD (or
-        DEFAULT) brings GOVERNANCE with it, and so does a section without `use`;
-        a narrower list (MINIMAL, BASIC, single rules) is taken as written, as buf
-        does. `except: [GOVERNANCE]` or a subject's own except list switches the
-        governance rules off. Our own keys
+        workspace root, are made relative to the module. A section without `use`
+        runs buf's STANDARD; the governance rules run whatever `use` says, until
+        `except` names them (`except: [GOVERNANCE]` or single ids). Our own keys
         (`tenant_packages`, `personal_field_tokens`, `non_personal_field_phrases`,
         `person_words`) may sit in the same section.
         """
@@ -236,7 +237,7 @@ def _settings(section: Mapping, version: str, prefix: str) -> dict:
         for key, paths in (section.get("ignore_only") or {}).items()
     }
     if "use" in settings:
-        settings["use"] = _with_governance(tuple(settings["use"] or ()))
+        settings["use"] = tuple(settings["use"] or ())
     if section.get("disable_builtin"):
         settings["use"] = _GOVERNANCE_ONLY
     # Comment ignores are opt-in before v2 and opt-out from v2 on, as in buf.
@@ -246,12 +247,8 @@ def _settings(section: Mapping, version: str, prefix: str) -> dict:
         settings["allow_comment_ignores"] = bool(section.get("allow_comment_ignores", False))
     return settings
 
-
-def _with_governance(use: tuple[str, ...]) -> tuple[str, ...]:
-    """Add GOVERNANCE to a buf.yaml `use` list asking for STANDARD: the registry's lint is STANDARD plus GOVERNANCE."""
-    if {"STANDARD", "DEFAULT"} & set(use) and not expand(use) & expand(_GOVERNANCE_ONLY):
-        return use + _GOVERNANCE_ONLY
-    return use
+    if "use" in settings:
+        settings["use"] = tuple(settings["use"] or ())
 
 
 def _module(data: Mapping, module_path: str, version: str) -> Mapping:

@@ -4,6 +4,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from protoengine.lint import LintConfig, lint_sources
+from protoengine.lint.governance import GOVERNANCE_RULES
 
 OPTIONS_PATH = "schemaregistry/options.proto"
 OPTIONS_TEXT = (Path(__file__).resolve().parents[4] / "schemas" / OPTIONS_PATH).read_text()
@@ -17,11 +18,15 @@ def proto3(package: str, *lines: str) -> str:
 
 
 def run(rule_ids, sources, config: LintConfig | None = None):
-    """Lint with only the given rules switched on and return the findings."""
+    """Lint with only the given rules switched on and return the findings.
+
+    The governance rules run whatever `use` says, so those not asked for are named in `except`.
+    """
     if isinstance(rule_ids, str):
         rule_ids = [rule_ids]
     config = config or LintConfig(tenant_packages=TENANT_PACKAGES)
-    return lint_sources(sources, replace(config, use=tuple(rule_ids)))
+    others = tuple(rule.id for rule in GOVERNANCE_RULES if rule.id not in rule_ids)
+    return lint_sources(sources, replace(config, use=tuple(rule_ids), except_=config.except_ + others))
 
 
 def places(findings):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from protoengine.lint import CATEGORIES, LINT_RULES, LintConfig, rules_of_category
+from protoengine.lint import CATEGORIES, LINT_RULES, LintConfig, lint_sources, rules_of_category
 from tests.unit.protoengine.lint.helpers import proto3, run
 
 GOVERNANCE_RULES = {"MESSAGE_TENANT_ID", "FIELD_PII_ANNOTATED", "FIELD_DEPRECATED_MARKED"}
@@ -102,30 +102,51 @@ def test_a_v2_module_lint_section_replaces_the_workspace_one_and_its_paths_becom
         "lint": {"use": ["STANDARD"], "except": ["SERVICE_SUFFIX"]},
     }
     module = LintConfig.from_buf_yaml(data, module_path="proto")
-    assert module.rule_ids == set(rules_of_category("MINIMAL"))
+    assert module.rule_ids == set(rules_of_category("MINIMAL")) | GOVERNANCE_RULES
     assert module.ignore == ("legacy", "other/x.proto")
     assert "SERVICE_SUFFIX" not in LintConfig.from_buf_yaml(data, module_path="vendor").rule_ids
     assert "SERVICE_SUFFIX" not in LintConfig.from_buf_yaml(data).rule_ids
 
 
-def test_standard_in_a_buf_yaml_brings_governance_and_narrower_lists_are_taken_as_written():
+def test_governance_rules_run_under_any_use_list():
     assert (
         LintConfig.from_buf_yaml({"version": "v2", "lint": {"use": ["STANDARD", "COMMENTS"]}}).rule_ids
         == LintConfig(use=["STANDARD", "GOVERNANCE", "COMMENTS"]).rule_ids
     )
     assert LintConfig.from_buf_yaml({"version": "v1", "lint": {"use": ["DEFAULT"]}}).rule_ids >= GOVERNANCE_RULES
-    assert not GOVERNANCE_RULES & LintConfig.from_buf_yaml({"use": ["STANDARD"], "except": ["GOVERNANCE"]}).rule_ids
-    assert LintConfig.from_buf_yaml({"use": ["STANDARD", "FIELD_PII_ANNOTATED"]}).rule_ids == set(
-        rules_of_category("STANDARD")
-    ) | {"FIELD_PII_ANNOTATED"}
-    assert LintConfig.from_buf_yaml({"version": "v2", "lint": {"use": ["BASIC"]}}).rule_ids == set(
-        rules_of_category("BASIC")
+    assert (
+        LintConfig.from_buf_yaml({"version": "v2", "lint": {"use": ["BASIC"]}}).rule_ids
+        == set(rules_of_category("BASIC")) | GOVERNANCE_RULES
     )
-    assert LintConfig.from_buf_yaml({"use": ["MESSAGE_TENANT_ID"]}).rule_ids == {"MESSAGE_TENANT_ID"}
+    assert (
+        LintConfig.from_buf_yaml({"version": "v1", "lint": {"use": ["MINIMAL"]}}).rule_ids
+        == set(rules_of_category("MINIMAL")) | GOVERNANCE_RULES
+    )
+    assert LintConfig.from_buf_yaml({"use": ["FIELD_LOWER_SNAKE_CASE"]}).rule_ids == {"FIELD_LOWER_SNAKE_CASE"} | (
+        GOVERNANCE_RULES
+    )
+    assert LintConfig.from_buf_yaml({"use": ["MESSAGE_TENANT_ID"]}).rule_ids == GOVERNANCE_RULES
+    assert LintConfig(use=["BASIC"]).rule_ids >= GOVERNANCE_RULES
+    assert LintConfig.from_buf_yaml({"version": "v2", "lint": {"disable_builtin": True}}).rule_ids == GOVERNANCE_RULES
+
+
+def test_governance_rules_stop_only_when_except_names_them():
+    assert not GOVERNANCE_RULES & LintConfig.from_buf_yaml({"use": ["STANDARD"], "except": ["GOVERNANCE"]}).rule_ids
+    assert LintConfig.from_buf_yaml({"use": ["BASIC"], "except": ["MESSAGE_TENANT_ID"]}).rule_ids == set(
+        rules_of_category("BASIC")
+    ) | {"FIELD_PII_ANNOTATED", "FIELD_DEPRECATED_MARKED"}
     assert LintConfig.from_buf_yaml(
         {"version": "v2", "lint": {"except": ["SERVICE_SUFFIX"]}}
     ).rule_ids == LintConfig().rule_ids - {"SERVICE_SUFFIX"}
-    assert LintConfig.from_buf_yaml({"version": "v2", "lint": {"disable_builtin": True}}).rule_ids == GOVERNANCE_RULES
+    assert not GOVERNANCE_RULES & LintConfig(use=["MINIMAL"]).with_except(["GOVERNANCE"]).rule_ids
+
+
+def test_a_narrower_use_still_reports_governance_findings():
+    text = proto3("trading.v1", "message Order {", "  string email = 1;", "}")
+    findings = lint_sources({"trading/v1/order.proto": text}, LintConfig.from_buf_yaml({"use": ["MINIMAL"]}))
+    assert [f.rule for f in findings] == ["FIELD_PII_ANNOTATED"]
+    quiet = LintConfig.from_buf_yaml({"use": ["MINIMAL"], "except": ["FIELD_PII_ANNOTATED"]})
+    assert lint_sources({"trading/v1/order.proto": text}, quiet) == []
 
 
 def test_our_own_settings_may_sit_in_the_lint_section():
