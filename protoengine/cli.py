@@ -147,7 +147,10 @@ def run_lint(
         document = bufconfig.read_buf_yaml(folder(directory))
         config = lint.LintConfig.from_buf_yaml(document, module_path=bufconfig.root_module_path(document))
         compiled = _compile_folder(directory)
-        return lint.lint(compiled.files, config) if compiled else []
+        if compiled is None:
+            return []
+        # The folder's own files, a copy of a well-known file included: buf lints every file of its module.
+        return lint.lint(compiled, config, targets={file.name for file in compiled.own_files})
 
     return _run(check, error_format, out or sys.stdout, err or sys.stderr)
 
@@ -184,14 +187,12 @@ def write_findings(findings: Iterable[Finding], error_format: str, stream: TextI
 
 
 def finding_json(finding: Finding) -> dict:
-    """Return buf's JSON shape of a finding; `type` is the rule id."""
-    return {
-        "path": finding.path,
-        "start_line": finding.line,
-        "start_column": finding.column,
-        "type": finding.rule,
-        "message": finding.message,
-    }
+    """Return buf's JSON shape of a finding; `type` is the rule id, the end of the span only when known."""
+    data = {"path": finding.path, "start_line": finding.line, "start_column": finding.column}
+    if finding.end_line:
+        data.update(end_line=finding.end_line, end_column=finding.end_column)
+    data.update(type=finding.rule, message=finding.message)
+    return data
 
 
 def _compile_folder(directory: str | Path) -> CompiledFiles | None:

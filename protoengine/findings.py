@@ -18,9 +18,14 @@ class Finding:
     rule: str
     message: str
     confluent: str | None = None
+    # Where the element ends (the column after its last character), as buf's JSON prints it; 0 when unknown.
+    end_line: int = 0
+    end_column: int = 0
 
     def as_dict(self) -> dict:
+        """Return the registry API's shape: no end of span (the API has always named where a finding starts)."""
         data = asdict(self)
+        del data["end_line"], data["end_column"]
         if data["confluent"] is None:
             del data["confluent"]
         return data

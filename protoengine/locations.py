@@ -49,6 +49,11 @@ METHOD_CLIENT_STREAMING = 5
 METHOD_SERVER_STREAMING = 6
 
 
+# (line, column, end line, end column), 1-based.
+Span = tuple[int, int, int, int]
+NO_SPAN: Span = (0, 0, 0, 0)
+
+
 class SourceIndex:
     """Map element paths of one file to their 1-based (line, column) and comments.
 
@@ -62,6 +67,14 @@ class SourceIndex:
     def position(self, path: Sequence[int]) -> tuple[int, int]:
         """Return the (line, column) of the element, or of its nearest located parent, or (0, 0)."""
         return self._finder.position(path)
+
+    def span(self, path: Sequence[int]) -> Span:
+        """Return where the element starts and ends (see PositionFinder.span), or (0, 0, 0, 0)."""
+        return self._finder.span(path)
+
+    def exact_span(self, path: Sequence[int]) -> Span:
+        """Return where exactly this element starts and ends, (0, 0, 0, 0) when it has no location of its own."""
+        return self._finder.exact_span(path)
 
     def comment(self, path: Sequence[int]) -> str:
         """Return the element's leading and trailing comments, empty when there are none."""
@@ -93,7 +106,7 @@ class PositionFinder:
     def __init__(self, file: FileDescriptorProto):
         self.file = file
         self._data: bytes | None = None
-        self._found: dict[tuple[int, ...], tuple[int, int] | None] = {}
+        self._found: dict[tuple[int, ...], Span | None] = {}
         self._offsets: dict[tuple[int, ...], int] = {}
         # Where each found path's Location record continues after its span, and where it ends.
         self._rests: dict[tuple[int, ...], tuple[int, int]] = {}
@@ -102,13 +115,26 @@ class PositionFinder:
 
     def position(self, path: Sequence[int]) -> tuple[int, int]:
         """Return the (line, column) of the element, or of its nearest located parent, or (0, 0)."""
+        return self.span(path)[:2]
+
+    def span(self, path: Sequence[int]) -> Span:
+        """Return (line, column, end line, end column) of the element, or of its nearest located parent.
+
+        All 1-based; the end column is the one just after the element's last character, as buf prints it.
+        (0, 0, 0, 0) when neither the element nor a parent has a location.
+        """
         key = tuple(path)
         while key:
             found = self._lookup(key)
             if found is not None:
                 return found
             key = key[:-1]
-        return (0, 0)
+        return NO_SPAN
+
+    def exact_span(self, path: Sequence[int]) -> Span:
+        """Return the span of exactly this path, without falling back to a parent; (0, 0, 0, 0) when it has none."""
+        key = tuple(path)
+        return (self._lookup(key) if key else None) or NO_SPAN
 
     def comments(self, path: Sequence[int]) -> tuple[str, str]:
         """Return the (leading, trailing) comments of exactly this element, empty when it has none."""
@@ -131,12 +157,12 @@ class PositionFinder:
                 trailing = text.decode("utf-8", "replace")
         return (leading, trailing)
 
-    def _lookup(self, key: tuple[int, ...]) -> tuple[int, int] | None:
+    def _lookup(self, key: tuple[int, ...]) -> Span | None:
         if key not in self._found:
             self._found[key] = self._search(key)
         return self._found[key]
 
-    def _search(self, key: tuple[int, ...]) -> tuple[int, int] | None:
+    def _search(self, key: tuple[int, ...]) -> Span | None:
         if self._data is None:
             self._data = self.file.source_code_info.SerializeToString()
         for length in range(2, len(key), 2):
@@ -153,7 +179,9 @@ class PositionFinder:
         self._remember(key, offset)
         span, after_span = _read_packed(self._data, offset + len(needle))
         self._rests[key] = (after_span, record_end)
-        return (span[0] + 1, span[1] + 1) if len(span) >= 2 else None
+        if len(span) == 3:  # start and end on one line: [line, column, end column]
+            return (span[0] + 1, span[1] + 1, span[0] + 1, span[2] + 1)
+        return (span[0] + 1, span[1] + 1, span[2] + 1, span[3] + 1) if len(span) == 4 else None
 
     def _find(self, needle: bytes, start: int) -> tuple[int, int] | None:
         """Return (offset of the path field, end of its Location record), or None."""

@@ -15,8 +15,8 @@ from protoengine.model import model_of
 
 # A comment on the syntax, edition or package statement speaks for the whole file.
 FILE_STATEMENTS = ((FILE_SYNTAX,), (FILE_EDITION,), (FILE_PACKAGE,))
-# Where a finding about the file as a whole points, as buf does.
-FILE_START = (1, 1)
+# Where a finding points when buf has no location for it (the file as a whole, an unset option): the file's start.
+FILE_START = (1, 1, 1, 1)
 
 
 def lint(
@@ -27,13 +27,14 @@ def lint(
     `files` is a sequence of files or a compiled set (whose model is then shared).
     It may include dependencies and well-known types: they resolve imports and
     custom options. Findings are reported for `targets` (import paths; by default
-    every file not under google/protobuf/), and only targets take part in rules
-    that compare files, as in buf.
+    every file but the well-known types), and only targets take part in rules
+    that compare files, as in buf. A target may be a tree's own copy of a
+    well-known file: buf lints those too.
     """
     config = config or LintConfig()
     model = model_of(files)  # a compiled set lends its model: workspace tables and position finders
     chosen = [
-        file for file in model.files if not is_well_known(file.name) and (targets is None or file.name in targets)
+        file for file in model.files if (not is_well_known(file.name) if targets is None else file.name in targets)
     ]
     lint_files = [LintFile(file, model.workspace, finder=model.finder(file)) for file in chosen]
     rules = [LINT_RULES[rule_id] for rule_id in sorted(config.rule_ids)]
@@ -72,10 +73,11 @@ def _finding(rule: LintRule, problem: Problem, config: LintConfig) -> Finding | 
         return None
     if config.allow_comment_ignores and _silenced(rule.id, problem):
         return None
-    line, column = file.index.position(problem.source_path)
-    if (line, column) == (0, 0):
-        line, column = FILE_START
-    return Finding(file.name, line, column, rule.id, problem.message)
+    # Like buf, a finding points at the location of exactly its path, or at the file when there is none.
+    line, column, end_line, end_column = file.index.exact_span(problem.source_path)
+    if line == 0:
+        line, column, end_line, end_column = FILE_START
+    return Finding(file.name, line, column, rule.id, problem.message, end_line=end_line, end_column=end_column)
 
 
 def _silenced(rule_id: str, problem: Problem) -> bool:

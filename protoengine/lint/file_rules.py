@@ -16,12 +16,11 @@ from protoengine.lint.rules import EMPTY, FROM_BASIC, FROM_MINIMAL, ONLY_STANDAR
 from protoengine.lint.wire import LENGTH_DELIMITED, WireFormatError, field_numbers, iter_fields
 from protoengine.lint.workspace import FIRST_EXTENSION_NUMBER
 from protoengine.locations import FILE_OPTIONS, FILE_PACKAGE, FILE_SYNTAX
+from protoengine.quoting import go_quote
 
 PACKAGE_AFFINITY = "PACKAGE_AFFINITY"
 # buf's package versions: v1, v2beta1, v1p1alpha, v3test... but never v0 or a 0 counter.
 _VERSION = re.compile(r"v[1-9][0-9]*(?:(?:p[1-9][0-9]*)?(?:alpha|beta)(?:[1-9][0-9]*)?|test.*)?")
-# *Options.features, which may carry custom feature extensions such as (pb.cpp).
-OPTIONS_FEATURES = 50
 FEATURE_SET = "google.protobuf.FeatureSet"
 PACKAGE_AT = (FILE_PACKAGE,)
 
@@ -169,12 +168,18 @@ def _custom_option_keys(options) -> Iterator[tuple[str, int]]:
         for number, wire_type, value in iter_fields(options.SerializeToString()):
             if number >= FIRST_EXTENSION_NUMBER:
                 yield options.DESCRIPTOR.full_name, number
-            elif number == OPTIONS_FEATURES and wire_type == LENGTH_DELIMITED:
+            elif number == _features_number(options) and wire_type == LENGTH_DELIMITED:
                 yield from (
                     (FEATURE_SET, feature) for feature in field_numbers(value) if feature >= FIRST_EXTENSION_NUMBER
                 )
     except WireFormatError:
         return
+
+
+def _features_number(options) -> int | None:
+    """Return the number of `features` in this *Options message (50 in FileOptions, 21 in FieldOptions...)."""
+    field = options.DESCRIPTOR.fields_by_name.get("features")
+    return None if field is None else field.number
 
 
 def _by_package(files: Sequence[LintFile]) -> dict[str, list[LintFile]]:
@@ -224,15 +229,15 @@ def _same_option_rule(option: str, number: int):
             values = {_file_option(file, option) for file in members}
             if len(values) < 2:
                 continue
-            shown = ",".join(sorted(values - {""}))
+            shown = go_quote(",".join(sorted(values - {""})))
             if "" in values:
                 text = (
-                    f'Files in package "{package}" have both values "{shown}" and no value for option "{option}" '
+                    f'Files in package "{package}" have both values {shown} and no value for option "{option}" '
                     "and all values must be equal."
                 )
             else:
                 text = (
-                    f'Files in package "{package}" have multiple values "{shown}" for option "{option}" and all '
+                    f'Files in package "{package}" have multiple values {shown} for option "{option}" and all '
                     "values must be equal."
                 )
             for file in members:
@@ -243,10 +248,10 @@ def _same_option_rule(option: str, number: int):
 
 def _file_option(file: LintFile, option: str) -> str:
     options = file.proto.options
-    if option == "java_multiple_files":
-        # buf compares the boolean, so an unset option equals an explicit false.
-        return "true" if options.java_multiple_files else "false"
-    return getattr(options, option) if options.HasField(option) else ""
+    if not options.HasField(option):
+        return ""  # buf counts an unset option as no value, even java_multiple_files (not as false)
+    value = getattr(options, option)
+    return ("true" if value else "false") if isinstance(value, bool) else value
 
 
 def check_package_no_import_cycle(files: Sequence[LintFile], config) -> Iterator[Problem]:

@@ -109,7 +109,7 @@ def check_field_not_required(field: Field, config) -> Problem | None:
         proto.HasField("options") and proto.options.features.field_presence == FeatureSet.LEGACY_REQUIRED
     )
     if required:
-        return Problem(field, f'Field named "{field.name}" should not be required.')
+        return Problem(field, f'Field named "{field.name}" should not be required.', field.name_path)
     return None
 
 
@@ -171,6 +171,11 @@ def check_rpc_no_server_streaming(method: Method, config) -> Problem | None:
     if method.proto.server_streaming:
         return Problem(method, f'RPC "{method.name}" is server streaming.')
     return None
+
+
+def _is_group_or_in_map_entry(field: Field) -> bool:
+    # A group's comments belong to its message, so buf never asks the group field for one.
+    return field.proto.type == FieldDescriptorProto.TYPE_GROUP or _in_map_entry(field)
 
 
 def _comment_rule(label: str, skip=lambda element: False):
@@ -310,7 +315,7 @@ STYLE_RULES = (
         "Checks that fields have non-empty comments.",
         (COMMENTS,),
         "field",
-        _comment_rule("Field", _in_map_entry),
+        _comment_rule("Field", _is_group_or_in_map_entry),
     ),
     LintRule(
         "COMMENT_MESSAGE",

@@ -407,17 +407,17 @@ message user_record {
 """
 
 
+# buf's BASIC rules alone: the governance rules run under any `use` until `except` names them.
+BASIC_ONLY = "version: v2\nlint:\n  use: [BASIC]\n  except: [GOVERNANCE]\n"
+
+
 def test_lint_exits_0_on_a_clean_folder(tmp_path):
-    folder = write_tree(
-        tmp_path / "clean", {"acme/users/v1/user.proto": USER_V1, "buf.yaml": "version: v2\nlint:\n  use: [BASIC]\n"}
-    )
+    folder = write_tree(tmp_path / "clean", {"acme/users/v1/user.proto": USER_V1, "buf.yaml": BASIC_ONLY})
     assert lint(folder) == (0, "", "")
 
 
 def test_lint_exits_100_with_json_lines_for_findings(tmp_path):
-    folder = write_tree(
-        tmp_path / "bad", {"acme/users/v1/user.proto": BADLY_NAMED, "buf.yaml": "version: v2\nlint:\n  use: [BASIC]\n"}
-    )
+    folder = write_tree(tmp_path / "bad", {"acme/users/v1/user.proto": BADLY_NAMED, "buf.yaml": BASIC_ONLY})
     code, out, err = lint(folder, error_format="json")
     assert (code, err) == (100, "")
     findings = json_lines(out)
@@ -426,15 +426,72 @@ def test_lint_exits_100_with_json_lines_for_findings(tmp_path):
     assert by_type["MESSAGE_PASCAL_CASE"]["path"] == "acme/users/v1/user.proto"
     assert by_type["MESSAGE_PASCAL_CASE"]["start_line"] == line_of(BADLY_NAMED, "message user_record")
     assert by_type["FIELD_LOWER_SNAKE_CASE"]["start_line"] == line_of(BADLY_NAMED, "string Name")
-    assert all(set(f) == {"path", "start_line", "start_column", "type", "message"} for f in findings)
+    assert by_type["MESSAGE_PASCAL_CASE"]["end_line"] == by_type["MESSAGE_PASCAL_CASE"]["start_line"]
+    assert by_type["MESSAGE_PASCAL_CASE"]["end_column"] == len("message user_record") + 1
+    assert all(
+        list(f) == ["path", "start_line", "start_column", "end_line", "end_column", "type", "message"] for f in findings
+    )
+
+
+def test_lint_keeps_the_governance_rules_under_a_narrower_use_until_except_names_them(tmp_path):
+    basic = "version: v2\nlint:\n  use: [BASIC]\n"
+    folder = write_tree(tmp_path / "bad", {"acme/users/v1/user.proto": BADLY_NAMED, "buf.yaml": basic})
+    code, out, _ = lint(folder, error_format="json")
+    assert code == 100
+    assert rule_types(out) == {"MESSAGE_PASCAL_CASE", "FIELD_LOWER_SNAKE_CASE", "FIELD_PII_ANNOTATED"}
+    (folder / "buf.yaml").write_text(basic + "  except: [FIELD_PII_ANNOTATED]\n")
+    assert rule_types(lint(folder, error_format="json")[1]) == {"MESSAGE_PASCAL_CASE", "FIELD_LOWER_SNAKE_CASE"}
 
 
 def test_lint_honours_the_except_of_buf_yaml(tmp_path):
-    config = "version: v1\nlint:\n  use: [BASIC]\n  except: [FIELD_LOWER_SNAKE_CASE]\n"
+    config = "version: v1\nlint:\n  use: [BASIC]\n  except: [FIELD_LOWER_SNAKE_CASE, GOVERNANCE]\n"
     folder = write_tree(tmp_path / "bad", {"acme/users/v1/user.proto": BADLY_NAMED, "buf.yaml": config})
     code, out, _ = lint(folder, error_format="json")
     assert code == 100
     assert rule_types(out) == {"MESSAGE_PASCAL_CASE"}
+
+
+# A folder carrying its own copy of a well-known file, as vendored trees and buf's test data do.
+
+STRING_VIEW = """\
+edition = "2023";
+
+package acme.v1;
+
+import "google/protobuf/cpp_features.proto";
+
+message A {
+  string text = 1 [features.(pb.cpp).string_type = VIEW];
+}
+"""
+
+
+def vendored_tree(root: Path, text: str = STRING_VIEW) -> Path:
+    from protoengine.compiler import well_known_include_dir
+
+    features = (Path(well_known_include_dir()) / "google/protobuf/cpp_features.proto").read_text(encoding="utf-8")
+    return write_tree(root, {"google/protobuf/cpp_features.proto": features, "acme/v1/a.proto": text})
+
+
+def test_breaking_compiles_a_folder_with_its_own_cpp_features_proto(tmp_path):
+    previous = vendored_tree(tmp_path / "previous")
+    current = vendored_tree(tmp_path / "current", STRING_VIEW.replace("VIEW", "CORD"))
+    code, out, err = breaking(current, previous, rules=["FIELD_SAME_CPP_STRING_TYPE"], error_format="json")
+    assert (code, err) == (100, "")
+    assert [(f["path"], f["type"]) for f in json_lines(out)] == [("acme/v1/a.proto", "FIELD_SAME_CPP_STRING_TYPE")]
+    assert breaking(previous, previous) == (0, "", "")
+
+
+def test_lint_reports_a_folder_s_own_copy_of_a_well_known_file_as_buf_does(tmp_path):
+    folder = vendored_tree(tmp_path / "vendored")
+    code, out, err = lint(folder, error_format="json")
+    assert (code, err) == (100, "")
+    findings = json_lines(out)
+    assert {f["path"] for f in findings} == {"google/protobuf/cpp_features.proto"}
+    assert "PACKAGE_VERSION_SUFFIX" in rule_types(out)
+    # The import serves a feature of the field's options, so it is used.
+    (folder / "buf.yaml").write_text("version: v2\nlint:\n  ignore: [google]\n")
+    assert lint(folder) == (0, "", "")
 
 
 def test_lint_exits_1_on_a_compile_error(tmp_path):
@@ -538,9 +595,7 @@ def test_manage_py_breaking_returns_quietly_when_nothing_breaks(pair):
 
 
 def test_manage_py_lint_reports_json_lines_and_exits_100(tmp_path):
-    folder = write_tree(
-        tmp_path / "bad", {"acme/users/v1/user.proto": BADLY_NAMED, "buf.yaml": "version: v2\nlint:\n  use: [BASIC]\n"}
-    )
+    folder = write_tree(tmp_path / "bad", {"acme/users/v1/user.proto": BADLY_NAMED, "buf.yaml": BASIC_ONLY})
     out = io.StringIO()
     with pytest.raises(SystemExit) as exit_info:
         call_command("lint", str(folder), "--error-format", "json", stdout=out)

@@ -1,8 +1,10 @@
 """The engine: which files it reports on, in what order, in buf's words, and how fast."""
 
+from pathlib import Path
+
 import pytest
 
-from protoengine.compiler import CompilationFailed, compile_sources
+from protoengine.compiler import CompilationFailed, compile_sources, well_known_include_dir
 from protoengine.lint import LintConfig, lint, lint_sources
 from tests.unit.protoengine.lint.helpers import OPTIONS_PATH, OPTIONS_TEXT, places, proto3, run
 
@@ -31,6 +33,15 @@ def test_well_known_types_are_never_reported_and_findings_come_sorted():
         ("FIELD_LOWER_SNAKE_CASE", "b/v1/b.proto", 5, 46),
     ]
     assert findings == sorted(findings)
+
+
+def test_a_given_copy_of_a_well_known_file_is_linted_as_buf_lints_it():
+    vendored = (Path(well_known_include_dir()) / "google/protobuf/duration.proto").read_text(encoding="utf-8")
+    user = proto3("a.v1", 'import "google/protobuf/duration.proto";', "message A { google.protobuf.Duration d = 1; }")
+    findings = lint_sources({"google/protobuf/duration.proto": vendored, "a/v1/a.proto": user})
+    assert [(f.rule, f.path) for f in findings] == [("PACKAGE_VERSION_SUFFIX", "google/protobuf/duration.proto")]
+    # Given only as the compiler's own, it is never reported.
+    assert lint_sources({"a/v1/a.proto": user}) == []
 
 
 def test_targets_limit_the_report_while_other_files_resolve_imports():
@@ -104,8 +115,13 @@ def test_lint_sources_raises_compile_errors():
                 )
             },
         ),
+        (
+            'edition = "2023";\npackage a.v1;\nimport "google/protobuf/cpp_features.proto";\n'
+            "message A { string s = 1 [features.(pb.cpp).string_type = VIEW]; }\n",
+            {},
+        ),
     ],
-    ids=["custom field option", "public re-export", "extendee", "custom file option"],
+    ids=["custom field option", "public re-export", "extendee", "custom file option", "feature of a field"],
 )
 def test_an_import_counts_as_used_through_options_re_exports_and_extensions(importer, extra):
     assert run("IMPORT_USED", {"a/v1/a.proto": importer, **extra}) == []
@@ -157,6 +173,53 @@ def test_an_import_counts_as_used_through_options_re_exports_and_extensions(impo
 def test_findings_speak_in_buf_s_words(rule_id, text, message):
     [finding] = run(rule_id, {"b/a.proto": proto3("a.v1", text)})
     assert finding.message == message
+
+
+def test_a_finding_spans_the_element_buf_points_at():
+    text = proto3("a.v1", "message A {", "  required string order_id = 1;", "}").replace("proto3", "proto2")
+    [finding] = run("FIELD_NOT_REQUIRED", {"a/v1/a.proto": text})
+    # buf points at the field's name: line 4, columns 19 up to (not including) 27.
+    assert (finding.line, finding.column, finding.end_line, finding.end_column) == (4, 19, 4, 27)
+
+
+def test_a_finding_without_a_location_of_its_own_points_at_the_file_start():
+    sources = {
+        "a/v1/a.proto": proto3("a.v1", 'option java_package = "com.a";'),
+        "a/v1/b.proto": proto3("a.v1", 'option go_package = "a/v1";'),
+    }
+    findings = run("PACKAGE_SAME_JAVA_PACKAGE", sources)
+    assert [(f.path, f.line, f.column, f.end_line, f.end_column) for f in findings] == [
+        ("a/v1/a.proto", 3, 1, 3, 31),
+        ("a/v1/b.proto", 1, 1, 1, 1),
+    ]
+
+
+def test_an_unset_java_multiple_files_is_no_value_not_false():
+    sources = {
+        "a/v1/a.proto": proto3("a.v1", "option java_multiple_files = true;"),
+        "a/v1/b.proto": proto3("a.v1"),
+        "a/v1/c.proto": proto3("a.v1", "option java_multiple_files = false;"),
+    }
+    assert {f.message for f in run("PACKAGE_SAME_JAVA_MULTIPLE_FILES", sources)} == {
+        'Files in package "a.v1" have both values "false,true" and no value for option "java_multiple_files" and '
+        "all values must be equal."
+    }
+
+
+def test_option_values_are_quoted_as_go_quotes_them():
+    sources = {
+        "a/v1/a.proto": proto3("a.v1", 'option php_namespace = "A\\\\V1";'),
+        "a/v1/b.proto": proto3("a.v1", 'option php_namespace = "B\\tV1";'),
+    }
+    assert {f.message for f in run("PACKAGE_SAME_PHP_NAMESPACE", sources)} == {
+        'Files in package "a.v1" have multiple values "A\\\\V1,B\\tV1" for option "php_namespace" and all values '
+        "must be equal."
+    }
+
+
+def test_a_group_field_needs_no_comment_of_its_own():
+    text = 'syntax = "proto2";\npackage a.v1;\n// A.\nmessage A {\n  // The group.\n  optional group G = 1 {}\n}\n'
+    assert run("COMMENT_FIELD", {"a/v1/a.proto": text}) == []
 
 
 def big_schema(messages=300, fields_per_message=16):

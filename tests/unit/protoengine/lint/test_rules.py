@@ -207,7 +207,7 @@ CASES = {
     ),
     "FIELD_NOT_REQUIRED": Case(
         proto2("message Order {", "  required string order_id = 1;", "}"),
-        [(A, 4, 3)],
+        [(A, 4, 19)],
         proto2("message Order {", "  optional string order_id = 1;", "}"),
     ),
     "MESSAGE_PASCAL_CASE": Case(
@@ -326,5 +326,5 @@ def test_field_not_required_also_sees_editions_legacy_required():
         "LEGACY_REQUIRED];\n  string note = 2;\n}\n"
     )
     assert [(f.line, f.column, f.message) for f in run("FIELD_NOT_REQUIRED", {A: text})] == [
-        (4, 3, 'Field named "order_id" should not be required.')
+        (4, 10, 'Field named "order_id" should not be required.')
     ]
