@@ -81,12 +81,18 @@ def _finding(rule: LintRule, problem: Problem, config: LintConfig) -> Finding | 
 
 
 def _silenced(rule_id: str, problem: Problem) -> bool:
-    """Return True when a `// lint:ignore RULE_ID` comment on the element, its container or its file line applies."""
+    """Return True when a `// lint:ignore RULE_ID` comment applies: on the element or anything enclosing it
+    (a message's directive covers its nested enums' values, as in buf), or for file rules on the file's lines."""
     element = problem.element
     index = element.file.index
-    paths = [element.path]
+    paths = {*_enclosing(problem.source_path), *_enclosing(element.path)}
     if element.parent is not None:
-        paths.append(element.parent.path)
+        paths.update(_enclosing(element.parent.path))
     if element.kind == "file":
-        paths.extend(FILE_STATEMENTS)
+        paths.update(FILE_STATEMENTS)
     return any(rule_id in ignored_rules(index.comment(path)) for path in paths)
+
+
+def _enclosing(path: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Return the path and every shorter path that starts it (the declarations around it)."""
+    return [path[:length] for length in range(len(path), 0, -1)]

@@ -183,10 +183,10 @@ def _features_number(options) -> int | None:
 
 
 def _by_package(files: Sequence[LintFile]) -> dict[str, list[LintFile]]:
+    # Files without a package make a group of their own (package ""), as in buf.
     groups: dict[str, list[LintFile]] = defaultdict(list)
     for file in files:
-        if file.package:
-            groups[file.package].append(file)
+        groups[file.package].append(file)
     return groups
 
 

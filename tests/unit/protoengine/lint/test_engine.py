@@ -217,6 +217,30 @@ def test_option_values_are_quoted_as_go_quotes_them():
     }
 
 
+def test_files_without_a_package_are_one_package_for_the_package_rules():
+    sources = {
+        "left/a.proto": 'syntax = "proto3";\noption go_package = "x/left";\n',
+        "right/b.proto": 'syntax = "proto3";\n',
+    }
+    assert [(f.path, f.line) for f in run("PACKAGE_SAME_GO_PACKAGE", sources)] == [
+        ("left/a.proto", 2),
+        ("right/b.proto", 1),
+    ]
+    assert {f.message for f in run("PACKAGE_SAME_DIRECTORY", sources)} == {
+        'Multiple directories "left,right" contain files with package "".'
+    }
+
+
+def test_a_directive_on_an_enclosing_message_silences_its_nested_elements():
+    text = proto3(
+        "a.v1", "// buf:lint:ignore ENUM_VALUE_PREFIX", "message A {", "  enum Kind {", "    OTHER = 0;", "  }", "}"
+    )
+    assert run("ENUM_VALUE_PREFIX", {"a/v1/a.proto": text}) == []
+    assert (
+        len(run("ENUM_VALUE_PREFIX", {"a/v1/a.proto": text.replace("// buf:lint:ignore ENUM_VALUE_PREFIX", "")})) == 1
+    )
+
+
 def test_a_group_field_needs_no_comment_of_its_own():
     text = 'syntax = "proto2";\npackage a.v1;\n// A.\nmessage A {\n  // The group.\n  optional group G = 1 {}\n}\n'
     assert run("COMMENT_FIELD", {"a/v1/a.proto": text}) == []
