@@ -112,6 +112,8 @@ _VERSION_KEYS = {
 }
 _OUR_KEYS = {"tenant_packages", "personal_field_tokens", "non_personal_field_phrases", "person_words"}
 _GOVERNANCE_ONLY = ("GOVERNANCE",)
+# buf 1.75 puts these rules in no category of a v1 or v1beta1 buf.yaml: there they run only when named.
+_UNCATEGORISED_BEFORE_V2 = frozenset({"FIELD_NOT_REQUIRED", "PACKAGE_NO_IMPORT_CYCLE"})
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class LintConfig:
     personal_field_tokens: tuple[str, ...] = DEFAULT_PERSONAL_FIELD_TOKENS
     non_personal_field_phrases: tuple[str, ...] = DEFAULT_NON_PERSONAL_FIELD_PHRASES
     person_words: tuple[str, ...] = DEFAULT_PERSON_WORDS
+    # The buf.yaml version the settings came from: categories hold slightly different rules before v2.
+    buf_version: str = "v2"
 
     def __post_init__(self):
         for name in (
@@ -170,7 +174,10 @@ class LintConfig:
         The governance rules are the registry's policy, not a style choice: a narrower `use`
         (BASIC, MINIMAL, single rules) keeps them, and only `except` switches one off.
         """
-        return (expand(self.use, "use") | expand(_GOVERNANCE_ONLY)) - expand(self.except_, "except")
+        used = expand(self.use, "use")
+        if self.buf_version != "v2":
+            used -= _UNCATEGORISED_BEFORE_V2 - set(self.use)
+        return (used | expand(_GOVERNANCE_ONLY)) - expand(self.except_, "except")
 
     @cached_property
     def _ignored_paths_by_rule(self) -> dict[str, tuple[str, ...]]:
@@ -216,7 +223,7 @@ class LintConfig:
             module = _module(data, module_path, version)
             section = module.get("lint") or section
             prefix = _clean_path(module_path)
-        return cls(**_settings(section, version, prefix))
+        return cls(**_settings(section, version, prefix), buf_version=version)
 
 
 def _settings(section: Mapping, version: str, prefix: str) -> dict:

@@ -435,7 +435,10 @@ FILE_RULES = (
         check_file_lower_snake_case,
     ),
     LintRule("IMPORT_NO_PUBLIC", "Checks that imports are not public.", FROM_BASIC, "import", check_import_no_public),
-    LintRule("IMPORT_NO_WEAK", "Checks that imports are not weak.", FROM_BASIC, "import", check_import_no_weak),
+    # buf 1.75 lists IMPORT_NO_WEAK as deprecated and in no category; it runs here only when named.
+    LintRule(
+        "IMPORT_NO_WEAK", "Checks that imports are not weak (runs only when named).", (), "import", check_import_no_weak
+    ),
     LintRule("IMPORT_USED", "Checks that imports are used.", FROM_BASIC, "import", check_import_used),
     LintRule(
         "PACKAGE_LOWER_SNAKE_CASE",

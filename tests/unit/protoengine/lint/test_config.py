@@ -33,6 +33,11 @@ def test_the_categories_nest_as_in_buf():
         "SERVICE_SUFFIX",
     }
     assert set(rules_of_category("DEFAULT")) == standard
+    # buf 1.75 keeps IMPORT_NO_WEAK only as a deprecated id in no category.
+    assert (
+        LINT_RULES["IMPORT_NO_WEAK"].categories == ()
+        and "IMPORT_NO_WEAK" in LintConfig(use=["IMPORT_NO_WEAK"]).rule_ids
+    )
     assert set(rules_of_category("GOVERNANCE")) == GOVERNANCE_RULES
     assert set(rules_of_category("UNARY_RPC")) == {"RPC_NO_CLIENT_STREAMING", "RPC_NO_SERVER_STREAMING"}
     assert len(rules_of_category("COMMENTS")) == 7 and len(rules_of_category("PACKAGE_AFFINITY")) == 7
@@ -70,7 +75,9 @@ def test_it_reads_a_v1_buf_yaml():
             },
         }
     )
-    assert config.rule_ids == set(rules_of_category("STANDARD")) - {"ENUM_VALUE_PREFIX"} | GOVERNANCE_RULES
+    # buf 1.75's v1 STANDARD has neither FIELD_NOT_REQUIRED nor PACKAGE_NO_IMPORT_CYCLE.
+    v1_standard = set(rules_of_category("STANDARD")) - {"FIELD_NOT_REQUIRED", "PACKAGE_NO_IMPORT_CYCLE"}
+    assert config.rule_ids == v1_standard - {"ENUM_VALUE_PREFIX"} | GOVERNANCE_RULES
     assert config.ignore == ("vendor",) and config.ignore_only == (("FIELD_LOWER_SNAKE_CASE", ("legacy",)),)
     assert (config.enum_zero_value_suffix, config.service_suffix) == ("_NONE", "API")
     assert (
@@ -119,7 +126,7 @@ def test_governance_rules_run_under_any_use_list():
         == set(rules_of_category("BASIC")) | GOVERNANCE_RULES
     )
     assert (
-        LintConfig.from_buf_yaml({"version": "v1", "lint": {"use": ["MINIMAL"]}}).rule_ids
+        LintConfig.from_buf_yaml({"version": "v2", "lint": {"use": ["MINIMAL"]}}).rule_ids
         == set(rules_of_category("MINIMAL")) | GOVERNANCE_RULES
     )
     assert LintConfig.from_buf_yaml({"use": ["FIELD_LOWER_SNAKE_CASE"]}).rule_ids == {"FIELD_LOWER_SNAKE_CASE"} | (
@@ -128,6 +135,17 @@ def test_governance_rules_run_under_any_use_list():
     assert LintConfig.from_buf_yaml({"use": ["MESSAGE_TENANT_ID"]}).rule_ids == GOVERNANCE_RULES
     assert LintConfig(use=["BASIC"]).rule_ids >= GOVERNANCE_RULES
     assert LintConfig.from_buf_yaml({"version": "v2", "lint": {"disable_builtin": True}}).rule_ids == GOVERNANCE_RULES
+
+
+def test_a_v1_buf_yaml_s_categories_leave_out_what_buf_1_75_leaves_out_of_them():
+    v1_basic = LintConfig.from_buf_yaml({"version": "v1", "lint": {"use": ["BASIC"]}}).rule_ids
+    assert not {"FIELD_NOT_REQUIRED", "PACKAGE_NO_IMPORT_CYCLE"} & v1_basic
+    assert v1_basic | {"FIELD_NOT_REQUIRED", "PACKAGE_NO_IMPORT_CYCLE"} == set(rules_of_category("BASIC")) | (
+        GOVERNANCE_RULES
+    )
+    named = LintConfig.from_buf_yaml({"version": "v1", "lint": {"use": ["MINIMAL", "PACKAGE_NO_IMPORT_CYCLE"]}})
+    assert "PACKAGE_NO_IMPORT_CYCLE" in named.rule_ids
+    assert "FIELD_NOT_REQUIRED" in LintConfig.from_buf_yaml({"version": "v2", "lint": {"use": ["BASIC"]}}).rule_ids
 
 
 def test_governance_rules_stop_only_when_except_names_them():
