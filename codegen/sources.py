@@ -4,10 +4,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from protoengine import folders
 from protoengine.folders import read_folder
-
-# A folder holding one of these is the root that import paths are relative to (buf's module root).
-ROOT_MARKERS = ("buf.yaml", "buf.work.yaml")
 
 
 class SourceError(Exception):
@@ -24,20 +22,8 @@ class SourceSelection:
 
 
 def find_source_root(path: Path, root_names: Sequence[str] = ()) -> Path:
-    """Return the folder import paths start from: the nearest one with a buf.yaml, else one named in `root_names`.
-
-    The project passes its catalogue's folder name (generate_code: the name of REGISTRY_SCHEMAS_DIR).
-    Without either, a folder is its own root and a file's root is its folder.
-    """
-    start = Path(path).resolve()
-    folder = start if start.is_dir() else start.parent
-    for candidate in (folder, *folder.parents):
-        if any((candidate / marker).is_file() for marker in ROOT_MARKERS):
-            return candidate
-    for candidate in (folder, *folder.parents):
-        if candidate.name in root_names:
-            return candidate
-    return folder
+    """Return the folder import paths start from (protoengine.folders.find_source_root, on the resolved path)."""
+    return folders.find_source_root(Path(path).resolve(), root_names)
 
 
 def select_sources(paths: Sequence[Path], root_names: Sequence[str] = ()) -> SourceSelection:

@@ -94,7 +94,7 @@ def check_compatibility(
     """
     directions = directions_of(level)
     _check_rule_set(rule_set)
-    earlier = list(previous_versions) if level.endswith("_TRANSITIVE") else list(previous_versions)[-1:]
+    earlier = versions_the_level_reads(previous_versions, level)
     if not earlier or not directions:
         return []
     indexed = _indexed(current)  # indexed once for every earlier version
@@ -127,13 +127,26 @@ def check_new_version(
     indexed = _indexed(current)
     latest = _by_direction(versions[-1], indexed, rule_set, _DIRECTIONS[FULL])
     findings = {finding for direction in level_directions for finding in latest[direction]}
-    if level.endswith("_TRANSITIVE") and level_directions:
-        for previous in versions[:-1]:
+    if level_directions:
+        for previous in versions_the_level_reads(versions, level)[:-1]:
             for direction_findings in _by_direction(previous, indexed, rule_set, level_directions).values():
                 findings.update(direction_findings)
     return VersionCheck(
         findings=sorted(findings, key=_order), breaks_latest=any(latest[direction] for direction in latest)
     )
+
+
+def is_transitive(level: str) -> bool:
+    """Return True for a level that checks every earlier version, not only the latest."""
+    return level.endswith("_TRANSITIVE")
+
+
+def versions_the_level_reads(versions: Sequence, level: str) -> list:
+    """Return the earlier versions (oldest first) a level compares with: all when transitive, else the latest.
+
+    The one home of this choice: the engine, the registry's selectors and deploy_schemas all ask here.
+    """
+    return list(versions) if is_transitive(level) else list(versions)[-1:]
 
 
 def directions_of(level: str) -> tuple[str, ...]:

@@ -29,7 +29,13 @@ from pathlib import Path
 
 from protoengine import canonical, folders
 from protoengine.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
-from protoengine.compatibility import DEFAULT_LEVEL, DEFAULT_RULE_SET, READ_ONLY_MODES, check_compatibility
+from protoengine.compatibility import (
+    DEFAULT_LEVEL,
+    DEFAULT_RULE_SET,
+    READ_ONLY_MODES,
+    check_compatibility,
+    is_transitive,
+)
 from protoengine.compiler import COMPILE_ERROR, CompiledFiles, compile_one, compile_sources, own_imports
 from protoengine.findings import Finding
 from protoengine.references import Ref, ReferenceCycle, resolve_references
@@ -217,8 +223,8 @@ class _Planner:
         return found
 
     def _versions_the_level_reads(self, subject: str, latest: dict, level: str) -> list[dict]:
-        if not level.endswith("_TRANSITIVE"):
-            return [latest]
+        if not is_transitive(level):
+            return [latest]  # compatibility.versions_the_level_reads, without fetching what it would drop
         return [self._fetch(subject, number) for number in self.client.version_numbers(subject)]
 
     def _compiled(self, version: dict):

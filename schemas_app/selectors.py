@@ -580,7 +580,7 @@ def compatibility_findings(
     """Return the engine's breaking findings of `prepared` against earlier versions (oldest first)."""
     if level == CompatibilityLevel.NONE or not previous:
         return []
-    previous_sets = [files_of(version) for version in _versions_the_level_reads(previous, level)]
+    previous_sets = [files_of(version) for version in compatibility.versions_the_level_reads(previous, level)]
     findings = compatibility.check_compatibility(prepared.compiled, previous_sets, level=level, rule_set=rule_set)
     metrics.record_compatibility_check(rule_set=rule_set, level=level, compatible=not findings)
     return findings
@@ -601,15 +601,11 @@ def version_check(
     `counted` False keeps the check out of the metrics (an import checks nothing).
     """
     # Whatever the level, the latest version is among these: the semantic version compares with it.
-    previous_sets = [files_of(version) for version in _versions_the_level_reads(previous, level)]
+    previous_sets = [files_of(version) for version in compatibility.versions_the_level_reads(previous, level)]
     check = compatibility.check_new_version(prepared.compiled, previous_sets, level=level, rule_set=rule_set)
     if counted and previous and level != CompatibilityLevel.NONE:
         metrics.record_compatibility_check(rule_set=rule_set, level=level, compatible=not check.findings)
     return check
-
-
-def _versions_the_level_reads(previous: list[SubjectVersion], level: str) -> list[SubjectVersion]:
-    return previous if level.endswith("_TRANSITIVE") else previous[-1:]
 
 
 def compatibility_test(

@@ -3,13 +3,14 @@
 Each PATH is checked under an include root, the folder its import paths (and
 registry subjects) are relative to:
 
-1. the nearest folder at or above PATH holding a buf.yaml, looking no higher
+1. the nearest folder at or above PATH holding a buf.yaml (or buf.work.yaml), looking no higher
    than the top of the git checkout (the folder holding `.git`);
 2. without one, a folder argument is its own root, and a file's root is the
    nearest folder at or above its own from which every file it imports exists;
 3. failing that, the file's own folder (the compiler then names the import it
    cannot find).
 
+The rule is protoengine.folders.find_source_root, which generate_code follows too.
 Lint uses the root's buf.yaml `lint:` settings, as `python manage.py lint` does.
 Findings carry the path as it can be opened from the working directory.
 No Django here.
@@ -17,18 +18,15 @@ No Django here.
 
 import dataclasses
 import os
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from protoengine import bufconfig, cli, folders, lint
-from protoengine.compiler import CompilationFailed, compile_sources, is_well_known
+from protoengine.compiler import CompilationFailed, compile_sources
 from protoengine.findings import Finding
 from schemas_app.deploy import plan_tree
 from schemas_app.remote import RemoteError, RemoteRegistry
-
-_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+|option\s+)?"(?P<name>[^"]+)"\s*;', re.MULTILINE)
 
 
 @dataclass
@@ -81,27 +79,7 @@ def resolve_targets(paths: Sequence[str | Path]) -> dict[Path, list[str]]:
 
 def find_root(path: Path) -> Path:
     """Return the include root of a file or folder, by the rule in this module's docstring."""
-    start = path if path.is_dir() else path.parent
-    for folder in _ancestors(start):
-        if (folder / bufconfig.FILE_NAME).is_file():
-            return folder
-    if path.is_dir():
-        return path
-    imports = [
-        name for name in _IMPORT.findall(path.read_text(encoding="utf-8", errors="replace")) if not is_well_known(name)
-    ]
-    for folder in _ancestors(start):
-        if all((folder / name).is_file() for name in imports):
-            return folder
-    return start
-
-
-def _ancestors(start: Path) -> Iterator[Path]:
-    """Yield the folder and those above it, up to the top of its git checkout."""
-    for folder in (start, *start.parents):
-        yield folder
-        if (folder / ".git").exists():
-            return
+    return folders.find_source_root(path)
 
 
 def _validate_root(root: Path, import_paths: list[str], against: RemoteRegistry | None, result: Validation) -> None:
