@@ -1,5 +1,7 @@
 """Every role against every endpoint: allowed answers are neither 401 nor 403; denied ones are, in the JSON shape.
 
+The code generation endpoints are held to the exact status each allowed answer has.
+
 Accounts hold their roles through the bundled groups, as a deployment would grant them. Without credentials
 every endpoint answers 401 (anonymous reads are off by default); signed in without the role, 403.
 """
@@ -68,6 +70,15 @@ ENDPOINTS = [
     ("delete", "/tenants/default/config", None, "approve"),
     ("get", "/reviews", None, "read"),
 ]
+# Code generation, against a job that generated ticks-value and stored its archive:
+# (method, path, body, role needed, the allowed answer's status).
+CODEGEN_ENDPOINTS = [
+    ("get", "/generate/languages", None, "read", 200),
+    ("post", "/generate/python", {"subject": "ticks-value"}, "codegen", 200),  # 200: the archive is stored
+    ("get", "/jobs/{job}", None, "read", 200),
+    ("get", "/generated/python/{version}", None, "read", 200),
+    ("get", "/generated/python/latest?subject=ticks-value", None, "read", 302),
+]
 
 
 @pytest.fixture
@@ -75,6 +86,18 @@ def schema_id(owner):
     admin = APIClient()
     admin.force_authenticate(owner)
     return register(admin, "ticks-value", TICK_V1).json()["id"]
+
+
+@pytest.fixture
+def generated(owner, schema_id, django_capture_on_commit_callbacks) -> dict:
+    """The owner's job for ticks-value in Python, run in-process once it commits; its id and archive version."""
+    admin = APIClient()
+    admin.force_authenticate(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = call(admin, "post", "/generate/python", {"subject": "ticks-value"})
+    assert started.status_code == 202, started.content
+    assert admin.get(f"/jobs/{started.json()['job_id']}").json()["state"] == "succeeded"
+    return {"job": started.json()["job_id"], "version": started.json()["version"]}
 
 
 def account(django_user_model, name: str):
@@ -113,5 +136,26 @@ def test_each_role_against_each_endpoint(django_user_model, schema_id, name, met
 @pytest.mark.parametrize(("method", "path", "body", "role"), ENDPOINTS, ids=lambda value: str(value)[:40])
 def test_each_endpoint_refuses_anonymous_callers_with_401(schema_id, method, path, body, role):
     response = call(APIClient(), method, path.format(id=schema_id), body)
+    assert_error_shape(response, 401, 40101)
+    assert response["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize("name", ACCOUNTS)
+@pytest.mark.parametrize(("method", "path", "body", "role", "allowed"), CODEGEN_ENDPOINTS, ids=str)
+def test_each_role_against_each_code_generation_endpoint(
+    django_user_model, generated, name, method, path, body, role, allowed
+):
+    client = APIClient()
+    client.force_authenticate(account(django_user_model, name))
+    response = call(client, method, path.format(**generated), body)
+    if role in ACCOUNTS[name]:
+        assert response.status_code == allowed, (name, method, path, response.content)
+    else:
+        assert_error_shape(response, 403, 40301)
+
+
+@pytest.mark.parametrize(("method", "path", "body", "role", "allowed"), CODEGEN_ENDPOINTS, ids=str)
+def test_each_code_generation_endpoint_refuses_anonymous_callers_with_401(generated, method, path, body, role, allowed):
+    response = call(APIClient(), method, path.format(**generated), body)
     assert_error_shape(response, 401, 40101)
     assert response["WWW-Authenticate"].startswith("Basic")

@@ -166,3 +166,50 @@ def test_the_tenant_registers_in_its_own_tenant_only(alice, admin, world):
 def test_the_tenant_may_not_write_into_the_shared_catalogue(alice, world):
     response = register(alice, ":.shared:common%2Fmoney.proto", MONEY.replace("int32 nanos = 2;", ""))
     assert_same_answer(response, 403, 40301)
+
+
+@pytest.fixture
+def globex_archive(admin, world, django_capture_on_commit_callbacks) -> dict:
+    """A Python archive of globex's secret-value, generated in-process by the owner; its job id and version."""
+    with django_capture_on_commit_callbacks(execute=True):
+        started = post(admin, "/generate/python", {"subject": "secret-value", "tenant": "globex"})
+    assert started.status_code == 202, started.content
+    return {"job": started.json()["job_id"], "version": started.json()["version"]}
+
+
+def test_another_tenants_generation_job_answers_exactly_as_an_unknown_job(alice, globex_archive):
+    unknown = str(uuid.uuid4())
+    hidden = alice.get(f"/jobs/{globex_archive['job']}")
+    assert_same_answer(hidden, 404, 40451)
+    missing = alice.get(f"/jobs/{unknown}")
+    assert hidden.json()["message"] == missing.json()["message"].replace(unknown, globex_archive["job"])
+
+
+def test_another_tenants_archive_answers_exactly_as_an_unknown_archive(alice, globex_archive):
+    unknown = "0" * 64
+    for suffix in ("", "?format=tar.gz"):
+        hidden = alice.get(f"/generated/python/{globex_archive['version']}{suffix}")
+        assert_same_answer(hidden, 404, 40452)
+        missing = alice.get(f"/generated/python/{unknown}{suffix}")
+        assert hidden.json()["message"] == missing.json()["message"].replace(unknown, globex_archive["version"])
+
+
+@pytest.mark.parametrize("tenant", ["globex", "no-such-tenant"])
+def test_code_generation_in_another_tenant_answers_as_in_an_unknown_one(alice, globex_archive, tenant):
+    for response in (
+        post(alice, "/generate/python", {"subject": "secret-value", "tenant": tenant}),
+        post(alice, "/generate/python", {"all": True, "tenant": tenant}),
+        alice.get("/generated/python/latest", {"subject": "secret-value", "tenant": tenant}),
+    ):
+        assert_same_answer(response, 404, 404)
+        assert response.json()["message"] == f"Tenant '{tenant}' not found."
+
+
+def test_code_generation_of_another_tenants_subject_answers_as_an_unknown_subject(alice, globex_archive):
+    for response in (
+        post(alice, "/generate/python", {"subject": "secret-value"}),
+        post(alice, "/generate/python", {"subjects": ["secret-value"]}),
+        alice.get("/generated/python/latest", {"subject": "secret-value"}),
+    ):
+        assert_same_answer(response, 404, 40401)
+        assert response.json()["message"] == "Subject 'secret-value' not found."
