@@ -13,6 +13,7 @@ from schemas_app.admin_access import GrantsShown
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
 from schemas_app.side_by_side import findings_table
+from schemas_app.ui.sign_in import LimitedAdminAuthenticationForm
 
 
 @admin.register(Tenant)
@@ -337,6 +338,9 @@ class SubjectModeAdmin(admin.ModelAdmin):
 
 # The audit log is read-only for everyone, super admins included: no add, change or delete, no bulk actions.
 admin.site.unregister(LogEntry)
+
+# The admin's sign-in counts wrong passwords with the API's sign-ins, and refuses a locked-out account.
+admin.site.login_form = LimitedAdminAuthenticationForm
 
 
 @admin.register(LogEntry)
