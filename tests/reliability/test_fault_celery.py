@@ -9,15 +9,22 @@ prefork pool, on a private Redis broker. Two ways a worker dies:
   once; the visibility timeout stays at its production hour, so only that hand-back can bring the task back.
 
 The code generation job is slow because its input is: a six-file tree whose Java code is megabytes.
+The last scenario kills the stack's only worker while the mixed workload runs (tests/reliability/harness.py)
+and checks the load's invariants afterwards.
 """
 
+import dataclasses
 import http.server
 import io
 import json
+import os
+import signal
 import threading
 import zipfile
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
+import httpx
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import transaction
@@ -30,7 +37,11 @@ from schemas_app.tree import tree_register
 from tests.integration.codegen.helpers import body_of, wait_for_job
 from tests.integration.operations.servers import redis_server
 from tests.reliability.celery_workers import CeleryWorker, PrivateBroker, wait_until, worker_env
+from tests.reliability.harness import registry_stack
+from tests.reliability.invariants import check_invariants
 from tests.reliability.large_tree import large_tree
+from tests.reliability.results import record, summary
+from tests.reliability.workload import MIX, run_load
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -40,6 +51,8 @@ DELIVER = "schemas_app.deliver_notification"
 VISIBILITY_SECONDS = 5
 LEASE_SECONDS = 3
 WHOLE_WORKER, POOL_CHILD = "whole worker", "pool child"
+# How long the load runs at least in the scenario under load: the fault and the rescue take about this long.
+FAULT_SECONDS = 40
 
 
 @pytest.fixture
@@ -221,3 +234,72 @@ def _state(job_id) -> str:
 
 def _delivery_status(delivery_id) -> str:
     return NotificationDelivery.objects.get(pk=delivery_id).status
+
+
+def test_the_only_worker_killed_under_the_mixed_workload_loses_no_job_and_breaks_no_invariant(tmp_path, scale):
+    # The clients keep working through the fault (about half a minute) and ask for code often enough to queue
+    # jobs while no worker is alive.
+    overlapping = dataclasses.replace(scale, seconds=max(scale.seconds, FAULT_SECONDS))
+    mix = {**MIX, "codegen": 5.0}
+    with registry_stack(
+        tmp_path, CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_SECONDS), CODEGEN_JOB_LEASE_SECONDS=str(LEASE_SECONDS)
+    ) as stack:
+        api = httpx.Client(base_url=stack.url, headers=stack.writer.auth_headers("bearer"), timeout=60)
+        rescuers: list[CeleryWorker] = []
+
+        def kill_the_worker_mid_job(faults) -> None:
+            job = _start_a_slow_job(api)
+            wait_until(lambda: api.get(job["status_url"]).json()["state"] == "running", timeout=60, what="never ran")
+            with faults.window("celery worker killed"):
+                os.killpg(stack.celery.pid, signal.SIGKILL)  # the harness reaps it when the stack stops
+                wait_until(lambda: _is_dead(stack.celery.pid), timeout=10, what="the worker outlived SIGKILL")
+                assert api.get(job["status_url"]).json()["state"] == "running"
+                rescuers.append(CeleryWorker(stack.env, "rescuer"))
+            slow = wait_until(lambda: _finished(api, job["status_url"]), timeout=180, what="the slow job never ended")
+            assert slow["state"] == "succeeded" and slow["attempts"] == 2, slow
+            assert api.get(job["download_url"]).status_code == 200
+
+        try:
+            run = run_load(
+                stack.url, stack.writer, stack.reviewer, overlapping, mix=mix, during=kill_the_worker_mid_job
+            )
+            report = check_invariants(stack, run)
+            jobs = [job_id for log in run.logs for job_id in log.codegen_jobs]
+            ended = [wait_until(lambda j=j: _finished(api, f"/jobs/{j}"), timeout=120, what=j) for j in jobs]
+        finally:
+            for rescuer in rescuers:
+                rescuer.stop()
+            api.close()
+    record("celery worker killed", run, report)
+    print(summary("celery worker killed", run, report))
+
+    assert run.faults.names == ["celery worker killed"]
+    assert jobs, "the clients asked for code"
+    assert [job["state"] for job in ended] == ["succeeded"] * len(jobs)
+    assert report.violations == []
+    assert report.lost == report.duplicated == report.skipped == report.stale == report.unexpected_errors == 0
+
+
+def _start_a_slow_job(api: httpx.Client) -> dict:
+    """Register the large tree over HTTP and ask for its Java code; return the 202 answer."""
+    previous = None  # each file imports the one before it
+    for path, text in large_tree().items():
+        references = [{"name": previous, "subject": previous, "version": 1}] if previous else []
+        body = {"schema": text, "schemaType": "PROTOBUF", "references": references}
+        answer = api.post(f"/subjects/{path}/versions", json=body)
+        assert answer.status_code == 200, answer.text
+        previous = path
+    started = api.post("/generate/java", json={"subjects": sorted(large_tree())})
+    assert started.status_code == 202, started.text
+    return started.json()
+
+
+def _finished(api: httpx.Client, status_url: str) -> dict | None:
+    job = api.get(status_url).json()
+    return job if job["state"] in ("succeeded", "failed") else None
+
+
+def _is_dead(pid: int) -> bool:
+    """Return True once the process has exited (a zombie waiting to be reaped counts)."""
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
