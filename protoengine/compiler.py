@@ -105,6 +105,11 @@ class CompiledFiles:
         """Return the files that came from the input mapping (well-known types only when the tree carries them)."""
         return tuple(f for f in self.files if f.name in self.given or not is_well_known(f.name))
 
+    @property
+    def subject_files(self) -> tuple[FileDescriptorProto, ...]:
+        """Return the own files a registry may store: a tree's copy of a well-known file is never a subject."""
+        return tuple(f for f in self.own_files if not is_well_known(f.name))
+
     @cached_property
     def model(self):
         """Return the set's one DescriptorModel, built on first need and kept with the set."""

@@ -137,7 +137,7 @@ def read_sources(root: str | Path) -> tuple[dict[str, str], CompiledFiles]:
 def plan_tree(client: RemoteRegistry, sources: Mapping[str, str], compiled: CompiledFiles) -> list[FilePlan]:
     """Return, in dependency order, what registering each compiled file would do on the remote registry."""
     planner = _Planner(client, sources)
-    return [planner.plan(file.name, own_imports(file)) for file in compiled.own_files]
+    return [planner.plan(file.name, own_imports(file)) for file in compiled.subject_files]
 
 
 def references(plans: Mapping[str, FilePlan], imports: Sequence[str]) -> list[dict]:

@@ -26,7 +26,7 @@ class TreeResult:
 
 def dependency_order(sources: Mapping[str, str]) -> list[tuple[str, tuple[str, ...]]]:
     """Compile the tree once and return (path, imports) with every file after the files it imports."""
-    return [(file.name, own_imports(file)) for file in compile_sources(sources).own_files]
+    return [(file.name, own_imports(file)) for file in compile_sources(sources).subject_files]
 
 
 def in_shared_folder(path: str, shared_folders: Collection[str]) -> bool:

@@ -179,6 +179,14 @@ def test_a_tree_s_own_copy_of_a_well_known_file_replaces_the_bundled_one():
     assert [file.name for file in result.own_files] == ["google/protobuf/timestamp.proto", "acme/v1/a.proto"]
 
 
+def test_a_tree_s_copy_of_a_well_known_file_is_never_one_of_its_subject_files():
+    user = 'syntax = "proto3";\npackage acme.v1;\nimport "google/protobuf/empty.proto";\nmessage A {}\n'
+    sources = {"google/protobuf/empty.proto": well_known_text("google/protobuf/empty.proto"), "acme/v1/a.proto": user}
+    result = compile_sources(sources)
+    assert [file.name for file in result.own_files] == ["google/protobuf/empty.proto", "acme/v1/a.proto"]
+    assert [file.name for file in result.subject_files] == ["acme/v1/a.proto"]
+
+
 def test_a_vendored_cpp_features_file_serves_an_editions_feature():
     user = (
         'edition = "2023";\npackage acme.v1;\nimport "google/protobuf/cpp_features.proto";\n'
