@@ -17,6 +17,12 @@
     return made;
   }
 
+  // The API answers absolute URLs; behind a proxy they may name another scheme or host, so keep only the path.
+  function onThisSite(url) {
+    var parsed = new URL(url, window.location.href);
+    return parsed.pathname + parsed.search;
+  }
+
   function stateText(job, label) {
     var text = label + ": " + job.state;
     if (job.progress && job.progress.total) {
@@ -39,9 +45,9 @@
   function outcome(job, label) {
     if (job.state === "succeeded") {
       var links = element("p");
-      links.appendChild(element("a", { class: "download", href: job.download_url }, "Download the " + label + " archive (zip)"));
+      links.appendChild(element("a", { class: "download", href: onThisSite(job.download_url) }, "Download the " + label + " archive (zip)"));
       links.appendChild(document.createTextNode(" · "));
-      links.appendChild(element("a", { href: job.download_url + "?format=tar.gz" }, "tar.gz"));
+      links.appendChild(element("a", { href: onThisSite(job.download_url) + "?format=tar.gz" }, "tar.gz"));
       return links;
     }
     if (job.state === "failed") {
@@ -106,7 +112,7 @@
       .then(function (job) {
         var label = form.getAttribute("data-label") || job.language;
         show(panel, job, label);
-        follow(panel, job.status_url, label);
+        follow(panel, onThisSite(job.status_url), label);
       })
       .catch(function (error) { showError(panel, error.message); })
       .finally(function () {

@@ -103,9 +103,8 @@ def job(request, job_id):
         found = codegen_selectors.job_get(viewer=request.user, job_id=job_id)
     except JobNotFound:
         raise Http404("No such job") from None
-    status = job_payload(request, found)
     running = found.state in (GenerationJob.State.QUEUED, GenerationJob.State.RUNNING)
-    return render(request, "ui/job.html", {"job": found, "status": status, "running": running})
+    return render(request, "ui/job.html", {"job": found, "running": running})
 
 
 # A language name is short; the cut keeps an absurd one out of the error message.

@@ -98,7 +98,7 @@ def test_without_javascript_the_post_leads_to_a_job_page_that_refreshes_until_th
     generation_run(job_id=job.pk)
     done = ci.get(started["Location"]).content.decode()
     assert 'http-equiv="refresh"' not in done
-    assert f'href="http://testserver/generated/python/{GenerationJob.objects.get().version}"' in done
+    assert f'href="/generated/python/{GenerationJob.objects.get().version}"' in done
 
 
 def test_the_pages_script_gets_the_jobs_urls_as_json(ci, tick, django_capture_on_commit_callbacks):
