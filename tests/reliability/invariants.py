@@ -28,6 +28,7 @@ from tests.reliability.workload import (
     LoadRun,
     fingerprint,
     require_loopback,
+    run_in_own_loop,
 )
 
 OUTAGE_CODES = {50001, 503, 50301}
@@ -284,7 +285,7 @@ def check_api(url: str, account, database: Database, report: Report, *, concurre
                         )
             await asyncio.gather(*checks)
 
-    asyncio.run(ask_everything())
+    run_in_own_loop(ask_everything())
 
 
 def _clean_outage_answer(error: ErrorAnswer) -> bool:

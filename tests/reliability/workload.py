@@ -14,6 +14,7 @@ One subject in ten is a review subject: its proposals flip a field's type, which
 
 import asyncio
 import base64
+import concurrent.futures
 import hashlib
 import json
 import logging
@@ -541,10 +542,17 @@ async def _run(url, writer, reviewer, scale, mix, faults, during) -> LoadRun:
         return LoadRun(scale=scale, seeding=seeded, logs=logs, seconds=time.monotonic() - started, faults=faults)
 
 
+def run_in_own_loop(coroutine):
+    """asyncio.run on a thread of its own: Playwright's sync API, used by earlier browser tests in the same
+    process, keeps an event loop running on the test's thread, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def run_load(url: str, writer: Account, reviewer: Account, scale: Scale, *, mix=None, during=None) -> LoadRun:
     """Seed the registry, then run the clients until the deadline; `during(faults)` runs in a thread meanwhile.
 
     `during` injects faults inside `faults.window(name)` blocks; the load keeps going until its deadline
     whatever `during` does, and at least until `during` returns.
     """
-    return asyncio.run(_run(url, writer, reviewer, scale, mix or MIX, Faults(), during))
+    return run_in_own_loop(_run(url, writer, reviewer, scale, mix or MIX, Faults(), during))
