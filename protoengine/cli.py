@@ -181,16 +181,30 @@ def write_findings(findings: Iterable[Finding], error_format: str, stream: TextI
     """Print findings as buf does: `path:line:column:message` lines, or one JSON object per line."""
     for finding in findings:
         stream.write(
-            (json.dumps(finding_json(finding), separators=(",", ":")) if error_format == "json" else finding.as_text())
+            (
+                json.dumps(finding_json(finding), separators=(",", ":"))
+                if error_format == "json"
+                else finding_text(finding)
+            )
             + "\n"
         )
 
 
+def finding_text(finding: Finding) -> str:
+    """Return buf's text line: `<input>` for a finding without a file, 1:1 for one without a place in it."""
+    return f"{finding.path or '<input>'}:{finding.line or 1}:{finding.column or 1}:{finding.message}"
+
+
 def finding_json(finding: Finding) -> dict:
-    """Return buf's JSON shape of a finding; `type` is the rule id, the end of the span only when known."""
-    data = {"path": finding.path, "start_line": finding.line, "start_column": finding.column}
-    if finding.end_line:
-        data.update(end_line=finding.end_line, end_column=finding.end_column)
+    """Return buf's JSON shape of a finding; `type` is the rule id.
+
+    Like buf, a finding without a file (a deleted file or package) has no `path`, one without a place in its
+    file points at 1:1, and the end of the span is printed when known.
+    """
+    data = {"path": finding.path} if finding.path else {}
+    data.update(start_line=finding.line or 1, start_column=finding.column or 1)
+    if finding.end_line or not finding.line:
+        data.update(end_line=finding.end_line or 1, end_column=finding.end_column or 1)
     data.update(type=finding.rule, message=finding.message)
     return data
 

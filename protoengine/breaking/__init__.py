@@ -5,8 +5,8 @@
 Types are matched by fully qualified name across the whole set, so moving a message
 to another file is seen as a move (FILE category) rather than a deletion everywhere.
 Each rule is one function in rules.py and one row of RULES; the pairs it looks at
-come from pairs.py. Findings carry the rule id, the file, the 1-based line and column
-in the current file (in the previous file for deletions) and a sentence for people.
+come from pairs.py. Findings carry the rule id, the file, the 1-based start and end
+line and column in the current file, as buf reports them, and buf's sentence.
 """
 
 from collections.abc import Iterable, Sequence
@@ -56,6 +56,6 @@ def compare(previous: Schema, current: Schema, rule_ids: frozenset[str]) -> list
     for rule in RULES.values():
         if rule.id in rule_ids:
             for pair in comparison.pairs(rule.over):
-                for (path, line, column), message in rule.function(*pair):
-                    findings.add(Finding(path, line, column, rule.id, message))
+                for (path, line, column, end_line, end_column), message in rule.function(*pair):
+                    findings.add(Finding(path, line, column, rule.id, message, None, end_line, end_column))
     return sorted(findings)

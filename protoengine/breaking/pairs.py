@@ -24,9 +24,7 @@ from protoengine.locations import (
     ENUM_VALUE,
     FILE_ENUM_TYPE,
     FILE_MESSAGE_TYPE,
-    FILE_PACKAGE,
     FILE_SERVICE,
-    FILE_SYNTAX,
     MESSAGE_ENUM_TYPE,
     MESSAGE_FIELD,
     MESSAGE_NESTED_TYPE,
@@ -50,7 +48,8 @@ ENUM_VALUES = "enum_values"
 SERVICES = "services"
 METHODS = "methods"
 
-Place = tuple[str, int, int]
+# (file path, start line, start column, end line, end column); the numbers are 0 when buf has no location.
+Place = tuple[str, int, int, int, int]
 
 
 class Element:
@@ -68,8 +67,12 @@ class Element:
         return self.proto.name
 
     def at(self, *suffix: int) -> Place:
-        """Return (file path, line, column) of this element, or of a part of it named by `suffix`."""
-        return self.file.place(self.path + suffix)
+        """Return the place of a part of this element named by `suffix` if the source has it, else the element's."""
+        if suffix:
+            place = self.file.place(self.path + suffix)
+            if place[1]:
+                return place
+        return self.file.place(self.path)
 
     @property
     def options(self):
@@ -104,19 +107,15 @@ class FileRef:
         return self.proto.options if self.proto.HasField("options") else None
 
     def place(self, path: tuple[int, ...]) -> Place:
+        """Return the span of exactly the element at `path`; zeros when the source has none."""
         if self._finder is None:
             model = self.schema.model
             self._finder = model.finder(self.proto) if model is not None else PositionFinder(self.proto)
-        return (self.name, *self._finder.position(path))
+        return (self.name, *self._finder.exact_span(path))
 
     def at(self, *suffix: int) -> Place:
-        """Return the place of a file-level declaration (an option, the package), else of its syntax or package line."""
-        for path in (suffix, (FILE_SYNTAX,), (FILE_PACKAGE,)):
-            if path:
-                place = self.place(path)
-                if place[1]:
-                    return place
-        return (self.name, 0, 0)
+        """Return the place of a file-level declaration (an option, the package, the syntax), else the bare file."""
+        return self.place(suffix) if suffix else (self.name, 0, 0, 0, 0)
 
     def prefix(self) -> str:
         return f"{self.package}." if self.package else ""

@@ -1,11 +1,15 @@
 """The breaking-change rules: one small function each, registered in the RULES table at the bottom.
 
 Each function receives one (previous, current) pair from the adapters in pairs.py
-and yields `(place, message)` for every breaking change it sees. Changes are placed
-in the current file; deletions in the previous file, where the deleted declaration
-still is. Rule ids, purposes and categories follow buf's, which users already know.
+and yields `(place, message)` for every breaking change it sees. Places and messages
+are buf's (1.75.0), so findings equal `buf breaking`'s: a change is placed on what
+changed in the current file (a field's type, an option's own span), a deletion on the
+element that still holds it in the current file (the message of a deleted field, the
+enum of a deleted value, the service of a deleted RPC, the file of a deleted top-level
+type). Rule ids, purposes and categories follow buf's, which users already know.
 """
 
+import json
 import struct
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -17,24 +21,19 @@ from protoengine.breaking.pairs import (
     ENUM_VALUES,
     ENUMS,
     FIELDS,
-    FILE_LOSSES,
     FILES,
     MESSAGES,
     METHODS,
-    PACKAGE_LOSSES,
     SCHEMAS,
     SERVICES,
     EnumRef,
-    FieldRef,
-    MessageRef,
     Place,
-    ServiceRef,
     only_appended,
 )
 from protoengine.locations import (
     ENUM_OPTIONS,
-    ENUM_RESERVED_NAME,
-    ENUM_RESERVED_RANGE,
+    ENUM_VALUE_NUMBER,
+    FIELD_DEFAULT_VALUE,
     FIELD_JSON_NAME,
     FIELD_NAME,
     FIELD_OPTIONS,
@@ -43,26 +42,27 @@ from protoengine.locations import (
     FILE_OPTIONS,
     FILE_PACKAGE,
     FILE_SYNTAX,
-    MESSAGE_EXTENSION_RANGE,
-    MESSAGE_ONEOF_DECL,
     MESSAGE_OPTIONS,
-    MESSAGE_RESERVED_NAME,
-    MESSAGE_RESERVED_RANGE,
-    METHOD_CLIENT_STREAMING,
     METHOD_INPUT_TYPE,
     METHOD_OPTIONS,
     METHOD_OUTPUT_TYPE,
-    METHOD_SERVER_STREAMING,
 )
 
 F = FieldDescriptorProto
 Violations = Iterator[tuple[Place, str]]
 
-# Option field numbers, for placing a finding on the option that changed.
+# Option and feature field numbers (descriptor.proto), for placing a finding on the option that changed.
 MESSAGE_NO_STANDARD_DESCRIPTOR_ACCESSOR = 2
+MESSAGE_FEATURES = 12
 FIELD_CTYPE = 1
 FIELD_JSTYPE = 6
+FIELD_FEATURES = 21
+ENUM_FEATURES = 7
+FILE_JAVA_STRING_CHECK_UTF8 = 27
 METHOD_IDEMPOTENCY_LEVEL = 34
+FEATURE_ENUM_TYPE = 2
+FEATURE_UTF8_VALIDATION = 4
+FEATURE_JSON_FORMAT = 6
 
 # Highest numbers a range can reach, printed as "max".
 MESSAGE_MAX = 536870911
@@ -83,20 +83,23 @@ class Rule(NamedTuple):
 
 
 # --- How findings talk about things -------------------------------------------------
+#
+# Messages follow buf's text word for word, so a finding reads the same from the registry, the command line
+# and buf: elements by their short name (`message "TickData"`), numbers quoted (`Field "3"`), extensions by
+# full name. docs/breaking-rules.md lists where this differs from the engine's earlier wording.
+
+# Where buf puts a finding it has no source location for: no file at all (a deleted file or package).
+NOWHERE: Place = ("", 0, 0, 0, 0)
 
 
-def describe(field) -> str:
-    """Return `Field 3 "bid" on message "trading.v1.TickData"` (or the extension's equivalent)."""
+def describe(field, with_name: bool = True) -> str:
+    """Return buf's `Field "3" with name "bid" on message "TickData"` (extensions by full name, on the extendee)."""
     if field.is_extension:
-        return f'Extension {field.number} "{field.full_name}" on message "{field.message_name}"'
-    if field.in_map_entry:
-        entry = field.parent
-        role = "Key" if field.number == 1 else "Value"
-        return (
-            f'{role} of map field {entry.map_field.number} "{entry.map_field.name}" on message '
-            f'"{entry.parent.full_name}"'
-        )
-    return f'Field {field.number} "{field.name}" on message "{field.message_name}"'
+        kind, name, message = "Extension", field.full_name, field.message_name
+    else:
+        kind, name, message = "Field", field.name, field.parent.name
+    named = f' with name "{name}"' if with_name else ""
+    return f'{kind} "{field.number}"{named} on message "{message}"'
 
 
 def _lower_first(text: str) -> str:
@@ -104,25 +107,29 @@ def _lower_first(text: str) -> str:
 
 
 def _quote(value) -> str:
+    """Quote a value as buf does (Go's %q: backslashes and quotes escaped), booleans as "true" or "false"."""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    return f'"{value}"'
+        value = "true" if value else "false"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _quoted_names(names) -> str:
+    return ", ".join(f'"{name}"' for name in names)
 
 
 # --- Whole sets, files and packages ---------------------------------------------------
 
 
 def file_no_delete(previous, current) -> Violations:
-    for name, file in previous.files.items():
+    for name in previous.files:
         if name not in current.files:
-            yield file.at(), f'Previously present file "{name}" was deleted.'
+            yield NOWHERE, f'Previously present file "{name}" was deleted.'
 
 
 def package_no_delete(previous, current) -> Violations:
-    for name, files in previous.packages.items():
+    for name in previous.packages:
         if name not in current.packages:
-            first = min(files, key=lambda file: file.name)
-            yield first.at(FILE_PACKAGE), f'Previously present package "{name}" was deleted.'
+            yield NOWHERE, f'Previously present package "{name}" was deleted.'
 
 
 def file_same_package(previous, current) -> Violations:
@@ -156,27 +163,100 @@ def _file_option(file, field):
     return field.enum_type.values_by_number[value].name if field.enum_type else value
 
 
-def no_delete(kind: type, noun: str, scope: str) -> Callable:
-    """Build the rule that a declaration of `kind` stays in its `scope`, "file" or "package".
+def no_delete_from_file(kind: str, noun: str) -> Callable:
+    """Build the rule that a file keeps its messages, enums or extensions (`kind`), nested ones included.
 
-    It runs over FILE_LOSSES or PACKAGE_LOSSES, which hold every declaration no
-    longer in its file (or package), whatever its kind.
+    Declarations pair by their name inside the file (`Outer.Inner`), as buf pairs them, so a package rename
+    deletes nothing here. A deletion is placed at the closest enclosing message that the current file still
+    has, else at the file.
     """
 
     def rule(previous, current) -> Violations:
-        if isinstance(previous, kind):
-            where = "file" if scope == "file" else f'package "{previous.file.package}"'
-            yield previous.at(), f'Previously present {noun} "{previous.full_name}" was deleted from {where}.'
+        new = _nested_names(current, kind)
+        for name in _nested_names(previous, kind).keys() - new.keys():
+            yield _deleted_at(current, name), f'Previously present {noun} "{name}" was deleted from file.'
 
-    rule.__name__ = f"{scope}_{noun}_no_delete"
+    rule.__name__ = f"file_{noun}_no_delete"
     return rule
+
+
+def service_no_delete(previous, current) -> Violations:
+    new = {service.name for service in current.services.values()}
+    for service in previous.services.values():
+        if service.name not in new:
+            yield current.at(), f'Previously present service "{service.name}" was deleted from file.'
+
+
+def no_delete_from_package(kind: str, noun: str) -> Callable:
+    """Build the rule that a package keeps its messages, enums, extensions or services (`kind`), across its files.
+
+    As in buf, a package's messages, enums and extensions are compared only while the current set still
+    declares something of that kind in it (its services always are). A deletion is placed in the file that
+    declared it if that file is still there, else nowhere.
+    """
+
+    def rule(previous, current) -> Violations:
+        for package, files in previous.packages.items():
+            current_files = current.packages.get(package)
+            if not current_files or _package_unchanged(files, current_files):
+                continue
+            new = _package_names(current_files, kind)
+            if not new and kind != "services":
+                continue
+            for name, element in _package_names(files, kind).items():
+                if name not in new:
+                    file = current.files.get(element.file.name)
+                    place = NOWHERE if file is None else file.at() if kind == "services" else _deleted_at(file, name)
+                    yield place, f'Previously present {noun} "{name}" was deleted from package "{package}".'
+
+    rule.__name__ = f"package_{noun}_no_delete"
+    return rule
+
+
+def _nested_names(file, kind: str) -> dict:
+    """Return a file's declarations of one kind by their name inside the file: `Outer`, `Outer.Inner`."""
+    found = {element.name: element for element in getattr(file, kind).values()}
+    if kind == "services":
+        return found
+    pending = [(message.name, message) for message in file.messages.values()]
+    while pending:
+        prefix, message = pending.pop()
+        found.update((f"{prefix}.{element.name}", element) for element in getattr(message, kind).values())
+        pending += [(f"{prefix}.{nested.name}", nested) for nested in message.messages.values()]
+    return found
+
+
+def _package_names(files, kind: str) -> dict:
+    found = {}
+    for file in files:
+        found.update(_nested_names(file, kind))
+    return found
+
+
+def _package_unchanged(previous_files, current_files) -> bool:
+    """Tell whether a package has the same files declaring the same things: nothing can be gone from it."""
+    current = {file.name: file for file in current_files}
+    return len(current) == len(previous_files) and all(
+        file.name in current and file.same_declarations(current[file.name]) for file in previous_files
+    )
+
+
+def _deleted_at(file, nested_name: str) -> Place:
+    """Return the place of the closest enclosing message the file still has, else the bare file."""
+    messages = _nested_names(file, "messages")
+    parts = nested_name.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        parent = messages.get(".".join(parts[:end]))
+        if parent is not None:
+            return parent.at()
+    return file.at()
 
 
 # --- Messages -----------------------------------------------------------------------
 
 
 def field_no_delete(previous, current) -> Violations:
-    yield from _deleted_fields(previous, current, lambda field: False, "")
+    yield from _deleted_fields(previous, current, lambda field: False, lambda field: "")
 
 
 def field_no_delete_unless_number_reserved(previous, current) -> Violations:
@@ -184,34 +264,34 @@ def field_no_delete_unless_number_reserved(previous, current) -> Violations:
         previous,
         current,
         lambda field: _in_ranges(field.number, _message_reserved(current)),
-        " without reserving the number",
+        lambda field: f' without reserving the number "{field.number}"',
     )
 
 
 def field_no_delete_unless_name_reserved(previous, current) -> Violations:
     yield from _deleted_fields(
-        previous, current, lambda field: field.name in current.proto.reserved_name, " without reserving the name"
+        previous,
+        current,
+        lambda field: field.name in current.proto.reserved_name,
+        lambda field: f' without reserving the name "{field.name}"',
     )
 
 
-def _deleted_fields(previous, current, allowed, suffix: str) -> Violations:
+def _deleted_fields(previous, current, allowed, suffix) -> Violations:
     if only_appended(previous, current):
         return
     for number in previous.numbers.keys() - current.numbers.keys():
         field = previous.field(number)
         if not allowed(field):
-            yield field.at(), f"Previously present {_lower_first(describe(field))} was deleted{suffix}."
+            yield current.at(), f"Previously present {_lower_first(describe(field))} was deleted{suffix(field)}."
 
 
 def oneof_no_delete(previous, current) -> Violations:
     if previous.proto.oneof_decl == current.proto.oneof_decl:
         return
-    for name, index in previous.oneofs.items():
+    for name in previous.oneofs:
         if name not in current.oneofs:
-            yield (
-                previous.at(MESSAGE_ONEOF_DECL, index),
-                f'Previously present oneof "{name}" on message "{previous.full_name}" was deleted.',
-            )
+            yield current.at(), f'Previously present oneof "{name}" on message "{current.name}" was deleted.'
 
 
 def extension_message_no_delete(previous, current) -> Violations:
@@ -219,9 +299,9 @@ def extension_message_no_delete(previous, current) -> Violations:
     new = [(r.start, r.end - 1) for r in current.proto.extension_range]
     for index, missing in _missing_ranges(old, new, MESSAGE_MAX):
         yield (
-            previous.at(MESSAGE_EXTENSION_RANGE, index),
-            f"Previously present extension range {_range_text(old[index], MESSAGE_MAX)} on message "
-            f'"{previous.full_name}" is missing values: {missing} were removed.',
+            current.at(),
+            f'Previously present extension range "{_range_text(old[index], MESSAGE_MAX)}" on message '
+            f'"{current.name}" is missing values: {missing} were removed.',
         )
 
 
@@ -229,37 +309,34 @@ def reserved_message_no_delete(previous, current) -> Violations:
     old = [(r.start, r.end - 1) for r in previous.proto.reserved_range]
     for index, missing in _missing_ranges(old, _message_reserved(current), MESSAGE_MAX):
         yield (
-            previous.at(MESSAGE_RESERVED_RANGE, index),
-            f"Previously present reserved range {_range_text(old[index], MESSAGE_MAX)} on message "
-            f'"{previous.full_name}" is missing values: {missing} were removed.',
+            current.at(),
+            f'Previously present reserved range "{_range_text(old[index], MESSAGE_MAX)}" on message '
+            f'"{current.name}" is missing values: {missing} were removed.',
         )
-    for index, name in enumerate(previous.proto.reserved_name):
+    for name in previous.proto.reserved_name:
         if name not in current.proto.reserved_name:
-            yield (
-                previous.at(MESSAGE_RESERVED_NAME, index),
-                f'Previously present reserved name "{name}" on message "{previous.full_name}" was deleted.',
-            )
+            yield current.at(), f'Previously present reserved name "{name}" on message "{current.name}" was deleted.'
 
 
 def _message_reserved(message) -> list[tuple[int, int]]:
     return [(r.start, r.end - 1) for r in message.proto.reserved_range]
 
 
+REQUIRED_WHY = (
+    "Required fields must always be sent, so if one side does not know about the required field, this will "
+    "result in a breakage."
+)
+
+
 def message_same_required_fields(previous, current) -> Violations:
     old, new = _required_numbers(previous), _required_numbers(current)
-    why = (
-        "Required fields must always be sent, so a reader and a writer that disagree about it reject each other's "
-        "messages."
-    )
     for number in sorted(old - new):
-        field = current.field(number) if number in current.numbers else previous.field(number)
-        yield (
-            field.at(),
-            f'Message "{current.full_name}" had required field {number} "{previous.field(number).name}" removed. {why}',
-        )
+        yield current.at(), f'Message "{previous.name}" had required field "{number}" deleted. {REQUIRED_WHY}'
     for number in sorted(new - old):
-        field = current.field(number)
-        yield field.at(), f'Message "{current.full_name}" had required field {number} "{field.name}" added. {why}'
+        yield (
+            current.field(number).at(),
+            f'Message "{current.name}" had required field "{number}" added. {REQUIRED_WHY}',
+        )
 
 
 def _required_numbers(message) -> set[int]:
@@ -274,21 +351,17 @@ def message_no_remove_standard_descriptor_accessor(previous, current) -> Violati
         and current.proto.options.no_standard_descriptor_accessor
     ):
         yield (
-            current.at(MESSAGE_OPTIONS, MESSAGE_NO_STANDARD_DESCRIPTOR_ACCESSOR),
-            f'Message "{current.full_name}" option "no_standard_descriptor_accessor" changed from "false" to "true".',
+            current.file.place(current.path + (MESSAGE_OPTIONS, MESSAGE_NO_STANDARD_DESCRIPTOR_ACCESSOR)),
+            'Message option "no_standard_descriptor_accessor" changed from "false" to "true".',
         )
 
 
 def message_same_json_format(previous, current) -> Violations:
-    yield from _json_format_kept("Message", previous, current, MESSAGE_OPTIONS)
-
-
-def _json_format_kept(noun: str, previous, current, options_field: int) -> Violations:
     old, new = features.json_format(previous), features.json_format(current)
     if old == FeatureSet.ALLOW and new != FeatureSet.ALLOW:
         yield (
-            current.at(options_field),
-            f'{noun} "{current.full_name}" JSON format support changed from {FeatureSet.JsonFormat.Name(old)} to '
+            current.at(MESSAGE_OPTIONS, MESSAGE_FEATURES, FEATURE_JSON_FORMAT),
+            f'Message "{current.name}" JSON format support changed from {FeatureSet.JsonFormat.Name(old)} to '
             f"{FeatureSet.JsonFormat.Name(new)}.",
         )
 
@@ -299,12 +372,7 @@ def _json_format_kept(noun: str, previous, current, options_field: int) -> Viola
 def field_same_name(previous, current) -> Violations:
     old, new = (previous.full_name, current.full_name) if previous.is_extension else (previous.name, current.name)
     if old != new:
-        owner = (
-            f'Extension {current.number} on message "{current.message_name}"'
-            if current.is_extension
-            else f'Field {current.number} on message "{current.message_name}"'
-        )
-        yield current.at(FIELD_NAME), f'{owner} changed name from "{old}" to "{new}".'
+        yield current.at(FIELD_NAME), f'{describe(current, with_name=False)} changed name from "{old}" to "{new}".'
 
 
 def field_same_json_name(previous, current) -> Violations:
@@ -317,10 +385,21 @@ def field_same_json_name(previous, current) -> Violations:
 
 
 def field_same_type(previous, current) -> Violations:
-    if features.kind(previous) != features.kind(current) or (
-        features.kind(current) in _NAMED and previous.type_name != current.type_name
-    ):
+    if features.kind(previous) != features.kind(current):
         yield _changed_type(previous, current)
+    elif features.kind(current) in _NAMED and previous.type_name != current.type_name:
+        yield _changed_type_name(previous, current)
+
+
+WIRE_NOTE = " See https://developers.google.com/protocol-buffers/docs/proto3#updating for wire compatibility rules."
+BYTES_TO_STRING_NOTE = (
+    " Note that while string and bytes are compatible if the data is valid UTF-8, there is no way to enforce that a "
+    "bytes field is UTF-8, so these fields may be incompatible."
+)
+WIRE_JSON_NOTE = (
+    " See https://developers.google.com/protocol-buffers/docs/proto3#updating for wire compatibility rules and "
+    "https://developers.google.com/protocol-buffers/docs/proto3#json for JSON compatibility rules."
+)
 
 
 def field_wire_compatible_type(previous, current) -> Violations:
@@ -328,28 +407,45 @@ def field_wire_compatible_type(previous, current) -> Violations:
     if _WIRE_GROUPS[old] != _WIRE_GROUPS[new]:
         if (old, new) == (F.TYPE_STRING, F.TYPE_BYTES):
             return  # every string is valid bytes
-        note = (
-            " A bytes field may hold invalid UTF-8, which a string field rejects."
-            if (old, new) == (F.TYPE_BYTES, F.TYPE_STRING)
-            else ""
-        )
+        note = WIRE_NOTE + (BYTES_TO_STRING_NOTE if (old, new) == (F.TYPE_BYTES, F.TYPE_STRING) else "")
         yield _changed_type(previous, current, note)
     elif _named_type_changed(previous, current):
-        yield _changed_type(previous, current)
+        yield _changed_type_name(previous, current)
 
 
 def field_wire_json_compatible_type(previous, current) -> Violations:
-    if _JSON_GROUPS[features.kind(previous)] != _JSON_GROUPS[features.kind(current)] or _named_type_changed(
-        previous, current
-    ):
-        yield _changed_type(previous, current)
+    if _JSON_GROUPS[features.kind(previous)] != _JSON_GROUPS[features.kind(current)]:
+        yield _changed_type(previous, current, WIRE_JSON_NOTE)
+    elif _named_type_changed(previous, current):
+        yield _changed_type_name(previous, current)
 
 
 def _changed_type(previous, current, note: str = "") -> tuple[Place, str]:
-    where = FIELD_TYPE_NAME if current.proto.HasField("type_name") else FIELD_TYPE
-    return current.at(
-        where
-    ), f"{describe(current)} changed type from {features.kind_name(previous)} to {features.kind_name(current)}.{note}"
+    """Report a changed kind (`"int32"` to `"int64"`) at the current type or type name.
+
+    A map's key or value is placed on the map field's type (`map<string, int64>`), as buf places it.
+    """
+    where = FIELD_TYPE_NAME if features.kind(current) in _NAMED or current.in_map_entry else FIELD_TYPE
+    return (
+        current.at(where),
+        f'{describe(current)} changed type from "{_kind_text(previous)}" to "{_kind_text(current)}".{note}',
+    )
+
+
+def _changed_type_name(previous, current) -> tuple[Place, str]:
+    """Report a message, group or enum field that names another type, at the current type name."""
+    return (
+        current.at(FIELD_TYPE_NAME),
+        f'{describe(current)} changed type from "{previous.type_name}" to "{current.type_name}".',
+    )
+
+
+def _kind_text(field) -> str:
+    """Return buf's word for a field's kind: `int32`, `message`, `enum`, `group`, or a delimited message."""
+    encoded = features.kind(field)
+    if encoded == F.TYPE_GROUP and field.file.syntax != "proto2":
+        return "message (delimited encoding)"
+    return _KIND_WORDS[encoded]
 
 
 def _named_type_changed(previous, current) -> bool:
@@ -394,7 +490,8 @@ def field_same_oneof(previous, current) -> Violations:
     if previous.is_extension or previous.oneof == current.oneof:
         return
     if previous.oneof and current.oneof:
-        yield current.at(), f'{describe(current)} moved from oneof "{previous.oneof}" to oneof "{current.oneof}".'
+        # buf 1.75.0 prints a stray `q` after the field's description here; the copy keeps outputs identical.
+        yield current.at(), f'{describe(current)}q moved from oneof "{previous.oneof}" to oneof "{current.oneof}".'
     else:
         old, new = ("inside", "outside") if previous.oneof else ("outside", "inside")
         yield current.at(), f"{describe(current)} moved from {old} to {new} a oneof."
@@ -406,7 +503,21 @@ def field_same_default(previous, current) -> Violations:
     old, new = _default(previous), _default(current)
     if (_is_zero(old[0]) and _is_zero(new[0])) or _defaults_equal(old[0], new[0]):
         return
-    yield current.at(), f"{describe(current)} changed default value from {old[1]} to {new[1]}."
+    yield _default_place(current), f"{describe(current)} changed default value from {old[1]} to {new[1]}."
+
+
+def _default_place(field) -> Place:
+    """Return the span of `default = value`: protoc's covers only the value, buf's starts at the keyword.
+
+    The source text is gone by now, so the start assumes the usual `default = ` spacing on the value's line.
+    """
+    path, line, column, end_line, end_column = field.at(FIELD_DEFAULT_VALUE)
+    if field.file.place(field.path + (FIELD_DEFAULT_VALUE,))[1] and column > len(DEFAULT_PREFIX):
+        column -= len(DEFAULT_PREFIX)
+    return path, line, column, end_line, end_column
+
+
+DEFAULT_PREFIX = "default = "
 
 
 def _can_have_default(field) -> bool:
@@ -485,7 +596,12 @@ def field_same_java_utf8_validation(previous, current) -> Violations:
     if features.kind(previous) == F.TYPE_STRING and features.kind(current) == F.TYPE_STRING:
         old, new = features.java_utf8_validation(previous), features.java_utf8_validation(current)
         if old != new:
-            yield current.at(), f'{describe(current)} changed Java string UTF-8 validation from "{old}" to "{new}".'
+            # buf points at the file's java_string_check_utf8 option when the file sets it.
+            place = current.file.at(FILE_OPTIONS, FILE_JAVA_STRING_CHECK_UTF8)
+            yield (
+                place if place[1] else current.at(),
+                f'{describe(current)} changed Java string UTF8 validation from "{old}" to "{new}".',
+            )
 
 
 def field_same_utf8_validation(previous, current) -> Violations:
@@ -494,8 +610,8 @@ def field_same_utf8_validation(previous, current) -> Violations:
         if old != new:
             name = FeatureSet.Utf8Validation.Name
             yield (
-                current.at(FIELD_OPTIONS),
-                f"{describe(current)} changed UTF-8 validation from {name(old)} to {name(new)}.",
+                current.at(FIELD_OPTIONS, FIELD_FEATURES, FEATURE_UTF8_VALIDATION),
+                f"{describe(current)} changed UTF8 validation from {name(old)} to {name(new)}.",
             )
 
 
@@ -506,54 +622,74 @@ def enum_same_type(previous, current) -> Violations:
     old, new = features.is_closed_enum(previous), features.is_closed_enum(current)
     if old != new:
         yield (
-            current.at(ENUM_OPTIONS),
-            f'Enum "{current.full_name}" changed from {"closed" if old else "open"} to {"closed" if new else "open"}.',
+            current.at(ENUM_OPTIONS, ENUM_FEATURES, FEATURE_ENUM_TYPE),
+            f'Enum "{current.name}" changed from {"closed" if old else "open"} to {"closed" if new else "open"}.',
         )
 
 
 def enum_same_json_format(previous, current) -> Violations:
-    yield from _json_format_kept("Enum", previous, current, ENUM_OPTIONS)
+    old, new = features.json_format(previous), features.json_format(current)
+    if old == FeatureSet.ALLOW and new != FeatureSet.ALLOW:
+        yield (
+            current.at(ENUM_OPTIONS, ENUM_FEATURES, FEATURE_JSON_FORMAT),
+            f'Enum "{current.name}" JSON format support changed from {FeatureSet.JsonFormat.Name(old)} to '
+            f"{FeatureSet.JsonFormat.Name(new)}.",
+        )
 
 
 def enum_value_no_delete(previous, current) -> Violations:
-    yield from _deleted_values(previous, current, lambda values: False, "")
+    yield from _deleted_values(previous, current, lambda values: False, lambda number, values: "")
 
 
 def enum_value_no_delete_unless_number_reserved(previous, current) -> Violations:
     reserved = [(r.start, r.end) for r in current.proto.reserved_range]
     yield from _deleted_values(
-        previous, current, lambda values: _in_ranges(values[0].proto.number, reserved), " without reserving the number"
+        previous,
+        current,
+        lambda values: _in_ranges(values[0].proto.number, reserved),
+        lambda number, values: f' without reserving the number "{number}"',
     )
 
 
 def enum_value_no_delete_unless_name_reserved(previous, current) -> Violations:
     reserved = set(current.proto.reserved_name)
     yield from _deleted_values(
-        previous, current, lambda values: all(value.name in reserved for value in values), " without reserving the name"
+        previous,
+        current,
+        lambda values: all(value.name in reserved for value in values),
+        lambda number, values: (
+            f" without reserving the name{'s' if len(values) > 1 else ''} "
+            f"{_quoted_names(sorted(value.name for value in values))}"
+        ),
     )
 
 
-def _deleted_values(previous, current, allowed, suffix: str) -> Violations:
+def _deleted_values(previous, current, allowed, suffix) -> Violations:
     for number, values in previous.values.items():
         if number not in current.values and not allowed(values):
-            names = ", ".join(f'"{value.name}"' for value in values)
             yield (
-                values[0].at(),
-                f'Previously present enum value {number} ({names}) on enum "{previous.full_name}" was deleted{suffix}.',
+                current.at(),
+                f'Previously present enum value "{number}" on enum "{current.name}" was deleted'
+                f"{suffix(number, values)}.",
             )
 
 
 def enum_value_same_name(previous, current) -> Violations:
-    """Every earlier name of a number must remain: JSON readers parse values by name. New aliases are fine."""
+    """Every earlier name of a number must remain: JSON readers parse values by name. New aliases are fine.
+
+    buf reports the change once at the number of every current value (alias) that holds it.
+    """
     old = sorted(value.name for value in previous)
     new = sorted(value.name for value in current)
     if not set(old) <= set(new):
-        enum = current[0].parent.full_name
-        before, after = ", ".join(f'"{name}"' for name in old), ", ".join(f'"{name}"' for name in new)
-        yield (
-            current[0].at(),
-            f'Enum value {current[0].proto.number} on enum "{enum}" changed name from {before} to {after}.',
-        )
+        plural = "s" if len(old) > 1 and len(new) > 1 else ""
+        enum = current[0].parent.name
+        for value in current:
+            yield (
+                value.at(ENUM_VALUE_NUMBER),
+                f'Enum value "{value.proto.number}" on enum "{enum}" changed name{plural} from {_quoted_names(old)} '
+                f"to {_quoted_names(new)}.",
+            )
 
 
 def reserved_enum_no_delete(previous, current) -> Violations:
@@ -561,25 +697,22 @@ def reserved_enum_no_delete(previous, current) -> Violations:
     new = [(r.start, r.end) for r in current.proto.reserved_range]
     for index, missing in _missing_ranges(old, new, ENUM_MAX):
         yield (
-            previous.at(ENUM_RESERVED_RANGE, index),
-            f'Previously present reserved range {_range_text(old[index], ENUM_MAX)} on enum "{previous.full_name}" is '
+            current.at(),
+            f'Previously present reserved range "{_range_text(old[index], ENUM_MAX)}" on enum "{current.name}" is '
             f"missing values: {missing} were removed.",
         )
-    for index, name in enumerate(previous.proto.reserved_name):
+    for name in previous.proto.reserved_name:
         if name not in current.proto.reserved_name:
-            yield (
-                previous.at(ENUM_RESERVED_NAME, index),
-                f'Previously present reserved name "{name}" on enum "{previous.full_name}" was deleted.',
-            )
+            yield current.at(), f'Previously present reserved name "{name}" on enum "{current.name}" was deleted.'
 
 
 # --- Services and RPCs --------------------------------------------------------------
 
 
 def rpc_no_delete(previous, current) -> Violations:
-    for name, method in previous.methods.items():
+    for name in previous.methods:
         if name not in current.methods:
-            yield method.at(), f'Previously present RPC "{name}" on service "{previous.full_name}" was deleted.'
+            yield current.at(), f'Previously present RPC "{name}" on service "{current.name}" was deleted.'
 
 
 def rpc_same_request_type(previous, current) -> Violations:
@@ -587,8 +720,7 @@ def rpc_same_request_type(previous, current) -> Violations:
     if old != new:
         yield (
             current.at(METHOD_INPUT_TYPE),
-            f'RPC "{current.name}" on service "{current.parent.full_name}" changed request type from "{old}" to '
-            f'"{new}".',
+            f'RPC "{current.name}" on service "{current.parent.name}" changed request type from "{old}" to "{new}".',
         )
 
 
@@ -597,29 +729,25 @@ def rpc_same_response_type(previous, current) -> Violations:
     if old != new:
         yield (
             current.at(METHOD_OUTPUT_TYPE),
-            f'RPC "{current.name}" on service "{current.parent.full_name}" changed response type from "{old}" to '
-            f'"{new}".',
+            f'RPC "{current.name}" on service "{current.parent.name}" changed response type from "{old}" to "{new}".',
         )
 
 
 def rpc_same_client_streaming(previous, current) -> Violations:
-    yield from _streaming_kept(
-        "client", previous.proto.client_streaming, current, current.proto.client_streaming, METHOD_CLIENT_STREAMING
-    )
+    yield from _streaming_kept("client", previous.proto.client_streaming, current, current.proto.client_streaming)
 
 
 def rpc_same_server_streaming(previous, current) -> Violations:
-    yield from _streaming_kept(
-        "server", previous.proto.server_streaming, current, current.proto.server_streaming, METHOD_SERVER_STREAMING
-    )
+    yield from _streaming_kept("server", previous.proto.server_streaming, current, current.proto.server_streaming)
 
 
-def _streaming_kept(side: str, old: bool, current, new: bool, where: int) -> Violations:
+def _streaming_kept(side: str, old: bool, current, new: bool) -> Violations:
+    # buf 1.75.0 places this at the whole RPC, not at the `stream` keyword.
     if old != new:
         mode = {True: "streaming", False: "unary"}
         yield (
-            current.at(where),
-            f'RPC "{current.name}" on service "{current.parent.full_name}" changed from {side} {mode[old]} to {side} '
+            current.at(),
+            f'RPC "{current.name}" on service "{current.parent.name}" changed from {side} {mode[old]} to {side} '
             f"{mode[new]}.",
         )
 
@@ -628,9 +756,10 @@ def rpc_same_idempotency_level(previous, current) -> Violations:
     old, new = previous.proto.options.idempotency_level, current.proto.options.idempotency_level
     if old != new:
         name = MethodOptions.IdempotencyLevel.Name
+        # The option's own span, or the bare file when the current RPC no longer sets it (buf has no fallback).
         yield (
-            current.at(METHOD_OPTIONS, METHOD_IDEMPOTENCY_LEVEL),
-            f'RPC "{current.name}" on service "{current.parent.full_name}" changed option "idempotency_level" from '
+            current.file.place(current.path + (METHOD_OPTIONS, METHOD_IDEMPOTENCY_LEVEL)),
+            f'RPC "{current.name}" on service "{current.parent.name}" changed option "idempotency_level" from '
             f'"{name(old)}" to "{name(new)}".',
         )
 
@@ -680,6 +809,8 @@ def _range_text(bounds: tuple[int, int], maximum: int) -> str:
 # --- Type groups from the language guide's compatibility notes ----------------------
 
 _NAMED = (F.TYPE_MESSAGE, F.TYPE_GROUP, F.TYPE_ENUM)
+# buf's words for kinds, as protoreflect spells them: `int32`, `message`, `enum`, `group`.
+_KIND_WORDS = {number: name[len("TYPE_") :].lower() for name, number in F.Type.items()}
 _INT64 = (F.TYPE_INT64, F.TYPE_SINT64, F.TYPE_UINT64, F.TYPE_FIXED64, F.TYPE_SFIXED64)
 _TEXT = (F.TYPE_STRING, F.TYPE_BYTES)
 
@@ -754,8 +885,8 @@ _ROWS = [
         "ENUM_NO_DELETE",
         "Checks that enums are not deleted from a given file.",
         _F,
-        no_delete(EnumRef, "enum", "file"),
-        FILE_LOSSES,
+        no_delete_from_file("enums", "enum"),
+        FILES,
     ),
     Rule(
         "ENUM_SAME_JSON_FORMAT", "Checks that enums keep their JSON format support.", _FPJ, enum_same_json_format, ENUMS
@@ -794,8 +925,8 @@ _ROWS = [
         "EXTENSION_NO_DELETE",
         "Checks that extensions are not deleted from a given file.",
         _F,
-        no_delete(FieldRef, "extension", "file"),
-        FILE_LOSSES,
+        no_delete_from_file("extensions", "extension"),
+        FILES,
     ),
     Rule("FIELD_NO_DELETE", "Checks that fields are not deleted from a given message.", _FP, field_no_delete, MESSAGES),
     Rule(
@@ -1000,8 +1131,8 @@ _ROWS = [
         "MESSAGE_NO_DELETE",
         "Checks that messages are not deleted from a given file.",
         _F,
-        no_delete(MessageRef, "message", "file"),
-        FILE_LOSSES,
+        no_delete_from_file("messages", "message"),
+        FILES,
     ),
     Rule(
         "MESSAGE_NO_REMOVE_STANDARD_DESCRIPTOR_ACCESSOR",
@@ -1029,30 +1160,30 @@ _ROWS = [
         "PACKAGE_ENUM_NO_DELETE",
         "Checks that enums are not deleted from a given package.",
         (PACKAGE,),
-        no_delete(EnumRef, "enum", "package"),
-        PACKAGE_LOSSES,
+        no_delete_from_package("enums", "enum"),
+        SCHEMAS,
     ),
     Rule(
         "PACKAGE_EXTENSION_NO_DELETE",
         "Checks that extensions are not deleted from a given package.",
         (PACKAGE,),
-        no_delete(FieldRef, "extension", "package"),
-        PACKAGE_LOSSES,
+        no_delete_from_package("extensions", "extension"),
+        SCHEMAS,
     ),
     Rule(
         "PACKAGE_MESSAGE_NO_DELETE",
         "Checks that messages are not deleted from a given package.",
         (PACKAGE,),
-        no_delete(MessageRef, "message", "package"),
-        PACKAGE_LOSSES,
+        no_delete_from_package("messages", "message"),
+        SCHEMAS,
     ),
     Rule("PACKAGE_NO_DELETE", "Checks that packages are not deleted.", (PACKAGE,), package_no_delete, SCHEMAS),
     Rule(
         "PACKAGE_SERVICE_NO_DELETE",
         "Checks that services are not deleted from a given package.",
         (PACKAGE,),
-        no_delete(ServiceRef, "service", "package"),
-        PACKAGE_LOSSES,
+        no_delete_from_package("services", "service"),
+        SCHEMAS,
     ),
     Rule(
         "RESERVED_ENUM_NO_DELETE",
@@ -1096,8 +1227,8 @@ _ROWS = [
         "SERVICE_NO_DELETE",
         "Checks that services are not deleted from a given file.",
         _F,
-        no_delete(ServiceRef, "service", "file"),
-        FILE_LOSSES,
+        service_no_delete,
+        FILES,
     ),
 ]
 

@@ -124,8 +124,8 @@ def test_deleting_a_field_without_reserving_its_number_always_breaks_wire(schema
     assert [(f.rule, f.message) for f in findings] == [
         (
             "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED",
-            f'Previously present field {gone.number} "{gone.name}" on message "gen.v1.Record" was deleted without '
-            "reserving the number.",
+            f'Previously present field "{gone.number}" with name "{gone.name}" on message "Record" was deleted '
+            f'without reserving the number "{gone.number}".',
         )
     ]
     assert classify_change(schema.compiled(), current.compiled()) == "MAJOR"

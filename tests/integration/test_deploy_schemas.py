@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from protoengine.breaking.rules import WIRE_JSON_NOTE
 from schemas_app.remote import RemoteError, RemoteRegistry
 from tests.conftest_users import api_token
 from tests.integration.schema_trees import (
@@ -152,8 +153,8 @@ def test_a_changed_field_type_blocks_the_deploy_with_the_registrys_finding(tmp_p
             "common/money.proto: UNCHANGED (version 1, 1.0.0)",
             "system/health.proto: 1.0.0 -> 1.0.1 (PATCH)",
             "trading/orders.proto: 1.0.0 -> 2.0.0 (MAJOR), breaking under BACKWARD with rules SPEC",
-            'trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field 3 "quantity" on message '
-            '"trading.v1.Order" changed type from double to string.',
+            'trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field "3" with name "quantity" on message '
+            f'"Order" changed type from "double" to "string".{WIRE_JSON_NOTE}',
             "3 files: 1 changed, 1 unchanged, 1 breaking; nothing was registered.",
         ]
     )
@@ -169,10 +170,10 @@ def test_a_deleted_field_breaks_even_when_its_import_changes_too(tmp_path, seede
     assert code == 100
     assert lines[3:6] == [
         "trading/orders.proto: 1.0.0 -> 2.0.0 (MAJOR), breaking under BACKWARD with rules SPEC",
-        'trading/orders.proto:14:3: FIELD_NO_DELETE_UNLESS_NAME_RESERVED Previously present field 3 "quantity" on '
-        'message "trading.v1.Order" was deleted without reserving the name.',
-        'trading/orders.proto:14:3: FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED Previously present field 3 "quantity" on '
-        'message "trading.v1.Order" was deleted without reserving the number.',
+        'trading/orders.proto:8:1: FIELD_NO_DELETE_UNLESS_NAME_RESERVED Previously present field "3" with name '
+        '"quantity" on message "Order" was deleted without reserving the name "quantity".',
+        'trading/orders.proto:8:1: FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED Previously present field "3" with name '
+        '"quantity" on message "Order" was deleted without reserving the number "3".',
     ]
 
 

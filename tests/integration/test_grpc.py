@@ -149,7 +149,8 @@ def test_check_compatibility_accepts_an_added_field_and_refuses_a_changed_type(c
     assert added.is_compatible and list(added.messages) == []
     assert not changed.is_compatible
     assert any(
-        '"bid" on message "trading.v1.TickData" changed type from double to float' in line for line in changed.messages
+        'with name "bid" on message "TickData" changed type from "double" to "float"' in line
+        for line in changed.messages
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from protoengine.breaking.rules import WIRE_JSON_NOTE
 from schemas_app.validate import find_root, resolve_targets
 from tests.conftest_users import api_token
 from tests.integration.schema_trees import BUF_YAML, FIRST_TREE, ORDERS, ORDERS_WITH_STRING_QUANTITY, write_tree
@@ -114,8 +115,8 @@ def test_against_a_registry_it_reports_a_breaking_change_with_its_rule_id(tree, 
 
     assert (code, err) == (100, "")
     assert out.splitlines() == [
-        f'{tree}/trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field 3 "quantity" on message '
-        '"trading.v1.Order" changed type from double to string.'
+        f'{tree}/trading/orders.proto:14:3: FIELD_WIRE_JSON_COMPATIBLE_TYPE Field "3" with name "quantity" on message '
+        f'"Order" changed type from "double" to "string".{WIRE_JSON_NOTE}'
     ]
 
 

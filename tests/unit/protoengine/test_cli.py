@@ -97,7 +97,7 @@ def test_it_exits_100_and_prints_buf_text_lines_when_a_field_changes_type(pair):
     assert err == ""
     line = line_of(text, "string age")
     assert f"acme/users/v1/user.proto:{line}:3:" in out
-    assert 'Field 2 "age" on message "acme.users.v1.User" changed type from int32 to string.' in out
+    assert 'Field "2" with name "age" on message "User" changed type from "int32" to "string".' in out
 
 
 def test_json_lines_carry_the_path_relative_to_the_folder_the_place_the_rule_and_the_message(pair):
@@ -110,8 +110,10 @@ def test_json_lines_carry_the_path_relative_to_the_folder_the_place_the_rule_and
         "path": "acme/users/v1/user.proto",
         "start_line": line_of(text, "string age"),
         "start_column": 3,
+        "end_line": line_of(text, "string age"),
+        "end_column": 9,
         "type": "FIELD_SAME_TYPE",
-        "message": 'Field 2 "age" on message "acme.users.v1.User" changed type from int32 to string.',
+        "message": 'Field "2" with name "age" on message "User" changed type from "int32" to "string".',
     }
 
 
@@ -171,7 +173,7 @@ def test_it_exits_1_and_names_an_unknown_rule(pair):
 # Folders as sets of files
 
 
-def test_a_deleted_file_is_reported_at_its_previous_path(tmp_path):
+def test_a_deleted_file_is_reported_by_name_without_a_path_as_buf_reports_it(tmp_path):
     previous = write_tree(
         tmp_path / "previous",
         {"acme/a.proto": USER_V1, "acme/b.proto": 'syntax = "proto3";\npackage acme.other.v1;\nmessage B {}\n'},
@@ -180,7 +182,18 @@ def test_a_deleted_file_is_reported_at_its_previous_path(tmp_path):
     code, out, _ = breaking(current, previous, error_format="json")
     assert code == 100
     deletions = [f for f in json_lines(out) if f["type"] == "FILE_NO_DELETE"]
-    assert [f["path"] for f in deletions] == ["acme/b.proto"]
+    assert deletions == [
+        {
+            "start_line": 1,
+            "start_column": 1,
+            "end_line": 1,
+            "end_column": 1,
+            "type": "FILE_NO_DELETE",
+            "message": 'Previously present file "acme/b.proto" was deleted.',
+        }
+    ]
+    _, text, _ = breaking(current, previous)
+    assert '<input>:1:1:Previously present file "acme/b.proto" was deleted.' in text
 
 
 def test_a_type_moved_to_another_file_of_its_package_breaks_no_package_rule(tmp_path):

@@ -2,8 +2,10 @@
 
 Each Case gives a previous schema, a current one that breaks the rule and a current
 one that changes the same thing compatibly (for that rule), plus the text the
-finding must point at: its first character's line and column, in the current file,
-or in the previous one when the rule reports a deletion.
+finding must point at in the current file, as buf places it: what changed, or for a
+deletion the element that held the deleted one (its message, enum or service). `at`
+is None where buf has no place in the file (a deleted top-level type), and `path`
+is empty where it names no file (a deleted file or package).
 """
 
 from dataclasses import dataclass
@@ -17,8 +19,7 @@ class Case:
     previous: Sources
     breaking: Sources
     compatible: Sources
-    at: str  # the text the finding points at
-    deleted: bool = False  # look for `at` in the previous file
+    at: str | None  # the text the finding points at in the current file, None for the bare file
     path: str = "a.proto"
 
 
@@ -39,6 +40,9 @@ ENUM_RESERVED = P3 + "enum Side {\n  SIDE_UNSPECIFIED = 0;\n  reserved 5 to 9;\n
 DEFAULTS = P2 + "message Limits {\n  optional int32 qty = 1 [default = 5];\n}\n"
 NOTE2 = P2 + "message Note {\n  optional string text = 1;\n}\n"
 EDITION_NOTE = ED + "message Note {\n  string text = 1;\n}\n"
+# buf compares a package's enums (extensions) only while the current set still declares one in it.
+KIND = "\nenum Kind {\n  KIND_UNSPECIFIED = 0;\n}\n"
+OTHER_EXT = P2 + 'import "a.proto";\n\nextend Base {\n  optional int32 other = 150;\n}\n'
 EDITION_SIDE = ED + "enum Side {\n  SIDE_UNSPECIFIED = 0;\n}\n"
 
 
@@ -63,8 +67,7 @@ CASES = [
         SIDE,
         P3 + "message Other {}\n",
         SIDE.replace("SIDE_BUY = 1;", "SIDE_BUY = 1;\n  SIDE_SELL = 2;"),
-        "enum Side",
-        deleted=True,
+        None,
     ),
     Case(
         "ENUM_SAME_JSON_FORMAT",
@@ -85,24 +88,21 @@ CASES = [
         SIDE,
         SIDE.replace("SIDE_BUY = 1;", 'reserved 1;\n  reserved "SIDE_BUY";'),
         SIDE.replace("SIDE_BUY = 1;", "SIDE_BUY = 1;\n  SIDE_SELL = 2;"),
-        "SIDE_BUY",
-        deleted=True,
+        "enum Side",
     ),
     Case(
         "ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED",
         SIDE,
         SIDE.replace("SIDE_BUY = 1;", "reserved 1;"),
         SIDE.replace("SIDE_BUY = 1;", 'reserved "SIDE_BUY";'),
-        "SIDE_BUY",
-        deleted=True,
+        "enum Side",
     ),
     Case(
         "ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED",
         SIDE,
         SIDE.replace("SIDE_BUY = 1;", 'reserved "SIDE_BUY";'),
         SIDE.replace("SIDE_BUY = 1;", "reserved 1;"),
-        "SIDE_BUY",
-        deleted=True,
+        "enum Side",
     ),
     Case(
         "ENUM_VALUE_SAME_NAME",
@@ -111,47 +111,42 @@ CASES = [
         SIDE.replace("{\n", "{\n  option allow_alias = true;\n").replace(
             "SIDE_BUY = 1;", "SIDE_BUY = 1;\n  SIDE_PURCHASE = 1;"
         ),
-        "SIDE_PURCHASE",
+        "1;\n}",  # the number of the renamed value
     ),
     Case(
         "EXTENSION_MESSAGE_NO_DELETE",
         BASE2,
         BASE2.replace("100 to 199", "100 to 149"),
         BASE2.replace("100 to 199", "100 to 299"),
-        "100 to 199",
-        deleted=True,
+        "message Base",
     ),
     Case(
         "EXTENSION_NO_DELETE",
         EXT,
         BASE2,
         EXT.replace("optional int32 tag = 100;", "optional int32 tag = 100;\n  optional string label = 101;"),
-        "optional int32 tag",
-        deleted=True,
+        None,
     ),
     Case(
         "FIELD_NO_DELETE",
         TICK,
         tick("  double bid = 3;\n", '  reserved 3;\n  reserved "bid";\n'),
         tick("int64 id = 4;", "int64 id = 4;\n  double ask = 5;"),
-        "double bid",
-        deleted=True,
+        "message TickData",
     ),
     Case(
         "FIELD_NO_DELETE_UNLESS_NAME_RESERVED",
         TICK,
         tick("  double bid = 3;\n", "  reserved 3;\n"),
         tick("  double bid = 3;\n", '  reserved "bid";\n'),
-        "double bid",
-        deleted=True,
+        "message TickData",
     ),
     Case(
         "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED",
         TICK,
         tick("  double bid = 3;\n", '  reserved "bid";\n'),
         tick("  double bid = 3;\n", "  reserved 3;\n"),
-        "double bid",
-        deleted=True,
+        "message TickData",
     ),
     Case(
         "FIELD_SAME_CARDINALITY",
@@ -172,14 +167,14 @@ CASES = [
         DEFAULTS,
         DEFAULTS.replace("default = 5", "default = 6"),
         DEFAULTS.replace("int32 qty", "int64 qty"),
-        "optional int32 qty",
+        "default = 6",
     ),
     Case(
         "FIELD_SAME_JAVA_UTF8_VALIDATION",
         NOTE2,
         NOTE2.replace("\n\n", "\n\noption java_string_check_utf8 = true;\n\n", 1),
         NOTE2.replace("\n\n", "\n\noption java_string_check_utf8 = false;\n\n", 1),
-        "optional string text",
+        "option java_string_check_utf8",
     ),
     Case(
         "FIELD_SAME_JSON_NAME",
@@ -209,7 +204,7 @@ CASES = [
         EDITION_NOTE,
         EDITION_NOTE.replace("text = 1;", "text = 1 [features.utf8_validation = NONE];"),
         EDITION_NOTE.replace("text = 1;", "text = 1 [features.utf8_validation = VERIFY];"),
-        "[features.utf8_validation",
+        "features.utf8_validation",
     ),
     Case(
         "FIELD_WIRE_COMPATIBLE_CARDINALITY",
@@ -244,9 +239,8 @@ CASES = [
         {"a.proto": SIDE, "b.proto": TICK},
         {"a.proto": SIDE},
         {"a.proto": SIDE, "b.proto": tick("double bid", "double bid_price")},
-        'syntax = "proto3"',
-        deleted=True,
-        path="b.proto",
+        None,
+        path="",
     ),
     file_option_case("FILE_SAME_CC_ENABLE_ARENAS", "cc_enable_arenas", "false", "true"),
     file_option_case("FILE_SAME_CC_GENERIC_SERVICES", "cc_generic_services", "true", "false"),
@@ -283,8 +277,7 @@ CASES = [
         {"a.proto": TICK + "\nmessage Quote {}\n"},
         {"a.proto": TICK, "b.proto": P3 + "message Quote {}\n"},
         {"a.proto": TICK + "\nmessage Quote {\n  string venue = 1;\n}\n"},
-        "message Quote",
-        deleted=True,
+        None,
     ),
     Case(
         "MESSAGE_NO_REMOVE_STANDARD_DESCRIPTOR_ACCESSOR",
@@ -312,41 +305,36 @@ CASES = [
         tick("  double bid = 3;\n", "  oneof price {\n    double bid = 3;\n  }\n"),
         TICK,
         tick("  double bid = 3;\n", "  oneof price {\n    double bid = 3;\n    double ask = 5;\n  }\n"),
-        "oneof price",
-        deleted=True,
+        "message TickData",
     ),
     Case(
         "PACKAGE_ENUM_NO_DELETE",
-        {"a.proto": SIDE, "b.proto": TICK},
-        {"a.proto": P3 + "message Other {}\n", "b.proto": TICK},
-        {"a.proto": P3 + "message Other {}\n", "b.proto": TICK + SIDE.replace(P3, "\n")},
-        "enum Side",
-        deleted=True,
+        {"a.proto": SIDE, "b.proto": TICK + KIND},
+        {"a.proto": P3 + "message Other {}\n", "b.proto": TICK + KIND},
+        {"a.proto": P3 + "message Other {}\n", "b.proto": TICK + KIND + SIDE.replace(P3, "\n")},
+        None,
     ),
     Case(
         "PACKAGE_EXTENSION_NO_DELETE",
-        {"a.proto": EXT, "b.proto": P2 + "message Other {}\n"},
-        {"a.proto": BASE2, "b.proto": P2 + "message Other {}\n"},
-        {"a.proto": BASE2, "b.proto": P2 + 'import "a.proto";\n\nmessage Other {}\n' + EXT.replace(BASE2, "")},
-        "optional int32 tag",
-        deleted=True,
+        {"a.proto": EXT, "b.proto": OTHER_EXT},
+        {"a.proto": BASE2, "b.proto": OTHER_EXT},
+        {"a.proto": BASE2, "b.proto": OTHER_EXT + EXT.replace(BASE2, "")},
+        None,
     ),
     Case(
         "PACKAGE_MESSAGE_NO_DELETE",
         {"a.proto": TICK, "b.proto": SIDE},
         {"a.proto": P3 + "message Other {}\n", "b.proto": SIDE},
         {"a.proto": P3 + "message Other {}\n", "b.proto": SIDE + TICK.replace(P3, "\n")},
-        "message TickData",
-        deleted=True,
+        None,
     ),
     Case(
         "PACKAGE_NO_DELETE",
         {"a.proto": SIDE, "billing.proto": TICK.replace("acme.v1", "acme.billing.v1")},
         {"a.proto": SIDE},
         {"a.proto": SIDE, "billing/v1/tick.proto": TICK.replace("acme.v1", "acme.billing.v1")},
-        "package acme.billing.v1",
-        deleted=True,
-        path="billing.proto",
+        None,
+        path="",
     ),
     Case(
         "PACKAGE_SERVICE_NO_DELETE",
@@ -356,39 +344,35 @@ CASES = [
             "a.proto": ORDERS.split("\nservice")[0] + "\n",
             "b.proto": SIDE + '\nimport "a.proto";\n\nservice' + ORDERS.split("\nservice")[1],
         },
-        "service Orders",
-        deleted=True,
+        None,
     ),
     Case(
         "RESERVED_ENUM_NO_DELETE",
         ENUM_RESERVED,
         ENUM_RESERVED.replace("5 to 9", "5 to 7"),
         ENUM_RESERVED.replace("5 to 9", "5 to 10"),
-        "5 to 9",
-        deleted=True,
+        "enum Side",
     ),
     Case(
         "RESERVED_MESSAGE_NO_DELETE",
         RESERVED,
         RESERVED.replace("reserved 4, 8 to 10;", "reserved 8 to 10;"),
         RESERVED.replace("reserved 4, 8 to 10;", "reserved 4 to 10;"),
-        "4, 8 to 10",
-        deleted=True,
+        "message Quote",
     ),
     Case(
         "RPC_NO_DELETE",
         ORDERS,
         ORDERS.replace("  rpc Cancel(PutRequest) returns (PutReply);\n", ""),
         ORDERS.replace("rpc Cancel", "rpc Amend(PutRequest) returns (PutReply);\n  rpc Cancel"),
-        "rpc Cancel",
-        deleted=True,
+        "service Orders",
     ),
     Case(
         "RPC_SAME_CLIENT_STREAMING",
         ORDERS,
         ORDERS.replace("Put(PutRequest)", "Put(stream PutRequest)"),
         ORDERS.replace("Put(PutRequest) returns (PutReply)", "Put(PutRequest) returns (stream PutReply)"),
-        "stream PutRequest",
+        "rpc Put",
     ),
     Case(
         "RPC_SAME_IDEMPOTENCY_LEVEL",
@@ -422,14 +406,13 @@ CASES = [
         ORDERS,
         ORDERS.replace("Put(PutRequest) returns (PutReply)", "Put(PutRequest) returns (stream PutReply)"),
         ORDERS.replace("Put(PutRequest)", "Put(stream PutRequest)"),
-        "stream PutReply",
+        "rpc Put",
     ),
     Case(
         "SERVICE_NO_DELETE",
         ORDERS,
         ORDERS.split("\nservice")[0] + "\n",
         ORDERS.replace("rpc Cancel", "rpc Amend(PutRequest) returns (PutReply);\n  rpc Cancel"),
-        "service Orders",
-        deleted=True,
+        None,
     ),
 ]

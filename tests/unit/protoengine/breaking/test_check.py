@@ -24,8 +24,8 @@ def rules_of(findings) -> set[str]:
 
 def test_a_changed_type_reads_as_a_sentence():
     [finding] = check(files(TICK), files(TICK.replace("double bid", "float bid")), ["FIELD_SAME_TYPE"])
-    assert finding.message == 'Field 3 "bid" on message "trading.v1.TickData" changed type from double to float.'
-    assert (finding.path, finding.line, finding.column) == ("a.proto", 6, 3)
+    assert finding.message == 'Field "3" with name "bid" on message "TickData" changed type from "double" to "float".'
+    assert (finding.path, finding.line, finding.column, finding.end_line, finding.end_column) == ("a.proto", 6, 3, 6, 8)
 
 
 def test_types_are_matched_by_full_name_across_files():
@@ -47,12 +47,18 @@ def test_types_are_matched_by_full_name_across_files():
     )
 
 
-def test_a_deletion_points_into_the_previous_file_even_after_a_move():
+def test_a_deleted_field_points_at_its_message_in_the_current_file_even_after_a_move():
     previous = files({"old.proto": TICK})
     current = files({"new.proto": TICK.replace("  double bid = 3;\n", "")})
     [finding] = check(previous, current, ["FIELD_NO_DELETE"])
-    assert (finding.path, finding.line, finding.column) == ("old.proto", 6, 3)
-    assert finding.message == 'Previously present field 3 "bid" on message "trading.v1.TickData" was deleted.'
+    assert (finding.path, finding.line, finding.column, finding.end_line, finding.end_column) == (
+        "new.proto",
+        4,
+        1,
+        6,
+        2,
+    )
+    assert finding.message == 'Previously present field "3" with name "bid" on message "TickData" was deleted.'
 
 
 def test_well_known_type_files_are_ignored_when_present():
@@ -78,28 +84,32 @@ def test_findings_are_sorted_by_path_line_and_column():
     assert [(f.path, f.line, f.column) for f in findings] == sorted((f.path, f.line, f.column) for f in findings)
 
 
-def test_a_nested_message_deleted_with_its_parent_is_reported_once():
+def test_a_message_deleted_with_its_nested_types_reports_each_by_its_name_in_the_file_as_buf_does():
     previous = files(P3 + "message Outer {\n  message Inner {}\n  enum Kind {\n    KIND_UNSPECIFIED = 0;\n  }\n}\n")
     findings = check(previous, files(P3), ["FILE"])
-    assert [(f.rule, f.message) for f in findings] == [
-        ("MESSAGE_NO_DELETE", 'Previously present message "trading.v1.Outer" was deleted from file.')
+    assert sorted((f.rule, f.message, f.line) for f in findings) == [
+        ("ENUM_NO_DELETE", 'Previously present enum "Outer.Kind" was deleted from file.', 0),
+        ("MESSAGE_NO_DELETE", 'Previously present message "Outer" was deleted from file.', 0),
+        ("MESSAGE_NO_DELETE", 'Previously present message "Outer.Inner" was deleted from file.', 0),
     ]
 
 
-def test_a_map_value_change_is_reported_on_the_map_field():
+def test_a_map_value_change_is_reported_on_the_map_fields_type():
     text = P3 + "message Book {\n  map<string, int32> levels = 1;\n}\n"
     [finding] = check(files(text), files(text.replace("int32>", "int64>")), ["FIELD_SAME_TYPE"])
-    assert (finding.line, finding.column) == (5, 3)
+    assert (finding.line, finding.column, finding.end_line, finding.end_column) == (5, 3, 5, 21)
     assert (
-        finding.message
-        == 'Value of map field 1 "levels" on message "trading.v1.Book" changed type from int32 to int64.'
+        finding.message == 'Field "2" with name "value" on message "LevelsEntry" changed type from "int32" to "int64".'
     )
 
 
-def test_a_deleted_map_field_is_one_deleted_field_not_also_a_deleted_message():
+def test_a_deleted_map_field_also_deletes_its_entry_message_as_buf_sees_it():
     text = P3 + "message Book {\n  string venue = 1;\n  map<string, int32> levels = 2;\n}\n"
     findings = check(files(text), files(text.replace("  map<string, int32> levels = 2;\n", "")), ["FILE", "PACKAGE"])
-    assert rules_of(findings) == {"FIELD_NO_DELETE"}
+    assert rules_of(findings) == {"FIELD_NO_DELETE", "MESSAGE_NO_DELETE", "PACKAGE_MESSAGE_NO_DELETE"}
+    assert {f.message for f in findings if f.rule == "MESSAGE_NO_DELETE"} == {
+        'Previously present message "Book.LevelsEntry" was deleted from file.'
+    }
 
 
 def test_a_map_and_a_repeated_entry_differ_in_json_only():
@@ -121,7 +131,8 @@ def test_extensions_are_matched_by_extended_message_and_number():
     [finding] = check(files(base), files(base.replace("int32 tag", "string tag")), ["FIELD_SAME_TYPE"])
     assert (
         finding.message
-        == 'Extension 100 "trading.v1.tag" on message "trading.v1.Base" changed type from int32 to string.'
+        == 'Extension "100" with name "trading.v1.tag" on message "trading.v1.Base" changed type from "int32" to '
+        '"string".'
     )
 
 
@@ -132,7 +143,7 @@ def test_string_may_become_bytes_on_the_wire_but_not_the_reverse():
     text = P3 + "message Blob {\n  string data = 1;\n}\n"
     assert check(files(text), files(text.replace("string data", "bytes data")), ["WIRE"]) == []
     [finding] = check(files(text.replace("string data", "bytes data")), files(text), ["WIRE"])
-    assert "invalid UTF-8" in finding.message
+    assert "there is no way to enforce that a bytes field is UTF-8" in finding.message
 
 
 def test_an_enum_may_move_if_it_keeps_its_short_name_and_values():
@@ -239,7 +250,7 @@ def test_reordering_a_closed_enum_changes_the_default_of_fields_that_set_none():
     [finding] = check(files(text), files(reordered), ["FIELD_SAME_DEFAULT"])
     assert (
         finding.message
-        == 'Field 1 "side" on message "trading.v1.Order" changed default value from SIDE_BUY to SIDE_SELL.'
+        == 'Field "1" with name "side" on message "Order" changed default value from SIDE_BUY to SIDE_SELL.'
     )
 
 

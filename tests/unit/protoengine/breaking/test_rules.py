@@ -25,8 +25,9 @@ def where(text: str, snippet: str) -> tuple[int, int]:
 
 
 def expected_place(case: Case) -> tuple[str, int, int]:
-    text = text_of(case.previous if case.deleted else case.breaking, case.path)
-    return (case.path, *where(text, case.at))
+    if case.at is None:
+        return (case.path, 0, 0)
+    return (case.path, *where(text_of(case.breaking, case.path), case.at))
 
 
 def test_every_rule_has_a_case():
