@@ -192,7 +192,8 @@ def no_delete_from_package(kind: str, noun: str) -> Callable:
 
     As in buf, a package's messages, enums and extensions are compared only while the current set still
     declares something of that kind in it (its services always are). A deletion is placed in the file that
-    declared it if that file is still there, else nowhere.
+    declared it if that file is still there, else nowhere; a nested message at its closest enclosing message
+    that the package still has, other nested types at the one that file still has.
     """
 
     def rule(previous, current) -> Violations:
@@ -206,7 +207,13 @@ def no_delete_from_package(kind: str, noun: str) -> Callable:
             for name, element in _package_names(files, kind).items():
                 if name not in new:
                     file = current.files.get(element.file.name)
-                    place = NOWHERE if file is None else file.at() if kind == "services" else _deleted_at(file, name)
+                    if file is None:
+                        place = NOWHERE
+                    elif kind == "services":
+                        place = file.at()
+                    else:
+                        scope = new if kind == "messages" else _nested_names(file, "messages")
+                        place = _deleted_at(file, name, scope)
                     yield place, f'Previously present {noun} "{name}" was deleted from package "{package}".'
 
     rule.__name__ = f"package_{noun}_no_delete"
@@ -241,9 +248,9 @@ def _package_unchanged(previous_files, current_files) -> bool:
     )
 
 
-def _deleted_at(file, nested_name: str) -> Place:
-    """Return the place of the closest enclosing message the file still has, else the bare file."""
-    messages = _nested_names(file, "messages")
+def _deleted_at(file, nested_name: str, messages: dict | None = None) -> Place:
+    """Return the place of the closest enclosing message among `messages` (the file's), else the bare file."""
+    messages = _nested_names(file, "messages") if messages is None else messages
     parts = nested_name.split(".")
     for end in range(len(parts) - 1, 0, -1):
         parent = messages.get(".".join(parts[:end]))
