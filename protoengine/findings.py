@@ -10,9 +10,6 @@ class Finding:
     `path` is the import path of the file (as in the compiled mapping); `line` and
     `column` are 1-based, 0 when the place is unknown. `confluent` carries Confluent's
     difference name (`FIELD_REMOVED`, ...) for findings of the CONFLUENT rule set.
-    `end_line` and `end_column` close the span a breaking finding covers (the column one
-    past its last character, as buf prints it; 0 when unknown); the command line's JSON
-    prints them, the registry's API answers keep to the start.
     """
 
     path: str
