@@ -199,18 +199,22 @@ def subject_version_get(*, tenant: Tenant, subject: str, version, include_delete
 
 
 def subject_version_list(*, tenant: Tenant, subject: str, deleted: bool = False) -> list[SubjectVersion]:
-    """Return a subject's versions, oldest first, with schema, references and author in three queries; 40401 if none."""
+    """Return a subject's versions, oldest first, with schema, references and author in three queries; 40401 if none.
+
+    The subject is the tenant's own, else a shared one.
+    """
     versions = (
         SubjectVersion.objects.select_related("subject", "schema", "created_by")
         .prefetch_related("schema__references")
-        .filter(subject__tenant=tenant, subject__name=subject)
+        .filter(in_scope(tenant, "subject__"), subject__name=subject)
     )
     if not deleted:
         versions = versions.filter(deleted=False)
-    found = list(versions.order_by("version"))
+    found = list(versions.order_by("subject__tenant__shared", "subject_id", "version"))
     if not found:
         raise SubjectNotFound(subject)
-    return found
+    # Own subjects sort first: a tenant's subject wins over a shared one of the same name.
+    return [version for version in found if version.subject_id == found[0].subject_id]
 
 
 def version_list(

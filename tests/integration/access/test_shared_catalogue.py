@@ -141,3 +141,18 @@ def test_the_catalogue_page_links_each_import_to_the_tenant_that_holds_it(catalo
     page = browser.get("/ui/subjects/trading/orders.proto/").content.decode()
     assert '<a href="/ui/subjects/common/money.proto/?tenant=shared">' in page
     assert browser.get("/ui/subjects/common/money.proto/?tenant=shared").status_code == 200
+
+
+@pytest.mark.parametrize("tenant", ["acme", "globex"])
+def test_the_management_api_lists_a_shared_subjects_versions_to_each_tenant(catalogue, acme, globex, tenant):
+    client = {"acme": acme, "globex": globex}[tenant]
+    listed = client.get("/schemas/common%2Fmoney.proto/versions")
+    assert listed.status_code == 200, listed.json()
+    assert [version["version"] for version in listed.json()] == [1]
+
+
+def test_a_tenants_own_subject_wins_over_the_shared_one_in_the_management_api(catalogue, acme):
+    text = acme.get("/subjects/common%2Fmoney.proto/versions/latest").json()["schema"]
+    assert register(acme, "common%2Fmoney.proto", text + "\nmessage AcmeOnly {}\n").status_code == 200
+    listed = acme.get("/schemas/common%2Fmoney.proto/versions").json()
+    assert len(listed) == 1 and "AcmeOnly" in listed[0]["schema"]
