@@ -105,9 +105,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, opening the message storage only when a page uses it (API requests never do).
+    "registry.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # auditlog's, with its receiver connected once instead of around every request.
+    "schemas_app.auditing.RequestAuditMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

@@ -12,7 +12,7 @@ class SchemasAppConfig(AppConfig):
         from django.db.models.signals import post_save, pre_delete, pre_save
         from guardian.models import GroupObjectPermission, UserObjectPermission
 
-        from schemas_app import audit_chain, cache, models
+        from schemas_app import audit_chain, auditing, cache, models
 
         cache.connect_invalidation()
 
@@ -43,3 +43,4 @@ class SchemasAppConfig(AppConfig):
         pre_save.connect(audit_chain.refuse_change, sender=LogEntry, dispatch_uid="audit-refuse-change")
         post_save.connect(audit_chain.on_log_entry_saved, sender=LogEntry, dispatch_uid="audit-seal")
         pre_delete.connect(audit_chain.refuse_delete, sender=LogEntry, dispatch_uid="audit-refuse-delete")
+        auditing.connect_request_receiver()

@@ -7,11 +7,13 @@ DRF (Basic, Token), so services set the actor themselves.
 import functools
 from collections.abc import Callable, Sequence
 
-from auditlog.cid import get_cid
-from auditlog.context import auditlog_value, disable_auditlog, set_actor
+from auditlog.cid import get_cid, set_cid
+from auditlog.context import _set_extra_data, auditlog_value, disable_auditlog, set_actor
 from auditlog.diff import model_instance_diff
+from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.db.models.signals import pre_save
 
 from registry.logs import current_request_id
 from schemas_app.audit_chain import seal_entries
@@ -90,3 +92,37 @@ def audit_request_id() -> str | None:
     """
     request_id = current_request_id()
     return None if request_id in ("", "-") else request_id
+
+
+# Names the one receiver that gives audit entries written during a request the request's context.
+REQUEST_SIGNAL_DUID = ("registry-request", 0)
+
+
+class RequestAuditMiddleware(AuditlogMiddleware):
+    """auditlog's middleware with its receiver connected once, instead of connected and dropped around every request.
+
+    auditlog's own middleware connects a pre_save receiver for each request and disconnects it after; both
+    take the signal's lock and empty its cache of receivers, on every request, lookups included. This one
+    sets the same context (address, port, session user) for the receiver `connect_request_receiver`
+    connects at start-up, which acts exactly as auditlog's does while the request's context is current.
+    """
+
+    def __call__(self, request):
+        set_cid(request)
+        context = self.get_extra_data(request)
+        context["signal_duid"] = REQUEST_SIGNAL_DUID
+        token = auditlog_value.set(context)
+        try:
+            return self.get_response(request)
+        finally:
+            auditlog_value.reset(token)
+
+
+def connect_request_receiver() -> None:
+    """Connect the receiver of RequestAuditMiddleware's context (called once, from the app's ready())."""
+    pre_save.connect(
+        functools.partial(_set_extra_data, signal_duid=REQUEST_SIGNAL_DUID),
+        sender=LogEntry,
+        dispatch_uid="registry-audit-request-context",
+        weak=False,
+    )
