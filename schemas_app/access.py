@@ -40,13 +40,20 @@ def _authenticated(user) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
-def bound_tenant_id(user) -> int | None:
-    """Return the id of the tenant an account is bound to, or None; read once per user object."""
+def bound_tenant(user) -> Tenant | None:
+    """Return the tenant an account is bound to, or None; read once per user object."""
     if not _authenticated(user):
         return None
-    if not hasattr(user, "_bound_tenant_id"):
-        user._bound_tenant_id = TenantBinding.objects.filter(user=user).values_list("tenant_id", flat=True).first()
-    return user._bound_tenant_id
+    if not hasattr(user, "_bound_tenant"):
+        binding = TenantBinding.objects.select_related("tenant").filter(user=user).first()
+        user._bound_tenant = binding.tenant if binding is not None else None
+    return user._bound_tenant
+
+
+def bound_tenant_id(user) -> int | None:
+    """Return the id of the tenant an account is bound to, or None."""
+    tenant = bound_tenant(user)
+    return tenant.pk if tenant is not None else None
 
 
 def readable_tenants(user) -> QuerySet[Tenant]:

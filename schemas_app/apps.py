@@ -12,9 +12,10 @@ class SchemasAppConfig(AppConfig):
         from django.db.models.signals import post_save, pre_delete, pre_save
         from guardian.models import GroupObjectPermission, UserObjectPermission
 
-        from schemas_app import audit_chain, auditing, cache, models
+        from schemas_app import access_cache, audit_chain, auditing, cache, models
 
         cache.connect_invalidation()
+        access_cache.connect_invalidation()
 
         # Every change to these rows lands in the audit log, whoever makes it and however.
         for model in (

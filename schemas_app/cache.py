@@ -40,6 +40,11 @@ _LOCAL_SIZE = 10_000
 logger = logging.getLogger(__name__)
 
 _local_schemas = LruCache(_LOCAL_SIZE)
+# Rendered answers of plain lookups by id (the same schemas, as bytes).
+_local_bodies = LruCache(_LOCAL_SIZE)
+# Tenant ids by key: a handful of tenants, each read again after a minute.
+_local_tenants: dict[str, tuple[int, float]] = {}
+_LOCAL_TENANT_SECONDS = 60
 _instance: str | None = None
 _instance_lock = threading.Lock()
 # (generation, when it was read): a process re-reads it at most every REGISTRY_CACHE_GENERATION_SECONDS.
@@ -114,7 +119,7 @@ def forget_instance() -> None:
     """Read the database's name again, and drop this process's schemas (after a restore, as a restart would)."""
     global _instance, _generation
     _instance = _generation = None
-    _local_schemas.clear()
+    clear_local()
 
 
 def _key(name: str) -> str:
@@ -131,6 +136,15 @@ def schema_payload(schema_id: int, load: Callable[[], dict]) -> dict:
     payload = _shared(_key(f"schema:{schema_id}"), SCHEMA_TTL, load, started=started)
     _local_schemas.put(schema_id, payload)
     return payload
+
+
+def schema_body(schema_id: int, render: Callable[[], bytes]) -> bytes:
+    """Return the rendered answer of a plain lookup by id, kept in this process like the schema itself."""
+    body = _local_bodies.get(schema_id)
+    if body is None:
+        body = render()
+        _local_bodies.put(schema_id, body)
+    return body
 
 
 def _shared(key: str, ttl: int, load: Callable[[], dict], *, started: float) -> dict:
@@ -202,32 +216,82 @@ def _version_changed(sender, instance, created: bool = False, **kwargs) -> None:
     forget_versions_on_commit(subject.tenant.slug, subject.name, [instance.version])
 
 
+def schema_placement(schema_id: int, load: Callable[[], tuple]) -> tuple:
+    """Return the versions serving a schema id in every tenant (what lookups by id check), from Redis or `load()`."""
+    key = _key(f"placement:{schema_id}")
+    placement = cache.get(key)
+    if placement is None:
+        placement = load()
+        cache.set(key, placement, VERSION_TTL)
+    return placement
+
+
+def forget_placements(schema_ids) -> None:
+    """Drop the placements of these schema ids, now and again when the transaction commits.
+
+    Again after the commit, because a lookup may have read and kept the rows as they were before it.
+    """
+    keys = [_key(f"placement:{schema_id}") for schema_id in set(schema_ids)]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def _placement_changed(sender, instance, **kwargs) -> None:
+    forget_placements([instance.schema_id])
+
+
+def _tenant_changed(sender, instance, **kwargs) -> None:
+    """A tenant's shared flag decides who reads its versions: forget every placement (tenants rarely change)."""
+    if hasattr(cache, "delete_pattern"):
+        pattern = _key("placement:*")
+        cache.delete_pattern(pattern)
+        transaction.on_commit(lambda: cache.delete_pattern(pattern))
+    else:
+        cache.clear()
+
+
 def connect_invalidation() -> None:
-    """Forget a version's cached payload whenever it is saved or deleted (called once, from the app's ready())."""
-    from schemas_app.models import SubjectVersion
+    """Forget what a version's save or delete changes (called once, from the app's ready())."""
+    from schemas_app.models import SubjectVersion, Tenant
 
     post_save.connect(_version_changed, sender=SubjectVersion, dispatch_uid="registry-cache-version-saved")
     post_delete.connect(_version_changed, sender=SubjectVersion, dispatch_uid="registry-cache-version-deleted")
+    post_save.connect(_placement_changed, sender=SubjectVersion, dispatch_uid="registry-cache-placement-saved")
+    post_delete.connect(_placement_changed, sender=SubjectVersion, dispatch_uid="registry-cache-placement-deleted")
+    post_save.connect(_tenant_changed, sender=Tenant, dispatch_uid="registry-cache-tenant-saved")
+    post_delete.connect(_tenant_changed, sender=Tenant, dispatch_uid="registry-cache-tenant-deleted")
 
 
 def forget_schemas(schema_ids) -> None:
     """Drop payloads of schemas that a permanent delete removed, here and in the shared cache."""
     for schema_id in schema_ids:
         _local_schemas.pop(schema_id)
+        _local_bodies.pop(schema_id)
     _forget_shared([_key(f"schema:{schema_id}") for schema_id in schema_ids])
 
 
 def clear_local() -> None:
+    """Drop what this process keeps (the shared cache is left alone), and read the cache generation again."""
     global _generation
     _local_schemas.clear()
+    _local_bodies.clear()
+    _local_tenants.clear()
     _generation = None
 
 
 def tenant_pk(slug: str, load: Callable[[], int]) -> int:
-    """Return a tenant's row id from the shared cache, or `load()` it and keep it for five minutes."""
+    """Return a tenant's row id from this process (for a minute), the shared cache, or `load()`.
+
+    Tenants are not renumbered while they exist; a minute bounds how long a deleted and recreated one is
+    looked for under its old id. Kept in the shared cache for five minutes.
+    """
     key = _key(f"tenant:{slug}")
+    known = _local_tenants.get(key)
+    if known is not None and known[1] > time.monotonic():
+        return known[0]
     pk = cache.get(key)
     if pk is None:
         pk = load()
         cache.set(key, pk, 300)
+    _local_tenants[key] = (pk, time.monotonic() + _LOCAL_TENANT_SECONDS)
     return pk

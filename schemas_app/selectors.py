@@ -5,6 +5,7 @@ the compatibility test and the lookup of a schema in a subject live here, and th
 register service uses the same helpers.
 """
 
+import copy
 import uuid
 
 from django.conf import settings
@@ -75,10 +76,9 @@ def addressed_tenant(*, viewer, context: str | None, subject: str | None = None)
     from schemas_app import access
 
     if context is None:
-        bound = access.bound_tenant_id(viewer)
-        if bound is None:
-            return default_tenant()
-        return Tenant.objects.get(pk=bound)
+        bound = access.bound_tenant(viewer)
+        # A copy: the account's remembered access context holds the row, and a request must not change it.
+        return default_tenant() if bound is None else copy.copy(bound)
     tenant = access.readable_tenants(viewer).filter(slug=context).first()
     if tenant is None:
         raise SubjectNotFound(f":.{context}:{subject}") if subject is not None else SchemaNotFound()
@@ -100,7 +100,7 @@ def in_scope(tenant: Tenant, path: str = "") -> Q:
     return Q(**{f"{path}tenant": tenant}) | Q(**{f"{path}tenant__shared": True})
 
 
-def require_schema_visible(*, viewer, schema_id: int, asked) -> None:
+def require_schema_visible(*, viewer, schema_id: int, asked, placement: tuple | None = None) -> None:
     """Raise 40403 naming `asked` (the id or guid) unless a version of the viewer's tenants holds the schema.
 
     The answer is the very one an unknown id gets, so that guessing ids learns nothing about other tenants.
@@ -109,10 +109,48 @@ def require_schema_visible(*, viewer, schema_id: int, asked) -> None:
 
     if access.sees_every_tenant(viewer):
         return
-    if not SubjectVersion.objects.filter(
-        schema_id=schema_id, subject__tenant_id__in=access.readable_tenant_ids(viewer)
-    ).exists():
+    placement = schema_placement(schema_id) if placement is None else placement
+    holders = {version.subject.tenant_id for version in placement}
+    if not holders & access.readable_tenant_ids(viewer):
         raise SchemaIdNotFound(asked)
+
+
+def schema_placement(schema_id: int) -> tuple[SubjectVersion, ...]:
+    """Return every version serving a schema id, in any tenant and deleted ones too, from the cache when kept.
+
+    A lookup by id asks it on every request (who may see the schema, whether it is deprecated), so
+    the rows carry just what those questions read.
+    """
+    schema_id = schema_id_from(schema_id)  # one cache key per id, however the path spells it
+
+    def load() -> tuple[SubjectVersion, ...]:
+        return tuple(
+            SubjectVersion.objects.filter(schema_id=schema_id)
+            .select_related("subject__tenant")
+            .only(*PLACEMENT_FIELDS)
+            .order_by("subject__name", "version")
+        )
+
+    return registry_cache.schema_placement(schema_id, load)
+
+
+PLACEMENT_FIELDS = (
+    "subject",
+    "subject__tenant",
+    "schema_id",
+    "version",
+    "state",
+    "deleted",
+    "deprecated_at",
+    "sunset_at",
+    "deprecation_reason",
+    "successor_subject",
+    "successor_version",
+    "disabled_at",
+    "subject__name",
+    "subject__tenant__slug",
+    "subject__tenant__shared",
+)
 
 
 def parse_version(raw) -> int | str:
@@ -379,13 +417,22 @@ def versions_of_schema(
     return list(versions.order_by("subject__name", "version"))
 
 
-def deprecated_schema_version(*, tenant: Tenant, schema_id: int, subject: str | None = None) -> SubjectVersion | None:
+def deprecated_schema_version(
+    *, tenant: Tenant, schema_id: int, subject: str | None = None, placement: tuple | None = None
+) -> SubjectVersion | None:
     """Return the newest deprecated version serving a schema id when no live version serving it is active.
 
     A schema that some active version still serves is not deprecated as a whole, so a lookup
     by id carries deprecation headers only when every version behind it (in `subject` if named) is.
+    `placement` is the schema's `schema_placement`, when the caller has read it already.
     """
-    versions = versions_of_schema(tenant=tenant, schema_id=schema_id, subject=subject)
+    versions = [
+        version
+        for version in (schema_placement(schema_id) if placement is None else placement)
+        if (version.subject.tenant_id == tenant.pk or version.subject.tenant.shared)
+        and not version.deleted
+        and (not subject or version.subject.name == subject)
+    ]
     if not versions or any(version.state == SubjectVersion.State.ACTIVE for version in versions):
         return None
     deprecated = [version for version in versions if version.state == SubjectVersion.State.DEPRECATED]

@@ -439,6 +439,7 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
         )
         # A bulk update sends no post_save signal, so it names what the cache must forget.
         registry_cache.forget_versions_on_commit(tenant.slug, subject_name, numbers)
+        registry_cache.forget_placements(version.schema_id for version in live)
     return numbers
 
 

@@ -21,6 +21,8 @@ TOKEN_PREFIX = "sr_"
 SHOWN_CHARACTERS = 10
 # Writing the last-used time on every request would turn each lookup into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# The last-used time this process last wrote or saw, by token id.
+_last_written: dict = {}
 
 
 def token_digest(secret: str) -> str:
@@ -87,7 +89,25 @@ def api_token_authenticate(secret: str) -> ApiToken | None:
     )
     if token is None or (token.expires_at is not None and token.expires_at <= now):
         return None
+    note_token_use(token)
+    return token
+
+
+def note_token_use(token: ApiToken) -> None:
+    """Write the token's last-used time when it is older than LAST_USED_RESOLUTION.
+
+    A token remembered by `access_cache` carries the time it had when remembered, so this process also
+    remembers when it last wrote it, instead of writing on every request after the first minute.
+    """
+    now = timezone.now()
+    written = _last_written.get(token.pk)
+    if written is not None and written > now - LAST_USED_RESOLUTION:
+        token.last_used_at = max(token.last_used_at or written, written)
+        return
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+        # An update, not save(): no signal, so remembered access contexts stay valid.
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-    return token
+    if len(_last_written) >= 10_000:
+        _last_written.clear()
+    _last_written[token.pk] = token.last_used_at

@@ -1,24 +1,25 @@
 """How API clients sign in: HTTP Basic with remembered checks, and bearer API tokens.
 
 Kafka clients send credentials with every call; Django's PBKDF2 check costs hundreds of milliseconds
-by design, which would dominate every lookup. A verified Basic credential is remembered in this process
-only (never in Redis), keyed by an HMAC of the credential, and trusted again only while the user's stored
-password hash is unchanged. Tokens need no such memory: they are found by a keyed hash in one query.
+by design, which would dominate every lookup. What a verified credential stands for is remembered by
+`schemas_app.access_cache` under a keyed hash of it, so a signed-in request costs one cache round trip
+(which reads the lockout counters too) and no query; any change to accounts, tokens or grants makes
+the next request work it out again. A verified Basic credential is also remembered in this process only
+(never in Redis), keyed the same way and trusted only while the user's stored password hash is unchanged,
+so that working the context out again needs no second PBKDF2. Tokens are found by a keyed hash in one query.
 Failed attempts are counted by `throttling`; neither passwords nor tokens are ever logged or echoed.
 """
 
-import hashlib
-import hmac
 import threading
 import time
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication, get_authorization_header
 
+from schemas_app import access_cache
 from schemas_app.api import throttling
-from schemas_app.tokens import api_token_authenticate
+from schemas_app.tokens import api_token_authenticate, note_token_use
 
 REMEMBER_SECONDS = 300
 MAX_REMEMBERED = 10_000
@@ -55,7 +56,7 @@ verified_credentials = _VerifiedCredentials()
 
 
 def _credential_key(userid: str, password: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"{userid}\0{password}".encode(), hashlib.sha256).hexdigest()
+    return access_cache.credential_key("basic", userid, password)
 
 
 class RememberingBasicAuthentication(BasicAuthentication):
@@ -63,21 +64,31 @@ class RememberingBasicAuthentication(BasicAuthentication):
 
     def authenticate_credentials(self, userid, password, request=None):
         address = throttling.source_address(request)
-        throttling.refuse_if_locked(account=userid, address=address)
         key = _credential_key(userid, password)
+        recalled = access_cache.recall(key, also=throttling.lock_keys(account=userid, address=address))
+        throttling.refuse_if_locked(account=userid, address=address, counts=recalled.values)
+        if recalled.context is not None:
+            user, _ = recalled.context.for_request()
+            return (user, None)
+        user = self.verified_user(key, userid, password, request, address)
+        access_cache.remember(recalled, user)
+        return (user, None)
+
+    def verified_user(self, key: str, userid: str, password: str, request, address: str):
+        """Return the account whose password this is: without PBKDF2 when this process checked it already."""
         remembered = verified_credentials.get(key)
         if remembered is not None:
             user_pk, password_hash = remembered
             user = get_user_model().objects.filter(pk=user_pk, is_active=True).first()
             if user is not None and user.password == password_hash:
-                return (user, None)
+                return user
         try:
-            user, auth = super().authenticate_credentials(userid, password, request)
+            user, _ = super().authenticate_credentials(userid, password, request)
         except exceptions.AuthenticationFailed:
             throttling.record_failure(account=userid, address=address)
             raise
         verified_credentials.put(key, user.pk, user.password)
-        return (user, auth)
+        return user
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -92,15 +103,23 @@ class BearerTokenAuthentication(BaseAuthentication):
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Invalid token header: send `Authorization: Bearer <token>`.")
         address = throttling.source_address(request)
-        throttling.refuse_if_locked(account=None, address=address)
         try:
             secret = parts[1].decode()
         except UnicodeDecodeError:
-            secret = None
+            secret = ""
+        recalled = access_cache.recall(
+            access_cache.credential_key("token", secret), also=throttling.lock_keys(account=None, address=address)
+        )
+        throttling.refuse_if_locked(account=None, address=address, counts=recalled.values)
+        if recalled.context is not None:
+            user, token = recalled.context.for_request()
+            note_token_use(token)
+            return (user, token)
         token = api_token_authenticate(secret) if secret else None
         if token is None:
             throttling.record_failure(account=None, address=address)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        access_cache.remember(recalled, token.user, token)
         return (token.user, token)
 
     def authenticate_header(self, request):

@@ -289,17 +289,26 @@ class SchemaListView(ConfluentView):
         return Response([version_payload(version) for version in versions])
 
 
-def visible_schema_payload(request, schema_id, asked=None) -> dict:
-    """Return a schema id's payload if one of the caller's tenants holds it; 40403 exactly as for an unknown id."""
+def visible_schema_payload(request, schema_id, asked=None, placement=None) -> dict:
+    """Return a schema id's payload if one of the caller's tenants holds it; 40403 exactly as for an unknown id.
+
+    `placement` is the schema's `selectors.schema_placement`, when the caller has read it already.
+    """
     payload = selectors.schema_payload(schema_id=schema_id)
-    selectors.require_schema_visible(viewer=request.user, schema_id=payload["id"], asked=asked or schema_id)
+    selectors.require_schema_visible(
+        viewer=request.user, schema_id=payload["id"], asked=asked or schema_id, placement=placement
+    )
     return payload
 
 
 @documented(responses=out.SchemaOutputSerializer)
 class SchemaByIdView(ConfluentView):
     def get(self, request, schema_id):
-        payload = dict(visible_schema_payload(request, schema_id))
+        # Read once: who may see the schema, and whether it is deprecated.
+        self.placement = selectors.schema_placement(schema_id)
+        payload = dict(visible_schema_payload(request, schema_id, placement=self.placement))
+        if answers_as_stored(request):
+            return self.stored_answer(request, payload)
         subject = request.query_params.get("subject")
         if subject and not selectors.versions_of_schema(
             tenant=self.tenant, schema_id=schema_id, subject=subject, deleted=True
@@ -313,12 +322,34 @@ class SchemaByIdView(ConfluentView):
             payload["maxId"] = selectors.max_schema_id()
         payload.pop("id", None)
         payload.pop("guid", None)
-        response = Response(payload)
-        deprecated = selectors.deprecated_schema_version(tenant=self.tenant, schema_id=schema_id, subject=subject)
+        return self.with_lifecycle_headers(request, Response(payload), schema_id, subject)
+
+    def stored_answer(self, request, payload: dict) -> HttpResponse:
+        """Answer the plain lookup (no query parameters) with its body rendered once per process."""
+        body = registry_cache.schema_body(payload["id"], lambda: render_schema_answer(payload))
+        response = HttpResponse(body, content_type=SchemaRegistryRenderer.media_type)
+        return self.with_lifecycle_headers(request, response, payload["id"], None)
+
+    def with_lifecycle_headers(self, request, response, schema_id: int, subject: str | None):
+        """Add the deprecation headers when every version serving the schema id is deprecated."""
+        deprecated = selectors.deprecated_schema_version(
+            tenant=self.tenant, schema_id=schema_id, subject=subject, placement=self.placement
+        )
         if deprecated is not None:
             counted_if_deprecated(request, {"state": deprecated.state, "subject": deprecated.subject.name})
             add_lifecycle_headers(request, response, deprecation_payload(deprecated))
         return response
+
+
+def answers_as_stored(request) -> bool:
+    """Return True for a lookup whose answer is the stored schema as is: no query parameters, no Accept options."""
+    return not request.META.get("QUERY_STRING") and ";" not in (request.accepted_media_type or "")
+
+
+def render_schema_answer(payload: dict) -> bytes:
+    """Return the body of a plain lookup by id, rendered as DRF renders it: the payload without id and guid."""
+    answer = {key: value for key, value in payload.items() if key not in ("id", "guid")}
+    return SchemaRegistryRenderer().render(answer, SchemaRegistryRenderer.media_type)
 
 
 @documented(responses=OpenApiTypes.STR)

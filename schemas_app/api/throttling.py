@@ -58,10 +58,21 @@ def _retry_after(key: str) -> int:
     return max(1, int(ttl)) if isinstance(ttl, int | float) and ttl > 0 else WINDOW_SECONDS
 
 
-def refuse_if_locked(*, account: str | None, address: str) -> None:
-    """Raise 429 when the account from this address, the address, or the account is over its limit."""
-    for key, limit in _counters(account, address):
-        if (cache.get(key) or 0) >= limit:
+def lock_keys(*, account: str | None, address: str) -> list[str]:
+    """Return the cache keys of the counters `refuse_if_locked` reads, for a caller that reads them with others."""
+    return [key for key, _ in _counters(account, address)]
+
+
+def refuse_if_locked(*, account: str | None, address: str, counts: dict | None = None) -> None:
+    """Raise 429 when the account from this address, the address, or the account is over its limit.
+
+    `counts` holds the counters already read (by `lock_keys`), in the same round trip as other keys.
+    """
+    counters = _counters(account, address)
+    if counts is None:
+        counts = cache.get_many([key for key, _ in counters])
+    for key, limit in counters:
+        if (counts.get(key) or 0) >= limit:
             raise TooManyAttempts(retry_after=_retry_after(key))
 
 
