@@ -147,12 +147,15 @@ def schema_body(schema_id: int, render: Callable[[], bytes]) -> bytes:
     return body
 
 
-def _shared(key: str, ttl: int, load: Callable[[], dict], *, started: float) -> dict:
+def _shared(key: str, ttl: int, load: Callable[[], dict], *, started: float, already_read: dict | None = None) -> dict:
     """Return the entry from the shared cache, or `load()` it and keep it for `ttl` seconds.
 
-    The lookup's time since `started` is recorded under the layer that answered.
+    The lookup's time since `started` is recorded under the layer that answered. `already_read` holds
+    entries this request read from the shared cache already (with its credential's context).
     """
-    payload = cache.get(key)
+    payload = (already_read or {}).get(key)
+    if payload is None:
+        payload = cache.get(key)
     if payload is not None:
         metrics.observe_lookup(metrics.LAYER_REDIS, time.perf_counter() - started)
         return payload
@@ -167,9 +170,12 @@ def version_key(tenant_slug: str, subject: str, version: int) -> str:
     return _key(f"version:{len(tenant_slug)}:{tenant_slug}:{len(subject)}:{subject}:{version}")
 
 
-def version_payload(tenant_slug: str, subject: str, version: int, load: Callable[[], dict]) -> dict:
-    """Return a subject version's payload from Redis, or `load()` it and keep it."""
-    return _shared(version_key(tenant_slug, subject, version), VERSION_TTL, load, started=time.perf_counter())
+def version_payload(
+    tenant_slug: str, subject: str, version: int, load: Callable[[], dict], already_read: dict | None = None
+) -> dict:
+    """Return a subject version's payload from Redis (or `already_read`), or `load()` it and keep it."""
+    key = version_key(tenant_slug, subject, version)
+    return _shared(key, VERSION_TTL, load, started=time.perf_counter(), already_read=already_read)
 
 
 def forget_versions(tenant_slug: str, subject: str, versions) -> None:
@@ -216,10 +222,19 @@ def _version_changed(sender, instance, created: bool = False, **kwargs) -> None:
     forget_versions_on_commit(subject.tenant.slug, subject.name, [instance.version])
 
 
-def schema_placement(schema_id: int, load: Callable[[], tuple]) -> tuple:
-    """Return the versions serving a schema id in every tenant (what lookups by id check), from Redis or `load()`."""
-    key = _key(f"placement:{schema_id}")
-    placement = cache.get(key)
+def placement_key(schema_id: int) -> str:
+    return _key(f"placement:{schema_id}")
+
+
+def schema_placement(schema_id: int, load: Callable[[], tuple], already_read: dict | None = None) -> tuple:
+    """Return the versions serving a schema id in every tenant (what lookups by id check), from Redis or `load()`.
+
+    `already_read` holds entries this request read from the shared cache already.
+    """
+    key = placement_key(schema_id)
+    placement = (already_read or {}).get(key)
+    if placement is None:
+        placement = cache.get(key)
     if placement is None:
         placement = load()
         cache.set(key, placement, VERSION_TTL)
@@ -231,7 +246,7 @@ def forget_placements(schema_ids) -> None:
 
     Again after the commit, because a lookup may have read and kept the rows as they were before it.
     """
-    keys = [_key(f"placement:{schema_id}") for schema_id in set(schema_ids)]
+    keys = [placement_key(schema_id) for schema_id in set(schema_ids)]
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))
 

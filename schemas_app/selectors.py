@@ -115,11 +115,11 @@ def require_schema_visible(*, viewer, schema_id: int, asked, placement: tuple | 
         raise SchemaIdNotFound(asked)
 
 
-def schema_placement(schema_id: int) -> tuple[SubjectVersion, ...]:
+def schema_placement(schema_id: int, already_read: dict | None = None) -> tuple[SubjectVersion, ...]:
     """Return every version serving a schema id, in any tenant and deleted ones too, from the cache when kept.
 
     A lookup by id asks it on every request (who may see the schema, whether it is deprecated), so
-    the rows carry just what those questions read.
+    the rows carry just what those questions read. `already_read`: what the request read from the cache.
     """
     schema_id = schema_id_from(schema_id)  # one cache key per id, however the path spells it
 
@@ -131,7 +131,7 @@ def schema_placement(schema_id: int) -> tuple[SubjectVersion, ...]:
             .order_by("subject__name", "version")
         )
 
-    return registry_cache.schema_placement(schema_id, load)
+    return registry_cache.schema_placement(schema_id, load, already_read)
 
 
 PLACEMENT_FIELDS = (

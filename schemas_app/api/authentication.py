@@ -59,14 +59,28 @@ def _credential_key(userid: str, password: str) -> str:
     return access_cache.credential_key("basic", userid, password)
 
 
+def recall_refusing_lockouts(request, key: str, *, account: str | None) -> access_cache.Recall:
+    """Read the credential's remembered context, the lockout counters and the view's keys in one round trip.
+
+    429 when a counter is over its limit; what the view asked for (`request.prefetch_keys`) is left in
+    `request.prefetched`.
+    """
+    address = throttling.source_address(request)
+    wanted = list(getattr(request, "prefetch_keys", ()))
+    recalled = access_cache.recall(key, also=throttling.lock_keys(account=account, address=address) + wanted)
+    throttling.refuse_if_locked(account=account, address=address, counts=recalled.values)
+    if request is not None and wanted:
+        request.prefetched = {key: recalled.values[key] for key in wanted if key in recalled.values}
+    return recalled
+
+
 class RememberingBasicAuthentication(BasicAuthentication):
     """BasicAuthentication whose successful checks are remembered for a few minutes, and whose failures count."""
 
     def authenticate_credentials(self, userid, password, request=None):
         address = throttling.source_address(request)
         key = _credential_key(userid, password)
-        recalled = access_cache.recall(key, also=throttling.lock_keys(account=userid, address=address))
-        throttling.refuse_if_locked(account=userid, address=address, counts=recalled.values)
+        recalled = recall_refusing_lockouts(request, key, account=userid)
         if recalled.context is not None:
             user, _ = recalled.context.for_request()
             return (user, None)
@@ -107,10 +121,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             secret = parts[1].decode()
         except UnicodeDecodeError:
             secret = ""
-        recalled = access_cache.recall(
-            access_cache.credential_key("token", secret), also=throttling.lock_keys(account=None, address=address)
-        )
-        throttling.refuse_if_locked(account=None, address=address, counts=recalled.values)
+        recalled = recall_refusing_lockouts(request, access_cache.credential_key("token", secret), account=None)
         if recalled.context is not None:
             user, token = recalled.context.for_request()
             note_token_use(token)

@@ -185,9 +185,17 @@ class RegistryView(APIView):
         return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
+        # What this view will read from the shared cache: a signed-in request's authentication reads it together
+        # with the credential's access context, in one round trip (schemas_app.api.authentication).
+        request.prefetch_keys = self.prefetch_keys()
+        request.prefetched = {}
         super().initial(request, *args, **kwargs)
         if request.user and request.user.is_authenticated:
             logs.bind(user=request.user.get_username())
+
+    def prefetch_keys(self) -> list[str]:
+        """Return the shared cache keys this request will read, when known before authentication."""
+        return []
 
     @cached_property
     def tenant(self):

@@ -25,7 +25,8 @@ from schemas_app.api.reviews import pending_body
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.api.throttling import CompatibilityCheckRate
 from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound, VersionRetired
-from schemas_app.models import SubjectConfig, SubjectVersion
+from schemas_app.limits import MAX_ID, MAX_VERSION, ascii_int, in_range
+from schemas_app.models import SubjectConfig, SubjectVersion, Tenant
 from schemas_app.preparation import compile_stored, root_path_for
 
 
@@ -220,12 +221,20 @@ class SubjectView(ConfluentView):
 class SubjectVersionView(ConfluentView):
     method_permissions = {"DELETE": [CanDelete]}
 
+    def prefetch_keys(self) -> list[str]:
+        """The version's key in the default tenant, where unbound accounts read; a bound account's is another."""
+        number = ascii_int(self.kwargs["version"])
+        if self.request.method != "GET" or self.context is not None or not in_range(number, 1, MAX_VERSION):
+            return []
+        return [registry_cache.version_key(Tenant.DEFAULT_SLUG, self.kwargs["subject"], number)]
+
     def get(self, request, subject, version):
         include_deleted = query_bool(request, "deleted")
         serialized = request.query_params.get("format") == "serialized"
         wanted = selectors.parse_version(version)
         if not include_deleted and not serialized and wanted != selectors.LATEST:
-            return served_version(request, cached_version_payload(self.tenant, subject, wanted))
+            payload = cached_version_payload(self.tenant, subject, wanted, already_read=request.prefetched)
+            return served_version(request, payload)
         found = selectors.subject_version_get(
             tenant=self.tenant, subject=subject, version=version, include_deleted=include_deleted
         )
@@ -303,9 +312,13 @@ def visible_schema_payload(request, schema_id, asked=None, placement=None) -> di
 
 @documented(responses=out.SchemaOutputSerializer)
 class SchemaByIdView(ConfluentView):
+    def prefetch_keys(self) -> list[str]:
+        schema_id = ascii_int(self.kwargs["schema_id"])
+        return [registry_cache.placement_key(schema_id)] if in_range(schema_id, 1, MAX_ID) else []
+
     def get(self, request, schema_id):
         # Read once: who may see the schema, and whether it is deprecated.
-        self.placement = selectors.schema_placement(schema_id)
+        self.placement = selectors.schema_placement(schema_id, already_read=request.prefetched)
         payload = dict(visible_schema_payload(request, schema_id, placement=self.placement))
         if answers_as_stored(request):
             return self.stored_answer(request, payload)
@@ -531,7 +544,7 @@ class AssociationsView(ConfluentView):
         return Response([])
 
 
-def cached_version_payload(tenant, subject: str, version: int) -> dict:
+def cached_version_payload(tenant, subject: str, version: int, already_read: dict | None = None) -> dict:
     """Return a live version's payload from the shared cache, loading it from the database once.
 
     The key names the tenant by its slug, so a hit costs one cache read and no tenant lookup. A shared
@@ -546,7 +559,7 @@ def cached_version_payload(tenant, subject: str, version: int) -> dict:
             borrowed.append(found)
         return version_payload(found)
 
-    payload = registry_cache.version_payload(tenant.slug, subject, version, load)
+    payload = registry_cache.version_payload(tenant.slug, subject, version, load, already_read)
     if borrowed:
         registry_cache.forget_versions(tenant.slug, subject, [version])
     return payload
