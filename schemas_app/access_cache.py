@@ -159,6 +159,9 @@ def _prepared(user):
     if not prepared.is_superuser:
         access.readable_tenant_ids(prepared)
     prepared.get_all_permissions()  # fills Django's permission caches on the object
+    # The password hash stays in the database: deferred, it is read again only if something asks for it
+    # (and a save() of a deferred instance writes the loaded fields only).
+    prepared.__dict__.pop("password", None)
     return prepared
 
 

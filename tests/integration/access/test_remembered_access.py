@@ -161,3 +161,19 @@ def test_a_remembered_lookup_reads_no_database(reader, acme, how):
             assert client.get(path).status_code == 200
 
     assert queries == []
+
+
+def test_nothing_kept_in_redis_holds_a_password_a_password_hash_or_a_token(reader, acme, settings):
+    from django_redis import get_redis_connection
+
+    token = api_token(reader)
+    remembered(bearer(token), "/subjects/ticks-value/versions/1")
+    remembered(basic("reader", "reader-password"), "/subjects/ticks-value/versions/1")
+
+    redis = get_redis_connection("default")
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    kept = b"".join(redis.get(key) or b"" for key in redis.scan_iter(f"{prefix}:*"))
+    reader.refresh_from_db()
+    assert b"access" in b"".join(redis.scan_iter(f"{prefix}:*"))  # the contexts are there
+    for secret in (reader.password, token, "reader-password"):
+        assert secret.encode() not in kept
