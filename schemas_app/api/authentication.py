@@ -70,7 +70,7 @@ def recall_refusing_lockouts(request, key: str, *, account: str | None) -> acces
     recalled = access_cache.recall(key, also=throttling.lock_keys(account=account, address=address) + wanted)
     throttling.refuse_if_locked(account=account, address=address, counts=recalled.values)
     if request is not None and wanted:
-        request.prefetched = {key: recalled.values[key] for key in wanted if key in recalled.values}
+        request.prefetched = {name: recalled.values[name] for name in wanted if name in recalled.values}
     return recalled
 
 
