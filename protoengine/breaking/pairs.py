@@ -7,9 +7,9 @@ time from `Comparison.pairs(kind)`.
 
 The comparison is a tree diff. Top-level declarations are indexed and paired by
 full name; a message pair whose descriptors are equal (in the same surroundings)
-has equal nested types too, so only differing pairs are descended into. Deleted or
-moved declarations are looked for among the top-level ones and those nested in
-differing pairs: nothing can leave or enter an unchanged message. A comparison of
+has equal nested types too, so only differing pairs are descended into. Deleted
+types are found by the rules over pairs of differing files (and over the packages
+those are in), by their names inside the file as buf finds them. A comparison of
 two large, mostly equal schemas therefore costs little more than one equality test
 per top-level type.
 """
@@ -39,8 +39,6 @@ MESSAGE_EXTENSION = 6
 # The kinds of pairs a rule can ask for.
 SCHEMAS = "schemas"
 FILES = "files"
-FILE_LOSSES = "file_losses"
-PACKAGE_LOSSES = "package_losses"
 MESSAGES = "messages"
 FIELDS = "fields"
 ENUMS = "enums"
@@ -499,49 +497,6 @@ class Comparison:
     def _shifted_enum_defaults(self) -> frozenset[str]:
         """Return the enums whose first value changed: unset fields of those types now read differently."""
         return frozenset(old.full_name for old, new in self._enums if old.default_number != new.default_number)
-
-    @cached_property
-    def _counterparts(self) -> list[tuple[Element, Element | None, Element | None]]:
-        """Return (previous declaration, its current self or None, its parent's current self) for all that may be gone.
-
-        Those are the top-level declarations and the ones nested in differing
-        message pairs; the declarations of a deleted message go with it, and a
-        map's entry message with its map field.
-        """
-        old_side, new_side = self.previous, self.current
-        found: list[tuple[Element, Element | None, Element | None]] = []
-        for kind in ("messages", "enums", "services", "extensions"):
-            new_all = getattr(new_side, kind)
-            found += [(old, new_all.get(name), None) for name, old in getattr(old_side, kind).items()]
-        for old_parent, new_parent in self._message_tree:
-            for kind in ("messages", "enums", "extensions"):
-                new_all = getattr(new_parent, kind)
-                found += [
-                    (old, new_all.get(name), new_parent)
-                    for name, old in getattr(old_parent, kind).items()
-                    if not (kind == "messages" and old.is_map_entry)
-                ]
-        return found
-
-    @cached_property
-    def _file_losses(self):
-        """Return (previous, current or None) for declarations gone from their file unless their message moved/went."""
-        return [
-            (old, new)
-            for old, new, new_parent in self._counterparts
-            if (new is None or new.file.name != old.file.name)
-            and (new_parent is None or new_parent.file.name == old.file.name)
-        ]
-
-    @cached_property
-    def _package_losses(self):
-        """Return (previous, None) for declarations gone from a package that still exists."""
-        packages = self.current.packages
-        return [
-            (old, None)
-            for old, new, _ in self._counterparts
-            if (new is None or new.file.package != old.file.package) and old.file.package in packages
-        ]
 
 
 def _changed_fields(previous: MessageRef, current: MessageRef, shifted: frozenset[str]) -> list[int]:
