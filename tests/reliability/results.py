@@ -44,6 +44,8 @@ def figures(scenario: str, run: LoadRun, report: Report, *, survived: bool) -> d
         "stale": report.stale,
         "unexpected_errors": report.unexpected_errors,
         "commit": commit(),
+        # The figures mean little without it: the machine may be running other jobs beside the registry.
+        "load_average": round(os.getloadavg()[0], 1),
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -71,11 +73,12 @@ def table(rows: dict) -> str:
         "127.0.0.1; 90 % lookups, 8 % compatibility checks, 2 % registrations with references, plus review",
         "approvals, code generation requests and deprecations. The invariants (tests/reliability/invariants.py)",
         "are checked after every run; *lost* must be 0. Errors list every answer that was not a success, by",
-        'operation and status/error code ("no answer": the connection failed).',
+        'operation and status/error code ("no answer": the connection failed). *Machine load* is the 1-minute load',
+        "average when the run ended: latencies measured beside other jobs on a small machine are mostly queueing.",
         "",
         "| scenario | commit | s | subjects | requests | req/s | p50 ms | p99 ms | acknowledged | errors by kind "
-        "| faults injected | survived | lost | duplicated | skipped | stale | unexpected |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| faults injected | survived | lost | duplicated | skipped | stale | unexpected | machine load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows.values():
         lines.append(
@@ -83,7 +86,7 @@ def table(rows: dict) -> str:
             f"| {row['per_second']} | {row['p50_ms']} | {row['p99_ms']} | {row['acknowledged']} "
             f"| {_errors_cell(row['errors'])} | {', '.join(row['faults']) or 'none'} "
             f"| {'yes' if row['survived'] else 'NO'} | {row['lost']} | {row['duplicated']} | {row['skipped']} "
-            f"| {row['stale']} | {row['unexpected_errors']} |"
+            f"| {row['stale']} | {row['unexpected_errors']} | {row.get('load_average', '-')} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -192,6 +192,8 @@ class Faults:
 
     def __init__(self):
         self.windows: list[Window] = []
+        # Answers that failed (no answer, or 5xx) as the clients saw them, so a scenario can wait for one it needs.
+        self.failures: list[ErrorAnswer] = []
         self._lock = threading.Lock()
 
     @contextmanager
@@ -272,7 +274,10 @@ class Client:
 
     RETRIES = 30
 
-    def __init__(self, number: int, http: httpx.AsyncClient, writer: Account, reviewer: Account, catalogue, mix):
+    def __init__(
+        self, number: int, http: httpx.AsyncClient, writer: Account, reviewer: Account, catalogue, mix, faults=None
+    ):
+        self.faults = faults
         self.log = ClientLog(client=number, auth="basic" if number % 2 == 0 else "bearer")
         self.http = http
         self.writer = writer.auth_headers(self.log.auth)
@@ -314,19 +319,20 @@ class Client:
     def _error(self, operation: str, method: str, path: str, answer: Answer, message: str) -> None:
         body = answer.body if isinstance(answer.body, dict) else {}
         shaped = isinstance(body.get("error_code"), int) and isinstance(body.get("message"), str)
-        self.log.errors.append(
-            ErrorAnswer(
-                operation,
-                method,
-                path,
-                answer.status,
-                body.get("error_code") if shaped else None,
-                shaped,
-                answer.started,
-                answer.finished,
-                message,
-            )
+        error = ErrorAnswer(
+            operation,
+            method,
+            path,
+            answer.status,
+            body.get("error_code") if shaped else None,
+            shaped,
+            answer.started,
+            answer.finished,
+            message,
         )
+        self.log.errors.append(error)
+        if self.faults is not None and (answer.status == 0 or answer.status >= 500):
+            self.faults.failures.append(error)
 
     async def call_until_answered(self, operation: str, method: str, path: str, *, body) -> tuple[Answer, int]:
         """Send a write again while there is no answer or a 5xx (an outage): it is idempotent by content."""
@@ -534,7 +540,7 @@ async def _run(url, writer, reviewer, scale, mix, faults, during) -> LoadRun:
         seeded = await seed(http, writer, catalogue)
         started = time.monotonic()
         deadline = started + scale.seconds
-        clients = [Client(number, http, writer, reviewer, catalogue, mix) for number in range(scale.clients)]
+        clients = [Client(number, http, writer, reviewer, catalogue, mix, faults) for number in range(scale.clients)]
         tasks = [asyncio.create_task(client.run(deadline)) for client in clients]
         if during is not None:
             await asyncio.to_thread(during, faults)
