@@ -7,6 +7,7 @@ measured figures alone.
 import json
 import os
 import subprocess
+from collections import Counter
 from datetime import UTC, datetime
 
 from tests.integration.operations.servers import ROOT
@@ -60,6 +61,11 @@ def record(scenario: str, run: LoadRun, report: Report) -> None:
     TABLE.write_text(table(rows))
 
 
+def _faults_cell(names: list[str]) -> str:
+    counted = Counter(names)
+    return ", ".join(f"{name} ×{count}" if count > 1 else name for name, count in counted.items()) or "none"
+
+
 def _errors_cell(errors: dict) -> str:
     return "; ".join(f"{kind} ×{count}" for kind, count in errors.items()) or "none"
 
@@ -84,7 +90,7 @@ def table(rows: dict) -> str:
         lines.append(
             f"| {row['scenario']} | {row['commit']} | {row['seconds']} | {row['subjects']} | {row['requests']} "
             f"| {row['per_second']} | {row['p50_ms']} | {row['p99_ms']} | {row['acknowledged']} "
-            f"| {_errors_cell(row['errors'])} | {', '.join(row['faults']) or 'none'} "
+            f"| {_errors_cell(row['errors'])} | {_faults_cell(row['faults'])} "
             f"| {'yes' if row['survived'] else 'NO'} | {row['lost']} | {row['duplicated']} | {row['skipped']} "
             f"| {row['stale']} | {row['unexpected_errors']} | {row.get('load_average', '-')} |"
         )
