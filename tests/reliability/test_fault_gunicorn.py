@@ -13,9 +13,9 @@ from tests.reliability.workload import MIX, is_review_subject, run_load
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
-# One request in five registers, so a killed worker is likely to be in the middle of one.
-REGISTERING = {**MIX, "register": 25.0}
-MOST_KILLS = 6
+# Registrations outnumber lookups here, and last longer, so a killed worker is most likely in the middle of one.
+REGISTERING = {**MIX, "register": 150.0}
+MOST_KILLS = 12
 
 
 def cut_registration(failure) -> bool:
