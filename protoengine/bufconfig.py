@@ -1,10 +1,11 @@
-"""Read the `breaking:` and `lint:` sections of a folder's buf.yaml (versions v1beta1, v1 and v2).
+"""The one reader of buf.yaml (versions v1beta1, v1 and v2) for breaking and lint.
 
-Only what the registry's checks use is read: rule selection (`use`, `except`),
-ignored paths (`ignore`, `ignore_only`) and `ignore_unstable_packages`; the lint
-section is handed whole to `LintConfig.from_buf_yaml`. Paths in a buf.yaml are
-relative to the folder holding it, which is also the root of the import paths
-the command line compiles, so they compare with finding paths as they are.
+It reads the version, the v2 `modules:`, and in the `breaking:` and `lint:`
+sections rule selection (`use`, `except`), ignored paths (`ignore`,
+`ignore_only`) and `ignore_unstable_packages`; `LintConfig.from_buf_yaml` builds
+on it for the lint section's other settings. Paths in a buf.yaml are relative to
+the folder holding it, which is also the root of the import paths the command
+line compiles, so they compare with finding paths as they are.
 
 A v2 file may put its sections under `modules:`; the module at path "." (the
 folder itself) is honoured, as buf would for a one-module workspace. Other
@@ -65,10 +66,16 @@ def read_buf_yaml(directory: str | Path) -> dict:
         return {}
     if not isinstance(document, dict):
         raise BufConfigError(f"{path}: expected a mapping with `version:` at the top level.")
-    version = document.get("version", "v1")
-    if version not in KNOWN_VERSIONS:
-        raise BufConfigError(f"{path}: unknown version {version!r}; use one of {', '.join(KNOWN_VERSIONS)}.")
+    buf_version(document, where=str(path))
     return document
+
+
+def buf_version(document: Mapping, where: str = FILE_NAME) -> str:
+    """Return the document's `version:`, v1 when it has none; an unknown version raises BufConfigError."""
+    version = str(document.get("version", "v1"))
+    if version not in KNOWN_VERSIONS:
+        raise BufConfigError(f"{where}: unknown version {version!r}; use one of {', '.join(KNOWN_VERSIONS)}.")
+    return version
 
 
 def root_module_path(document: Mapping) -> str | None:
@@ -79,15 +86,26 @@ def root_module_path(document: Mapping) -> str | None:
     return None
 
 
-def section(document: Mapping, name: str) -> dict:
-    """Return the `breaking` or `lint` section that applies to the folder itself.
+def module(document: Mapping, module_path: str) -> Mapping:
+    """Return the v2 module whose `path:` is `module_path`; BufConfigError when there is none."""
+    version = buf_version(document)
+    if version != "v2":
+        raise BufConfigError(f"module_path is for v2 buf.yaml files; this one is {version}.")
+    wanted = clean_path(module_path)
+    for candidate in document.get("modules") or ():
+        if isinstance(candidate, dict) and clean_path(candidate.get("path", ".")) == wanted:
+            return candidate
+    raise BufConfigError(f'No module with path "{module_path}" in buf.yaml.')
 
-    A v2 module's own section replaces the workspace's, as in buf.
+
+def section(document: Mapping, name: str, module_path: str | None = None) -> dict:
+    """Return the `breaking` or `lint` section for the module at `module_path`, or the workspace's.
+
+    A v2 module's own non-empty section replaces the workspace's, as in buf.
     """
     chosen = document.get(name)
-    for module in document.get("modules") or ():
-        if isinstance(module, dict) and _is_root_path(module.get("path", ".")) and module.get(name) is not None:
-            chosen = module[name]
+    if module_path is not None:
+        chosen = module(document, module_path).get(name) or chosen
     if chosen is None:
         return {}
     if not isinstance(chosen, dict):
@@ -97,16 +115,21 @@ def section(document: Mapping, name: str) -> dict:
 
 def breaking_settings(document: Mapping) -> BreakingSettings:
     """Return the breaking settings of a parsed buf.yaml, buf's defaults for what it leaves out."""
-    config = section(document, "breaking")
+    config = section(document, "breaking", root_module_path(document))
     return BreakingSettings(
-        use=_names(config, "use", "breaking") or DEFAULT_BREAKING_USE,
-        except_=_names(config, "except", "breaking"),
+        use=names(config, "use", "breaking") or DEFAULT_BREAKING_USE,
+        except_=names(config, "except", "breaking"),
         ignore=ignore_settings(config, "breaking"),
     )
 
 
-def ignore_settings(config: Mapping, where: str) -> IgnoreSettings:
-    """Return the `ignore`, `ignore_only` and `ignore_unstable_packages` keys of one section."""
+def ignore_settings(config: Mapping, where: str, module_path: str | None = None) -> IgnoreSettings:
+    """Return the `ignore`, `ignore_only` and `ignore_unstable_packages` keys of one section.
+
+    The paths are written from the workspace root; in a module's section they are
+    made relative to the module.
+    """
+    prefix = clean_path(module_path or ".")
     only = config.get("ignore_only") or {}
     if not isinstance(only, dict):
         raise BufConfigError(f"buf.yaml: `{where}.ignore_only` must map rule ids or categories to lists of paths.")
@@ -114,15 +137,17 @@ def ignore_settings(config: Mapping, where: str) -> IgnoreSettings:
     if not isinstance(unstable, bool):
         raise BufConfigError(f"buf.yaml: `{where}.ignore_unstable_packages` must be true or false.")
     return IgnoreSettings(
-        paths=tuple(_clean_path(path) for path in _names(config, "ignore", where)),
+        paths=tuple(_from_module(path, prefix) for path in names(config, "ignore", where)),
         only={
-            str(name): tuple(_clean_path(path) for path in _names(only, name, f"{where}.ignore_only")) for name in only
+            str(name): tuple(_from_module(path, prefix) for path in names(only, name, f"{where}.ignore_only"))
+            for name in only
         },
         unstable_packages=unstable,
     )
 
 
-def _names(config: Mapping, key: str, where: str) -> tuple[str, ...]:
+def names(config: Mapping, key: str, where: str) -> tuple[str, ...]:
+    """Return the list of strings at `key` of a section, () when it is absent."""
     value = config.get(key)
     if value is None:
         return ()
@@ -131,15 +156,23 @@ def _names(config: Mapping, key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _clean_path(path: str) -> str:
-    """Return the path as an import path prefix: no "./" in front, no "/" behind."""
+def clean_path(path: str) -> str:
+    """Return the path as an import path prefix: no "./" in front, no "/" behind, "." for the root."""
+    path = str(path).strip()
     while path.startswith("./"):
         path = path[2:]
-    return path.rstrip("/")
+    return path.rstrip("/") or "."
+
+
+def _from_module(path: str, prefix: str) -> str:
+    path = clean_path(path)
+    if prefix != "." and path.startswith(prefix + "/"):
+        return path[len(prefix) + 1 :]
+    return path
 
 
 def _is_root_path(path) -> bool:
-    return isinstance(path, str) and _clean_path(path) in ("", ".")
+    return isinstance(path, str) and clean_path(path) == "."
 
 
 def is_under(path: str, prefixes: Iterable[str]) -> bool:

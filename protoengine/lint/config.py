@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 
+from protoengine import bufconfig
 from protoengine.lint.catalog import expand
 from protoengine.lint.governance import PersonalFields
 
@@ -156,12 +157,12 @@ class LintConfig:
             if isinstance(value, str):
                 raise ValueError(f'LintConfig.{name} takes a list of names, not the single string "{value}".')
             object.__setattr__(self, name, tuple(value))
-        object.__setattr__(self, "ignore", tuple(_clean_path(path) for path in self.ignore))
+        object.__setattr__(self, "ignore", tuple(bufconfig.clean_path(path) for path in self.ignore))
         ignore_only = self.ignore_only.items() if isinstance(self.ignore_only, Mapping) else self.ignore_only
         object.__setattr__(
             self,
             "ignore_only",
-            tuple(sorted((key, tuple(_clean_path(p) for p in paths)) for key, paths in ignore_only)),
+            tuple(sorted((key, tuple(bufconfig.clean_path(p) for p in paths)) for key, paths in ignore_only)),
         )
         # Fail on a misspelt rule id now, not at the first lint.
         _ = self.rule_ids
@@ -194,7 +195,9 @@ class LintConfig:
 
     def ignores(self, rule_id: str, path: str) -> bool:
         """Return True when `ignore` or `ignore_only` excludes the file at `path` from the rule."""
-        return _under(path, self.ignore) or _under(path, self._ignored_paths_by_rule.get(rule_id, ()))
+        return bufconfig.is_under(path, self.ignore) or bufconfig.is_under(
+            path, self._ignored_paths_by_rule.get(rule_id, ())
+        )
 
     def with_except(self, rule_ids: Iterable[str]) -> LintConfig:
         """Return a copy with more rules switched off, as a subject's own settings do."""
@@ -214,19 +217,14 @@ class LintConfig:
         `person_words`) may sit in the same section.
         """
         is_whole_file = any(key in data for key in ("version", "lint", "modules", "breaking", "deps"))
-        version = str(data.get("version", "v1")) if is_whole_file else "v2"
-        if version not in _VERSION_KEYS:
-            raise ValueError(f'Unknown buf.yaml version "{version}": use v1beta1, v1 or v2.')
-        section = (data.get("lint") or {}) if is_whole_file else data
-        prefix = ""
-        if module_path is not None:
-            module = _module(data, module_path, version)
-            section = module.get("lint") or section
-            prefix = _clean_path(module_path)
-        return cls(**_settings(section, version, prefix), buf_version=version)
+        if not is_whole_file:
+            return cls(**_settings(data, "v2", None), buf_version="v2")
+        version = bufconfig.buf_version(data)
+        section = bufconfig.section(data, "lint", module_path)
+        return cls(**_settings(section, version, module_path), buf_version=version)
 
 
-def _settings(section: Mapping, version: str, prefix: str) -> dict:
+def _settings(section: Mapping, version: str, module_path: str | None) -> dict:
     unknown = set(section) - _BUF_KEYS - _VERSION_KEYS[version] - _OUR_KEYS
     if unknown:
         raise ValueError(
@@ -235,16 +233,14 @@ def _settings(section: Mapping, version: str, prefix: str) -> dict:
     settings = {
         key: section[key]
         for key in section
-        if key in _BUF_KEYS | _OUR_KEYS and key not in ("except", "ignore", "ignore_only")
+        if key in _BUF_KEYS | _OUR_KEYS and key not in ("use", "except", "ignore", "ignore_only")
     }
-    settings["except_"] = tuple(section.get("except") or ())
-    settings["ignore"] = tuple(_from_module(path, prefix) for path in section.get("ignore") or ())
-    settings["ignore_only"] = {
-        key: [_from_module(path, prefix) for path in paths or ()]
-        for key, paths in (section.get("ignore_only") or {}).items()
-    }
-    if "use" in settings:
-        settings["use"] = tuple(settings["use"] or ())
+    if "use" in section:
+        settings["use"] = bufconfig.names(section, "use", "lint")
+    settings["except_"] = bufconfig.names(section, "except", "lint")
+    ignore = bufconfig.ignore_settings(section, "lint", module_path)
+    settings["ignore"] = ignore.paths
+    settings["ignore_only"] = ignore.only
     if section.get("disable_builtin"):
         settings["use"] = _GOVERNANCE_ONLY
     # Comment ignores are opt-in before v2 and opt-out from v2 on, as in buf.
@@ -253,34 +249,3 @@ def _settings(section: Mapping, version: str, prefix: str) -> dict:
     else:
         settings["allow_comment_ignores"] = bool(section.get("allow_comment_ignores", False))
     return settings
-
-    if "use" in settings:
-        settings["use"] = tuple(settings["use"] or ())
-
-
-def _module(data: Mapping, module_path: str, version: str) -> Mapping:
-    if version != "v2":
-        raise ValueError(f"module_path is for v2 buf.yaml files; this one is {version}.")
-    wanted = _clean_path(module_path)
-    for module in data.get("modules") or ():
-        if _clean_path(str(module.get("path", "."))) == wanted:
-            return module
-    raise ValueError(f'No module with path "{module_path}" in buf.yaml.')
-
-
-def _clean_path(path: str) -> str:
-    path = str(path).strip()
-    while path.startswith("./"):
-        path = path[2:]
-    return path.rstrip("/") or "."
-
-
-def _from_module(path: str, prefix: str) -> str:
-    path = _clean_path(path)
-    if prefix and prefix != "." and path.startswith(prefix + "/"):
-        return path[len(prefix) + 1 :]
-    return path
-
-
-def _under(path: str, roots: tuple[str, ...]) -> bool:
-    return any(root == "." or path == root or path.startswith(root + "/") for root in roots)

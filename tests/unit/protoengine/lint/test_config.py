@@ -184,7 +184,7 @@ def test_our_own_settings_may_sit_in_the_lint_section():
     [
         ({"version": "v1", "lint": {"excepts": []}}, None, "Unknown key"),
         ({"version": "v1", "lint": {"disallow_comment_ignores": True}}, None, "Unknown key"),
-        ({"version": "v3"}, None, "Unknown buf.yaml version"),
+        ({"version": "v3"}, None, "unknown version"),
         ({"version": "v1"}, "proto", "module_path is for v2"),
         ({"version": "v2", "modules": [{"path": "proto"}]}, "api", 'No module with path "api"'),
         ({"version": "v2", "lint": {"use": ["STANDARD", "TYPO"]}}, None, '"TYPO" in "use"'),
