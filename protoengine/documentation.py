@@ -19,9 +19,9 @@ from protoengine.locations import (
     MESSAGE_ENUM_TYPE,
     MESSAGE_FIELD,
     MESSAGE_NESTED_TYPE,
+    SERVICE_METHOD,
 )
 
-SERVICE_METHOD = 2
 CLASSIFICATIONS = {
     0: "UNSPECIFIED",
     1: "PUBLIC",
@@ -195,18 +195,22 @@ def _enum_doc(enum, path, outer, comments) -> EnumDoc:
     return EnumDoc(full_name=f"{outer}{enum.name}", comment=comment, line=line, values=values)
 
 
+def _method_doc(method, comment_and_line) -> MethodDoc:
+    comment, line = comment_and_line
+    return MethodDoc(
+        name=method.name,
+        input_type=method.input_type.lstrip("."),
+        output_type=method.output_type.lstrip("."),
+        client_streaming=method.client_streaming,
+        server_streaming=method.server_streaming,
+        comment=comment,
+        line=line,
+    )
+
+
 def _service_doc(service, path, outer, comments) -> ServiceDoc:
     comment, line = _comment(comments, path)
     methods = tuple(
-        MethodDoc(
-            name=method.name,
-            input_type=method.input_type.lstrip("."),
-            output_type=method.output_type.lstrip("."),
-            client_streaming=method.client_streaming,
-            server_streaming=method.server_streaming,
-            comment=_comment(comments, (*path, SERVICE_METHOD, i))[0],
-            line=_comment(comments, (*path, SERVICE_METHOD, i))[1],
-        )
-        for i, method in enumerate(service.method)
+        _method_doc(method, _comment(comments, (*path, SERVICE_METHOD, i))) for i, method in enumerate(service.method)
     )
     return ServiceDoc(full_name=f"{outer}{service.name}", comment=comment, line=line, methods=methods)
