@@ -15,7 +15,7 @@ COPY schemas_app ./schemas_app
 COPY codegen ./codegen
 COPY protoengine ./protoengine
 COPY registry_client ./registry_client
-RUN pip install --no-cache-dir . && cd codegen/node && rm -rf node_modules && npm ci --no-audit --no-fund
+RUN pip install --no-cache-dir ".[server]" && cd codegen/node && rm -rf node_modules && npm ci --no-audit --no-fund
 
 COPY manage.py gunicorn.conf.py ./
 COPY templates ./templates
