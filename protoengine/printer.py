@@ -23,6 +23,7 @@ import math
 import struct
 from collections.abc import Iterable, Sequence
 from functools import cached_property, lru_cache
+from operator import attrgetter
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_encoding, text_format
 from google.protobuf.descriptor import FieldDescriptor
@@ -68,6 +69,8 @@ _UNPRINTED_OPTIONS = {"uninterpreted_option", "map_entry"}
 _PACKAGE, _MESSAGE, _ENUM, _SERVICE, _OTHER = "package", "message", "enum", "service", "other"
 _AGGREGATES = {_PACKAGE, _MESSAGE, _ENUM, _SERVICE}
 _TYPES = {_MESSAGE, _ENUM}
+_NUMBER = attrgetter("number")
+_TYPE = attrgetter("type")
 
 
 class UnprintableDescriptor(ValueError):
@@ -603,8 +606,11 @@ class _FilePrinter:
             items.append(("default", self._default_text(field)))
         if field.HasField("json_name") and not field.extendee and field.json_name != default_json_name(field.name):
             items.append(("json_name", _quote(field.json_name)))
-        items.extend(self._option_items(field.options, _join(scope, field.name)))
-        return sorted(items, key=_option_order)
+        if field.HasField("options"):  # few fields set any; an unset options message prints nothing
+            items.extend(self._option_items(field.options, _join(scope, field.name)))
+        if len(items) > 1:
+            items.sort(key=_option_order)
+        return items
 
     def _default_text(self, field: FieldDescriptorProto) -> str:
         if field.type == FieldDescriptorProto.TYPE_STRING:
@@ -674,7 +680,9 @@ class _FilePrinter:
             name = self._option_name(field, relative_to)
             for one_value in value if field.is_repeated else [value]:
                 items.extend(self._assignments(name, field, one_value, relative_to))
-        return sorted(items, key=_option_order)
+        if len(items) > 1:
+            items.sort(key=_option_order)
+        return items
 
     def _assignments(self, name: str, field: FieldDescriptor, value, relative_to: str) -> list[tuple[str, str]]:
         if field.cpp_type != FieldDescriptor.CPPTYPE_MESSAGE:
@@ -739,17 +747,16 @@ def print_normalized(file: FileDescriptorProto, dependencies: Sequence[FileDescr
 
 
 def _has_groups(file: FileDescriptorProto) -> bool:
+    def in_fields(fields) -> bool:
+        return FieldDescriptorProto.TYPE_GROUP in map(_TYPE, fields)
+
     def in_messages(messages) -> bool:
         return any(
-            any(field.type == FieldDescriptorProto.TYPE_GROUP for field in message.field)
-            or any(field.type == FieldDescriptorProto.TYPE_GROUP for field in message.extension)
-            or in_messages(message.nested_type)
+            in_fields(message.field) or in_fields(message.extension) or in_messages(message.nested_type)
             for message in messages
         )
 
-    return file.syntax != "editions" and (
-        in_messages(file.message_type) or any(f.type == FieldDescriptorProto.TYPE_GROUP for f in file.extension)
-    )
+    return file.syntax != "editions" and (in_messages(file.message_type) or in_fields(file.extension))
 
 
 def _confluent_option_key(item: tuple[str, str]) -> str:
@@ -817,11 +824,11 @@ class _NormalizedPrinter(_FilePrinter):
         return [f"option {name} = {value};" for name, value in items]
 
     def _n_declaration(self, head: str, items: Sequence[tuple[str, str]], end: str = ";") -> list[str]:
-        items = sorted(items, key=_confluent_option_key)
         if not items:
             return [head + end]
         if len(items) == 1:
             return [f"{head} [{items[0][0]} = {items[0][1]}]{end}"]
+        items = sorted(items, key=_confluent_option_key)
         last = len(items) - 1
         return [
             head + " [",
@@ -832,11 +839,14 @@ class _NormalizedPrinter(_FilePrinter):
     def _n_message(self, message: DescriptorProto, scope: str) -> list[str]:
         full_name = _join(scope, message.name)
         entries = {f".{full_name}.{nested.name}": nested for nested in message.nested_type if nested.options.map_entry}
-        plain = sorted((f for f in message.field if _real_oneof(f) is None), key=lambda f: f.number)
+        plain: list[FieldDescriptorProto] = []
         oneofs: dict[int, list[FieldDescriptorProto]] = {}
-        for field in sorted(message.field, key=lambda f: f.number):
-            if _real_oneof(field) is not None:
-                oneofs.setdefault(field.oneof_index, []).append(field)
+        for field in sorted(message.field, key=_NUMBER):
+            oneof = _real_oneof(field)
+            if oneof is None:
+                plain.append(field)
+            else:
+                oneofs.setdefault(oneof, []).append(field)
         oneof_lines = []
         for index, members in sorted(oneofs.items(), key=lambda item: item[1][0].number):
             declaration = message.oneof_decl[index]
@@ -844,7 +854,7 @@ class _NormalizedPrinter(_FilePrinter):
                 f"oneof {declaration.name}",
                 [
                     self._n_options(declaration.options, _join(full_name, declaration.name)),
-                    [line for f in members for line in self._n_field(f, full_name, entries, in_oneof=True)],
+                    self._n_fields(members, full_name, entries, in_oneof=True),
                 ],
             )
         extension_ranges = [
@@ -869,7 +879,7 @@ class _NormalizedPrinter(_FilePrinter):
                     [(r.start, r.end - 1) for r in message.reserved_range], message.reserved_name, MESSAGE_RANGE_MAX - 1
                 ),
                 self._n_options(message.options, full_name),
-                [line for field in plain for line in self._n_field(field, full_name, entries)],
+                self._n_fields(plain, full_name, entries),
                 oneof_lines,
                 extension_ranges,
                 nested,
@@ -877,24 +887,32 @@ class _NormalizedPrinter(_FilePrinter):
             ],
         )
 
-    def _n_field(
+    def _n_fields(
         self,
-        field: FieldDescriptorProto,
+        fields: Iterable[FieldDescriptorProto],
         scope: str,
         entries: dict[str, DescriptorProto],
         in_oneof: bool = False,
     ) -> list[str]:
-        entry = entries.get(field.type_name) if field.label == FieldDescriptorProto.LABEL_REPEATED else None
-        if entry is not None:
-            key, value = entry.field[0], entry.field[1]
-            kind = f"map<{_SCALAR_TYPES[key.type]}, {_SCALAR_TYPES.get(value.type) or value.type_name}>"
-            label = ""
-        else:
-            kind = _SCALAR_TYPES.get(field.type) or field.type_name
-            label = self._label(field, in_oneof)
-        return self._n_declaration(
-            f"{label}{kind} {field.name} = {field.number}", self._field_option_items(field, scope)
-        )
+        """Return the declarations of the fields, in the given order; a repeated field of a map entry is a map."""
+        lines = []
+        for field in fields:
+            repeated = field.label == FieldDescriptorProto.LABEL_REPEATED
+            entry = entries.get(field.type_name) if repeated and entries else None
+            if entry is not None:
+                key, value = entry.field[0], entry.field[1]
+                kind = f"map<{_SCALAR_TYPES[key.type]}, {_SCALAR_TYPES.get(value.type) or value.type_name}>"
+                head = f"{kind} {field.name} = {field.number}"
+            else:
+                kind = _SCALAR_TYPES.get(field.type) or field.type_name
+                label = "repeated " if repeated else self._label(field, in_oneof)
+                head = f"{label}{kind} {field.name} = {field.number}"
+            items = self._field_option_items(field, scope)
+            if items:
+                lines += self._n_declaration(head, items)
+            else:
+                lines.append(head + ";")  # nearly every field: no options to write
+        return lines
 
     def _n_reserved(self, ranges: Sequence[tuple[int, int]], names: Sequence[str], maximum: int) -> list[str]:
         numbers = [f"reserved {start if start == last else f'{start} to {last}'};" for start, last in sorted(ranges)]
@@ -915,7 +933,7 @@ class _NormalizedPrinter(_FilePrinter):
     def _n_extend_blocks(self, extensions, scope: str) -> list[str]:
         lines = []
         for extendee, group in itertools.groupby(extensions, key=lambda extension: extension.extendee):
-            fields = [line for extension in group for line in self._n_field(extension, scope, {})]
+            fields = self._n_fields(group, scope, {})
             lines += _block(f"extend {extendee}", [fields])
         return lines
 
