@@ -59,9 +59,11 @@ def missing_tools() -> list[tuple[str, str]]:
 
     from codegen.generators import NODE_DIR
     from tests.browser.conftest import CHROMIUM
+    from tests.integration.codegen.golang import missing_go_packages
 
     missing = []
     debian = [tool for tool in ("protoc-gen-go", "protoc-gen-go-grpc") if shutil.which(tool) is None]
+    debian += missing_go_packages()
     if not shutil.which(CHROMIUM):
         debian.append("chromium")
     if shutil.which("node") is None or shutil.which("npm") is None:

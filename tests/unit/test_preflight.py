@@ -10,4 +10,5 @@ def test_with_nothing_on_the_path_it_names_the_debian_packages_to_install(monkey
 
     assert what.startswith("protoc-gen-go, protoc-gen-go-grpc")
     assert command.startswith("apt-get install -y --no-install-recommends protoc-gen-go protoc-gen-go-grpc")
+    assert "golang-go" in what.split(", ")
     assert command.endswith("nodejs npm")
