@@ -838,7 +838,14 @@ class _NormalizedPrinter(_FilePrinter):
 
     def _n_message(self, message: DescriptorProto, scope: str) -> list[str]:
         full_name = _join(scope, message.name)
-        entries = {f".{full_name}.{nested.name}": nested for nested in message.nested_type if nested.options.map_entry}
+        # Most lists of a message are empty: each is read only when it holds something.
+        entries: dict[str, DescriptorProto] = {}
+        nested_messages: list[DescriptorProto] = []
+        for nested_message in message.nested_type:
+            if nested_message.options.map_entry:
+                entries[f".{full_name}.{nested_message.name}"] = nested_message
+            else:
+                nested_messages.append(nested_message)
         plain: list[FieldDescriptorProto] = []
         oneofs: dict[int, list[FieldDescriptorProto]] = {}
         for field in sorted(message.field, key=_NUMBER):
@@ -865,25 +872,26 @@ class _NormalizedPrinter(_FilePrinter):
                 self._option_items(extension_range.options, full_name),
             )
         ]
-        nested = [
-            line
-            for nested_message in message.nested_type
-            if not nested_message.options.map_entry
-            for line in self._n_message(nested_message, full_name)
-        ]
-        nested += [line for enum in message.enum_type for line in self._n_enum(enum, full_name)]
+        nested = [line for nested_message in nested_messages for line in self._n_message(nested_message, full_name)]
+        if message.enum_type:
+            nested += [line for enum in message.enum_type for line in self._n_enum(enum, full_name)]
+        reserved = (
+            self._n_reserved(
+                [(r.start, r.end - 1) for r in message.reserved_range], message.reserved_name, MESSAGE_RANGE_MAX - 1
+            )
+            if message.reserved_range or message.reserved_name
+            else []
+        )
         return _block(
             f"{self._visibility(message)}message {message.name}",
             [
-                self._n_reserved(
-                    [(r.start, r.end - 1) for r in message.reserved_range], message.reserved_name, MESSAGE_RANGE_MAX - 1
-                ),
+                reserved,
                 self._n_options(message.options, full_name),
                 self._n_fields(plain, full_name, entries),
                 oneof_lines,
                 extension_ranges,
                 nested,
-                self._n_extend_blocks(message.extension, full_name),
+                self._n_extend_blocks(message.extension, full_name) if message.extension else [],
             ],
         )
 
