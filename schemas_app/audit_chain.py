@@ -6,6 +6,8 @@ touched, which `python manage.py verify_audit` names.
 
 import hashlib
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from auditlog.models import LogEntry
@@ -15,6 +17,8 @@ from django.db import transaction
 from schemas_app.models import AuditChainHead, AuditSeal
 
 GENESIS = "0" * 64
+# Entries written inside `sealed_together()`, sealed in one pass at its end; None outside such a block.
+_unsealed: ContextVar[list | None] = ContextVar("audit_unsealed_entries", default=None)
 
 
 def entry_content(entry: LogEntry) -> str:
@@ -51,8 +55,11 @@ def seal_entry(entry: LogEntry) -> AuditSeal:
 
 
 def seal_entries(entries) -> list[AuditSeal]:
-    """Append entries to the chain in order, in three queries however many; the head row's lock orders writers."""
-    with transaction.atomic():
+    """Append entries to the chain in order, in three queries however many; the head row's lock orders writers.
+
+    Inside a transaction no savepoint is taken: a seal that fails fails the whole write, as it should.
+    """
+    with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1, defaults={"last_hash": GENESIS})
         seals, previous = [], head.last_hash
         for entry in entries:
@@ -65,9 +72,40 @@ def seal_entries(entries) -> list[AuditSeal]:
     return seals
 
 
+def seal_now_or_with_the_block(entries) -> None:
+    """Seal entries now, or with the others written inside the enclosing `sealed_together()` block."""
+    unsealed = _unsealed.get()
+    if unsealed is None:
+        seal_entries(entries)
+    else:
+        unsealed.extend(entries)
+
+
+@contextmanager
+def sealed_together():
+    """Seal the audit entries written inside the block in one pass at its end (three queries), not one pass each.
+
+    Use it inside the transaction that writes them, around code that catches no database error of its
+    own after writing an entry (an entry undone by a rolled-back savepoint would still be sealed). The
+    chain head's row is then locked only at the end, so writers of other rows queue for a shorter time.
+    If the block raises, nothing is sealed: the transaction rolls back and takes the entries with it.
+    """
+    if _unsealed.get() is not None:  # an enclosing block seals these too
+        yield
+        return
+    unsealed = []
+    token = _unsealed.set(unsealed)
+    try:
+        yield
+    finally:
+        _unsealed.reset(token)
+    if unsealed:
+        seal_entries(unsealed)
+
+
 def on_log_entry_saved(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
-        seal_entry(instance)
+        seal_now_or_with_the_block([instance])
 
 
 def refuse_change(sender, instance, raw=False, **kwargs):

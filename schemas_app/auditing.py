@@ -16,7 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import pre_save
 
 from registry.logs import current_request_id
-from schemas_app.audit_chain import seal_entries
+from schemas_app.audit_chain import seal_now_or_with_the_block
 
 
 def audited(service):
@@ -73,7 +73,7 @@ def log_rows(rows: Sequence, *, action: int, changes: Callable, acting_user) -> 
         for row in rows
     )
     # bulk_create sends no post_save, so these entries are sealed into the hash chain here.
-    seal_entries(entries)
+    seal_now_or_with_the_block(entries)
 
 
 def delete_rows(queryset, rows: Sequence, *, acting_user) -> None:

@@ -295,6 +295,18 @@ def live_versions(*, subject: Subject) -> list[SubjectVersion]:
     return list(subject.versions.filter(deleted=False).select_related("schema").order_by("version"))
 
 
+def versions_compared(*, subject: Subject, level: str) -> list[SubjectVersion]:
+    """Return the live versions a new version is compared with, oldest first, with their schemas.
+
+    All of them at a transitive level, else only the latest (which the semantic version reads at any
+    level): a registration then reads one row however long the subject's history.
+    """
+    if compatibility.is_transitive(level):
+        return live_versions(subject=subject)
+    latest = subject.versions.filter(deleted=False).select_related("schema").order_by("-version").first()
+    return [latest] if latest is not None else []
+
+
 def next_version_number(*, subject: Subject) -> int:
     highest = subject.versions.aggregate(highest=Max("version"))["highest"]
     return (highest or 0) + 1

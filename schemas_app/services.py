@@ -16,6 +16,7 @@ from protoengine.lint import LintConfig, lint
 from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app import selectors
+from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited, delete_rows, log_rows
 from schemas_app.errors import (
     IncompatibleSchema,
@@ -133,6 +134,7 @@ def lint_findings(*, prepared: PreparedSchema, lint_except: list[str]) -> list[d
 @counted_registration
 @audited
 @transaction.atomic
+@sealed_together()
 def subject_version_register(
     *,
     tenant: Tenant,
@@ -189,7 +191,7 @@ def subject_version_register(
     if (import_id is not None or import_version is not None) and mode != Mode.IMPORT:
         raise OperationNotPermitted(f"Subject {subject_name} is not in import mode")
 
-    previous = selectors.live_versions(subject=subject)
+    previous = selectors.versions_compared(subject=subject, level=config["compatibilityLevel"])
     files_of = selectors.VersionFiles(tenant)
     # One comparison per registration: the level's findings and the semantic version both read it.
     check = selectors.version_check(
@@ -284,12 +286,16 @@ def review_gate(*, subject_name: str, config: dict, findings: list, lint: list[d
 
 def _locked_subject(tenant: Tenant, name: str) -> Subject:
     """Return the subject row locked for this transaction, creating it when new."""
+    locked = Subject.objects.select_for_update().filter(tenant=tenant, name=name)
+    subject = locked.first()  # one query for a subject that exists, as most do
+    if subject is not None:
+        return subject
     try:
         with transaction.atomic():
-            Subject.objects.get_or_create(tenant=tenant, name=name)
+            Subject.objects.create(tenant=tenant, name=name)
     except IntegrityError:
         pass  # another writer created it between our read and insert
-    return Subject.objects.select_for_update().get(tenant=tenant, name=name)
+    return locked.get()
 
 
 def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: int | None) -> Schema:
@@ -313,13 +319,15 @@ def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: i
         "metadata": metadata,
         "rule_set": rule_set,
     }
-    if import_id is not None:
+    if import_id is None:
+        schema, created = _new_schema_row(prepared.fingerprint, defaults)
+    else:
         defaults["id"] = import_id
-    try:
-        with transaction.atomic():
-            schema, created = Schema.objects.get_or_create(fingerprint=prepared.fingerprint, defaults=defaults)
-    except IntegrityError:
-        raise OperationNotPermitted(f"Schema id {import_id} is taken by another schema.") from None
+        try:
+            with transaction.atomic():
+                schema, created = Schema.objects.get_or_create(fingerprint=prepared.fingerprint, defaults=defaults)
+        except IntegrityError:
+            raise OperationNotPermitted(f"Schema id {import_id} is taken by another schema.") from None
     if created and schema.pk > MAX_ID:
         raise OperationNotPermitted(
             f"No schema id is left in Confluent's range 1..{MAX_ID}; "
@@ -333,6 +341,15 @@ def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: i
         if import_id is not None:
             _advance_id_sequence()
     return schema
+
+
+def _new_schema_row(fingerprint: str, defaults: dict) -> tuple[Schema, bool]:
+    """Insert the schema row the search found missing; when a concurrent writer stored it first, return theirs."""
+    try:
+        with transaction.atomic():
+            return Schema.objects.create(fingerprint=fingerprint, **defaults), True
+    except IntegrityError:
+        return Schema.objects.get(fingerprint=fingerprint), False
 
 
 def _advance_id_sequence() -> None:
