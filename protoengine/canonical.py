@@ -61,7 +61,7 @@ def fingerprint(text: str, references: Sequence[tuple[str, str, int]] = ()) -> s
     Confluent compares them. Pass the normalised text when normalisation is on.
     """
     identity = [text, [[name, subject, int(version)] for name, subject, version in references]]
-    encoded = json.dumps(identity, ensure_ascii=False, separators=(",", ":"))
+    encoded = _json(identity)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
@@ -90,7 +90,7 @@ def identity_fingerprint(
         [[name, subject, int(version)] for name, subject, version in references],
         extras,
     ]
-    encoded = json.dumps(identity, ensure_ascii=False, separators=(",", ":"))
+    encoded = _json(identity)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
@@ -112,6 +112,11 @@ def _documentation(file: FileDescriptorProto) -> list[list]:
     return documentation
 
 
+def _json(value) -> str:
+    """Return the compact JSON that fingerprints hash; nothing in it refers to itself, so no cycle check."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
 def schema_text_from_input(path: str, schema: str, dependencies: Mapping[str, str]) -> str:
     """Return the .proto text of a schema sent as text or as a base64 FileDescriptorProto.
 
@@ -120,19 +125,23 @@ def schema_text_from_input(path: str, schema: str, dependencies: Mapping[str, st
     the normalised form of its source. Raises CompilationFailed for input that is
     neither, or that does not compile with the given dependencies.
     """
+    return compile_input(path, schema, dependencies)[0]
+
+
+def compile_input(path: str, schema: str, dependencies: Mapping[str, str]) -> tuple[str, CompiledFiles]:
+    """Return the .proto text of a schema sent as text or descriptor (`schema_text_from_input`) and its compiled set."""
     descriptor, refusal = _descriptor_from_base64(schema)
     if descriptor is None:
         try:
-            compile_one(path, schema, dependencies)
+            compiled = compile_one(path, schema, dependencies)
         except CompilationFailed:
             # Base64-looking input that is no descriptor is better explained as such than by protoc.
             if refusal:
                 raise CompilationFailed([Finding(path, 1, 1, COMPILE_ERROR, f"{_NOT_A_SCHEMA}: {refusal}")]) from None
             raise
-        return schema
+        return schema, compiled
     text = _printed(path, descriptor, _dependency_files(path, descriptor, dependencies))
-    compile_one(path, text, dependencies)
-    return text
+    return text, compile_one(path, text, dependencies)
 
 
 def serialized_descriptor(path: str, text: str, dependencies: Mapping[str, str]) -> str:

@@ -116,8 +116,7 @@ def prepare_schema(
         # The engine compiles a tree's own copy of a well-known file; a registry subject or reference never is one.
         refuse_well_known([root_path, *dependencies])
         try:
-            text = canonical.schema_text_from_input(root_path, schema, dependencies)
-            compiled = compile_one(root_path, text, dependencies)
+            text, compiled = canonical.compile_input(root_path, schema, dependencies)
         except CompilationFailed:
             if not lenient:
                 raise
