@@ -100,6 +100,8 @@ MIDDLEWARE = [
     # Each request starts reading from the replicas (when there are any) until it writes.
     "registry.db_router.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Answers cached lookups by id and by subject version itself, as the rest of the stack and DRF would.
+    "schemas_app.api.fast_lookups.CachedLookupMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -4,6 +4,7 @@ auditlog's middleware sees only session users; API clients authenticate inside
 DRF (Basic, Token), so services set the actor themselves.
 """
 
+import contextlib
 import functools
 from collections.abc import Callable, Sequence
 
@@ -108,12 +109,18 @@ class RequestAuditMiddleware(AuditlogMiddleware):
     """
 
     def __call__(self, request):
+        with self.audit_context(request):
+            return self.get_response(request)
+
+    @contextlib.contextmanager
+    def audit_context(self, request):
+        """Give the audit entries written while serving `request` its address, port and session user."""
         set_cid(request)
         context = self.get_extra_data(request)
         context["signal_duid"] = REQUEST_SIGNAL_DUID
         token = auditlog_value.set(context)
         try:
-            return self.get_response(request)
+            yield
         finally:
             auditlog_value.reset(token)
 

@@ -19,6 +19,7 @@ from rest_framework.authentication import BaseAuthentication, BasicAuthenticatio
 
 from schemas_app import access_cache
 from schemas_app.api import throttling
+from schemas_app.errors import TooManyAttempts
 from schemas_app.tokens import api_token_authenticate, note_token_use
 
 REMEMBER_SECONDS = 300
@@ -135,3 +136,47 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="schema-registry"'
+
+
+class _BasicCredentials(BasicAuthentication):
+    """DRF's own reading of a Basic header, answering the userid and password instead of checking them."""
+
+    def authenticate_credentials(self, userid, password, request=None):
+        return userid, password
+
+
+def remembered_sign_in(request) -> tuple | None:
+    """Return (user, token) for a Basic or bearer credential whose access context is remembered, else None.
+
+    For the lookups' fast path (`schemas_app.api.fast_lookups`): it reads exactly what the classes above
+    read, in the same single round trip, and checks nothing itself. A credential that is unknown, not
+    remembered, malformed or locked out gets None and is left to the classes above, which answer it.
+    """
+    parts = get_authorization_header(request).split()
+    if len(parts) != 2:
+        return None
+    scheme = parts[0].lower()
+    if scheme == b"basic":
+        try:
+            userid, password = _BasicCredentials().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            return None
+        key, account = _credential_key(userid, password), userid
+    elif scheme in BearerTokenAuthentication.keywords:
+        try:
+            secret = parts[1].decode()
+        except UnicodeDecodeError:
+            return None
+        key, account = access_cache.credential_key("token", secret), None
+    else:
+        return None
+    try:
+        recalled = recall_refusing_lockouts(request, key, account=account)
+    except TooManyAttempts:
+        return None
+    if recalled.context is None:
+        return None
+    user, token = recalled.context.for_request()
+    if token is not None:
+        note_token_use(token)
+    return user, token

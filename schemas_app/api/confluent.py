@@ -77,8 +77,11 @@ def _iso(moment):
     return moment.isoformat() if moment else None
 
 
-def served_version(request, payload: dict) -> Response:
-    """Answer a version lookup: 40402 for a retired version; Deprecation, Sunset and Link headers when deprecated."""
+def served_version(request, payload: dict, answer=Response):
+    """Answer a version lookup: 40402 for a retired version; Deprecation, Sunset and Link headers when deprecated.
+
+    `answer` makes the response of the payload: DRF's Response, or one with the body already rendered.
+    """
     deprecation = payload.get("deprecation")
     if payload.get("state") == SubjectVersion.State.DISABLED:
         successor = deprecation.get("successor") if deprecation else None
@@ -88,7 +91,7 @@ def served_version(request, payload: dict) -> Response:
         disabled_at = (deprecation or {}).get("disabledAt")
         retired = disabled_at[:10] if disabled_at else "an earlier date"
         raise VersionRetired(payload["subject"], payload["version"], retired, instead)
-    response = Response(counted_if_deprecated(request, payload))
+    response = answer(counted_if_deprecated(request, payload))
     if deprecation:
         add_lifecycle_headers(request, response, deprecation)
     return response
@@ -321,7 +324,7 @@ class SchemaByIdView(ConfluentView):
         self.placement = selectors.schema_placement(schema_id, already_read=request.prefetched)
         payload = dict(visible_schema_payload(request, schema_id, placement=self.placement))
         if answers_as_stored(request):
-            return self.stored_answer(request, payload)
+            return stored_schema_answer(request, tenant=self.tenant, payload=payload, placement=self.placement)
         subject = request.query_params.get("subject")
         if subject and not selectors.versions_of_schema(
             tenant=self.tenant, schema_id=schema_id, subject=subject, deleted=True
@@ -335,23 +338,34 @@ class SchemaByIdView(ConfluentView):
             payload["maxId"] = selectors.max_schema_id()
         payload.pop("id", None)
         payload.pop("guid", None)
-        return self.with_lifecycle_headers(request, Response(payload), schema_id, subject)
-
-    def stored_answer(self, request, payload: dict) -> HttpResponse:
-        """Answer the plain lookup (no query parameters) with its body rendered once per process."""
-        body = registry_cache.schema_body(payload["id"], lambda: render_schema_answer(payload))
-        response = HttpResponse(body, content_type=SchemaRegistryRenderer.media_type)
-        return self.with_lifecycle_headers(request, response, payload["id"], None)
-
-    def with_lifecycle_headers(self, request, response, schema_id: int, subject: str | None):
-        """Add the deprecation headers when every version serving the schema id is deprecated."""
-        deprecated = selectors.deprecated_schema_version(
-            tenant=self.tenant, schema_id=schema_id, subject=subject, placement=self.placement
+        return with_lifecycle_headers(
+            request,
+            Response(payload),
+            tenant=self.tenant,
+            schema_id=schema_id,
+            subject=subject,
+            placement=self.placement,
         )
-        if deprecated is not None:
-            counted_if_deprecated(request, {"state": deprecated.state, "subject": deprecated.subject.name})
-            add_lifecycle_headers(request, response, deprecation_payload(deprecated))
-        return response
+
+
+def stored_schema_answer(request, *, tenant, payload: dict, placement: tuple) -> HttpResponse:
+    """Answer the plain lookup by id (no query parameters) with its body rendered once per process."""
+    body = registry_cache.schema_body(payload["id"], lambda: render_schema_answer(payload))
+    response = HttpResponse(body, content_type=SchemaRegistryRenderer.media_type)
+    return with_lifecycle_headers(
+        request, response, tenant=tenant, schema_id=payload["id"], subject=None, placement=placement
+    )
+
+
+def with_lifecycle_headers(request, response, *, tenant, schema_id: int, subject: str | None, placement: tuple):
+    """Add the deprecation headers when every version serving the schema id is deprecated."""
+    deprecated = selectors.deprecated_schema_version(
+        tenant=tenant, schema_id=schema_id, subject=subject, placement=placement
+    )
+    if deprecated is not None:
+        counted_if_deprecated(request, {"state": deprecated.state, "subject": deprecated.subject.name})
+        add_lifecycle_headers(request, response, deprecation_payload(deprecated))
+    return response
 
 
 def answers_as_stored(request) -> bool:

@@ -1,0 +1,161 @@
+"""The cached lookups' fast path answers exactly as the whole stack does, and leaves everything unusual to it."""
+
+import base64
+
+import pytest
+from django.conf import settings
+from django.test import Client, RequestFactory, override_settings
+from django.utils import timezone
+
+from schemas_app.api.fast_lookups import CachedLookupMiddleware
+from schemas_app.models import SubjectVersion
+from tests.conftest_users import api_token
+from tests.integration.api.helpers import CONTENT_TYPE, TICK_V1, TICK_V2_ADDS_FIELD, post, register
+
+pytestmark = pytest.mark.django_db
+
+FAST_PATH = "schemas_app.api.fast_lookups.CachedLookupMiddleware"
+JAVA_CLIENT_ACCEPT = (
+    "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json; q=0.9, application/json; q=0.5"
+)
+
+
+def basic(username: str, password: str) -> dict:
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def bearer(secret: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def whole_stack_answer(path: str, headers: dict):
+    """Answer the request through every middleware and DRF, without the fast path."""
+    with override_settings(MIDDLEWARE=[name for name in settings.MIDDLEWARE if name != FAST_PATH]):
+        return Client().get(path, **headers)
+
+
+def fast_path_answers(path: str, headers: dict) -> bool:
+    """Return True when the fast path answers the request itself instead of passing it down the stack."""
+    request = RequestFactory().get(path, **headers)
+    return CachedLookupMiddleware(lambda request: None)(request) is not None
+
+
+def assert_same_answer(path: str, **headers):
+    """Ask the whole stack, then the fast path (so that a credential is remembered, as after any first request)."""
+    expected = whole_stack_answer(path, headers)
+    assert fast_path_answers(path, headers), f"the fast path passed {path} down the stack"
+    answer = Client().get(path, **headers)
+    assert answer.status_code == expected.status_code
+    assert answer.content == expected.content
+    assert without_request_id(answer.headers) == without_request_id(expected.headers)
+    return answer
+
+
+def without_request_id(headers) -> dict:
+    return {name: value for name, value in headers.items() if name != "X-Request-ID"}
+
+
+@pytest.fixture
+def ticks(api) -> int:
+    """Register ticks-value and ticks-v2-value; return the schema id of ticks-value version 1."""
+    answer = register(api, "ticks-value", TICK_V1)
+    assert answer.status_code == 200
+    assert register(api, "ticks-v2-value", TICK_V2_ADDS_FIELD).status_code == 200
+    return answer.json()["id"]
+
+
+@pytest.fixture
+def anonymous_reads(settings):
+    settings.REGISTRY_ANONYMOUS_READ = True
+
+
+BY_ID, BY_VERSION = "/schemas/ids/{id}", "/subjects/ticks-value/versions/1"
+WRITER = basic("writer", "writer-password")
+
+
+@pytest.mark.parametrize("path", [BY_ID, BY_VERSION])
+@pytest.mark.parametrize(
+    "accept", [None, CONTENT_TYPE, "*/*", "application/json", "application/json; indent=4", JAVA_CLIENT_ACCEPT]
+)
+def test_an_anonymous_lookup_is_answered_as_the_whole_stack_answers_it(ticks, anonymous_reads, path, accept):
+    answer = assert_same_answer(path.format(id=ticks), **({"HTTP_ACCEPT": accept} if accept else {}))
+    assert answer.status_code == 200 and answer["Content-Type"] == CONTENT_TYPE
+
+
+@pytest.mark.parametrize("path", [BY_ID, BY_VERSION])
+def test_a_lookup_with_a_remembered_password_is_answered_as_the_whole_stack_answers_it(ticks, path):
+    assert assert_same_answer(path.format(id=ticks), **WRITER).status_code == 200
+
+
+@pytest.mark.parametrize("path", [BY_ID, BY_VERSION])
+def test_a_lookup_with_a_remembered_token_is_answered_as_the_whole_stack_answers_it(ticks, writer, path):
+    assert assert_same_answer(path.format(id=ticks), **bearer(api_token(writer))).status_code == 200
+
+
+def test_a_deprecated_version_keeps_its_lifecycle_headers(api, ticks):
+    body = {"reason": "moved", "successor": "ticks-v2-value", "sunset": "2027-03-01T00:00:00Z"}
+    assert post(api, "/subjects/ticks-value/versions/1/deprecate", body).status_code == 200
+    for path in (BY_VERSION, BY_ID.format(id=ticks)):
+        answer = assert_same_answer(path, **WRITER)
+        assert answer["Deprecation"] and answer["Sunset"] and "successor-version" in answer["Link"]
+
+
+def test_a_retired_version_answers_the_same_40402(ticks):
+    version = SubjectVersion.objects.get(subject__name="ticks-value", version=1)
+    version.state, version.disabled_at = SubjectVersion.State.DISABLED, timezone.now()
+    version.save()
+    assert assert_same_answer(BY_VERSION, **WRITER).json()["error_code"] == 40402
+
+
+@pytest.mark.parametrize(
+    ("path", "error_code"),
+    [
+        ("/subjects/ticks-value/versions/9", 40402),
+        ("/subjects/no-such-value/versions/1", 40401),
+        ("/schemas/ids/999999", 40403),
+    ],
+)
+def test_an_unknown_version_or_id_answers_the_same_error(ticks, path, error_code):
+    assert assert_same_answer(path, **WRITER).json()["error_code"] == error_code
+
+
+def test_another_tenants_schema_id_is_unknown_to_a_bound_account(ticks, second_tenant_writer):
+    answer = assert_same_answer(BY_ID.format(id=ticks), **basic("second-writer", "second-password"))
+    assert answer.json()["error_code"] == 40403
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        (BY_ID + "?fetchMaxId=true", {}),
+        ("/subjects/ticks-value/versions/latest", {}),
+        (BY_VERSION + "?deleted=true", {}),
+        ("/subjects/:.second-desk:ticks-value/versions/1", {}),
+        (BY_VERSION + "/schema", {}),
+        (BY_ID, {"HTTP_ACCEPT": f"{CONTENT_TYPE}; indent=4"}),
+        (BY_ID, {"HTTP_COOKIE": "sessionid=abc"}),
+        (BY_ID, basic("writer", "wrong-password")),
+        (BY_ID, bearer("not-a-token")),
+        (BY_ID, {"HTTP_AUTHORIZATION": "Digest username=writer"}),
+    ],
+)
+def test_what_the_fast_path_does_not_know_goes_down_the_whole_stack(ticks, anonymous_reads, path, headers):
+    assert not fast_path_answers(path.format(id=ticks), headers)
+
+
+def test_a_credential_is_left_to_the_whole_stack_until_it_is_remembered(ticks):
+    path = BY_ID.format(id=ticks)
+    assert not fast_path_answers(path, WRITER)
+    assert Client().get(path, **WRITER).status_code == 200
+    assert fast_path_answers(path, WRITER)
+
+
+def test_without_anonymous_reads_an_anonymous_lookup_gets_the_whole_stacks_401(ticks):
+    path = BY_ID.format(id=ticks)
+    assert not fast_path_answers(path, {})
+    assert Client().get(path).status_code == 401
+
+
+def test_a_head_request_goes_down_the_whole_stack(ticks, anonymous_reads):
+    request = RequestFactory().head(BY_ID.format(id=ticks))
+    assert CachedLookupMiddleware(lambda request: None)(request) is None
