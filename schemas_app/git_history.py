@@ -7,12 +7,17 @@ repository is bare and written with git's plumbing under a file lock, so concurr
 """
 
 import fcntl
+import hashlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import zlib
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -68,32 +73,69 @@ def _locked(repository: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+@dataclass(frozen=True)
+class _Change:
+    """One version as a commit: its file, who registered it and when, and the message."""
+
+    path: str
+    text: str
+    author: tuple[str, str]
+    when: datetime
+    message: str
+
+
+def _change_of(version: SubjectVersion) -> _Change:
+    author = version.created_by
+    name = author.get_username() if author else "anonymous"
+    email = author.email if author and author.email else f"{name}@registry"
+    return _Change(
+        path=file_path(version),
+        text=version.schema.text,
+        author=(name, email),
+        when=version.created_at,
+        message=f"{version.subject.name} version {version.version} ({version.semantic_version})\n",
+    )
+
+
 def commit_version(repository: Path, version: SubjectVersion) -> str:
-    """Commit one version's file on top of main; return the commit id."""
+    """Commit one version's file on top of main; return the commit id.
+
+    The objects are written here, without starting git (each git process costs milliseconds, and a
+    registration waits for this when no Celery worker runs it); git's own plumbing makes the commit
+    whenever the repository holds something this writer does not read (packed objects or references,
+    an identity git would rewrite), and makes the same commit.
+    """
     ensure_repository(repository)
+    return _commit(repository, _change_of(version))
+
+
+def _commit(repository: Path, change: _Change) -> str:
+    try:
+        return _commit_loose(repository, change)
+    except _GitNeeded:
+        return _commit_with_git(repository, change)
+
+
+def _commit_with_git(repository: Path, change: _Change) -> str:
     parent = _current_commit(repository)
-    blob = _git(repository, "hash-object", "-w", "--stdin", stdin=version.schema.text)
+    blob = _git(repository, "hash-object", "-w", "--stdin", stdin=change.text)
     with tempfile.TemporaryDirectory() as scratch:
         index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
         if parent:
             _git(repository, "read-tree", parent, env=index)
-        _git(repository, "update-index", "--add", "--cacheinfo", f"100644,{blob},{file_path(version)}", env=index)
+        _git(repository, "update-index", "--add", "--cacheinfo", f"100644,{blob},{change.path}", env=index)
         tree = _git(repository, "write-tree", env=index)
-    author = version.created_by
-    name = author.get_username() if author else "anonymous"
-    email = author.email if author and author.email else f"{name}@registry"
-    when = version.created_at.isoformat()
+    when = change.when.isoformat()
     identity = {
-        "GIT_AUTHOR_NAME": name,
-        "GIT_AUTHOR_EMAIL": email,
+        "GIT_AUTHOR_NAME": change.author[0],
+        "GIT_AUTHOR_EMAIL": change.author[1],
         "GIT_AUTHOR_DATE": when,
         "GIT_COMMITTER_NAME": COMMITTER[0],
         "GIT_COMMITTER_EMAIL": COMMITTER[1],
         "GIT_COMMITTER_DATE": when,
     }
-    message = f"{version.subject.name} version {version.version} ({version.semantic_version})\n"
     arguments = ["commit-tree", tree, *(["-p", parent] if parent else [])]
-    commit = _git(repository, *arguments, stdin=message, env=identity)
+    commit = _git(repository, *arguments, stdin=change.message, env=identity)
     _git(repository, "update-ref", BRANCH, commit, *([parent] if parent else []))
     return commit
 
@@ -106,6 +148,127 @@ def _current_commit(repository: Path) -> str:
         text=True,
     )
     return found.stdout.strip() if found.returncode == 0 else ""
+
+
+class _GitNeeded(Exception):
+    """The repository holds something the loose-object writer does not read: let git's plumbing commit."""
+
+
+# Names and addresses git writes as given: no characters it trims from the ends or drops inside.
+_PLAIN_IDENTITY = re.compile(r"[A-Za-z0-9_@+\-](?:[A-Za-z0-9_@+.\- ]*[A-Za-z0-9_@+\-])?")
+_TREE, _FILE = b"40000", b"100644"
+
+
+def _commit_loose(repository: Path, change: _Change) -> str:
+    """Write the blob, the trees along its path and the commit as loose objects, then move main to it."""
+    if not all(_PLAIN_IDENTITY.fullmatch(part) for part in change.author):
+        raise _GitNeeded
+    parent = _loose_ref(repository)
+    parent_tree = _commit_tree_of(repository, parent) if parent else None
+    blob = _write_object(repository, "blob", change.text.encode())
+    tree = _tree_with(repository, parent_tree, change.path.split("/"), blob)
+    stamp = f"{int(change.when.timestamp())} {_utc_offset(change.when)}"
+    lines = [f"tree {tree}", *([f"parent {parent}"] if parent else [])]
+    lines.append(f"author {change.author[0]} <{change.author[1]}> {stamp}")
+    lines.append(f"committer {COMMITTER[0]} <{COMMITTER[1]}> {stamp}")
+    commit = _write_object(repository, "commit", ("\n".join(lines) + "\n\n" + change.message).encode())
+    _move_ref(repository, commit)
+    return commit
+
+
+def _utc_offset(when: datetime) -> str:
+    minutes = int(when.utcoffset().total_seconds() // 60) if when.utcoffset() else 0
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _object_path(repository: Path, object_id: str) -> Path:
+    return repository / "objects" / object_id[:2] / object_id[2:]
+
+
+def _write_object(repository: Path, kind: str, body: bytes) -> str:
+    """Store an object as git does (zlib over "<kind> <size>\\0<body>", named by its SHA-1); return its id."""
+    raw = f"{kind} {len(body)}\0".encode() + body
+    object_id = hashlib.sha1(raw).hexdigest()  # git names objects by SHA-1
+    path = _object_path(repository, object_id)
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        scratch = path.parent / f"tmp_obj_{os.getpid()}_{object_id}"
+        scratch.write_bytes(zlib.compress(raw))
+        scratch.chmod(0o444)
+        os.replace(scratch, path)
+    return object_id
+
+
+def _read_object(repository: Path, object_id: str, kind: str) -> bytes:
+    try:
+        raw = zlib.decompress(_object_path(repository, object_id).read_bytes())
+    except FileNotFoundError:
+        raise _GitNeeded from None  # packed
+    header, _, body = raw.partition(b"\0")
+    if header.split(b" ")[0] != kind.encode():
+        raise _GitNeeded
+    return body
+
+
+def _commit_tree_of(repository: Path, commit: str) -> str:
+    first_line = _read_object(repository, commit, "commit").split(b"\n", 1)[0]
+    return first_line.removeprefix(b"tree ").decode()
+
+
+def _tree_entries(repository: Path, tree: str) -> dict[bytes, tuple[bytes, bytes]]:
+    """Return a tree's entries: name -> (mode, binary object id)."""
+    body, entries, at = _read_object(repository, tree, "tree"), {}, 0
+    while at < len(body):
+        space = body.index(b" ", at)
+        end = body.index(b"\0", space)
+        entries[body[space + 1 : end]] = (body[at:space], body[end + 1 : end + 21])
+        at = end + 21
+    return entries
+
+
+def _tree_with(repository: Path, tree: str | None, parts: list[str], blob: str) -> str:
+    """Write `tree` (None: an empty one) with the file at `parts` set to `blob`; return the new tree's id."""
+    entries = _tree_entries(repository, tree) if tree else {}
+    name = parts[0].encode()
+    mode, current = entries.get(name, (None, None))
+    if len(parts) == 1:
+        if mode not in (None, _FILE):
+            raise _GitNeeded  # a folder of that name: git refuses the path
+        entries[name] = (_FILE, bytes.fromhex(blob))
+    else:
+        if mode not in (None, _TREE):
+            raise _GitNeeded  # a file of that name
+        subtree = _tree_with(repository, current.hex() if current else None, parts[1:], blob)
+        entries[name] = (_TREE, bytes.fromhex(subtree))
+    # git's order: by name, a folder's name compared as if it ended with "/".
+    ordered = sorted(entries.items(), key=lambda item: item[0] + (b"/" if item[1][0] == _TREE else b""))
+    return _write_object(repository, "tree", b"".join(mode + b" " + key + b"\0" + oid for key, (mode, oid) in ordered))
+
+
+def _loose_ref(repository: Path) -> str:
+    """Return main's commit id ("" before the first commit) when main is a plain file and no packed ref hides it."""
+    if (repository / "reftable").exists():
+        raise _GitNeeded
+    try:
+        return (repository / BRANCH).read_text().strip()
+    except FileNotFoundError:
+        pass
+    packed = repository / "packed-refs"
+    if packed.exists() and BRANCH.encode() in packed.read_bytes():
+        raise _GitNeeded
+    return ""
+
+
+def _move_ref(repository: Path, commit: str) -> None:
+    """Point main at the commit the way git does: write a lock file beside the ref, then rename it over."""
+    ref = repository / BRANCH
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    lock = ref.with_name(ref.name + ".lock")
+    descriptor = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(commit + "\n")
+    os.replace(lock, ref)
 
 
 def record_version(version_id: int) -> str | None:
