@@ -120,19 +120,21 @@ def registry_stack(folder: Path, *, workers: int = 2, **settings: str):
         database = stack.enter_context(private_postgres())
         cache = stack.enter_context(redis_server(persistent=True))
         broker = stack.enter_context(redis_server())
+        folders = {
+            "CODEGEN_ARCHIVE_DIR": str(folder / "archives"),
+            "REGISTRY_MEDIA_ROOT": str(folder / "media"),
+            "REGISTRY_GIT_HISTORY_DIR": "",
+        }
         env = registry_env(
             DATABASE_URL=database.url,
             REDIS_URL=cache.url,
             CELERY_BROKER_URL=broker.url,
             CELERY_RESULT_BACKEND=broker.url_of(1),
-            CODEGEN_ARCHIVE_DIR=str(folder / "archives"),
-            REGISTRY_MEDIA_ROOT=str(folder / "media"),
-            REGISTRY_GIT_HISTORY_DIR="",
-            **{**LOAD_SETTINGS, **settings},
+            **{**folders, **LOAD_SETTINGS, **settings},
         )
         migrate(env)
         writer, reviewer = create_accounts(env)
-        celery = stack.enter_context(celery_worker(env))
+        celery = stack.enter_context(celery_worker(env, log_path=folder / "celery.log"))
         url = stack.enter_context(gunicorn(env, workers=workers, log_path=folder / "gunicorn.log"))
         yield RegistryStack(
             url=url,

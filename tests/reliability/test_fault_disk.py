@@ -1,8 +1,9 @@
-"""Fault: the disk under the artifact storage is full; code generation fails saying so, the API keeps serving.
+"""Fault: the disk under the artifact storage fills up while the mixed workload runs; code generation fails
+saying so, the API keeps serving without one error, and once there is room the same request succeeds.
 
-The archive folder (CODEGEN_ARCHIVE_DIR) is a 64 KiB tmpfs filled to the last byte, so every write there
-really fails with ENOSPC. gunicorn and a Celery worker run the production settings on this run's test
-database and a private Redis broker; the client speaks HTTP to gunicorn with an API token.
+The archive folder (CODEGEN_ARCHIVE_DIR) is a 64 KiB tmpfs, filled to the last byte during the fault, so
+every write there really fails with ENOSPC. The scenario runs on a registry stack of its own
+(tests/reliability/harness.py) whose Celery worker serves its metrics, and checks the load's invariants afterwards.
 """
 
 import errno
@@ -11,18 +12,22 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
 import pytest
-from django.contrib.auth.models import Permission
 
-from tests.conftest_users import api_token
-from tests.integration.operations.servers import free_port, gunicorn, redis_server
-from tests.reliability.celery_workers import CeleryWorker, wait_until, worker_env
+from tests.integration.operations.servers import free_port
+from tests.reliability.celery_workers import wait_until
+from tests.reliability.harness import registry_stack
+from tests.reliability.invariants import check_invariants
+from tests.reliability.results import record, summary
+from tests.reliability.workload import MIX, run_load
 
-pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
+SCENARIO = "full disk"
 FILESYSTEM_BYTES = 64 * 1024
 ORDERS = """syntax = "proto3";
 
@@ -33,11 +38,14 @@ message Order {
   int64 quantity = 2;
 }
 """
+# The clients ask for code often enough that some of their jobs meet the full disk too.
+GENERATING = {**MIX, "codegen": 2.0}
+LOOKUPS = ("lookup_id", "lookup_version")
 
 
 @pytest.fixture
-def full_disk():
-    """Yield a folder on a tmpfs of 64 KiB that a filler file has filled; unmounted afterwards."""
+def small_disk():
+    """Yield a folder on a tmpfs of 64 KiB (the scenario fills it); unmounted afterwards."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root; run `make faults` as root to fill a real filesystem")
     folder = Path(tempfile.mkdtemp(prefix="registry-full-disk-"))
@@ -48,7 +56,6 @@ def full_disk():
         shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"this machine refuses to mount a tmpfs (no CAP_SYS_ADMIN?): {mounted.stderr.strip()}")
     try:
-        fill(folder / "filler")
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=True)
@@ -66,36 +73,26 @@ def fill(path: Path) -> None:
     assert shutil.disk_usage(path.parent).free == 0
 
 
-@pytest.fixture
-def token(django_user_model):
-    user = django_user_model.objects.create_user("disk-writer", "disk@example.org", "disk-password")
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="schemas_app",
-            content_type__model="tenant",
-            codename__in=("write_schemas", "start_codegen"),
-        )
-    )
-    return api_token(user)
-
-
-def test_code_generation_on_a_full_disk_fails_naming_enospc_while_the_api_keeps_serving(full_disk, token):
+def test_code_generation_on_a_full_disk_fails_naming_enospc_while_the_api_keeps_serving(small_disk, tmp_path, scale):
     metrics_port = free_port()
-    with redis_server() as redis:
-        env = worker_env(redis.url, CODEGEN_ARCHIVE_DIR=str(full_disk))
-        worker = CeleryWorker({**env, "REGISTRY_WORKER_METRICS_PORT": str(metrics_port)}, "disk", pool="solo")
-        try:
-            with gunicorn(env, workers=1) as url, httpx.Client(base_url=url, headers=_bearer(token)) as api:
-                first_id = _register(api, "disk.orders", ORDERS)
+    with registry_stack(
+        tmp_path, CODEGEN_ARCHIVE_DIR=str(small_disk), REGISTRY_WORKER_METRICS_PORT=str(metrics_port)
+    ) as stack:
+        api = httpx.Client(base_url=stack.url, headers=stack.writer.auth_headers("bearer"), timeout=60)
+        first_id = _register(api, "disk.orders", ORDERS)
+
+        def fill_the_disk_then_make_room(faults) -> None:
+            time.sleep(scale.seconds * 0.2)
+            # Excuses nothing: no answer of the API may fail because the archive storage is full.
+            with faults.window("archive disk full", excuses=False):
+                fill(small_disk / "filler")
                 started = api.post("/generate/java", json={"subject": "disk.orders"})
                 assert started.status_code == 202, started.text
                 job = _wait_for_job(api, started.json()["status_url"])
 
                 # The job failed, and says why in words a person can act on.
                 assert job["state"] == "failed", job
-                message = job["error"]["message"]
-                assert "ENOSPC" in message and "No space left on device" in message, message
-                assert "CODEGEN_ARCHIVE_DIR" in message
+                assert_names_the_full_disk(job)
                 assert api.get(started.json()["download_url"]).status_code == 404
 
                 # Meanwhile the registry serves lookups and takes registrations as before.
@@ -106,28 +103,49 @@ def test_code_generation_on_a_full_disk_fails_naming_enospc_while_the_api_keeps_
                 assert second_id != first_id
                 assert api.get("/subjects/disk.orders/versions").json() == [1, 2]
                 assert api.get("/health/ready").status_code == 200
+                time.sleep(scale.seconds * 0.3)  # the clients' own jobs meet the full disk too
 
                 # No half-written archive was left to take room: the filler is all there is.
-                assert sorted(path.name for path in full_disk.rglob("*") if path.is_file()) == ["filler"]
+                assert sorted(path.name for path in small_disk.rglob("*") if path.is_file()) == ["filler"]
+                (small_disk / "filler").unlink()
 
-                # With room again, the same request succeeds without restarting anything.
-                (full_disk / "filler").unlink()
-                again = api.post("/generate/java", json={"subject": "disk.orders"}).json()
-                assert _wait_for_job(api, again["status_url"])["state"] == "succeeded"
-                assert api.get(again["download_url"]).status_code == 200
+            # With room again, the same request succeeds without restarting anything.
+            again = api.post("/generate/java", json={"subject": "disk.orders"}).json()
+            assert _wait_for_job(api, again["status_url"])["state"] == "succeeded"
+            assert api.get(again["download_url"]).status_code == 200
 
+        try:
+            run = run_load(
+                stack.url, stack.writer, stack.reviewer, scale, mix=GENERATING, during=fill_the_disk_then_make_room
+            )
+            report = check_invariants(stack, run)
+            jobs = [job_id for log in run.logs for job_id in log.codegen_jobs]
+            ended = [_wait_for_job(api, f"/jobs/{job_id}") for job_id in jobs]
             scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
-            log = worker.log()
         finally:
-            worker.stop()
+            api.close()
+        log = (tmp_path / "celery.log").read_text()
+    record(SCENARIO, run, report)
+    print(summary(SCENARIO, run, report))
 
+    assert run.faults.names == ["archive disk full"]
+    assert report.violations == []
+    assert report.lost == report.duplicated == report.skipped == report.stale == report.unexpected_errors == 0
+    outage = run.faults.windows[0]
+    assert run.served_between(outage.started, outage.ended, LOOKUPS) > 0, "lookups were served while the disk was full"
+    # The clients' jobs either met the full disk and said so, or came after it and succeeded.
+    for job in ended:
+        if job["state"] == "failed":
+            assert_names_the_full_disk(job)
     assert _sample(scraped, 'registry_codegen_jobs_total{language="java",result="failed"}') == 1
     assert _sample(scraped, 'registry_codegen_jobs_total{language="java",result="succeeded"}') == 1
-    assert "the archive storage is full" in log and "No space left on device" in log, log
+    assert "the archive storage is full" in log and "No space left on device" in log, log[-3000:]
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def assert_names_the_full_disk(job: dict) -> None:
+    message = job["error"]["message"]
+    assert "ENOSPC" in message and "No space left on device" in message, message
+    assert "CODEGEN_ARCHIVE_DIR" in message, message
 
 
 def _register(api: httpx.Client, subject: str, text: str) -> int:

@@ -157,14 +157,15 @@ def _wait_until_answering(url: str, process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], *extra: str):
-    """Run a Celery worker of the registry app (solo pool) until the block ends."""
+def celery_worker(env: dict[str, str], *extra: str, log_path: Path | None = None):
+    """Run a Celery worker of the registry app (solo pool) until the block ends; its output goes to `log_path`."""
+    log = open(log_path or os.devnull, "ab")  # noqa: SIM115 (closed below, after the process)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "registry", "worker", "--pool", "solo", "--loglevel", "WARNING", *extra],
         env=env,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
         start_new_session=True,
     )
     try:
@@ -176,6 +177,7 @@ def celery_worker(env: dict[str, str], *extra: str):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        log.close()
 
 
 def _postgres_bin(name: str) -> str:
