@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from registry.env import (
     env_bool,
@@ -211,6 +212,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": max(1, min(60, _visibility_timeout // 4)),
     "unacked_restore_throttle": 1,
 }
+# Each kind of work has a queue of its own, served by workers of its own (docker-compose.yml), so a burst of code
+# generation never delays a review's preparation or a webhook. A worker started without -Q consumes every queue here.
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # the rest: git history commits and beat's jobs
+CELERY_TASK_ROUTES = {
+    # A review's preparation: compatibility, lint, semantic version and impact of the proposed change.
+    "schemas_app.prepare_change_request": {"queue": "compatibility"},
+    "schemas_app.generate_archive": {"queue": "codegen"},
+    # Webhook and e-mail deliveries (deprecation warnings among them), retried with backoff.
+    "schemas_app.deliver_notification": {"queue": "notifications"},
+}
+# Each queue with an exchange and routing key of its own name, as the default queue has: on Redis a shared routing
+# key would deliver one message to every queue.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, *(route["queue"] for route in CELERY_TASK_ROUTES.values()))
+]
 CELERY_BEAT_SCHEDULE = {
     # Warnings at grace end and disabling at sunset, hourly.
     "apply-deprecation-policy": {"task": "schemas_app.apply_deprecation_policy", "schedule": 3600.0},

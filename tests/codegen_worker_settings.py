@@ -1,6 +1,6 @@
 """Settings of the Celery worker that the code generation tests start: the suite's own, on its test database.
 
-The test passes the database name, broker URL, key prefix and queue of its run in the
+The test passes the database name, broker URL and key prefix of its run in the
 environment, so the worker shares the suite's data and never takes another run's tasks.
 """
 
@@ -12,7 +12,6 @@ DATABASES["default"]["NAME"] = os.environ["CODEGEN_TEST_DATABASE_NAME"]  # noqa:
 CELERY_BROKER_URL = os.environ["CODEGEN_TEST_BROKER_URL"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_TASK_DEFAULT_QUEUE = os.environ["CODEGEN_TEST_QUEUE"]
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": os.environ["CODEGEN_TEST_KEY_PREFIX"],
     # A killed worker's task comes back within seconds, not the production hour.

@@ -19,11 +19,10 @@ START_TIMEOUT_SECONDS = 60
 
 
 class PrivateBroker(Broker):
-    """All of a private Redis server: the default queue and no key prefix, as the production settings read it."""
+    """All of a private Redis server: no key prefix, as the production settings read it."""
 
     def __init__(self, url: str):
         self.url = url
-        self.queue = "celery"
         self.key_prefix = ""
 
 

@@ -23,3 +23,38 @@ def test_running_workers_look_for_a_dead_workers_tasks_well_within_the_visibilit
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 
     assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] <= options["visibility_timeout"]
+
+
+def test_each_task_is_routed_to_the_queue_of_its_kind_of_work():
+    app.loader.import_default_modules()
+    queue_of = {
+        name: app.amqp.router.route({}, name)["queue"].name for name in app.tasks if name.startswith("schemas_app.")
+    }
+
+    assert queue_of == {
+        "schemas_app.prepare_change_request": "compatibility",
+        "schemas_app.generate_archive": "codegen",
+        "schemas_app.deliver_notification": "notifications",
+        "schemas_app.record_version_in_git": "celery",
+        "schemas_app.apply_deprecation_policy": "celery",
+        "schemas_app.prune_archives": "celery",
+    }
+
+
+def test_a_worker_started_without_a_queue_list_consumes_every_queue_a_task_is_routed_to():
+    declared = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+
+    assert declared == routed | {settings.CELERY_TASK_DEFAULT_QUEUE}
+    # On Redis a routing key shared by two queues would deliver each message to both.
+    assert [queue.routing_key for queue in settings.CELERY_TASK_QUEUES] == [
+        queue.name for queue in settings.CELERY_TASK_QUEUES
+    ]
+
+
+def test_queue_depth_is_measured_for_every_queue_unless_the_operator_names_them(settings):
+    from registry.metrics_collectors import celery_queue_names
+
+    assert celery_queue_names() == ["celery", "compatibility", "codegen", "notifications"]
+    settings.REGISTRY_METRICS_CELERY_QUEUES = ["codegen", "imports"]
+    assert celery_queue_names() == ["codegen", "imports"]

@@ -75,17 +75,27 @@ def test_the_dashboard_has_a_panel_for_every_registry_metric():
 
 
 COMPOSE = ROOT / "docker-compose.yml"
+WORKERS = (
+    "celery-worker-default",
+    "celery-worker-compatibility",
+    "celery-worker-codegen",
+    "celery-worker-notifications",
+)
+
+
+def yaml_of(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
 
 
 def compose() -> dict:
-    import yaml
-
-    return yaml.safe_load(COMPOSE.read_text())
+    return yaml_of(COMPOSE)
 
 
 def test_docker_compose_is_valid_yaml_with_a_health_check_on_every_stateful_service():
     services = compose()["services"]
-    for name in ("postgres", "redis", "schema-registry", "celery-worker", "prometheus"):
+    for name in ("postgres", "redis", "schema-registry", *WORKERS, "prometheus"):
         assert "healthcheck" in services[name], f"{name} has no healthcheck"
         assert services[name]["healthcheck"]["test"], name
     assert "/health/ready" in " ".join(services["schema-registry"]["healthcheck"]["test"])
@@ -133,7 +143,7 @@ def test_every_container_of_the_image_has_a_read_only_root_and_writes_only_to_tm
     document = compose()
     built = {name: service for name, service in document["services"].items() if "build" in service}
 
-    assert set(built) == {"schema-registry", "celery-worker", "celery-beat"}
+    assert set(built) == {"schema-registry", "celery-beat", *WORKERS}
     for name, service in built.items():
         assert service.get("read_only") is True, name
         assert service["tmpfs"] == ["/tmp"], name
@@ -158,3 +168,20 @@ def test_no_secret_has_a_default_value_outside_the_quick_start():
     assert not re.search(r"^ENV .*(SECRET|PASSWORD|TOKEN)", dockerfile, re.MULTILINE | re.IGNORECASE)
     # The build's throwaway key lives for one RUN line (collectstatic) and is not kept in the image.
     assert re.findall(r"SECRET_KEY=\S+", dockerfile) == ["SECRET_KEY=build-only"]
+
+
+def test_the_compose_workers_consume_every_queue_a_task_is_routed_to_and_prometheus_scrapes_each():
+    from django.conf import settings
+
+    services = compose()["services"]
+    workers = {name: service for name, service in services.items() if name.startswith("celery-worker")}
+    consumed = [queue for service in workers.values() for queue in service["environment"]["CELERY_QUEUES"].split(",")]
+
+    assert sorted(consumed) == sorted(queue.name for queue in settings.CELERY_TASK_QUEUES)
+    for name, service in workers.items():
+        assert '-Q "$$CELERY_QUEUES"' in service["command"][-1], name
+        assert service["environment"]["REGISTRY_WORKER_METRICS_PORT"] == "9808", name
+    (job,) = [
+        job for job in yaml_of(PROMETHEUS / "prometheus.yml")["scrape_configs"] if job["job_name"] == "celery-worker"
+    ]
+    assert sorted(job["dns_sd_configs"][0]["names"]) == sorted(workers)

@@ -14,11 +14,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from rest_framework.test import APIClient
 
 from codegen import archives
 from codegen.generators import generator_for
 from schemas_app.codegen_jobs import archive_storage
-from schemas_app.models import GenerationJob
+from schemas_app.models import ChangeRequest, GenerationJob
+from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, register
 from tests.integration.codegen.golang import go_build, go_import_paths
 from tests.integration.codegen.helpers import ORDERS, ORDERS_INPUTS, body_of, catalogue_sources, wait_for_job
 from tests.integration.codegen.worker import Broker, Worker
@@ -48,7 +50,8 @@ def broker(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="module")
 def worker(broker):
-    worker = Worker(broker, "codegen-main")
+    """A worker on the codegen queue only, as production's code generation workers run."""
+    worker = Worker(broker, "codegen-main", queues=["codegen"])
     yield worker
     worker.stop()
 
@@ -65,6 +68,22 @@ def generated(worker, ci, catalogue):
         return body_of(ci.get(started.json()["download_url"]))
 
     return run
+
+
+def test_a_codegen_worker_generates_code_while_a_review_waits_in_the_compatibility_queue(
+    broker, worker, ci, catalogue, writer
+):
+    author = APIClient()
+    author.force_authenticate(writer)
+    assert register(author, "ticks-value", TICK_V1).status_code == 200
+    review_id = register(author, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
+
+    started = ci.post("/generate/python", {"subject": ORDERS}, format="json").json()
+    job = wait_for_job(ci, started["status_url"])
+
+    assert job["state"] == "succeeded", job
+    assert (broker.depth("compatibility"), broker.depth("codegen")) == (1, 0)
+    assert ChangeRequest.objects.get(pk=review_id).preparation == ChangeRequest.Preparation.QUEUED
 
 
 def unpack(data: bytes, target: Path) -> Path:

@@ -5,9 +5,11 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import redis
 from django.conf import settings
 
 from registry.celery import app
@@ -18,13 +20,11 @@ START_TIMEOUT_SECONDS = 60
 
 
 class Broker:
-    """A queue name and Redis key prefix of this test run's own, on the suite's Redis server."""
+    """A Redis key prefix of this test run's own on the suite's Redis server: the registry's queues, apart."""
 
     def __init__(self):
-        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.url = settings.REDIS_URL
-        self.queue = f"codegen-test-{tag}"
-        self.key_prefix = f"codegen-test-{tag}:"
+        self.key_prefix = f"codegen-test-{os.getpid()}-{uuid.uuid4().hex[:8]}:"
 
     def environment(self, **overrides: str) -> dict[str, str]:
         return {
@@ -32,26 +32,32 @@ class Broker:
             "DJANGO_SETTINGS_MODULE": "tests.codegen_worker_settings",
             "CODEGEN_TEST_DATABASE_NAME": settings.DATABASES["default"]["NAME"],
             "CODEGEN_TEST_BROKER_URL": self.url,
-            "CODEGEN_TEST_QUEUE": self.queue,
             "CODEGEN_TEST_KEY_PREFIX": self.key_prefix,
             "PYTHONUNBUFFERED": "1",
             **overrides,
         }
 
+    def depth(self, queue: str) -> int:
+        """Return how many messages wait in a queue (read directly: kombu's passive declare ignores the prefix)."""
+        return redis.Redis.from_url(self.url).llen(self.key_prefix + queue)
+
+    def forget(self) -> None:
+        """Delete every key under this run's prefix: tasks left queued for a worker the test never started."""
+        if self.key_prefix:
+            client = redis.Redis.from_url(self.url)
+            for key in client.scan_iter(match=self.key_prefix + "*"):
+                client.delete(key)
+
     @contextmanager
     def sending(self):
         """Point this process's Celery app at the broker for the block: tasks go to the worker, not in-process."""
-        saved = {
-            key: app.conf[key]
-            for key in ("broker_url", "task_always_eager", "task_default_queue", "broker_transport_options")
-        }
+        saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "broker_transport_options")}
         _forget_connections()
         # shared_task sends through the current app; another test's Celery(...) may have become current.
         app.set_current()
         app.conf.update(
             broker_url=self.url,
             task_always_eager=False,
-            task_default_queue=self.queue,
             broker_transport_options={"global_keyprefix": self.key_prefix},
         )
         try:
@@ -59,6 +65,7 @@ class Broker:
         finally:
             app.conf.update(saved)
             _forget_connections()
+            self.forget()
 
 
 def _forget_connections():
@@ -68,10 +75,18 @@ def _forget_connections():
     app.__dict__.pop("amqp", None)
 
 
-class Worker:
-    """One `celery worker` process (solo pool: one task at a time, in the process the test kills)."""
+def queue_names() -> list[str]:
+    """Return every queue the registry routes tasks to (settings.CELERY_TASK_QUEUES)."""
+    return [queue.name for queue in settings.CELERY_TASK_QUEUES]
 
-    def __init__(self, broker: Broker, name: str, **environment: str):
+
+class Worker:
+    """One `celery worker` process (solo pool: one task at a time, in the process the test kills).
+
+    It consumes `queues`, every queue of the registry unless told; a task routed elsewhere waits for another worker.
+    """
+
+    def __init__(self, broker: Broker, name: str, *, queues: Sequence[str] = (), **environment: str):
         self.name = name
         self.process = subprocess.Popen(
             [
@@ -87,7 +102,7 @@ class Worker:
                 "--without-heartbeat",
                 f"--hostname={name}@%h",
                 "-Q",
-                broker.queue,
+                ",".join(queues or queue_names()),
                 "--loglevel=INFO",
             ],
             cwd=ROOT,

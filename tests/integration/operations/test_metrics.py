@@ -6,6 +6,7 @@ are spread over both workers, so the figures are right only when every worker's 
 """
 
 import json
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -214,38 +215,39 @@ def test_message_sizes_reported_by_a_transport_client_are_counted_per_subject(re
 PROBE_TASK = "tests.integration.operations.probe_tasks.probe"
 
 
-def test_celery_queue_depth_and_task_durations_are_reported(writer_token, tmp_path):
+def test_celery_queue_depth_is_reported_for_each_queue_and_task_durations_too(writer_token, tmp_path):
     """A worker records task durations into the same folder; queue depth is read from the broker when scraped."""
     with redis_server() as redis:
         broker = redis.url_of(1)
-        idle_queue = f"idle-{uuid.uuid4().hex[:8]}"
         env = registry_env(
             REDIS_URL=redis.url,
             CELERY_BROKER_URL=broker,
             PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
             REGISTRY_METRICS_TOKEN=TOKEN,
-            REGISTRY_METRICS_CELERY_QUEUES=f"celery,{idle_queue}",
         )
         with (
             gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as url,
-            celery_worker(env, "--include", "tests.integration.operations.probe_tasks"),
+            # A worker of the default queue only: the others keep what is sent to them.
+            celery_worker(env, "--include", "tests.integration.operations.probe_tasks", "-Q", "celery"),
         ):
             from celery import Celery
 
             sender = Celery(broker=broker, set_as_current=False)  # never the app the suite queues its tasks on
-            for _ in range(3):
-                sender.send_task(PROBE_TASK, queue=idle_queue)  # nobody consumes this queue
-            sender.send_task(PROBE_TASK, queue="celery")
+            for queue, count in (("compatibility", 1), ("codegen", 3), ("notifications", 2), ("celery", 1)):
+                for _ in range(count):
+                    sender.send_task(PROBE_TASK, queue=queue)
             samples = _scrape_until(url, "registry_celery_task_seconds_count", task=PROBE_TASK, state="SUCCESS")
 
-    assert value(samples, "registry_celery_queue_depth", queue=idle_queue) == 3
-    assert value(samples, "registry_celery_queue_depth", queue="celery") == 0
+    depths = {
+        dict(labels)["queue"]: depth
+        for (name, labels), depth in samples.items()
+        if name == "registry_celery_queue_depth"
+    }
+    assert depths == {"celery": 0, "compatibility": 1, "codegen": 3, "notifications": 2}
     assert value(samples, "registry_celery_task_seconds_count", task=PROBE_TASK, state="SUCCESS") == 1
 
 
 def _scrape_until(url: str, name: str, timeout: float = 40, **labels: str) -> dict:
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         samples = scrape(url)
