@@ -604,7 +604,8 @@ class _FilePrinter:
         items = []
         if field.HasField("default_value"):
             items.append(("default", self._default_text(field)))
-        if field.HasField("json_name") and not field.extendee and field.json_name != default_json_name(field.name):
+        # protoc sets json_name on every field, nearly always to the default: compared before extendee is read.
+        if field.HasField("json_name") and field.json_name != default_json_name(field.name) and not field.extendee:
             items.append(("json_name", _quote(field.json_name)))
         if field.HasField("options"):  # few fields set any; an unset options message prints nothing
             items.extend(self._option_items(field.options, _join(scope, field.name)))
