@@ -24,6 +24,7 @@ class DescriptorModel:
         self.files: tuple[FileDescriptorProto, ...] = tuple(files)
         self._finders: dict[str, PositionFinder] = {}
         self._symbols: dict[str, dict[str, str]] = {}
+        self._lint_files: dict[str, object] = {}
 
     @cached_property
     def own_files(self) -> tuple[FileDescriptorProto, ...]:
@@ -60,6 +61,17 @@ class DescriptorModel:
         from protoengine.breaking.pairs import Schema
 
         return Schema(self.own_files, model=self)
+
+    def lint_file(self, file: FileDescriptorProto):
+        """Return lint's elements of a file of this set, gathered once (a new walk for a foreign file)."""
+        from protoengine.lint.model import LintFile
+
+        if self.by_name.get(file.name) is not file:
+            return LintFile(file, self.workspace, finder=self.finder(file))
+        found = self._lint_files.get(file.name)
+        if found is None:
+            found = self._lint_files[file.name] = LintFile(file, self.workspace, finder=self.finder(file))
+        return found
 
     @cached_property
     def workspace(self):

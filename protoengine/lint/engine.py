@@ -36,7 +36,7 @@ def lint(
     chosen = [
         file for file in model.files if (not is_well_known(file.name) if targets is None else file.name in targets)
     ]
-    lint_files = [LintFile(file, model.workspace, finder=model.finder(file)) for file in chosen]
+    lint_files = [model.lint_file(file) for file in chosen]  # walked once per compiled set
     rules = [LINT_RULES[rule_id] for rule_id in sorted(config.rule_ids)]
     findings: set[Finding] = set()
     for rule in rules:
