@@ -118,6 +118,41 @@ class FileRef:
     def prefix(self) -> str:
         return f"{self.package}." if self.package else ""
 
+    def declared(self, kind: str) -> dict[str, tuple["FileRef", tuple[int, ...]]]:
+        """Return the file's declarations of one kind by their name inside the file (`Outer`, `Outer.Inner`).
+
+        `kind` is "messages", "enums", "extensions" or "services"; each name maps to
+        (this file, source path). Read from the descriptors in one walk, without
+        wrapping nested elements, and kept with the file (so with the set's model).
+        """
+        return self._declared[kind]
+
+    @cached_property
+    def _declared(self) -> dict[str, dict[str, tuple["FileRef", tuple[int, ...]]]]:
+        proto = self.proto
+        messages: dict = {}
+        enums: dict = {}
+        extensions: dict = {}
+        services = {service.name: (self, (FILE_SERVICE, index)) for index, service in enumerate(proto.service)}
+        for index, enum in enumerate(proto.enum_type):
+            enums[enum.name] = (self, (FILE_ENUM_TYPE, index))
+        for index, extension in enumerate(proto.extension):
+            extensions[extension.name] = (self, (FILE_EXTENSION, index))
+        pending = [("", (FILE_MESSAGE_TYPE, index), message) for index, message in enumerate(proto.message_type)]
+        while pending:
+            scope, path, message = pending.pop()
+            name = scope + message.name
+            messages[name] = (self, path)
+            inner = name + "."
+            for index, enum in enumerate(message.enum_type):
+                enums[inner + enum.name] = (self, path + (MESSAGE_ENUM_TYPE, index))
+            for index, extension in enumerate(message.extension):
+                extensions[inner + extension.name] = (self, path + (MESSAGE_EXTENSION, index))
+            pending += [
+                (inner, path + (MESSAGE_NESTED_TYPE, index), nested) for index, nested in enumerate(message.nested_type)
+            ]
+        return {"messages": messages, "enums": enums, "extensions": extensions, "services": services}
+
     def same_declarations(self, other: "FileRef") -> bool:
         """Tell whether two versions of the file declare exactly the same things (comments and layout aside)."""
         mine, theirs = self.proto, other.proto

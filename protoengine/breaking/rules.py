@@ -172,8 +172,8 @@ def no_delete_from_file(kind: str, noun: str) -> Callable:
     """
 
     def rule(previous, current) -> Violations:
-        new = _nested_names(current, kind)
-        for name in _nested_names(previous, kind).keys() - new.keys():
+        new = current.declared(kind)
+        for name in previous.declared(kind).keys() - new.keys():
             yield _deleted_at(current, name), f'Previously present {noun} "{name}" was deleted from file.'
 
     rule.__name__ = f"file_{noun}_no_delete"
@@ -204,15 +204,15 @@ def no_delete_from_package(kind: str, noun: str) -> Callable:
             new = _package_names(current_files, kind)
             if not new and kind != "services":
                 continue
-            for name, element in _package_names(files, kind).items():
+            for name, (declaring, _) in _package_names(files, kind).items():
                 if name not in new:
-                    file = current.files.get(element.file.name)
+                    file = current.files.get(declaring.name)
                     if file is None:
                         place = NOWHERE
                     elif kind == "services":
                         place = file.at()
                     else:
-                        scope = new if kind == "messages" else _nested_names(file, "messages")
+                        scope = new if kind == "messages" else file.declared("messages")
                         place = _deleted_at(file, name, scope)
                     yield place, f'Previously present {noun} "{name}" was deleted from package "{package}".'
 
@@ -220,23 +220,10 @@ def no_delete_from_package(kind: str, noun: str) -> Callable:
     return rule
 
 
-def _nested_names(file, kind: str) -> dict:
-    """Return a file's declarations of one kind by their name inside the file: `Outer`, `Outer.Inner`."""
-    found = {element.name: element for element in getattr(file, kind).values()}
-    if kind == "services":
-        return found
-    pending = [(message.name, message) for message in file.messages.values()]
-    while pending:
-        prefix, message = pending.pop()
-        found.update((f"{prefix}.{element.name}", element) for element in getattr(message, kind).values())
-        pending += [(f"{prefix}.{nested.name}", nested) for nested in message.messages.values()]
-    return found
-
-
 def _package_names(files, kind: str) -> dict:
     found = {}
     for file in files:
-        found.update(_nested_names(file, kind))
+        found.update(file.declared(kind))
     return found
 
 
@@ -250,12 +237,13 @@ def _package_unchanged(previous_files, current_files) -> bool:
 
 def _deleted_at(file, nested_name: str, messages: dict | None = None) -> Place:
     """Return the place of the closest enclosing message among `messages` (the file's), else the bare file."""
-    messages = _nested_names(file, "messages") if messages is None else messages
+    messages = file.declared("messages") if messages is None else messages
     parts = nested_name.split(".")
     for end in range(len(parts) - 1, 0, -1):
         parent = messages.get(".".join(parts[:end]))
         if parent is not None:
-            return parent.at()
+            declaring, path = parent
+            return declaring.place(path)
     return file.at()
 
 
