@@ -300,14 +300,31 @@ def versions_compared(*, subject: Subject, level: str) -> list[SubjectVersion]:
 
     All of them at a transitive level, else only the latest (which the semantic version reads at any
     level): a registration then reads one row however long the subject's history.
+
+    Each also says whether its schema has references and what the subject's highest version number
+    is (deleted ones included), so neither costs a query of its own: most schemas have no references.
+    Read under the subject's lock, the number stays the highest until the transaction ends.
     """
+    live = (
+        subject.versions.filter(deleted=False)
+        .select_related("schema")
+        .annotate(
+            schema_has_references=Exists(SchemaReference.objects.filter(schema_id=OuterRef("schema_id"))),
+            subject_highest_version=SubjectVersion.objects.filter(subject_id=OuterRef("subject_id"))
+            .order_by("-version")
+            .values("version")[:1],
+        )
+    )
     if compatibility.is_transitive(level):
-        return live_versions(subject=subject)
-    latest = subject.versions.filter(deleted=False).select_related("schema").order_by("-version").first()
+        return list(live.order_by("version"))
+    latest = live.order_by("-version").first()
     return [latest] if latest is not None else []
 
 
-def next_version_number(*, subject: Subject) -> int:
+def next_version_number(*, subject: Subject, compared: list[SubjectVersion] = ()) -> int:
+    """Return the number the subject's next version takes; `compared` (from versions_compared) already knows it."""
+    if compared:
+        return compared[-1].subject_highest_version + 1
     highest = subject.versions.aggregate(highest=Max("version"))["highest"]
     return (highest or 0) + 1
 
@@ -616,7 +633,8 @@ def prepare_for_subject(
 
 def compiled_version_files(*, tenant: Tenant, version: SubjectVersion):
     """Return the compiled set of a stored version, with its model (kept between operations)."""
-    references = schema_references(version.schema)
+    # versions_compared says whether the schema has references; most have none, and then nothing is read.
+    references = schema_references(version.schema) if getattr(version, "schema_has_references", True) else []
     dependencies = resolve_dependencies(tenant=tenant, references=references)
     return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies)
 

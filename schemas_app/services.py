@@ -229,7 +229,7 @@ def subject_version_register(
             return Registration(subject_version=None, created=False, findings=findings, change_request=change_request)
 
     schema_row = _stored_schema(prepared, metadata=metadata, rule_set=rule_set, import_id=import_id)
-    version_number = import_version or selectors.next_version_number(subject=subject)
+    version_number = import_version or selectors.next_version_number(subject=subject, compared=previous)
     if import_version is not None and subject.versions.filter(version=import_version).exists():
         raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
     change, semantic_version = _semantic_version(

@@ -143,6 +143,8 @@ def tenant_config_delete(*, tenant: Tenant, acting_user) -> None:
 
 def refuse_blocked_lint(*, tenant: Tenant, lint: list[dict]) -> None:
     """Raise 42201 when the schema has findings of a rule the tenant's configuration makes blocking."""
+    if not lint:
+        return  # nothing to block, so the configuration need not be read
     blocking = set(blocking_lint_rules(tenant=tenant))
     blocked = [item for item in lint if item["rule"] in blocking]
     if blocked:
