@@ -13,6 +13,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -226,9 +227,10 @@ def test_celery_queue_depth_is_reported_for_each_queue_and_task_durations_too(wr
             REGISTRY_METRICS_TOKEN=TOKEN,
         )
         with (
-            gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as url,
-            # A worker of the default queue only: the others keep what is sent to them.
+            # A worker of the default queue only: the others keep what is sent to them. First: it starts while
+            # gunicorn does.
             celery_worker(env, "--include", "tests.integration.operations.probe_tasks", "-Q", "celery"),
+            gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as url,
         ):
             from celery import Celery
 
@@ -245,6 +247,48 @@ def test_celery_queue_depth_is_reported_for_each_queue_and_task_durations_too(wr
     }
     assert depths == {"celery": 0, "compatibility": 1, "codegen": 3, "notifications": 2}
     assert value(samples, "registry_celery_task_seconds_count", task=PROBE_TASK, state="SUCCESS") == 1
+
+
+def test_a_code_generation_job_run_by_a_worker_is_counted_and_timed(writer, writer_token, tmp_path):
+    """The worker counts the job into the folder gunicorn's workers sum, so whichever answers the scrape reports it."""
+    writer.user_permissions.add(Permission.objects.get(codename="start_codegen", content_type__model="tenant"))
+    with redis_server() as redis:
+        env = registry_env(
+            REDIS_URL=redis.url,
+            CELERY_BROKER_URL=redis.url_of(1),
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+            REGISTRY_METRICS_TOKEN=TOKEN,
+            CODEGEN_ARCHIVE_DIR=str(tmp_path / "archives"),
+            REGISTRY_GIT_HISTORY_DIR="",
+        )
+        with (
+            celery_worker(env, "-Q", "codegen"),  # first: it starts while gunicorn does
+            gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as url,
+        ):
+            assert register(url, "ticks-value", TICK_V1) == 200
+            before = scrape(url)
+            status, body = call(f"{url}/generate/python", "POST", {"subject": "ticks-value"})
+            assert status == 202, body
+            job = _wait_for_job(json.loads(body)["status_url"])
+            samples = scrape(url)
+
+    assert job["state"] == "succeeded", job
+    succeeded = {"language": "python", "result": "succeeded"}
+    assert value(before, "registry_codegen_jobs_total", **succeeded) == 0
+    assert value(samples, "registry_codegen_jobs_total", **succeeded) == 1
+    assert value(samples, "registry_codegen_job_seconds_count", language="python") == 1
+    assert 0 < value(samples, "registry_codegen_job_seconds_sum", language="python") < 60
+
+
+def _wait_for_job(status_url: str, timeout: float = 60) -> dict:
+    """Poll a job's status URL until it finished (or the time is up); return its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = call(status_url)
+        job = json.loads(body)
+        if job.get("state") in ("succeeded", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
 
 
 def _scrape_until(url: str, name: str, timeout: float = 40, **labels: str) -> dict:
