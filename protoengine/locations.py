@@ -84,6 +84,10 @@ class SourceIndex:
         """Return only the element's leading comment (buf's COMMENT_* rules ignore trailing ones)."""
         return self._finder.comments(path)[0]
 
+    def mentions(self, text: bytes) -> bool:
+        """Tell whether any of the file's comments contains `text` (UTF-8): a quick no for a search."""
+        return self._finder.mentions(text)
+
 
 # Finding positions without reading every location.
 #
@@ -112,6 +116,8 @@ class PositionFinder:
         self._rests: dict[tuple[int, ...], tuple[int, int]] = {}
         # For each parent path, the (index, offset) of list items found so far, sorted.
         self._items: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+        # Whether the source info contains a text, by text (see `mentions`).
+        self._mentioned: dict[bytes, bool] = {}
 
     def position(self, path: Sequence[int]) -> tuple[int, int]:
         """Return the (line, column) of the element, or of its nearest located parent, or (0, 0)."""
@@ -156,6 +162,15 @@ class PositionFinder:
             elif tag >> 3 == 4:
                 trailing = text.decode("utf-8", "replace")
         return (leading, trailing)
+
+    def mentions(self, text: bytes) -> bool:
+        """Tell whether any comment (or other string) of the file's source info contains `text`, UTF-8 encoded."""
+        found = self._mentioned.get(text)
+        if found is None:
+            if self._data is None:
+                self._data = self.file.source_code_info.SerializeToString()
+            found = self._mentioned[text] = text in self._data
+        return found
 
     def _lookup(self, key: tuple[int, ...]) -> Span | None:
         if key not in self._found:

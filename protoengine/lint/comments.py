@@ -4,6 +4,9 @@ import re
 
 # `// lint:ignore RULE_ID` is ours, `// buf:lint:ignore RULE_ID` is buf's; both silence one rule.
 IGNORE_PREFIXES = ("buf:lint:ignore", "lint:ignore")
+# What every directive contains, as the serialized source info stores it: a file without it silences nothing.
+IGNORE_MARK = b"lint:ignore"
+assert all(IGNORE_MARK.decode() in prefix for prefix in IGNORE_PREFIXES)
 _DEPRECATED = re.compile(r"^\s*deprecated\b|@deprecated\b|\bdeprecated:", re.IGNORECASE | re.MULTILINE)
 
 

@@ -7,7 +7,7 @@ from google.protobuf.descriptor_pb2 import FileDescriptorProto
 from protoengine.compiler import compile_sources, is_well_known
 from protoengine.findings import Finding
 from protoengine.lint.catalog import LINT_RULES
-from protoengine.lint.comments import ignored_rules
+from protoengine.lint.comments import IGNORE_MARK, ignored_rules
 from protoengine.lint.config import LintConfig
 from protoengine.lint.model import LintFile, LintRule, Problem, elements_of, problems
 from protoengine.locations import FILE_EDITION, FILE_PACKAGE, FILE_SYNTAX
@@ -85,6 +85,8 @@ def _silenced(rule_id: str, problem: Problem) -> bool:
     (a message's directive covers its nested enums' values, as in buf), or for file rules on the file's lines."""
     element = problem.element
     index = element.file.index
+    if not index.mentions(IGNORE_MARK):
+        return False  # no comment of the file holds a directive: no need to look up each enclosing one
     paths = {*_enclosing(problem.source_path), *_enclosing(element.path)}
     if element.parent is not None:
         paths.update(_enclosing(element.parent.path))
