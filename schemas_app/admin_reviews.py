@@ -4,13 +4,14 @@ The buttons call the same services as the API (`schemas_app.reviews`), with the 
 """
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, Value, When
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from schemas_app import reviews, selectors
+from schemas_app import access, reviews, selectors
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, DeliveryAttempt, NotificationDelivery, Subscription
 from schemas_app.side_by_side import findings_table, side_by_side
@@ -174,7 +175,13 @@ class ChangeRequestAdmin(admin.ModelAdmin):
     def _decide(self, request, review_id, action, success):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        change_request = get_object_or_404(ChangeRequest, pk=review_id)
+        # `admin_view` only asks for staff: the buttons are for those who may open the queue, and, as the API's
+        # /reviews/{id}/... are, for reviews of tenants they may read.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        change_request = get_object_or_404(
+            ChangeRequest.objects.filter(tenant__in=access.readable_tenants(request.user)), pk=review_id
+        )
         try:
             action(change_request)
         except RegistryError as error:

@@ -1,11 +1,12 @@
 """The admin shows and edits role grants on subject, tenant and group pages, and makes API tokens."""
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from schemas_app import access
-from schemas_app.models import ApiToken, Subject, Tenant
+from schemas_app.models import ApiToken, ChangeRequest, Subject, Tenant
+from tests.integration.api.helpers import TICK_V1
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +63,25 @@ def test_admin_pages_send_strangers_to_the_login_and_refuse_accounts_without_per
     signed_in = Client()
     signed_in.force_login(outsider)
     assert signed_in.get("/admin/schemas_app/apitoken/").status_code == 403
+
+
+def test_the_review_console_buttons_answer_404_for_a_review_of_a_tenant_the_reviewer_cannot_read(
+    second_tenant_writer, writer
+):
+    held = ChangeRequest.objects.create(
+        tenant=Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default"})[0],
+        subject_name="ticks-value",
+        schema_text=TICK_V1,
+        fingerprint="0" * 64,
+        author=writer,
+    )
+    second_tenant_writer.is_staff = True
+    second_tenant_writer.save()
+    second_tenant_writer.user_permissions.add(Permission.objects.get(codename="view_changerequest"))
+    console = Client()
+    console.force_login(second_tenant_writer)
+    for button, data in (("comment", {"text": "hello"}), ("reject", {"reason": "no"})):
+        response = console.post(f"/admin/schemas_app/changerequest/{held.pk}/{button}/", data)
+        assert response.status_code == 404, (button, response.status_code)
+    held.refresh_from_db()
+    assert held.status == ChangeRequest.Status.PENDING and not held.comments.exists()
