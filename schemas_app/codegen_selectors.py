@@ -19,7 +19,6 @@ from schemas_app.errors import (
     ConflictingImports,
     InvalidSchema,
     JobNotFound,
-    NotFound,
     SubjectNotFound,
     VersionNotFound,
 )
@@ -45,12 +44,7 @@ def tenant_by_slug(*, slug: str | None, viewer) -> Tenant:
     """Return the tenant a request names, else the viewer's own (bound, or default); 404 for one it cannot see."""
     if not slug:
         return selectors.addressed_tenant(viewer=viewer, context=None)
-    if slug == Tenant.DEFAULT_SLUG:
-        return selectors.default_tenant()
-    tenant = Tenant.objects.filter(slug=slug).first()
-    if tenant is None or not can_read_tenant(viewer, tenant):
-        raise NotFound(f"Tenant '{slug}' not found.")
-    return tenant
+    return selectors.readable_tenant(viewer=viewer, slug=slug)
 
 
 def generation_input(*, tenant: Tenant, selection: dict, viewer) -> GenerationInput:

@@ -71,6 +71,21 @@ def subscription_get(*, tenant: Tenant, subscription_id, viewer) -> Subscription
     return found
 
 
+def subscription_list(*, tenant: Tenant, viewer):
+    """Return the tenant's subscriptions the viewer owns (super admins see all), with their owners."""
+    found = Subscription.objects.filter(tenant=tenant).select_related("owner")
+    return found if viewer.is_superuser else found.filter(owner=viewer)
+
+
+# A subscription's deliveries page shows this many, newest first.
+DELIVERIES_SHOWN = 100
+
+
+def delivery_list(*, subscription: Subscription) -> list[NotificationDelivery]:
+    """Return the subscription's newest deliveries, each with its attempts."""
+    return list(subscription.deliveries.prefetch_related("attempt_log")[:DELIVERIES_SHOWN])
+
+
 def notify(*, tenant: Tenant, subject_name: str, event: str, payload: dict) -> list[NotificationDelivery]:
     """Queue the event for every active subscription matching the subject, delivered after commit."""
     from schemas_app.tasks import deliver_notification

@@ -19,6 +19,7 @@ from schemas_app.errors import (
     BadRequest,
     InvalidSchema,
     InvalidVersion,
+    NotFound,
     ReviewNotFound,
     SchemaIdNotFound,
     SchemaNotFound,
@@ -82,6 +83,21 @@ def addressed_tenant(*, viewer, context: str | None, subject: str | None = None)
     tenant = access.readable_tenants(viewer).filter(slug=context).first()
     if tenant is None:
         raise SubjectNotFound(f":.{context}:{subject}") if subject is not None else SchemaNotFound()
+    return tenant
+
+
+def readable_tenant(*, viewer, slug: str) -> Tenant:
+    """Return the tenant a request names by slug; one the viewer may not read answers as an unknown one (404).
+
+    The default tenant costs no query; the view's permission class decides whether the viewer may read it.
+    """
+    from schemas_app import access
+
+    if slug == Tenant.DEFAULT_SLUG:
+        return default_tenant()
+    tenant = access.readable_tenants(viewer).filter(slug=slug).first()
+    if tenant is None:
+        raise NotFound(f"Tenant '{slug}' not found.")
     return tenant
 
 

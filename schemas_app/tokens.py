@@ -10,11 +10,12 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from schemas_app.auditing import audited
-from schemas_app.errors import TokenNotFound
+from schemas_app.errors import Forbidden, InvalidRequest, TokenNotFound
 from schemas_app.models import ApiToken
 
 TOKEN_PREFIX = "sr_"
@@ -69,6 +70,18 @@ def api_token_list(*, viewer):
     """Return the viewer's tokens; a superuser sees every account's."""
     tokens = ApiToken.objects.select_related("user")
     return tokens if viewer.is_superuser else tokens.filter(user=viewer)
+
+
+def token_owner(*, viewer, username: str | None):
+    """Return the account a new token is for: the viewer's own, or, for a superuser, the account of that name."""
+    if not username or username == viewer.get_username():
+        return viewer
+    if not viewer.is_superuser:
+        raise Forbidden("Only a superuser makes tokens for another account")
+    owner = get_user_model().objects.filter(username=username).first()
+    if owner is None:
+        raise InvalidRequest(f"No account is named {username!r}")
+    return owner
 
 
 def api_token_get(*, viewer, token_id) -> ApiToken:

@@ -1,13 +1,14 @@
 """The review API: held changes, their reports, and the decisions on them."""
 
+from functools import cached_property
+
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from schemas_app import access, reviews, selectors
+from schemas_app import reviews, selectors
 from schemas_app.api.common import RegistryView
 from schemas_app.api.openapi import documented
 from schemas_app.api.permissions import IsSignedIn
-from schemas_app.errors import NotFound
 from schemas_app.models import ChangeRequest, Tenant
 
 
@@ -86,15 +87,10 @@ def review_detail(request, change_request: ChangeRequest) -> dict:
 class ReviewView(RegistryView):
     """Base of the review endpoints: `?tenant=` (a slug the caller may read) picks the tenant, the default otherwise."""
 
-    @property
+    @cached_property
     def tenant(self):
-        slug = self.request.query_params.get("tenant")
-        if not slug or slug == Tenant.DEFAULT_SLUG:
-            return selectors.default_tenant()
-        tenant = access.readable_tenants(self.request.user).filter(slug=slug).first()
-        if tenant is None:
-            raise NotFound(f"Tenant '{slug}' not found.")
-        return tenant
+        slug = self.request.query_params.get("tenant") or Tenant.DEFAULT_SLUG
+        return selectors.readable_tenant(viewer=self.request.user, slug=slug)
 
     def detail(self, review_id) -> Response:
         change_request = selectors.change_request_detail(tenant=self.tenant, review_id=review_id)

@@ -37,10 +37,8 @@ class SubscriptionView(RegistryView):
 @documented(request=SubscriptionInputSerializer)
 class SubscriptionListView(SubscriptionView):
     def get(self, request):
-        mine = Subscription.objects.filter(tenant=self.tenant).select_related("owner")
-        if not request.user.is_superuser:
-            mine = mine.filter(owner=request.user)
-        return Response([subscription_body(subscription) for subscription in mine])
+        found = notifications.subscription_list(tenant=self.tenant, viewer=request.user)
+        return Response([subscription_body(subscription) for subscription in found])
 
     def post(self, request):
         serializer = SubscriptionInputSerializer(data=request.data)
@@ -81,7 +79,7 @@ class SubscriptionDeliveriesView(SubscriptionView):
         subscription = notifications.subscription_get(
             tenant=self.tenant, subscription_id=subscription_id, viewer=request.user
         )
-        deliveries = subscription.deliveries.prefetch_related("attempt_log")[:100]
+        deliveries = notifications.delivery_list(subscription=subscription)
         return Response(
             [
                 {
