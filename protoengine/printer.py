@@ -742,22 +742,39 @@ def print_normalized(file: FileDescriptorProto, dependencies: Sequence[FileDescr
     groups are printed in `print_file`'s layout.
     """
     dependencies = [d for d in dependencies if d.name != file.name]
-    if _has_groups(file):
-        return print_file(file, dependencies, model=model)
-    return _NormalizedPrinter(file, dependencies, model).normalized_text()
+    # Groups are found while printing, which reads every field anyway, rather than by a walk of the file first.
+    try:
+        return _NormalizedPrinter(file, dependencies, model).normalized_text()
+    except _GroupFound:
+        pass
+    except Exception:
+        if not _has_groups(file):
+            raise
+        # A file with groups goes to print_file before anything else could fail, as if it had been looked at first.
+    return print_file(file, dependencies, model=model)
+
+
+class _GroupFound(Exception):
+    """The normalised printer met a group, which only print_file's layout writes."""
 
 
 def _has_groups(file: FileDescriptorProto) -> bool:
-    def in_fields(fields) -> bool:
-        return FieldDescriptorProto.TYPE_GROUP in map(_TYPE, fields)
+    return file.syntax != "editions" and (
+        _messages_have_groups(file.message_type) or _fields_have_groups(file.extension)
+    )
 
-    def in_messages(messages) -> bool:
-        return any(
-            in_fields(message.field) or in_fields(message.extension) or in_messages(message.nested_type)
-            for message in messages
-        )
 
-    return file.syntax != "editions" and (in_messages(file.message_type) or in_fields(file.extension))
+def _messages_have_groups(messages) -> bool:
+    return any(
+        _fields_have_groups(message.field)
+        or _fields_have_groups(message.extension)
+        or _messages_have_groups(message.nested_type)
+        for message in messages
+    )
+
+
+def _fields_have_groups(fields) -> bool:
+    return FieldDescriptorProto.TYPE_GROUP in map(_TYPE, fields)
 
 
 def _confluent_option_key(item: tuple[str, str]) -> str:
@@ -844,6 +861,8 @@ class _NormalizedPrinter(_FilePrinter):
         nested_messages: list[DescriptorProto] = []
         for nested_message in message.nested_type:
             if nested_message.options.map_entry:
+                if not self._editions and _messages_have_groups([nested_message]):
+                    raise _GroupFound  # a map entry is never printed as a message, so its fields are looked at here
                 entries[f".{full_name}.{nested_message.name}"] = nested_message
             else:
                 nested_messages.append(nested_message)
@@ -906,6 +925,9 @@ class _NormalizedPrinter(_FilePrinter):
         """Return the declarations of the fields, in the given order; a repeated field of a map entry is a map."""
         lines = []
         for field in fields:
+            field_type = field.type
+            if field_type == FieldDescriptorProto.TYPE_GROUP and not self._editions:
+                raise _GroupFound
             repeated = field.label == FieldDescriptorProto.LABEL_REPEATED
             entry = entries.get(field.type_name) if repeated and entries else None
             if entry is not None:
@@ -913,7 +935,7 @@ class _NormalizedPrinter(_FilePrinter):
                 kind = f"map<{_SCALAR_TYPES[key.type]}, {_SCALAR_TYPES.get(value.type) or value.type_name}>"
                 head = f"{kind} {field.name} = {field.number}"
             else:
-                kind = _SCALAR_TYPES.get(field.type) or field.type_name
+                kind = _SCALAR_TYPES.get(field_type) or field.type_name
                 label = "repeated " if repeated else self._label(field, in_oneof)
                 head = f"{label}{kind} {field.name} = {field.number}"
             items = self._field_option_items(field, scope)

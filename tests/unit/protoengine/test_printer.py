@@ -297,3 +297,41 @@ def test_normalised_layout_indents_the_blank_lines_of_nested_blocks_as_confluent
     )
     recompiled = compile_one(PATH, printed, {})
     assert print_normalized(recompiled.file(PATH), recompiled.files) == printed
+
+
+GROUPS = (
+    'syntax = "proto2";\npackage p;\nmessage M {\n  map<string, int32> counts = 1;\n  optional group Result = 2 {\n'
+    "    optional int32 depth = 3;\n  }\n  oneof choice {\n    group Pick = 4 {\n      optional string name = 5;\n"
+    "    }\n  }\n}\n"
+)
+
+
+def printed_or_error(printer, file, files) -> str:
+    try:
+        return printer(file, files)
+    except Exception as error:  # the outcome, text or error, is what is compared
+        return f"{type(error).__name__}: {error}"
+
+
+def test_normalised_layout_leaves_files_with_groups_to_print_file():
+    compiled = compile_one(PATH, GROUPS, {})
+    assert print_normalized(compiled.file(PATH), compiled.files) == print_file(compiled.file(PATH), compiled.files)
+
+
+def test_normalised_layout_leaves_files_with_groups_to_print_file_even_when_it_would_fail_before_the_group():
+    # A map whose key is a message: no layout protoc accepts, and the normalised printer stops at it (field 1).
+    file = FileDescriptorProto()
+    file.CopyFrom(compile_one(PATH, GROUPS, {}).file(PATH))
+    key = file.message_type[0].nested_type[0].field[0]
+    key.type, key.type_name = key.TYPE_MESSAGE, ".p.M"
+    assert printed_or_error(print_normalized, file, []) == printed_or_error(print_file, file, [])
+
+
+def test_normalised_layout_finds_a_group_that_only_a_map_entry_holds():
+    file = FileDescriptorProto()
+    file.CopyFrom(
+        compile_one(PATH, 'syntax = "proto2";\npackage p;\nmessage M {\n  map<string, M> m = 1;\n}\n', {}).file(PATH)
+    )
+    value = file.message_type[0].nested_type[0].field[1]
+    value.type = value.TYPE_GROUP
+    assert printed_or_error(print_normalized, file, []) == printed_or_error(print_file, file, [])
