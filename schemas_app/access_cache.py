@@ -10,8 +10,9 @@ that any change to an account, a token, a group membership, a grant, a binding o
 it happens and again when its transaction commits (`connect_invalidation`). An entry of another
 generation is never used, so a revoked grant, a rotated token or a new password counts from the next
 request, in every process. The generation is read on every signed-in request, together with the sign-in
-lockout counters, in one round trip. Without Redis the generation cannot be read and nothing remembered
-is trusted: every request reads the database, as it would with no cache at all.
+lockout counters, in one round trip, or in none while this process's copies of them are current (every
+change of them is announced: `schemas_app.local_copies`). Without Redis the generation cannot be read
+and nothing remembered is trusted: every request reads the database, as it would with no cache at all.
 """
 
 import copy
@@ -28,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from schemas_app import cache as registry_cache
+from schemas_app import local_copies
 
 # How long an entry is kept; a change of generation drops it sooner.
 SHARED_SECONDS = 300
@@ -78,6 +80,8 @@ class Recall:
     generation: str | None
     context: AccessContext | None = None
     values: dict = field(default_factory=dict)
+    # Keys of `values` this process answered from its own copies (schemas_app.local_copies).
+    from_process: set = field(default_factory=set)
 
 
 class _LocalEntries:
@@ -108,15 +112,18 @@ class _LocalEntries:
 _local = _LocalEntries()
 
 
-def recall(key: str, *, also: list[str] = ()) -> Recall:
+def recall(key: str, *, also: list[str] = (), keepable=None) -> Recall:
     """Return the context remembered for a credential at the current generation, and the values of `also`.
 
-    This process's copy answers with a single round trip to the shared cache (the generation and `also`).
+    This process's copy answers with a single round trip to the shared cache (the generation and `also`),
+    or none when this process's copies of them are current (`local_copies`; `keepable` says which of
+    `also` may be copied, by default those present).
     """
     generation_key = _generation_key()
-    values = cache.get_many([generation_key, *also])
+    options = {"keepable": keepable} if keepable is not None else {}
+    values, from_process = local_copies.get_many([generation_key, *also], **options)
     generation = values.pop(generation_key, None) or _start_generation(generation_key)
-    found = Recall(key=key, generation=generation, values=values)
+    found = Recall(key=key, generation=generation, values=values, from_process=from_process)
     if generation is None:
         return found
     context = _local.get(key)
@@ -178,6 +185,7 @@ def forget_everything() -> None:
     """Start a new generation: every remembered context, in every process, is worked out again."""
     _local.clear()
     cache.set(_generation_key(), uuid.uuid4().hex, None)
+    local_copies.announce([_generation_key()])
 
 
 def forget_everything_now_and_on_commit(**kwargs) -> None:

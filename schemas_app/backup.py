@@ -28,6 +28,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from schemas_app import cache as registry_cache
+from schemas_app import local_copies
 from schemas_app.errors import OperationNotPermitted
 
 FORMAT = "proto-schema-registry-backup"
@@ -232,3 +233,4 @@ def _forget_cached_lookups() -> None:
     else:
         cache.clear()
     registry_cache.clear_local()
+    local_copies.announce(None)

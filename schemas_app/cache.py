@@ -1,7 +1,8 @@
 """Two cache layers for lookups: an in-process LRU for immutable schemas by id, and the shared cache (Redis).
 
 Schemas never change once stored, so a process may keep them forever; subject versions can be
-deleted or deprecated, so they live only in the shared cache and are invalidated on change.
+deleted or deprecated, so they live in the shared cache and are invalidated on change (a process
+reads them through `local_copies`, which keeps them until a change of them is announced).
 Invalidation has one home, here: every save or delete of a version, wherever it comes from
 (a service, the admin, a shell), drops its entry once the transaction commits; a bulk
 `QuerySet.update()`, which sends no signal, calls `forget_versions_on_commit` itself.
@@ -31,6 +32,7 @@ from django.db.models.signals import post_delete, post_save
 
 from protoengine.lru import LruCache
 from registry import metrics
+from schemas_app import local_copies
 
 SCHEMA_TTL = 24 * 3600
 VERSION_TTL = 3600
@@ -153,11 +155,12 @@ def _shared(key: str, ttl: int, load: Callable[[], dict], *, started: float, alr
     The lookup's time since `started` is recorded under the layer that answered. `already_read` holds
     entries this request read from the shared cache already (with its credential's context).
     """
-    payload = (already_read or {}).get(key)
+    payload, from_process = (already_read or {}).get(key), False
     if payload is None:
-        payload = cache.get(key)
+        payload, from_process = local_copies.get(key)
     if payload is not None:
-        metrics.observe_lookup(metrics.LAYER_REDIS, time.perf_counter() - started)
+        layer = metrics.LAYER_PROCESS if from_process else metrics.LAYER_REDIS
+        metrics.observe_lookup(layer, time.perf_counter() - started)
         return payload
     payload = load()
     metrics.observe_lookup(metrics.LAYER_DATABASE, time.perf_counter() - started)
@@ -185,13 +188,17 @@ def forget_versions(tenant_slug: str, subject: str, versions) -> None:
 
 def _forget_shared(keys: list[str]) -> None:
     """Delete entries from the shared cache; when it cannot be reached, move on to the next cache generation."""
-    if not keys or _deleted(keys):
+    if not keys:
+        return
+    if _deleted(keys):
+        local_copies.announce(keys)
         return
     logger.warning("The shared cache could not forget %s entries; moving every process to new cache keys", len(keys))
     try:
         next_cache_generation()
     except DatabaseError:
         logger.exception("The cache generation could not be moved on; the entries expire with their TTL")
+    local_copies.announce(keys)
 
 
 def _deleted(keys: list[str]) -> bool:
@@ -234,7 +241,7 @@ def schema_placement(schema_id: int, load: Callable[[], tuple], already_read: di
     key = placement_key(schema_id)
     placement = (already_read or {}).get(key)
     if placement is None:
-        placement = cache.get(key)
+        placement, _ = local_copies.get(key)
     if placement is None:
         placement = load()
         cache.set(key, placement, VERSION_TTL)
@@ -247,8 +254,13 @@ def forget_placements(schema_ids) -> None:
     Again after the commit, because a lookup may have read and kept the rows as they were before it.
     """
     keys = [placement_key(schema_id) for schema_id in set(schema_ids)]
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+
+    def forget() -> None:
+        cache.delete_many(keys)
+        local_copies.announce(keys)
+
+    forget()
+    transaction.on_commit(forget)
 
 
 def _placement_changed(sender, instance, **kwargs) -> None:
@@ -259,8 +271,13 @@ def _tenant_changed(sender, instance, **kwargs) -> None:
     """A tenant's shared flag decides who reads its versions: forget every placement (tenants rarely change)."""
     if hasattr(cache, "delete_pattern"):
         pattern = _key("placement:*")
-        cache.delete_pattern(pattern)
-        transaction.on_commit(lambda: cache.delete_pattern(pattern))
+
+        def forget() -> None:
+            cache.delete_pattern(pattern)
+            local_copies.announce(None)
+
+        forget()
+        transaction.on_commit(forget)
     else:
         cache.clear()
 
@@ -291,6 +308,7 @@ def clear_local() -> None:
     _local_schemas.clear()
     _local_bodies.clear()
     _local_tenants.clear()
+    local_copies.clear()
     _generation = None
 
 

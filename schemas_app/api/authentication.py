@@ -2,8 +2,8 @@
 
 Kafka clients send credentials with every call; Django's PBKDF2 check costs hundreds of milliseconds
 by design, which would dominate every lookup. What a verified credential stands for is remembered by
-`schemas_app.access_cache` under a keyed hash of it, so a signed-in request costs one cache round trip
-(which reads the lockout counters too) and no query; any change to accounts, tokens or grants makes
+`schemas_app.access_cache` under a keyed hash of it, so a signed-in request costs at most one cache round
+trip (which reads the lockout counters too) and no query; any change to accounts, tokens or grants makes
 the next request work it out again. A verified Basic credential is also remembered in this process only
 (never in Redis), keyed the same way and trusted only while the user's stored password hash is unchanged,
 so that working the context out again needs no second PBKDF2. Tokens are found by a keyed hash in one query.
@@ -68,10 +68,16 @@ def recall_refusing_lockouts(request, key: str, *, account: str | None) -> acces
     """
     address = throttling.source_address(request)
     wanted = list(getattr(request, "prefetch_keys", ()))
-    recalled = access_cache.recall(key, also=throttling.lock_keys(account=account, address=address) + wanted)
-    throttling.refuse_if_locked(account=account, address=address, counts=recalled.values)
+    limits = throttling.lock_limits(account=account, address=address)
+    recalled = access_cache.recall(key, also=[*limits, *wanted], keepable=throttling.copyable_counts(limits))
+    throttling.refuse_if_locked(account=account, address=address, counts=recalled.values, limits=limits)
     if request is not None and wanted:
-        request.prefetched = {name: recalled.values[name] for name in wanted if name in recalled.values}
+        # Values this process held itself are left for the view to find there again (and count as such).
+        request.prefetched = {
+            name: recalled.values[name]
+            for name in wanted
+            if name in recalled.values and name not in recalled.from_process
+        }
     return recalled
 
 

@@ -26,6 +26,7 @@ from django.urls import Resolver404, get_urlconf, resolve
 from django.utils.cache import patch_vary_headers
 from django_prometheus.middleware import PrometheusAfterMiddleware
 from rest_framework import exceptions
+from rest_framework.response import Response
 
 from protoengine.lru import LruCache
 from registry import logs
@@ -122,7 +123,21 @@ def accepted_media_type(request) -> str | None:
     accept = request.META.get("HTTP_ACCEPT")
     if accept is None:
         return _ACCEPTED_WITHOUT_HEADER
-    return _negotiated({"accept": accept})
+    known = _negotiated_by_header.get(accept, _NOT_YET)
+    if known is _NOT_YET:
+        known = _negotiated({"accept": accept})
+        if len(accept) <= _REMEMBERED_ACCEPT_LENGTH:
+            if len(_negotiated_by_header) >= _REMEMBERED_ACCEPTS:
+                _negotiated_by_header.clear()
+            _negotiated_by_header[accept] = known
+    return known
+
+
+# What the negotiation made of the Accept headers met lately: clients send the same one every time.
+_negotiated_by_header: dict[str, str | None] = {}
+_NOT_YET = object()
+_REMEMBERED_ACCEPTS = 64
+_REMEMBERED_ACCEPT_LENGTH = 512
 
 
 def _negotiated(headers: dict) -> str | None:
@@ -137,14 +152,17 @@ def _negotiated(headers: dict) -> str | None:
 _ACCEPTED_WITHOUT_HEADER = _negotiated({})
 
 
-def rendered(data, media_type: str) -> HttpResponse:
-    """Return the answer DRF would make of `data` with the registry's renderer, rendered now."""
-    return HttpResponse(_RENDERER.render(data, media_type), content_type=media_type)
+def rendered(data, media_type: str) -> Response:
+    """Return DRF's response of `data`, rendered now with the registry's renderer, as DRF would render it."""
+    return _rendered_now(Response(data), media_type)
 
 
-def rendered_error(error: Exception, view_class, media_type: str) -> HttpResponse:
+def rendered_error(error: Exception, view_class, media_type: str) -> Response:
     """Answer an error as the views do: through the one exception handler, rendered as DRF renders it."""
-    response = registry_exception_handler(error, {"view": view_class()})
+    return _rendered_now(registry_exception_handler(error, {"view": view_class()}), media_type)
+
+
+def _rendered_now(response: Response, media_type: str) -> Response:
     response.accepted_renderer = _RENDERER
     response.accepted_media_type = media_type
     response.renderer_context = {}
@@ -227,7 +245,7 @@ class CachedLookupMiddleware:
         self.counts.process_view(request, route.func, route.args, route.kwargs)
         try:
             response = lookup.answer(request, tenant, media_type)
-        except Exception as error:
+        except Exception as error:  # answered by the views' own handler, which logs the unexpected
             response = rendered_error(error, lookup.view_class, media_type)
         return self.finished(request, response, lookup.view_class)
 
@@ -235,6 +253,8 @@ class CachedLookupMiddleware:
         """Add what DRF and the middleware this one stands in for add to a lookup's answer, inside out."""
         for name, value in self.default_headers[view_class].items():
             response[name] = value
+        if callable(getattr(response, "render", None)):  # as Django's handler does for DRF's responses
+            response = self.counts.process_template_response(request, response)
         response = self.counts.process_response(request, response)
         response = self.frame_options.process_response(request, response)
         response = self.common.process_response(request, response)

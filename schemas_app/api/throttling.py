@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
+from schemas_app import local_copies
 from schemas_app.errors import TooManyAttempts
 
 logger = logging.getLogger("schemas_app.authentication")
@@ -58,20 +59,39 @@ def _retry_after(key: str) -> int:
     return max(1, int(ttl)) if isinstance(ttl, int | float) and ttl > 0 else WINDOW_SECONDS
 
 
-def lock_keys(*, account: str | None, address: str) -> list[str]:
-    """Return the cache keys of the counters `refuse_if_locked` reads, for a caller that reads them with others."""
-    return [key for key, _ in _counters(account, address)]
+def lock_limits(*, account: str | None, address: str) -> dict[str, int]:
+    """Return the cache keys of the counters `refuse_if_locked` reads, with their limits, for a caller that reads
+    them with other keys (each key is a keyed hash: work them out once per request)."""
+    return dict(_counters(account, address))
 
 
-def refuse_if_locked(*, account: str | None, address: str, counts: dict | None = None) -> None:
+def copyable_counts(limits: dict[str, int]):
+    """Return which counts a process may keep copies of (`local_copies`): those still under their limit.
+
+    A count grows without announcing itself until it reaches its limit, which `record_failure` announces;
+    one at its limit is read again each time, so the lock ends when the counter expires.
+    """
+
+    def copyable(key: str, value) -> bool:
+        if key in limits:
+            return (value or 0) < limits[key]
+        return value is not None
+
+    return copyable
+
+
+def refuse_if_locked(
+    *, account: str | None, address: str, counts: dict | None = None, limits: dict[str, int] | None = None
+) -> None:
     """Raise 429 when the account from this address, the address, or the account is over its limit.
 
-    `counts` holds the counters already read (by `lock_keys`), in the same round trip as other keys.
+    `counts` holds the counters already read (with the keys of `limits`), in the same round trip as other keys.
     """
-    counters = _counters(account, address)
+    if limits is None:
+        limits = lock_limits(account=account, address=address)
     if counts is None:
-        counts = cache.get_many([key for key, _ in counters])
-    for key, limit in counters:
+        counts = cache.get_many(list(limits))
+    for key, limit in limits.items():
         if (counts.get(key) or 0) >= limit:
             raise TooManyAttempts(retry_after=_retry_after(key))
 
@@ -86,6 +106,7 @@ def record_failure(*, account: str | None, address: str) -> None:
             cache.set(key, 1, WINDOW_SECONDS)
             count = 1
         if count == limit:
+            local_copies.announce([key])
             logger.warning(
                 "Sign-in locked for %s s after %s failures: %s",
                 WINDOW_SECONDS,

@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from schemas_app.api.fast_lookups import CachedLookupMiddleware
 from schemas_app.models import SubjectVersion
@@ -159,3 +160,32 @@ def test_without_anonymous_reads_an_anonymous_lookup_gets_the_whole_stacks_401(t
 def test_a_head_request_goes_down_the_whole_stack(ticks, anonymous_reads):
     request = RequestFactory().head(BY_ID.format(id=ticks))
     assert CachedLookupMiddleware(lambda request: None)(request) is None
+
+
+def counted() -> dict:
+    """Return every count the registry and django-prometheus keep (latencies' sums and buckets vary: left out)."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in REGISTRY.collect()
+        for sample in family.samples
+        if sample.name.startswith(("django_http_", "registry_")) and sample.name.endswith(("_total", "_count"))
+    }
+
+
+def counts_of(ask) -> dict:
+    before = counted()
+    ask()
+    return {key: value - before.get(key, 0) for key, value in counted().items() if value != before.get(key, 0)}
+
+
+@pytest.mark.parametrize("path", [BY_ID, BY_VERSION])
+@pytest.mark.parametrize("headers", [{}, WRITER], ids=["anonymous", "basic"])
+def test_a_lookup_moves_the_same_counts_as_through_the_whole_stack(ticks, anonymous_reads, path, headers):
+    path = path.format(id=ticks)
+    for _ in range(2):  # the caches warm (the database, then Redis), as for any lookup after the first ones
+        whole_stack_answer(path, headers)
+    through_the_stack = counts_of(lambda: whole_stack_answer(path, headers))
+    assert fast_path_answers(path, headers)
+    through_the_fast_path = counts_of(lambda: Client().get(path, **headers))
+    assert through_the_fast_path == through_the_stack
+    assert any(name == "django_http_responses_total_by_status_view_method_total" for name, _ in through_the_stack)
