@@ -6,6 +6,7 @@ PostgreSQL is the source of truth: without it the registry is NOT_SERVING. Redis
 and its workers only make it faster or asynchronous: without them it is DEGRADED but still serves.
 """
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,14 +77,52 @@ def _celery_broker() -> str:
 
 
 def _celery_worker() -> str:
+    """Ask the workers which queues they consume: a queue no worker consumes keeps its tasks waiting."""
     if not settings.CELERY_BROKER_URL:
         return "not configured: tasks run in-process"
+    consumers = _queue_consumers([queue.name for queue in settings.CELERY_TASK_QUEUES])
+    if not consumers:
+        raise ProbeFailed(f"no Celery worker answered within {settings.REGISTRY_HEALTH_TIMEOUT} s")
+    unserved = [queue for queue in settings.CELERY_TASK_QUEUES if queue.name not in consumers]
+    if unserved:
+        names = ", ".join(queue.name for queue in unserved)
+        raise ProbeFailed(f"no Celery worker consumes the queues {names}: their tasks wait")
+    workers = sorted({worker for served_by in consumers.values() for worker in served_by})
+    return "answered by " + ", ".join(workers)
+
+
+class _EveryQueueServed(Exception):
+    """Raised from the reply callback to stop listening once every queue has a worker."""
+
+
+def _queue_consumers(queues: list[str]) -> dict[str, set[str]]:
+    """Return {queue: names of the workers consuming it} from the workers that answer within the timeout.
+
+    Listening stops as soon as every queue has a worker, so a healthy probe does not wait out the timeout.
+    """
     from registry.celery import app
 
-    replies = app.control.ping(timeout=settings.REGISTRY_HEALTH_TIMEOUT, limit=1)
-    if not replies:
-        raise ProbeFailed(f"no Celery worker answered a ping within {settings.REGISTRY_HEALTH_TIMEOUT} s")
-    return "answered by " + ", ".join(sorted(name for reply in replies for name in reply))
+    consumers: dict[str, set[str]] = {}
+
+    def on_reply(reply: dict) -> None:
+        for worker, active in reply.items():
+            for queue in active:
+                consumers.setdefault(queue["name"], set()).add(worker)
+        if all(queue in consumers for queue in queues):
+            raise _EveryQueueServed
+
+    # A connection of its own: the probe's early stop leaves nothing behind in the app's pool.
+    with app.connection_for_write(connect_timeout=settings.REGISTRY_HEALTH_TIMEOUT) as connection:
+        connection.ensure_connection(max_retries=1, timeout=settings.REGISTRY_HEALTH_TIMEOUT)
+        with contextlib.suppress(_EveryQueueServed):
+            app.control.broadcast(
+                "active_queues",
+                reply=True,
+                timeout=settings.REGISTRY_HEALTH_TIMEOUT,
+                callback=on_reply,
+                connection=connection,
+            )
+    return consumers
 
 
 COMPONENTS = (

@@ -383,7 +383,7 @@ REGISTRY_METRICS_TOKEN = env_str("REGISTRY_METRICS_TOKEN") or None
 REGISTRY_METRICS_ALLOWED_NETWORKS = env_networks("REGISTRY_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
 # Celery queues whose depth /metrics reports; empty means the queues the Celery app declares.
 REGISTRY_METRICS_CELERY_QUEUES = env_list("REGISTRY_METRICS_CELERY_QUEUES", [])
-# Seconds a readiness probe waits for the Celery broker and for a worker to answer its ping.
+# Seconds a readiness probe waits for the Celery broker and for the workers to say which queues they consume.
 REGISTRY_HEALTH_TIMEOUT = env_float("REGISTRY_HEALTH_TIMEOUT", 1.0, minimum=0.1)
 # Port on which a Celery worker serves its own metrics (task durations); 0 leaves it off.
 REGISTRY_WORKER_METRICS_PORT = env_int("REGISTRY_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)

@@ -81,7 +81,7 @@ def test_readiness_degrades_but_does_not_fail_when_only_redis_is_down(tmp_path):
 
 
 @pytest.mark.django_db
-def test_readiness_reports_a_missing_celery_worker_as_degraded(tmp_path):
+def test_readiness_is_degraded_until_every_celery_queue_has_a_worker(tmp_path):
     with redis_server() as redis:
         env = registry_env(REDIS_URL=redis.url, CELERY_BROKER_URL=redis.url_of(1), REGISTRY_HEALTH_TIMEOUT="0.5")
         with gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log") as url:
@@ -89,12 +89,28 @@ def test_readiness_reports_a_missing_celery_worker_as_degraded(tmp_path):
             assert (code, status) == (200, "SERVING_STATUS_DEGRADED")
             assert components["celery-broker"] == "SERVING_STATUS_SERVING"
             assert components["celery-worker"] == "SERVING_STATUS_DEGRADED"
-            with celery_worker(env):
-                deadline = time.monotonic() + 40
-                while components["celery-worker"] != "SERVING_STATUS_SERVING" and time.monotonic() < deadline:
-                    time.sleep(0.5)
+            with celery_worker(env, "-Q", "codegen", "--hostname", "codegen@%h"):
+                detail = wait_for_worker_detail(url, "consumes")
+                assert detail == (
+                    "ProbeFailed: no Celery worker consumes the queues celery, compatibility, notifications: "
+                    "their tasks wait"
+                )
+                with celery_worker(env, "-Q", "celery,compatibility,notifications", "--hostname", "others@%h"):
+                    detail = wait_for_worker_detail(url, "answered by")
                     code, status, components = ready(url)
             assert (code, status) == (200, "SERVING_STATUS_SERVING")
+            assert detail.startswith("answered by codegen@") and ", others@" in detail
+
+
+def wait_for_worker_detail(url: str, words: str, timeout: float = 40) -> str:
+    """Probe readiness until the celery-worker component's detail holds `words`; return that detail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = get(f"{url}/health/ready")[1]
+        (worker,) = [component for component in body["components"] if component["component"] == "celery-worker"]
+        if words in worker.get("detail", "") or time.monotonic() > deadline:
+            return worker.get("detail", "")
+        time.sleep(0.5)
 
 
 @pytest.mark.django_db
