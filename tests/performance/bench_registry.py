@@ -297,6 +297,9 @@ class Measurement:
     load_1m: float = 0.0
     # Each run's figures when the case ran several times.
     rounds: list = field(default_factory=list)
+    # CPU milliseconds per request of the process(es) serving it (gunicorn's workers, or the service layer's
+    # process): less sensitive to other work on the machine than the latencies.
+    cpu_ms_per_request: float | None = None
 
 
 _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -459,8 +462,11 @@ def seed_command(cold: int) -> dict:
     }
 
 
-def service_registrations_command(duration: float) -> list[float]:
-    """Time registrations through the service layer alone (no HTTP, no authentication); return the durations."""
+def service_registrations_command(duration: float) -> dict:
+    """Time registrations through the service layer alone (no HTTP, no authentication).
+
+    Return each one's duration and the CPU seconds the loop took in all.
+    """
     import django
 
     django.setup()
@@ -474,6 +480,7 @@ def service_registrations_command(duration: float) -> list[float]:
     )
     durations, extra = [], 0
     deadline = time.monotonic() + duration
+    cpu_started = time.process_time()
     while time.monotonic() < deadline:
         extra += 1
         started = time.perf_counter()
@@ -484,7 +491,7 @@ def service_registrations_command(duration: float) -> list[float]:
             acting_user=system,
         )
         durations.append(time.perf_counter() - started)
-    return durations
+    return {"durations": durations, "cpu_seconds": time.process_time() - cpu_started}
 
 
 def in_process_command(seeded: dict) -> dict:
@@ -679,13 +686,15 @@ def markdown(report: dict) -> str:
         "it, and the benchmark's own processes add about 2 to it. The floor is a bare Django + DRF app (no "
         "middleware, one view answering a constant) under the same gunicorn, measured in the same rounds.",
         "",
-        "| case | connections | requests/s | p50 ms | p99 ms | requests | errors | load (1 min) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | connections | requests/s | p50 ms | p99 ms | requests | errors | load (1 min) | CPU ms/request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for case in report["cases"]:
+        cpu = case.get("cpu_ms_per_request")
         lines.append(
             f"| {case['name']} | {case['connections']} | {case['rps']:.1f} | {case['p50_ms']:.2f} | "
-            f"{case['p99_ms']:.2f} | {case['requests']} | {case['errors']} | {case['load_1m']} |"
+            f"{case['p99_ms']:.2f} | {case['requests']} | {case['errors']} | {case['load_1m']} | "
+            f"{'' if cpu is None else cpu} |"
         )
     lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
     for name, target in report["targets"].items():
@@ -831,7 +840,9 @@ def median_of(name: str, runs: list[Measurement], notes: str) -> Measurement:
     )
 
 
-def measure(wrk: str, env: dict, ports: dict, seeded: Seeded, duration: int, rounds: int) -> list[Measurement]:
+def measure(
+    wrk: str, env: dict, ports: dict, seeded: Seeded, duration: int, rounds: int, server_pid: int
+) -> list[Measurement]:
     results = lookup_cases(wrk, ports, seeded, duration, rounds)
     reader = Api(ports["registry"])
     cases = [
@@ -839,20 +850,46 @@ def measure(wrk: str, env: dict, ports: dict, seeded: Seeded, duration: int, rou
             lambda name=name, paths=paths: cold_lookups(reader, name, paths)
             for name, paths in cold_paths_of(asdict(seeded)).items()
         ),
-        *registration_cases(env, ports, duration),
+        *registration_cases(env, ports, duration, server_pid),
     ]
     return results + run_cases(cases)
 
 
-def registration_cases(env: dict, ports: dict, duration: int) -> list:
+def registration_cases(env: dict, ports: dict, duration: int, server_pid: int) -> list:
     writer = Api(ports["registry"], signed_in=True)
     return [
-        lambda: registrations(writer, "register_sequential", ["bench-register-value"], duration),
-        lambda: registrations(
-            writer, "register_4_clients", [f"bench-register-{index}-value" for index in range(4)], duration
+        lambda: with_server_cpu(
+            server_pid, lambda: registrations(writer, "register_sequential", ["bench-register-value"], duration)
+        ),
+        lambda: with_server_cpu(
+            server_pid,
+            lambda: registrations(
+                writer, "register_4_clients", [f"bench-register-{index}-value" for index in range(4)], duration
+            ),
         ),
         lambda: service_registrations(env, duration),
     ]
+
+
+def with_server_cpu(server_pid: int, case) -> Measurement:
+    """Run a case and note the CPU gunicorn's workers spent on it, per request."""
+    before = workers_cpu_seconds(server_pid)
+    measurement = case()
+    spent = workers_cpu_seconds(server_pid) - before
+    measurement.cpu_ms_per_request = round(spent * 1000 / max(1, measurement.requests), 2)
+    return measurement
+
+
+def workers_cpu_seconds(master_pid: int) -> float:
+    """Return the user and system CPU seconds that gunicorn's workers (the master's children) have used."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return sum(process_cpu_seconds(int(pid)) for pid in children)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    # /proc/PID/stat: utime and stime are the 14th and 15th fields, counted after the command's ")".
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_cases(cases: list) -> list[Measurement]:
@@ -871,16 +908,16 @@ def measure_registrations_only(env: dict, duration: int) -> int:
     server = start_gunicorn(env, ports["registry"])
     try:
         wait_until_healthy(ports["registry"], server)
-        cases = run_cases(registration_cases(env, ports, duration))
+        cases = run_cases(registration_cases(env, ports, duration, server.pid))
     finally:
         stop_gunicorn(server)
     print(f"load average (1 min) before: {load_before}, after: {round(os.getloadavg()[0], 2)}")
-    print("| case | connections | requests/s | p50 ms | p99 ms | requests | load (1 min) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| case | connections | requests/s | p50 ms | p99 ms | requests | CPU ms per request | load (1 min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for case in cases:
         print(
             f"| {case.name} | {case.connections} | {case.rps:.1f} | {case.p50_ms:.2f} | {case.p99_ms:.2f} | "
-            f"{case.requests} | {case.load_1m} |"
+            f"{case.requests} | {case.cpu_ms_per_request} | {case.load_1m} |"
         )
     target = registration_targets({case.name: case for case in cases})["register_sequential_rps"]
     print(f"register_sequential_rps: {target['value']} (wanted {target['target']}, met: {target['met']})")
@@ -889,12 +926,15 @@ def measure_registrations_only(env: dict, duration: int) -> int:
 
 def service_registrations(env: dict, duration: int) -> Measurement:
     started = time.perf_counter()
-    durations = run_in_django(env, "service-registrations", duration)
+    answer = run_in_django(env, "service-registrations", duration)
     notes = (
         "services.subject_version_register in one process, no HTTP and no authentication: what the engine and "
         "database cost"
     )
-    return summary("register_service_layer", durations, time.perf_counter() - started, 1, notes=notes)
+    durations = answer["durations"]
+    measurement = summary("register_service_layer", durations, time.perf_counter() - started, 1, notes=notes)
+    measurement.cpu_ms_per_request = round(answer["cpu_seconds"] * 1000 / max(1, len(durations)), 2)
+    return measurement
 
 
 def run_subprocess_command(command: str, argument: str) -> int:
@@ -942,7 +982,7 @@ def main(argv=None) -> int:
     try:
         wait_until_healthy(ports["registry"], server)
         wait_until_answers(ports["floor"], floor, "/bench/floor")
-        cases = measure(wrk, env, ports, seeded, options.duration, options.rounds)
+        cases = measure(wrk, env, ports, seeded, options.duration, options.rounds, server.pid)
     finally:
         stop_gunicorn(floor)
         stop_gunicorn(server)
