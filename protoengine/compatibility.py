@@ -38,6 +38,7 @@ from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
 from protoengine import breaking
 from protoengine.findings import Finding
+from protoengine.model import model_of
 
 # The one list of level, rule-set and mode names: the registry's models, errors and clients import these.
 BACKWARD = "BACKWARD"
@@ -175,25 +176,28 @@ def _indexed(files) -> "breaking.Schema":
     """Return the breaking index of a version: its compiled set's cached one when it has a model."""
     if isinstance(files, breaking.Schema):
         return files
-    model = getattr(files, "model", None)
-    return model.breaking if model is not None else breaking.Schema(files)
+    return model_of(files).breaking
 
 
 def _by_direction(previous, current: "breaking.Schema", rule_set: str, directions) -> dict[str, list[Finding]]:
     """Return the findings against one earlier version in each direction, from one comparison."""
     if rule_set == CONFLUENT:
-        return {
-            direction: _confluent(_files_of(previous), _files_of(current), (direction,)) for direction in directions
-        }
+        original, update = _confluent_view(previous), _confluent_view(current)
+        return {direction: _confluent(original, update, (direction,)) for direction in directions}
     wanted = {direction: rule_ids_for(rule_set, (direction,)) for direction in directions}
     found = breaking.compare(_indexed(previous), current, frozenset().union(*wanted.values()))
     return {direction: [finding for finding in found if finding.rule in ids] for direction, ids in wanted.items()}
 
 
-def _files_of(version) -> list[FileDescriptorProto]:
+def _confluent_view(version):
+    """Return Confluent's view of a version, kept by its model: a breaking index's shows its own files only."""
+    from protoengine import confluent_diff as confluent
+
     if isinstance(version, breaking.Schema):
-        return [file.proto for file in version.files.values()]
-    return list(getattr(version, "files", version))
+        if version.model is None:
+            return confluent.schema_of([file.proto for file in version.files.values()])
+        return version.model.confluent(well_known=False)
+    return confluent.schema_of(version)
 
 
 def _confluent(previous, current, directions) -> list[Finding]:

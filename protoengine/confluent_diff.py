@@ -36,8 +36,8 @@ from google.protobuf.descriptor_pb2 import (
 )
 
 from protoengine import locations as loc
-from protoengine.compiler import is_well_known
 from protoengine.findings import Finding
+from protoengine.model import DescriptorModel, model_of
 
 
 @dataclass(frozen=True)
@@ -118,12 +118,22 @@ def diff(previous: Sequence[FileDescriptorProto], current: Sequence[FileDescript
     Each argument is one schema's files in dependency order; its last file that
     is not a well-known type is the root that Confluent compares.
     """
-    original, update = _Schema.of(previous), _Schema.of(current)
+    original, update = schema_of(previous), schema_of(current)
     if original is None or update is None:
         return []
     comparison = _Comparison(original, update)
     comparison.compare_roots()
     return comparison.differences
+
+
+def schema_of(files) -> ConfluentSchema | None:
+    """Return Confluent's view of a schema (None without an own file): kept by a compiled set's model, else new.
+
+    `files` is a sequence of files, a compiled set or a DescriptorModel, or a view already made.
+    """
+    if isinstance(files, ConfluentSchema):
+        return files
+    return model_of(files).confluent()
 
 
 def check(previous: Sequence[FileDescriptorProto], current: Sequence[FileDescriptorProto]) -> list[Finding]:
@@ -163,6 +173,8 @@ _WRITTEN_LABELS = {
 class _SourceFile:
     proto: FileDescriptorProto
     is_root: bool
+    # The set's one position finder of this file, shared with breaking, lint and the printer.
+    finder: loc.PositionFinder
 
     @property
     def name(self) -> str:
@@ -170,7 +182,7 @@ class _SourceFile:
 
     @cached_property
     def index(self) -> loc.SourceIndex:
-        return loc.SourceIndex(self.proto)
+        return loc.SourceIndex(self.proto, self.finder)
 
     @cached_property
     def content(self) -> bytes:
@@ -261,7 +273,7 @@ class _Oneof(_Element):
 
 
 @dataclass
-class _Schema:
+class ConfluentSchema:
     """One side of the comparison: its root file and every type the root can see, by full name."""
 
     root: _SourceFile
@@ -270,15 +282,16 @@ class _Schema:
     types: dict[str, _Message | _Enum] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, files: Sequence[FileDescriptorProto]) -> _Schema | None:
-        roots = [f for f in files if not is_well_known(f.name)]
-        if not roots:
+    def of(cls, model: DescriptorModel, *, well_known: bool = True) -> ConfluentSchema | None:
+        """Return the view of a compiled set's model (see `schema_of`); its last own file is the root."""
+        if not model.own_files:
             return None
-        by_name = {f.name: f for f in files}
-        root = _SourceFile(roots[-1], is_root=True)
+        root_proto = model.own_files[-1]
+        root = _SourceFile(root_proto, True, model.finder(root_proto))
         schema = cls(root)
-        for proto in _dependencies(root.proto, by_name):
-            schema._register_file(_SourceFile(proto, is_root=False))
+        files = model.by_name if well_known else {file.name: file for file in model.own_files}
+        for proto in _dependencies(root.proto, files):
+            schema._register_file(_SourceFile(proto, False, model.finder(proto)))
         schema.messages, schema.enums = schema._register_file(root)
         for message in schema._all_messages():
             schema._attach_fields(message)
@@ -405,7 +418,9 @@ def _written_label(file: _SourceFile, proto: FieldDescriptorProto, type_ref: _Ty
 class _Comparison:
     """Walk the original and the update the way Confluent's SchemaDiff does, collecting differences."""
 
-    def __init__(self, original: _Schema, update: _Schema, path: Sequence[str] = (), in_scope: Iterable[str] = ()):
+    def __init__(
+        self, original: ConfluentSchema, update: ConfluentSchema, path: Sequence[str] = (), in_scope: Iterable[str] = ()
+    ):
         self.original = original
         self.update = update
         self.differences: list[Difference] = []

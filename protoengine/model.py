@@ -25,6 +25,7 @@ class DescriptorModel:
         self._finders: dict[str, PositionFinder] = {}
         self._symbols: dict[str, dict[str, str]] = {}
         self._lint_files: dict[str, object] = {}
+        self._confluent: dict[bool, object] = {}
 
     @cached_property
     def own_files(self) -> tuple[FileDescriptorProto, ...]:
@@ -72,6 +73,18 @@ class DescriptorModel:
         if found is None:
             found = self._lint_files[file.name] = LintFile(file, self.workspace, finder=self.finder(file))
         return found
+
+    def confluent(self, *, well_known: bool = True):
+        """Return the set as Confluent's SchemaDiff sees it: its root file and the types the root can see.
+
+        Without `well_known`, types of Google's well-known files stay unknown to it, as
+        they do when a version reaches the comparison as a breaking index (own files only).
+        """
+        from protoengine.confluent_diff import ConfluentSchema
+
+        if well_known not in self._confluent:
+            self._confluent[well_known] = ConfluentSchema.of(self, well_known=well_known)
+        return self._confluent[well_known]
 
     @cached_property
     def workspace(self):

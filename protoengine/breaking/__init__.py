@@ -17,6 +17,7 @@ from protoengine.breaking.config import CATEGORIES, DEPRECATED_RULE_IDS, resolve
 from protoengine.breaking.pairs import Comparison, Schema
 from protoengine.breaking.rules import RULES, Rule
 from protoengine.findings import Finding
+from protoengine.model import model_of
 
 __all__ = [
     "CATEGORIES",
@@ -38,11 +39,12 @@ def check(
 ) -> list[Finding]:
     """Return the breaking changes from `previous` to `current`, sorted by path, line and column.
 
+    Each side is a sequence of files or a compiled set, whose model keeps the index.
     `rule_ids` may name rules, categories or deprecated rule ids; None means buf's
     default, the FILE category. Google's well-known types are ignored if present.
     """
     selected = resolve_rule_ids() if rule_ids is None else resolve_rule_ids(rule_ids)
-    return compare(Schema(previous), Schema(current), selected)
+    return compare(model_of(previous).breaking, model_of(current).breaking, selected)
 
 
 def compare(previous: Schema, current: Schema, rule_ids: frozenset[str]) -> list[Finding]:
