@@ -24,7 +24,7 @@ from django.test import Client, TestCase
 from rest_framework.test import APIClient
 
 from schemas_app import notifications, selectors, tokens
-from schemas_app.models import ChangeRequest, ReviewComment
+from schemas_app.models import ChangeRequest, ReviewComment, Schema
 from schemas_app.review_preparation import change_request_prepare
 from tests.integration.api.helpers import CONTENT_TYPE, TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE, register
 
@@ -60,9 +60,9 @@ class Cell(NamedTuple):
     denied: tuple[int, int] = FORBIDDEN
 
 
-# Paths name the world's things: {id} the schema, {review} a held change of another author, {withdrawn} one the
-# platform admin wrote, {job} and {version} the generated archive, {token} and {subscription} the caller's own,
-# {others_token} and {others_subscription} the superuser's.
+# Paths name the world's things: {id} and {guid} the schema, {review} a held change of another author, {withdrawn}
+# one the platform admin wrote, {job} and {version} the generated archive, {token} and {subscription} the caller's
+# own, {others_token} and {others_subscription} the superuser's.
 ENDPOINTS = [
     # Confluent's API
     Cell("get", "/subjects", None, "read", 200),
@@ -78,16 +78,16 @@ ENDPOINTS = [
     Cell("get", "/schemas/types", None, "read", 200),
     Cell("get", "/schemas/ids/{id}", None, "read", 200),
     Cell("get", "/schemas/ids/{id}/versions", None, "read", 200),
-    Cell("get", "/schemas/guids/00000000-0000-0000-0000-000000000000", None, "read", 404),
+    Cell("get", "/schemas/guids/{guid}", None, "read", 200),
     Cell("post", "/compatibility/subjects/ticks-value/versions/latest", SCHEMA, "read", 200),
     Cell("get", "/config", None, "read", 200),
     Cell("put", "/config", {"compatibility": "BACKWARD"}, "approve", 200),
-    Cell("get", "/config/ticks-value", None, "read", 404),
+    Cell("get", "/config/ticks-value", None, "read", 200),
     Cell("put", "/config/ticks-value", {"compatibility": "FULL"}, "approve", 200),
-    Cell("delete", "/config/ticks-value", None, "approve", 404),
+    Cell("delete", "/config/ticks-value", None, "approve", 200),
     Cell("get", "/mode", None, "read", 200),
     Cell("put", "/mode/ticks-value", {"mode": "READWRITE"}, "approve", 200),
-    Cell("delete", "/mode/ticks-value", None, "approve", 404),
+    Cell("delete", "/mode/ticks-value", None, "approve", 200),
     Cell("get", "/contexts", None, "read", 200),
     # Deprecation
     Cell("post", "/subjects/ticks-value/versions/1/deprecate", DEPRECATION, "write", 200),
@@ -157,6 +157,9 @@ def build_world() -> dict:
     owner = users["superuser"]
     admin = client_of(owner)
     schema_id = register(admin, "ticks-value", TICK_V1).json()["id"]
+    # The subject's own settings, so that reading and deleting them find something.
+    assert call(admin, "put", "/config/ticks-value", {"compatibility": "BACKWARD"}).status_code == 200
+    assert call(admin, "put", "/mode/ticks-value", {"mode": "READWRITE"}).status_code == 200
     author = get_user_model().objects.create_user("matrix-author")
     author.groups.add(Group.objects.get(name="platform admin"))
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -166,6 +169,7 @@ def build_world() -> dict:
     return {
         "users": {name: user.pk for name, user in users.items()},
         "id": schema_id,
+        "guid": str(Schema.objects.get(pk=schema_id).guid),
         "review": held_change(admin, client_of(author), "reviewed-value"),
         "withdrawn": held_change(admin, client_of(users["platform admin"]), "withdrawn-value"),
         "job": started.json()["job_id"],
@@ -215,6 +219,7 @@ def path_for(world, path: str, name: str) -> str:
     """The cell's path, naming the world's things and the caller's own token and subscription."""
     return path.format(
         id=world["id"],
+        guid=world["guid"],
         review=world["review"],
         withdrawn=world["withdrawn"],
         job=world["job"],
