@@ -838,7 +838,9 @@ class _NormalizedPrinter(_FilePrinter):
         return "\n".join(lines) + "\n"
 
     def _n_options(self, options: Message, relative_to: str) -> list[str]:
-        items = sorted(self._option_items(options, relative_to), key=_confluent_option_key)
+        items = self._option_items(options, relative_to)
+        if len(items) > 1:
+            items = sorted(items, key=_confluent_option_key)
         return [f"option {name} = {value};" for name, value in items]
 
     def _n_declaration(self, head: str, items: Sequence[tuple[str, str]], end: str = ";") -> list[str]:
@@ -884,14 +886,18 @@ class _NormalizedPrinter(_FilePrinter):
                     self._n_fields(members, full_name, entries, in_oneof=True),
                 ],
             )
-        extension_ranges = [
-            line
-            for extension_range in message.extension_range
-            for line in self._n_declaration(
-                f"extensions {_range(extension_range.start, extension_range.end - 1, MESSAGE_RANGE_MAX - 1)}",
-                self._option_items(extension_range.options, full_name),
-            )
-        ]
+        extension_ranges = (
+            [
+                line
+                for extension_range in message.extension_range
+                for line in self._n_declaration(
+                    f"extensions {_range(extension_range.start, extension_range.end - 1, MESSAGE_RANGE_MAX - 1)}",
+                    self._option_items(extension_range.options, full_name),
+                )
+            ]
+            if message.extension_range
+            else []
+        )
         nested = [line for nested_message in nested_messages for line in self._n_message(nested_message, full_name)]
         if message.enum_type:
             nested += [line for enum in message.enum_type for line in self._n_enum(enum, full_name)]
@@ -906,7 +912,7 @@ class _NormalizedPrinter(_FilePrinter):
             f"{self._visibility(message)}message {message.name}",
             [
                 reserved,
-                self._n_options(message.options, full_name),
+                self._n_options(message.options, full_name) if message.HasField("options") else [],
                 self._n_fields(plain, full_name, entries),
                 oneof_lines,
                 extension_ranges,
