@@ -64,9 +64,11 @@ class ChangeRequestAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         pending_first = Case(When(status=ChangeRequest.Status.PENDING, then=Value(0)), default=Value(1))
+        # A reviewer sees the reviews of the tenants it may read, as GET /reviews shows them (superusers: all).
         return (
             super()
             .get_queryset(request)
+            .filter(tenant__in=access.readable_tenants(request.user))
             .annotate(queue_order=pending_first, approval_total=Count("approvals", distinct=True))
             .order_by("queue_order", "-created_at")
         )
@@ -176,12 +178,10 @@ class ChangeRequestAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         # `admin_view` only asks for staff: the buttons are for those who may open the queue, and, as the API's
-        # /reviews/{id}/... are, for reviews of tenants they may read.
+        # /reviews/{id}/... are, for reviews of tenants they may read (the queue's own rows).
         if not self.has_view_permission(request):
             raise PermissionDenied
-        change_request = get_object_or_404(
-            ChangeRequest.objects.filter(tenant__in=access.readable_tenants(request.user)), pk=review_id
-        )
+        change_request = get_object_or_404(self.get_queryset(request), pk=review_id)
         try:
             action(change_request)
         except RegistryError as error:

@@ -65,21 +65,41 @@ def test_admin_pages_send_strangers_to_the_login_and_refuse_accounts_without_per
     assert signed_in.get("/admin/schemas_app/apitoken/").status_code == 403
 
 
-def test_the_review_console_buttons_answer_404_for_a_review_of_a_tenant_the_reviewer_cannot_read(
-    second_tenant_writer, writer
-):
-    held = ChangeRequest.objects.create(
+@pytest.fixture
+def held(writer) -> ChangeRequest:
+    """A review waiting in the default tenant."""
+    return ChangeRequest.objects.create(
         tenant=Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default"})[0],
         subject_name="ticks-value",
         schema_text=TICK_V1,
         fingerprint="0" * 64,
         author=writer,
     )
+
+
+@pytest.fixture
+def other_tenants_reviewer(second_tenant_writer) -> Client:
+    """The console of a staff reviewer bound to the second tenant."""
     second_tenant_writer.is_staff = True
     second_tenant_writer.save()
     second_tenant_writer.user_permissions.add(Permission.objects.get(codename="view_changerequest"))
     console = Client()
     console.force_login(second_tenant_writer)
+    return console
+
+
+def test_the_review_queue_lists_only_reviews_of_tenants_the_reviewer_can_read(held, other_tenants_reviewer, owner):
+    assert "ticks-value" not in other_tenants_reviewer.get("/admin/schemas_app/changerequest/").content.decode()
+    assert other_tenants_reviewer.get(f"/admin/schemas_app/changerequest/{held.pk}/change/").status_code == 302
+    console = Client()
+    console.force_login(owner)
+    assert "ticks-value" in console.get("/admin/schemas_app/changerequest/").content.decode()
+
+
+def test_the_review_console_buttons_answer_404_for_a_review_of_a_tenant_the_reviewer_cannot_read(
+    held, other_tenants_reviewer
+):
+    console = other_tenants_reviewer
     for button, data in (("comment", {"text": "hello"}), ("reject", {"reason": "no"})):
         response = console.post(f"/admin/schemas_app/changerequest/{held.pk}/{button}/", data)
         assert response.status_code == 404, (button, response.status_code)
