@@ -153,8 +153,25 @@ _ACCEPTED_WITHOUT_HEADER = _negotiated({})
 
 
 def rendered(data, media_type: str) -> Response:
-    """Return DRF's response of `data`, rendered now with the registry's renderer, as DRF would render it."""
-    return _rendered_now(Response(data), media_type)
+    """Return DRF's response of `data`, rendered with the registry's renderer as DRF would render it.
+
+    A payload this process holds a copy of is the same object on every lookup until it changes
+    (`local_copies`), so its body is rendered once and then served as ready bytes.
+    """
+    response = Response(data)
+    known = _bodies.get(id(data))
+    if known is None or known[0] is not data or known[1] != media_type:
+        _rendered_now(response, media_type)
+        _bodies.put(id(data), (data, media_type, response.content))
+        return response
+    response.accepted_renderer, response.accepted_media_type, response.renderer_context = _RENDERER, media_type, {}
+    response["Content-Type"] = media_type
+    response.content = known[2]  # marks the response rendered, as render() would
+    return response
+
+
+# Rendered bodies by the payload they were rendered from (kept here, so that its id names no other object).
+_bodies = LruCache(1_000)
 
 
 def rendered_error(error: Exception, view_class, media_type: str) -> Response:

@@ -101,6 +101,17 @@ def test_a_deprecated_version_keeps_its_lifecycle_headers(api, ticks):
         assert answer["Deprecation"] and answer["Sunset"] and "successor-version" in answer["Link"]
 
 
+def test_a_version_deprecated_after_it_was_looked_up_answers_its_new_state(
+    api, ticks, django_capture_on_commit_callbacks
+):
+    for _ in range(3):  # copied in this process, and its answer rendered once
+        assert Client().get(BY_VERSION, **WRITER).json()["state"] == "active"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(api, "/subjects/ticks-value/versions/1/deprecate", {"reason": "moved"}).status_code == 200
+
+    assert assert_same_answer(BY_VERSION, **WRITER).json()["state"] == "deprecated"
+
+
 def test_a_retired_version_answers_the_same_40402(ticks):
     version = SubjectVersion.objects.get(subject__name="ticks-value", version=1)
     version.state, version.disabled_at = SubjectVersion.State.DISABLED, timezone.now()
