@@ -24,7 +24,7 @@ from django.test import Client, TestCase
 from rest_framework.test import APIClient
 
 from schemas_app import notifications, selectors, tokens
-from schemas_app.models import ChangeRequest, ReviewComment, Schema
+from schemas_app.models import ChangeRequest, ReviewComment, Schema, TenantConfig
 from schemas_app.review_preparation import change_request_prepare
 from tests.integration.api.helpers import CONTENT_TYPE, TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE, register
 
@@ -78,17 +78,24 @@ ENDPOINTS = [
     Cell("get", "/schemas/types", None, "read", 200),
     Cell("get", "/schemas/ids/{id}", None, "read", 200),
     Cell("get", "/schemas/ids/{id}/versions", None, "read", 200),
+    Cell("get", "/schemas/ids/{id}/schema", None, "read", 200),
+    Cell("get", "/schemas/ids/{id}/subjects", None, "read", 200),
     Cell("get", "/schemas/guids/{guid}", None, "read", 200),
     Cell("post", "/compatibility/subjects/ticks-value/versions/latest", SCHEMA, "read", 200),
+    Cell("post", "/compatibility/subjects/ticks-value/versions", SCHEMA, "read", 200),
     Cell("get", "/config", None, "read", 200),
     Cell("put", "/config", {"compatibility": "BACKWARD"}, "approve", 200),
     Cell("get", "/config/ticks-value", None, "read", 200),
     Cell("put", "/config/ticks-value", {"compatibility": "FULL"}, "approve", 200),
     Cell("delete", "/config/ticks-value", None, "approve", 200),
+    Cell("delete", "/config", None, "approve", 200),
     Cell("get", "/mode", None, "read", 200),
+    Cell("put", "/mode", {"mode": "READWRITE"}, "approve", 200),
+    Cell("get", "/mode/ticks-value", None, "read", 200),
     Cell("put", "/mode/ticks-value", {"mode": "READWRITE"}, "approve", 200),
     Cell("delete", "/mode/ticks-value", None, "approve", 200),
     Cell("get", "/contexts", None, "read", 200),
+    Cell("get", "/associations/resources/topic/ticks", None, "read", 200),
     # Deprecation
     Cell("post", "/subjects/ticks-value/versions/1/deprecate", DEPRECATION, "write", 200),
     Cell("post", "/subjects/ticks-value/deprecate", DEPRECATION, "write", 200),
@@ -111,6 +118,7 @@ ENDPOINTS = [
     Cell("get", "/tenants", None, "read", 200),
     Cell("post", "/tenants", {"slug": "matrix", "name": "Matrix"}, "superuser", 201),
     Cell("get", "/tenants/default", None, "read", 200),
+    Cell("get", "/tenants/default/config", None, "read", 200),
     # 422 past the permission check: the world has no system/config.proto to check a configuration against
     # (loading the catalogue for it would cost this module seconds; test_tenant_config.py covers the 200).
     Cell("put", "/tenants/default/config", {"config": {}}, "approve", 422),
@@ -166,6 +174,8 @@ def build_world() -> dict:
         started = call(admin, "post", "/generate/python", {"subject": "ticks-value"})
     assert started.status_code == 202, started.content
     tenant = selectors.default_tenant()
+    # A stored configuration to read (PUT validates against system/config.proto, which this world does not load).
+    TenantConfig.objects.create(tenant_id=tenant.pk, config={"tenantId": "default"})
     return {
         "users": {name: user.pk for name, user in users.items()},
         "id": schema_id,
