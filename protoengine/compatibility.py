@@ -142,6 +142,17 @@ def is_transitive(level: str) -> bool:
     return level.endswith("_TRANSITIVE")
 
 
+def latest_only_level(level: str) -> str:
+    """Return the level that checks the same directions against the latest version only (BACKWARD for
+    BACKWARD_TRANSITIVE): what a comparison of two given versions reads."""
+    return level.removesuffix("_TRANSITIVE")
+
+
+def transitive_level(level: str) -> str:
+    """Return the level that checks the same directions against every earlier version (NONE stays NONE)."""
+    return level if level == NONE or is_transitive(level) else f"{level}_TRANSITIVE"
+
+
 def versions_the_level_reads(versions: Sequence, level: str) -> list:
     """Return the earlier versions (oldest first) a level compares with: all when transitive, else the latest.
 
@@ -154,7 +165,7 @@ def directions_of(level: str) -> tuple[str, ...]:
     """Return the directions a level checks: (BACKWARD,), (FORWARD,), both, or none."""
     if level not in LEVELS:
         raise ValueError(f'Unknown compatibility level "{level}". Choose one of {", ".join(LEVELS)}.')
-    return _DIRECTIONS[level.removesuffix("_TRANSITIVE")]
+    return _DIRECTIONS[latest_only_level(level)]
 
 
 def rule_ids_for(rule_set: str, directions: Sequence[str]) -> frozenset[str]:

@@ -71,10 +71,12 @@ def _report(change_request: ChangeRequest) -> dict:
     _progress(change_request.pk, 10)
 
     files_of = selectors.VersionFiles(tenant)
-    level = config["compatibilityLevel"]
-    transitive = level if level in ("NONE",) or level.endswith("_TRANSITIVE") else f"{level}_TRANSITIVE"
     check = selectors.version_check(
-        prepared=prepared, previous=previous, files_of=files_of, level=transitive, rule_set=config["compatibilityRules"]
+        prepared=prepared,
+        previous=previous,
+        files_of=files_of,
+        level=compatibility.transitive_level(config["compatibilityLevel"]),
+        rule_set=config["compatibilityRules"],
     )
     findings = check.findings
     _progress(change_request.pk, 30)
@@ -165,7 +167,7 @@ def _consumer_impact(tenant, consumer: SubjectVersion, depth: int, prepared, imp
     except CompilationFailed as error:
         entry.update(status="does-not-compile", findings=[finding.as_dict() for finding in error.errors])
         return entry
-    level = config["compatibilityLevel"].removesuffix("_TRANSITIVE")
+    level = compatibility.latest_only_level(config["compatibilityLevel"])
     findings = compatibility.check_compatibility(
         after.own_files, [before.own_files], level=level, rule_set=config["compatibilityRules"]
     )

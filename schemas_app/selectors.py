@@ -727,7 +727,7 @@ def compatibility_test(
         level = config["compatibilityLevel"]
     else:
         previous = [subject_version_get(tenant=tenant, subject=subject_name, version=version)]
-        level = config["compatibilityLevel"].removesuffix("_TRANSITIVE")
+        level = compatibility.latest_only_level(config["compatibilityLevel"])
     return compatibility_findings(
         prepared=prepared,
         previous=previous,

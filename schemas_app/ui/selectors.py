@@ -382,7 +382,7 @@ def diff_table_html(rows: list[DiffRow], context: int = DIFF_CONTEXT) -> str:
 def diff(*, old: SubjectVersion, new: SubjectVersion) -> Diff:
     """Return the side-by-side diff of two versions with the engine's findings and the semantic bump (cached)."""
     config = subject_settings(new.subject)
-    level = config["compatibilityLevel"].removesuffix("_TRANSITIVE")
+    level = compatibility.latest_only_level(config["compatibilityLevel"])
     rule_set = config["compatibilityRules"]
     key = f"ui:diff:{old.schema_id}:{new.schema_id}:{new.subject.name}:{level}:{rule_set}"
 

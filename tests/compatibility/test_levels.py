@@ -2,7 +2,14 @@
 
 import pytest
 
-from protoengine.compatibility import LEVELS, RULE_SETS, check_compatibility
+from protoengine.compatibility import (
+    LEVELS,
+    RULE_SETS,
+    check_compatibility,
+    latest_only_level,
+    transitive_level,
+    versions_the_level_reads,
+)
 from protoengine.compiler import compile_sources
 
 HEAD = 'syntax = "proto3";\npackage trading.v1;\n\n'
@@ -117,6 +124,29 @@ def test_a_transitive_level_compares_with_every_earlier_version():
         "FIELD_SAME_JSON_NAME",
         "FIELD_WIRE_JSON_COMPATIBLE_TYPE",
     }
+
+
+def test_each_level_has_a_latest_only_and_a_transitive_form_reading_the_versions_they_name():
+    assert [latest_only_level(level) for level in LEVELS] == [
+        "BACKWARD",
+        "BACKWARD",
+        "FORWARD",
+        "FORWARD",
+        "FULL",
+        "FULL",
+        "NONE",
+    ]
+    assert [transitive_level(level) for level in LEVELS] == [
+        "BACKWARD_TRANSITIVE",
+        "BACKWARD_TRANSITIVE",
+        "FORWARD_TRANSITIVE",
+        "FORWARD_TRANSITIVE",
+        "FULL_TRANSITIVE",
+        "FULL_TRANSITIVE",
+        "NONE",
+    ]
+    assert versions_the_level_reads([1, 2, 3], "FULL") == [3]
+    assert versions_the_level_reads([1, 2, 3], "FULL_TRANSITIVE") == [1, 2, 3]
 
 
 def test_a_finding_seen_against_several_versions_is_reported_once():
