@@ -64,7 +64,10 @@ def subscription_delete(*, tenant: Tenant, subscription_id, acting_user) -> None
 
 
 def subscription_get(*, tenant: Tenant, subscription_id, viewer) -> Subscription:
-    """Return a subscription of the tenant that the viewer owns (super admins see all); 404 otherwise."""
+    """Return a subscription of the tenant that the viewer owns (superusers see all); 404 otherwise.
+
+    Django superusers only: the "super admin" group's six roles say nothing about other people's subscriptions.
+    """
     found = Subscription.objects.filter(tenant=tenant, pk=subscription_id).first()
     if found is None or not (viewer.is_superuser or found.owner_id == viewer.pk):
         raise NotFound(f"Subscription {subscription_id} not found.")
@@ -72,7 +75,7 @@ def subscription_get(*, tenant: Tenant, subscription_id, viewer) -> Subscription
 
 
 def subscription_list(*, tenant: Tenant, viewer):
-    """Return the tenant's subscriptions the viewer owns (super admins see all), with their owners."""
+    """Return the tenant's subscriptions the viewer owns (superusers see all), with their owners."""
     found = Subscription.objects.filter(tenant=tenant).select_related("owner")
     return found if viewer.is_superuser else found.filter(owner=viewer)
 
