@@ -99,7 +99,7 @@ class SubjectVersionLookup:
 
 LOOKUPS = {lookup.view_class: lookup for lookup in (SchemaByIdLookup, SubjectVersionLookup)}
 # Resolved routes by (URLconf, path): Django's resolver tries every pattern in turn on each request.
-_routes = LruCache(10_000)
+_routes = LruCache(2_000)
 _NOT_A_LOOKUP = object()
 
 
@@ -251,8 +251,12 @@ class CachedLookupMiddleware:
             request.user = signed_in[0]
         else:
             request.user = AnonymousUser()
-        tenant = selectors.addressed_tenant(viewer=request.user, context=None, subject=lookup.subject)
-        if not CanRead().has_permission(request, SimpleNamespace(tenant=tenant, subject_name=lookup.subject)):
+        try:
+            tenant = selectors.addressed_tenant(viewer=request.user, context=None, subject=lookup.subject)
+            allowed = CanRead().has_permission(request, SimpleNamespace(tenant=tenant, subject_name=lookup.subject))
+        except Exception:  # a failing database, say: DRF's handling of it in the full stack answers
+            return None
+        if not allowed:
             return None
         if request.user.is_authenticated:
             logs.bind(user=request.user.get_username())

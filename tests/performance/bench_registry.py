@@ -735,7 +735,7 @@ LOOKUPS = {
     "schema_by_id": ("/schemas/ids/{cached_id}", "GET /schemas/ids/{id}, answered from the worker's in-process cache"),
     "subject_version": (
         f"/subjects/{CACHED_SUBJECT}/versions/1",
-        "GET /subjects/{subject}/versions/{n}, answered from Redis",
+        "GET /subjects/{subject}/versions/{n}, answered from the worker's copy of its Redis entry (local_copies)",
     ),
     "schema_by_id_basic_auth": (
         "/schemas/ids/{cached_id}",
