@@ -1,16 +1,9 @@
 """Compile, lint and (against a remote registry) check files and folders: the logic of `validate_schemas`.
 
 Each PATH is checked under an include root, the folder its import paths (and
-registry subjects) are relative to:
-
-1. the nearest folder at or above PATH holding a buf.yaml (or buf.work.yaml), looking no higher
-   than the top of the git checkout (the folder holding `.git`);
-2. without one, a folder argument is its own root, and a file's root is the
-   nearest folder at or above its own from which every file it imports exists;
-3. failing that, the file's own folder (the compiler then names the import it
-   cannot find).
-
-The rule is protoengine.folders.find_source_root, which generate_code follows too.
+registry subjects) are relative to: protoengine.folders.find_source_root's rule
+(a buf.yaml or buf.work.yaml above it, else where its imports resolve), the one
+generate_code follows too.
 Lint uses the root's buf.yaml `lint:` settings, as `python manage.py lint` does.
 Findings carry the path as it can be opened from the working directory.
 No Django here.
@@ -78,7 +71,7 @@ def resolve_targets(paths: Sequence[str | Path]) -> dict[Path, list[str]]:
 
 
 def find_root(path: Path) -> Path:
-    """Return the include root of a file or folder, by the rule in this module's docstring."""
+    """Return the include root of a file or folder (protoengine.folders.find_source_root, without root names)."""
     return folders.find_source_root(path)
 
 

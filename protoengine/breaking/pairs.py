@@ -14,6 +14,7 @@ two large, mostly equal schemas therefore costs little more than one equality te
 per top-level type.
 """
 
+import weakref
 from collections import defaultdict
 from functools import cached_property
 
@@ -571,9 +572,18 @@ def _changed_fields(previous: MessageRef, current: MessageRef, shifted: frozense
 
 
 def only_appended(previous: MessageRef, current: MessageRef) -> bool:
-    """Tell whether the current message keeps every previous field as it was and only adds fields after them."""
+    """Tell whether the current message keeps every previous field as it was and only adds fields after them.
+
+    Several rules ask this of the same pair; the answer is kept with the current message
+    (which refers to the previous one weakly, so a kept version does not keep older ones alive).
+    """
+    known = current.__dict__.get("_appended_to")
+    if known is not None and known[0]() is previous:
+        return known[1]
     old = previous.proto.field
-    return list(old) == list(current.proto.field[: len(old)])
+    answer = list(old) == list(current.proto.field[: len(old)])
+    current._appended_to = (weakref.ref(previous), answer)
+    return answer
 
 
 def _matched(previous: dict, current: dict) -> list[tuple]:

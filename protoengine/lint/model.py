@@ -192,30 +192,39 @@ def _scope(package: str) -> str:
 
 
 def _walk_messages(file: LintFile, protos, prefix: tuple[int, ...], scope: str, parent: Message | None) -> None:
+    # The hottest loop of a lint run (a large schema has thousands of fields): names are bound locally and
+    # empty lists are not walked.
+    messages, fields, oneofs = file.messages, file.fields, file.oneofs
     for index, proto in enumerate(protos):
         path = prefix + (index,)
         full_name = scope + proto.name
         message = Message(file, path, proto, parent, full_name)
-        file.messages.append(message)
-        message.fields = [
-            Field(file, path + (MESSAGE_FIELD, number), field, message) for number, field in enumerate(proto.field)
+        messages.append(message)
+        field_prefix = path + (MESSAGE_FIELD,)
+        message.fields = own = [
+            Field(file, field_prefix + (number,), field, message) for number, field in enumerate(proto.field)
         ]
-        file.fields.extend(message.fields)
-        for number, extension in enumerate(proto.extension):
-            file.fields.append(Field(file, path + (MESSAGE_EXTENSION, number), extension, message, is_extension=True))
-        synthetic = {field.oneof_index for field in proto.field if field.proto3_optional} if proto.oneof_decl else ()
-        for number, oneof in enumerate(proto.oneof_decl):
-            file.oneofs.append(Oneof(file, path + (MESSAGE_ONEOF_DECL, number), oneof, message, number in synthetic))
-        _walk_enums(file, proto.enum_type, path + (MESSAGE_ENUM_TYPE,), full_name + ".", message)
-        _walk_messages(file, proto.nested_type, path + (MESSAGE_NESTED_TYPE,), full_name + ".", message)
+        fields += own
+        if proto.extension:
+            for number, extension in enumerate(proto.extension):
+                fields.append(Field(file, path + (MESSAGE_EXTENSION, number), extension, message, is_extension=True))
+        if proto.oneof_decl:
+            synthetic = {field.oneof_index for field in proto.field if field.proto3_optional}
+            for number, oneof in enumerate(proto.oneof_decl):
+                oneofs.append(Oneof(file, path + (MESSAGE_ONEOF_DECL, number), oneof, message, number in synthetic))
+        if proto.enum_type:
+            _walk_enums(file, proto.enum_type, path + (MESSAGE_ENUM_TYPE,), full_name + ".", message)
+        if proto.nested_type:
+            _walk_messages(file, proto.nested_type, path + (MESSAGE_NESTED_TYPE,), full_name + ".", message)
 
 
 def _walk_enums(file: LintFile, protos, prefix: tuple[int, ...], scope: str, parent: Message | None) -> None:
     for index, proto in enumerate(protos):
         path = prefix + (index,)
         enum = Enum(file, path, proto, parent)
+        value_prefix = path + (ENUM_VALUE,)
         enum.values = [
-            EnumValue(file, path + (ENUM_VALUE, number), value, enum) for number, value in enumerate(proto.value)
+            EnumValue(file, value_prefix + (number,), value, enum) for number, value in enumerate(proto.value)
         ]
         file.enums.append(enum)
         file.enum_values.extend(enum.values)
