@@ -21,19 +21,22 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 @pytest.fixture
 def celery_worker():
-    """Run a worker thread on a queue of this test's own, so it never takes another run's tasks.
+    """Run a worker thread on the registry's queues under a Redis key prefix of this test's own.
 
     A Celery app of its own is made current for the test, so nothing cached by the project's app
-    (eager mode, queues, connections) leaks in, and tasks queued by the code under test go to it.
+    (eager mode, connections) leaks in, and tasks queued by the code under test go to it; it takes the
+    project's routes and queues, so a review's preparation and a webhook travel the queues they do in production.
     """
-    queue = f"registry-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    prefix = f"registry-test-{os.getpid()}-{uuid.uuid4().hex[:8]}:"
     broker = settings.CACHES["default"]["LOCATION"]
     worker_app = Celery(f"registry-test-{os.getpid()}", set_as_current=False)
     worker_app.conf.update(
         broker_url=broker,
+        broker_transport_options={"global_keyprefix": prefix},
         result_backend=None,
         task_always_eager=False,
-        task_default_queue=queue,
+        task_routes=settings.CELERY_TASK_ROUTES,
+        task_queues=settings.CELERY_TASK_QUEUES,
         task_serializer="json",
         accept_content=["json"],
         worker_enable_remote_control=False,
@@ -43,11 +46,13 @@ def celery_worker():
     worker_app.set_current()
     try:
         with start_worker(worker_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield queue
+            yield prefix
     finally:
         project_app.set_current()
         worker_app.close()
-        redis.Redis.from_url(broker).delete(queue)  # tasks a failed run left behind
+        client = redis.Redis.from_url(broker)
+        for key in client.scan_iter(match=prefix + "*"):  # tasks a failed run left behind
+            client.delete(key)
 
 
 def wait_until_prepared(review_id: int, timeout: float = 30) -> ChangeRequest:
