@@ -222,8 +222,8 @@ CELERY_TASK_ROUTES = {
     # Webhook and e-mail deliveries (deprecation warnings among them), retried with backoff.
     "schemas_app.deliver_notification": {"queue": "notifications"},
 }
-# Each queue with an exchange and routing key of its own name, as the default queue has: on Redis a shared routing
-# key would deliver one message to every queue.
+# Each queue with an exchange and routing key of its own name, as Celery declares the default queue (a bare Queue(name)
+# would take the default queue's exchange and routing key instead).
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name)
     for name in (CELERY_TASK_DEFAULT_QUEUE, *(route["queue"] for route in CELERY_TASK_ROUTES.values()))
