@@ -14,7 +14,19 @@ from functools import cached_property
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
 from protoengine.compiler import is_well_known
-from protoengine.locations import PositionFinder
+from protoengine.locations import (
+    FILE_ENUM_TYPE,
+    FILE_EXTENSION,
+    FILE_MESSAGE_TYPE,
+    FILE_SERVICE,
+    MESSAGE_ENUM_TYPE,
+    MESSAGE_EXTENSION,
+    MESSAGE_NESTED_TYPE,
+    PositionFinder,
+)
+
+# What a file declares, by kind, each by its name inside the file with its source path.
+Declarations = dict[str, dict[str, tuple[int, ...]]]
 
 
 class DescriptorModel:
@@ -26,6 +38,7 @@ class DescriptorModel:
         self._symbols: dict[str, dict[str, str]] = {}
         self._lint_files: dict[str, object] = {}
         self._confluent: dict[bool, object] = {}
+        self._declarations: dict[str, Declarations] = {}
 
     @cached_property
     def own_files(self) -> tuple[FileDescriptorProto, ...]:
@@ -44,6 +57,19 @@ class DescriptorModel:
             if self.by_name.get(file.name) is file:
                 self._finders[file.name] = finder
         return finder
+
+    def declarations(self, file: FileDescriptorProto) -> Declarations:
+        """Return a file's messages, enums, extensions and services by name inside the file (see declarations_of).
+
+        Walked once per file of the set: breaking's deletion rules and lint's table of
+        declaring files both read it.
+        """
+        if self.by_name.get(file.name) is not file:
+            return declarations_of(file)
+        found = self._declarations.get(file.name)
+        if found is None:
+            found = self._declarations[file.name] = declarations_of(file)
+        return found
 
     def symbols(self, file: FileDescriptorProto) -> dict[str, str]:
         """Return the full names a file of this set declares with their kinds: the printer's symbol table."""
@@ -91,7 +117,7 @@ class DescriptorModel:
         """Return which file declares each type and extension, for lint's import rules."""
         from protoengine.lint.workspace import Workspace
 
-        return Workspace(self.files)
+        return Workspace(self.files, self.declarations)
 
 
 def model_of(files) -> DescriptorModel:
@@ -102,3 +128,33 @@ def model_of(files) -> DescriptorModel:
     if isinstance(model, DescriptorModel):
         return model
     return DescriptorModel(files)
+
+
+def declarations_of(file: FileDescriptorProto) -> Declarations:
+    """Return what a file declares: {"messages", "enums", "extensions", "services"} -> {name: source path}.
+
+    Names are those inside the file (`Outer`, `Outer.Inner`, map entries included), as
+    buf pairs declarations; the package plus "." before one gives its full name. Read
+    straight from the descriptors, without wrapping any element.
+    """
+    messages: dict[str, tuple[int, ...]] = {}
+    enums = {enum.name: (FILE_ENUM_TYPE, index) for index, enum in enumerate(file.enum_type)}
+    extensions = {extension.name: (FILE_EXTENSION, index) for index, extension in enumerate(file.extension)}
+    services = {service.name: (FILE_SERVICE, index) for index, service in enumerate(file.service)}
+    pending = [("", (FILE_MESSAGE_TYPE, index), message) for index, message in enumerate(file.message_type)]
+    while pending:
+        scope, path, message = pending.pop()
+        name = scope + message.name
+        messages[name] = path
+        inner = name + "."
+        if message.enum_type:
+            for index, enum in enumerate(message.enum_type):
+                enums[inner + enum.name] = path + (MESSAGE_ENUM_TYPE, index)
+        if message.extension:
+            for index, extension in enumerate(message.extension):
+                extensions[inner + extension.name] = path + (MESSAGE_EXTENSION, index)
+        if message.nested_type:
+            pending += [
+                (inner, path + (MESSAGE_NESTED_TYPE, index), nested) for index, nested in enumerate(message.nested_type)
+            ]
+    return {"messages": messages, "enums": enums, "extensions": extensions, "services": services}

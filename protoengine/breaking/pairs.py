@@ -24,18 +24,17 @@ from protoengine.compiler import is_well_known
 from protoengine.locations import (
     ENUM_VALUE,
     FILE_ENUM_TYPE,
+    FILE_EXTENSION,
     FILE_MESSAGE_TYPE,
     FILE_SERVICE,
     MESSAGE_ENUM_TYPE,
+    MESSAGE_EXTENSION,
     MESSAGE_FIELD,
     MESSAGE_NESTED_TYPE,
     SERVICE_METHOD,
     PositionFinder,
 )
-
-# descriptor.proto numbers that locations.py does not name.
-FILE_EXTENSION = 7
-MESSAGE_EXTENSION = 6
+from protoengine.model import declarations_of
 
 # The kinds of pairs a rule can ask for.
 SCHEMAS = "schemas"
@@ -93,6 +92,7 @@ class FileRef:
         self.services: dict[str, ServiceRef] = {}
         self.extensions: dict[str, FieldRef] = {}
         self._finder: PositionFinder | None = None
+        self._declared: dict[str, dict] = {}
         options = proto.options
         self.context = (
             self.syntax,
@@ -123,36 +123,15 @@ class FileRef:
         """Return the file's declarations of one kind by their name inside the file (`Outer`, `Outer.Inner`).
 
         `kind` is "messages", "enums", "extensions" or "services"; each name maps to
-        (this file, source path). Read from the descriptors in one walk, without
-        wrapping nested elements, and kept with the file (so with the set's model).
+        (this file, source path). Read from the set model's one walk of the file
+        (DescriptorModel.declarations) and kept with the file.
         """
-        return self._declared[kind]
-
-    @cached_property
-    def _declared(self) -> dict[str, dict[str, tuple["FileRef", tuple[int, ...]]]]:
-        proto = self.proto
-        messages: dict = {}
-        enums: dict = {}
-        extensions: dict = {}
-        services = {service.name: (self, (FILE_SERVICE, index)) for index, service in enumerate(proto.service)}
-        for index, enum in enumerate(proto.enum_type):
-            enums[enum.name] = (self, (FILE_ENUM_TYPE, index))
-        for index, extension in enumerate(proto.extension):
-            extensions[extension.name] = (self, (FILE_EXTENSION, index))
-        pending = [("", (FILE_MESSAGE_TYPE, index), message) for index, message in enumerate(proto.message_type)]
-        while pending:
-            scope, path, message = pending.pop()
-            name = scope + message.name
-            messages[name] = (self, path)
-            inner = name + "."
-            for index, enum in enumerate(message.enum_type):
-                enums[inner + enum.name] = (self, path + (MESSAGE_ENUM_TYPE, index))
-            for index, extension in enumerate(message.extension):
-                extensions[inner + extension.name] = (self, path + (MESSAGE_EXTENSION, index))
-            pending += [
-                (inner, path + (MESSAGE_NESTED_TYPE, index), nested) for index, nested in enumerate(message.nested_type)
-            ]
-        return {"messages": messages, "enums": enums, "extensions": extensions, "services": services}
+        found = self._declared.get(kind)
+        if found is None:
+            model = self.schema.model
+            table = model.declarations(self.proto) if model is not None else declarations_of(self.proto)
+            found = self._declared[kind] = {name: (self, path) for name, path in table[kind].items()}
+        return found
 
     def same_declarations(self, other: "FileRef") -> bool:
         """Tell whether two versions of the file declare exactly the same things (comments and layout aside)."""

@@ -20,9 +20,11 @@ from protoengine.locations import (
     ENUM_VALUE,
     FILE_DEPENDENCY,
     FILE_ENUM_TYPE,
+    FILE_EXTENSION,
     FILE_MESSAGE_TYPE,
     FILE_SERVICE,
     MESSAGE_ENUM_TYPE,
+    MESSAGE_EXTENSION,
     MESSAGE_FIELD,
     MESSAGE_NESTED_TYPE,
     MESSAGE_ONEOF_DECL,
@@ -31,9 +33,6 @@ from protoengine.locations import (
     SourceIndex,
 )
 
-# descriptor.proto numbers locations.py does not name.
-FILE_EXTENSION = 7
-MESSAGE_EXTENSION = 6
 # Every named descriptor (message, field, oneof, enum, value, service, method) keeps its name in field 1.
 NAME = 1
 

@@ -2,22 +2,30 @@
 
 Import rules need to know which imported file declares a referenced type or a
 custom option, and which files a public import re-exports. The tables are built
-once per lint run, on first need, over every given file (dependencies and
-well-known types included).
+on first need over every given file (dependencies and well-known types included),
+from the set model's walk of each file, and kept with the set's model.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
+
+from protoengine.model import Declarations, declarations_of
 
 # Custom options live at field numbers from 1000 up in every *Options message.
 FIRST_EXTENSION_NUMBER = 1000
 
 
 class Workspace:
-    def __init__(self, files: Iterable[FileDescriptorProto]):
+    def __init__(
+        self,
+        files: Iterable[FileDescriptorProto],
+        declarations: Callable[[FileDescriptorProto], Declarations] = declarations_of,
+    ):
         self.files = {file.name: file for file in files}
+        # What each file declares: the set model's walk when a model builds this workspace.
+        self._declarations = declarations
 
     @cached_property
     def declaring_file(self) -> dict[str, str]:
@@ -25,7 +33,9 @@ class Workspace:
         table: dict[str, str] = {}
         for file in self.files.values():
             scope = file.package + "." if file.package else ""
-            _declare(table, file.name, scope, file.message_type, file.enum_type)
+            declared = self._declarations(file)
+            for kind in ("enums", "messages"):
+                table.update((scope + name, file.name) for name in declared[kind])
         return table
 
     @cached_property
@@ -55,15 +65,6 @@ class Workspace:
                     seen.add(target)
                     pending.append(target)
         return seen
-
-
-def _declare(table: dict[str, str], file_name: str, scope: str, messages, enums) -> None:
-    for enum in enums:
-        table[scope + enum.name] = file_name
-    for message in messages:
-        full_name = scope + message.name
-        table[full_name] = file_name
-        _declare(table, file_name, full_name + ".", message.nested_type, message.enum_type)
 
 
 def _all_extensions(file: FileDescriptorProto):
