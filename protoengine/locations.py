@@ -184,7 +184,8 @@ class PositionFinder:
             self._data = self.file.source_code_info.SerializeToString()
         for length in range(2, len(key), 2):
             self._lookup(key[:length])  # locate the enclosing declarations first: they bound the search
-        payload = b"".join(_varint(number) for number in key)
+        # Path numbers below 128 are one varint byte each: the usual path is its own encoding.
+        payload = bytes(key) if max(key) < 128 and min(key) >= 0 else b"".join(_varint(number) for number in key)
         needle = _PATH_TAG + _varint(len(payload)) + payload + _SPAN_TAG
         hint = self._hint(key)
         found = self._find(needle, hint)
