@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from schemas_app import access
 from schemas_app.models import Subject, SubjectPrefixGrant, Tenant, TenantBinding
-from tests.integration.api.helpers import TICK_V1, register
+from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, put, register
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +57,25 @@ def test_the_bundled_groups_exist_with_their_roles(django_user_model, default):
         user.groups.add(Group.objects.get(name=name))
         held = {role for role in access.ROLES if role != "read" and access.has_role(user, role, tenant=default)}
         assert held == roles, name
+
+
+def test_a_staff_member_of_the_bundled_platform_admin_group_reviews_in_the_console(
+    api, owner, django_user_model, client, django_capture_on_commit_callbacks
+):
+    configurer = APIClient()
+    configurer.force_authenticate(owner)
+    assert put(configurer, "/config", {"noticeHours": 0}).status_code == 200
+    register(api, "ticks-value", TICK_V1)
+    with django_capture_on_commit_callbacks(execute=True):  # the review's preparation runs once it commits
+        pending = register(api, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
+    reviewer = django_user_model.objects.create_user("platform-admin", is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="platform admin"))
+    client.force_login(reviewer)
+    for page in ("changerequest/", f"changerequest/{pending}/change/", "subject/", "subjectversion/"):
+        assert client.get(f"/admin/schemas_app/{page}").status_code == 200, page
+    response = client.post(f"/admin/schemas_app/changerequest/{pending}/approve/", follow=True)
+    assert "approved and registered" in response.content.decode()
+    assert api.get("/subjects/ticks-value/versions").json() == [1, 2]
 
 
 def test_a_superuser_has_every_role(owner, acme):
