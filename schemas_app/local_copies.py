@@ -43,9 +43,12 @@ _EVERYTHING = "*"
 _ABSENT = object()
 
 
+# The channel's name, after the cache's key prefix, so registries (and test runs) sharing a Redis stay apart.
+CHANNEL = "local-copies-forget"
+
+
 def _channel() -> str:
-    # The cache's key prefix names the channel, so registries (and test runs) sharing a Redis stay apart.
-    return cache.make_key("local-copies-forget")
+    return cache.make_key(CHANNEL)
 
 
 def _present(key: str, value) -> bool:

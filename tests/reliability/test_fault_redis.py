@@ -6,12 +6,14 @@ invalidation lost during the outage would come back as a stale entry; the load d
 whose invalidation matters, far more often than the ordinary mix does.
 """
 
+import json
 import time
 
 import httpx
 import pytest
 import redis
 
+from schemas_app import local_copies
 from tests.reliability.invariants import CACHE_PREFIX, check_invariants, parse_version_key, read_database
 from tests.reliability.results import record, summary
 from tests.reliability.workload import MIX, run_load
@@ -56,12 +58,16 @@ def test_lookups_go_on_without_redis_and_nothing_stale_is_served_after_it_comes_
 
 
 def assert_the_cache_is_written_again(stack):
-    """Drop one cached version and ask for it: the registry keeps it in the restarted Redis again."""
+    """Drop one cached version and ask for it: the registry keeps it in the restarted Redis again.
+
+    Dropped as the registry drops an entry: deleted, then announced, so that no worker answers from its copy.
+    """
     client = redis.Redis.from_url(stack.cache.url)
     current = read_database(stack.database.url).instance  # the deprecation moved the cache generation on
     key = next(client.scan_iter(match=f"{CACHE_PREFIX}{current}:version:*"), None)
     assert key is not None, "versions are cached after the restart"
     client.delete(key)
+    client.publish(f"{CACHE_PREFIX}{local_copies.CHANNEL}", json.dumps([key.decode().removeprefix(CACHE_PREFIX)]))
     _, subject, version = parse_version_key(key.decode().split(":", 3)[3])
     answer = httpx.get(
         f"{stack.url}/subjects/{subject}/versions/{version}", headers=stack.writer.auth_headers("bearer")
