@@ -21,8 +21,9 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from protoengine.compiler import (
     COMPILE_ERROR,
@@ -33,6 +34,7 @@ from protoengine.compiler import (
     is_well_known,
 )
 from protoengine.findings import Finding
+from protoengine.lint.wire import iter_records
 from protoengine.printer import UnprintableDescriptor, print_file, print_normalized
 
 # Standard or URL-safe base64, possibly wrapped over lines; .proto text nearly always has other characters.
@@ -85,7 +87,7 @@ def identity_fingerprint(
     bare.ClearField("name")  # the path it was compiled under follows the subject's name, not the schema
     documentation = _documentation(file) if comments else "comments unknown"
     identity = [
-        hashlib.sha256(bare.SerializeToString(deterministic=True)).hexdigest(),
+        hashlib.sha256(_pool_independent_bytes(bare)).hexdigest(),
         documentation,
         [[name, subject, int(version)] for name, subject, version in references],
         extras,
@@ -154,7 +156,88 @@ def descriptor_base64(file: FileDescriptorProto) -> str:
     root = FileDescriptorProto()
     root.CopyFrom(file)
     root.ClearField("source_code_info")
-    return base64.standard_b64encode(root.SerializeToString(deterministic=True)).decode("ascii")
+    return base64.standard_b64encode(_pool_independent_bytes(root)).decode("ascii")
+
+
+# Options and feature sets: the messages custom options extend.
+_EXTENDABLE = tuple(
+    descriptor for descriptor in descriptor_pb2.DESCRIPTOR.message_types_by_name.values() if descriptor.extension_ranges
+)
+
+
+def _pool_independent_bytes(file: FileDescriptorProto) -> bytes:
+    """Return the descriptor's deterministic bytes with every options message's fields in field-number order.
+
+    protoc's output keeps custom options (and feature set extensions) as unknown fields in the order they were
+    written, unless this process imported generated code declaring them (a `_pb2` module of the catalogue,
+    googleapis' annotations): protobuf then parses them as known extensions and writes them back in an order
+    of its own. Identity fingerprints are stored and compared across processes, so their bytes must depend
+    on neither: options out of field-number order are read as unknown fields and put back in that order.
+    """
+    data = file.SerializeToString(deterministic=True)
+    if not any(_out_of_order(options) for options in _options_messages(file)):
+        return data
+    private = _PrivateFile.FromString(data)
+    for options in _extendable_messages(private):
+        current = options.SerializeToString(deterministic=True)
+        ordered = b"".join(record for _, record in sorted(iter_records(current), key=lambda item: item[0]))
+        if ordered != current:
+            options.Clear()
+            options.MergeFromString(ordered)
+    return private.SerializeToString(deterministic=True)
+
+
+def _out_of_order(options) -> bool:
+    numbers = [number for number, _ in iter_records(options.SerializeToString(deterministic=True))]
+    if numbers != sorted(numbers):
+        return True
+    return options.HasField("features") and _out_of_order(options.features)
+
+
+def _options_messages(file: FileDescriptorProto) -> list:
+    """Return every options message a file declares (file, messages, fields, oneofs, enums, services, ...)."""
+    messages, pending = [], list(file.message_type)
+    while pending:
+        message = pending.pop()
+        messages.append(message)
+        pending.extend(message.nested_type)
+    enums = [*file.enum_type, *(enum for message in messages for enum in message.enum_type)]
+    declarations = [
+        file,
+        *file.extension,
+        *messages,
+        *(item for message in messages for item in message.field),
+        *(item for message in messages for item in message.extension),
+        *(item for message in messages for item in message.oneof_decl),
+        *(item for message in messages for item in message.extension_range),
+        *enums,
+        *(value for enum in enums for value in enum.value),
+        *file.service,
+        *(method for service in file.service for method in service.method),
+    ]
+    return [declaration.options for declaration in declarations if declaration.HasField("options")]
+
+
+def _private_file_class():
+    """FileDescriptorProto from a pool that knows descriptor.proto alone: every custom option stays unknown."""
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(descriptor_pb2.DESCRIPTOR.serialized_pb)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("google.protobuf.FileDescriptorProto"))
+
+
+_PrivateFile = _private_file_class()
+_EXTENDABLE_NAMES = frozenset(descriptor.full_name for descriptor in _EXTENDABLE)
+
+
+def _extendable_messages(message):
+    """Yield every options message and feature set inside `message`, depth first."""
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        for item in (value,) if isinstance(value, Message) else value:
+            if field.message_type.full_name in _EXTENDABLE_NAMES:
+                yield item
+            yield from _extendable_messages(item)
 
 
 def _printed(

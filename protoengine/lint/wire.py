@@ -50,6 +50,17 @@ def iter_fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
         yield number, wire_type, value
 
 
+def iter_records(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Yield `(field number, the field's whole bytes, tag included)` for each top-level field."""
+    offset = 0
+    while offset < len(data):
+        number, wire_type, _, end = _read_field(data, offset)
+        if wire_type == END_GROUP:
+            raise WireFormatError(f"unexpected end of group {number}")
+        yield number, data[offset:end]
+        offset = end
+
+
 def _read_field(data: bytes, offset: int) -> tuple[int, int, int | bytes, int]:
     tag, offset = read_varint(data, offset)
     number, wire_type = tag >> 3, tag & 7

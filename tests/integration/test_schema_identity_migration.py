@@ -6,6 +6,7 @@ import pytest
 from django.apps import apps
 
 from protoengine.canonical import fingerprint as text_fingerprint
+from protoengine.compiler import compile_one
 from schemas_app.models import Schema
 from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, register
 
@@ -44,3 +45,40 @@ def test_schemas_normalised_in_the_old_layout_are_found_by_meaning_after_the_mig
     commented = "// Money, commented now.\n" + MONEY
     assert register(api, "money-value", commented, normalize="true").json()["id"] == schema_id
     assert api.get("/subjects/money-value/versions").json() == [1]
+
+
+options_migration = importlib.import_module("schemas_app.migrations.0017_identity_fingerprints_options_order")
+
+OPTIONS = """syntax = "proto3";
+package shop.v1;
+import "google/protobuf/descriptor.proto";
+extend google.protobuf.FieldOptions {
+  bool sensitive = 51001;
+  int32 level = 51002;
+}
+"""
+
+# Two custom options on one field, written out of field-number order.
+ACCOUNT = """syntax = "proto3";
+package shop.v1;
+import "shop/options.proto";
+message Account {
+  string email = 1 [(shop.v1.level) = 3, (shop.v1.sensitive) = true];
+}
+"""
+
+
+def test_schemas_with_options_out_of_order_are_found_after_the_migration(api):
+    register(api, "shop/options.proto", OPTIONS)
+    reference = {"name": "shop/options.proto", "subject": "shop/options.proto", "version": 1}
+    account_id = register(api, "accounts-value", ACCOUNT, [reference]).json()["id"]
+    # What the row looked like before: the digest of protoc's order of the options.
+    root = compile_one(options_migration.ROOT, ACCOUNT, {"shop/options.proto": OPTIONS}).file(options_migration.ROOT)
+    before = options_migration._before(root, [tuple(reference.values())], "", comments=True)
+    assert before != Schema.objects.get(pk=account_id).fingerprint
+    Schema.objects.filter(pk=account_id).update(fingerprint=before)
+
+    options_migration.forwards(apps, None)
+
+    assert register(api, "accounts-value", ACCOUNT, [reference]).json()["id"] == account_id
+    assert api.get("/subjects/accounts-value/versions").json() == [1]

@@ -9,13 +9,14 @@ from google.protobuf import descriptor_pb2, descriptor_pool, timestamp_pb2
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
 from protoengine.canonical import (
+    descriptor_base64,
     fingerprint,
     identity_fingerprint,
     normalize,
     schema_text_from_input,
     serialized_descriptor,
 )
-from protoengine.compiler import CompilationFailed, compile_one
+from protoengine.compiler import CompilationFailed, clear_cache, compile_one
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 OPTIONS = (REPOSITORY / "schemas" / "schemaregistry" / "options.proto").read_text()
@@ -199,3 +200,36 @@ def test_its_identity_ignores_layout_and_the_files_own_name_but_not_comments():
     assert recommented != CUSTOMER and identity(PATH, recommented) != identity(PATH, CUSTOMER)
     assert identity(PATH, recommented, comments=False) == identity(PATH, CUSTOMER, comments=False)
     assert identity(PATH, CUSTOMER, comments=False) != identity(PATH, CUSTOMER)
+
+
+POOL_OPTIONS = """syntax = "proto3";
+package pooltest.v1;
+import "google/protobuf/descriptor.proto";
+extend google.protobuf.FieldOptions {
+  bool sensitive = 51001;
+  int32 level = 51002;
+}
+"""
+
+POOL_SCHEMA = """syntax = "proto3";
+package pooltest.v1;
+import "pooltest/options.proto";
+// A schema whose fields carry two custom options.
+message Account {
+  string email = 1 [(pooltest.v1.level) = 3, (pooltest.v1.sensitive) = true];
+}
+"""
+
+
+def test_identity_does_not_depend_on_the_options_this_process_imported():
+    # A process that imported generated code declaring the options (a _pb2 module) parses them as known
+    # extensions and writes them back in another order; the stored fingerprint must not change with it.
+    dependencies = {"pooltest/options.proto": POOL_OPTIONS}
+    before = compile_one("pooltest/account.proto", POOL_SCHEMA, dependencies).file("pooltest/account.proto")
+    unknown = (identity_fingerprint(before), descriptor_base64(before))
+    options = compile_one("pooltest/options.proto", POOL_OPTIONS, {}).file("pooltest/options.proto")
+    descriptor_pool.Default().AddSerializedFile(options.SerializeToString())
+    clear_cache()
+    after = compile_one("pooltest/account.proto", POOL_SCHEMA, dependencies).file("pooltest/account.proto")
+    assert after.message_type[0].field[0].options.ListFields()  # now known extensions, not unknown fields
+    assert (identity_fingerprint(after), descriptor_base64(after)) == unknown
