@@ -191,7 +191,10 @@ def _out_of_order(options) -> bool:
     numbers = [number for number, _ in iter_records(options.SerializeToString(deterministic=True))]
     if numbers != sorted(numbers):
         return True
-    return options.HasField("features") and _out_of_order(options.features)
+    # Feature sets (editions) sit inside options and take extensions of their own (pb.cpp, pb.java).
+    return "features" in options.DESCRIPTOR.fields_by_name and (
+        options.HasField("features") and _out_of_order(options.features)
+    )
 
 
 def _options_messages(file: FileDescriptorProto) -> list:
