@@ -73,6 +73,14 @@ def fill(path: Path) -> None:
     assert shutil.disk_usage(path.parent).free == 0
 
 
+def assert_served_whole(api: httpx.Client, path: Path) -> None:
+    """Assert that an archive file is one the API serves, byte for byte (named language/xx/VERSION-ATTEMPT.ext)."""
+    version, language = path.name.split("-")[0], path.parent.parent.name
+    suffix = "?format=tar.gz" if path.name.endswith(".tar.gz") else ""
+    served = api.get(f"/generated/{language}/{version}{suffix}")
+    assert served.status_code == 200 and served.content == path.read_bytes(), path
+
+
 def test_code_generation_on_a_full_disk_fails_naming_enospc_while_the_api_keeps_serving(small_disk, tmp_path, scale):
     metrics_port = free_port()
     with registry_stack(
@@ -105,8 +113,11 @@ def test_code_generation_on_a_full_disk_fails_naming_enospc_while_the_api_keeps_
                 assert api.get("/health/ready").status_code == 200
                 time.sleep(scale.seconds * 0.3)  # the clients' own jobs meet the full disk too
 
-                # No half-written archive was left to take room: the filler is all there is.
-                assert sorted(path.name for path in small_disk.rglob("*") if path.is_file()) == ["filler"]
+                # No half-written archive was left to take room: beside the filler, only archives the clients'
+                # jobs finished before the disk filled up, each served whole.
+                for path in small_disk.rglob("*"):
+                    if path.is_file() and path.name != "filler":
+                        assert_served_whole(api, path)
                 (small_disk / "filler").unlink()
 
             # With room again, the same request succeeds without restarting anything.
