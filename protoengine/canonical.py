@@ -34,8 +34,8 @@ from protoengine.compiler import (
     is_well_known,
 )
 from protoengine.findings import Finding
-from protoengine.lint.wire import iter_records
 from protoengine.printer import UnprintableDescriptor, print_file, print_normalized
+from protoengine.wire import iter_records
 
 # Standard or URL-safe base64, possibly wrapped over lines; .proto text nearly always has other characters.
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/\-_\r\n]+={0,2}\s*")
@@ -175,26 +175,30 @@ def _pool_independent_bytes(file: FileDescriptorProto) -> bytes:
     on neither: options out of field-number order are read as unknown fields and put back in that order.
     """
     data = file.SerializeToString(deterministic=True)
-    if not any(_out_of_order(options) for options in _options_messages(file)):
+    # Feature sets (editions) sit inside options and take extensions of their own (pb.cpp, pb.java).
+    if not any(
+        _out_of_order(options) or (options.HasField("features") and _out_of_order(options.features))
+        for options in _options_messages(file)
+    ):
         return data
     private = _PrivateFile.FromString(data)
-    for options in _extendable_messages(private):
-        current = options.SerializeToString(deterministic=True)
-        ordered = b"".join(record for _, record in sorted(iter_records(current), key=lambda item: item[0]))
+    for message in _extendable_messages(private):
+        current = message.SerializeToString(deterministic=True)
+        ordered = _in_field_order(current)
         if ordered != current:
-            options.Clear()
-            options.MergeFromString(ordered)
+            message.Clear()
+            message.MergeFromString(ordered)
     return private.SerializeToString(deterministic=True)
 
 
-def _out_of_order(options) -> bool:
-    numbers = [number for number, _ in iter_records(options.SerializeToString(deterministic=True))]
-    if numbers != sorted(numbers):
-        return True
-    # Feature sets (editions) sit inside options and take extensions of their own (pb.cpp, pb.java).
-    return "features" in options.DESCRIPTOR.fields_by_name and (
-        options.HasField("features") and _out_of_order(options.features)
-    )
+def _out_of_order(message) -> bool:
+    data = message.SerializeToString(deterministic=True)
+    return _in_field_order(data) != data
+
+
+def _in_field_order(data: bytes) -> bytes:
+    """Return a message's bytes with its top-level fields in field-number order (repeated ones keep theirs)."""
+    return b"".join(record for _, record in sorted(iter_records(data), key=lambda item: item[0]))
 
 
 def _options_messages(file: FileDescriptorProto) -> list:

@@ -13,10 +13,10 @@ from posixpath import basename, splitext
 from protoengine.lint.model import Import, LintFile, LintRule, Method, Problem
 from protoengine.lint.naming import to_lower_snake_case
 from protoengine.lint.rules import EMPTY, FROM_BASIC, FROM_MINIMAL, ONLY_STANDARD
-from protoengine.lint.wire import LENGTH_DELIMITED, WireFormatError, field_numbers, iter_fields
 from protoengine.lint.workspace import FIRST_EXTENSION_NUMBER
 from protoengine.locations import FILE_OPTIONS, FILE_PACKAGE, FILE_SYNTAX
 from protoengine.quoting import go_quote
+from protoengine.wire import LENGTH_DELIMITED, WireFormatError, field_numbers, iter_fields
 
 PACKAGE_AFFINITY = "PACKAGE_AFFINITY"
 # buf's package versions: v1, v2beta1, v1p1alpha, v3test... but never v0 or a 0 counter.

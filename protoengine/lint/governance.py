@@ -27,8 +27,8 @@ from google.protobuf.descriptor_pb2 import FieldDescriptorProto
 from protoengine.lint.comments import says_deprecated
 from protoengine.lint.model import Field, LintRule, Message, Problem
 from protoengine.lint.naming import split_words
-from protoengine.lint.wire import WireFormatError, last_varint
 from protoengine.locations import FIELD_TYPE
+from protoengine.wire import WireFormatError, last_varint
 
 GOVERNANCE = "GOVERNANCE"
 TENANT_FIELD = "tenant_id"

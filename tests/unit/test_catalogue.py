@@ -13,7 +13,6 @@ from protoengine import breaking
 from protoengine.compiler import compile_one, compile_sources
 from protoengine.folders import read_texts
 from protoengine.lint import LintConfig, lint
-from protoengine.lint.wire import iter_fields
 from protoengine.locations import (
     ENUM_VALUE,
     FILE_ENUM_TYPE,
@@ -26,6 +25,7 @@ from protoengine.locations import (
     SERVICE_METHOD,
     SourceIndex,
 )
+from protoengine.wire import iter_fields
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SCHEMAS = REPOSITORY / "schemas"

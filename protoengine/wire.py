@@ -3,8 +3,8 @@
 protoc runs with `--retain_options`, so a custom option such as
 `(registry.v1.pii) = true` stays inside FieldOptions as an unknown field, and
 `FieldOptions.SerializeToString()` gives its bytes back
-(`b'\\x88\\xb5\\x18\\x01'` for field 50001 = 1). Reading the tags here keeps the
-lint engine free of descriptor pools and generated option modules.
+(`b'\\x88\\xb5\\x18\\x01'` for field 50001 = 1). Reading the tags here keeps lint and
+identity fingerprints free of descriptor pools and generated option modules.
 """
 
 from collections.abc import Iterator

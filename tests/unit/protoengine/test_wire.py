@@ -3,7 +3,7 @@
 import pytest
 
 from protoengine.compiler import compile_sources
-from protoengine.lint.wire import WireFormatError, field_numbers, iter_fields, last_varint
+from protoengine.wire import WireFormatError, field_numbers, iter_fields, last_varint
 from tests.unit.protoengine.lint.helpers import OPTIONS_PATH, OPTIONS_TEXT, proto3
 
 
