@@ -81,19 +81,37 @@ def identity_fingerprint(
     it identifies a schema given as a descriptor, which carries no comments, and the
     commented text of the same schema can find it by asking for this form.
     """
+    documentation = _documentation(file) if comments else "comments unknown"
+    return _identity(_descriptor_digest(file), documentation, references, extras)
+
+
+def identity_fingerprints(
+    file: FileDescriptorProto, references: Sequence[tuple[str, str, int]] = (), extras: str = ""
+) -> tuple[str, str]:
+    """Return identity_fingerprint with comments and without, reading the descriptor once for both."""
+    digest = _descriptor_digest(file)
+    return (
+        _identity(digest, _documentation(file), references, extras),
+        _identity(digest, "comments unknown", references, extras),
+    )
+
+
+def _descriptor_digest(file: FileDescriptorProto) -> str:
     bare = FileDescriptorProto()
     bare.CopyFrom(file)
     bare.ClearField("source_code_info")
     bare.ClearField("name")  # the path it was compiled under follows the subject's name, not the schema
-    documentation = _documentation(file) if comments else "comments unknown"
+    return hashlib.sha256(_pool_independent_bytes(bare)).hexdigest()
+
+
+def _identity(descriptor_digest: str, documentation, references, extras: str) -> str:
     identity = [
-        hashlib.sha256(_pool_independent_bytes(bare)).hexdigest(),
+        descriptor_digest,
         documentation,
         [[name, subject, int(version)] for name, subject, version in references],
         extras,
     ]
-    encoded = _json(identity)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_json(identity).encode("utf-8")).hexdigest()
 
 
 def _documentation(file: FileDescriptorProto) -> list[list]:

@@ -135,12 +135,8 @@ def prepare_schema(
     extras = json.dumps({"metadata": metadata, "ruleSet": rule_set}, sort_keys=True) if (metadata or rule_set) else ""
     root = compiled.file(root_path)
     # A descriptor carries no comments, so its commented text is the same schema as far as anyone can tell.
-    without_comments = canonical.identity_fingerprint(root, reference_keys, extras, comments=False)
-    fingerprint = (
-        without_comments
-        if from_descriptor and not normalize
-        else canonical.identity_fingerprint(root, reference_keys, extras)
-    )
+    with_comments, without_comments = canonical.identity_fingerprints(root, reference_keys, extras)
+    fingerprint = without_comments if from_descriptor and not normalize else with_comments
     return PreparedSchema(
         text=text,
         fingerprint=fingerprint,

@@ -12,6 +12,7 @@ from protoengine.canonical import (
     descriptor_base64,
     fingerprint,
     identity_fingerprint,
+    identity_fingerprints,
     normalize,
     schema_text_from_input,
     serialized_descriptor,
@@ -233,3 +234,13 @@ def test_identity_does_not_depend_on_the_options_this_process_imported():
     after = compile_one("pooltest/account.proto", POOL_SCHEMA, dependencies).file("pooltest/account.proto")
     assert after.message_type[0].field[0].options.ListFields()  # now known extensions, not unknown fields
     assert (identity_fingerprint(after), descriptor_base64(after)) == unknown
+
+
+def test_both_identity_forms_at_once_equal_each_asked_for_alone():
+    dependencies = {"pooltest/options.proto": POOL_OPTIONS}
+    file = compile_one("pooltest/account.proto", POOL_SCHEMA, dependencies).file("pooltest/account.proto")
+    references, extras = [("pooltest/options.proto", "options-value", 1)], '{"metadata": null}'
+    assert identity_fingerprints(file, references, extras) == (
+        identity_fingerprint(file, references, extras),
+        identity_fingerprint(file, references, extras, comments=False),
+    )
