@@ -281,6 +281,11 @@ def record_version(version_id: int) -> str | None:
     )
     if version is None:
         return None
+    return record_loaded_version(repository, version)
+
+
+def record_loaded_version(repository: Path, version: SubjectVersion) -> str | None:
+    """Commit a version whose subject (with its tenant), schema and author are loaded; None when git failed."""
     try:
         with _locked(repository):
             return commit_version(repository, version)

@@ -15,7 +15,7 @@ from protoengine.compatibility import READ_ONLY_MODES
 from protoengine.lint import LintConfig, lint
 from registry import metrics
 from schemas_app import cache as registry_cache
-from schemas_app import selectors
+from schemas_app import git_history, selectors
 from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited, delete_rows, log_rows
 from schemas_app.errors import (
@@ -250,10 +250,16 @@ def subject_version_register(
 
 def _record_in_git_on_commit(subject_version: SubjectVersion) -> None:
     """Commit the new version to the git history once the registration has committed."""
-    if not settings.REGISTRY_GIT_HISTORY_DIR:
+    repository = git_history.history_dir()
+    if repository is None:
         return
     from schemas_app.tasks import record_version_in_git
 
+    if record_version_in_git.app.conf.task_always_eager:
+        # No broker: the commit runs in this request anyway, so it writes the rows in hand instead of reading them
+        # again through Celery (a query and a task run per registration).
+        transaction.on_commit(lambda: git_history.record_loaded_version(repository, subject_version))
+        return
     version_id = subject_version.pk
     transaction.on_commit(lambda: record_version_in_git.delay(version_id))
 
@@ -288,14 +294,15 @@ def _locked_subject(tenant: Tenant, name: str) -> Subject:
     """Return the subject row locked for this transaction, creating it when new."""
     locked = Subject.objects.select_for_update().filter(tenant=tenant, name=name)
     subject = locked.first()  # one query for a subject that exists, as most do
-    if subject is not None:
-        return subject
-    try:
-        with transaction.atomic():
-            Subject.objects.create(tenant=tenant, name=name)
-    except IntegrityError:
-        pass  # another writer created it between our read and insert
-    return locked.get()
+    if subject is None:
+        try:
+            with transaction.atomic():
+                Subject.objects.create(tenant=tenant, name=name)
+        except IntegrityError:
+            pass  # another writer created it between our read and insert
+        subject = locked.get()
+    subject.tenant = tenant  # the caller's row: what reads the subject's tenant later (git history) needs no query
+    return subject
 
 
 def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: int | None) -> Schema:

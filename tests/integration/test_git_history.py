@@ -4,6 +4,8 @@ import subprocess
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from tests.integration.api.helpers import MONEY, TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE, put, register
@@ -38,6 +40,28 @@ def test_each_registered_version_is_a_commit_by_its_author(api, writer, history)
     assert git(history, "show", "main:common/money.proto") + "\n" == MONEY
     assert git(history, "show", "main:ticks-value.proto") + "\n" == TICK_V2_ADDS_FIELD
     assert git(history, "show", "main~1:ticks-value.proto") + "\n" == TICK_V1
+
+
+def queries_of_registering(api, subject: str, text: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert register(api, subject, text).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_without_a_broker_the_commit_reads_nothing_from_the_database(api, settings, history):
+    """In-process (no Celery broker) the commit is written from the registration's rows, not read back after it."""
+    register(api, "ticks-value", TICK_V1)
+    with_history = queries_of_registering(api, "ticks-value", TICK_V2_ADDS_FIELD)
+    settings.REGISTRY_GIT_HISTORY_DIR = ""
+    # Schemas of their own (a schema row another subject holds already costs fewer queries).
+    other_v1 = TICK_V1.replace("double volume = 4;", "double volume = 4;\n  string note = 8;")
+    register(api, "other-value", other_v1)
+    without_history = queries_of_registering(
+        api, "other-value", other_v1.replace("string note = 8;", "string note = 8;\n  string venue = 7;")
+    )
+
+    assert git(history, "rev-list", "--count", "main") == "2"
+    assert with_history == without_history
 
 
 def test_an_approved_change_is_committed_when_it_is_registered_not_when_proposed(api, owner, history):
