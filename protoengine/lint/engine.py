@@ -36,14 +36,19 @@ def lint(
     chosen = [
         file for file in model.files if (not is_well_known(file.name) if targets is None else file.name in targets)
     ]
-    lint_files = [model.lint_file(file) for file in chosen]  # walked once per compiled set
+    # The set's workspace tables and position finders are its model's; the elements are this run's own.
+    lint_files = [LintFile(file, model.workspace, finder=model.finder(file)) for file in chosen]
     rules = [LINT_RULES[rule_id] for rule_id in sorted(config.rule_ids)]
     findings: set[Finding] = set()
-    for rule in rules:
-        for problem in _run(rule, lint_files, config):
-            finding = _finding(rule, problem, config)
-            if finding is not None:
-                findings.add(finding)
+    try:
+        for rule in rules:
+            for problem in _run(rule, lint_files, config):
+                finding = _finding(rule, problem, config)
+                if finding is not None:
+                    findings.add(finding)
+    finally:
+        for lint_file in lint_files:
+            lint_file.release()
     return sorted(findings)
 
 

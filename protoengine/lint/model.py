@@ -47,7 +47,6 @@ class LintFile:
     ):
         self.proto = proto
         self.workspace = workspace or Workspace([proto])
-        self.file = self
         self.name = proto.name
         self.path: tuple[int, ...] = ()
         self.parent = None
@@ -76,6 +75,26 @@ class LintFile:
         for index, extension in enumerate(proto.extension):
             self.fields.append(Field(self, (FILE_EXTENSION, index), extension, None, is_extension=True))
         _walk_services(self, proto)
+
+    @property
+    def file(self) -> LintFile:
+        """Return the file itself: a file is the element of file rules (a property, not a reference to itself)."""
+        return self
+
+    def release(self) -> None:
+        """Empty the element lists, so that the file and its elements are freed as soon as nobody holds them.
+
+        Elements refer to their file and parent, and files and parents list their elements: without
+        this, only Python's cycle collector frees them, and a large schema's thousands of elements
+        make its full collections slow long after the lint run that built them.
+        """
+        for message in self.messages:
+            message.fields = []
+        for enum in self.enums:
+            enum.values = []
+        for elements in (self.messages, self.fields, self.oneofs, self.enums, self.enum_values):
+            elements.clear()
+        self.services, self.methods, self.imports = [], [], []
 
     @property
     def index(self) -> SourceIndex:
