@@ -6,6 +6,7 @@ a service [6, i], its method [6, i, 2, j].
 """
 
 import bisect
+import re
 from collections.abc import Sequence
 
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
@@ -86,9 +87,9 @@ class SourceIndex:
         """Return only the element's leading comment (buf's COMMENT_* rules ignore trailing ones)."""
         return self._finder.comments(path)[0]
 
-    def mentions(self, text: bytes) -> bool:
+    def mentions(self, text: bytes, *, any_case: bool = False) -> bool:
         """Tell whether any of the file's comments contains `text` (UTF-8): a quick no for a search."""
-        return self._finder.mentions(text)
+        return self._finder.mentions(text, any_case=any_case)
 
 
 # Finding positions without reading every location.
@@ -118,8 +119,8 @@ class PositionFinder:
         self._rests: dict[tuple[int, ...], tuple[int, int]] = {}
         # For each parent path, the (index, offset) of list items found so far, sorted.
         self._items: dict[tuple[int, ...], list[tuple[int, int]]] = {}
-        # Whether the source info contains a text, by text (see `mentions`).
-        self._mentioned: dict[bytes, bool] = {}
+        # Whether the source info contains a text, by text and case (see `mentions`).
+        self._mentioned: dict[tuple[bytes, bool], bool] = {}
 
     def position(self, path: Sequence[int]) -> tuple[int, int]:
         """Return the (line, column) of the element, or of its nearest located parent, or (0, 0)."""
@@ -165,13 +166,21 @@ class PositionFinder:
                 trailing = text.decode("utf-8", "replace")
         return (leading, trailing)
 
-    def mentions(self, text: bytes) -> bool:
-        """Tell whether any comment (or other string) of the file's source info contains `text`, UTF-8 encoded."""
-        found = self._mentioned.get(text)
+    def mentions(self, text: bytes, *, any_case: bool = False) -> bool:
+        """Tell whether any comment (or other string) of the file's source info contains `text`, UTF-8 encoded.
+
+        With `any_case`, ASCII letters match in either case (`Deprecated` for b"deprecated").
+        """
+        key = (text, any_case)
+        found = self._mentioned.get(key)
         if found is None:
             if self._data is None:
                 self._data = self.file.source_code_info.SerializeToString()
-            found = self._mentioned[text] = text in self._data
+            if any_case:
+                found = re.search(re.escape(text), self._data, re.IGNORECASE) is not None
+            else:
+                found = text in self._data
+            self._mentioned[key] = found
         return found
 
     def _lookup(self, key: tuple[int, ...]) -> Span | None:
