@@ -113,7 +113,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # auditlog's, with its receiver connected once instead of around every request.
     "schemas_app.auditing.RequestAuditMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # django-prometheus's After middleware, finding each labelled child once.
+    "registry.middleware.RequestMetricsMiddleware",
 ]
 
 # Audit entries name their request by the id registry.logs.RequestIdMiddleware gives it (and logs and echoes).

@@ -24,12 +24,12 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.urls import Resolver404, get_urlconf, resolve
 from django.utils.cache import patch_vary_headers
-from django_prometheus.middleware import PrometheusAfterMiddleware
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from protoengine.lru import LruCache
 from registry import logs
+from registry.middleware import RequestMetricsMiddleware
 from schemas_app import cache as registry_cache
 from schemas_app import selectors
 from schemas_app.api import confluent
@@ -55,7 +55,7 @@ STANDS_IN_FOR = [
     "registry.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "schemas_app.auditing.RequestAuditMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "registry.middleware.RequestMetricsMiddleware",
 ]
 _PREFIXES = ("/schemas/ids/", "/subjects/")
 _RENDERER = SchemaRegistryRenderer()
@@ -202,7 +202,7 @@ class CachedLookupMiddleware:
         here = f"{__name__}.{type(self).__name__}"
         self.enabled = here in stack and stack[stack.index(here) + 1 :] == STANDS_IN_FOR
         self.audit = RequestAuditMiddleware(get_response)
-        self.counts = PrometheusAfterMiddleware(get_response)
+        self.counts = RequestMetricsMiddleware(get_response)
         self.common = CommonMiddleware(get_response)
         self.frame_options = XFrameOptionsMiddleware(get_response)
         self.default_headers = {view: _default_headers(view) for view in LOOKUPS}

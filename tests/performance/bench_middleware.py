@@ -35,7 +35,7 @@ DATABASE_URL = "postgres://postgres@127.0.0.1:5432/registry_bench_middleware"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 PROMETHEUS_PAIR = (
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "registry.middleware.RequestMetricsMiddleware",
 )
 # Django's authentication middleware refuses to run without the session middleware: they leave together.
 NEEDED_BY = {
