@@ -4,18 +4,16 @@ A token reads `sr_<random>`; the registry keeps its first characters and a keyed
 with SECRET_KEY), so the database never holds a usable secret and a lookup costs one indexed query.
 """
 
-import hashlib
-import hmac
 import secrets
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from schemas_app.auditing import audited
 from schemas_app.errors import Forbidden, InvalidRequest, TokenNotFound
+from schemas_app.keyed_hashes import keyed_hash
 from schemas_app.models import ApiToken
 
 TOKEN_PREFIX = "sr_"
@@ -28,7 +26,7 @@ _last_written: dict = {}
 
 def token_digest(secret: str) -> str:
     """Return the keyed hash a token is stored and looked up by."""
-    return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(secret)
 
 
 def _new_secret() -> str:

@@ -9,8 +9,6 @@ of the account, and the account's owner still signs in from elsewhere. Names and
 as keyed hashes; the crossing of a limit is logged (never a password).
 """
 
-import hashlib
-import hmac
 import logging
 
 from django.conf import settings
@@ -19,6 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from schemas_app import local_copies
 from schemas_app.errors import TooManyAttempts
+from schemas_app.keyed_hashes import remembered_keyed_hash
 
 logger = logging.getLogger("schemas_app.authentication")
 WINDOW_SECONDS = 60
@@ -42,8 +41,7 @@ def source_address(request) -> str:
 
 
 def _key(kind: str, *values: str) -> str:
-    joined = "\0".join(values)
-    return f"authfail:{kind}:" + hmac.new(settings.SECRET_KEY.encode(), joined.encode(), hashlib.sha256).hexdigest()
+    return f"authfail:{kind}:" + remembered_keyed_hash(*values)
 
 
 def _counters(account: str | None, address: str) -> list[tuple[str, int]]:
