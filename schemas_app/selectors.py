@@ -5,7 +5,6 @@ the compatibility test and the lookup of a schema in a subject live here, and th
 register service uses the same helpers.
 """
 
-import copy
 import uuid
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.db.models import Exists, Max, Min, OuterRef, Q
 from protoengine import compatibility
 from protoengine.references import Ref, ReferenceCycle, ReferenceLimit, resolve_references
 from registry import metrics
+from schemas_app import access_cache
 from schemas_app import cache as registry_cache
 from schemas_app.errors import (
     BadRequest,
@@ -57,7 +57,16 @@ def default_tenant() -> Tenant:
         tenant, _ = Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default tenant"})
         return tenant.pk
 
-    return Tenant(pk=registry_cache.tenant_pk(Tenant.DEFAULT_SLUG, load), slug=Tenant.DEFAULT_SLUG)
+    pk = registry_cache.tenant_pk(Tenant.DEFAULT_SLUG, load)
+    # A copy of one instance per row id: building a model instance costs several times more than copying one.
+    model = _default_tenants.get(pk)
+    if model is None:
+        _default_tenants.clear()  # the default tenant was recreated: its old row id names nothing
+        model = _default_tenants[pk] = Tenant(pk=pk, slug=Tenant.DEFAULT_SLUG)
+    return access_cache.instance_copy(model)
+
+
+_default_tenants: dict[int, Tenant] = {}
 
 
 def shared_tenant() -> Tenant:
@@ -79,7 +88,7 @@ def addressed_tenant(*, viewer, context: str | None, subject: str | None = None)
     if context is None:
         bound = access.bound_tenant(viewer)
         # A copy: the account's remembered access context holds the row, and a request must not change it.
-        return default_tenant() if bound is None else copy.copy(bound)
+        return default_tenant() if bound is None else access_cache.instance_copy(bound)
     tenant = access.readable_tenants(viewer).filter(slug=context).first()
     if tenant is None:
         raise SubjectNotFound(f":.{context}:{subject}") if subject is not None else SchemaNotFound()
