@@ -228,6 +228,14 @@ def get_many(keys: list[str], *, keepable: Callable[[str, object], bool] = _pres
     return found, from_process
 
 
+def trusted_epoch() -> int | None:
+    """Return how many announcements this process has heard, or None while its copies are not trusted.
+
+    Something worked out from copies stays valid while the number has not moved: nothing it read changed.
+    """
+    return _copies.epoch if _copies.listening() else None
+
+
 def get(key: str) -> tuple[object, bool]:
     """Return the shared cache's value of `key` (None when absent) and whether it came from this process."""
     found, from_process = get_many([key])

@@ -9,7 +9,8 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from schemas_app.api.fast_lookups import CachedLookupMiddleware
-from schemas_app.models import SubjectVersion
+from schemas_app.models import ApiToken, SubjectVersion
+from schemas_app.tokens import api_token_revoke
 from tests.conftest_users import api_token
 from tests.integration.api.helpers import CONTENT_TYPE, TICK_V1, TICK_V2_ADDS_FIELD, post, register
 
@@ -72,6 +73,7 @@ def anonymous_reads(settings):
 
 BY_ID, BY_VERSION = "/schemas/ids/{id}", "/subjects/ticks-value/versions/1"
 WRITER = basic("writer", "writer-password")
+ATTACKER = "203.0.113.7"
 
 
 @pytest.mark.parametrize("path", [BY_ID, BY_VERSION])
@@ -160,6 +162,23 @@ def test_a_credential_is_left_to_the_whole_stack_until_it_is_remembered(ticks):
     assert not fast_path_answers(path, WRITER)
     assert Client().get(path, **WRITER).status_code == 200
     assert fast_path_answers(path, WRITER)
+
+
+def test_a_token_revoked_after_fast_lookups_is_refused_at_the_next_one(ticks, writer):
+    """The fast path keeps a sign-in for a second, but any change of access ends it at once."""
+    secret, path = api_token(writer), BY_ID.format(id=ticks)
+    assert Client().get(path, **bearer(secret)).status_code == 200  # the whole stack remembers the token
+    assert [Client().get(path, **bearer(secret)).status_code for _ in range(2)] == [200, 200]  # the fast path
+    api_token_revoke(token=ApiToken.objects.get(user=writer), acting_user=writer)
+    assert Client().get(path, **bearer(secret)).status_code == 401
+
+
+def test_a_lockout_refuses_a_password_the_fast_path_signed_in_a_moment_ago(ticks, writer):
+    path, client = BY_ID.format(id=ticks), Client(REMOTE_ADDR=ATTACKER)
+    assert [client.get(path, **WRITER).status_code for _ in range(3)] == [200, 200, 200]
+    guesses = [client.get(path, **basic("writer", f"guess-{attempt}")).status_code for attempt in range(20)]
+    assert guesses == [401] * 20
+    assert client.get(path, **WRITER).status_code == 429
 
 
 def test_without_anonymous_reads_an_anonymous_lookup_gets_the_whole_stacks_401(ticks):
