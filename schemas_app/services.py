@@ -8,6 +8,7 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from protoengine import compatibility, semver
@@ -176,13 +177,9 @@ def subject_version_register(
     mode = selectors.effective_mode(tenant=tenant, subject=subject_name)
     subject = _locked_subject(tenant, subject_name)
 
-    existing = (
-        selectors.same_content_versions(subject, prepared)
-        .filter(deleted=False)
-        .select_related("schema")
-        .order_by("version")
-        .first()
-    )
+    # Read under the subject's lock, so no writer of this subject adds a version holding them meanwhile.
+    same_schemas = _same_content_schemas(prepared)
+    existing = _first_live_version_of(subject, same_schemas)
     if existing is not None and import_id in (None, existing.schema_id):
         return Registration(subject_version=existing, created=False)
 
@@ -228,7 +225,9 @@ def subject_version_register(
             )
             return Registration(subject_version=None, created=False, findings=findings, change_request=change_request)
 
-    schema_row = _stored_schema(prepared, metadata=metadata, rule_set=rule_set, import_id=import_id)
+    schema_row = _stored_schema(
+        prepared, same_schemas=same_schemas, metadata=metadata, rule_set=rule_set, import_id=import_id
+    )
     version_number = import_version or selectors.next_version_number(subject=subject, compared=previous)
     if import_version is not None and subject.versions.filter(version=import_version).exists():
         raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
@@ -305,21 +304,43 @@ def _locked_subject(tenant: Tenant, name: str) -> Subject:
     return subject
 
 
-def _stored_schema(prepared: PreparedSchema, *, metadata, rule_set, import_id: int | None) -> Schema:
-    """Return the schema row of this content, creating it (with its references) when new."""
+def _same_content_schemas(prepared: PreparedSchema) -> list[Schema]:
+    """Return the schema rows holding this schema (whatever its layout), or its meaning when asked; oldest first."""
+    same_schema = Q(fingerprint__in=prepared.same_schema_fingerprints)
+    if prepared.match_by_meaning:
+        same_schema |= Q(canonical_fingerprint=prepared.canonical_fingerprint)
+    return list(Schema.objects.filter(same_schema).order_by("id"))
+
+
+def _first_live_version_of(subject: Subject, schemas: list[Schema]) -> SubjectVersion | None:
+    """Return the subject's oldest live version holding one of these schema rows, with its schema; None when none.
+
+    No query when there are none: a new schema is in no version yet.
+    """
+    if not schemas:
+        return None
+    by_id = {schema.pk: schema for schema in schemas}
+    found = subject.versions.filter(schema_id__in=by_id, deleted=False).order_by("version").first()
+    if found is not None:
+        found.schema = by_id[found.schema_id]
+    return found
+
+
+def _stored_schema(
+    prepared: PreparedSchema, *, same_schemas: list[Schema], metadata, rule_set, import_id: int | None
+) -> Schema:
+    """Return the schema row of this content, creating it (with its references) when new.
+
+    `same_schemas` are the rows holding this content (`_same_content_schemas`), oldest first.
+    """
     if import_id is not None:
         existing = Schema.objects.filter(pk=import_id).first()
         if existing is not None:
             if existing.fingerprint not in prepared.same_schema_fingerprints:
                 raise OperationNotPermitted(f"Overwrite new schema with id {import_id} is not permitted.")
             return existing
-    else:
-        same = Schema.objects.filter(fingerprint__in=prepared.same_schema_fingerprints)
-        if prepared.match_by_meaning:
-            same = same | Schema.objects.filter(canonical_fingerprint=prepared.canonical_fingerprint)
-        found = same.order_by("id").first()
-        if found is not None:
-            return found
+    elif same_schemas:
+        return same_schemas[0]
     defaults = {
         "text": prepared.text,
         "canonical_fingerprint": prepared.canonical_fingerprint,
