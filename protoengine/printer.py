@@ -91,6 +91,7 @@ def print_file(file: FileDescriptorProto, dependencies: Sequence[FileDescriptorP
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)  # asked for every field printed; field names repeat across a schema's messages
 def default_json_name(name: str) -> str:
     """Return the JSON name protoc derives from a field name (`user_id` -> `userId`)."""
     if "_" not in name:
@@ -871,11 +872,11 @@ class _NormalizedPrinter(_FilePrinter):
         plain: list[FieldDescriptorProto] = []
         oneofs: dict[int, list[FieldDescriptorProto]] = {}
         for field in sorted(message.field, key=_NUMBER):
-            oneof = _real_oneof(field)
-            if oneof is None:
+            # _real_oneof, written out: this loop sees every field of the schema.
+            if not field.HasField("oneof_index") or field.proto3_optional:
                 plain.append(field)
             else:
-                oneofs.setdefault(oneof, []).append(field)
+                oneofs.setdefault(field.oneof_index, []).append(field)
         oneof_lines = []
         for index, members in sorted(oneofs.items(), key=lambda item: item[1][0].number):
             declaration = message.oneof_decl[index]
@@ -930,9 +931,12 @@ class _NormalizedPrinter(_FilePrinter):
     ) -> list[str]:
         """Return the declarations of the fields, in the given order; a repeated field of a map entry is a map."""
         lines = []
+        editions = self._editions
+        # Without a label of its own, a field of a oneof, of an editions file or of proto3 (but `optional`) has none.
+        unlabelled = in_oneof or editions or self._proto3
         for field in fields:
             field_type = field.type
-            if field_type == FieldDescriptorProto.TYPE_GROUP and not self._editions:
+            if field_type == FieldDescriptorProto.TYPE_GROUP and not editions:
                 raise _GroupFound
             repeated = field.label == FieldDescriptorProto.LABEL_REPEATED
             entry = entries.get(field.type_name) if repeated and entries else None
@@ -942,13 +946,24 @@ class _NormalizedPrinter(_FilePrinter):
                 head = f"{kind} {field.name} = {field.number}"
             else:
                 kind = _SCALAR_TYPES.get(field_type) or field.type_name
-                label = "repeated " if repeated else self._label(field, in_oneof)
+                if repeated:
+                    label = "repeated "
+                elif unlabelled and not field.proto3_optional:
+                    label = ""  # what _label says, without the call: most fields of a schema
+                else:
+                    label = self._label(field, in_oneof)
                 head = f"{label}{kind} {field.name} = {field.number}"
-            items = self._field_option_items(field, scope)
-            if items:
-                lines += self._n_declaration(head, items)
-            else:
-                lines.append(head + ";")  # nearly every field: no options to write
+            # Nearly every field has no options, default or JSON name of its own to write: asked before building a list.
+            if (
+                field.HasField("options")
+                or field.HasField("default_value")
+                or field.json_name != default_json_name(field.name)
+            ):
+                items = self._field_option_items(field, scope)
+                if items:
+                    lines += self._n_declaration(head, items)
+                    continue
+            lines.append(head + ";")
         return lines
 
     def _n_reserved(self, ranges: Sequence[tuple[int, int]], names: Sequence[str], maximum: int) -> list[str]:
