@@ -6,6 +6,7 @@ DRF (Basic, Token), so services set the actor themselves.
 
 import contextlib
 import functools
+import ipaddress
 from collections.abc import Callable, Sequence
 
 from auditlog.cid import get_cid, set_cid
@@ -13,9 +14,11 @@ from auditlog.context import _set_extra_data, auditlog_value, disable_auditlog, 
 from auditlog.diff import model_instance_diff
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import pre_save
 
+from registry.client_address import source_address
 from registry.logs import current_request_id
 from schemas_app.audit_chain import seal_now_or_with_the_block
 
@@ -111,6 +114,28 @@ class RequestAuditMiddleware(AuditlogMiddleware):
     def __call__(self, request):
         with self.audit_context(request):
             return self.get_response(request)
+
+    @staticmethod
+    def _get_remote_addr(request):
+        """The client's address as the sign-in limits see it, instead of auditlog's first X-Forwarded-For hop.
+
+        Any client can write that header: only the hops REGISTRY_TRUSTED_PROXIES proxies added count.
+        """
+        if settings.AUDITLOG_DISABLE_REMOTE_ADDR:
+            return None
+        address = source_address(request)
+        try:  # the column holds IP addresses only; a proxy's hop may be anything
+            return str(ipaddress.ip_address(address))
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _get_remote_port(request) -> int | None:
+        """X-Forwarded-Port when a trusted proxy sent it (auditlog's reads it from any client), read from META."""
+        if not settings.REGISTRY_TRUSTED_PROXIES:
+            return None
+        port = request.META.get("HTTP_X_FORWARDED_PORT", "")
+        return int(port) if port.isascii() and port.isdigit() else None
 
     @contextlib.contextmanager
     def audit_context(self, request):

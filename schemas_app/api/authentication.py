@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication, get_authorization_header
 
+from registry.client_address import source_address
 from schemas_app import access_cache, local_copies
 from schemas_app.api import throttling
 from schemas_app.errors import TooManyAttempts
@@ -68,7 +69,7 @@ def recall_refusing_lockouts(request, key: str, *, account: str | None) -> acces
     429 when a counter is over its limit; what the view asked for (`request.prefetch_keys`) is left in
     `request.prefetched`.
     """
-    address = throttling.source_address(request)
+    address = source_address(request)
     wanted = list(getattr(request, "prefetch_keys", ()))
     limits = throttling.lock_limits(account=account, address=address)
     recalled = access_cache.recall(key, also=[*limits, *wanted], keepable=throttling.copyable_counts(limits))
@@ -87,7 +88,7 @@ class RememberingBasicAuthentication(BasicAuthentication):
     """BasicAuthentication whose successful checks are remembered for a few minutes, and whose failures count."""
 
     def authenticate_credentials(self, userid, password, request=None):
-        address = throttling.source_address(request)
+        address = source_address(request)
         key = _credential_key(userid, password)
         recalled = recall_refusing_lockouts(request, key, account=userid)
         if recalled.context is not None:
@@ -125,7 +126,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Invalid token header: send `Authorization: Bearer <token>`.")
-        address = throttling.source_address(request)
+        address = source_address(request)
         try:
             secret = parts[1].decode()
         except UnicodeDecodeError:
@@ -203,7 +204,7 @@ def remembered_sign_in(request) -> tuple | None:
     if epoch is None:
         context = _remembered_context(request)
     else:
-        name = recent_sign_ins.name_of(request.META["HTTP_AUTHORIZATION"], throttling.source_address(request))
+        name = recent_sign_ins.name_of(request.META["HTTP_AUTHORIZATION"], source_address(request))
         context = recent_sign_ins.get(name, epoch)
         if context is None:
             context = _remembered_context(request)

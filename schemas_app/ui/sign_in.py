@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
+from registry.client_address import source_address
 from schemas_app.api import throttling
 from schemas_app.errors import TooManyAttempts
 
@@ -22,7 +23,7 @@ class LimitedSignInMixin:
 
     def clean(self):
         username = self.cleaned_data.get("username")
-        address = throttling.source_address(self.request)
+        address = source_address(self.request)
         try:
             throttling.refuse_if_locked(account=username, address=address)
         except TooManyAttempts as locked:

@@ -42,6 +42,34 @@ def test_every_entry_names_actor_time_source_address_request_and_object(history)
     assert "object (" not in config_entry.object_repr and "ticks-value" in config_entry.object_repr
 
 
+def registered_from(writer, **headers) -> LogEntry:
+    """Register a version with these request headers; return the version's audit entry."""
+    client = APIClient(**headers)
+    client.force_authenticate(writer)
+    assert register(client, "ticks-value", TICK_V1).status_code == 200
+    return LogEntry.objects.filter(content_type__model="subjectversion").latest("pk")
+
+
+def test_a_forwarded_for_header_from_the_client_itself_is_not_taken_as_its_address(writer):
+    entry = registered_from(
+        writer, REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR="203.0.113.99", HTTP_X_FORWARDED_PORT="1"
+    )
+    assert (entry.remote_addr, entry.remote_port) == ("192.0.2.10", None)
+
+
+def test_behind_a_trusted_proxy_the_address_it_forwarded_is_recorded(writer, settings):
+    settings.REGISTRY_TRUSTED_PROXIES = 1
+    entry = registered_from(
+        writer, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.99, 198.51.100.7", HTTP_X_FORWARDED_PORT="51234"
+    )
+    assert (entry.remote_addr, entry.remote_port) == ("198.51.100.7", 51234)
+
+
+def test_a_forwarded_hop_that_is_no_address_is_recorded_as_none(writer, settings):
+    settings.REGISTRY_TRUSTED_PROXIES = 1
+    assert registered_from(writer, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address").remote_addr is None
+
+
 def test_the_registry_answers_with_the_request_id_it_recorded(writer):
     client = APIClient()
     client.force_authenticate(writer)
