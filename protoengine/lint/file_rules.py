@@ -121,10 +121,9 @@ def check_import_used(entry: Import, config) -> Problem | None:
 def _type_files(file: LintFile) -> set[str]:
     """Return the files declaring the types this file's fields, extensions and methods name."""
     if "type_files" not in file.memo:
-        names = set()
-        for field in file.fields:
-            names.add(field.proto.type_name)
-            names.add(field.proto.extendee)
+        # Every field of the file is read here: one set built in one pass, extendees only of extensions.
+        names = {field.proto.type_name for field in file.fields}
+        names.update(field.proto.extendee for field in file.fields if field.is_extension)
         for method in file.methods:
             names.add(method.proto.input_type)
             names.add(method.proto.output_type)

@@ -68,13 +68,16 @@ def to_pascal_case(name: str) -> str:
     return "".join(part[0].upper() + part[1:] for part in _DELIMITERS.split(name) if part)
 
 
+@lru_cache(maxsize=8192)  # asked of every element's name; names repeat across a schema
 def is_lower_snake_case(name: str) -> bool:
     return _LOWER_SNAKE.fullmatch(name) is not None
 
 
+@lru_cache(maxsize=8192)  # asked of every element's name; names repeat across a schema
 def is_upper_snake_case(name: str) -> bool:
     return _UPPER_SNAKE.fullmatch(name) is not None
 
 
+@lru_cache(maxsize=8192)  # asked of every element's name; names repeat across a schema
 def is_pascal_case(name: str) -> bool:
     return _DELIMITERS.search(name) is None and name[:1].upper() == name[:1]
