@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Callable, Sequence
 
 from auditlog.cid import get_cid, set_cid
-from auditlog.context import _set_extra_data, auditlog_value, disable_auditlog, set_actor
+from auditlog.context import _set_extra_data, auditlog_value, disable_auditlog
 from auditlog.diff import model_instance_diff
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
@@ -40,14 +40,31 @@ def audited(service):
             )
         if not user.is_authenticated:
             return service(*args, **kwargs)
-        # Keep the source address the middleware recorded for this request.
-        request_context = auditlog_value.get({})
-        with set_actor(
-            user, remote_addr=request_context.get("remote_addr"), remote_port=request_context.get("remote_port")
-        ):
+        with acting_as(user):
             return service(*args, **kwargs)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def acting_as(user):
+    """Name `user` as the actor of the audit entries written in the block, keeping the request's source address.
+
+    As auditlog's set_actor does, but through the receiver connected once at start-up: set_actor connects
+    a receiver of its own and drops it after, which empties the signal's cache of receivers on every write.
+    """
+    request_context = auditlog_value.get({})
+    context = {
+        "actor": user,
+        "remote_addr": request_context.get("remote_addr"),
+        "remote_port": request_context.get("remote_port"),
+        "signal_duid": REQUEST_SIGNAL_DUID,
+    }
+    token = auditlog_value.set(context)
+    try:
+        yield
+    finally:
+        auditlog_value.reset(token)
 
 
 def log_rows(rows: Sequence, *, action: int, changes: Callable, acting_user) -> None:

@@ -153,3 +153,25 @@ def test_entries_written_in_bulk_by_deletes_are_sealed_too(history, api):
     deletes = LogEntry.objects.filter(content_type__model="subjectversion", action=LogEntry.Action.DELETE)
     assert deletes.count() == 2
     assert "entries verified" in verify()
+
+
+def test_a_write_after_a_service_in_the_same_request_keeps_the_request_address(writer):
+    """A service names its actor for its own writes only: what the request writes afterwards keeps its address."""
+    from django.test import RequestFactory
+
+    from schemas_app import selectors, services
+    from schemas_app.auditing import RequestAuditMiddleware
+    from schemas_app.models import SubjectMode
+
+    request = RequestFactory().post("/subjects/ticks-value/versions", REMOTE_ADDR="192.0.2.10")
+    with RequestAuditMiddleware(lambda request: None).audit_context(request):
+        services.subject_version_register(
+            tenant=selectors.default_tenant(), subject_name="ticks-value", schema=TICK_V1, acting_user=writer
+        )
+        SubjectMode.objects.create(tenant=selectors.default_tenant(), subject_name="ticks-value", mode="READONLY")
+
+    version_entry, mode_entry = (
+        LogEntry.objects.filter(content_type__model=model).get() for model in ("subjectversion", "subjectmode")
+    )
+    assert version_entry.actor == writer and version_entry.remote_addr == "192.0.2.10"
+    assert mode_entry.remote_addr == "192.0.2.10"
