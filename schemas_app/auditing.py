@@ -68,18 +68,17 @@ def acting_as(user):
 
 
 def log_rows(rows: Sequence, *, action: int, changes: Callable, acting_user) -> None:
-    """Write one audit entry per row in a single INSERT: for bulk updates and deletes, which send no per-row signal.
+    """Write one audit entry per row in a single INSERT: for bulk writes, which send no per-row signal.
 
     `changes(row)` returns auditlog's {field: [old, new]} for the row.
     """
     if not rows:
         return
-    content_type = ContentType.objects.get_for_model(rows[0])  # cached by Django after the first call
     actor = acting_user if acting_user.is_authenticated else None
     request_context = auditlog_value.get({})
     entries = LogEntry.objects.bulk_create(
         LogEntry(
-            content_type=content_type,
+            content_type=ContentType.objects.get_for_model(row),  # cached by Django after the first call
             object_pk=str(row.pk),
             object_id=row.pk,
             object_repr=str(row),
@@ -95,6 +94,16 @@ def log_rows(rows: Sequence, *, action: int, changes: Callable, acting_user) -> 
     )
     # bulk_create sends no post_save, so these entries are sealed into the hash chain here.
     seal_now_or_with_the_block(entries)
+
+
+def log_created(rows: Sequence, *, acting_user) -> None:
+    """Write the entries auditlog writes when rows are created, in one INSERT, for rows saved with it disabled."""
+    log_rows(
+        rows,
+        action=LogEntry.Action.CREATE,
+        changes=lambda row: model_instance_diff(None, row, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES),
+        acting_user=acting_user,
+    )
 
 
 def delete_rows(queryset, rows: Sequence, *, acting_user) -> None:

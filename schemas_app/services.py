@@ -3,6 +3,7 @@
 import functools
 from dataclasses import dataclass, field
 
+from auditlog.context import disable_auditlog
 from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from django.conf import settings
@@ -18,7 +19,7 @@ from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app import git_history, selectors
 from schemas_app.audit_chain import sealed_together
-from schemas_app.auditing import audited, delete_rows, log_rows
+from schemas_app.auditing import audited, delete_rows, log_created, log_rows
 from schemas_app.errors import (
     IncompatibleSchema,
     InvalidCompatibilityLevel,
@@ -225,24 +226,27 @@ def subject_version_register(
             )
             return Registration(subject_version=None, created=False, findings=findings, change_request=change_request)
 
-    schema_row = _stored_schema(
-        prepared, same_schemas=same_schemas, metadata=metadata, rule_set=rule_set, import_id=import_id
-    )
-    version_number = import_version or selectors.next_version_number(subject=subject, compared=previous)
-    if import_version is not None and subject.versions.filter(version=import_version).exists():
-        raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
-    change, semantic_version = _semantic_version(
-        prepared=prepared, previous=previous, files_of=files_of, check=check, extras=(metadata, rule_set)
-    )
-    subject_version = SubjectVersion.objects.create(
-        subject=subject,
-        version=version_number,
-        schema=schema_row,
-        semantic_version=semantic_version,
-        change=change,
-        lint_findings=lint,
-        created_by=approved_review.author if approved_review is not None else _user_or_none(acting_user),
-    )
+    # The new rows' audit entries are written together once both exist: one INSERT instead of one per row.
+    with disable_auditlog():
+        schema_row, schema_created = _stored_schema(
+            prepared, same_schemas=same_schemas, metadata=metadata, rule_set=rule_set, import_id=import_id
+        )
+        version_number = import_version or selectors.next_version_number(subject=subject, compared=previous)
+        if import_version is not None and subject.versions.filter(version=import_version).exists():
+            raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
+        change, semantic_version = _semantic_version(
+            prepared=prepared, previous=previous, files_of=files_of, check=check, extras=(metadata, rule_set)
+        )
+        subject_version = SubjectVersion.objects.create(
+            subject=subject,
+            version=version_number,
+            schema=schema_row,
+            semantic_version=semantic_version,
+            change=change,
+            lint_findings=lint,
+            created_by=approved_review.author if approved_review is not None else _user_or_none(acting_user),
+        )
+    log_created([schema_row, subject_version] if schema_created else [subject_version], acting_user=acting_user)
     _record_in_git_on_commit(subject_version)
     return Registration(subject_version=subject_version, created=True, findings=findings)
 
@@ -328,8 +332,8 @@ def _first_live_version_of(subject: Subject, schemas: list[Schema]) -> SubjectVe
 
 def _stored_schema(
     prepared: PreparedSchema, *, same_schemas: list[Schema], metadata, rule_set, import_id: int | None
-) -> Schema:
-    """Return the schema row of this content, creating it (with its references) when new.
+) -> tuple[Schema, bool]:
+    """Return the schema row of this content and whether this call created it (with its references).
 
     `same_schemas` are the rows holding this content (`_same_content_schemas`), oldest first.
     """
@@ -338,9 +342,9 @@ def _stored_schema(
         if existing is not None:
             if existing.fingerprint not in prepared.same_schema_fingerprints:
                 raise OperationNotPermitted(f"Overwrite new schema with id {import_id} is not permitted.")
-            return existing
+            return existing, False
     elif same_schemas:
-        return same_schemas[0]
+        return same_schemas[0], False
     defaults = {
         "text": prepared.text,
         "canonical_fingerprint": prepared.canonical_fingerprint,
@@ -368,7 +372,7 @@ def _stored_schema(
         )
         if import_id is not None:
             _advance_id_sequence()
-    return schema
+    return schema, created
 
 
 def _new_schema_row(fingerprint: str, defaults: dict) -> tuple[Schema, bool]:
