@@ -4,14 +4,36 @@ Every field has the JSON type of Confluent's shapes: DRF's own fields would turn
 into the text "5", `"normalize": "yes"` into True and `"version": "1"` into 1.
 """
 
+import re
+
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from schemas_app.limits import MAX_PAGE, MAX_VERSION
 from schemas_app.preparation import Reference
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class NoSurrogates(ProhibitSurrogateCharactersValidator):
+    """DRF's check for lone surrogates (same message), without a Python loop over every character of a schema."""
+
+    def __call__(self, value):
+        text = str(value)
+        found = None if text.isascii() else _SURROGATE.search(text)
+        if found is not None:
+            raise serializers.ValidationError(self.message.format(code_point=ord(found.group())), code=self.code)
+
 
 class StrictCharField(serializers.CharField):
     """A JSON string, never a number or a list turned into text."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            NoSurrogates() if type(validator) is ProhibitSurrogateCharactersValidator else validator
+            for validator in self.validators
+        ]
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

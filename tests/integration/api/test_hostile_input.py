@@ -109,6 +109,16 @@ def test_metadata_nested_5000_deep_is_400_and_nothing_is_stored(api):
     assert nothing_stored()
 
 
+@pytest.mark.parametrize(("comment", "named"), [("// HIGH\n", "U+D83D"), ("// caf\u00e9 LOW HIGH\n", "U+DFFF")])
+def test_a_schema_holding_a_lone_surrogate_is_refused_naming_the_first(api, comment, named):
+    """JSON can carry half of a UTF-16 pair, which no text encoding can store."""
+    body = json.dumps({"schema": comment + TICK_V1}).replace("HIGH", "\\ud83d").replace("LOW", "\\udfff")
+    answer = api.generic("POST", "/subjects/ticks-value/versions", body, content_type=CONTENT_TYPE)
+    assert_error(answer, 422)
+    assert f"Surrogate characters are not allowed: {named}" in answer.json()["message"]
+    assert nothing_stored()
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting(api):
     body = {"schema": TICK_V1, "metadata": {"properties": {"note": "[{" * 5000 + '\\"]'}}}
     assert post(api, "/subjects/ticks-value/versions", body).status_code == 200
