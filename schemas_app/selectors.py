@@ -328,17 +328,24 @@ def versions_compared(*, subject: Subject, level: str) -> list[SubjectVersion]:
 
     Each also says whether its schema has references and what the subject's highest version number
     is (deleted ones included), so neither costs a query of its own: most schemas have no references.
+    Below a transitive level, a second query is read only when the newest version is soft-deleted.
     Read under the subject's lock, the number stays the highest until the transaction ends.
     """
-    live = (
-        subject.versions.filter(deleted=False)
-        .select_related("schema")
-        .annotate(
-            schema_has_references=Exists(SchemaReference.objects.filter(schema_id=OuterRef("schema_id"))),
-            subject_highest_version=SubjectVersion.objects.filter(subject_id=OuterRef("subject_id"))
-            .order_by("-version")
-            .values("version")[:1],
-        )
+    with_references = subject.versions.select_related("schema").annotate(
+        schema_has_references=Exists(SchemaReference.objects.filter(schema_id=OuterRef("schema_id")))
+    )
+    if not compatibility.is_transitive(level):
+        # The newest version, deleted or not: when live (as it mostly is) it is also the highest number.
+        newest = with_references.order_by("-version").first()
+        if newest is None:
+            return []
+        if not newest.deleted:
+            newest.subject_highest_version = newest.version
+            return [newest]
+    live = with_references.filter(deleted=False).annotate(
+        subject_highest_version=SubjectVersion.objects.filter(subject_id=OuterRef("subject_id"))
+        .order_by("-version")
+        .values("version")[:1],
     )
     if compatibility.is_transitive(level):
         return list(live.order_by("version"))

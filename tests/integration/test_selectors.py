@@ -57,6 +57,19 @@ def test_the_version_list_is_oldest_first_and_hides_soft_deleted_versions_unless
         selectors.subject_version_list(tenant=tenant, subject="nothing-value")
 
 
+@pytest.mark.parametrize("level", ["BACKWARD", "BACKWARD_TRANSITIVE"])
+def test_a_new_version_is_compared_with_the_latest_live_one_and_numbered_after_the_highest(ticks, tenant, level):
+    subject = selectors.subject_get(tenant=tenant, name="ticks-value")
+    (latest,) = selectors.versions_compared(subject=subject, level="BACKWARD")
+    assert (latest.version, latest.subject_highest_version, latest.schema_has_references) == (2, 2, False)
+
+    subject.versions.filter(version=2).update(deleted=True)
+
+    compared = selectors.versions_compared(subject=subject, level=level)
+    assert [version.version for version in compared] == [1]
+    assert selectors.next_version_number(subject=subject, compared=compared) == 3
+
+
 def test_dependencies_are_resolved_through_references_of_references(tenant, writer):
     services.subject_version_register(
         tenant=tenant, subject_name="common/money.proto", schema=MONEY, acting_user=writer
