@@ -205,8 +205,6 @@ def _confluent_view(version):
     from protoengine import confluent_diff as confluent
 
     if isinstance(version, breaking.Schema):
-        if version.model is None:
-            return confluent.schema_of([file.proto for file in version.files.values()])
         return version.model.confluent(well_known=False)
     return confluent.schema_of(version)
 

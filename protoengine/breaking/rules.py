@@ -26,8 +26,7 @@ from protoengine.breaking.pairs import (
     METHODS,
     SCHEMAS,
     SERVICES,
-    EnumRef,
-    Place,
+    declared_type,
     only_appended,
 )
 from protoengine.locations import (
@@ -47,6 +46,7 @@ from protoengine.locations import (
     METHOD_OPTIONS,
     METHOD_OUTPUT_TYPE,
 )
+from protoengine.model import EnumElement, Place
 
 F = FieldDescriptorProto
 Violations = Iterator[tuple[Place, str]]
@@ -453,9 +453,9 @@ def _named_type_changed(previous, current) -> bool:
         return False
     if features.kind(current) != F.TYPE_ENUM:
         return True
-    old = previous.file.schema.find(previous.type_name)
-    new = current.file.schema.find(current.type_name)
-    if not isinstance(old, EnumRef) or not isinstance(new, EnumRef) or old.name != new.name:
+    old = declared_type(previous)
+    new = declared_type(current)
+    if not isinstance(old, EnumElement) or not isinstance(new, EnumElement) or old.name != new.name:
         return True
     new_values = {(value.name, value.number) for value in new.proto.value}
     return any((value.name, value.number) not in new_values for value in old.proto.value)
@@ -527,8 +527,8 @@ def _default(field) -> tuple[object, str]:
     if kind in (F.TYPE_STRING, F.TYPE_BYTES):
         return raw or "", f'"{raw or ""}"'
     if kind == F.TYPE_ENUM:
-        enum = field.file.schema.find(field.type_name)
-        values = list(enum.proto.value) if isinstance(enum, EnumRef) else []
+        enum = declared_type(field)
+        values = list(enum.proto.value) if isinstance(enum, EnumElement) else []
         if raw is not None:
             number = next((value.number for value in values if value.name == raw), 0)
         else:
