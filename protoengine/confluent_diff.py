@@ -26,18 +26,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 
-from google.protobuf.descriptor_pb2 import (
-    DescriptorProto,
-    EnumDescriptorProto,
-    FieldDescriptorProto,
-    FileDescriptorProto,
-)
+from google.protobuf.descriptor_pb2 import FieldDescriptorProto, FileDescriptorProto
 
 from protoengine import locations as loc
 from protoengine.findings import Finding
-from protoengine.model import DescriptorModel, model_of
+from protoengine.model import (
+    DescriptorModel,
+    ElementIndex,
+    EnumElement,
+    FieldElement,
+    FileElement,
+    MessageElement,
+    model_of,
+)
 
 
 @dataclass(frozen=True)
@@ -170,61 +172,11 @@ _WRITTEN_LABELS = {
 
 
 @dataclass(frozen=True)
-class _SourceFile:
-    proto: FileDescriptorProto
-    is_root: bool
-    # The set's one position finder of this file, shared with breaking, lint and the printer.
-    finder: loc.PositionFinder
+class _At:
+    """A place in a file that the element index has no element for (a package, an enum value by index)."""
 
-    @property
-    def name(self) -> str:
-        return self.proto.name
-
-    @cached_property
-    def index(self) -> loc.SourceIndex:
-        return loc.SourceIndex(self.proto, self.finder)
-
-    @cached_property
-    def content(self) -> bytes:
-        """Return the file without source positions, to tell whether two versions are the same schema."""
-        copy = FileDescriptorProto()
-        copy.CopyFrom(self.proto)
-        copy.ClearField("source_code_info")
-        return copy.SerializeToString(deterministic=True)
-
-
-@dataclass(frozen=True)
-class _Element:
-    """Something declared in a file: where it is, for findings."""
-
-    file: _SourceFile
-    source_path: tuple[int, ...]
-
-    def place(self, *suffix: int) -> tuple[str, int, int]:
-        line, column = self.file.index.position(self.source_path + suffix)
-        return self.file.name, line, column
-
-
-@dataclass(frozen=True, eq=False)
-class _Enum(_Element):
-    full_name: str
-    local_name: str
-    proto: EnumDescriptorProto
-
-
-@dataclass(frozen=True, eq=False)
-class _Message(_Element):
-    full_name: str
-    local_name: str
-    proto: DescriptorProto
-    messages: list[_Message] = field(default_factory=list)
-    enums: list[_Enum] = field(default_factory=list)
-    fields: list[_Field] = field(default_factory=list)
-    oneofs: list[_Oneof] = field(default_factory=list)
-
-    @property
-    def is_map_entry(self) -> bool:
-        return self.proto.options.map_entry
+    file: FileElement
+    path: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -249,120 +201,123 @@ class _TypeRef:
         return f'{self.kind} "{self.name}"'
 
 
+class _Field:
+    """A field of the set's element index as Confluent reads it: its type kind, its written label, its oneof."""
+
+    # Plain attributes, read straight: the comparison reads a field's number and name many times.
+    __slots__ = ("element", "file", "path", "proto", "number", "name", "owner", "type", "label", "oneof")
+
+    def __init__(
+        self, element: FieldElement, owner: MessageElement, type_ref: _TypeRef, label: str | None, oneof: str | None
+    ):
+        self.element = element
+        self.file: FileElement = element.file
+        self.path: tuple[int, ...] = element.path
+        self.proto: FieldDescriptorProto = element.proto
+        self.number: int = element.proto.number
+        self.name: str = element.proto.name
+        self.owner = owner
+        self.type = type_ref
+        self.label = label
+        self.oneof = oneof
+
+
 @dataclass(frozen=True, eq=False)
-class _Field(_Element):
-    owner: _Message
-    proto: FieldDescriptorProto
-    type: _TypeRef
-    label: str | None
-    oneof: str | None
-
-    @property
-    def number(self) -> int:
-        return self.proto.number
-
-    @property
-    def name(self) -> str:
-        return self.proto.name
-
-
-@dataclass(frozen=True, eq=False)
-class _Oneof(_Element):
+class _Oneof:
+    file: FileElement
+    path: tuple[int, ...]
     name: str
     members: list[_Field] = field(default_factory=list)
 
 
-@dataclass
-class ConfluentSchema:
-    """One side of the comparison: its root file and every type the root can see, by full name."""
+@dataclass(frozen=True)
+class _Members:
+    """What Confluent compares inside one message: nested messages and enums, fields and oneofs as it parses them."""
 
-    root: _SourceFile
-    messages: list[_Message] = field(default_factory=list)
-    enums: list[_Enum] = field(default_factory=list)
-    types: dict[str, _Message | _Enum] = field(default_factory=dict)
+    messages: list[MessageElement]
+    enums: list[EnumElement]
+    fields: list[_Field]
+    oneofs: list[_Oneof]
+
+
+class ConfluentSchema:
+    """One side of the comparison: its root file and the types the root can see, read from the set's element index.
+
+    Confluent's reading of a message (which nested types it sees, each field's type kind
+    and written label) is made on first need and kept with the view.
+    """
+
+    def __init__(self, elements: ElementIndex, root: FileElement, visible: frozenset[str]):
+        self.elements = elements
+        self.root = root
+        # The root and the files it imports, directly or not: the only files whose types it can name.
+        self.visible = visible
+        self.messages = _visible(root.messages.values())
+        self.enums = list(root.enums.values())
+        self._members: dict[str, _Members] = {}
+        self._contents: dict[str, bytes] = {}
 
     @classmethod
     def of(cls, model: DescriptorModel, *, well_known: bool = True) -> ConfluentSchema | None:
         """Return the view of a compiled set's model (see `schema_of`); its last own file is the root."""
         if not model.own_files:
             return None
-        root_proto = model.own_files[-1]
-        root = _SourceFile(root_proto, True, model.finder(root_proto))
-        schema = cls(root)
+        root = model.own_files[-1]
         files = model.by_name if well_known else {file.name: file for file in model.own_files}
-        for proto in _dependencies(root.proto, files):
-            schema._register_file(_SourceFile(proto, False, model.finder(proto)))
-        schema.messages, schema.enums = schema._register_file(root)
-        for message in schema._all_messages():
-            schema._attach_fields(message)
-        return schema
+        elements = model.elements(well_known=well_known)
+        visible = frozenset([root.name, *(file.name for file in _dependencies(root, files))])
+        return cls(elements, elements.files[root.name], visible)
 
-    def _register_file(self, file: _SourceFile) -> tuple[list[_Message], list[_Enum]]:
-        package = file.proto.package
-        messages = [
-            self._register_message(file, m, (loc.FILE_MESSAGE_TYPE, i), package, "")
-            for i, m in enumerate(file.proto.message_type)
-        ]
-        enums = [
-            self._register_enum(file, e, (loc.FILE_ENUM_TYPE, i), package, "")
-            for i, e in enumerate(file.proto.enum_type)
-        ]
-        return _visible(messages), enums
+    def type_named(self, full_name: str) -> MessageElement | EnumElement | None:
+        """Return the message or enum of that full name if the root can see it."""
+        found = self.elements.find(full_name)
+        return found if found is not None and found.file.name in self.visible else None
 
-    def _register_message(self, file, proto, source_path, package, scope) -> _Message:
-        local_name = f"{scope}{proto.name}"
-        message = _Message(file, source_path, _qualified(package, local_name), local_name, proto)
-        self.types[message.full_name] = message
-        groups = {f.type_name.lstrip(".") for f in proto.field if _is_group(file, f)}
-        nested = [
-            self._register_message(file, m, source_path + (loc.MESSAGE_NESTED_TYPE, i), package, f"{local_name}.")
-            for i, m in enumerate(proto.nested_type)
-        ]
-        message.messages.extend(m for m in _visible(nested) if m.full_name not in groups)
-        message.enums.extend(
-            self._register_enum(file, e, source_path + (loc.MESSAGE_ENUM_TYPE, i), package, f"{local_name}.")
-            for i, e in enumerate(proto.enum_type)
-        )
-        return message
+    def members(self, message: MessageElement) -> _Members:
+        """Return what Confluent compares inside a message of this side, read once."""
+        found = self._members.get(message.full_name)
+        if found is None:
+            found = self._members[message.full_name] = self._read_members(message)
+        return found
 
-    def _register_enum(self, file, proto, source_path, package, scope) -> _Enum:
-        local_name = f"{scope}{proto.name}"
-        enum = _Enum(file, source_path, _qualified(package, local_name), local_name, proto)
-        self.types[enum.full_name] = enum
-        return enum
+    def content(self, file: FileElement) -> bytes:
+        """Return the file without source positions, to tell whether two versions are the same schema."""
+        found = self._contents.get(file.name)
+        if found is None:
+            copy = FileDescriptorProto()
+            copy.CopyFrom(file.proto)
+            copy.ClearField("source_code_info")
+            found = self._contents[file.name] = copy.SerializeToString(deterministic=True)
+        return found
 
-    def _all_messages(self) -> Iterator[_Message]:
-        return (t for t in self.types.values() if isinstance(t, _Message))
-
-    def _attach_fields(self, message: _Message) -> None:
+    def _read_members(self, message: MessageElement) -> _Members:
+        file = message.file
+        groups = {f.type_name.lstrip(".") for f in message.proto.field if _is_group(file, f)}
+        nested = [m for m in _visible(message.messages.values()) if m.full_name not in groups]
         oneofs = [
-            _Oneof(message.file, message.source_path + (loc.MESSAGE_ONEOF_DECL, i), d.name)
+            _Oneof(file, message.path + (loc.MESSAGE_ONEOF_DECL, i), d.name)
             for i, d in enumerate(message.proto.oneof_decl)
         ]
-        for index, proto in enumerate(message.proto.field):
-            if _is_group(message.file, proto):
+        fields = []
+        for element in message.fields.values():
+            proto = element.proto
+            if _is_group(file, proto):
                 continue
             oneof = oneofs[proto.oneof_index] if _in_real_oneof(proto) else None
             type_ref = self.type_of(proto)
             member = _Field(
-                message.file,
-                message.source_path + (loc.MESSAGE_FIELD, index),
-                message,
-                proto,
-                type_ref,
-                _written_label(message.file, proto, type_ref),
-                oneof.name if oneof else None,
+                element, message, type_ref, _written_label(file, proto, type_ref), oneof.name if oneof else None
             )
-            message.fields.append(member)
+            fields.append(member)
             if oneof:
                 oneof.members.append(member)
         # The synthetic oneof of a proto3 `optional` field gets no members, so it drops out here.
-        message.oneofs.extend(o for o in oneofs if o.members)
+        return _Members(nested, list(message.enums.values()), fields, [o for o in oneofs if o.members])
 
     def type_of(self, proto: FieldDescriptorProto) -> _TypeRef:
         if proto.type in (FieldDescriptorProto.TYPE_MESSAGE, FieldDescriptorProto.TYPE_GROUP):
-            target = self.types.get(proto.type_name.lstrip("."))
-            if isinstance(target, _Message) and target.is_map_entry:
+            target = self.type_named(proto.type_name.lstrip("."))
+            if isinstance(target, MessageElement) and target.proto.options.map_entry:
                 key, value = target.proto.field
                 return _TypeRef("map", target.full_name, key=self.type_of(key), value=self.type_of(value))
             return _TypeRef("message", proto.type_name.lstrip("."))
@@ -385,16 +340,12 @@ def _dependencies(root: FileDescriptorProto, by_name: dict[str, FileDescriptorPr
     return list(seen.values())
 
 
-def _qualified(package: str, local_name: str) -> str:
-    return f"{package}.{local_name}" if package else local_name
-
-
-def _visible(messages: Iterable[_Message]) -> list[_Message]:
+def _visible(messages: Iterable[MessageElement]) -> list[MessageElement]:
     """Drop map entries: Confluent reads `map<K, V>` from the text and never sees them as messages."""
-    return [m for m in messages if not m.is_map_entry]
+    return [m for m in messages if not m.proto.options.map_entry]
 
 
-def _is_group(file: _SourceFile, proto: FieldDescriptorProto) -> bool:
+def _is_group(file: FileElement, proto: FieldDescriptorProto) -> bool:
     # Confluent's parser keeps proto2 groups apart from fields; editions' delimited fields are plain fields.
     return proto.type == FieldDescriptorProto.TYPE_GROUP and file.proto.syntax in ("", "proto2")
 
@@ -403,7 +354,7 @@ def _in_real_oneof(proto: FieldDescriptorProto) -> bool:
     return proto.HasField("oneof_index") and not proto.proto3_optional
 
 
-def _written_label(file: _SourceFile, proto: FieldDescriptorProto, type_ref: _TypeRef) -> str | None:
+def _written_label(file: FileElement, proto: FieldDescriptorProto, type_ref: _TypeRef) -> str | None:
     """Return the label the .proto text carries, which is the only one Confluent compares."""
     if _in_real_oneof(proto) or type_ref.kind == "map":
         return None
@@ -432,7 +383,7 @@ class _Comparison:
         before, after = self.original.root.proto.package, self.update.root.proto.package
         if before != after:
             # A package that is gone can only be shown where it was.
-            where = _Element(self.update.root if after else self.original.root, (loc.FILE_PACKAGE,))
+            where = _At(self.update.root if after else self.original.root, (loc.FILE_PACKAGE,))
             self._add(
                 "PACKAGE_CHANGED", where, f"Package changed from {_package_text(before)} to {_package_text(after)}."
             )
@@ -468,7 +419,7 @@ class _Comparison:
                     "sibling messages.",
                 )
 
-    def _compare_enum_slot(self, before: _Enum | None, after: _Enum | None) -> None:
+    def _compare_enum_slot(self, before: EnumElement | None, after: EnumElement | None) -> None:
         if after is None:
             self._add("ENUM_REMOVED", before, f'Enum "{before.full_name}" was removed.')
         elif before is None:
@@ -476,7 +427,7 @@ class _Comparison:
         else:
             self._compare_enum_values(before, after)
 
-    def _compare_enum_values(self, before: _Enum, after: _Enum) -> None:
+    def _compare_enum_values(self, before: EnumElement, after: EnumElement) -> None:
         # With aliases the last value of a number wins, as in Confluent's map by number.
         old = {v.number: (i, v) for i, v in enumerate(before.proto.value)}
         new = {v.number: (i, v) for i, v in enumerate(after.proto.value)}
@@ -484,7 +435,7 @@ class _Comparison:
             with self.entered(str(number)):
                 self._compare_enum_value(before, after, old.get(number), new.get(number))
 
-    def _compare_enum_value(self, before: _Enum, after: _Enum, old, new) -> None:
+    def _compare_enum_value(self, before: EnumElement, after: EnumElement, old, new) -> None:
         if new is None:
             self._add(
                 "ENUM_CONST_REMOVED",
@@ -505,14 +456,15 @@ class _Comparison:
                 f'"{new[1].name}".',
             )
 
-    def _compare_messages(self, before: _Message, after: _Message) -> None:
+    def _compare_messages(self, before: MessageElement, after: MessageElement) -> None:
+        old, new = self.original.members(before), self.update.members(after)
         if before.full_name not in self._in_scope:
             self._in_scope.add(before.full_name)
             try:
-                _MessageFields(self, before, after).compare()
+                _MessageFields(self, before, after, old, new).compare()
             finally:
                 self._in_scope.discard(before.full_name)
-        self._compare_type_lists(before.messages, after.messages, before.enums, after.enums)
+        self._compare_type_lists(old.messages, new.messages, old.enums, new.enums)
 
     # Fields, matched by number.
 
@@ -554,16 +506,29 @@ class _Comparison:
             )
 
     def _compare_message_types(self, after: _Field, old: _TypeRef, new: _TypeRef) -> None:
-        before_type, after_type = self.original.types.get(old.name), self.update.types.get(new.name)
+        before_type, after_type = self.original.type_named(old.name), self.update.type_named(new.name)
         if before_type is None or after_type is None:
             if old.name != new.name:
                 self._type_changed("FIELD_NAMED_TYPE_CHANGED", after, f'changed type from "{old.name}" to "{new.name}"')
         elif before_type.local_name != after_type.local_name:
             self._type_changed("FIELD_NAMED_TYPE_CHANGED", after, f'changed type from "{old.name}" to "{new.name}"')
-        elif not _same_definition(before_type, after_type):
+        elif not self._same_definition(before_type, after_type):
             self._compare_referenced_message(after, before_type, after_type)
 
-    def _compare_referenced_message(self, after: _Field, before_type: _Message, after_type: _Message) -> None:
+    def _same_definition(self, before: MessageElement, after: MessageElement) -> bool:
+        """Tell whether Confluent would skip comparing these two: both local, or the same imported version."""
+        before_is_root, after_is_root = before.file is self.original.root, after.file is self.update.root
+        if before_is_root and after_is_root:
+            return True
+        if before_is_root or after_is_root:
+            return False
+        return before.file.name == after.file.name and self.original.content(before.file) == self.update.content(
+            after.file
+        )
+
+    def _compare_referenced_message(
+        self, after: _Field, before_type: MessageElement, after_type: MessageElement
+    ) -> None:
         """Compare a message from another file (or another version of it), as a schema of its own."""
         nested = _Comparison(self.original, self.update, before_type.local_name.split("."), self._in_scope)
         nested._compare_messages(before_type, after_type)
@@ -580,7 +545,7 @@ class _Comparison:
 
     # Bookkeeping.
 
-    def add_at(self, parts: Sequence[str], kind: str, where: _Element, message: str, *suffix: int) -> None:
+    def add_at(self, parts: Sequence[str], kind: str, where, message: str, *suffix: int) -> None:
         with self.entered(*parts):
             self._add(kind, where, message, *suffix)
 
@@ -592,24 +557,28 @@ class _Comparison:
         finally:
             del self._path[len(self._path) - len(parts) :]
 
-    def _add(self, kind: str, where: _Element, message: str, *suffix: int) -> None:
-        path, line, column = where.place(*suffix)
-        self.differences.append(Difference(kind, "#/" + "/".join(self._path), message, path, line, column))
+    def _add(self, kind: str, where, message: str, *suffix: int) -> None:
+        """Add a difference at `where` (anything with a file element and a source path) or a part of it."""
+        line, column = where.file.finder.position(where.path + suffix)
+        self.differences.append(Difference(kind, "#/" + "/".join(self._path), message, where.file.name, line, column))
 
 
 class _MessageFields:
     """Compare the fields and oneofs of one pair of messages, as Confluent's MessageSchemaDiff does."""
 
-    def __init__(self, comparison: _Comparison, before: _Message, after: _Message):
+    def __init__(
+        self, comparison: _Comparison, before: MessageElement, after: MessageElement, old: _Members, new: _Members
+    ):
         self.comparison = comparison
         self.before, self.after = before, after
-        self.old_all = {f.number: f for f in before.fields}
-        self.new_all = {f.number: f for f in after.fields}
-        self.old_top = {f.number: f for f in before.fields if f.oneof is None}
-        self.new_top = {f.number: f for f in after.fields if f.oneof is None}
+        self.old_oneofs, self.new_oneofs = old.oneofs, new.oneofs
+        self.old_all = {f.number: f for f in old.fields}
+        self.new_all = {f.number: f for f in new.fields}
+        self.old_top = {f.number: f for f in old.fields if f.oneof is None}
+        self.new_top = {f.number: f for f in new.fields if f.oneof is None}
 
     def compare(self) -> None:
-        for oneof in self.after.oneofs:
+        for oneof in self.new_oneofs:
             self._check_oneof_origins(oneof)
         self._compare_oneofs()
         self._compare_top_level_fields()
@@ -635,8 +604,8 @@ class _MessageFields:
             self.comparison.add_at([oneof.name], kind, oneof, text)
 
     def _compare_oneofs(self) -> None:
-        before = {o.name: o for o in self.before.oneofs}
-        after = {o.name: o for o in self.after.oneofs}
+        before = {o.name: o for o in self.old_oneofs}
+        after = {o.name: o for o in self.new_oneofs}
         for name in sorted(before.keys() | after.keys()):
             if name not in after:
                 self.comparison.add_at(
@@ -710,17 +679,8 @@ def _union(first: dict, second: dict) -> list:
     return list(dict.fromkeys([*first, *second]))
 
 
-def _same_definition(before: _Message | _Enum, after: _Message | _Enum) -> bool:
-    """Tell whether Confluent would skip comparing these two: both local, or the same imported version."""
-    if before.file.is_root and after.file.is_root:
-        return True
-    if before.file.is_root or after.file.is_root:
-        return False
-    return before.file.name == after.file.name and before.file.content == after.file.content
-
-
-def _value_of(enum: _Enum, index: int) -> _Element:
-    return _Element(enum.file, enum.source_path + (loc.ENUM_VALUE, index))
+def _value_of(enum: EnumElement, index: int) -> _At:
+    return _At(enum.file, enum.path + (loc.ENUM_VALUE, index))
 
 
 def _type_suffix(member: _Field) -> tuple[int, ...]:

@@ -375,6 +375,11 @@ class MessageElement(Element):
         super().__init__(proto, file, path, full_name, parent)
         # Syntax and inherited features: what, besides the descriptor, decides the encoding.
         self.context = context
+        # Only a nested message can be a map's entry, so a top-level one never reads its options here.
+        self.is_map_entry: bool = (
+            isinstance(parent, MessageElement) and proto.HasField("options") and proto.options.map_entry
+        )
+        self._wrapped: dict[int, FieldElement] = {}
 
     @_kept
     def inner_context(self) -> tuple:
@@ -382,12 +387,6 @@ class MessageElement(Element):
         if self.file.syntax == "editions" and self.proto.HasField("options"):
             return self.context + (_features_bytes(self.proto.options),)
         return self.context
-
-    @_kept
-    def is_map_entry(self) -> bool:
-        return (
-            isinstance(self.parent, MessageElement) and self.proto.HasField("options") and self.proto.options.map_entry
-        )
 
     @_kept
     def map_field_path(self) -> tuple[int, ...] | None:
@@ -412,6 +411,8 @@ class MessageElement(Element):
     @_kept
     def messages(self) -> dict[str, "MessageElement"]:
         """Return the nested messages by name."""
+        if not self.proto.nested_type:
+            return {}
         return {
             proto.name: MessageElement(
                 proto,
@@ -427,6 +428,8 @@ class MessageElement(Element):
     @_kept
     def enums(self) -> dict[str, "EnumElement"]:
         """Return the nested enums by name."""
+        if not self.proto.enum_type:
+            return {}
         return {
             proto.name: EnumElement(
                 proto,
@@ -442,6 +445,8 @@ class MessageElement(Element):
     @_kept
     def extensions(self) -> dict[str, "FieldElement"]:
         """Return the extensions declared inside this message, by name."""
+        if not self.proto.extension:
+            return {}
         return {
             proto.name: FieldElement(
                 proto, self.file, self.path + (MESSAGE_EXTENSION, index), f"{self.full_name}.{proto.name}", self
@@ -454,26 +459,28 @@ class MessageElement(Element):
         """Return the index of each field number in the descriptor, without wrapping the fields."""
         return {proto.number: index for index, proto in enumerate(self.proto.field)}
 
-    @_kept
-    def _wrapped(self) -> dict[int, "FieldElement"]:
-        return {}
-
     def field(self, number: int) -> "FieldElement":
         """Return the field of that number (which must exist)."""
         element = self._wrapped.get(number)
         if element is None:
             index = self.numbers[number]
-            proto = self.proto.field[index]
-            path = self.map_field_path or self.path + (MESSAGE_FIELD, index)
-            element = self._wrapped[number] = FieldElement(
-                proto, self.file, path, f"{self.full_name}.{proto.name}", self, self.oneof_of(proto)
-            )
+            element = self._wrapped[number] = self._wrap(index, self.proto.field[index])
         return element
 
-    @property
+    @_kept
     def fields(self) -> dict[int, "FieldElement"]:
-        """Return every field by number, in declaration order."""
-        return {number: self.field(number) for number in self.numbers}
+        """Return every field by number, in declaration order: the same elements `field` returns."""
+        wrapped, found = self._wrapped, {}
+        for index, proto in enumerate(self.proto.field):
+            element = wrapped.get(proto.number)
+            if element is None:
+                element = wrapped[proto.number] = self._wrap(index, proto)
+            found[proto.number] = element
+        return found
+
+    def _wrap(self, index: int, proto: FieldDescriptorProto) -> "FieldElement":
+        path = self.map_field_path if self.is_map_entry else self.path + (MESSAGE_FIELD, index)
+        return FieldElement(proto, self.file, path, f"{self.full_name}.{proto.name}", self, self.oneof_of(proto))
 
     def oneof_of(self, field: FieldDescriptorProto) -> str | None:
         """Return the name of the real oneof the field belongs to, if any."""
