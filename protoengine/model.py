@@ -375,11 +375,6 @@ class MessageElement(Element):
         super().__init__(proto, file, path, full_name, parent)
         # Syntax and inherited features: what, besides the descriptor, decides the encoding.
         self.context = context
-        # Only a nested message can be a map's entry, so a top-level one never reads its options here.
-        self.is_map_entry: bool = (
-            isinstance(parent, MessageElement) and proto.HasField("options") and proto.options.map_entry
-        )
-        self._wrapped: dict[int, FieldElement] = {}
 
     @_kept
     def inner_context(self) -> tuple:
@@ -387,6 +382,11 @@ class MessageElement(Element):
         if self.file.syntax == "editions" and self.proto.HasField("options"):
             return self.context + (_features_bytes(self.proto.options),)
         return self.context
+
+    @_kept
+    def is_map_entry(self) -> bool:
+        proto = self.proto
+        return isinstance(self.parent, MessageElement) and proto.HasField("options") and proto.options.map_entry
 
     @_kept
     def map_field_path(self) -> tuple[int, ...] | None:
@@ -458,6 +458,10 @@ class MessageElement(Element):
     def numbers(self) -> dict[int, int]:
         """Return the index of each field number in the descriptor, without wrapping the fields."""
         return {proto.number: index for index, proto in enumerate(self.proto.field)}
+
+    @_kept
+    def _wrapped(self) -> dict[int, "FieldElement"]:
+        return {}
 
     def field(self, number: int) -> "FieldElement":
         """Return the field of that number (which must exist)."""
