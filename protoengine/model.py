@@ -51,7 +51,6 @@ class DescriptorModel:
         self.files: tuple[FileDescriptorProto, ...] = tuple(files)
         self._finders: dict[str, PositionFinder] = {}
         self._symbols: dict[str, dict[str, str]] = {}
-        self._lint_files: dict[str, object] = {}
         self._confluent: dict[bool, object] = {}
         self._declarations: dict[str, Declarations] = {}
         self._file_elements: dict[str, FileElement] = {}
@@ -124,17 +123,6 @@ class DescriptorModel:
     def breaking(self) -> "ElementIndex":
         """Return the index breaking-change comparisons read: the set's files without Google's well-known types."""
         return self.elements(well_known=False)
-
-    def lint_file(self, file: FileDescriptorProto):
-        """Return lint's elements of a file of this set, gathered once (a new walk for a foreign file)."""
-        from protoengine.lint.model import LintFile
-
-        if self.by_name.get(file.name) is not file:
-            return LintFile(file, self.workspace, finder=self.finder(file))
-        found = self._lint_files.get(file.name)
-        if found is None:
-            found = self._lint_files[file.name] = LintFile(file, self.workspace, finder=self.finder(file))
-        return found
 
     def confluent(self, *, well_known: bool = True):
         """Return the set as Confluent's SchemaDiff sees it: its root file and the types the root can see.
