@@ -123,7 +123,7 @@ def diff(previous: Sequence[FileDescriptorProto], current: Sequence[FileDescript
     original, update = schema_of(previous), schema_of(current)
     if original is None or update is None:
         return []
-    comparison = _Comparison(original, update)
+    comparison = _Comparison(original, update, referenced=_ReferencedPairs())
     comparison.compare_roots()
     return comparison.differences
 
@@ -366,18 +366,79 @@ def _written_label(file: FileElement, proto: FieldDescriptorProto, type_ref: _Ty
     return None
 
 
+# Past this many differences a list keeps only ones it does not hold yet: a message reached
+# along many paths repeats the same differences once per path, which could double per level.
+MAX_REPEATED_DIFFERENCES = 5000
+# Messages that refer back to each other can give a pair a new scope along every path; past
+# this many walks of a pair its first result is reused. Every pair reached is still walked,
+# so the verdict holds; only a repeated "definition changed" note met through a loop may differ.
+MAX_SCOPES_PER_PAIR = 8
+
+
+@dataclass(frozen=True)
+class _PairResult:
+    """What comparing one referenced (before, after) pair found, and the scope it holds for.
+
+    The walk depends on the messages in scope only through the names it looked up there
+    (`checked`), so it holds again wherever those names are in scope the same way (`guarded`).
+    """
+
+    checked: frozenset[str]
+    guarded: frozenset[str]
+    differences: tuple[Difference, ...]
+    # Each difference once, in the order first found, with the index where it first is.
+    distinct: dict[Difference, int]
+    incompatible: bool
+
+
+class _ReferencedPairs:
+    """Results of referenced message pairs, kept for one diff so each pair is walked once per scope."""
+
+    def __init__(self):
+        self._results: dict[tuple[str, str], list[_PairResult]] = {}
+
+    def find(self, before: MessageElement, after: MessageElement, in_scope: set[str]) -> _PairResult | None:
+        results = self._results.get((before.full_name, after.full_name), ())
+        for result in results:
+            if result.guarded == result.checked & in_scope:
+                return result
+        return results[0] if len(results) >= MAX_SCOPES_PER_PAIR else None
+
+    def keep(self, before: MessageElement, after: MessageElement, in_scope: set[str], nested: _Comparison):
+        checked = frozenset(nested.checked)
+        result = _PairResult(
+            checked,
+            checked & in_scope,
+            tuple(nested.differences),
+            nested.distinct,
+            any(not d.compatible for d in nested.distinct),
+        )
+        self._results.setdefault((before.full_name, after.full_name), []).append(result)
+        return result
+
+
 class _Comparison:
     """Walk the original and the update the way Confluent's SchemaDiff does, collecting differences."""
 
     def __init__(
-        self, original: ConfluentSchema, update: ConfluentSchema, path: Sequence[str] = (), in_scope: Iterable[str] = ()
+        self,
+        original: ConfluentSchema,
+        update: ConfluentSchema,
+        path: Sequence[str] = (),
+        in_scope: Iterable[str] = (),
+        *,
+        referenced: _ReferencedPairs,
     ):
         self.original = original
         self.update = update
         self.differences: list[Difference] = []
+        self.distinct: dict[Difference, int] = {}
         self._path = list(path)
         # Messages being compared further up, so recursive types end.
         self._in_scope = set(in_scope)
+        # Names this walk looked up in `_in_scope`: its result depends on the scope through these only.
+        self.checked: set[str] = set()
+        self._referenced = referenced
 
     def compare_roots(self) -> None:
         before, after = self.original.root.proto.package, self.update.root.proto.package
@@ -458,6 +519,7 @@ class _Comparison:
 
     def _compare_messages(self, before: MessageElement, after: MessageElement) -> None:
         old, new = self.original.members(before), self.update.members(after)
+        self.checked.add(before.full_name)
         if before.full_name not in self._in_scope:
             self._in_scope.add(before.full_name)
             try:
@@ -529,11 +591,25 @@ class _Comparison:
     def _compare_referenced_message(
         self, after: _Field, before_type: MessageElement, after_type: MessageElement
     ) -> None:
-        """Compare a message from another file (or another version of it), as a schema of its own."""
-        nested = _Comparison(self.original, self.update, before_type.local_name.split("."), self._in_scope)
-        nested._compare_messages(before_type, after_type)
-        self.differences.extend(nested.differences)
-        if any(not d.compatible for d in nested.differences):
+        """Compare a message from another file (or another version of it), as a schema of its own.
+
+        Its differences carry paths from the message itself, not from here, so a pair met again
+        along another path (a diamond of references) reuses what the first walk found.
+        """
+        found = self._referenced.find(before_type, after_type, self._in_scope)
+        if found is None:
+            nested = _Comparison(
+                self.original,
+                self.update,
+                before_type.local_name.split("."),
+                self._in_scope,
+                referenced=self._referenced,
+            )
+            nested._compare_messages(before_type, after_type)
+            found = self._referenced.keep(before_type, after_type, self._in_scope, nested)
+        self.checked |= found.checked
+        self._keep_all(found)
+        if found.incompatible:
             self._type_changed(
                 "FIELD_NAMED_TYPE_CHANGED",
                 after,
@@ -560,7 +636,29 @@ class _Comparison:
     def _add(self, kind: str, where, message: str, *suffix: int) -> None:
         """Add a difference at `where` (anything with a file element and a source path) or a part of it."""
         line, column = where.file.finder.position(where.path + suffix)
-        self.differences.append(Difference(kind, "#/" + "/".join(self._path), message, where.file.name, line, column))
+        self._keep(Difference(kind, "#/" + "/".join(self._path), message, where.file.name, line, column))
+
+    def _keep(self, difference: Difference) -> None:
+        """Append a difference; past the bound, only one this list does not hold yet (same verdict, same set)."""
+        if difference not in self.distinct:
+            self.distinct[difference] = len(self.differences)
+        elif len(self.differences) >= MAX_REPEATED_DIFFERENCES:
+            return
+        self.differences.append(difference)
+
+    def _keep_all(self, found: _PairResult) -> None:
+        """Append a referenced pair's differences as `_keep` would one by one, looking at each only once."""
+        start = len(self.differences)
+        room = max(MAX_REPEATED_DIFFERENCES - start, 0)
+        self.differences.extend(found.differences[:room])
+        for difference, first in found.distinct.items():
+            if difference in self.distinct:
+                continue
+            if first < room:
+                self.distinct[difference] = start + first
+            else:
+                self.distinct[difference] = len(self.differences)
+                self.differences.append(difference)
 
 
 class _MessageFields:

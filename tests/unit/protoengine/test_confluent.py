@@ -4,12 +4,13 @@ Cases marked "Confluent's case" repeat examples from Confluent's own
 `diff-schema-examples.json`, with the differences and verdict it expects.
 """
 
+import threading
 from itertools import permutations
 
 import pytest
 
 from protoengine.compiler import compile_sources
-from protoengine.confluent_diff import DIFFERENCE_TYPES, check, diff
+from protoengine.confluent_diff import DIFFERENCE_TYPES, MAX_REPEATED_DIFFERENCES, check, diff
 from protoengine.findings import Finding
 
 ROOT = "trading/v1/tick.proto"
@@ -634,6 +635,42 @@ def test_it_ends_on_recursive_imported_messages():
     )
 
     assert [f.confluent for f in check(previous, current)] == ["FIELD_SCALAR_KIND_CHANGED", "FIELD_NAMED_TYPE_CHANGED"]
+
+
+def diamond(depth: int, bottom: str) -> dict[str, str]:
+    """Return an import whose message at each level refers twice to the next: 2**depth paths to the bottom."""
+    levels = [f"message Level{i} {{ Level{i + 1} left = 1; Level{i + 1} right = 2; }}" for i in range(depth)]
+    return venue(*levels, f"message Level{depth} {{ {bottom} }}")
+
+
+def diff_within(seconds: float, previous, current) -> list:
+    """Run the diff in a thread so that a walk along every path fails the test instead of hanging it."""
+    found = []
+    worker = threading.Thread(target=lambda: found.append(diff(previous, current)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"the diff did not finish within {seconds} s"
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("bottom", "change", "compatible"),
+    [
+        pytest.param("int32 id = 1; string note = 2;", "FIELD_ADDED", True, id="a field added at the bottom"),
+        pytest.param("string id = 1;", "FIELD_SCALAR_KIND_CHANGED", False, id="a field retyped at the bottom"),
+    ],
+)
+def test_it_compares_a_message_reached_along_many_paths_once(bottom, change, compatible):
+    previous = schema(ticks_using("common.v1.Level0"), diamond(30, "int32 id = 1;"))
+    current = schema(ticks_using("common.v1.Level0"), diamond(30, bottom))
+
+    found = diff_within(10, previous, current)
+
+    assert (change, "#/Level30/2" if compatible else "#/Level30/1") in [(d.type, d.full_path) for d in found]
+    assert all(d.compatible for d in found) == compatible
+    assert len(found) <= MAX_REPEATED_DIFFERENCES + len(set(found)), "repeats stop at the bound"
+    if not compatible:
+        assert ("FIELD_NAMED_TYPE_CHANGED", "#/Tick/1") in [(d.type, d.full_path) for d in found]
 
 
 def test_it_uses_well_known_types_without_comparing_them():
