@@ -112,8 +112,11 @@ def check_import_used(entry: Import, config) -> Problem | None:
     workspace = entry.file.workspace
     if entry.is_public or entry.name not in workspace.files:
         return None
-    provided = workspace.exported_by(entry.name)
-    if provided & _type_files(entry.file) or provided & _option_files(entry.file):
+    used = _type_files(entry.file) | _option_files(entry.file)
+    # A file this one imports itself is used through that import: another import re-exporting it is not, as in buf.
+    imported = set(entry.file.proto.dependency)
+    needed = {name for name in used if name == entry.name or name not in imported}
+    if workspace.exported_by(entry.name) & needed:
         return None
     return Problem(entry, f'Import "{entry.name}" is unused.')
 

@@ -224,6 +224,61 @@ package acme.noversion;
 message NoVersion {}
 """,
     },
+    # A type re-exported by one import and imported directly too is used through the direct import only.
+    "public_imports": {
+        "acme/reexport/v1/hub.proto": """\
+syntax = "proto3";
+
+package acme.reexport.v1;
+
+import public "acme/reexport/v1/leaf.proto";
+import public "google/protobuf/empty.proto";
+
+message Hub {}
+""",
+        "acme/reexport/v1/leaf.proto": """\
+syntax = "proto3";
+
+package acme.reexport.v1;
+
+message Leaf {}
+""",
+        "acme/reexport/v1/direct.proto": """\
+syntax = "proto3";
+
+package acme.reexport.v1;
+
+import "acme/reexport/v1/hub.proto";
+import "acme/reexport/v1/leaf.proto";
+
+message Direct {
+  Leaf leaf = 1;
+}
+""",
+        "acme/reexport/v1/through.proto": """\
+syntax = "proto3";
+
+package acme.reexport.v1;
+
+import "acme/reexport/v1/hub.proto";
+
+message Through {
+  Leaf leaf = 1;
+}
+""",
+        "acme/reexport/v1/service.proto": """\
+syntax = "proto3";
+
+package acme.reexport.v1;
+
+import "acme/reexport/v1/hub.proto";
+import "google/protobuf/empty.proto";
+
+service PingService {
+  rpc Ping(google.protobuf.Empty) returns (google.protobuf.Empty);
+}
+""",
+    },
     "packages": {
         "acme/mixed/v1/a.proto": """\
 syntax = "proto3";
