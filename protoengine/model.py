@@ -401,45 +401,27 @@ class MessageElement(Element):
         """Return the nested messages by name."""
         if not self.proto.nested_type:
             return {}
-        return {
-            proto.name: MessageElement(
-                proto,
-                self.file,
-                self.path + (MESSAGE_NESTED_TYPE, index),
-                f"{self.full_name}.{proto.name}",
-                self,
-                self.inner_context,
-            )
-            for index, proto in enumerate(self.proto.nested_type)
-        }
+        return self._declared(self.proto.nested_type, MESSAGE_NESTED_TYPE, MessageElement, self.inner_context)
 
     @_kept
     def enums(self) -> dict[str, "EnumElement"]:
         """Return the nested enums by name."""
         if not self.proto.enum_type:
             return {}
-        return {
-            proto.name: EnumElement(
-                proto,
-                self.file,
-                self.path + (MESSAGE_ENUM_TYPE, index),
-                f"{self.full_name}.{proto.name}",
-                self,
-                self.inner_context,
-            )
-            for index, proto in enumerate(self.proto.enum_type)
-        }
+        return self._declared(self.proto.enum_type, MESSAGE_ENUM_TYPE, EnumElement, self.inner_context)
 
     @_kept
     def extensions(self) -> dict[str, "FieldElement"]:
         """Return the extensions declared inside this message, by name."""
-        if not self.proto.extension:
-            return {}
+        return self._declared(self.proto.extension, MESSAGE_EXTENSION, FieldElement)
+
+    def _declared(self, protos, kind: int, element_class, *context) -> dict:
+        """Return elements of the declarations `protos` (this message's `kind` of child) by name."""
         return {
-            proto.name: FieldElement(
-                proto, self.file, self.path + (MESSAGE_EXTENSION, index), f"{self.full_name}.{proto.name}", self
+            proto.name: element_class(
+                proto, self.file, self.path + (kind, index), f"{self.full_name}.{proto.name}", self, *context
             )
-            for index, proto in enumerate(self.proto.extension)
+            for index, proto in enumerate(protos)
         }
 
     @_kept
