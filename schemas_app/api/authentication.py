@@ -186,9 +186,6 @@ class _RecentSignIns:
             self._entries.clear()
         self._entries[name] = (context, epoch, time.monotonic() + self.SECONDS)
 
-    def clear(self) -> None:
-        self._entries.clear()
-
 
 recent_sign_ins = _RecentSignIns()
 
