@@ -121,15 +121,13 @@ def run_breaking(
     def check() -> list[Finding]:
         settings = bufconfig.breaking_settings(bufconfig.read_buf_yaml(folder(current_dir)))
         rule_ids = _breaking_rule_ids(settings, categories, rules, except_)
-        previous_files, current_files = (
-            _own_files(_compile_folder(against_dir)),
-            _own_files(_compile_folder(current_dir)),
-        )
-        packages = bufconfig.packages_by_path(previous_files, current_files)
+        previous, current = _compile_folder(against_dir), _compile_folder(current_dir)
+        packages = bufconfig.packages_by_path(_own_files(previous), _own_files(current))
         path_filter = bufconfig.PathFilter(
             settings.ignore, packages, lambda name: breaking.resolve_rule_ids(use=(name,))
         )
-        return path_filter.apply(breaking.check(previous_files, current_files, rule_ids))
+        # The compiled sets, not their files: a set knows which well-known files are the folder's own copies.
+        return path_filter.apply(breaking.check(previous or (), current or (), rule_ids))
 
     return _run(check, error_format, out or sys.stdout, err or sys.stderr)
 

@@ -115,7 +115,7 @@ class CompiledFiles:
         """Return the set's one DescriptorModel, built on first need and kept with the set."""
         from protoengine.model import DescriptorModel  # the model reads compiled sets; built lazily
 
-        return DescriptorModel(self.files)
+        return DescriptorModel(self.files, self.given)
 
     def file(self, path: str) -> FileDescriptorProto:
         """Return the compiled file of that import path; KeyError when it is not part of the result."""

@@ -17,7 +17,7 @@ looks only at the messages that changed never wraps the rest.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import cached_property
 
 from google.protobuf.descriptor_pb2 import DescriptorProto, FieldDescriptorProto, FileDescriptorProto
@@ -45,10 +45,15 @@ Place = tuple[str, int, int, int, int]
 
 
 class DescriptorModel:
-    """The files of a compiled set (well-known types included) and what is derived from them."""
+    """The files of a compiled set (well-known types included) and what is derived from them.
 
-    def __init__(self, files: Iterable[FileDescriptorProto]):
+    `given` names the files that came from the input (CompiledFiles.given): a tree's own copy
+    of a well-known file is one of its own files, as buf treats it.
+    """
+
+    def __init__(self, files: Iterable[FileDescriptorProto], given: Collection[str] = frozenset()):
         self.files: tuple[FileDescriptorProto, ...] = tuple(files)
+        self.given = frozenset(given)
         self._finders: dict[str, PositionFinder] = {}
         self._symbols: dict[str, dict[str, str]] = {}
         self._confluent: dict[bool, object] = {}
@@ -58,8 +63,8 @@ class DescriptorModel:
 
     @cached_property
     def own_files(self) -> tuple[FileDescriptorProto, ...]:
-        """Return the files that are not Google's well-known types."""
-        return tuple(file for file in self.files if not is_well_known(file.name))
+        """Return the files that are not Google's well-known types, or that the input gave (its own copy of one)."""
+        return tuple(file for file in self.files if file.name in self.given or not is_well_known(file.name))
 
     @cached_property
     def by_name(self) -> dict[str, FileDescriptorProto]:
@@ -108,7 +113,7 @@ class DescriptorModel:
         return found
 
     def elements(self, *, well_known: bool = True) -> "ElementIndex":
-        """Return the element index of the set's files; without `well_known`, of its files other than Google's.
+        """Return the element index of the set's files; without `well_known`, of its own files (see own_files).
 
         Both indexes share each file's element tree, so an element reached through
         either is the same object, wrapped once.
@@ -121,7 +126,7 @@ class DescriptorModel:
 
     @property
     def breaking(self) -> "ElementIndex":
-        """Return the index breaking-change comparisons read: the set's files without Google's well-known types."""
+        """Return the index breaking-change comparisons read: the set's own files (no bundled well-known types)."""
         return self.elements(well_known=False)
 
     def confluent(self, *, well_known: bool = True):

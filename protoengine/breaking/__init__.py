@@ -1,6 +1,6 @@
 """Detect breaking changes between two sets of .proto files, with buf's rule ids and categories.
 
-    findings = check(previous.own_files, current.own_files, rule_ids=["WIRE_JSON"])
+    findings = check(previous, current, rule_ids=["WIRE_JSON"])  # two compiled sets
 
 Types are matched by fully qualified name across the whole set, so moving a message
 to another file is seen as a move (FILE category) rather than a deletion everywhere.
@@ -41,7 +41,8 @@ def check(
 
     Each side is a sequence of files or a compiled set, whose model keeps the index.
     `rule_ids` may name rules, categories or deprecated rule ids; None means buf's
-    default, the FILE category. Google's well-known types are ignored if present.
+    default, the FILE category. Google's well-known types are ignored if present, except a
+    compiled set's own copy of one (a vendored file), which buf compares like any other file.
     """
     selected = resolve_rule_ids() if rule_ids is None else resolve_rule_ids(rule_ids)
     return compare(model_of(previous).breaking, model_of(current).breaking, selected)

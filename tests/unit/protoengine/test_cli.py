@@ -495,6 +495,21 @@ def test_breaking_compiles_a_folder_with_its_own_cpp_features_proto(tmp_path):
     assert breaking(previous, previous) == (0, "", "")
 
 
+def test_breaking_reports_changes_in_a_folder_s_own_copy_of_a_well_known_file_as_buf_does(tmp_path):
+    previous = vendored_tree(tmp_path / "previous")
+    current = vendored_tree(tmp_path / "current")
+    copy = current / "google/protobuf/cpp_features.proto"
+    copy.write_text(copy.read_text(encoding="utf-8").replace("enum_name_uses_string_view = 3", "renamed = 3"))
+    code, out, err = breaking(current, previous, rules=["FIELD_SAME_NAME"], error_format="json")
+    assert (code, err) == (100, "")
+    assert [(f["path"], f["type"]) for f in json_lines(out)] == [
+        ("google/protobuf/cpp_features.proto", "FIELD_SAME_NAME")
+    ]
+    # buf.yaml's `ignore: [google]` skips the copy, as it skips any folder.
+    (current / "buf.yaml").write_text("version: v2\nbreaking:\n  use: [FIELD_SAME_NAME]\n  ignore: [google]\n")
+    assert breaking(current, previous) == (0, "", "")
+
+
 def test_lint_reports_a_folder_s_own_copy_of_a_well_known_file_as_buf_does(tmp_path):
     folder = vendored_tree(tmp_path / "vendored")
     code, out, err = lint(folder, error_format="json")
