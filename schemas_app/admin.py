@@ -3,13 +3,14 @@
 from auditlog.admin import LogEntryAdmin as AuditlogEntryAdmin
 from auditlog.models import LogEntry
 from django.contrib import admin, messages
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
 from schemas_app import deprecation, selectors, services
-from schemas_app.admin_access import GrantsShown
+from schemas_app.admin_access import GrantsShown, TenantScoped
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
 from schemas_app.side_by_side import findings_table
@@ -17,7 +18,8 @@ from schemas_app.ui.sign_in import LimitedAdminAuthenticationForm
 
 
 @admin.register(Tenant)
-class TenantAdmin(GrantsShown):
+class TenantAdmin(TenantScoped, GrantsShown):
+    tenant_path = ""  # a tenant is its own
     list_display = ("slug", "name", "shared", "created_at")
     search_fields = ("slug", "name")
     readonly_fields = ("grants",)
@@ -73,7 +75,7 @@ class ThroughServices:
 
 
 @admin.register(Subject)
-class SubjectAdmin(ThroughServices, GrantsShown):
+class SubjectAdmin(TenantScoped, ThroughServices, GrantsShown):
     list_display = (
         "name",
         "tenant",
@@ -141,7 +143,8 @@ class SubjectAdmin(ThroughServices, GrantsShown):
 
 
 @admin.register(SubjectVersion)
-class SubjectVersionAdmin(ThroughServices, admin.ModelAdmin):
+class SubjectVersionAdmin(TenantScoped, ThroughServices, admin.ModelAdmin):
+    tenant_path = "subject__tenant"
     list_display = (
         "subject",
         "version",
@@ -237,7 +240,7 @@ class SubjectVersionAdmin(ThroughServices, admin.ModelAdmin):
 
 
 @admin.register(Schema)
-class SchemaAdmin(admin.ModelAdmin):
+class SchemaAdmin(TenantScoped, admin.ModelAdmin):
     list_display = ("id", "guid", "schema_type", "fingerprint", "created_at")
     search_fields = ("fingerprint", "guid")
     readonly_fields = (
@@ -251,6 +254,10 @@ class SchemaAdmin(admin.ModelAdmin):
         "created_at",
     )
 
+    def limit_to_tenants(self, queryset, tenants):
+        # A schema is stored once for every subject holding it: it is a tenant's while one of its versions is.
+        return queryset.filter(pk__in=SubjectVersion.objects.filter(subject__tenant__in=tenants).values("schema"))
+
     def has_add_permission(self, request):
         return False
 
@@ -262,7 +269,7 @@ class SchemaAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubjectConfig)
-class SubjectConfigAdmin(admin.ModelAdmin):
+class SubjectConfigAdmin(TenantScoped, admin.ModelAdmin):
     """Configuration rows, written through `services.config_update` with its validation."""
 
     list_display = (
@@ -317,7 +324,7 @@ class SubjectConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubjectMode)
-class SubjectModeAdmin(admin.ModelAdmin):
+class SubjectModeAdmin(TenantScoped, admin.ModelAdmin):
     """Modes, written through `services.mode_update` (IMPORT needs an empty scope)."""
 
     list_display = ("tenant", "subject_name", "mode")
@@ -344,9 +351,19 @@ admin.site.login_form = LimitedAdminAuthenticationForm
 
 
 @admin.register(LogEntry)
-class AuditEntryAdmin(AuditlogEntryAdmin):
+class AuditEntryAdmin(TenantScoped, AuditlogEntryAdmin):
     list_display = ("created", "resource_url", "action", "msg_short", "user_url", "remote_addr", "cid")
     actions = None
+
+    def limit_to_tenants(self, queryset, tenants):
+        # An entry is a tenant's when the row it records is one its admin page shows for those tenants; entries
+        # of rows no tenant owns (accounts, groups, tokens) or of rows since purged are the superusers' alone.
+        recorded = Q(pk__in=[])
+        for model, model_admin in self.admin_site._registry.items():
+            if isinstance(model_admin, TenantScoped) and model_admin is not self:
+                rows = model_admin.limit_to_tenants(model._default_manager.all(), tenants)
+                recorded |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=rows.values("pk"))
+        return queryset.filter(recorded)
 
     def has_add_permission(self, request):
         return False

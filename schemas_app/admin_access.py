@@ -6,6 +6,7 @@ their change pages list the grants in force, and a group's page lists every gran
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 from django.utils.html import format_html_join
@@ -14,9 +15,60 @@ from guardian.models import GroupObjectPermission
 
 from schemas_app import access, tenants, tokens
 from schemas_app.errors import RegistryError
-from schemas_app.models import ApiToken, SubjectPrefixGrant, TenantBinding, TenantConfig
+from schemas_app.models import ApiToken, SubjectPrefixGrant, Tenant, TenantBinding, TenantConfig
 
 ROLE_OF_PERMISSION = {codename: role for role, codename in access.PERMISSION_OF_ROLE.items()}
+
+
+class TenantScoped:
+    """An admin page of tenant-owned rows: staff see and change only rows of the tenants they may read.
+
+    The rule of GET /reviews and the review queue (`access.readable_tenants`; superusers see every tenant).
+    A row out of scope is missing from the list, its pages answer as for a row that does not exist, its
+    tenant is not offered in forms or in the list's tenant filter. `tenant_path` leads from the row to its
+    tenant ("" for a tenant itself); a row whose tenant is null (a prefix grant of every tenant) is the
+    superusers' alone.
+    """
+
+    tenant_path = "tenant"
+
+    def limit_to_tenants(self, queryset, tenants):
+        """Return the rows of `queryset` that belong to one of `tenants` (a queryset of tenants)."""
+        return queryset.filter(**{f"{self.tenant_path}__in" if self.tenant_path else "pk__in": tenants})
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if access.sees_every_tenant(request.user):
+            return queryset
+        return self.limit_to_tenants(queryset, access.readable_tenants(request.user))
+
+    def in_scope(self, request, obj) -> bool:
+        """Return True if the user may see `obj` (None: the page as a whole) by its tenant."""
+        if obj is None or access.sees_every_tenant(request.user):
+            return True
+        rows = self.model._default_manager.filter(pk=obj.pk)
+        return self.limit_to_tenants(rows, access.readable_tenants(request.user)).exists()
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self.in_scope(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self.in_scope(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self.in_scope(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Tenant and not access.sees_every_tenant(request.user):
+            kwargs["queryset"] = access.readable_tenants(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        # Django's filter of a foreign key lists every tenant by name; this one lists those of the rows shown.
+        return [
+            (name, RelatedOnlyFieldListFilter) if name == self.tenant_path else name
+            for name in super().get_list_filter(request)
+        ]
 
 
 class GrantsShown(GuardedModelAdmin):
@@ -44,14 +96,14 @@ class GrantsShown(GuardedModelAdmin):
 
 
 @admin.register(SubjectPrefixGrant)
-class SubjectPrefixGrantAdmin(GrantsShown):
+class SubjectPrefixGrantAdmin(TenantScoped, GrantsShown):
     list_display = ("prefix", "tenant", "created_at")
     search_fields = ("prefix",)
     readonly_fields = ("grants",)
 
 
 @admin.register(TenantBinding)
-class TenantBindingAdmin(admin.ModelAdmin):
+class TenantBindingAdmin(TenantScoped, admin.ModelAdmin):
     list_display = ("user", "tenant")
     list_select_related = ("user", "tenant")
     autocomplete_fields = ("user",)
@@ -134,7 +186,7 @@ class TenantConfigForm(forms.ModelForm):
 
 
 @admin.register(TenantConfig)
-class TenantConfigAdmin(admin.ModelAdmin):
+class TenantConfigAdmin(TenantScoped, admin.ModelAdmin):
     """Tenant configurations, validated against system/config.proto exactly as over REST."""
 
     form = TenantConfigForm

@@ -11,14 +11,15 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from schemas_app import access, reviews, selectors
+from schemas_app import reviews, selectors
+from schemas_app.admin_access import TenantScoped
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, DeliveryAttempt, NotificationDelivery, Subscription
 from schemas_app.side_by_side import findings_table, side_by_side
 
 
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(admin.ModelAdmin):
+class ChangeRequestAdmin(TenantScoped, admin.ModelAdmin):
     change_form_template = "admin/schemas_app/changerequest/change_form.html"
     list_display = (
         "id",
@@ -64,11 +65,10 @@ class ChangeRequestAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         pending_first = Case(When(status=ChangeRequest.Status.PENDING, then=Value(0)), default=Value(1))
-        # A reviewer sees the reviews of the tenants it may read, as GET /reviews shows them (superusers: all).
+        # A reviewer sees the reviews of the tenants it may read, as GET /reviews shows them (TenantScoped).
         return (
             super()
             .get_queryset(request)
-            .filter(tenant__in=access.readable_tenants(request.user))
             .annotate(queue_order=pending_first, approval_total=Count("approvals", distinct=True))
             .order_by("queue_order", "-created_at")
         )
@@ -240,7 +240,7 @@ class _StillWaiting(Exception):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(TenantScoped, admin.ModelAdmin):
     list_display = ("id", "owner", "tenant", "subject_prefix", "webhook_url", "email", "active", "created_at")
     list_filter = ("active", "tenant")
     search_fields = ("subject_prefix", "owner__username", "email")
@@ -259,8 +259,10 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(admin.ModelAdmin):
+class NotificationDeliveryAdmin(TenantScoped, admin.ModelAdmin):
     """Every delivery and each of its attempts; read-only, they are the record of what was sent."""
+
+    tenant_path = "subscription__tenant"
 
     list_display = ("id", "event", "channel", "subscription", "status", "attempts", "created_at", "delivered_at")
     list_filter = ("status", "event", "channel")

@@ -1,0 +1,175 @@
+"""A staff account of one tenant sees and changes, in every admin page, only rows of the tenants it may read.
+
+The staff account is made by hand, as an operator would: staff without superuser, bound to its own tenant,
+holding its roles there as guardian object permissions and every admin permission as a model permission.
+Its own tenant's rows show, so that a missing row elsewhere means something.
+"""
+
+import pytest
+from auditlog.models import LogEntry
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from rest_framework.test import APIClient
+
+from schemas_app import access, services
+from schemas_app.models import (
+    ChangeRequest,
+    NotificationDelivery,
+    Schema,
+    Subject,
+    SubjectConfig,
+    SubjectMode,
+    SubjectPrefixGrant,
+    SubjectVersion,
+    Subscription,
+    Tenant,
+    TenantBinding,
+    TenantConfig,
+)
+from tests.integration.api.helpers import TICK_V1, register
+
+pytestmark = pytest.mark.django_db
+
+OWN_TICKS = TICK_V1.replace("double volume = 4;", "double volume = 4;\n  string desk = 7;")
+
+
+@pytest.fixture
+def staff(django_user_model, second_tenant, owner):
+    """Second desk's staff account: bound to it, its roles granted there, every admin page's permissions."""
+    user = django_user_model.objects.create_user("desk-admin", password="desk-password", is_staff=True)
+    TenantBinding.objects.create(user=user, tenant=second_tenant)
+    team = Group.objects.create(name="second desk team")
+    user.groups.add(team)
+    for role in access.ROLES:
+        access.grant_role(role, group=team, target=second_tenant, acting_user=owner)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label__in=("schemas_app", "auditlog")).exclude(
+            codename__in=access.PERMISSION_OF_ROLE.values()
+        )
+    )
+    return user
+
+
+def _rows_of(tenant: Tenant, *, text: str, owner) -> dict:
+    """Make one row of every tenant-owned kind in the tenant; return them by admin model name."""
+    admin_api = APIClient()
+    admin_api.force_authenticate(owner)
+    context = "" if tenant.slug == Tenant.DEFAULT_SLUG else f":.{tenant.slug}:"
+    assert register(admin_api, f"{context}ticks-value", text).status_code == 200
+    version = SubjectVersion.objects.get(subject__tenant=tenant)
+    config = services.config_update(
+        tenant=tenant, subject_name="ticks-value", changes={"compatibility": "FULL"}, acting_user=owner
+    )
+    services.mode_update(tenant=tenant, subject_name="ticks-value", mode="READONLY", acting_user=owner)
+    subscription = Subscription.objects.create(tenant=tenant, owner=owner, subject_prefix="ticks")
+    member = owner._meta.model.objects.create_user(f"member-of-{tenant.slug}")
+    return {
+        "tenant": tenant,
+        "subject": version.subject,
+        "subjectversion": version,
+        "schema": version.schema,
+        "subjectconfig": config,
+        "subjectmode": SubjectMode.objects.get(tenant=tenant, subject_name="ticks-value"),
+        "tenantconfig": TenantConfig.objects.create(tenant=tenant),
+        "changerequest": ChangeRequest.objects.create(
+            tenant=tenant, subject_name="ticks-value", schema_text=text, fingerprint="0" * 64, author=owner
+        ),
+        "subscription": subscription,
+        "notificationdelivery": NotificationDelivery.objects.create(
+            subscription=subscription, event="change.proposed", channel="email", payload={}
+        ),
+        "subjectprefixgrant": SubjectPrefixGrant.objects.create(prefix="ticks", tenant=tenant),
+        "tenantbinding": TenantBinding.objects.create(user=member, tenant=tenant),
+    }
+
+
+@pytest.fixture
+def rows(staff, second_tenant, owner):
+    """(own rows, other rows): the second desk's, and the default tenant's, one of each kind."""
+    other = Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default"})[0]
+    return _rows_of(second_tenant, text=OWN_TICKS, owner=owner), _rows_of(other, text=TICK_V1, owner=owner)
+
+
+@pytest.fixture
+def console(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def change_url(row) -> str:
+    return f"/admin/{row._meta.app_label}/{row._meta.model_name}/{row.pk}/change/"
+
+
+def test_every_admin_list_shows_the_staff_accounts_own_tenants_rows_and_none_of_another_tenants(console, rows):
+    own, other = rows
+    for name in own:
+        page = console.get(f"/admin/schemas_app/{name}/").content.decode()
+        assert change_url(own[name]) in page, name
+        assert change_url(other[name]) not in page, name
+
+
+def test_another_tenants_change_pages_answer_as_for_rows_that_do_not_exist(console, rows):
+    own, other = rows
+    for name in own:
+        assert console.get(change_url(own[name])).status_code == 200, name
+        response = console.get(change_url(other[name]))
+        assert response.status_code == 302 and response.url == "/admin/", name
+
+
+def test_another_tenants_rows_cannot_be_changed_or_deleted(console, rows):
+    _, other = rows
+    for name in ("subjectconfig", "subjectmode", "subscription", "tenantbinding", "subjectprefixgrant"):
+        row = other[name]
+        console.post(f"/admin/schemas_app/{name}/{row.pk}/delete/", {"post": "yes"})
+        assert type(row).objects.filter(pk=row.pk).exists(), name
+    version = other["subjectversion"]
+    console.post(
+        "/admin/schemas_app/subjectversion/",
+        {"action": "delete_selected", "_selected_action": [version.pk], "post": "yes"},
+    )
+    version.refresh_from_db()
+    assert not version.deleted
+    config = other["subjectconfig"]
+    console.post(change_url(config), {"compatibility_level": "NONE", "lint_except": "[]"})
+    config.refresh_from_db()
+    assert config.compatibility_level == "FULL"
+
+
+def test_forms_and_filters_offer_only_the_staff_accounts_tenants(console, rows, second_tenant):
+    _, other = rows
+    form = console.get("/admin/schemas_app/subjectconfig/add/").content.decode()
+    assert f'<option value="{second_tenant.pk}">' in form
+    assert f'<option value="{other["tenant"].pk}">' not in form
+    response = console.post(
+        "/admin/schemas_app/subjectconfig/add/",
+        {"tenant": other["tenant"].pk, "subject_name": "orders-value", "lint_except": "[]"},
+    )
+    assert response.status_code == 200 and not SubjectConfig.objects.filter(subject_name="orders-value").exists()
+    subjects = console.get("/admin/schemas_app/subject/").content.decode()
+    assert f"tenant__id__exact={other['tenant'].pk}" not in subjects  # Django's own filter lists every tenant
+
+
+def test_the_audit_trail_shows_the_entries_of_the_staff_accounts_tenants_only(console, rows):
+    own, other = rows
+    subject_type = ContentType.objects.get_for_model(Subject)
+    own_entry = LogEntry.objects.filter(content_type=subject_type, object_id=own["subject"].pk).first()
+    other_entries = LogEntry.objects.filter(content_type=subject_type, object_id=other["subject"].pk)
+    assert own_entry is not None and other_entries.exists()
+    page = console.get("/admin/auditlog/logentry/?all=").content.decode()
+    assert change_url(own_entry) in page
+    for entry in other_entries:
+        assert change_url(entry) not in page
+        assert console.get(change_url(entry)).status_code == 302
+    schema_type = ContentType.objects.get_for_model(Schema)
+    other_schema = LogEntry.objects.filter(content_type=schema_type, object_id=other["schema"].pk).get()
+    assert change_url(other_schema) not in page
+
+
+def test_a_superuser_still_sees_every_tenant(owner, rows):
+    console = Client()
+    console.force_login(owner)
+    _, other = rows
+    for name in other:
+        assert change_url(other[name]) in console.get(f"/admin/schemas_app/{name}/").content.decode(), name
