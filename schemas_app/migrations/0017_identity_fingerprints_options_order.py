@@ -35,31 +35,47 @@ def _before(file, references, extras, comments) -> str:
     return hashlib.sha256(canonical._json(identity).encode("utf-8")).hexdigest()
 
 
+def extras_of(metadata, rule_set) -> str:
+    """Return the metadata and rule set as the identity fingerprint includes them ("" when neither is set)."""
+    return json.dumps({"metadata": metadata, "ruleSet": rule_set}, sort_keys=True) if (metadata or rule_set) else ""
+
+
+def upgraded(text: str, dependencies, references, extras: str, stored: str) -> str | None:
+    """Return the current identity fingerprint of a schema stored under the old one; None when it was not.
+
+    The fingerprint keeps what it was computed with, comments or without. None too when the text no longer compiles.
+    """
+    try:
+        root = compile_one(ROOT, text, dependencies).file(ROOT)
+    except CompilationFailed:
+        return None
+    for comments in (True, False):
+        if stored == _before(root, references, extras, comments):
+            return canonical.identity_fingerprint(root, references, extras, comments=comments)
+    return None
+
+
 def forwards(apps, schema_editor):
     Schema = apps.get_model("schemas_app", "Schema")
     SchemaReference = apps.get_model("schemas_app", "SchemaReference")
     for schema in Schema.objects.order_by("id").iterator():
-        try:
-            root = compile_one(ROOT, schema.text, _layout._dependencies(apps, schema)).file(ROOT)
-        except CompilationFailed:
-            continue
         references = [
             (ref.name, ref.subject, ref.version)
             for ref in SchemaReference.objects.filter(schema=schema).order_by("position")
         ]
-        extras = (
-            json.dumps({"metadata": schema.metadata, "ruleSet": schema.rule_set}, sort_keys=True)
-            if (schema.metadata or schema.rule_set)
-            else ""
+        fingerprint = upgraded(
+            schema.text,
+            _layout._dependencies(apps, schema),
+            references,
+            extras_of(schema.metadata, schema.rule_set),
+            schema.fingerprint,
         )
-        for comments in (True, False):
-            if schema.fingerprint != _before(root, references, extras, comments):
-                continue
-            fingerprint = canonical.identity_fingerprint(root, references, extras, comments=comments)
-            if fingerprint != schema.fingerprint and not Schema.objects.filter(fingerprint=fingerprint).exists():
-                schema.fingerprint = fingerprint
-                schema.save(update_fields=["fingerprint"])
-            break
+        if (
+            fingerprint not in (None, schema.fingerprint)
+            and not Schema.objects.filter(fingerprint=fingerprint).exists()
+        ):
+            schema.fingerprint = fingerprint
+            schema.save(update_fields=["fingerprint"])
 
 
 class Migration(migrations.Migration):

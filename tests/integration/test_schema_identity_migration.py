@@ -7,8 +7,9 @@ from django.apps import apps
 
 from protoengine.canonical import fingerprint as text_fingerprint
 from protoengine.compiler import compile_one
-from schemas_app.models import Schema
-from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, register
+from schemas_app.models import ChangeRequest, Schema
+from schemas_app.selectors import default_tenant
+from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, put, register
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +83,24 @@ def test_schemas_with_options_out_of_order_are_found_after_the_migration(api):
 
     assert register(api, "accounts-value", ACCOUNT, [reference]).json()["id"] == account_id
     assert api.get("/subjects/accounts-value/versions").json() == [1]
+
+
+review_migration = importlib.import_module("schemas_app.migrations.0018_review_fingerprints_options_order")
+
+
+@pytest.mark.parametrize("options_tenant", ["", ":.shared:"], ids=["own options", "shared options"])
+def test_a_proposal_sent_again_after_the_migration_finds_its_open_review(api, options_tenant):
+    default_tenant()  # as after bootstrap: the writer's readable tenants are worked out on its first request
+    register(api, f"{options_tenant}shop/options.proto", OPTIONS)
+    assert put(api, "/config/accounts-value", {"reviewPolicy": "all"}).status_code == 200
+    reference = {"name": "shop/options.proto", "subject": "shop/options.proto", "version": 1}
+    review_id = register(api, "accounts-value", ACCOUNT, [reference]).json()["review_id"]
+    # What the open review looked like before: the digest of protoc's order of the options.
+    root = compile_one(options_migration.ROOT, ACCOUNT, {"shop/options.proto": OPTIONS}).file(options_migration.ROOT)
+    before = options_migration._before(root, [tuple(reference.values())], "", comments=True)
+    ChangeRequest.objects.filter(pk=review_id).update(fingerprint=before)
+
+    review_migration.forwards(apps, None)
+
+    assert register(api, "accounts-value", ACCOUNT, [reference]).json()["review_id"] == review_id
+    assert ChangeRequest.objects.filter(status="PENDING_REVIEW").count() == 1
