@@ -144,20 +144,27 @@ def celery_queue_names() -> list[str]:
 
 def celery_queue_depths(names: list[str], timeout: float = 1.0) -> dict[str, int]:
     """Return the number of messages waiting in each queue, asked of the broker without consuming any."""
-    from kombu.exceptions import ChannelError
-
     from registry.celery import app
 
-    depths = {}
     with app.connection_for_read(connect_timeout=timeout) as broker:
         broker.ensure_connection(max_retries=1, timeout=timeout)
         channel = broker.default_channel
-        for name in names:
-            try:
-                depths[name] = channel.queue_declare(queue=name, passive=True).message_count
-            except ChannelError:
-                depths[name] = 0  # never declared: nothing was ever sent to it
-    return depths
+        return {name: _waiting(channel, name, redis=broker.transport.driver_type == "redis") for name in names}
+
+
+def _waiting(channel, name: str, *, redis: bool) -> int:
+    """Return the messages waiting in one queue; a queue never declared has none."""
+    from kombu.exceptions import ChannelError
+
+    if redis:
+        # kombu's passive declare asks Redis whether the queue EXISTS without the broker's global_keyprefix
+        # (EXISTS is missing from the commands it prefixes), so every queue under a prefix read as missing.
+        # On Redis a declare writes nothing and counts with LLEN, which is prefixed; a missing list counts 0.
+        return channel.queue_declare(queue=name).message_count
+    try:
+        return channel.queue_declare(queue=name, passive=True).message_count
+    except ChannelError:
+        return 0  # never declared: nothing was ever sent to it
 
 
 class CeleryQueueCollector(Collector):
