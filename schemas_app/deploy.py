@@ -1,7 +1,11 @@
 """Compare a local .proto tree with a remote registry and register what changed: the logic of `deploy_schemas`.
 
 Subjects are import paths relative to the tree's root, as `load_schemas` names
-them, and each file references the versions its imports have or get.
+them, and each file references the versions its imports have or get. A file may
+be registered under another subject (`subjects`): the bundled catalogue's shared
+folders go to the shared tenant's context (`:.shared:common/money.proto`), where
+`load_schemas` puts them; references still name the import path, which the
+registry finds in the caller's tenant, else in a shared one.
 
 `plan_tree` says, per file in dependency order, what registering would do:
 NEW, UNCHANGED, or the semantic version bump the registry will compute, with
@@ -60,6 +64,8 @@ class FilePlan:
 
     path: str
     imports: tuple[str, ...]
+    # The subject the file registers under: its import path, or that path in another context.
+    subject: str = ""
     change: str | None = None
     version: int | None = None
     previous_semantic_version: str | None = None
@@ -68,6 +74,9 @@ class FilePlan:
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
     schema_id: int | None = None
+
+    def __post_init__(self):
+        self.subject = self.subject or self.path
 
     @property
     def blocked(self) -> bool:
@@ -134,9 +143,18 @@ def read_sources(root: str | Path) -> tuple[dict[str, str], CompiledFiles]:
     return sources, compile_sources(sources)
 
 
-def plan_tree(client: RemoteRegistry, sources: Mapping[str, str], compiled: CompiledFiles) -> list[FilePlan]:
-    """Return, in dependency order, what registering each compiled file would do on the remote registry."""
-    planner = _Planner(client, sources)
+def plan_tree(
+    client: RemoteRegistry,
+    sources: Mapping[str, str],
+    compiled: CompiledFiles,
+    *,
+    subjects: Mapping[str, str] | None = None,
+) -> list[FilePlan]:
+    """Return, in dependency order, what registering each compiled file would do on the remote registry.
+
+    `subjects` maps import paths to the subjects they register under when that is not the path itself.
+    """
+    planner = _Planner(client, sources, subjects or {})
     return [planner.plan(file.name, own_imports(file)) for file in compiled.subject_files]
 
 
@@ -148,15 +166,16 @@ def references(plans: Mapping[str, FilePlan], imports: Sequence[str]) -> list[di
 class _Planner:
     """Plan files one by one, dependencies first, remembering remote versions already fetched."""
 
-    def __init__(self, client: RemoteRegistry, sources: Mapping[str, str]):
+    def __init__(self, client: RemoteRegistry, sources: Mapping[str, str], subjects: Mapping[str, str]):
         self.client = client
         self.sources = sources
+        self.subjects = subjects
         self.plans: dict[str, FilePlan] = {}
         self._fetched: dict[tuple[str, int], dict] = {}
 
     def plan(self, path: str, imports: tuple[str, ...]) -> FilePlan:
         waiting = [name for name in imports if self.plans[name].error]
-        plan = FilePlan(path, imports)
+        plan = FilePlan(path, imports, subject=self.subjects.get(path, path))
         if waiting:
             plan.error = f"not registered because {', '.join(waiting)} cannot be"
         else:
@@ -165,7 +184,7 @@ class _Planner:
         return plan
 
     def _compare(self, plan: FilePlan) -> None:
-        latest = self.client.latest_version(plan.path)
+        latest = self.client.latest_version(plan.subject)
         text, wanted = self.sources[plan.path], references(self.plans, plan.imports)
         if latest is None:
             plan.change, plan.semantic_version = NEW, FIRST_VERSION
@@ -178,7 +197,7 @@ class _Planner:
             return
         else:
             self._classify(plan, latest, text, wanted)
-        mode = self.client.mode(plan.path)
+        mode = self.client.mode(plan.subject)
         if mode in READ_ONLY_MODES:
             plan.error = f"the subject is in {mode} mode"
 
@@ -187,7 +206,7 @@ class _Planner:
             return False
         if latest["schema"] == text:
             return True
-        plan.config = self.client.config(plan.path)
+        plan.config = self.client.config(plan.subject)
         if not plan.config.get("normalize"):
             return False
         # A normalising subject compares by meaning: comments and layout are not kept.
@@ -197,18 +216,21 @@ class _Planner:
         return canonical.normalize(plan.path, text, self._local_dependencies(plan.imports)) == remote
 
     def _classify(self, plan: FilePlan, latest: dict, text: str, wanted: list[dict]) -> None:
-        plan.config = plan.config or self.client.config(plan.path)
+        plan.config = plan.config or self.client.config(plan.subject)
         rule_set = plan.config.get("compatibilityRules", DEFAULT_RULE_SET)
         current = compile_one(plan.path, text, self._local_dependencies(plan.imports)).own_files
-        plan.change = classify_change(self._compiled(latest), current, rule_set=rule_set)
+        plan.change = classify_change(self._compiled(latest, plan.path), current, rule_set=rule_set)
         plan.previous_semantic_version = latest.get("semanticVersion")
         plan.semantic_version = _next_semantic_version(plan.previous_semantic_version, plan.change)
         if all(reference["version"] is not None for reference in wanted):
-            found = self.client.incompatibilities(plan.path, text, wanted)
+            found = self.client.incompatibilities(plan.subject, text, wanted)
             plan.findings = [finding_from(item) for item in found]
         else:
             level = plan.config.get("compatibilityLevel", DEFAULT_LEVEL)
-            previous = [self._compiled(version) for version in self._versions_the_level_reads(plan.path, latest, level)]
+            previous = [
+                self._compiled(version, plan.path)
+                for version in self._versions_the_level_reads(plan.subject, latest, level)
+            ]
             plan.findings = check_compatibility(current, previous, level=level, rule_set=rule_set)
 
     def _local_dependencies(self, imports: Sequence[str]) -> dict[str, str]:
@@ -227,10 +249,10 @@ class _Planner:
             return [latest]  # compatibility.versions_the_level_reads, without fetching what it would drop
         return [self._fetch(subject, number) for number in self.client.version_numbers(subject)]
 
-    def _compiled(self, version: dict):
-        """Compile a remote version with the texts of the versions it references."""
+    def _compiled(self, version: dict, path: str):
+        """Compile a remote version of the file at `path` with the texts of the versions it references."""
         return compile_one(
-            version["subject"], version["schema"], self._remote_dependencies(version.get("references") or [])
+            path, version["schema"], self._remote_dependencies(version.get("references") or [])
         ).own_files
 
     def _remote_dependencies(self, refs: Sequence[Mapping]) -> dict[str, str]:
@@ -309,7 +331,9 @@ def deploy_tree(
             plan.error = f"not registered because {', '.join(waiting)} was not"
             continue
         try:
-            answer = client.register(plan.path, sources[plan.path], references(done, plan.imports), metadata=metadata)
+            answer = client.register(
+                plan.subject, sources[plan.path], references(done, plan.imports), metadata=metadata
+            )
         except RemoteError as error:
             plan.error = error.message
             plan.findings = [

@@ -2,6 +2,9 @@
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
 
 from protoengine.compiler import compile_sources, own_imports
 from schemas_app import selectors, services
@@ -27,6 +30,11 @@ class TreeResult:
 def dependency_order(sources: Mapping[str, str]) -> list[tuple[str, tuple[str, ...]]]:
     """Compile the tree once and return (path, imports) with every file after the files it imports."""
     return [(file.name, own_imports(file)) for file in compile_sources(sources).subject_files]
+
+
+def is_bundled(root: Path) -> bool:
+    """Return True for the bundled catalogue (REGISTRY_SCHEMAS_DIR), however the folder was written."""
+    return root.resolve() == Path(settings.REGISTRY_SCHEMAS_DIR).resolve()
 
 
 def in_shared_folder(path: str, shared_folders: Collection[str]) -> bool:

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from protoengine.breaking.rules import WIRE_JSON_NOTE
+from schemas_app.models import Subject
 from schemas_app.remote import RemoteError, RemoteRegistry
 from tests.conftest_users import api_token
 from tests.integration.schema_trees import (
@@ -240,3 +241,21 @@ def test_it_runs_without_a_database_with_the_token_from_the_environment(tmp_path
 
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines()[-1] == "4 files: 4 registered"
+
+
+def test_the_bundled_catalogues_shared_files_are_deployed_to_the_shared_tenant(tmp_path, registry, token, settings):
+    bundled = write_tree(tmp_path / "schemas", FIRST_TREE)
+    settings.REGISTRY_SCHEMAS_DIR = str(bundled)
+    call_command("load_schemas", str(bundled), stdout=io.StringIO())
+    write_tree(bundled, SECOND_TREE)
+
+    code, lines, err = deploy(bundled, registry, token)
+
+    assert (code, err) == (0, "")
+    assert lines[-1] == "4 files: 4 registered"
+    placed = set(Subject.objects.values_list("tenant__slug", "name"))
+    assert placed == {("shared", MONEY), ("default", ORDERS), ("default", HEALTH), ("default", FILLS_PATH)}
+    assert registry.version_numbers(f":.shared:{MONEY}") == [1, 2]
+    assert registry.latest_version(ORDERS)["references"] == [{"name": MONEY, "subject": MONEY, "version": 2}]
+    # Planned again, the shared file is found where it went.
+    assert deploy(bundled, registry, token, dry_run=True)[1][1] == "common/money.proto: UNCHANGED (version 2, 1.1.0)"

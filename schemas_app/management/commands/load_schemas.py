@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from protoengine.compiler import CompilationFailed
 from protoengine.folders import read_texts
 from schemas_app import selectors, services
-from schemas_app.tree import SHARED_FOLDERS, tree_register
+from schemas_app.tree import SHARED_FOLDERS, is_bundled, tree_register
 
 
 class Command(BaseCommand):
@@ -53,8 +53,3 @@ class Command(BaseCommand):
         )
         if failures:
             raise CommandError(f"{len(failures)} files were not registered.")
-
-
-def is_bundled(root: Path) -> bool:
-    """Return True for the bundled catalogue (REGISTRY_SCHEMAS_DIR), however the folder was written."""
-    return root.resolve() == Path(settings.REGISTRY_SCHEMAS_DIR).resolve()
