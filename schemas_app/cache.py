@@ -17,8 +17,14 @@ Every key also names the cache generation, a number kept in the database. A Redi
 a change commits cannot be told to forget the entries the change made stale, and it may come back
 with them (an append-only file keeps them); so the change moves the generation on instead, and every
 process reads and writes new keys within REGISTRY_CACHE_GENERATION_SECONDS, leaving the old ones to expire.
+
+A forget always wins against a slower lookup that read the database before the change committed: forgetting
+an entry moves its counter (`forgotten_key`) on in the same Redis transaction that deletes it, and a lookup
+that missed reads the counter before it reads the database, then keeps what it loaded only if the counter
+has not moved since (one Lua script). A hit costs what it did; a miss one more round trip.
 """
 
+import contextlib
 import logging
 import threading
 import time
@@ -29,6 +35,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
+from redis.exceptions import RedisError
 
 from protoengine.lru import LruCache
 from registry import metrics
@@ -36,6 +43,9 @@ from schemas_app import local_copies
 
 SCHEMA_TTL = 24 * 3600
 VERSION_TTL = 3600
+# How long a forget's counter is kept: far longer than a lookup takes between reading it and writing what it
+# loaded (a counter that expired in between would let an old write through), short enough to leave no litter.
+FORGOTTEN_TTL = VERSION_TTL
 _LOCAL_SIZE = 10_000
 
 
@@ -162,9 +172,11 @@ def _shared(key: str, ttl: int, load: Callable[[], dict], *, started: float, alr
         layer = metrics.LAYER_PROCESS if from_process else metrics.LAYER_REDIS
         metrics.observe_lookup(layer, time.perf_counter() - started)
         return payload
+    counters = [forgotten_key(key)]
+    read = _counters_before_loading(counters)
     payload = load()
     metrics.observe_lookup(metrics.LAYER_DATABASE, time.perf_counter() - started)
-    cache.set(key, payload, ttl)
+    _keep_unless_forgotten(key, payload, ttl, counters, read)
     return payload
 
 
@@ -190,7 +202,7 @@ def _forget_shared(keys: list[str]) -> None:
     """Delete entries from the shared cache; when it cannot be reached, move on to the next cache generation."""
     if not keys:
         return
-    if _deleted(keys):
+    if _forgotten(keys, [forgotten_key(key) for key in keys]):
         local_copies.announce(keys)
         return
     logger.warning("The shared cache could not forget %s entries; moving every process to new cache keys", len(keys))
@@ -201,17 +213,73 @@ def _forget_shared(keys: list[str]) -> None:
     local_copies.announce(keys)
 
 
-def _deleted(keys: list[str]) -> bool:
-    """Return False when Redis could not be reached (django-redis's client raises where the cache ignores)."""
+def forgotten_key(key: str) -> str:
+    """Return the key of the counter that forgetting `key` moves on (outside `key`'s own patterns, `placement:*`)."""
+    return f"forgotten:{key}"
+
+
+# Keep KEYS[1] = ARGV[1] for ARGV[2] seconds unless a counter KEYS[i] moved from the value ARGV[i + 1] read before.
+_KEEP_UNLESS_FORGOTTEN = """
+for i = 2, #KEYS do
+  if (redis.call('GET', KEYS[i]) or '') ~= ARGV[i + 1] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+_keep_script = None
+# Without Redis (a local-memory cache), what the script does in one step is done under this lock.
+_in_process = threading.Lock()
+
+
+def _counters_before_loading(counters: list[str]) -> list | None:
+    """Return the counters of an entry about to be loaded from the database; None when Redis cannot be read."""
     client = getattr(cache, "client", None)
     if client is None:
-        cache.delete_many(keys)  # an in-process cache is always reachable
-        return True
-    from django_redis.exceptions import ConnectionInterrupted
-
+        return [cache.get(counter, 0) for counter in counters]
     try:
-        client.delete_many(keys)
-    except ConnectionInterrupted:
+        values = client.get_client(write=True).mget([client.make_key(counter) for counter in counters])
+    except RedisError:
+        return None  # nothing loaded now can be kept safely; the next lookup loads it again
+    return [value or b"" for value in values]
+
+
+def _keep_unless_forgotten(key: str, value, ttl: int, counters: list[str], read: list | None) -> None:
+    """Keep a loaded value, unless a forget moved one of `counters` on since they were `read` (before loading)."""
+    global _keep_script
+    if read is None:
+        return
+    client = getattr(cache, "client", None)
+    if client is None:
+        with _in_process:
+            if [cache.get(counter, 0) for counter in counters] == read:
+                cache.set(key, value, ttl)
+        return
+    server = client.get_client(write=True)
+    if _keep_script is None:
+        _keep_script = server.register_script(_KEEP_UNLESS_FORGOTTEN)
+    keys = [client.make_key(name) for name in (key, *counters)]
+    with contextlib.suppress(RedisError):  # as the cache ignores Redis errors: the next lookup loads it again
+        _keep_script(keys=keys, args=[client.encode(value), ttl, *read], client=server)
+
+
+def _forgotten(keys: list[str], counters: list[str]) -> bool:
+    """Move `counters` on and delete `keys` in one Redis transaction; False when Redis could not be reached."""
+    client = getattr(cache, "client", None)
+    if client is None:
+        with _in_process:
+            for counter in counters:
+                cache.set(counter, cache.get(counter, 0) + 1, FORGOTTEN_TTL)
+            cache.delete_many(keys)
+        return True
+    pipeline = client.get_client(write=True).pipeline(transaction=True)
+    for counter in counters:
+        pipeline.incr(client.make_key(counter))
+        pipeline.expire(client.make_key(counter), FORGOTTEN_TTL)
+    if keys:
+        pipeline.delete(*[client.make_key(key) for key in keys])
+    try:
+        pipeline.execute()
+    except RedisError:
         return False
     return True
 
@@ -243,9 +311,16 @@ def schema_placement(schema_id: int, load: Callable[[], tuple], already_read: di
     if placement is None:
         placement, _ = local_copies.get(key)
     if placement is None:
+        counters = [forgotten_key(key), _every_placement()]
+        read = _counters_before_loading(counters)
         placement = load()
-        cache.set(key, placement, VERSION_TTL)
+        _keep_unless_forgotten(key, placement, VERSION_TTL, counters, read)
     return placement
+
+
+def _every_placement() -> str:
+    """Return the counter a tenant's change moves on: it forgets every placement at once, by pattern."""
+    return forgotten_key(_key("placements"))
 
 
 def forget_placements(schema_ids) -> None:
@@ -256,7 +331,7 @@ def forget_placements(schema_ids) -> None:
     keys = [placement_key(schema_id) for schema_id in set(schema_ids)]
 
     def forget() -> None:
-        cache.delete_many(keys)
+        _forgotten(keys, [forgotten_key(key) for key in keys])  # Redis down: ignored here, as before
         local_copies.announce(keys)
 
     forget()
@@ -270,9 +345,10 @@ def _placement_changed(sender, instance, **kwargs) -> None:
 def _tenant_changed(sender, instance, **kwargs) -> None:
     """A tenant's shared flag decides who reads its versions: forget every placement (tenants rarely change)."""
     if hasattr(cache, "delete_pattern"):
-        pattern = _key("placement:*")
+        pattern, counter = _key("placement:*"), _every_placement()
 
         def forget() -> None:
+            _forgotten([], [counter])  # first, so that no lookup that read the tenant before keeps its placement
             cache.delete_pattern(pattern)
             local_copies.announce(None)
 

@@ -1,9 +1,14 @@
 """A state change made anywhere (the API, the admin) is what the next lookup answers, though lookups are cached."""
 
+import inspect
+
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
-from schemas_app.models import SubjectVersion
+from schemas_app import cache as registry_cache
+from schemas_app.deprecation import version_deprecate
+from schemas_app.models import SubjectVersion, Tenant
 from tests.integration.api.helpers import TICK_V1, register
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +50,95 @@ def test_a_soft_deleted_version_is_gone_from_the_next_lookup(api, django_capture
         assert api.delete("/subjects/ticks-value/versions/1").json() == 1
 
     assert api.get("/subjects/ticks-value/versions/1").json()["error_code"] == 40402
+
+
+@pytest.fixture
+def anonymous_reads(settings):
+    """Anonymous lookups, which the fast path (`fast_lookups`) answers itself."""
+    settings.REGISTRY_ANONYMOUS_READ = True
+
+
+@pytest.fixture
+def commits_during_the_next_load(monkeypatch, django_capture_on_commit_callbacks):
+    """Return `slow(cache_function, change)`: the next lookup through `registry_cache.<cache_function>` reads the
+    database, then `change` commits (running what its commit queues: the forgets), then the lookup writes what it
+    read to the cache. The interleaving of a slow lookup and a change, made deterministic."""
+
+    def slow(cache_function: str, change) -> None:
+        real = getattr(registry_cache, cache_function)
+
+        def read_then_change(*args, **kwargs):
+            monkeypatch.setattr(registry_cache, cache_function, real)  # this lookup only
+            call = inspect.signature(real).bind(*args, **kwargs)
+            load = call.arguments["load"]
+
+            def load_before_the_change_commits():
+                loaded = load()
+                with django_capture_on_commit_callbacks(execute=True):
+                    change()
+                return loaded
+
+            call.arguments["load"] = load_before_the_change_commits
+            return real(*call.args, **call.kwargs)
+
+        monkeypatch.setattr(registry_cache, cache_function, read_then_change)
+
+    return slow
+
+
+def deprecate_ticks_version_1(owner):
+    tenant = Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
+    return lambda: version_deprecate(tenant=tenant, subject_name="ticks-value", version=1, acting_user=owner)
+
+
+@pytest.fixture(params=["redis", "in-process"])
+def shared_cache(request, settings):
+    """The registry's Redis, and the local-memory cache a registry without REDIS_URL uses."""
+    if request.param == "in-process":
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return request.param
+
+
+def test_a_lookup_that_read_a_version_before_its_deprecation_committed_leaves_no_active_copy(
+    api, owner, anonymous_reads, shared_cache, commits_during_the_next_load
+):
+    register(api, "ticks-value", TICK_V1)
+    commits_during_the_next_load("version_payload", deprecate_ticks_version_1(owner))
+
+    assert Client().get("/subjects/ticks-value/versions/1").json()["state"] == "active"  # read before the commit
+
+    assert Client().get("/subjects/ticks-value/versions/1").json()["state"] == "deprecated"
+    key = registry_cache.version_key(Tenant.DEFAULT_SLUG, "ticks-value", 1)
+    assert cache.get(key)["state"] == "deprecated", "the lookup after the change keeps its answer"
+    assert Client().get("/subjects/ticks-value/versions/1").json()["state"] == "deprecated"
+
+
+def test_a_lookup_by_id_that_read_the_placement_before_a_deprecation_committed_leaves_no_active_copy(
+    api, owner, anonymous_reads, commits_during_the_next_load
+):
+    schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
+    commits_during_the_next_load("schema_placement", deprecate_ticks_version_1(owner))
+
+    assert "Deprecation" not in Client().get(f"/schemas/ids/{schema_id}").headers  # read before the commit
+
+    assert "Deprecation" in Client().get(f"/schemas/ids/{schema_id}").headers
+    assert [version.state for version in cache.get(registry_cache.placement_key(schema_id))] == ["deprecated"]
+    assert "Deprecation" in Client().get(f"/schemas/ids/{schema_id}").headers
+
+
+def test_a_lookup_that_read_the_placement_before_a_tenant_change_committed_leaves_no_old_copy(
+    api, commits_during_the_next_load
+):
+    schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
+    tenant = Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
+
+    def share_the_tenant():
+        tenant.shared = True
+        tenant.save()
+
+    commits_during_the_next_load("schema_placement", share_the_tenant)
+
+    assert api.get(f"/schemas/ids/{schema_id}").status_code == 200
+    assert cache.get(registry_cache.placement_key(schema_id)) is None, "the placement read before was not kept"
+    assert api.get(f"/schemas/ids/{schema_id}").status_code == 200
+    assert [version.subject.tenant.shared for version in cache.get(registry_cache.placement_key(schema_id))] == [True]
