@@ -270,6 +270,8 @@ REGISTRY_DEPRECATION_GRACE_DAYS = env_int("REGISTRY_DEPRECATION_GRACE_DAYS", 30,
 REGISTRY_DEPRECATION_REMOVAL_DAYS = env_int("REGISTRY_DEPRECATION_REMOVAL_DAYS", 90, minimum=1)
 # Sender of the registry's notification e-mails (Django's EMAIL_* settings choose the server).
 REGISTRY_NOTIFICATION_FROM = env_str("REGISTRY_NOTIFICATION_FROM", "schema-registry@localhost")
+# Where ensure_admin writes the admin password it generates (mode 0600), so that no log receives it.
+REGISTRY_ADMIN_PASSWORD_FILE = Path(env_str("REGISTRY_ADMIN_PASSWORD_FILE", str(VAR_DIR / "admin-password")))
 # The git repository (bare) where every registered version is committed; empty switches git history off.
 REGISTRY_GIT_HISTORY_DIR = env_str("REGISTRY_GIT_HISTORY_DIR", str(VAR_DIR / "history.git"))
 # Webhook deliveries: attempts in all (retried with exponential backoff from the base delay) and the HTTP timeout.

@@ -162,7 +162,7 @@ def test_no_secret_has_a_default_value_outside_the_quick_start():
     for name in ("SECRET_KEY", "POSTGRES_PASSWORD", "REGISTRY_METRICS_TOKEN"):
         assert environment[name] == f"${{{name}:?set {name}}}", f"{name} must be required, not defaulted"
     assert "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@" in environment["DATABASE_URL"]
-    # Unset, ensure_admin makes a random password and prints it once; there is no shared default.
+    # Unset, ensure_admin makes a random password into a file of mode 0600; there is no shared default.
     assert environment["REGISTRY_ADMIN_PASSWORD"] == "${REGISTRY_ADMIN_PASSWORD:-}"
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert not re.search(r"^ENV .*(SECRET|PASSWORD|TOKEN)", dockerfile, re.MULTILINE | re.IGNORECASE)
