@@ -1,9 +1,11 @@
 """A state change made anywhere (the API, the admin) is what the next lookup answers, though lookups are cached."""
 
 import inspect
+import threading
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 
 from schemas_app import cache as registry_cache
@@ -59,29 +61,42 @@ def anonymous_reads(settings):
 
 
 @pytest.fixture
-def commits_during_the_next_load(monkeypatch, django_capture_on_commit_callbacks):
-    """Return `slow(cache_function, change)`: the next lookup through `registry_cache.<cache_function>` reads the
-    database, then `change` commits (running what its commit queues: the forgets), then the lookup writes what it
-    read to the cache. The interleaving of a slow lookup and a change, made deterministic."""
+def between_read_and_write(monkeypatch):
+    """Return `pause(cache_function, action)`: the next lookup through `registry_cache.<cache_function>` runs
+    `action` after it read the database and before it writes what it read to the cache."""
 
-    def slow(cache_function: str, change) -> None:
+    def pause(cache_function: str, action) -> None:
         real = getattr(registry_cache, cache_function)
 
-        def read_then_change(*args, **kwargs):
+        def read_then_act(*args, **kwargs):
             monkeypatch.setattr(registry_cache, cache_function, real)  # this lookup only
             call = inspect.signature(real).bind(*args, **kwargs)
             load = call.arguments["load"]
 
-            def load_before_the_change_commits():
+            def load_then_act():
                 loaded = load()
-                with django_capture_on_commit_callbacks(execute=True):
-                    change()
+                action()
                 return loaded
 
-            call.arguments["load"] = load_before_the_change_commits
+            call.arguments["load"] = load_then_act
             return real(*call.args, **call.kwargs)
 
-        monkeypatch.setattr(registry_cache, cache_function, read_then_change)
+        monkeypatch.setattr(registry_cache, cache_function, read_then_act)
+
+    return pause
+
+
+@pytest.fixture
+def commits_during_the_next_load(between_read_and_write, django_capture_on_commit_callbacks):
+    """Return `slow(cache_function, change)`: `change` commits (running what its commit queues: the forgets) between
+    the next lookup's database read and its cache write. The interleaving of a slow lookup and a change, in order."""
+
+    def slow(cache_function: str, change) -> None:
+        def commit() -> None:
+            with django_capture_on_commit_callbacks(execute=True):
+                change()
+
+        between_read_and_write(cache_function, commit)
 
     return slow
 
@@ -142,3 +157,34 @@ def test_a_lookup_that_read_the_placement_before_a_tenant_change_committed_leave
     assert cache.get(registry_cache.placement_key(schema_id)) is None, "the placement read before was not kept"
     assert api.get(f"/schemas/ids/{schema_id}").status_code == 200
     assert [version.subject.tenant.shared for version in cache.get(registry_cache.placement_key(schema_id))] == [True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_thread_paused_after_its_database_read_cannot_keep_what_a_committed_deprecation_changed(
+    api, owner, anonymous_reads, between_read_and_write
+):
+    register(api, "ticks-value", TICK_V1)
+    read, committed = threading.Event(), threading.Event()
+
+    def wait_for_the_commit() -> None:
+        read.set()
+        assert committed.wait(10)
+
+    between_read_and_write("version_payload", wait_for_the_commit)
+    answers = []
+
+    def lookup() -> None:
+        try:
+            answers.append(Client().get("/subjects/ticks-value/versions/1").json()["state"])
+        finally:
+            connection.close()  # this thread's own connection
+
+    reader = threading.Thread(target=lookup)
+    reader.start()
+    assert read.wait(10)
+    deprecate_ticks_version_1(owner)()  # its own transaction, committed; the forgets run on commit
+    committed.set()
+    reader.join(10)
+
+    assert answers == ["active"]
+    assert Client().get("/subjects/ticks-value/versions/1").json()["state"] == "deprecated"
