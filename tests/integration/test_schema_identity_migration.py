@@ -104,3 +104,24 @@ def test_a_proposal_sent_again_after_the_migration_finds_its_open_review(api, op
 
     assert register(api, "accounts-value", ACCOUNT, [reference]).json()["review_id"] == review_id
     assert ChangeRequest.objects.filter(status="PENDING_REVIEW").count() == 1
+
+
+shared_references_migration = importlib.import_module(
+    "schemas_app.migrations.0019_schema_fingerprints_shared_references"
+)
+
+
+def test_schemas_importing_shared_options_out_of_order_are_found_after_the_migrations(api):
+    default_tenant()  # as after bootstrap: the writer's readable tenants are worked out on its first request
+    register(api, ":.shared:shop/options.proto", OPTIONS)
+    reference = {"name": "shop/options.proto", "subject": "shop/options.proto", "version": 1}
+    account_id = register(api, "accounts-value", ACCOUNT, [reference]).json()["id"]
+    root = compile_one(options_migration.ROOT, ACCOUNT, {"shop/options.proto": OPTIONS}).file(options_migration.ROOT)
+    before = options_migration._before(root, [tuple(reference.values())], "", comments=True)
+    Schema.objects.filter(pk=account_id).update(fingerprint=before)
+
+    options_migration.forwards(apps, None)
+    shared_references_migration.forwards(apps, None)
+
+    assert register(api, "accounts-value", ACCOUNT, [reference]).json()["id"] == account_id
+    assert api.get("/subjects/accounts-value/versions").json() == [1]
