@@ -236,6 +236,18 @@ class TooManyAttempts(RegistryError):
         self.retry_after = retry_after
 
 
+class TryAgain(RegistryError):
+    """The data store gave up on the request's transaction (a lock wait, a deadlock, a lost connection).
+
+    The transaction was rolled back, so the same request can be sent again; Retry-After says when. (A connection
+    lost at the commit itself may have committed it: the retry then answers what a repeated request does.)
+    """
+
+    status, error_code = 503, 50301
+    default_message = "The backend data store could not complete the request; send it again"
+    retry_after = 1
+
+
 class InvalidRequest(RegistryError):
     """A well-formed body that asks for something impossible (an unknown account, a revoked token...)."""
 

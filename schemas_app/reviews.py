@@ -9,11 +9,12 @@ against whatever landed meanwhile), inside the approval's transaction.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from schemas_app import notifications, selectors, services
 from schemas_app.access import has_role
+from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited
 from schemas_app.errors import (
     Forbidden,
@@ -22,6 +23,7 @@ from schemas_app.errors import (
     ReviewNotReady,
     ReviewStale,
     SelfApproval,
+    TryAgain,
 )
 from schemas_app.models import Approval, ChangeRequest, ReviewComment, Tenant
 from schemas_app.preparation import PreparedSchema, Reference
@@ -139,12 +141,17 @@ def change_request_approve(
     """
     now = now or timezone.now()
     stale = None
-    with transaction.atomic():
-        decision = _approve_locked(
-            tenant=tenant, review_id=review_id, override_reason=override_reason, now=now, acting_user=acting_user
-        )
-        if isinstance(decision, ReviewStale):
-            stale = decision
+    try:
+        # The audit entries are sealed at the end, after the subject's lock: a registration of the subject seals
+        # its own while holding that lock, so taking the chain's head first let the two wait for each other.
+        with transaction.atomic(), sealed_together():
+            decision = _approve_locked(
+                tenant=tenant, review_id=review_id, override_reason=override_reason, now=now, acting_user=acting_user
+            )
+            if isinstance(decision, ReviewStale):
+                stale = decision
+    except OperationalError as error:  # rolled back whole: the reviewer may simply approve again
+        raise TryAgain() from error
     if stale is not None:
         raise stale
     return decision

@@ -1,0 +1,123 @@
+"""Approving a review while other writers hold the subject or the broker is gone: it commits, or fails cleanly.
+
+A registration of the subject holds the subject's row lock while it seals its audit entries; an approval that
+waits for that lock must not be holding the audit chain's head meanwhile. A transaction that cannot finish
+answers 503 with a code to retry on, never 500, and leaves the review as it was.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from rest_framework.test import APIClient
+
+from schemas_app import services
+from schemas_app.models import Approval, ChangeRequest, Subject
+from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, put, register
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def review_id(api) -> int:
+    """A breaking change of ticks-value, prepared and waiting for review (no notice period)."""
+    assert put(api, "/config", {"noticeHours": 0}).status_code == 200
+    register(api, "ticks-value", TICK_V1)
+    response = register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
+    assert response.status_code == 202, response.content
+    return response.json()["review_id"]
+
+
+@pytest.fixture
+def reviewer(owner) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
+
+
+class SubjectHolder(threading.Thread):
+    """Another writer of ticks-value, on a connection of its own: it holds the subject's row lock until told.
+
+    With `audit_while_held`, once the approval waits for the subject it writes an audited row (sealing it into the
+    audit chain) before it commits, as a registration of the subject does.
+    """
+
+    def __init__(self, owner, *, audit_while_held: bool = False):
+        super().__init__(daemon=True)
+        self.owner, self.audit_while_held = owner, audit_while_held
+        self.locked, self.release = threading.Event(), threading.Event()
+        self.error: Exception | None = None
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                Subject.objects.select_for_update().get(name="ticks-value")
+                self.locked.set()
+                if self.audit_while_held:
+                    self._wait_for_a_waiting_writer()
+                    services.config_update(
+                        tenant=Subject.objects.get(name="ticks-value").tenant,
+                        subject_name="orders-value",
+                        changes={"compatibility": "FULL"},
+                        acting_user=self.owner,
+                    )
+                else:
+                    self.release.wait(30)
+        except Exception as error:
+            self.error = error
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _wait_for_a_waiting_writer(timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+                if cursor.fetchone()[0]:
+                    return
+                time.sleep(0.02)
+        raise AssertionError("the approval never waited for the subject")
+
+
+def test_an_approval_waiting_for_a_registration_of_its_subject_is_approved_after_it(review_id, reviewer, owner):
+    holder = SubjectHolder(owner, audit_while_held=True)
+    holder.start()
+    assert holder.locked.wait(10)
+    response = reviewer.post(f"/reviews/{review_id}/approve", {}, format="json")
+    holder.join(30)
+    assert holder.error is None, holder.error
+    assert response.status_code == 200, response.content
+    assert ChangeRequest.objects.get(pk=review_id).status == ChangeRequest.Status.APPROVED
+
+
+@pytest.fixture
+def short_lock_waits():
+    """Lock waits on this thread's connection (the one the test client's requests use) give up after 300 ms."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '300ms'")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+
+
+def test_an_approval_that_cannot_get_its_locks_answers_503_and_changes_nothing(
+    review_id, reviewer, owner, short_lock_waits
+):
+    holder = SubjectHolder(owner)
+    holder.start()
+    assert holder.locked.wait(10)
+    try:
+        response = reviewer.post(f"/reviews/{review_id}/approve", {}, format="json")
+    finally:
+        holder.release.set()
+        holder.join(30)
+    assert response.status_code == 503, response.content
+    assert response.json()["error_code"] == 50301 and response["Retry-After"]
+    assert ChangeRequest.objects.get(pk=review_id).status == ChangeRequest.Status.PENDING
+    assert not Approval.objects.exists()
+    assert reviewer.post(f"/reviews/{review_id}/approve", {}, format="json").status_code == 200
