@@ -20,6 +20,11 @@ os.environ["REGISTRY_GIT_HISTORY_DIR"] = ""
 os.environ.setdefault(
     "CODEGEN_ARCHIVE_DIR", os.path.join(tempfile.gettempdir(), f"registry-test-{os.getpid()}", "archives")
 )
+# A generated admin password (bootstrap's tests) goes to this run's own folder, not the checkout's var/.
+os.environ.setdefault(
+    "REGISTRY_ADMIN_PASSWORD_FILE",
+    os.path.join(tempfile.gettempdir(), f"registry-test-{os.getpid()}", "admin-password"),
+)
 
 from registry.settings import *  # noqa: F403
 
