@@ -68,20 +68,26 @@ message Account {
 }
 """
 
+OPTIONS_REFERENCE = {"name": "shop/options.proto", "subject": "shop/options.proto", "version": 1}
+
+
+def fingerprint_before_0017() -> str:
+    """Return ACCOUNT's identity fingerprint as 0005 to 0016 computed it: the digest of protoc's order of options."""
+    root = compile_one(options_migration.ROOT, ACCOUNT, {"shop/options.proto": OPTIONS}).file(options_migration.ROOT)
+    return options_migration._before(root, [tuple(OPTIONS_REFERENCE.values())], "", comments=True)
+
 
 def test_schemas_with_options_out_of_order_are_found_after_the_migration(api):
     register(api, "shop/options.proto", OPTIONS)
-    reference = {"name": "shop/options.proto", "subject": "shop/options.proto", "version": 1}
-    account_id = register(api, "accounts-value", ACCOUNT, [reference]).json()["id"]
+    account_id = register(api, "accounts-value", ACCOUNT, [OPTIONS_REFERENCE]).json()["id"]
     # What the row looked like before: the digest of protoc's order of the options.
-    root = compile_one(options_migration.ROOT, ACCOUNT, {"shop/options.proto": OPTIONS}).file(options_migration.ROOT)
-    before = options_migration._before(root, [tuple(reference.values())], "", comments=True)
+    before = fingerprint_before_0017()
     assert before != Schema.objects.get(pk=account_id).fingerprint
     Schema.objects.filter(pk=account_id).update(fingerprint=before)
 
     options_migration.forwards(apps, None)
 
-    assert register(api, "accounts-value", ACCOUNT, [reference]).json()["id"] == account_id
+    assert register(api, "accounts-value", ACCOUNT, [OPTIONS_REFERENCE]).json()["id"] == account_id
     assert api.get("/subjects/accounts-value/versions").json() == [1]
 
 
@@ -93,16 +99,14 @@ def test_a_proposal_sent_again_after_the_migration_finds_its_open_review(api, op
     default_tenant()  # as after bootstrap: the writer's readable tenants are worked out on its first request
     register(api, f"{options_tenant}shop/options.proto", OPTIONS)
     assert put(api, "/config/accounts-value", {"reviewPolicy": "all"}).status_code == 200
-    reference = {"name": "shop/options.proto", "subject": "shop/options.proto", "version": 1}
-    review_id = register(api, "accounts-value", ACCOUNT, [reference]).json()["review_id"]
+    review_id = register(api, "accounts-value", ACCOUNT, [OPTIONS_REFERENCE]).json()["review_id"]
     # What the open review looked like before: the digest of protoc's order of the options.
-    root = compile_one(options_migration.ROOT, ACCOUNT, {"shop/options.proto": OPTIONS}).file(options_migration.ROOT)
-    before = options_migration._before(root, [tuple(reference.values())], "", comments=True)
+    before = fingerprint_before_0017()
     ChangeRequest.objects.filter(pk=review_id).update(fingerprint=before)
 
     review_migration.forwards(apps, None)
 
-    assert register(api, "accounts-value", ACCOUNT, [reference]).json()["review_id"] == review_id
+    assert register(api, "accounts-value", ACCOUNT, [OPTIONS_REFERENCE]).json()["review_id"] == review_id
     assert ChangeRequest.objects.filter(status="PENDING_REVIEW").count() == 1
 
 
@@ -114,14 +118,12 @@ shared_references_migration = importlib.import_module(
 def test_schemas_importing_shared_options_out_of_order_are_found_after_the_migrations(api):
     default_tenant()  # as after bootstrap: the writer's readable tenants are worked out on its first request
     register(api, ":.shared:shop/options.proto", OPTIONS)
-    reference = {"name": "shop/options.proto", "subject": "shop/options.proto", "version": 1}
-    account_id = register(api, "accounts-value", ACCOUNT, [reference]).json()["id"]
-    root = compile_one(options_migration.ROOT, ACCOUNT, {"shop/options.proto": OPTIONS}).file(options_migration.ROOT)
-    before = options_migration._before(root, [tuple(reference.values())], "", comments=True)
+    account_id = register(api, "accounts-value", ACCOUNT, [OPTIONS_REFERENCE]).json()["id"]
+    before = fingerprint_before_0017()
     Schema.objects.filter(pk=account_id).update(fingerprint=before)
 
     options_migration.forwards(apps, None)
     shared_references_migration.forwards(apps, None)
 
-    assert register(api, "accounts-value", ACCOUNT, [reference]).json()["id"] == account_id
+    assert register(api, "accounts-value", ACCOUNT, [OPTIONS_REFERENCE]).json()["id"] == account_id
     assert api.get("/subjects/accounts-value/versions").json() == [1]
