@@ -234,6 +234,8 @@ CELERY_BEAT_SCHEDULE = {
     "apply-deprecation-policy": {"task": "schemas_app.apply_deprecation_policy", "schedule": 3600.0},
     # Delete generated archives unused for CODEGEN_RETENTION_DAYS.
     "codegen-prune-archives": {"task": "schemas_app.prune_archives", "schedule": 6 * 3600},
+    # Tasks a broker failure kept from being queued after their commit (schemas_app.dispatch).
+    "requeue-waiting-work": {"task": "schemas_app.requeue_waiting_work", "schedule": 300.0},
 }
 
 AUTHENTICATION_BACKENDS = [

@@ -22,6 +22,7 @@ from protoengine.compiler import CompilationFailed, parse_protoc_messages
 from registry import metrics
 from schemas_app import codegen_selectors as selectors
 from schemas_app.codegen_selectors import can_generate
+from schemas_app.dispatch import queue_on_commit
 from schemas_app.errors import Forbidden, LanguageNotFound, LanguageUnavailable
 from schemas_app.models import Artifact, GenerationJob, Tenant
 
@@ -102,14 +103,10 @@ def generation_start(*, tenant: Tenant, language: str, selection: dict, acting_u
         job = GenerationJob.objects.create(
             **fields, sources=dict(chosen.inputs.sources), roots=list(chosen.inputs.roots)
         )
-        transaction.on_commit(lambda: _enqueue(job.pk))
+        from schemas_app.tasks import generate_archive
+
+        queue_on_commit(generate_archive, str(job.pk))
     return GenerationStart(job=job, cached=False)
-
-
-def _enqueue(job_id) -> None:
-    from schemas_app.tasks import generate_archive
-
-    generate_archive.delay(str(job_id))
 
 
 def generation_claim(*, job_id) -> GenerationJob | None:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from schemas_app.auditing import audited
+from schemas_app.dispatch import queue_on_commit
 from schemas_app.errors import BadRequest, NotFound
 from schemas_app.models import DeliveryAttempt, NotificationDelivery, Subscription, Tenant
 
@@ -105,8 +106,8 @@ def notify(*, tenant: Tenant, subject_name: str, event: str, payload: dict) -> l
                         subscription=subscription, event=event, channel=channel, payload=body
                     )
                 )
-    ids = [delivery.pk for delivery in deliveries]
-    transaction.on_commit(lambda: [deliver_notification.delay(delivery_id) for delivery_id in ids])
+    for delivery in deliveries:
+        queue_on_commit(deliver_notification, delivery.pk)
     return deliveries
 
 

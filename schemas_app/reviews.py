@@ -16,6 +16,7 @@ from schemas_app import notifications, selectors, services
 from schemas_app.access import has_role
 from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited
+from schemas_app.dispatch import queue_on_commit
 from schemas_app.errors import (
     Forbidden,
     NoticePeriodRunning,
@@ -38,8 +39,7 @@ def queue_preparation(change_request: ChangeRequest) -> None:
     """Queue the preparation task once the transaction that set the review up has committed."""
     from schemas_app.tasks import prepare_change_request
 
-    review_id = change_request.pk
-    transaction.on_commit(lambda: prepare_change_request.delay(review_id))
+    queue_on_commit(prepare_change_request, change_request.pk)
 
 
 def change_request_propose(

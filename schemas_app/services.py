@@ -20,6 +20,7 @@ from schemas_app import cache as registry_cache
 from schemas_app import git_history, selectors
 from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited, delete_rows, log_created, log_rows
+from schemas_app.dispatch import queue_on_commit
 from schemas_app.errors import (
     IncompatibleSchema,
     InvalidCompatibilityLevel,
@@ -263,8 +264,8 @@ def _record_in_git_on_commit(subject_version: SubjectVersion) -> None:
         # again through Celery (a query and a task run per registration).
         transaction.on_commit(lambda: git_history.record_loaded_version(repository, subject_version))
         return
-    version_id = subject_version.pk
-    transaction.on_commit(lambda: record_version_in_git.delay(version_id))
+    # Not sent again if the broker refuses it: `manage.py export_git` rebuilds the history from the database.
+    queue_on_commit(record_version_in_git, subject_version.pk)
 
 
 def _user_or_none(user):

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 
-from schemas_app import codegen_jobs, git_history
+from schemas_app import codegen_jobs, dispatch, git_history
 from schemas_app.deprecation import deprecation_policy_apply
 from schemas_app.notifications import attempt_delivery, give_up
 from schemas_app.review_preparation import change_request_prepare
@@ -66,6 +66,12 @@ def generate_archive(self, job_id: str) -> None:
     if outcome is codegen_jobs.RunOutcome.BUSY:
         # A redelivered message met a job that still looks alive; take it over if its worker stops reporting.
         raise self.retry(countdown=settings.CODEGEN_JOB_LEASE_SECONDS)
+
+
+@shared_task(name="schemas_app.requeue_waiting_work")
+def requeue_waiting_work() -> int:
+    """Run by Celery beat: send again the tasks a broker failure kept from being queued (schemas_app.dispatch)."""
+    return dispatch.requeue_waiting_work()
 
 
 @shared_task(name="schemas_app.prune_archives", acks_late=True)

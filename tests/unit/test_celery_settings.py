@@ -9,7 +9,11 @@ def test_every_periodic_job_is_scheduled_and_names_a_task_the_workers_know():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
-    assert scheduled == {"schemas_app.apply_deprecation_policy", "schemas_app.prune_archives"}
+    assert scheduled == {
+        "schemas_app.apply_deprecation_policy",
+        "schemas_app.prune_archives",
+        "schemas_app.requeue_waiting_work",
+    }
     assert scheduled <= set(app.tasks)
 
 
@@ -38,6 +42,7 @@ def test_each_task_is_routed_to_the_queue_of_its_kind_of_work():
         "schemas_app.record_version_in_git": "celery",
         "schemas_app.apply_deprecation_policy": "celery",
         "schemas_app.prune_archives": "celery",
+        "schemas_app.requeue_waiting_work": "celery",
     }
 
 

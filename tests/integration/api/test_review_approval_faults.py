@@ -7,14 +7,18 @@ answers 503 with a code to retry on, never 500, and leaves the review as it was.
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
-from schemas_app import services
-from schemas_app.models import Approval, ChangeRequest, Subject
+from registry.celery import app
+from schemas_app import dispatch, services
+from schemas_app.models import Approval, ChangeRequest, NotificationDelivery, Subject
+from schemas_app.notifications import subscription_create
 from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, put, register
+from tests.integration.codegen.worker import Broker, forget_connections
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,3 +125,35 @@ def test_an_approval_that_cannot_get_its_locks_answers_503_and_changes_nothing(
     assert ChangeRequest.objects.get(pk=review_id).status == ChangeRequest.Status.PENDING
     assert not Approval.objects.exists()
     assert reviewer.post(f"/reviews/{review_id}/approve", {}, format="json").status_code == 200
+
+
+@pytest.fixture
+def broker_refusing(review_id):
+    """Celery sends to a port nobody listens on (connection refused), as while the broker is down.
+
+    Taken after the review was prepared (in-process, without a broker), so only the approval meets it.
+    """
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
+    forget_connections()
+    app.set_current()
+    app.conf.update(broker_url="redis://127.0.0.1:1/0", task_always_eager=False)
+    yield
+    app.conf.update(saved)
+    forget_connections()
+
+
+def test_an_approval_whose_notification_the_broker_refuses_is_approved_and_the_notification_sent_later(
+    review_id, reviewer, owner, broker_refusing
+):
+    tenant = ChangeRequest.objects.get(pk=review_id).tenant
+    subscription_create(tenant=tenant, webhook_url="https://hooks.example.org/registry", acting_user=owner)
+    response = reviewer.post(f"/reviews/{review_id}/approve", {}, format="json")
+    assert response.status_code == 200, response.content
+    assert ChangeRequest.objects.get(pk=review_id).status == ChangeRequest.Status.APPROVED
+    delivery = NotificationDelivery.objects.get(event="change.approved")
+    assert delivery.status == NotificationDelivery.Status.PENDING and delivery.attempts == 0
+    broker = Broker()
+    with broker.sending():  # the broker is back
+        assert dispatch.requeue_waiting_work() == 0  # not yet waiting too long: its task may be on its way
+        assert dispatch.requeue_waiting_work(older_than=timedelta(0)) == 1
+        assert broker.depth("notifications") == 1

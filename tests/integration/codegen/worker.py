@@ -52,7 +52,7 @@ class Broker:
     def sending(self):
         """Point this process's Celery app at the broker for the block: tasks go to the worker, not in-process."""
         saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "broker_transport_options")}
-        _forget_connections()
+        forget_connections()
         # shared_task sends through the current app; another test's Celery(...) may have become current.
         app.set_current()
         app.conf.update(
@@ -64,11 +64,11 @@ class Broker:
             yield
         finally:
             app.conf.update(saved)
-            _forget_connections()
+            forget_connections()
             self.forget()
 
 
-def _forget_connections():
+def forget_connections():
     """Drop the app's broker connections and its cached queues and routes, so they are rebuilt from its settings."""
     # Never close the pool itself: kombu keeps it in a process-wide registry that later senders reuse.
     app._pool = None
