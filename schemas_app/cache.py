@@ -46,6 +46,8 @@ VERSION_TTL = 3600
 # How long a forget's counter is kept: far longer than a lookup takes between reading it and writing what it
 # loaded (a counter that expired in between would let an old write through), short enough to leave no litter.
 FORGOTTEN_TTL = VERSION_TTL
+# A tenant's configuration changes rarely, and every save or delete of it forgets what was kept.
+TENANT_CONFIG_TTL = 3600
 _LOCAL_SIZE = 10_000
 
 
@@ -342,6 +344,37 @@ def _placement_changed(sender, instance, **kwargs) -> None:
     forget_placements([instance.schema_id])
 
 
+def tenant_blocking_lint_rules(tenant_id: int, load: Callable[[], list[str]]) -> list[str]:
+    """Return the lint rules a tenant's configuration makes blocking, from this process, Redis, or `load()`.
+
+    Read by every registration with lint findings; a change of the configuration forgets it (`_tenant_config_changed`).
+    """
+    key = _tenant_blocking_key(tenant_id)
+    rules, _ = local_copies.get(key)
+    if rules is None:
+        counters = [forgotten_key(key)]
+        read = _counters_before_loading(counters)
+        rules = load()
+        _keep_unless_forgotten(key, rules, TENANT_CONFIG_TTL, counters, read)
+    return rules
+
+
+def _tenant_blocking_key(tenant_id: int) -> str:
+    return _key(f"tenant-blocking-lint:{tenant_id}")
+
+
+def _tenant_config_changed(sender, instance, **kwargs) -> None:
+    """Forget the tenant's blocking rules now and again on commit (a reader may have kept the rows from before)."""
+    keys = [_tenant_blocking_key(instance.tenant_id)]
+
+    def forget() -> None:
+        _forgotten(keys, [forgotten_key(key) for key in keys])  # Redis down: ignored here, as placements are
+        local_copies.announce(keys)
+
+    forget()
+    transaction.on_commit(forget)
+
+
 def _tenant_changed(sender, instance, **kwargs) -> None:
     """A tenant's shared flag decides who reads its versions: forget every placement (tenants rarely change)."""
     if hasattr(cache, "delete_pattern"):
@@ -360,7 +393,7 @@ def _tenant_changed(sender, instance, **kwargs) -> None:
 
 def connect_invalidation() -> None:
     """Forget what a version's save or delete changes (called once, from the app's ready())."""
-    from schemas_app.models import SubjectVersion, Tenant
+    from schemas_app.models import SubjectVersion, Tenant, TenantConfig
 
     post_save.connect(_version_changed, sender=SubjectVersion, dispatch_uid="registry-cache-version-saved")
     post_delete.connect(_version_changed, sender=SubjectVersion, dispatch_uid="registry-cache-version-deleted")
@@ -368,6 +401,10 @@ def connect_invalidation() -> None:
     post_delete.connect(_placement_changed, sender=SubjectVersion, dispatch_uid="registry-cache-placement-deleted")
     post_save.connect(_tenant_changed, sender=Tenant, dispatch_uid="registry-cache-tenant-saved")
     post_delete.connect(_tenant_changed, sender=Tenant, dispatch_uid="registry-cache-tenant-deleted")
+    post_save.connect(_tenant_config_changed, sender=TenantConfig, dispatch_uid="registry-cache-tenant-config-saved")
+    post_delete.connect(
+        _tenant_config_changed, sender=TenantConfig, dispatch_uid="registry-cache-tenant-config-deleted"
+    )
 
 
 def forget_schemas(schema_ids) -> None:

@@ -13,6 +13,7 @@ from django.db.models import Q
 from google.protobuf import descriptor_pool, json_format, message_factory
 
 from schemas_app import access, selectors
+from schemas_app import cache as registry_cache
 from schemas_app.auditing import audited
 from schemas_app.errors import InvalidRequest, InvalidSchema, InvalidTenantConfig, TenantNotFound
 from schemas_app.models import SubjectVersion, Tenant, TenantConfig
@@ -43,7 +44,11 @@ def tenant_config_get(*, tenant: Tenant) -> TenantConfig | None:
 
 
 def blocking_lint_rules(*, tenant: Tenant) -> list[str]:
-    """Return the lint rules the tenant's configuration makes blocking for its subjects."""
+    """Return the lint rules the tenant's configuration makes blocking (cached: every registration reads them)."""
+    return list(registry_cache.tenant_blocking_lint_rules(tenant.pk, lambda: _stored_blocking_lint_rules(tenant)))
+
+
+def _stored_blocking_lint_rules(tenant: Tenant) -> list[str]:
     rules = TenantConfig.objects.filter(tenant_id=tenant.pk).values_list("blocking_lint_rules", flat=True).first()
     return list(rules or [])
 

@@ -8,7 +8,7 @@ from auditlog.models import LogEntry
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from schemas_app import access
+from schemas_app import access, tenants
 from schemas_app.models import Tenant, TenantBinding, TenantConfig
 from tests.integration.api.helpers import TICK_V1, register
 
@@ -116,6 +116,40 @@ def test_a_tenant_config_can_make_message_tenant_id_blocking(catalogue, admin, a
     assert refused.status_code == 422 and refused.json()["error_code"] == 42201
     assert "MESSAGE_TENANT_ID" in refused.json()["message"]
     assert register(admin, ":.acme:quotes-value", TICK_V1).status_code == 200
+
+
+def test_blocking_rules_are_remembered_and_a_deleted_config_stops_blocking_on_the_next_registration(
+    catalogue, admin, acme, django_assert_num_queries
+):
+    without_tenant = TICK_V1.replace("  string tenant_id = 6;\n", "")
+    put_config(admin, "acme", {"config": VALID, "blockingLintRules": ["MESSAGE_TENANT_ID"]})
+    assert register(admin, ":.acme:quotes-value", without_tenant).status_code == 422
+    with django_assert_num_queries(0):
+        assert tenants.blocking_lint_rules(tenant=acme) == ["MESSAGE_TENANT_ID"]
+    assert admin.delete("/tenants/acme/config").status_code == 200
+    assert register(admin, ":.acme:quotes-value", without_tenant).status_code == 200
+
+
+def test_blocking_rules_changed_in_the_admin_count_from_the_next_registration(catalogue, owner, acme):
+    from django.test import Client
+
+    without_tenant = TICK_V1.replace("  string tenant_id = 6;\n", "")
+    console = Client()
+    console.force_login(owner)
+    form = {"tenant": acme.pk, "config": json.dumps(VALID)}
+    assert (
+        console.post("/admin/schemas_app/tenantconfig/add/", {**form, "blocking_lint_rules": "[]"}).status_code == 302
+    )
+    admin = APIClient()
+    admin.force_authenticate(owner)
+    assert register(admin, ":.acme:ticks-value", without_tenant).status_code == 200
+    row = TenantConfig.objects.get(tenant=acme)
+    changed = console.post(
+        f"/admin/schemas_app/tenantconfig/{row.pk}/change/", {**form, "blocking_lint_rules": '["MESSAGE_TENANT_ID"]'}
+    )
+    assert changed.status_code == 302
+    refused = register(admin, ":.acme:quotes-value", without_tenant)
+    assert refused.status_code == 422 and "MESSAGE_TENANT_ID" in refused.json()["message"]
 
 
 def test_the_admin_refuses_a_config_that_breaks_the_schema_and_stores_a_valid_one(catalogue, owner, acme):
