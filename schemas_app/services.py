@@ -8,7 +8,7 @@ from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -296,17 +296,28 @@ def review_gate(*, subject_name: str, config: dict, findings: list, lint: list[d
 
 def _locked_subject(tenant: Tenant, name: str) -> Subject:
     """Return the subject row locked for this transaction, creating it when new."""
-    locked = Subject.objects.select_for_update().filter(tenant=tenant, name=name)
-    subject = locked.first()  # one query for a subject that exists, as most do
+    subject = _subject_for_update(tenant, name)  # one query for a subject that exists, as most do
     if subject is None:
         try:
             with transaction.atomic():
                 Subject.objects.create(tenant=tenant, name=name)
         except IntegrityError:
             pass  # another writer created it between our read and insert
-        subject = locked.get()
+        subject = _subject_for_update(tenant, name)
     subject.tenant = tenant  # the caller's row: what reads the subject's tenant later (git history) needs no query
     return subject
+
+
+def _subject_for_update(tenant: Tenant, name: str) -> Subject | None:
+    """Return the subject row, locked until the transaction ends; None when there is none.
+
+    Written out: every registration runs it, and building it with the ORM cost more than running it.
+    """
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    found = Subject.objects.db_manager(router.db_for_write(Subject)).raw(
+        f"SELECT * FROM {Subject._meta.db_table} WHERE tenant_id = %s AND name = %s{lock}", [tenant.pk, name]
+    )
+    return next(iter(found), None)
 
 
 def _same_content_schemas(prepared: PreparedSchema) -> list[Schema]:
