@@ -126,12 +126,16 @@ def validate_subject_name(name: str) -> str:
 
 def lint_findings(*, prepared: PreparedSchema, lint_except: list[str]) -> list[dict]:
     """Return lint findings of the schema's own root file, as stored on the version."""
-    config = LintConfig(tenant_packages=settings.REGISTRY_TENANT_PACKAGES).with_except(
-        [*settings.REGISTRY_LINT_EXCEPT, *lint_except]
-    )
+    config = _lint_config(tuple(settings.REGISTRY_TENANT_PACKAGES), (*settings.REGISTRY_LINT_EXCEPT, *lint_except))
     # The imported files are there to resolve types and options; only the subject's own file is reported.
     findings = [*prepared.compile_findings, *lint(prepared.compiled, config, targets=[prepared.root_path])]
     return [finding.as_dict() for finding in findings]
+
+
+@functools.lru_cache(maxsize=64)
+def _lint_config(tenant_packages: tuple[str, ...], lint_except: tuple[str, ...]) -> LintConfig:
+    """Return the lint configuration of these settings, built once: its matchers remember the names they judged."""
+    return LintConfig(tenant_packages=tenant_packages).with_except(lint_except)
 
 
 @counted_registration

@@ -70,6 +70,10 @@ def check_message_tenant_id(message: Message, config) -> Problem | None:
     )
 
 
+# Field names a matcher remembers before it starts again.
+REMEMBERED_NAMES = 10_000
+
+
 class PersonalFields:
     """Decide from its words whether a field name looks personal; built once per vocabulary."""
 
@@ -82,7 +86,7 @@ class PersonalFields:
         self.vocabulary = {
             word for phrase in (*tokens, *non_personal, *person_words) for word in phrase.split("_")
         } | NAME_WORDS
-        # Field names repeat across messages; their words and token verdict are worked out once.
+        # Field names repeat across messages and schemas; their words and token verdict are worked out once.
         self._by_name: dict[str, tuple[tuple[str, ...], str | None]] = {}
 
     def words(self, name: str) -> tuple[str, ...]:
@@ -99,6 +103,8 @@ class PersonalFields:
         """Return the personal word or phrase the field name holds, None when it looks impersonal."""
         known = self._by_name.get(field_name)
         if known is None:
+            if len(self._by_name) >= REMEMBERED_NAMES:
+                self._by_name.clear()  # a long-lived matcher (a server's) stays small
             words = self.words(field_name)
             known = self._by_name[field_name] = (words, self._token_match(words))
         words, token = known
