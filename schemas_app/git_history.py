@@ -6,6 +6,7 @@ repository is bare and written with git's plumbing under a file lock, so concurr
 `export_git` rebuilds it from the database and yields the same tree.
 """
 
+import bisect
 import fcntl
 import hashlib
 import logging
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from protoengine.lru import LruCache
 from schemas_app.models import SubjectVersion, Tenant
 from schemas_app.preparation import root_path_for
 
@@ -172,6 +174,7 @@ def _commit_loose(repository: Path, change: _Change) -> str:
     lines.append(f"author {change.author[0]} <{change.author[1]}> {stamp}")
     lines.append(f"committer {COMMITTER[0]} <{COMMITTER[1]}> {stamp}")
     commit = _write_object(repository, "commit", ("\n".join(lines) + "\n\n" + change.message).encode())
+    _trees_of_commits.put(commit, tree)
     _move_ref(repository, commit)
     return commit
 
@@ -212,38 +215,78 @@ def _read_object(repository: Path, object_id: str, kind: str) -> bytes:
 
 
 def _commit_tree_of(repository: Path, commit: str) -> str:
-    first_line = _read_object(repository, commit, "commit").split(b"\n", 1)[0]
-    return first_line.removeprefix(b"tree ").decode()
+    tree = _trees_of_commits.get(commit)
+    if tree is None:
+        first_line = _read_object(repository, commit, "commit").split(b"\n", 1)[0]
+        tree = first_line.removeprefix(b"tree ").decode()
+    return tree
 
 
-def _tree_entries(repository: Path, tree: str) -> dict[bytes, tuple[bytes, bytes]]:
-    """Return a tree's entries: name -> (mode, binary object id)."""
-    body, entries, at = _read_object(repository, tree, "tree"), {}, 0
-    while at < len(body):
-        space = body.index(b" ", at)
-        end = body.index(b"\0", space)
-        entries[body[space + 1 : end]] = (body[at:space], body[end + 1 : end + 21])
-        at = end + 21
-    return entries
+@dataclass(frozen=True)
+class _Tree:
+    """A tree's entries in git's order: each one's sort key (a folder's name ends with "/") and its encoded line."""
+
+    keys: tuple[bytes, ...] = ()
+    lines: tuple[bytes, ...] = ()
+
+    def find(self, name: bytes) -> tuple[int, bytes, bytes] | None:
+        """Return the index, mode and binary object id of the entry called `name`; None when there is none."""
+        for key in (name, name + b"/"):
+            index = bisect.bisect_left(self.keys, key)
+            if index < len(self.keys) and self.keys[index] == key:
+                line = self.lines[index]
+                return index, line[: line.index(b" ")], line[-20:]
+        return None
+
+    def with_line(self, key: bytes, line: bytes, replacing: int | None) -> "_Tree":
+        if replacing is not None:
+            return _Tree(self.keys, (*self.lines[:replacing], line, *self.lines[replacing + 1 :]))
+        index = bisect.bisect_left(self.keys, key)
+        return _Tree((*self.keys[:index], key, *self.keys[index:]), (*self.lines[:index], line, *self.lines[index:]))
+
+
+# Objects never change, so what was read or written of them is kept by id: each commit then reads and sorts
+# nothing. Without it every registration parsed and sorted the whole root folder (one entry per subject).
+_trees_of_commits = LruCache(64)
+_parsed_trees = LruCache(64)
+
+
+def _tree(repository: Path, tree: str) -> _Tree:
+    """Return a tree's entries, in git's order, from this process when it read or wrote the tree already."""
+    parsed = _parsed_trees.get(tree)
+    if parsed is None:
+        body, keys, lines, at = _read_object(repository, tree, "tree"), [], [], 0
+        while at < len(body):
+            space = body.index(b" ", at)
+            end = body.index(b"\0", space)
+            name = body[space + 1 : end]
+            keys.append(name + b"/" if body[at:space] == _TREE else name)
+            lines.append(body[at : end + 21])
+            at = end + 21
+        parsed = _Tree(tuple(keys), tuple(lines))
+        _parsed_trees.put(tree, parsed)
+    return parsed
 
 
 def _tree_with(repository: Path, tree: str | None, parts: list[str], blob: str) -> str:
     """Write `tree` (None: an empty one) with the file at `parts` set to `blob`; return the new tree's id."""
-    entries = _tree_entries(repository, tree) if tree else {}
+    entries = _tree(repository, tree) if tree else _Tree()
     name = parts[0].encode()
-    mode, current = entries.get(name, (None, None))
+    index, mode, current = entries.find(name) or (None, None, None)
     if len(parts) == 1:
         if mode not in (None, _FILE):
             raise _GitNeeded  # a folder of that name: git refuses the path
-        entries[name] = (_FILE, bytes.fromhex(blob))
+        key, line = name, _FILE + b" " + name + b"\0" + bytes.fromhex(blob)
     else:
         if mode not in (None, _TREE):
             raise _GitNeeded  # a file of that name
         subtree = _tree_with(repository, current.hex() if current else None, parts[1:], blob)
-        entries[name] = (_TREE, bytes.fromhex(subtree))
-    # git's order: by name, a folder's name compared as if it ended with "/".
-    ordered = sorted(entries.items(), key=lambda item: item[0] + (b"/" if item[1][0] == _TREE else b""))
-    return _write_object(repository, "tree", b"".join(mode + b" " + key + b"\0" + oid for key, (mode, oid) in ordered))
+        key, line = name + b"/", _TREE + b" " + name + b"\0" + bytes.fromhex(subtree)
+    # git's order: by name, a folder's name compared as if it ended with "/"; a replaced entry keeps its place.
+    updated = entries.with_line(key, line, replacing=index)
+    written = _write_object(repository, "tree", b"".join(updated.lines))
+    _parsed_trees.put(written, updated)
+    return written
 
 
 def _loose_ref(repository: Path) -> str:

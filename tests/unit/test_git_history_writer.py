@@ -86,3 +86,12 @@ def test_a_packed_repository_is_committed_to_by_git_and_then_by_the_writer_again
     for number, (path, text) in enumerate(CHANGES[3:], start=4):
         assert _commit(ours, change(number, path, text)) == _commit_with_git(gits, change(number, path, text))
     git(ours, "fsck", "--strict")
+
+
+def test_commits_made_by_another_writer_in_between_are_read_from_the_repository(repositories):
+    """The writer keeps the trees it wrote; a commit git made meanwhile (another process's) is read from disk."""
+    ours, gits = repositories
+    for number, (path, text) in enumerate(CHANGES, start=1):
+        write = _commit_with_git if number % 2 == 0 else _commit_loose
+        assert write(ours, change(number, path, text)) == _commit_with_git(gits, change(number, path, text))
+    git(ours, "fsck", "--strict")
