@@ -112,13 +112,18 @@ def check_import_used(entry: Import, config) -> Problem | None:
     workspace = entry.file.workspace
     if entry.is_public or entry.name not in workspace.files:
         return None
-    used = _type_files(entry.file) | _option_files(entry.file)
-    # A file this one imports itself is used through that import: another import re-exporting it is not, as in buf.
-    imported = set(entry.file.proto.dependency)
-    needed = {name for name in used if name == entry.name or name not in imported}
-    if workspace.exported_by(entry.name) & needed:
+    exported = workspace.exported_by(entry.name)
+    # Types first: every option of the file is read only for an import that no type uses.
+    if _needs(entry, _type_files(entry.file), exported) or _needs(entry, _option_files(entry.file), exported):
         return None
     return Problem(entry, f'Import "{entry.name}" is unused.')
+
+
+def _needs(entry: Import, used: set[str], exported: set[str]) -> bool:
+    """Tell whether a used file is reached through this import (the imported file or one it re-exports)."""
+    # A file this one imports itself is used through that import: another import re-exporting it is not, as in buf.
+    imported = set(entry.file.proto.dependency)
+    return any(name in exported and (name == entry.name or name not in imported) for name in used)
 
 
 def _type_files(file: LintFile) -> set[str]:
@@ -139,7 +144,8 @@ def _option_files(file: LintFile) -> set[str]:
     """Return the files declaring the custom options this file sets, such as (registry.v1.pii)."""
     if "option_files" not in file.memo:
         declaring = file.workspace.extension_file
-        keys = {key for options in _all_options(file) for key in _custom_option_keys(options)}
+        # A set that declares no extension gives no option a file to credit: its options need no reading.
+        keys = {key for options in _all_options(file) for key in _custom_option_keys(options)} if declaring else ()
         file.memo["option_files"] = {declaring[key] for key in keys if key in declaring}
     return file.memo["option_files"]
 
