@@ -36,7 +36,7 @@ from protoengine.compiler import (
 )
 from protoengine.findings import Finding
 from protoengine.printer import UnprintableDescriptor, print_file, print_normalized
-from protoengine.wire import iter_records
+from protoengine.wire import iter_records, read_varint
 
 # Standard or URL-safe base64, possibly wrapped over lines; .proto text nearly always has other characters.
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/\-_\r\n]+={0,2}\s*")
@@ -82,17 +82,19 @@ def identity_fingerprint(
     it identifies a schema given as a descriptor, which carries no comments, and the
     commented text of the same schema can find it by asking for this form.
     """
-    documentation = _documentation(file) if comments else "comments unknown"
-    return _identity(_descriptor_digest(file), documentation, references, extras)
+    descriptor, source_info = _descriptor_and_source_info(file)
+    documentation = _documentation(file, source_info) if comments else "comments unknown"
+    return _identity(_descriptor_digest(file, descriptor), documentation, references, extras)
 
 
 def identity_fingerprints(
     file: FileDescriptorProto, references: Sequence[tuple[str, str, int]] = (), extras: str = ""
 ) -> tuple[str, str]:
     """Return identity_fingerprint with comments and without, reading the descriptor once for both."""
-    digest = _descriptor_digest(file)
+    descriptor, source_info = _descriptor_and_source_info(file)
+    digest = _descriptor_digest(file, descriptor)
     return (
-        _identity(digest, _documentation(file), references, extras),
+        _identity(digest, _documentation(file, source_info), references, extras),
         _identity(digest, "comments unknown", references, extras),
     )
 
@@ -102,15 +104,25 @@ def identity_fingerprints(
 _FILE_NAME, _FILE_SOURCE_CODE_INFO = 1, 9
 
 
-def _descriptor_digest(file: FileDescriptorProto) -> str:
-    # The file's bytes without those two fields' records: what a copy with both cleared serializes to, without
-    # copying the source info (tens of thousands of locations in a large schema) only to throw it away.
-    data = b"".join(
-        record
-        for number, record in iter_records(file.SerializeToString(deterministic=True))
-        if number != _FILE_NAME and number != _FILE_SOURCE_CODE_INFO
-    )
-    return hashlib.sha256(_pool_independent_bytes(file, data)).hexdigest()
+def _descriptor_and_source_info(file: FileDescriptorProto) -> tuple[bytes, bytes]:
+    """Return the file's bytes without its name and source info, and the source info's bytes, from one serialization.
+
+    The first is what a copy with both fields cleared serializes to, without copying the source info (tens of
+    thousands of locations in a large schema) only to throw it away; the second is what the source info itself
+    serializes to, so the comments are read without serializing it again.
+    """
+    kept, source_info = [], b""
+    for number, record in iter_records(file.SerializeToString(deterministic=True)):
+        if number == _FILE_SOURCE_CODE_INFO:
+            source_info = record[read_varint(record, 1)[1] :]  # the record without its one-byte tag and its length
+        elif number != _FILE_NAME:
+            kept.append(record)
+    return b"".join(kept), source_info
+
+
+def _descriptor_digest(file: FileDescriptorProto, descriptor: bytes) -> str:
+    """Return the digest of the file's bytes without name and source info (`_descriptor_and_source_info`)."""
+    return hashlib.sha256(_pool_independent_bytes(file, descriptor)).hexdigest()
 
 
 def _identity(descriptor_digest: str, documentation, references, extras: str) -> str:
@@ -123,11 +135,16 @@ def _identity(descriptor_digest: str, documentation, references, extras: str) ->
     return hashlib.sha256(_json(identity).encode("utf-8")).hexdigest()
 
 
-def _documentation(file: FileDescriptorProto) -> list[list]:
-    """Return [path, leading, trailing, *detached] of every location with a comment, in the source info's order."""
+def _documentation(file: FileDescriptorProto, source_info: bytes | None = None) -> list[list]:
+    """Return [path, leading, trailing, *detached] of every location with a comment, in the source info's order.
+
+    `source_info` is the bytes of the file's source info when the caller has them already.
+    """
+    if source_info is None:
+        source_info = file.source_code_info.SerializeToString(deterministic=True)
     documentation = []
     locations = file.source_code_info.location
-    for index in _commented_locations(file):
+    for index in _commented_locations(source_info):
         location = locations[index]
         # Each field read once: a schema of a few thousand fields has thousands of commented locations.
         leading, trailing, detached = (
@@ -143,15 +160,15 @@ def _documentation(file: FileDescriptorProto) -> list[list]:
     return documentation
 
 
-def _commented_locations(file: FileDescriptorProto) -> Iterator[int]:
-    """Return the indexes of the source info's locations that have a comment field.
+def _commented_locations(source_info: bytes) -> Iterator[int]:
+    """Return the indexes of the locations of a source info's bytes that have a comment field.
 
     Reading a location through protobuf costs about a microsecond, and most locations of a
     large schema (a field's type, name, number) have no comment: they are told apart in C
     code instead, by reading the source info's bytes as locations that declare only their
     comment fields, dropping the rest (path and span), and keeping the locations left non-empty.
     """
-    comments = _LocationComments.FromString(file.source_code_info.SerializeToString(deterministic=True))
+    comments = _LocationComments.FromString(source_info)
     comments.DiscardUnknownFields()
     left = _LocationBytes.FromString(comments.SerializeToString(deterministic=True)).location
     return itertools.compress(itertools.count(), left)
