@@ -766,11 +766,14 @@ def _has_groups(file: FileDescriptorProto) -> bool:
 
 
 def _messages_have_groups(messages) -> bool:
-    return any(
+    return any(map(_message_has_groups, messages))
+
+
+def _message_has_groups(message: DescriptorProto) -> bool:
+    return (
         _fields_have_groups(message.field)
         or _fields_have_groups(message.extension)
         or _messages_have_groups(message.nested_type)
-        for message in messages
     )
 
 
@@ -864,7 +867,7 @@ class _NormalizedPrinter(_FilePrinter):
         nested_messages: list[DescriptorProto] = []
         for nested_message in message.nested_type:
             if nested_message.options.map_entry:
-                if not self._editions and _messages_have_groups([nested_message]):
+                if not self._editions and _message_has_groups(nested_message):
                     raise _GroupFound  # a map entry is never printed as a message, so its fields are looked at here
                 entries[f".{full_name}.{nested_message.name}"] = nested_message
             else:
@@ -935,7 +938,8 @@ class _NormalizedPrinter(_FilePrinter):
         # Without a label of its own, a field of a oneof, of an editions file or of proto3 (but `optional`) has none.
         unlabelled = in_oneof or editions or self._proto3
         for field in fields:
-            field_type = field.type
+            # Each attribute of a field is read once: this loop sees every field of the schema.
+            field_type, name = field.type, field.name
             if field_type == FieldDescriptorProto.TYPE_GROUP and not editions:
                 raise _GroupFound
             repeated = field.label == FieldDescriptorProto.LABEL_REPEATED
@@ -943,7 +947,7 @@ class _NormalizedPrinter(_FilePrinter):
             if entry is not None:
                 key, value = entry.field[0], entry.field[1]
                 kind = f"map<{_SCALAR_TYPES[key.type]}, {_SCALAR_TYPES.get(value.type) or value.type_name}>"
-                head = f"{kind} {field.name} = {field.number}"
+                head = f"{kind} {name} = {field.number}"
             else:
                 kind = _SCALAR_TYPES.get(field_type) or field.type_name
                 if repeated:
@@ -952,12 +956,12 @@ class _NormalizedPrinter(_FilePrinter):
                     label = ""  # what _label says, without the call: most fields of a schema
                 else:
                     label = self._label(field, in_oneof)
-                head = f"{label}{kind} {field.name} = {field.number}"
+                head = f"{label}{kind} {name} = {field.number}"
             # Nearly every field has no options, default or JSON name of its own to write: asked before building a list.
             if (
-                field.HasField("options")
+                field.json_name != default_json_name(name)
+                or field.HasField("options")
                 or field.HasField("default_value")
-                or field.json_name != default_json_name(field.name)
             ):
                 items = self._field_option_items(field, scope)
                 if items:
