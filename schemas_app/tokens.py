@@ -105,20 +105,25 @@ def api_token_authenticate(secret: str) -> ApiToken | None:
 
 
 def note_token_use(token: ApiToken) -> None:
-    """Write the token's last-used time when it is older than LAST_USED_RESOLUTION.
+    """Write the token's last-used time when it is older than LAST_USED_RESOLUTION (see `noted_token_use`)."""
+    token.last_used_at = noted_token_use(token.pk, token.last_used_at)
+
+
+def noted_token_use(token_pk: int, last_used_at):
+    """Return the token's last-used time after a use now, writing it when older than LAST_USED_RESOLUTION.
 
     A token remembered by `access_cache` carries the time it had when remembered, so this process also
     remembers when it last wrote it, instead of writing on every request after the first minute.
     """
     now = timezone.now()
-    written = _last_written.get(token.pk)
+    written = _last_written.get(token_pk)
     if written is not None and written > now - LAST_USED_RESOLUTION:
-        token.last_used_at = max(token.last_used_at or written, written)
-        return
-    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+        return max(last_used_at or written, written)
+    if last_used_at is None or last_used_at < now - LAST_USED_RESOLUTION:
         # An update, not save(): no signal, so remembered access contexts stay valid.
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+        ApiToken.objects.filter(pk=token_pk).update(last_used_at=now)
+        last_used_at = now
     if len(_last_written) >= 10_000:
         _last_written.clear()
-    _last_written[token.pk] = token.last_used_at
+    _last_written[token_pk] = last_used_at
+    return last_used_at

@@ -16,6 +16,7 @@ import threading
 import time
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication, get_authorization_header
 
@@ -23,7 +24,7 @@ from registry.client_address import source_address
 from schemas_app import access_cache, local_copies
 from schemas_app.api import throttling
 from schemas_app.errors import TooManyAttempts
-from schemas_app.tokens import api_token_authenticate, note_token_use
+from schemas_app.tokens import api_token_authenticate, note_token_use, noted_token_use
 
 REMEMBER_SECONDS = 300
 MAX_REMEMBERED = 10_000
@@ -154,6 +155,29 @@ class _BasicCredentials(BasicAuthentication):
         return userid, password
 
 
+class _RecentSignIn:
+    """A fast-path sign-in of the last second: its access context and what each request asks of it, worked out once."""
+
+    __slots__ = ("context", "epoch", "until", "expires_at", "token_pk", "token_last_used")
+
+    def __init__(self, context: access_cache.AccessContext, epoch: int | None, until: float):
+        self.context = context
+        self.epoch = epoch
+        self.until = until
+        token = context.token
+        self.expires_at = None if token is None else token.expires_at
+        self.token_pk = None if token is None else token.pk
+        self.token_last_used = None if token is None else token.last_used_at
+
+    def usable(self, epoch: int) -> bool:
+        """Return True while no announcement was heard since, the second lasts and the token has not expired."""
+        return (
+            self.epoch == epoch
+            and time.monotonic() <= self.until
+            and (self.expires_at is None or self.expires_at > timezone.now())
+        )
+
+
 class _RecentSignIns:
     """The fast path's sign-ins of the last second, each trusted while this process heard no announcement since.
 
@@ -169,50 +193,50 @@ class _RecentSignIns:
 
     def __init__(self):
         self._key = os.urandom(32)
-        self._entries: dict[bytes, tuple[access_cache.AccessContext, int, float]] = {}
+        self._entries: dict[bytes, _RecentSignIn] = {}
 
     def name_of(self, header: str, address: str) -> bytes:
         text = f"{address}\0{header}".encode("utf-8", "surrogatepass")
         return hashlib.blake2b(text, key=self._key, digest_size=32).digest()
 
-    def get(self, name: bytes, epoch: int) -> access_cache.AccessContext | None:
+    def get(self, name: bytes, epoch: int) -> _RecentSignIn | None:
         entry = self._entries.get(name)
-        if entry is None or entry[1] != epoch or entry[2] < time.monotonic() or entry[0].expired():
-            return None
-        return entry[0]
+        return entry if entry is not None and entry.usable(epoch) else None
 
-    def put(self, name: bytes, context: access_cache.AccessContext, epoch: int) -> None:
+    def put(self, name: bytes, context: access_cache.AccessContext, epoch: int) -> _RecentSignIn:
         if len(self._entries) >= self.SIZE:
             self._entries.clear()
-        self._entries[name] = (context, epoch, time.monotonic() + self.SECONDS)
+        entry = self._entries[name] = _RecentSignIn(context, epoch, time.monotonic() + self.SECONDS)
+        return entry
 
 
 recent_sign_ins = _RecentSignIns()
 
 
-def remembered_sign_in(request) -> tuple | None:
-    """Return (user, token) for a Basic or bearer credential whose access context is remembered, else None.
+def remembered_sign_in(request):
+    """Return the account of a Basic or bearer credential whose access context is remembered, else None.
 
     For the lookups' fast path (`schemas_app.api.fast_lookups`): it reads exactly what the classes above
     read, in the same single round trip, and checks nothing itself. A credential that is unknown, not
     remembered, malformed or locked out gets None and is left to the classes above, which answer it.
+    A sign-in of the last second costs one hash and a dict read; the request gets its own copy of the
+    account, and a token's use is noted without copying the token (the lookup reads nothing else of it).
     """
     epoch = local_copies.trusted_epoch()
-    if epoch is None:
+    if epoch is None:  # nothing heard can end a sign-in: it serves this request only
         context = _remembered_context(request)
+        entry = None if context is None else _RecentSignIn(context, epoch, until=0.0)
     else:
         name = recent_sign_ins.name_of(request.META["HTTP_AUTHORIZATION"], source_address(request))
-        context = recent_sign_ins.get(name, epoch)
-        if context is None:
+        entry = recent_sign_ins.get(name, epoch)
+        if entry is None:
             context = _remembered_context(request)
-            if context is not None:
-                recent_sign_ins.put(name, context, epoch)
-    if context is None:
+            entry = None if context is None else recent_sign_ins.put(name, context, epoch)
+    if entry is None:
         return None
-    user, token = context.for_request()
-    if token is not None:
-        note_token_use(token)
-    return user, token
+    if entry.token_pk is not None:
+        entry.token_last_used = noted_token_use(entry.token_pk, entry.token_last_used)
+    return access_cache.instance_copy(entry.context.user)
 
 
 def _remembered_context(request) -> access_cache.AccessContext | None:

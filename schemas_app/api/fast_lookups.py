@@ -245,10 +245,10 @@ class CachedLookupMiddleware:
         """Answer the lookup; None, before anything is counted, when the full stack must answer."""
         request.prefetch_keys, request.prefetched = lookup.prefetch_keys, {}
         if "HTTP_AUTHORIZATION" in request.META:
-            signed_in = remembered_sign_in(request)
-            if signed_in is None:
+            user = remembered_sign_in(request)
+            if user is None:
                 return None
-            request.user = signed_in[0]
+            request.user = user
         else:
             request.user = AnonymousUser()
         try:

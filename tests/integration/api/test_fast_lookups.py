@@ -1,6 +1,8 @@
 """The cached lookups' fast path answers exactly as the whole stack does, and leaves everything unusual to it."""
 
 import base64
+import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -8,9 +10,10 @@ from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from schemas_app.api.authentication import recent_sign_ins
 from schemas_app.api.fast_lookups import CachedLookupMiddleware
 from schemas_app.models import ApiToken, SubjectVersion
-from schemas_app.tokens import api_token_revoke
+from schemas_app.tokens import api_token_create, api_token_revoke
 from tests.conftest_users import api_token
 from tests.integration.api.helpers import CONTENT_TYPE, TICK_V1, TICK_V2_ADDS_FIELD, post, register
 
@@ -171,6 +174,39 @@ def test_a_token_revoked_after_fast_lookups_is_refused_at_the_next_one(ticks, wr
     assert [Client().get(path, **bearer(secret)).status_code for _ in range(2)] == [200, 200]  # the fast path
     api_token_revoke(token=ApiToken.objects.get(user=writer), acting_user=writer)
     assert Client().get(path, **bearer(secret)).status_code == 401
+
+
+@pytest.mark.parametrize("how", ["basic", "token"])
+def test_a_deactivated_account_is_refused_at_the_next_fast_lookup(ticks, writer, how):
+    path, headers = BY_ID.format(id=ticks), WRITER if how == "basic" else bearer(api_token(writer))
+    assert [Client().get(path, **headers).status_code for _ in range(3)] == [200, 200, 200]
+    assert fast_path_answers(path, headers)
+    writer.is_active = False
+    writer.save()
+    assert not fast_path_answers(path, headers)
+    assert Client().get(path, **headers).status_code == 401
+
+
+def test_a_token_expiring_while_the_fast_path_remembers_it_is_refused_from_its_expiry(ticks, writer, monkeypatch):
+    """The fast path keeps a sign-in for a second (a minute here), never past its token's expiry."""
+    monkeypatch.setattr(recent_sign_ins, "SECONDS", 60.0)
+    expires_at = timezone.now() + timedelta(seconds=2)
+    _, secret = api_token_create(user=writer, name="short-lived", expires_at=expires_at, acting_user=writer)
+    path = BY_ID.format(id=ticks)
+    assert [Client().get(path, **bearer(secret)).status_code for _ in range(3)] == [200, 200, 200]
+    assert fast_path_answers(path, bearer(secret))
+    time.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()) + 0.05)
+    assert not fast_path_answers(path, bearer(secret))
+    assert Client().get(path, **bearer(secret)).status_code == 401
+
+
+def test_fast_lookups_with_a_token_record_its_use_once_a_minute(ticks, writer):
+    secret, path = api_token(writer), BY_ID.format(id=ticks)
+    assert Client().get(path, **bearer(secret)).status_code == 200  # the whole stack records the first use
+    token = ApiToken.objects.get(user=writer)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=token.last_used_at - timedelta(minutes=5))
+    assert [Client().get(path, **bearer(secret)).status_code for _ in range(3)] == [200, 200, 200]
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == token.last_used_at - timedelta(minutes=5)
 
 
 def test_a_lockout_refuses_a_password_the_fast_path_signed_in_a_moment_ago(ticks, writer):
