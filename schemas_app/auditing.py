@@ -124,6 +124,28 @@ def audit_request_id() -> str | None:
     return None if request_id in ("", "-") else request_id
 
 
+def recordable_address(address: str) -> str | None:
+    """Return the address as the audit's inet column records it, or None when it is no IP address.
+
+    Parsed once per address a process meets (ipaddress' parse costs more than the rest of a cached
+    lookup's audit context); longer strings than any IP address, which a proxy's hop may be, are not kept.
+    """
+    if len(address) > _LONGEST_KEPT_ADDRESS:
+        return _parsed_address(address)
+    return _kept_parsed_address(address)
+
+
+def _parsed_address(address: str) -> str | None:
+    try:  # the column holds IP addresses only; a proxy's hop may be anything
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+_LONGEST_KEPT_ADDRESS = 64
+_kept_parsed_address = functools.lru_cache(maxsize=1_024)(_parsed_address)
+
+
 # Names the one receiver that gives audit entries written during a request the request's context.
 REQUEST_SIGNAL_DUID = ("registry-request", 0)
 
@@ -149,11 +171,7 @@ class RequestAuditMiddleware(AuditlogMiddleware):
         """
         if settings.AUDITLOG_DISABLE_REMOTE_ADDR:
             return None
-        address = source_address(request)
-        try:  # the column holds IP addresses only; a proxy's hop may be anything
-            return str(ipaddress.ip_address(address))
-        except ValueError:
-            return None
+        return recordable_address(source_address(request))
 
     @staticmethod
     def _get_remote_port(request) -> int | None:

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
+from schemas_app.auditing import recordable_address
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, put, register
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,12 @@ def test_behind_a_trusted_proxy_the_address_it_forwarded_is_recorded(writer, set
 def test_a_forwarded_hop_that_is_no_address_is_recorded_as_none(writer, settings):
     settings.REGISTRY_TRUSTED_PROXIES = 1
     assert registered_from(writer, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address").remote_addr is None
+
+
+def test_an_address_is_recorded_alike_however_often_it_comes_and_a_hop_longer_than_any_address_as_none():
+    """Parsed addresses are kept per process; a hop longer than any address is parsed each time, never kept."""
+    hops = ["2001:0db8::0001", "2001:0db8::0001", "192.0.2.010", "1" * 100, "1" * 100]
+    assert [recordable_address(hop) for hop in hops] == ["2001:db8::1", "2001:db8::1", None, None, None]
 
 
 def test_the_registry_answers_with_the_request_id_it_recorded(writer):
