@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 BRANCH = "refs/heads/main"
 COMMITTER = ("Schema Registry", "registry@localhost")
+# git's own level for loose objects (core.looseCompression defaults to 1, best speed): zlib's default level took
+# most of a commit's time on the root folder's tree, rewritten by every commit. Ids hash the uncompressed content.
+LOOSE_COMPRESSION = 1
 
 
 def history_dir() -> Path | None:
@@ -197,7 +200,7 @@ def _write_object(repository: Path, kind: str, body: bytes) -> str:
     if not path.exists():
         path.parent.mkdir(exist_ok=True)
         scratch = path.parent / f"tmp_obj_{os.getpid()}_{object_id}"
-        scratch.write_bytes(zlib.compress(raw))
+        scratch.write_bytes(zlib.compress(raw, LOOSE_COMPRESSION))
         scratch.chmod(0o444)
         os.replace(scratch, path)
     return object_id
