@@ -9,7 +9,6 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, router, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from protoengine import compatibility, semver
@@ -325,11 +324,20 @@ def _subject_for_update(tenant: Tenant, name: str) -> Subject | None:
 
 
 def _same_content_schemas(prepared: PreparedSchema) -> list[Schema]:
-    """Return the schema rows holding this schema (whatever its layout), or its meaning when asked; oldest first."""
-    same_schema = Q(fingerprint__in=prepared.same_schema_fingerprints)
+    """Return the schema rows holding this schema (whatever its layout), or its meaning when asked; oldest first.
+
+    Written out, as the subject's lock is: every registration runs it, and the ORM's query building cost more.
+    """
+    matches, params = [], list(prepared.same_schema_fingerprints)
+    if params:
+        matches.append(f"fingerprint IN ({', '.join(['%s'] * len(params))})")
     if prepared.match_by_meaning:
-        same_schema |= Q(canonical_fingerprint=prepared.canonical_fingerprint)
-    return list(Schema.objects.filter(same_schema).order_by("id"))
+        matches.append("canonical_fingerprint = %s")
+        params.append(prepared.canonical_fingerprint)
+    if not matches:
+        return []
+    where = " OR ".join(matches)
+    return list(Schema.objects.raw(f"SELECT * FROM {Schema._meta.db_table} WHERE {where} ORDER BY id", params))
 
 
 def _first_live_version_of(subject: Subject, schemas: list[Schema]) -> SubjectVersion | None:
