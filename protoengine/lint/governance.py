@@ -87,7 +87,7 @@ class PersonalFields:
             word for phrase in (*tokens, *non_personal, *person_words) for word in phrase.split("_")
         } | NAME_WORDS
         # Field names repeat across messages and schemas; their words and token verdict are worked out once.
-        self._by_name: dict[str, tuple[tuple[str, ...], str | None]] = {}
+        self._by_name: dict[str, tuple[tuple[str, ...], str | None, bool]] = {}
 
     def words(self, name: str) -> tuple[str, ...]:
         """Return the lower-case words of a name, plurals of known words made singular."""
@@ -106,9 +106,13 @@ class PersonalFields:
             if len(self._by_name) >= REMEMBERED_NAMES:
                 self._by_name.clear()  # a long-lived matcher (a server's) stays small
             words = self.words(field_name)
-            known = self._by_name[field_name] = (words, self._token_match(words))
-        words, token = known
-        return token or self._name_match(words, message_name)
+            # Only a name ending in a name word can depend on its message ("name" on "User"): flagged once here.
+            about_a_name = bool(words) and words[-1] in NAME_WORDS
+            known = self._by_name[field_name] = (words, self._token_match(words), about_a_name)
+        words, token, about_a_name = known
+        if token or not about_a_name:
+            return token
+        return self._name_match(words, message_name)
 
     def _token_match(self, words: tuple[str, ...]) -> str | None:
         masked = self._masked(words)
