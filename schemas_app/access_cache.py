@@ -29,7 +29,8 @@ from schemas_app import cache as registry_cache
 from schemas_app import local_copies
 from schemas_app.keyed_hashes import keyed_hash
 
-# How long an entry is kept; a change of generation drops it sooner.
+# How long an entry is kept after a process last read it (every LOCAL_SECONDS at most while a process uses it);
+# a change of generation drops it sooner.
 SHARED_SECONDS = 300
 LOCAL_SECONDS = 60
 LOCAL_SIZE = 10_000
@@ -146,6 +147,9 @@ def recall(key: str, *, also: list[str] = (), keepable=None) -> Recall:
         if context is None or context.generation != generation:
             return found
         _local.put(key, context)
+        # In use: kept for SHARED_SECONDS more, so that no process works a credential in steady use out again
+        # (a password's PBKDF2 check costs about 0.4 s of CPU) when the entry would have expired.
+        cache.touch(_entry_key(key), SHARED_SECONDS)
     if not context.expired():
         found.context = context
     return found

@@ -9,10 +9,11 @@ import base64
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from schemas_app import access
+from schemas_app import access, access_cache
 from schemas_app.models import Tenant, TenantBinding
 from schemas_app.tokens import api_token_revoke, api_token_rotate
 from tests.conftest_users import api_token
@@ -29,9 +30,13 @@ def bearer(secret: str) -> APIClient:
     return client
 
 
+def basic_header(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
 def basic(username: str, password: str) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"{username}:{password}".encode()).decode())
+    client.credentials(HTTP_AUTHORIZATION=basic_header(username, password))
     return client
 
 
@@ -177,3 +182,17 @@ def test_nothing_kept_in_redis_holds_a_password_a_password_hash_or_a_token(reade
     assert b"access" in b"".join(redis.scan_iter(f"{prefix}:*"))  # the contexts are there
     for secret in (reader.password, token, "reader-password"):
         assert secret.encode() not in kept
+
+
+def test_a_context_in_use_stays_remembered_in_the_shared_cache(reader, acme):
+    """Each process reads it again every minute while using it, and that keeps it for five more."""
+    remembered(basic("reader", "reader-password"), "/subjects/ticks-value/versions/1")
+    entry = access_cache._entry_key(access_cache.credential_key("basic", "reader", "reader-password"))
+    cache.touch(entry, 5)
+    access_cache._local.clear()  # as after LOCAL_SECONDS
+
+    elsewhere = APIClient(REMOTE_ADDR="192.0.2.44")  # another address: not the fast path's sign-in of a second ago
+    elsewhere.credentials(HTTP_AUTHORIZATION=basic_header("reader", "reader-password"))
+    assert elsewhere.get("/subjects/ticks-value/versions/1").status_code == 200
+
+    assert cache.ttl(entry) > access_cache.SHARED_SECONDS - 60
