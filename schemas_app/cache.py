@@ -5,7 +5,9 @@ deleted or deprecated, so they live in the shared cache and are invalidated on c
 reads them through `local_copies`, which keeps them until a change of them is announced).
 Invalidation has one home, here: every save or delete of a version, wherever it comes from
 (a service, the admin, a shell), drops its entry once the transaction commits; a bulk
-`QuerySet.update()`, which sends no signal, calls `forget_versions_on_commit` itself.
+`QuerySet.update()`, which sends no signal, calls `forget_versions_on_commit` itself. A shared tenant's
+version read through another tenant is kept under the shared tenant's key, which its changes forget; the
+reader's key holds a marker naming that tenant (`version_payload`).
 The shared cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so an outage falls back
 to the database instead of failing a request.
 
@@ -167,11 +169,8 @@ def _shared(key: str, ttl: int, load: Callable[[], dict], *, started: float, alr
     The lookup's time since `started` is recorded under the layer that answered. `already_read` holds
     entries this request read from the shared cache already (with its credential's context).
     """
-    payload, from_process = (already_read or {}).get(key), False
-    if payload is None:
-        payload, from_process = local_copies.get(key)
+    payload, layer = _read(key, already_read)
     if payload is not None:
-        layer = metrics.LAYER_PROCESS if from_process else metrics.LAYER_REDIS
         metrics.observe_lookup(layer, time.perf_counter() - started)
         return payload
     counters = [forgotten_key(key)]
@@ -182,17 +181,67 @@ def _shared(key: str, ttl: int, load: Callable[[], dict], *, started: float, alr
     return payload
 
 
+def _read(key: str, already_read: dict | None = None) -> tuple[object, str]:
+    """Return the entry from `already_read`, this process or Redis (None when absent), and the layer it came from."""
+    payload, from_process = (already_read or {}).get(key), False
+    if payload is None:
+        payload, from_process = local_copies.get(key)
+    return payload, metrics.LAYER_PROCESS if from_process else metrics.LAYER_REDIS
+
+
 def version_key(tenant_slug: str, subject: str, version: int) -> str:
     # The slug, not the id: a reader can build the key without looking its tenant up first.
     return _key(f"version:{len(tenant_slug)}:{tenant_slug}:{len(subject)}:{subject}:{version}")
 
 
 def version_payload(
-    tenant_slug: str, subject: str, version: int, load: Callable[[], dict], already_read: dict | None = None
+    tenant_slug: str,
+    subject: str,
+    version: int,
+    load: Callable[[], tuple[dict, str]],
+    already_read: dict | None = None,
 ) -> dict:
-    """Return a subject version's payload from Redis (or `already_read`), or `load()` it and keep it."""
+    """Return a subject version's payload from Redis (or `already_read`), or `load()` it and keep it.
+
+    `load()` returns the payload and the slug of the tenant holding the version. A version borrowed from
+    a shared tenant is kept under that tenant's key, which its changes forget; the reading tenant's key
+    holds only a marker naming it, which the reading tenant's own new version forgets (`_version_changed`).
+    """
+    started = time.perf_counter()
     key = version_key(tenant_slug, subject, version)
-    return _shared(key, VERSION_TTL, load, started=time.perf_counter(), already_read=already_read)
+    entry, layer = _read(key, already_read)
+    if entry is None:
+        entry, layer = _loaded_version(key, tenant_slug, load, borrowing=True)
+    owner = entry.get(_BORROWED_FROM)
+    # A marker, even one just loaded: the payload is kept under the owner's key only by a load that read the
+    # owner's forget counter first, so a change there that commits meanwhile is never kept over.
+    if owner is not None:
+        key = version_key(owner, subject, version)
+        entry, layer = _read(key)
+        if entry is None or _BORROWED_FROM in entry:
+            entry, layer = _loaded_version(key, owner, load, borrowing=False)
+    metrics.observe_lookup(layer, time.perf_counter() - started)
+    return entry
+
+
+# The one field of a marker (no payload has it): the slug of the tenant whose key holds the payload.
+_BORROWED_FROM = "borrowedFrom"
+
+
+def _loaded_version(key: str, slug: str, load: Callable[[], tuple[dict, str]], *, borrowing: bool) -> tuple[dict, str]:
+    """Load a version; keep and return it when `slug`'s tenant holds it, else (`borrowing`) a marker naming the holder.
+
+    Either is kept only if neither `key` nor any tenant changed since loading began. Not `borrowing` (loaded
+    through a marker), a version another tenant holds now (the reader's own, registered since) is only returned.
+    """
+    counters = [forgotten_key(key), _any_tenant_change()]
+    read = _counters_before_loading(counters)
+    payload, holder = load()
+    if holder != slug and borrowing:
+        payload = {_BORROWED_FROM: holder}
+    if holder == slug or borrowing:
+        _keep_unless_forgotten(key, payload, VERSION_TTL, counters, read)
+    return payload, metrics.LAYER_DATABASE
 
 
 def forget_versions(tenant_slug: str, subject: str, versions) -> None:
@@ -292,9 +341,8 @@ def forget_versions_on_commit(tenant_slug: str, subject: str, versions) -> None:
     transaction.on_commit(lambda: forget_versions(tenant_slug, subject, numbers))
 
 
-def _version_changed(sender, instance, created: bool = False, **kwargs) -> None:
-    if created:
-        return  # a new version number was never cached
+def _version_changed(sender, instance, **kwargs) -> None:
+    # A new version too: its tenant's key may hold a marker of a shared tenant's version of that name and number.
     subject = instance.subject
     forget_versions_on_commit(subject.tenant.slug, subject.name, [instance.version])
 
@@ -313,15 +361,15 @@ def schema_placement(schema_id: int, load: Callable[[], tuple], already_read: di
     if placement is None:
         placement, _ = local_copies.get(key)
     if placement is None:
-        counters = [forgotten_key(key), _every_placement()]
+        counters = [forgotten_key(key), _any_tenant_change()]
         read = _counters_before_loading(counters)
         placement = load()
         _keep_unless_forgotten(key, placement, VERSION_TTL, counters, read)
     return placement
 
 
-def _every_placement() -> str:
-    """Return the counter a tenant's change moves on: it forgets every placement at once, by pattern."""
+def _any_tenant_change() -> str:
+    """Return the counter a tenant's change moves on: it forgets every placement and version at once, by pattern."""
     return forgotten_key(_key("placements"))
 
 
@@ -376,13 +424,15 @@ def _tenant_config_changed(sender, instance, **kwargs) -> None:
 
 
 def _tenant_changed(sender, instance, **kwargs) -> None:
-    """A tenant's shared flag decides who reads its versions: forget every placement (tenants rarely change)."""
+    """Forget every placement and version: tenants rarely change, and a tenant's shared flag decides who reads its
+    versions, its slug under which key (a borrowed version's marker names it)."""
     if hasattr(cache, "delete_pattern"):
-        pattern, counter = _key("placement:*"), _every_placement()
+        patterns, counter = [_key("placement:*"), _key("version:*")], _any_tenant_change()
 
         def forget() -> None:
-            _forgotten([], [counter])  # first, so that no lookup that read the tenant before keeps its placement
-            cache.delete_pattern(pattern)
+            _forgotten([], [counter])  # first, so that no lookup that read the tenant before keeps what it loaded
+            for pattern in patterns:
+                cache.delete_pattern(pattern)
             local_copies.announce(None)
 
         forget()

@@ -562,18 +562,13 @@ def cached_version_payload(tenant, subject: str, version: int, already_read: dic
     """Return a live version's payload from the shared cache, loading it from the database once.
 
     The key names the tenant by its slug, so a hit costs one cache read and no tenant lookup. A shared
-    tenant's version read through another tenant is not kept under that tenant's key: deleting it
-    in the shared tenant could not forget it there.
+    tenant's version read through another tenant is kept under the shared tenant's key, which its
+    changes forget (`registry_cache.version_payload`).
     """
-    borrowed = []
 
-    def load() -> dict:
+    def load() -> tuple[dict, str]:
         found = selectors.subject_version_get(tenant=tenant, subject=subject, version=version)
-        if found.subject.tenant_id != tenant.pk:
-            borrowed.append(found)
-        return version_payload(found)
+        holder = tenant if found.subject.tenant_id == tenant.pk else found.subject.tenant
+        return version_payload(found), holder.slug
 
-    payload = registry_cache.version_payload(tenant.slug, subject, version, load, already_read)
-    if borrowed:
-        registry_cache.forget_versions(tenant.slug, subject, [version])
-    return payload
+    return registry_cache.version_payload(tenant.slug, subject, version, load, already_read)

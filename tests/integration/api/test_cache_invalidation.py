@@ -7,11 +7,13 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from rest_framework.test import APIClient
 
 from schemas_app import cache as registry_cache
+from schemas_app import local_copies, selectors
 from schemas_app.deprecation import version_deprecate
 from schemas_app.models import SubjectVersion, Tenant
-from tests.integration.api.helpers import TICK_V1, register
+from tests.integration.api.helpers import MONEY, TICK_V1, register
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +190,116 @@ def test_a_reader_thread_paused_after_its_database_read_cannot_keep_what_a_commi
 
     assert answers == ["active"]
     assert Client().get("/subjects/ticks-value/versions/1").json()["state"] == "deprecated"
+
+
+# A shared tenant's version read through another tenant: clients resolve their imports of common/ files all day.
+
+MONEY_PATH = "/subjects/common%2Fmoney.proto/versions/1"
+SHARED_MONEY_PATH = "/subjects/:.shared:common%2Fmoney.proto/versions/1"
+OWN_MONEY = MONEY.replace("  string currency_code = 3;\n", "  string currency_code = 3;\n  string note = 4;\n")
+
+
+@pytest.fixture
+def admin(owner):
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
+
+
+@pytest.fixture
+def shared_money(admin):
+    """common/money.proto version 1 in the shared tenant, which the default tenant's readers fall back to."""
+    assert register(admin, ":.shared:common%2Fmoney.proto", MONEY).status_code == 200
+    selectors.default_tenant()  # created before the test looks: a new tenant forgets every cached version
+
+
+def forget_counters() -> dict:
+    """Return every forget counter this test run moved in Redis, by key."""
+    server = cache.client.get_client(write=True)
+    return {key: server.get(key) for key in server.scan_iter(match=cache.make_key("forgotten:*"))}
+
+
+def test_a_shared_version_read_through_the_default_tenant_is_answered_from_the_cache_without_forgetting_anything(
+    shared_money, anonymous_reads, django_assert_num_queries
+):
+    counters, epoch = forget_counters(), local_copies.trusted_epoch()
+    first = Client().get(MONEY_PATH)
+    assert first.status_code == 200 and "message Money" in first.json()["schema"]
+
+    with django_assert_num_queries(0):
+        again = [Client().get(MONEY_PATH) for _ in range(3)]
+
+    assert [answer.content for answer in again] == [first.content] * 3
+    assert forget_counters() == counters, "a lookup forgot something"
+    assert epoch is not None and local_copies.trusted_epoch() == epoch, "a lookup announced a change"
+    kept = cache.get(registry_cache.version_key(Tenant.SHARED_SLUG, "common/money.proto", 1))
+    assert kept["schema"] == first.json()["schema"], "the payload is kept under the shared tenant's key"
+
+
+def test_a_shared_versions_deprecation_is_read_through_the_default_tenant_at_once(
+    shared_money, owner, admin, anonymous_reads, django_capture_on_commit_callbacks
+):
+    assert Client().get(MONEY_PATH).json()["state"] == "active"
+    assert Client().get(MONEY_PATH).json()["state"] == "active"  # from the cache now
+
+    shared = Tenant.objects.get(slug=Tenant.SHARED_SLUG)
+    with django_capture_on_commit_callbacks(execute=True):
+        version_deprecate(tenant=shared, subject_name="common/money.proto", version=1, acting_user=owner)
+
+    assert Client().get(MONEY_PATH).json()["state"] == "deprecated"
+    assert admin.get(SHARED_MONEY_PATH).json()["state"] == "deprecated"
+
+
+def test_a_shared_versions_deletion_is_read_through_the_default_tenant_at_once(
+    shared_money, admin, anonymous_reads, django_capture_on_commit_callbacks
+):
+    assert Client().get(MONEY_PATH).status_code == 200
+    assert Client().get(MONEY_PATH).status_code == 200  # from the cache now
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin.delete("/subjects/:.shared:common%2Fmoney.proto/versions/1").json() == 1
+
+    assert Client().get(MONEY_PATH).json()["error_code"] == 40402
+    assert admin.get(SHARED_MONEY_PATH).json()["error_code"] == 40402
+
+
+def test_the_default_tenants_own_subject_of_a_shared_name_answers_from_its_registration_on(
+    shared_money, api, admin, anonymous_reads, django_capture_on_commit_callbacks
+):
+    assert "note" not in Client().get(MONEY_PATH).json()["schema"]
+    assert "note" not in Client().get(MONEY_PATH).json()["schema"]  # from the cache now
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert register(api, "common%2Fmoney.proto", OWN_MONEY).status_code == 200
+
+    assert "string note = 4;" in Client().get(MONEY_PATH).json()["schema"]
+    assert "string note = 4;" in Client().get(MONEY_PATH).json()["schema"]
+    assert "note" not in admin.get(SHARED_MONEY_PATH).json()["schema"]
+
+
+def test_a_lookup_that_read_the_shared_version_before_the_tenants_own_registration_committed_keeps_no_marker(
+    shared_money, api, anonymous_reads, commits_during_the_next_load
+):
+    commits_during_the_next_load(
+        "version_payload", lambda: register(api, "common%2Fmoney.proto", OWN_MONEY).status_code == 200
+    )
+
+    Client().get(MONEY_PATH)
+
+    assert cache.get(registry_cache.version_key(Tenant.DEFAULT_SLUG, "common/money.proto", 1)) is None
+    assert "string note = 4;" in Client().get(MONEY_PATH).json()["schema"]
+    assert "string note = 4;" in Client().get(MONEY_PATH).json()["schema"]
+
+
+def test_a_tenant_that_stops_being_shared_is_no_longer_read_through_the_default_tenant(
+    shared_money, anonymous_reads, django_capture_on_commit_callbacks
+):
+    assert Client().get(MONEY_PATH).status_code == 200
+    assert Client().get(MONEY_PATH).status_code == 200  # from the cache now
+
+    shared = Tenant.objects.get(slug=Tenant.SHARED_SLUG)
+    shared.shared = False
+    with django_capture_on_commit_callbacks(execute=True):
+        shared.save()
+
+    assert Client().get(MONEY_PATH).json()["error_code"] == 40401
