@@ -193,6 +193,8 @@ def check_cache(redis_url: str, database: Database, report: Report) -> None:
         if raw is None:
             continue  # expired between the scan and the read
         cached = pickle.loads(raw)  # our own Redis, written by the registry under test
+        if kind == "version" and "borrowedFrom" in cached:
+            continue  # a marker of a shared tenant's version: its payload is checked under that tenant's key
         expected = _schema_expected(name, database) if kind == "schema" else _version_expected(name, database)
         if expected is None:
             report.violate("stale", f"Redis holds {key!r}, which the database does not")
