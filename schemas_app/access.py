@@ -8,7 +8,6 @@ does, and never reaches past those tenants.
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
@@ -196,14 +195,12 @@ def grant_target(*, subject: str | None = None, prefix: str | None = None, tenan
 
 
 @audited
-@transaction.atomic
 def grant_role(role: str, *, group: Group, target, acting_user) -> None:
     """Grant the role to the group on a subject, prefix grant or tenant."""
     assign_perm(permission_of(role), group, target)
 
 
 @audited
-@transaction.atomic
 def revoke_role(role: str, *, group: Group, target, acting_user) -> None:
     """Take the role back from the group on that object."""
     remove_perm(permission_of(role), group, target)

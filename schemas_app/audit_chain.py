@@ -120,7 +120,9 @@ def sealed_together():
 
     Use it inside the transaction that writes them, around code that catches no database error of its
     own after writing an entry (an entry undone by a rolled-back savepoint would still be sealed). The
-    chain head's row is then locked only at the end, so writers of other rows queue for a shorter time.
+    chain head's row is then locked only at the end, so writers of other rows queue for a shorter time, and
+    it is the last lock the transaction takes (its deferred checks run first): a transaction that held the
+    head while waiting for a row deadlocked with the writer holding that row while it sealed its own entries.
     If the block raises, nothing is sealed: the transaction rolls back and takes the entries with it.
     """
     if _unsealed.get() is not None:  # an enclosing block seals these too
@@ -133,7 +135,21 @@ def sealed_together():
     finally:
         _unsealed.reset(token)
     if unsealed:
+        check_deferred_constraints()
         seal_entries(unsealed)
+
+
+def check_deferred_constraints() -> None:
+    """Run the transaction's deferred foreign-key checks now, before the chain's head is locked.
+
+    Django's foreign keys are checked at commit; each check locks the row referred to (FOR KEY SHARE). Run
+    after sealing, a check waiting for a row that a writer holds while it waits for the head (a subscription
+    being deleted, a schema being purged) deadlocked with it. Later statements of the transaction are then
+    checked as they run, as they would be with constraints declared immediate.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def on_log_entry_saved(sender, instance, created, raw=False, **kwargs):

@@ -16,19 +16,24 @@ from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models.signals import pre_save
 
 from registry.client_address import source_address
 from registry.logs import current_request_id
-from schemas_app.audit_chain import seal_now_or_with_the_block
+from schemas_app.audit_chain import seal_now_or_with_the_block, sealed_together
 
 
 def audited(service):
-    """Run a service with its `acting_user` keyword recorded as the actor of every change it makes.
+    """Run a service in one transaction, recording its `acting_user` keyword as the actor of every change it makes.
 
     Every write names who made it: a user of the API or the admin, or the system account
     (`services.system_account()`) for commands. None is refused, so the audit trail never
     has an anonymous entry.
+
+    The entries are sealed into the audit chain at the end of the transaction, so the chain's head is the
+    last lock it takes: a service that sealed first and then waited for a row (a subject, a version, a
+    configuration) deadlocked with a writer holding that row while it sealed its own entries.
     """
 
     @functools.wraps(service)
@@ -38,10 +43,11 @@ def audited(service):
             raise TypeError(
                 f"{service.__name__}() needs acting_user: the request's user, or services.system_account() in commands."
             )
-        if not user.is_authenticated:
-            return service(*args, **kwargs)
-        with acting_as(user):
-            return service(*args, **kwargs)
+        with transaction.atomic(), sealed_together():
+            if not user.is_authenticated:
+                return service(*args, **kwargs)
+            with acting_as(user):
+                return service(*args, **kwargs)
 
     return wrapper
 

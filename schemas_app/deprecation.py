@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from schemas_app import notifications, selectors
+from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited
 from schemas_app.errors import BadRequest, OperationNotPermitted, SubjectNotFound
 from schemas_app.models import SubjectVersion, Tenant
@@ -42,7 +43,6 @@ def successor_text(version: SubjectVersion) -> str:
 
 
 @audited
-@transaction.atomic
 def version_deprecate(
     *,
     tenant: Tenant,
@@ -60,7 +60,6 @@ def version_deprecate(
 
 
 @audited
-@transaction.atomic
 def subject_deprecate(
     *,
     tenant: Tenant,
@@ -117,7 +116,8 @@ def deprecation_policy_apply(*, now: datetime | None = None) -> PolicyRun:
         state=SubjectVersion.State.DEPRECATED, deleted=False
     )
     for version in due.order_by("pk"):
-        with transaction.atomic():
+        # Sealed at the end, as a service's entries are (`audited`): the chain's head is the last lock taken.
+        with transaction.atomic(), sealed_together():
             # Claim the row, so a second beat run at the same moment does nothing twice.
             locked = SubjectVersion.objects.select_for_update(skip_locked=True).filter(pk=version.pk).first()
             if locked is None or locked.state != SubjectVersion.State.DEPRECATED:

@@ -13,7 +13,6 @@ import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.utils import timezone
 
 from schemas_app.auditing import audited
@@ -30,7 +29,6 @@ def sign(secret: str, body: bytes) -> str:
 
 
 @audited
-@transaction.atomic
 def subscription_create(
     *,
     tenant: Tenant,
@@ -58,7 +56,6 @@ def subscription_create(
 
 
 @audited
-@transaction.atomic
 def subscription_delete(*, tenant: Tenant, subscription_id, acting_user) -> None:
     subscription = subscription_get(tenant=tenant, subscription_id=subscription_id, viewer=acting_user)
     subscription.delete()

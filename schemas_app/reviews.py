@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from schemas_app import notifications, selectors, services
 from schemas_app.access import has_role
-from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited
 from schemas_app.dispatch import queue_on_commit
 from schemas_app.errors import (
@@ -140,20 +139,15 @@ def change_request_approve(
     a breaking change waits for its notice period unless the approver overrides it with a reason.
     """
     now = now or timezone.now()
-    stale = None
     try:
-        # The audit entries are sealed at the end, after the subject's lock: a registration of the subject seals
-        # its own while holding that lock, so taking the chain's head first let the two wait for each other.
-        with transaction.atomic(), sealed_together():
-            decision = _approve_locked(
-                tenant=tenant, review_id=review_id, override_reason=override_reason, now=now, acting_user=acting_user
-            )
-            if isinstance(decision, ReviewStale):
-                stale = decision
+        # One transaction (`audited`), whose audit entries are sealed at its end, after the subject's lock.
+        decision = _approve_locked(
+            tenant=tenant, review_id=review_id, override_reason=override_reason, now=now, acting_user=acting_user
+        )
     except OperationalError as error:  # rolled back whole: the reviewer may simply approve again
         raise TryAgain() from error
-    if stale is not None:
-        raise stale
+    if isinstance(decision, ReviewStale):  # committed: the review waits for its new preparation
+        raise decision
     return decision
 
 
@@ -221,7 +215,6 @@ def _approve_locked(*, tenant, review_id, override_reason, now, acting_user):
 
 
 @audited
-@transaction.atomic
 def change_request_reject(*, tenant: Tenant, review_id: int, reason: str, acting_user) -> ChangeRequest:
     """Reject a held change with a reason; nothing of it is registered."""
     change_request = _locked_pending(tenant, review_id)
@@ -238,7 +231,6 @@ def change_request_reject(*, tenant: Tenant, review_id: int, reason: str, acting
 
 
 @audited
-@transaction.atomic
 def change_request_withdraw(*, tenant: Tenant, review_id: int, reason: str = "", acting_user) -> ChangeRequest:
     """Withdraw a held change; only its author may."""
     change_request = _locked_pending(tenant, review_id)
@@ -257,7 +249,6 @@ def _decide(change_request: ChangeRequest, status: str, reason: str, acting_user
 
 
 @audited
-@transaction.atomic
 def review_comment_add(*, tenant: Tenant, review_id: int, text: str, acting_user) -> ReviewComment:
     change_request = selectors.change_request_get(tenant=tenant, review_id=review_id)
     return ReviewComment.objects.create(change_request=change_request, author=acting_user, text=text)

@@ -17,7 +17,6 @@ from protoengine.lint import LintConfig, lint
 from registry import metrics
 from schemas_app import cache as registry_cache
 from schemas_app import git_history, selectors
-from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited, delete_rows, log_created, log_rows
 from schemas_app.dispatch import queue_on_commit
 from schemas_app.errors import (
@@ -139,8 +138,6 @@ def _lint_config(tenant_packages: tuple[str, ...], lint_except: tuple[str, ...])
 
 @counted_registration
 @audited
-@transaction.atomic
-@sealed_together()
 def subject_version_register(
     *,
     tenant: Tenant,
@@ -478,7 +475,6 @@ def _semantic_version(
 
 
 @audited
-@transaction.atomic
 def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False, acting_user) -> list[int]:
     """Soft-delete every version of a subject, or purge a soft-deleted subject; return the version numbers."""
     _refuse_in_read_only(tenant, subject_name)
@@ -517,7 +513,6 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
 
 
 @audited
-@transaction.atomic
 def subject_version_delete(*, tenant: Tenant, subject_name: str, version, permanent: bool = False, acting_user) -> int:
     """Soft-delete one version, or purge it once soft-deleted; return its number."""
     _refuse_in_read_only(tenant, subject_name)
@@ -556,7 +551,6 @@ CONFIG_EXTRA_FIELDS = (
 
 
 @audited
-@transaction.atomic
 def config_update(*, tenant: Tenant, subject_name: str | None, changes: dict, acting_user) -> SubjectConfig:
     """Set compatibility configuration globally (subject None) or for a subject; return what was set."""
     level = changes.get("compatibility", changes.get("compatibilityLevel"))
@@ -613,7 +607,6 @@ def _apply_governance_changes(row: SubjectConfig, changes: dict) -> None:
 
 
 @audited
-@transaction.atomic
 def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user) -> SubjectConfig | None:
     """Remove a subject's configuration (or reset the global one) and return the removed row (None: there was none)."""
     row = selectors.config_row(tenant=tenant, subject=subject_name)
@@ -626,7 +619,6 @@ def config_delete(*, tenant: Tenant, subject_name: str | None, acting_user) -> S
 
 
 @audited
-@transaction.atomic
 def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: bool = False, acting_user) -> str:
     """Set the mode globally or for a subject; IMPORT needs an empty scope unless forced."""
     mode = str(mode or "").upper()
@@ -645,7 +637,6 @@ def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: b
 
 
 @audited
-@transaction.atomic
 def mode_delete(*, tenant: Tenant, subject_name: str, acting_user) -> str:
     row = SubjectMode.objects.filter(tenant=tenant, subject_name=subject_name).first()
     if row is None:

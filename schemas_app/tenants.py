@@ -8,7 +8,6 @@ own configuration with the schema it serves.
 import re
 import threading
 
-from django.db import transaction
 from django.db.models import Q
 from google.protobuf import descriptor_pool, json_format, message_factory
 
@@ -118,7 +117,6 @@ def _located(parse_error: str) -> str:
 
 
 @audited
-@transaction.atomic
 def tenant_create(*, slug: str, name: str, shared: bool = False, acting_user) -> Tenant:
     if Tenant.objects.filter(slug=slug).exists():
         raise InvalidRequest(f"Tenant {slug!r} already exists")
@@ -126,7 +124,6 @@ def tenant_create(*, slug: str, name: str, shared: bool = False, acting_user) ->
 
 
 @audited
-@transaction.atomic
 def tenant_config_update(
     *, tenant: Tenant, config: dict, blocking_lint_rules: list[str] | None = None, acting_user
 ) -> TenantConfig:
@@ -141,7 +138,6 @@ def tenant_config_update(
 
 
 @audited
-@transaction.atomic
 def tenant_config_delete(*, tenant: Tenant, acting_user) -> None:
     TenantConfig.objects.filter(tenant=tenant).delete()
 

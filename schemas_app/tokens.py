@@ -8,7 +8,6 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.utils import timezone
 
 from schemas_app.auditing import audited
@@ -34,7 +33,6 @@ def _new_secret() -> str:
 
 
 @audited
-@transaction.atomic
 def api_token_create(*, user, name: str, expires_at=None, acting_user) -> tuple[ApiToken, str]:
     """Create a token for the user; return it with its secret, which is never shown again."""
     secret = _new_secret()
@@ -45,7 +43,6 @@ def api_token_create(*, user, name: str, expires_at=None, acting_user) -> tuple[
 
 
 @audited
-@transaction.atomic
 def api_token_rotate(*, token: ApiToken, acting_user) -> tuple[ApiToken, str]:
     """Give the token a new secret; the old one stops working at once."""
     secret = _new_secret()
@@ -55,7 +52,6 @@ def api_token_rotate(*, token: ApiToken, acting_user) -> tuple[ApiToken, str]:
 
 
 @audited
-@transaction.atomic
 def api_token_revoke(*, token: ApiToken, acting_user) -> ApiToken:
     """Revoke the token for good (it stays listed, marked revoked)."""
     if token.revoked_at is None:

@@ -1,0 +1,129 @@
+"""Writers that meet on a row while another seals its audit entries: each takes the audit chain's head last.
+
+Every audited write seals its entries into the chain, locking the chain's one head row until it commits. A
+writer holding some row while it seals (a registration holds its subject, a deprecation its versions, a
+configuration change its row) waits for the head; so a write that took the head first and then waited for
+that row deadlocked with it, and PostgreSQL aborted one of them (500/50001). Each test holds a row on a
+second connection, waits until the request under test waits for it, then seals an entry as that writer
+would, and expects both to commit.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from rest_framework.test import APIClient
+
+from schemas_app import services
+from schemas_app.models import NotificationDelivery, Subject, SubjectConfig, SubjectVersion, Subscription, Tenant
+from schemas_app.notifications import subscription_create
+from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, post, put, register
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class RowHolder(threading.Thread):
+    """Another writer on a connection of its own: it locks rows, then, once a request waits for them, seals an entry.
+
+    `lock()` runs first inside its transaction; the audited write after it seals an entry into the chain
+    while the rows are still held, as a writer of those rows does.
+    """
+
+    def __init__(self, owner, lock):
+        super().__init__(daemon=True)
+        self.owner, self.lock = owner, lock
+        self.locked = threading.Event()
+        self.error: Exception | None = None
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                self.lock()
+                self.locked.set()
+                _wait_for_a_waiting_writer()
+                services.config_update(
+                    tenant=Tenant.objects.get(slug=Tenant.DEFAULT_SLUG),
+                    subject_name="unrelated-value",
+                    changes={"compatibility": "FULL"},
+                    acting_user=self.owner,
+                )
+        except Exception as error:
+            self.error = error
+        finally:
+            connection.close()
+
+
+def _wait_for_a_waiting_writer(timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the request never waited for the held row")
+
+
+@pytest.fixture
+def admin(owner) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
+
+
+def while_held(owner, lock, request):
+    """Send `request` while a RowHolder holds what `lock` locks; return its answer once both have finished."""
+    holder = RowHolder(owner, lock)
+    holder.start()
+    assert holder.locked.wait(10)
+    try:
+        response = request()
+    finally:
+        holder.join(30)
+    assert holder.error is None, holder.error
+    return response
+
+
+def test_a_subject_deprecated_while_a_writer_holds_its_second_version_waits_for_it(api, admin, owner):
+    register(api, "ticks-value", TICK_V1)
+    register(api, "ticks-value", TICK_V2_ADDS_FIELD)
+
+    def hold_version_two():  # as deprecating or deleting that version alone does
+        SubjectVersion.objects.select_for_update().get(subject__name="ticks-value", version=2)
+
+    response = while_held(owner, hold_version_two, lambda: post(admin, "/subjects/ticks-value/deprecate", {}))
+    assert response.status_code == 200, response.content
+    assert set(SubjectVersion.objects.values_list("state", flat=True)) == {SubjectVersion.State.DEPRECATED}
+
+
+def test_a_subject_purged_while_a_writer_holds_its_configuration_waits_for_it(api, admin, owner):
+    register(api, "ticks-value", TICK_V1)
+    assert put(admin, "/config/ticks-value", {"compatibility": "NONE"}).status_code == 200
+    assert admin.delete("/subjects/ticks-value").status_code == 200
+
+    def hold_the_configuration():  # as changing it does
+        SubjectConfig.objects.select_for_update().get(subject_name="ticks-value")
+
+    response = while_held(owner, hold_the_configuration, lambda: admin.delete("/subjects/ticks-value?permanent=true"))
+    assert response.status_code == 200, response.content
+    assert not Subject.objects.get(name="ticks-value").versions.exists()
+    assert not SubjectConfig.objects.filter(subject_name="ticks-value").exists()
+
+
+def test_a_deprecation_notifying_a_subscription_a_writer_holds_waits_for_it(api, admin, owner):
+    register(api, "ticks-value", TICK_V1)
+    tenant = Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
+    subscription_create(tenant=tenant, webhook_url="https://hooks.example.org/registry", acting_user=owner)
+
+    def hold_the_subscription():  # as deleting it does; the delivery's reference to it is checked at commit
+        Subscription.objects.select_for_update().get()
+
+    response = while_held(
+        owner, hold_the_subscription, lambda: post(admin, "/subjects/ticks-value/versions/1/deprecate", {})
+    )
+    assert response.status_code == 200, response.content
+    assert NotificationDelivery.objects.filter(event="version.deprecated").exists()
