@@ -18,7 +18,7 @@ from schemas_app import notifications, selectors
 from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited
 from schemas_app.errors import BadRequest, OperationNotPermitted, SubjectNotFound
-from schemas_app.models import SubjectVersion, Tenant
+from schemas_app.models import Subject, SubjectVersion, Tenant
 
 
 def parse_successor(successor) -> tuple[str, int | None]:
@@ -71,6 +71,9 @@ def subject_deprecate(
     acting_user,
 ) -> list[SubjectVersion]:
     """Deprecate every live version of a subject; return them."""
+    # The subject's lock first, as a subject's delete takes it: both then lock every live version, maybe in
+    # another order (a delete in the table's), which let each hold a version the other waited for.
+    Subject.objects.select_for_update().filter(tenant=tenant, name=subject_name).first()
     versions = list(
         SubjectVersion.objects.select_related("subject", "created_by")
         .filter(subject__tenant=tenant, subject__name=subject_name, deleted=False)

@@ -26,13 +26,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class RowHolder(threading.Thread):
     """Another writer on a connection of its own: it locks rows, then, once a request waits for them, seals an entry.
 
-    `lock()` runs first inside its transaction; the audited write after it seals an entry into the chain
-    while the rows are still held, as a writer of those rows does.
+    `lock()` runs first inside its transaction; `then()`, once the request waits, locks more as that writer would;
+    the audited write after it seals an entry into the chain while the rows are still held.
     """
 
-    def __init__(self, owner, lock):
+    def __init__(self, owner, lock, then=lambda: None):
         super().__init__(daemon=True)
-        self.owner, self.lock = owner, lock
+        self.owner, self.lock, self.then = owner, lock, then
         self.locked = threading.Event()
         self.error: Exception | None = None
 
@@ -42,6 +42,7 @@ class RowHolder(threading.Thread):
                 self.lock()
                 self.locked.set()
                 _wait_for_a_waiting_writer()
+                self.then()
                 services.config_update(
                     tenant=Tenant.objects.get(slug=Tenant.DEFAULT_SLUG),
                     subject_name="unrelated-value",
@@ -75,9 +76,9 @@ def admin(owner) -> APIClient:
     return client
 
 
-def while_held(owner, lock, request):
+def while_held(owner, lock, request, then=lambda: None):
     """Send `request` while a RowHolder holds what `lock` locks; return its answer once both have finished."""
-    holder = RowHolder(owner, lock)
+    holder = RowHolder(owner, lock, then)
     holder.start()
     assert holder.locked.wait(10)
     try:
@@ -127,3 +128,24 @@ def test_a_deprecation_notifying_a_subscription_a_writer_holds_waits_for_it(api,
     )
     assert response.status_code == 200, response.content
     assert NotificationDelivery.objects.filter(event="version.deprecated").exists()
+
+
+def test_a_subject_deprecated_while_its_delete_holds_a_later_version_first_waits_for_the_delete(api, admin, owner):
+    register(api, "ticks-value", TICK_V1)
+    register(api, "ticks-value", TICK_V2_ADDS_FIELD)
+
+    def hold_as_a_delete_meeting_version_two_first():  # a delete locks the subject, then the versions in table order
+        Subject.objects.select_for_update().get(name="ticks-value")
+        SubjectVersion.objects.select_for_update().get(subject__name="ticks-value", version=2)
+
+    def and_then_version_one():
+        SubjectVersion.objects.select_for_update().get(subject__name="ticks-value", version=1)
+
+    response = while_held(
+        owner,
+        hold_as_a_delete_meeting_version_two_first,
+        lambda: post(admin, "/subjects/ticks-value/deprecate", {}),
+        then=and_then_version_one,
+    )
+    assert response.status_code == 200, response.content
+    assert set(SubjectVersion.objects.values_list("state", flat=True)) == {SubjectVersion.State.DEPRECATED}
