@@ -93,6 +93,16 @@ def pytest_sessionstart(session):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Start every test with an empty cache so no test reads another's entries."""
+    empty_caches()
+    yield
+
+
+def empty_caches() -> None:
+    """Empty this run's shared cache and this process's copies.
+
+    Module-scoped fixtures call it too: they are set up before `_fresh_cache`, so without it they would read
+    what the previous test cached, such as the row id of a default tenant its rollback removed.
+    """
     from django.core.cache import cache
 
     from schemas_app import cache as registry_cache
@@ -100,7 +110,6 @@ def _fresh_cache():
     # delete_pattern honours this run's key prefix; clear() would flush every run's keys in the Redis db.
     cache.delete_pattern("*") if hasattr(cache, "delete_pattern") else cache.clear()
     registry_cache.clear_local()
-    yield
 
 
 from tests.conftest_users import (  # noqa: E402,F401  (shared fixtures)

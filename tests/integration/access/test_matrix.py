@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 from schemas_app import notifications, selectors, tokens
 from schemas_app.models import ChangeRequest, ReviewComment, Schema, TenantConfig
 from schemas_app.review_preparation import change_request_prepare
+from tests.conftest import empty_caches
 from tests.integration.api.helpers import CONTENT_TYPE, TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE, register
 
 pytestmark = pytest.mark.django_db
@@ -155,6 +156,7 @@ def cell_id(cell: Cell) -> str:
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker) -> dict:
     """Build the world once; roll it back when the module ends, so no other test sees it."""
+    empty_caches()
     with django_db_blocker.unblock(), transaction.atomic():
         yield build_world()
         transaction.set_rollback(True)
