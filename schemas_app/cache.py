@@ -51,6 +51,8 @@ FORGOTTEN_TTL = VERSION_TTL
 # A tenant's configuration changes rarely, and every save or delete of it forgets what was kept.
 TENANT_CONFIG_TTL = 3600
 _LOCAL_SIZE = 10_000
+# A forget names the generation read at most this long ago: the forgets of one commit share one read.
+FORGET_GENERATION_SECONDS = 0.05
 
 
 logger = logging.getLogger(__name__)
@@ -246,7 +248,22 @@ def _loaded_version(key: str, slug: str, load: Callable[[], tuple[dict, str]], *
 
 def forget_versions(tenant_slug: str, subject: str, versions) -> None:
     """Drop cached payloads of these versions (after a delete or a state change commits)."""
-    _forget_shared([version_key(tenant_slug, subject, version) for version in versions])
+    _forget_shared(_current_keys(lambda: [version_key(tenant_slug, subject, version) for version in versions]))
+
+
+def _current_keys(make_keys: Callable[[], list[str]]) -> list[str]:
+    """Return the keys `make_keys` names under the cache generation the database holds now, read again.
+
+    A forget must name the entries readers use: after a Redis outage moved the generation on, a process may
+    still know the old one for REGISTRY_CACHE_GENERATION_SECONDS, and its forget would miss (and not move the
+    counter of) an entry another process had just kept under the new one, leaving it stale until its TTL.
+    A read of the last FORGET_GENERATION_SECONDS is used again, so the forgets of one commit cost one query.
+    """
+    global _generation
+    known = _generation
+    if known is None or time.monotonic() - known[1] > FORGET_GENERATION_SECONDS:
+        _generation = None
+    return make_keys()
 
 
 def _forget_shared(keys: list[str]) -> None:
@@ -378,9 +395,10 @@ def forget_placements(schema_ids) -> None:
 
     Again after the commit, because a lookup may have read and kept the rows as they were before it.
     """
-    keys = [placement_key(schema_id) for schema_id in set(schema_ids)]
+    schema_ids = set(schema_ids)
 
     def forget() -> None:
+        keys = _current_keys(lambda: [placement_key(schema_id) for schema_id in schema_ids])
         _forgotten(keys, [forgotten_key(key) for key in keys])  # Redis down: ignored here, as before
         local_copies.announce(keys)
 
@@ -413,9 +431,10 @@ def _tenant_blocking_key(tenant_id: int) -> str:
 
 def _tenant_config_changed(sender, instance, **kwargs) -> None:
     """Forget the tenant's blocking rules now and again on commit (a reader may have kept the rows from before)."""
-    keys = [_tenant_blocking_key(instance.tenant_id)]
+    tenant_id = instance.tenant_id
 
     def forget() -> None:
+        keys = _current_keys(lambda: [_tenant_blocking_key(tenant_id)])
         _forgotten(keys, [forgotten_key(key) for key in keys])  # Redis down: ignored here, as placements are
         local_copies.announce(keys)
 
@@ -462,7 +481,7 @@ def forget_schemas(schema_ids) -> None:
     for schema_id in schema_ids:
         _local_schemas.pop(schema_id)
         _local_bodies.pop(schema_id)
-    _forget_shared([_key(f"schema:{schema_id}") for schema_id in schema_ids])
+    _forget_shared(_current_keys(lambda: [_key(f"schema:{schema_id}") for schema_id in schema_ids]))
 
 
 def clear_local() -> None:

@@ -2,8 +2,10 @@
 
 import inspect
 import threading
+import time
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -303,3 +305,23 @@ def test_a_tenant_that_stops_being_shared_is_no_longer_read_through_the_default_
         shared.save()
 
     assert Client().get(MONEY_PATH).json()["error_code"] == 40401
+
+
+def test_a_forget_reaches_the_entries_of_a_cache_generation_this_process_has_not_read_yet(
+    api, django_capture_on_commit_callbacks
+):
+    """After a Redis outage moved the generation on, a process knows the old one for a while; its forgets must
+    still drop what other processes keep under the new one, or a deprecation stays unseen until the TTL."""
+    register(api, "ticks-value", TICK_V1)
+    old = registry_cache.cache_generation()
+    registry_cache.next_cache_generation()  # as a process whose forget found Redis down does
+    assert api.get("/subjects/ticks-value/versions/1").json()["state"] == "active"  # kept under the new generation
+    assert registry_cache.cache_generation() == old + 1
+    # This process read the generation before the move, recently enough to trust it still.
+    registry_cache._generation = (old, time.monotonic() - settings.REGISTRY_CACHE_GENERATION_SECONDS / 2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/subjects/ticks-value/versions/1/deprecate", {}, format="json").status_code == 200
+
+    registry_cache.clear_local()  # read as another process would: the generation again, from Redis
+    assert api.get("/subjects/ticks-value/versions/1").json()["state"] == "deprecated"
