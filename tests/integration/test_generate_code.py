@@ -176,6 +176,10 @@ def save_until_regenerated(path: Path, reader: LineReader) -> bool:
     return False
 
 
+def _sigint_by_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_watch_regenerates_on_save_and_stops_on_ctrl_c(tmp_path):
     tree = tmp_path / "schemas"
     (tree / "common").mkdir(parents=True)
@@ -198,6 +202,9 @@ def test_watch_regenerates_on_save_and_stops_on_ctrl_c(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Ctrl-C as a terminal delivers it: a suite started in the background of a shell script inherits SIGINT
+        # ignored, and Python then never turns it into KeyboardInterrupt.
+        preexec_fn=_sigint_by_default,
     )
     reader = LineReader(process.stdout)
     try:
