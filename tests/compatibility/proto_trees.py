@@ -72,7 +72,9 @@ class Names:
 
     def __init__(self, draw):
         self.draw = draw
-        self.used: set[str] = set()
+        # The packages' components: a message `v1` in package `acme` is the symbol acme.v1, which buf refuses
+        # beside a package acme.v1 ("package name conflict"), as does a message `acme` of a file without one.
+        self.used: set[str] = {part.lower() for _, package in PLACES if package for part in package.split(".")}
 
     def new(self, styles=STYLES, prefix: str = "") -> str:
         words = self.draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))
