@@ -9,7 +9,6 @@ would, and expects both to commit.
 """
 
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -19,6 +18,7 @@ from schemas_app import services
 from schemas_app.models import NotificationDelivery, Subject, SubjectConfig, SubjectVersion, Subscription, Tenant
 from schemas_app.notifications import subscription_create
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, post, put, register
+from tests.integration.lock_waits import wait_for_a_waiting_writer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +41,7 @@ class RowHolder(threading.Thread):
             with transaction.atomic():
                 self.lock()
                 self.locked.set()
-                _wait_for_a_waiting_writer()
+                wait_for_a_waiting_writer("the request never waited for the held row")
                 self.then()
                 services.config_update(
                     tenant=Tenant.objects.get(slug=Tenant.DEFAULT_SLUG),
@@ -53,20 +53,6 @@ class RowHolder(threading.Thread):
             self.error = error
         finally:
             connection.close()
-
-
-def _wait_for_a_waiting_writer(timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the request never waited for the held row")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ answers 503 with a code to retry on, never 500, and leaves the review as it was.
 """
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from schemas_app.models import Approval, ChangeRequest, NotificationDelivery, Su
 from schemas_app.notifications import subscription_create
 from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, put, register
 from tests.integration.codegen.worker import Broker, forget_connections
+from tests.integration.lock_waits import wait_for_a_waiting_writer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +59,7 @@ class SubjectHolder(threading.Thread):
                 Subject.objects.select_for_update().get(name="ticks-value")
                 self.locked.set()
                 if self.audit_while_held:
-                    self._wait_for_a_waiting_writer()
+                    wait_for_a_waiting_writer("the approval never waited for the subject")
                     services.config_update(
                         tenant=Subject.objects.get(name="ticks-value").tenant,
                         subject_name="orders-value",
@@ -72,20 +72,6 @@ class SubjectHolder(threading.Thread):
             self.error = error
         finally:
             connection.close()
-
-    @staticmethod
-    def _wait_for_a_waiting_writer(timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        with connection.cursor() as cursor:
-            while time.monotonic() < deadline:
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                )
-                if cursor.fetchone()[0]:
-                    return
-                time.sleep(0.02)
-        raise AssertionError("the approval never waited for the subject")
 
 
 def test_an_approval_waiting_for_a_registration_of_its_subject_is_approved_after_it(review_id, reviewer, owner):
