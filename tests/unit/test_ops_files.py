@@ -74,6 +74,54 @@ def test_the_dashboard_has_a_panel_for_every_registry_metric():
     assert known - {"registry_celery_broker_probe_seconds", "registry_compatibility_checks"} <= shown
 
 
+# Gauges that every registry instance reads from the same database (registry/metrics_collectors.py).
+DATABASE_WIDE_GAUGES = (
+    "registry_subjects",
+    "registry_subject_versions",
+    "registry_schemas",
+    "registry_schema_bytes",
+    "registry_pending_reviews",
+    "registry_pending_reviews_past_notice",
+    "registry_pending_review_oldest_seconds",
+)
+
+
+def test_the_dashboard_shows_database_wide_gauges_once_per_tenant_however_many_instances(tmp_path):
+    """Each panel expression over such a gauge, evaluated by promtool on two instances exporting the same
+    value, gives one series per tenant carrying the value (not one per instance)."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    records = {
+        f"panel_{panel['id']}_{target['refId']}": target["expr"]
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        if any(re.search(rf"\b{gauge}\b", target["expr"]) for gauge in DATABASE_WIDE_GAUGES)
+    }
+    assert len(records) >= len(DATABASE_WIDE_GAUGES)
+    rules = {"groups": [{"name": "dashboard", "rules": [{"record": r, "expr": e} for r, e in records.items()]}]}
+    (tmp_path / "dashboard.yml").write_text(json.dumps(rules))
+    instances = ("registry-1:8081", "registry-2:8081")
+    series = [
+        {"series": f'{gauge}{{instance="{instance}",job="schema-registry",tenant="acme"}}', "values": "7200x3"}
+        for gauge in DATABASE_WIDE_GAUGES
+        for instance in instances
+    ]
+    checks = [
+        {
+            "expr": record,
+            "eval_time": "2m",
+            "exp_samples": [{"labels": f'{record}{{tenant="acme"}}', "value": 2 if "/ 3600" in expr else 7200}],
+        }
+        for record, expr in records.items()
+    ]
+    test = {
+        "rule_files": ["dashboard.yml"],
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": checks}],
+    }
+    (tmp_path / "dashboard_test.yml").write_text(json.dumps(test))
+    result = promtool("test", "rules", str(tmp_path / "dashboard_test.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 COMPOSE = ROOT / "docker-compose.yml"
 WORKERS = (
     "celery-worker-default",
