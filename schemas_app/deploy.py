@@ -1,11 +1,12 @@
 """Compare a local .proto tree with a remote registry and register what changed: the logic of `deploy_schemas`.
 
 Subjects are import paths relative to the tree's root, as `load_schemas` names
-them, and each file references the versions its imports have or get. A file may
-be registered under another subject (`subjects`): the bundled catalogue's shared
-folders go to the shared tenant's context (`:.shared:common/money.proto`), where
-`load_schemas` puts them; references still name the import path, which the
-registry finds in the caller's tenant, else in a shared one.
+them, and each file references the versions its imports have or get. The
+bundled catalogue's shared folders go to the shared tenant's context
+(`:.shared:common/money.proto`), where `load_schemas` puts them; references
+still name the import path, which the registry finds in the caller's tenant,
+else in a shared one. `plan_tree` is where that placement is decided, for
+`deploy_schemas` and `validate_schemas --against` alike.
 
 `plan_tree` says, per file in dependency order, what registering would do:
 NEW, UNCHANGED, or the semantic version bump the registry will compute, with
@@ -27,7 +28,7 @@ No Django here: the functions take a `RemoteRegistry`, so tests and other tools 
 
 import subprocess
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,12 @@ from protoengine.findings import Finding
 from protoengine.references import Ref, ReferenceCycle, resolve_references
 from protoengine.semver import FIRST_VERSION, classify_change, next_version
 from schemas_app.remote import RemoteError, RemoteRegistry
+
+# The bundled catalogue's folders that every tenant reads and imports: they go to the shared tenant.
+# schemaregistry/ is among them because common/user.proto imports its field options.
+SHARED_FOLDERS = ("common/", "schemaregistry/")
+# The shared tenant's slug (Tenant.SHARED_SLUG, which this Django-free module cannot import; a test keeps them equal).
+SHARED_TENANT = "shared"
 
 NEW = "NEW"
 UNCHANGED = "UNCHANGED"
@@ -145,17 +152,40 @@ def read_sources(root: str | Path) -> tuple[dict[str, str], CompiledFiles]:
 
 def plan_tree(
     client: RemoteRegistry,
+    root: str | Path,
     sources: Mapping[str, str],
     compiled: CompiledFiles,
     *,
-    subjects: Mapping[str, str] | None = None,
+    catalogue: str | Path | None,
 ) -> list[FilePlan]:
-    """Return, in dependency order, what registering each compiled file would do on the remote registry.
+    """Return, in dependency order, what registering each compiled file of the tree at `root` would do.
 
-    `subjects` maps import paths to the subjects they register under when that is not the path itself.
+    `catalogue` is the bundled catalogue's folder (REGISTRY_SCHEMAS_DIR): when `root` is that folder,
+    its shared folders' files are planned under the shared tenant, where they are registered.
     """
-    planner = _Planner(client, sources, subjects or {})
+    subjects = shared_subjects(sources) if is_bundled(root, catalogue) else {}
+    planner = _Planner(client, sources, subjects)
     return [planner.plan(file.name, own_imports(file)) for file in compiled.subject_files]
+
+
+def is_bundled(root: str | Path, catalogue: str | Path | None) -> bool:
+    """Return True when `root` is the bundled catalogue's folder (None: there is none), however either is written."""
+    return catalogue is not None and Path(root).resolve() == Path(catalogue).resolve()
+
+
+def in_shared_folder(path: str, shared_folders: Collection[str] = SHARED_FOLDERS) -> bool:
+    """Return True if the import path lies in one of the folders registered into the shared tenant."""
+    return any(path.startswith(folder.rstrip("/") + "/") for folder in shared_folders)
+
+
+def shared_subjects(sources: Mapping[str, str]) -> dict[str, str]:
+    """Return {import path: subject in the shared tenant's context} for the files of the shared folders."""
+    return {path: shared_subject(path) for path in sources if in_shared_folder(path)}
+
+
+def shared_subject(path: str) -> str:
+    """Return the subject naming the import path in the shared tenant (`:.shared:common/money.proto`)."""
+    return f":.{SHARED_TENANT}:{path}"
 
 
 def references(plans: Mapping[str, FilePlan], imports: Sequence[str]) -> list[dict]:

@@ -7,14 +7,11 @@ from pathlib import Path
 from django.conf import settings
 
 from protoengine.compiler import compile_sources, own_imports
-from schemas_app import selectors, services
+from schemas_app import deploy, selectors, services
+from schemas_app.deploy import in_shared_folder
 from schemas_app.errors import RegistryError
 from schemas_app.models import Tenant
 from schemas_app.preparation import Reference
-
-# The bundled catalogue's folders that every tenant reads and imports: they go to the shared tenant.
-# schemaregistry/ is among them because common/user.proto imports its field options.
-SHARED_FOLDERS = ("common/", "schemaregistry/")
 
 
 @dataclass
@@ -34,12 +31,7 @@ def dependency_order(sources: Mapping[str, str]) -> list[tuple[str, tuple[str, .
 
 def is_bundled(root: Path) -> bool:
     """Return True for the bundled catalogue (REGISTRY_SCHEMAS_DIR), however the folder was written."""
-    return root.resolve() == Path(settings.REGISTRY_SCHEMAS_DIR).resolve()
-
-
-def in_shared_folder(path: str, shared_folders: Collection[str]) -> bool:
-    """Return True if the import path lies in one of the folders registered into the shared tenant."""
-    return any(path.startswith(folder.rstrip("/") + "/") for folder in shared_folders)
+    return deploy.is_bundled(root, settings.REGISTRY_SCHEMAS_DIR)
 
 
 def tree_register(

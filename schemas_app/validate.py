@@ -38,8 +38,14 @@ class Validation:
         return cli.EXIT_FINDINGS if self.findings else cli.EXIT_OK
 
 
-def validate_paths(paths: Sequence[str | Path], *, against: RemoteRegistry | None = None) -> Validation:
-    """Compile and lint the files and folders, and check them against a remote registry when one is given."""
+def validate_paths(
+    paths: Sequence[str | Path], *, against: RemoteRegistry | None = None, catalogue: str | Path | None = None
+) -> Validation:
+    """Compile and lint the files and folders, and check them against a remote registry when one is given.
+
+    `catalogue` is the bundled catalogue's folder: checked against a registry, its shared files are compared
+    with the shared tenant's subjects, where `deploy_schemas` registers them (deploy.plan_tree decides).
+    """
     result = Validation()
     try:
         targets = resolve_targets(paths)
@@ -47,7 +53,7 @@ def validate_paths(paths: Sequence[str | Path], *, against: RemoteRegistry | Non
         result.errors.append(str(error))
         return result
     for root, import_paths in targets.items():
-        _validate_root(root, import_paths, against, result)
+        _validate_root(root, import_paths, against, catalogue, result)
     return result
 
 
@@ -75,7 +81,13 @@ def find_root(path: Path) -> Path:
     return folders.find_source_root(path)
 
 
-def _validate_root(root: Path, import_paths: list[str], against: RemoteRegistry | None, result: Validation) -> None:
+def _validate_root(
+    root: Path,
+    import_paths: list[str],
+    against: RemoteRegistry | None,
+    catalogue: str | Path | None,
+    result: Validation,
+) -> None:
     raw = folders.read_folder(root)
     try:
         compiled = compile_sources(raw, roots=import_paths)
@@ -91,7 +103,7 @@ def _validate_root(root: Path, import_paths: list[str], against: RemoteRegistry 
     if against is not None:
         sources = {file.name: raw[file.name].decode("utf-8") for file in compiled.own_files}
         try:
-            plans = plan_tree(against, sources, compiled)
+            plans = plan_tree(against, root, sources, compiled, catalogue=catalogue)
         except (RemoteError, CompilationFailed) as error:
             result.errors.append(str(error))
             return

@@ -13,11 +13,20 @@ import pytest
 from django.core.management import call_command
 
 from protoengine.breaking.rules import WIRE_JSON_NOTE
+from schemas_app.remote import RemoteRegistry
 from schemas_app.validate import find_root, resolve_targets
 from tests.conftest_users import api_token
-from tests.integration.schema_trees import BUF_YAML, FIRST_TREE, ORDERS, ORDERS_WITH_STRING_QUANTITY, write_tree
+from tests.integration.schema_trees import (
+    BUF_YAML,
+    FIRST_TREE,
+    MONEY_WITH_NANOS,
+    ORDERS,
+    ORDERS_WITH_STRING_QUANTITY,
+    write_tree,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
+MONEY_PATH = "common/money.proto"
 
 
 def validate(*paths, **options) -> tuple[int, str, str]:
@@ -140,3 +149,17 @@ def test_it_runs_without_a_database_or_secret_key(tree):
     )
 
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_against_a_registry_the_bundled_shared_files_are_checked_with_the_shared_subjects(
+    tree, live_server, writer, settings
+):
+    # The bundled catalogue: load_schemas puts common/money.proto in the shared tenant, where deploy_schemas
+    # registers it; the writer's tenant keeps an old private copy of it with a field the file no longer has.
+    settings.REGISTRY_SCHEMAS_DIR = str(tree)
+    call_command("load_schemas", str(tree), stdout=io.StringIO())
+    token = api_token(writer)
+    RemoteRegistry(live_server.url, token=token).register(MONEY_PATH, MONEY_WITH_NANOS, [])
+
+    assert validate(tree, against=live_server.url, token=token) == (0, "", "")

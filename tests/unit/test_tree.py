@@ -3,6 +3,8 @@
 from pathlib import Path
 
 from protoengine.compiler import well_known_include_dir
+from schemas_app.deploy import shared_subject
+from schemas_app.models import Tenant
 from schemas_app.tree import dependency_order
 
 
@@ -15,3 +17,7 @@ def test_a_vendored_well_known_file_is_left_out_of_the_registration_order():
         "acme/v1/a.proto": uses_empty,
     }
     assert dependency_order(sources) == [("acme/v1/a.proto", ()), ("acme/v1/b.proto", ("acme/v1/a.proto",))]
+
+
+def test_deploy_plans_shared_files_in_the_tenant_the_registry_calls_shared():
+    assert shared_subject("common/money.proto") == f":.{Tenant.SHARED_SLUG}:common/money.proto"

@@ -11,9 +11,7 @@ from protoengine.cli import EXIT_ERROR
 from protoengine.compiler import CompilationFailed
 from protoengine.folders import UsageError
 from schemas_app import deploy
-from schemas_app.models import Tenant
 from schemas_app.remote import RemoteError, RemoteRegistry, add_credential_arguments
-from schemas_app.tree import SHARED_FOLDERS, in_shared_folder, is_bundled
 
 
 class Command(BaseCommand):
@@ -57,7 +55,7 @@ class Command(BaseCommand):
             f"{git.describe() if git else 'no git checkout'}"
         )
         try:
-            plans = deploy.plan_tree(client, sources, compiled, subjects=shared_subjects(root, sources))
+            plans = deploy.plan_tree(client, root, sources, compiled, catalogue=settings.REGISTRY_SCHEMAS_DIR)
         except (RemoteError, CompilationFailed) as error:
             raise CommandError(str(error)) from None
         code = deploy.exit_code(plans)
@@ -82,13 +80,3 @@ class Command(BaseCommand):
                 if finding not in shown:
                     shown.add(finding)
                     self.stdout.write(deploy.finding_line(finding))
-
-
-def shared_subjects(root: Path, sources) -> dict[str, str]:
-    """Return the subjects of the bundled catalogue's shared files: in the shared tenant, where load_schemas puts them.
-
-    Any other tree is deployed whole into the account's own tenant, as load_schemas loads it into the default one.
-    """
-    if not is_bundled(root):
-        return {}
-    return {path: f":.{Tenant.SHARED_SLUG}:{path}" for path in sources if in_shared_folder(path, SHARED_FOLDERS)}

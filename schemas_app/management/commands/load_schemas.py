@@ -12,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from protoengine.compiler import CompilationFailed
 from protoengine.folders import read_texts
 from schemas_app import selectors, services
-from schemas_app.tree import SHARED_FOLDERS, is_bundled, tree_register
+from schemas_app.deploy import SHARED_FOLDERS
+from schemas_app.tree import is_bundled, tree_register
 
 
 class Command(BaseCommand):

@@ -26,7 +26,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--against",
             metavar="REGISTRY_URL",
-            help="also check each file's compatibility with the subject (its import path) on this registry",
+            help=(
+                "also check each file's compatibility with its subject on this registry: the one deploy_schemas "
+                "registers it under"
+            ),
         )
         add_credential_arguments(parser)
         parser.epilog = (
@@ -40,7 +43,9 @@ class Command(BaseCommand):
             client = RemoteRegistry.from_environment(against, token=token, user=user) if against else None
         except RemoteError as error:
             raise CommandError(error.message) from None
-        result = validate_paths(paths or [settings.REGISTRY_SCHEMAS_DIR], against=client)
+        result = validate_paths(
+            paths or [settings.REGISTRY_SCHEMAS_DIR], against=client, catalogue=settings.REGISTRY_SCHEMAS_DIR
+        )
         for finding in result.compile_errors:
             self.stderr.write(finding_line(finding))
         for message in result.errors:
