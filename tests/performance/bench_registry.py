@@ -9,11 +9,14 @@ gunicorn (2 sync workers, `registry.wsgi`) on a free loopback port with Redis db
 shared cache, and beside it the floor: the same gunicorn serving a bare Django + DRF app (no
 middleware, one view). It seeds the registry, drives load with `wrk` from another process, and
 writes tests/performance/results/registry.json and registry.md. Only 127.0.0.1 is contacted.
+Every run commits its registrations to a git history of its own (REGISTRY_GIT_HISTORY_DIR in a
+temporary folder, removed at the end), so no run starts from another's history or from var/history.git.
 Needs wrk (Debian: apt-get install -y wrk), PostgreSQL and Redis on their default ports.
 """
 
 import argparse
 import base64
+import contextlib
 import datetime
 import http.client
 import json
@@ -26,8 +29,10 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -209,6 +214,20 @@ def server_env() -> dict:
         PYTHONPATH=str(ROOT),
     )
     return env
+
+
+@contextlib.contextmanager
+def history_of_its_own(env: dict) -> Iterator[dict]:
+    """Yield the environment with an empty git history directory of the run's own, and remove it afterwards.
+
+    Registrations commit to REGISTRY_GIT_HISTORY_DIR (tasks run eagerly here): in the default var/history.git,
+    each run would commit onto every earlier run's history, and the runs would not be comparable.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="bench-registry-history-"))
+    try:
+        yield {**env, "REGISTRY_GIT_HISTORY_DIR": str(folder / "history.git")}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def manage(env: dict, *arguments: str) -> None:
@@ -989,16 +1008,24 @@ def main(argv=None) -> int:
     options = parser.parse_args(argv)
     if options.in_django:
         return run_subprocess_command(*options.in_django)
-    if options.registrations_only:
-        env = server_env()
-        recreate_database(DATABASE_URL)
-        flush_redis()
-        manage(env, "migrate", "--noinput")
-        manage(env, "ensure_admin")
-        return measure_registrations_only(env, options.duration)
+    with history_of_its_own(server_env()) as env:
+        if options.registrations_only:
+            return registrations_only(env, options.duration)
+        return run(env, options)
+
+
+def registrations_only(env: dict, duration: int) -> int:
+    recreate_database(DATABASE_URL)
+    flush_redis()
+    manage(env, "migrate", "--noinput")
+    manage(env, "ensure_admin")
+    return measure_registrations_only(env, duration)
+
+
+def run(env: dict, options: argparse.Namespace) -> int:
+    """Run every case, write the results files and print them."""
     wrk = require_wrk()
     load_before = round(os.getloadavg()[0], 2)
-    env = server_env()
     recreate_database(DATABASE_URL)
     flush_redis()
     manage(env, "migrate", "--noinput")
