@@ -89,6 +89,17 @@ def readable_tenant_ids(user) -> frozenset[int]:
     return ids
 
 
+def home_tenant_missing(user) -> bool:
+    """Return True for an account whose home is the default tenant while that tenant has no row yet.
+
+    What such an account reads was worked out without its home (a database not bootstrapped yet), and
+    must not be kept: the row may come without a signal that would say so (a restore, a bulk insert).
+    """
+    if not _authenticated(user) or user.is_superuser or bound_tenant_id(user) is not None:
+        return False
+    return not Tenant.objects.filter(slug=Tenant.DEFAULT_SLUG).exists()
+
+
 def _granted_tenant_ids(user) -> list[int]:
     """Return the ids of tenants the user, or one of its groups, holds any role on (one query)."""
     from django.contrib.contenttypes.models import ContentType

@@ -25,8 +25,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from schemas_app import access, local_copies
 from schemas_app import cache as registry_cache
-from schemas_app import local_copies
 from schemas_app.keyed_hashes import keyed_hash
 
 # How long an entry is kept after a process last read it (every LOCAL_SECONDS at most while a process uses it);
@@ -169,7 +169,10 @@ def remember(recalled: Recall, user, token=None) -> AccessContext | None:
     """
     if recalled.generation is None or not user.is_active:
         return None
-    context = AccessContext(user=_prepared(user), generation=recalled.generation, token=_detached(token))
+    prepared = _prepared(user)
+    if access.home_tenant_missing(prepared):
+        return None  # worked out again on every request until the default tenant exists
+    context = AccessContext(user=prepared, generation=recalled.generation, token=_detached(token))
     cache.set(_entry_key(recalled.key), context, SHARED_SECONDS)
     _local.put(recalled.key, context)
     return context
@@ -177,8 +180,6 @@ def remember(recalled: Recall, user, token=None) -> AccessContext | None:
 
 def _prepared(user):
     """Return a copy of the account with everything a request asks of it already read from the database."""
-    from schemas_app import access
-
     prepared = copy.copy(user)
     access.bound_tenant(prepared)
     if not prepared.is_superuser:

@@ -196,3 +196,16 @@ def test_a_context_in_use_stays_remembered_in_the_shared_cache(reader, acme):
     assert elsewhere.get("/subjects/ticks-value/versions/1").status_code == 200
 
     assert cache.ttl(entry) > access_cache.SHARED_SECONDS - 60
+
+
+def test_a_write_after_the_default_tenant_appears_is_not_refused_by_a_context_remembered_before_it(writer):
+    """A database never bootstrapped has no default tenant until a bootstrap writes it, possibly without Django's
+    signals (a SQL restore, bulk_create): a context worked out before that must not keep the account out of it."""
+    client = bearer(api_token(writer))
+    for _ in range(2):
+        slugs = [tenant["slug"] for tenant in client.get("/tenants").json()]
+        assert Tenant.DEFAULT_SLUG not in slugs  # the second answer is remembered, if anything is
+
+    Tenant.objects.bulk_create([Tenant(slug=Tenant.DEFAULT_SLUG, name="Default tenant")])
+
+    assert register(client, "ticks-value", TICK_V1).status_code == 200
