@@ -514,8 +514,13 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
 
 @audited
 def subject_version_delete(*, tenant: Tenant, subject_name: str, version, permanent: bool = False, acting_user) -> int:
-    """Soft-delete one version, or purge it once soft-deleted; return its number."""
+    """Soft-delete one version, or purge it once soft-deleted; return its number.
+
+    The subject's lock first, as registration, deprecation and the subject's delete take it: otherwise a
+    registration could answer "existing version N" while N was being deleted.
+    """
     _refuse_in_read_only(tenant, subject_name)
+    _subject_for_update(tenant, subject_name)
     found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version, include_deleted=True)
     if selectors.parse_version(version) == selectors.LATEST and found.deleted and not permanent:
         found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version)

@@ -1,0 +1,74 @@
+"""Deletes racing registrations: each waits for the other's locks, and the second sees what the first committed.
+
+A write is held uncommitted on a connection of its own while a request meets it; the held write commits once the
+request waits for one of its locks (or after a few seconds, when the request never waits, as before these fixes).
+"""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from schemas_app import services
+from schemas_app.models import SubjectVersion, Tenant
+from tests.integration.api.helpers import TICK_V1, register
+from tests.integration.lock_waits import a_writer_waits
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class HeldWrite(threading.Thread):
+    """Run `write` in a transaction on a connection of its own; commit once a request waits for one of its locks."""
+
+    def __init__(self, write):
+        super().__init__(daemon=True)
+        self.write = write
+        self.written = threading.Event()
+        self.request_waited = False
+        self.error: Exception | None = None
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                self.write()
+                self.written.set()
+                self.request_waited = a_writer_waits(timeout=5)
+        except Exception as error:
+            self.error = error
+        finally:
+            self.written.set()
+            connection.close()
+
+
+def while_held(write, request):
+    """Send `request` while `write` is held uncommitted; return its answer and the write, both finished."""
+    held = HeldWrite(write)
+    held.start()
+    assert held.written.wait(10)
+    assert held.error is None, held.error
+    try:
+        response = request()
+    finally:
+        held.join(30)
+    return response, held
+
+
+def default_tenant() -> Tenant:
+    return Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
+
+
+def test_a_registration_meeting_the_delete_of_its_existing_version_registers_a_new_one(api, owner):
+    schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
+
+    def soft_delete_version_one():
+        services.subject_version_delete(
+            tenant=default_tenant(), subject_name="ticks-value", version=1, acting_user=owner
+        )
+
+    response, delete_held = while_held(soft_delete_version_one, lambda: register(api, "ticks-value", TICK_V1))
+    assert delete_held.error is None, delete_held.error
+    assert response.status_code == 200, response.content
+    assert response.json()["id"] == schema_id
+    live = SubjectVersion.objects.filter(subject__name="ticks-value", deleted=False)
+    assert [(version.version, version.schema_id) for version in live] == [(2, schema_id)]
+    assert delete_held.request_waited
