@@ -359,13 +359,16 @@ def _stored_schema(
     `same_schemas` are the rows holding this content (`_same_content_schemas`), oldest first.
     """
     if import_id is not None:
-        existing = Schema.objects.filter(pk=import_id).first()
+        existing = _kept_schema(Schema.objects.filter(pk=import_id))
         if existing is not None:
             if existing.fingerprint not in prepared.same_schema_fingerprints:
                 raise OperationNotPermitted(f"Overwrite new schema with id {import_id} is not permitted.")
             return existing, False
     elif same_schemas:
-        return same_schemas[0], False
+        kept = _kept_schema(same_schemas)
+        if kept is not None:
+            return kept, False
+        # A purge deleted every row holding this content since it was looked up: store it again.
     defaults = {
         "text": prepared.text,
         "canonical_fingerprint": prepared.canonical_fingerprint,
@@ -396,6 +399,29 @@ def _stored_schema(
     return schema, created
 
 
+def _kept_schema(schemas) -> Schema | None:
+    """Return the oldest of these schema rows that still exists, locked so that no purge deletes it before commit.
+
+    The lock is the one the new version's foreign key takes anyway (FOR KEY SHARE), taken before the version
+    is written: a purge locks the rows it may delete before it looks for versions using them
+    (`_purge_orphaned_schemas`), so either this registration waits for the purge and finds the row gone, or
+    the purge waits for this registration and finds its version. None when every row is gone.
+    """
+    by_id = {schema.pk: schema for schema in schemas}
+    if not by_id:
+        return None
+    if connection.vendor != "postgresql":  # SQLite runs one writer at a time
+        return by_id[min(by_id)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Schema._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(by_id))})"
+            " ORDER BY id LIMIT 1 FOR KEY SHARE",
+            list(by_id),
+        )
+        row = cursor.fetchone()
+    return None if row is None else by_id[row[0]]
+
+
 def _new_schema_row(fingerprint: str, defaults: dict) -> tuple[Schema, bool]:
     """Insert the schema row the search found missing; when a concurrent writer stored it first, return theirs."""
     try:
@@ -420,7 +446,11 @@ def _purge_orphaned_schemas(schema_ids: set[int], *, acting_user) -> None:
     Ids are not handed out again, except when an imported id used up Confluent's range: then the id
     sequence moves back to the highest id left, so a permanent delete undoes such an import.
     """
-    orphans = list(Schema.objects.filter(pk__in=schema_ids, subject_versions__isnull=True))
+    # Locked (in id order) before versions using them are looked for, in a statement of its own so that the look
+    # sees whatever committed while this waited: a registration reusing one of these rows locks it too
+    # (`_kept_schema`), so its version is either seen here (the row stays) or never written to a deleted row.
+    locked = Schema.objects.select_for_update().filter(pk__in=schema_ids).order_by("pk").values_list("pk", flat=True)
+    orphans = list(Schema.objects.filter(pk__in=list(locked), subject_versions__isnull=True))
     if not orphans:
         return
     ids = {schema.pk for schema in orphans}
