@@ -20,6 +20,7 @@ from schemas_app.ui.sign_in import LimitedAdminAuthenticationForm
 @admin.register(Tenant)
 class TenantAdmin(TenantScoped, GrantsShown):
     tenant_path = ""  # a tenant is its own
+    change_role = delete_role = None  # as POST /tenants: superusers only
     list_display = ("slug", "name", "shared", "created_at")
     search_fields = ("slug", "name")
     readonly_fields = ("grants",)
@@ -76,6 +77,8 @@ class ThroughServices:
 
 @admin.register(Subject)
 class SubjectAdmin(TenantScoped, ThroughServices, GrantsShown):
+    subject_path = "name"
+    delete_role = "delete"  # as DELETE /subjects/{subject}
     list_display = (
         "name",
         "tenant",
@@ -145,6 +148,8 @@ class SubjectAdmin(TenantScoped, ThroughServices, GrantsShown):
 @admin.register(SubjectVersion)
 class SubjectVersionAdmin(TenantScoped, ThroughServices, admin.ModelAdmin):
     tenant_path = "subject__tenant"
+    subject_path = "subject__name"
+    delete_role = "delete"  # as DELETE /subjects/{subject}/versions/{version}
     list_display = (
         "subject",
         "version",
@@ -199,6 +204,9 @@ class SubjectVersionAdmin(TenantScoped, ThroughServices, admin.ModelAdmin):
     def deprecate_versions(self, request, queryset):
         done = 0
         for version in queryset.select_related("subject__tenant"):
+            if not self.holds_role_on(request, "write", version):  # as POST .../deprecate
+                self.message_user(request, f"Deprecating {version} needs the write role.", messages.ERROR)
+                continue
             try:
                 deprecation.version_deprecate(
                     tenant=version.subject.tenant,
@@ -272,6 +280,9 @@ class SchemaAdmin(TenantScoped, admin.ModelAdmin):
 class SubjectConfigAdmin(TenantScoped, admin.ModelAdmin):
     """Configuration rows, written through `services.config_update` with its validation."""
 
+    subject_path = "subject_name"
+    change_role = delete_role = "approve"  # as PUT and DELETE /config
+
     list_display = (
         "tenant",
         "subject_name",
@@ -326,6 +337,9 @@ class SubjectConfigAdmin(TenantScoped, admin.ModelAdmin):
 @admin.register(SubjectMode)
 class SubjectModeAdmin(TenantScoped, admin.ModelAdmin):
     """Modes, written through `services.mode_update` (IMPORT needs an empty scope)."""
+
+    subject_path = "subject_name"
+    change_role = delete_role = "approve"  # as PUT and DELETE /mode
 
     list_display = ("tenant", "subject_name", "mode")
 

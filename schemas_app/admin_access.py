@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html_join
 from guardian.admin import GuardedModelAdmin
 from guardian.models import GroupObjectPermission
@@ -21,16 +22,25 @@ ROLE_OF_PERMISSION = {codename: role for role, codename in access.PERMISSION_OF_
 
 
 class TenantScoped:
-    """An admin page of tenant-owned rows: staff see and change only rows of the tenants they may read.
+    """An admin page of tenant-owned rows: staff see the rows of tenants they may read, and change them as the API does.
 
-    The rule of GET /reviews and the review queue (`access.readable_tenants`; superusers see every tenant).
-    A row out of scope is missing from the list, its pages answer as for a row that does not exist, its
-    tenant is not offered in forms or in the list's tenant filter. `tenant_path` leads from the row to its
-    tenant ("" for a tenant itself); a row whose tenant is null (a prefix grant of every tenant) is the
-    superusers' alone.
+    Seeing follows the rule of GET /reviews and the review queue (`access.readable_tenants`; superusers see every
+    tenant). A row out of scope is missing from the list, its pages answer as for a row that does not exist, its
+    tenant is not offered in forms or in the list's tenant filter. `tenant_path` leads from the row to its tenant
+    ("" for a tenant itself); a row whose tenant is null (a prefix grant of every tenant) is the superusers' alone.
+
+    Adding, changing and deleting a row also need the role the API asks for the same change (`access.has_role`
+    on the row's tenant and, through `subject_path`, its subject): reading a tenant lets one see its rows, not
+    change them, whatever Django permissions the account holds.
     """
 
     tenant_path = "tenant"
+    # The path from a row to the subject name a role may be granted on (a subject or prefix); None: tenant-wide.
+    subject_path: str | None = None
+    # The roles (`access.ROLES`) the API asks for to add or change such a row, and to delete one; None leaves
+    # it to superusers (no API lets anyone else make that change).
+    change_role: str | None = "write"
+    delete_role: str | None = "write"
 
     def limit_to_tenants(self, queryset, tenants):
         """Return the rows of `queryset` that belong to one of `tenants` (a queryset of tenants)."""
@@ -49,14 +59,63 @@ class TenantScoped:
         rows = self.model._default_manager.filter(pk=obj.pk)
         return self.limit_to_tenants(rows, access.readable_tenants(request.user)).exists()
 
+    def tenant_of(self, obj):
+        """Return the tenant of a row (None for a row of every tenant), following `tenant_path`."""
+        for name in filter(None, self.tenant_path.split("__")):
+            obj = getattr(obj, name, None)
+        return obj
+
+    def subject_name_of(self, obj) -> str | None:
+        """Return the subject name of a row, following `subject_path`, or None for a tenant-wide row."""
+        if self.subject_path is None:
+            return None
+        for name in self.subject_path.split("__"):
+            obj = getattr(obj, name, None)
+        return obj or None
+
+    def holds_role(self, request, role: str | None, *, tenant=None, subject_name: str | None = None) -> bool:
+        """Return True if the user holds `role` on the tenant and subject as the API asks (no tenant: anywhere)."""
+        if role is None:
+            return request.user.is_superuser
+        return access.has_role(request.user, role, tenant=tenant, subject_name=subject_name)
+
+    def holds_role_on(self, request, role: str | None, obj) -> bool:
+        """Return True if the user holds `role` on the row (None: on some row); a row of every tenant is superusers'."""
+        if obj is None:
+            return self.holds_role(request, role)
+        tenant = self.tenant_of(obj)
+        if tenant is None:
+            return request.user.is_superuser
+        return self.holds_role(request, role, tenant=tenant, subject_name=self.subject_name_of(obj))
+
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and self.in_scope(request, obj)
 
+    def has_add_permission(self, request, *args):
+        return super().has_add_permission(request, *args) and self.holds_role(request, self.change_role)
+
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self.in_scope(request, obj)
+        return (
+            super().has_change_permission(request, obj)
+            and self.in_scope(request, obj)
+            and self.holds_role_on(request, self.change_role, obj)
+        )
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self.in_scope(request, obj)
+        return (
+            super().has_delete_permission(request, obj)
+            and self.in_scope(request, obj)
+            and self.holds_role_on(request, self.delete_role, obj)
+        )
+
+    def delete_queryset(self, request, queryset):
+        # Django's "delete selected" asks has_delete_permission of the page, not of each row.
+        if not all(self.holds_role_on(request, self.delete_role, obj) for obj in queryset):
+            raise PermissionDenied
+        super().delete_queryset(request, queryset)
+
+    def get_form(self, request, obj=None, **kwargs):
+        return role_checked(super().get_form(request, obj, **kwargs), page=self, request=request)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Tenant and not access.sees_every_tenant(request.user):
@@ -71,8 +130,58 @@ class TenantScoped:
         ]
 
 
+def role_checked(form_class, *, page: TenantScoped, request):
+    """Return `form_class` refusing a tenant or subject, chosen or kept, on which the user lacks the page's role.
+
+    The form of a new row names its tenant (and subject), and a change form may move a row to another tenant:
+    the role is asked of what the form would save, as the API asks it of the tenant and subject it addresses.
+    """
+
+    class RoleChecked(form_class):
+        def clean(self):
+            cleaned = super().clean()
+            tenant = cleaned.get(page.tenant_path) if page.tenant_path in self.fields else page.tenant_of(self.instance)
+            if page.subject_path in self.fields:
+                subject_name = cleaned.get(page.subject_path) or None
+            else:
+                subject_name = page.subject_name_of(self.instance)
+            if tenant is not None and not page.holds_role(
+                request, page.change_role, tenant=tenant, subject_name=subject_name
+            ):
+                where = (
+                    f"subject {subject_name!r} of tenant {tenant.slug!r}" if subject_name else f"tenant {tenant.slug!r}"
+                )
+                needed = f"the {page.change_role} role" if page.change_role else "a superuser"
+                raise forms.ValidationError(f"Changing this on {where} needs {needed}.")
+            return cleaned
+
+    RoleChecked.__name__ = RoleChecked.__qualname__ = form_class.__name__
+    return RoleChecked
+
+
+def refuse_unless_superuser(request) -> None:
+    if not request.user.is_superuser:
+        raise PermissionDenied
+
+
 class GrantsShown(GuardedModelAdmin):
-    """A change page that lists the roles granted on its object, by group."""
+    """A change page that lists the roles granted on its object, by group; superusers grant them ("Object permissions").
+
+    Granting is the operators' (`grant_role`): no API lets an account hand out roles, and guardian's pages
+    would let anyone who may change some row of the model grant any role on every row it sees.
+    """
+
+    def obj_perms_manage_view(self, request, object_pk):
+        refuse_unless_superuser(request)
+        return super().obj_perms_manage_view(request, object_pk)
+
+    def obj_perms_manage_user_view(self, request, object_pk, user_id):
+        refuse_unless_superuser(request)
+        return super().obj_perms_manage_user_view(request, object_pk, user_id)
+
+    def obj_perms_manage_group_view(self, request, object_pk, group_id):
+        refuse_unless_superuser(request)
+        return super().obj_perms_manage_group_view(request, object_pk, group_id)
 
     @admin.display(description="Role grants")
     def grants(self, obj):
@@ -97,6 +206,7 @@ class GrantsShown(GuardedModelAdmin):
 
 @admin.register(SubjectPrefixGrant)
 class SubjectPrefixGrantAdmin(TenantScoped, GrantsShown):
+    change_role = delete_role = None  # access control: the operators' (`grant_role`), as tenants are
     list_display = ("prefix", "tenant", "created_at")
     search_fields = ("prefix",)
     readonly_fields = ("grants",)
@@ -104,6 +214,7 @@ class SubjectPrefixGrantAdmin(TenantScoped, GrantsShown):
 
 @admin.register(TenantBinding)
 class TenantBindingAdmin(TenantScoped, admin.ModelAdmin):
+    change_role = delete_role = None  # moving an account to a tenant changes what it reads: no API does it
     list_display = ("user", "tenant")
     list_select_related = ("user", "tenant")
     autocomplete_fields = ("user",)
@@ -190,6 +301,7 @@ class TenantConfigAdmin(TenantScoped, admin.ModelAdmin):
     """Tenant configurations, validated against system/config.proto exactly as over REST."""
 
     form = TenantConfigForm
+    change_role = delete_role = "approve"  # as PUT and DELETE /tenants/{slug}/config
     list_display = ("tenant", "schema", "updated_at")
     readonly_fields = ("schema", "updated_at")
 
