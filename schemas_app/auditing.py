@@ -7,6 +7,8 @@ DRF (Basic, Token), so services set the actor themselves.
 import contextlib
 import functools
 import ipaddress
+import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 
 from auditlog.cid import get_cid, set_cid
@@ -16,12 +18,15 @@ from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models.signals import pre_save
 
 from registry.client_address import source_address
 from registry.logs import current_request_id
 from schemas_app.audit_chain import seal_now_or_with_the_block, sealed_together
+from schemas_app.errors import TryAgain
+
+logger = logging.getLogger(__name__)
 
 
 def audited(service):
@@ -34,6 +39,10 @@ def audited(service):
     The entries are sealed into the audit chain at the end of the transaction, so the chain's head is the
     last lock it takes: a service that sealed first and then waited for a row (a subject, a version, a
     configuration) deadlocked with a writer holding that row while it sealed its own entries.
+
+    A transaction the database gave up on (a deadlock, a lock or statement timeout, a serialization failure,
+    a lost connection) raises TryAgain (503/50301 with Retry-After): it was rolled back whole, so the same
+    request may simply be sent again. Any other database error is a bug and stays what it is (500).
     """
 
     @functools.wraps(service)
@@ -43,13 +52,44 @@ def audited(service):
             raise TypeError(
                 f"{service.__name__}() needs acting_user: the request's user, or services.system_account() in commands."
             )
-        with transaction.atomic(), sealed_together():
-            if not user.is_authenticated:
-                return service(*args, **kwargs)
-            with acting_as(user):
-                return service(*args, **kwargs)
+        try:
+            with transaction.atomic(), sealed_together():
+                if not user.is_authenticated:
+                    return service(*args, **kwargs)
+                with acting_as(user):
+                    return service(*args, **kwargs)
+        except OperationalError as error:
+            if not gave_up_on_transaction(error):
+                raise
+            logger.warning(
+                "%s: the database gave up on its transaction, answered as retryable: %s", service.__name__, error
+            )
+            raise TryAgain() from error
 
     return wrapper
+
+
+# SQLSTATEs of a transaction PostgreSQL gave up on for reasons of its own, which the same request sent again may
+# pass: class 40 (serialization failure, deadlock detected), class 08 (connection exceptions), 57P01..57P05
+# (server shut down or crashed, idle session timeout), 55P03 (lock_timeout), 57014 (statement_timeout, a cancel),
+# 53300 (too many connections).
+TRANSIENT_SQLSTATE_PREFIXES = ("40", "08", "57P")
+TRANSIENT_SQLSTATES = frozenset({"55P03", "57014", "53300"})
+
+
+def gave_up_on_transaction(error: OperationalError) -> bool:
+    """Return True when the database gave up on the transaction for a reason of its own, not the request's or a bug's.
+
+    Other operational errors (an object not in the state a statement needs, a program limit exceeded) would
+    fail the same way again.
+    """
+    cause = error.__cause__
+    if isinstance(cause, sqlite3.Error):  # another writer held the database past the busy timeout
+        return (getattr(cause, "sqlite_errorname", None) or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None:  # the driver's own error: no answer from the server, the connection is lost
+        return True
+    return sqlstate.startswith(TRANSIENT_SQLSTATE_PREFIXES) or sqlstate in TRANSIENT_SQLSTATES
 
 
 @contextlib.contextmanager

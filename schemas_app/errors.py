@@ -239,6 +239,8 @@ class TooManyAttempts(RegistryError):
 class TryAgain(RegistryError):
     """The data store gave up on the request's transaction (a lock wait, a deadlock, a lost connection).
 
+    Raised by `auditing.audited`, the one transaction boundary of every write, for the errors it judges transient.
+
     The transaction was rolled back, so the same request can be sent again; Retry-After says when. (A connection
     lost at the commit itself may have committed it: the retry then answers what a repeated request does.)
     """

@@ -9,7 +9,7 @@ against whatever landed meanwhile), inside the approval's transaction.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from schemas_app import notifications, selectors, services
@@ -23,7 +23,6 @@ from schemas_app.errors import (
     ReviewNotReady,
     ReviewStale,
     SelfApproval,
-    TryAgain,
 )
 from schemas_app.models import Approval, ChangeRequest, ReviewComment, Tenant
 from schemas_app.preparation import PreparedSchema, Reference
@@ -139,13 +138,11 @@ def change_request_approve(
     a breaking change waits for its notice period unless the approver overrides it with a reason.
     """
     now = now or timezone.now()
-    try:
-        # One transaction (`audited`), whose audit entries are sealed at its end, after the subject's lock.
-        decision = _approve_locked(
-            tenant=tenant, review_id=review_id, override_reason=override_reason, now=now, acting_user=acting_user
-        )
-    except OperationalError as error:  # rolled back whole: the reviewer may simply approve again
-        raise TryAgain() from error
+    # One transaction (`audited`), whose audit entries are sealed at its end, after the subject's lock; one the
+    # database gave up on raises TryAgain, and the reviewer may simply approve again.
+    decision = _approve_locked(
+        tenant=tenant, review_id=review_id, override_reason=override_reason, now=now, acting_user=acting_user
+    )
     if isinstance(decision, ReviewStale):  # committed: the review waits for its new preparation
         raise decision
     return decision

@@ -36,6 +36,7 @@ from schemas_app.errors import (
     SubjectNotFound,
     SubjectNotSoftDeleted,
     SubjectSoftDeleted,
+    TryAgain,
     VersionNotSoftDeleted,
     VersionSoftDeleted,
 )
@@ -92,6 +93,8 @@ def counted_registration(register):
     def wrapper(**kwargs):
         try:
             outcome = register(**kwargs)
+        except TryAgain:
+            raise  # not an answer about the schema: the same registration may pass when sent again
         except RegistryError:
             metrics.record_registration(metrics.REFUSED)
             raise

@@ -1,6 +1,7 @@
-"""Fixtures the integration tests share: the catalogue's generated modules and the live registry server."""
+"""Fixtures the integration tests share: the catalogue's modules, the live registry server, short lock waits."""
 
 import pytest
+from django.db import connection
 
 from tests.integration.protobuf_modules import imported_catalogue
 
@@ -16,3 +17,13 @@ def catalogue(tmp_path_factory):
 def server(django_db_setup, live_server):
     """The live server, started after the test database so that it stops (and lets go of it) first."""
     return live_server
+
+
+@pytest.fixture
+def short_lock_waits():
+    """Lock waits on this thread's connection (the one the test client's requests use) give up after 300 ms."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '300ms'")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")

@@ -85,16 +85,6 @@ def test_an_approval_waiting_for_a_registration_of_its_subject_is_approved_after
     assert ChangeRequest.objects.get(pk=review_id).status == ChangeRequest.Status.APPROVED
 
 
-@pytest.fixture
-def short_lock_waits():
-    """Lock waits on this thread's connection (the one the test client's requests use) give up after 300 ms."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '300ms'")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("RESET lock_timeout")
-
-
 def test_an_approval_that_cannot_get_its_locks_answers_503_and_changes_nothing(
     review_id, reviewer, owner, short_lock_waits
 ):

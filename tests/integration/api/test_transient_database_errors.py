@@ -1,0 +1,126 @@
+"""Writes whose transaction PostgreSQL gives up on answer 503/50301 with Retry-After, and change nothing.
+
+Another connection holds the subject's row lock while the request under test waits for it; the request's own
+connection then gives up (lock_timeout) or is ended by the server. Sent again once the lock is free, the same
+request succeeds. A database error that is a bug, not the database giving up, stays a 500.
+"""
+
+import threading
+
+import pytest
+from django.db import OperationalError, connection, transaction
+from rest_framework.test import APIClient
+
+from schemas_app.auditing import audited
+from schemas_app.errors import TryAgain
+from schemas_app.models import Subject, SubjectVersion
+from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, post, register
+from tests.integration.lock_waits import wait_for_a_waiting_writer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class SubjectLockHolder(threading.Thread):
+    """Hold ticks-value's row lock on a connection of its own until `release` is set; `then()` runs while held."""
+
+    def __init__(self, then=lambda: None):
+        super().__init__(daemon=True)
+        self.then = then
+        self.locked, self.release = threading.Event(), threading.Event()
+        self.error: Exception | None = None
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                Subject.objects.select_for_update().get(name="ticks-value")
+                self.locked.set()
+                self.then()
+                self.release.wait(30)
+        except Exception as error:
+            self.error = error
+        finally:
+            self.locked.set()
+            connection.close()
+
+
+def while_the_subject_is_held(request, then=lambda: None):
+    """Send `request` while another connection holds ticks-value's lock; return its answer."""
+    holder = SubjectLockHolder(then)
+    holder.start()
+    assert holder.locked.wait(10)
+    try:
+        return request()
+    finally:
+        holder.release.set()
+        holder.join(30)
+        assert holder.error is None, holder.error
+
+
+def assert_try_again(response):
+    assert response.status_code == 503, response.content
+    assert response.json() == {
+        "error_code": 50301,
+        "message": "The backend data store could not complete the request; send it again",
+    }
+    assert response["Retry-After"] == "1"
+
+
+@pytest.fixture
+def admin(owner) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
+
+
+@pytest.fixture
+def ticks(api):
+    assert register(api, "ticks-value", TICK_V1).status_code == 200
+
+
+def test_a_registration_that_cannot_get_its_subjects_lock_answers_503_and_stores_nothing(api, ticks, short_lock_waits):
+    response = while_the_subject_is_held(lambda: register(api, "ticks-value", TICK_V2_ADDS_FIELD))
+    assert_try_again(response)
+    assert list(SubjectVersion.objects.values_list("version", flat=True)) == [1]
+    again = register(api, "ticks-value", TICK_V2_ADDS_FIELD)
+    assert again.status_code == 200, again.content
+    assert SubjectVersion.objects.count() == 2
+
+
+def test_a_managed_subject_delete_that_cannot_get_its_lock_answers_503_and_deletes_nothing(
+    api, admin, ticks, short_lock_waits
+):
+    response = while_the_subject_is_held(lambda: admin.delete("/schemas/ticks-value"))
+    assert_try_again(response)
+    assert not SubjectVersion.objects.filter(deleted=True).exists()
+    assert admin.delete("/schemas/ticks-value").json() == [1]
+
+
+def test_a_deprecation_whose_connection_the_server_ends_answers_503(admin, ticks):
+    def end_the_waiting_backend():
+        wait_for_a_waiting_writer("the deprecation never waited for the subject")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+
+    response = while_the_subject_is_held(
+        lambda: post(admin, "/subjects/ticks-value/deprecate", {}), then=end_the_waiting_backend
+    )
+    connection.close()  # the test client keeps the request's (ended) connection; the next query opens another
+    assert_try_again(response)
+    assert SubjectVersion.objects.get().state == SubjectVersion.State.ACTIVE
+    assert post(admin, "/subjects/ticks-value/deprecate", {}).status_code == 200
+
+
+def test_a_database_error_that_is_a_bug_is_not_answered_as_retryable(owner):
+    @audited
+    def read_a_sequence_never_advanced(*, acting_user):
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMPORARY SEQUENCE never_advanced")
+            cursor.execute("SELECT currval('never_advanced')")  # 55000, an OperationalError of a wrong program
+
+    with pytest.raises(OperationalError) as raised:
+        read_a_sequence_never_advanced(acting_user=owner)
+    assert not isinstance(raised.value, TryAgain)
+    assert raised.value.__cause__.sqlstate == "55000"
