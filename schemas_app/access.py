@@ -7,8 +7,10 @@ does, and never reaches past those tenants.
 """
 
 from django.conf import settings
-from django.contrib.auth.models import Group
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
@@ -167,6 +169,73 @@ def has_role(user, role: str, *, subject_name: str | None = None, tenant=None) -
         Q(tenant__isnull=True) | Q(tenant=tenant)
     )
     return any(grant.matches(subject_name) for grant in prefixes)
+
+
+def _grants_inside(tenants: QuerySet[Tenant]) -> Q:
+    """Return the object permissions (guardian's rows) held on a tenant of `tenants`, a subject or a prefix of one."""
+    from django.contrib.contenttypes.models import ContentType
+
+    def keys(rows):  # guardian keeps an object's id as text
+        return rows.annotate(key=Cast("pk", CharField())).values("key")
+
+    inside = Q(pk__in=[])
+    for model, rows in (
+        (Tenant, Tenant.objects.filter(pk__in=tenants.values("pk"))),
+        (Subject, Subject.objects.filter(tenant__in=tenants.values("pk"))),
+        (SubjectPrefixGrant, SubjectPrefixGrant.objects.filter(tenant__in=tenants.values("pk"))),
+    ):
+        inside |= Q(content_type=ContentType.objects.get_for_model(model), object_pk__in=keys(rows))
+    return inside
+
+
+def _roles_everywhere() -> Q:
+    """Return the model permissions that hold a role in every tenant."""
+    return Q(content_type__app_label="schemas_app", codename__in=PERMISSION_OF_ROLE.values())
+
+
+def accounts_homed_in(tenants: QuerySet[Tenant]):
+    """Return the non-superuser accounts whose own tenant (the one bound to, else the default one) is in `tenants`."""
+    accounts = get_user_model().objects.filter(is_superuser=False)
+    home = Q(tenant_binding__tenant__in=tenants.values("pk"))
+    if tenants.filter(slug=Tenant.DEFAULT_SLUG).exists():
+        home |= Q(tenant_binding__isnull=True)
+    return accounts.filter(home)
+
+
+def accounts_within(tenants: QuerySet[Tenant]):
+    """Return the accounts that belong to `tenants` and reach no further.
+
+    An account belongs to its own tenant (`accounts_homed_in`); it reaches further through a role held
+    everywhere (a model permission of its own or of a group) or a grant outside `tenants`, of its own or
+    of a group. A superuser reaches everything.
+    """
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    everywhere = Permission.objects.filter(_roles_everywhere())
+    beyond_by_group = Group.objects.filter(
+        Q(permissions__in=everywhere)
+        | Q(pk__in=GroupObjectPermission.objects.exclude(_grants_inside(tenants)).values("group"))
+    )
+    return accounts_homed_in(tenants).exclude(
+        Q(user_permissions__in=everywhere)
+        | Q(pk__in=UserObjectPermission.objects.exclude(_grants_inside(tenants)).values("user"))
+        | Q(groups__in=beyond_by_group)
+    )
+
+
+def groups_within(tenants: QuerySet[Tenant]) -> QuerySet[Group]:
+    """Return the groups whose roles and members all stay inside `tenants`.
+
+    A group reaches beyond them with a role held everywhere (a model permission, as the bundled groups
+    hold them), a grant outside them, or a member that belongs to another tenant or is a superuser.
+    """
+    from guardian.models import GroupObjectPermission
+
+    return Group.objects.exclude(
+        Q(permissions__in=Permission.objects.filter(_roles_everywhere()))
+        | Q(pk__in=GroupObjectPermission.objects.exclude(_grants_inside(tenants)).values("group"))
+        | Q(user__in=get_user_model().objects.exclude(pk__in=accounts_homed_in(tenants).values("pk")))
+    )
 
 
 def _granted_anywhere(user, codename: str) -> bool:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from schemas_app import deprecation, selectors, services
-from schemas_app.admin_access import GrantsShown, TenantScoped
+from schemas_app.admin_access import AccountScoped, GrantsShown, TenantScoped
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
 from schemas_app.side_by_side import findings_table
@@ -371,10 +371,11 @@ class AuditEntryAdmin(TenantScoped, AuditlogEntryAdmin):
 
     def limit_to_tenants(self, queryset, tenants):
         # An entry is a tenant's when the row it records is one its admin page shows for those tenants; entries
-        # of rows no tenant owns (accounts, groups, tokens) or of rows since purged are the superusers' alone.
+        # of accounts, groups and tokens (an account's history may reach past its tenant) or of rows since purged
+        # are the superusers' alone.
         recorded = Q(pk__in=[])
         for model, model_admin in self.admin_site._registry.items():
-            if isinstance(model_admin, TenantScoped) and model_admin is not self:
+            if isinstance(model_admin, TenantScoped) and not isinstance(model_admin, AccountScoped | AuditEntryAdmin):
                 rows = model_admin.limit_to_tenants(model._default_manager.all(), tenants)
                 recorded |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=rows.values("pk"))
         return queryset.filter(recorded)

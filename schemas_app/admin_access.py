@@ -7,7 +7,8 @@ their change pages list the grants in force, and a group's page lists every gran
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
-from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html_join
@@ -18,6 +19,7 @@ from schemas_app import access, tenants, tokens
 from schemas_app.errors import RegistryError
 from schemas_app.models import ApiToken, SubjectPrefixGrant, Tenant, TenantBinding, TenantConfig
 
+User = get_user_model()
 ROLE_OF_PERMISSION = {codename: role for role, codename in access.PERMISSION_OF_ROLE.items()}
 
 
@@ -159,6 +161,38 @@ def role_checked(form_class, *, page: TenantScoped, request):
     return RoleChecked
 
 
+class AccountScoped(TenantScoped):
+    """An admin page of accounts, groups or tokens: staff see and act on those of the tenants they may read only.
+
+    An account is its own tenant's (the one it is bound to, else the default tenant), a group is the tenants' its
+    grants and members are in, a token is its account's; one that reaches further (a superuser, a role held
+    everywhere, a grant elsewhere) is the superusers' alone (`access.accounts_within`, `access.groups_within`).
+    No API role changes accounts: inside that scope Django's permissions decide. What hands out roles (superuser
+    status, permissions, group memberships and grants) stays the superusers', as `GrantsShown` leaves it.
+    """
+
+    tenant_path = None
+    granting_fields: tuple[str, ...] = ()
+
+    def limit_to_tenants(self, queryset, tenants):
+        raise NotImplementedError
+
+    def tenant_of(self, obj):
+        return None
+
+    def holds_role(self, request, role, *, tenant=None, subject_name=None) -> bool:
+        return True
+
+    def holds_role_on(self, request, role, obj) -> bool:
+        return True
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return readonly
+        return readonly + tuple(name for name in self.granting_fields if name not in readonly)
+
+
 def refuse_unless_superuser(request) -> None:
     if not request.user.is_superuser:
         raise PermissionDenied
@@ -230,6 +264,16 @@ class GroupGrantsInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("permission", "content_type")
 
+    # Granting is the superusers' (see GrantsShown): others see the grants, read-only.
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "permission":
             kwargs["queryset"] = db_field.remote_field.model.objects.filter(
@@ -239,16 +283,43 @@ class GroupGrantsInline(admin.TabularInline):
 
 
 admin.site.unregister(Group)
+admin.site.unregister(User)
 
 
 @admin.register(Group)
-class GroupWithGrantsAdmin(GroupAdmin):
+class GroupWithGrantsAdmin(AccountScoped, GroupAdmin):
     inlines = [GroupGrantsInline]
+    granting_fields = ("permissions",)
+
+    def limit_to_tenants(self, queryset, tenants):
+        return queryset.filter(pk__in=access.groups_within(tenants).values("pk"))
+
+
+@admin.register(User)
+class AccountAdmin(AccountScoped, UserAdmin):
+    granting_fields = ("is_superuser", "groups", "user_permissions")
+
+    def limit_to_tenants(self, queryset, tenants):
+        return queryset.filter(pk__in=access.accounts_within(tenants).values("pk"))
+
+    def has_add_permission(self, request, *args):
+        # A new account is unbound, so it reads the default tenant: only a superuser may make one.
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Its binding goes with the account (bindings are otherwise the superusers'): it moves no one elsewhere.
+        perms_needed.discard(TenantBinding._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens are made here through the same service as /tokens; the secret is shown once, in a message."""
+class ApiTokenAdmin(AccountScoped, admin.ModelAdmin):
+    """Tokens are made here through the same service as /tokens; the secret is shown once, in a message.
+
+    As over /tokens, only a superuser makes or rotates another account's tokens (a new secret is the account's
+    credential); staff revoke and delete the tokens of the accounts their tenants hold.
+    """
 
     list_display = ("prefix", "name", "user", "created_at", "expires_at", "last_used_at", "revoked_at")
     list_filter = ("revoked_at",)
@@ -259,19 +330,31 @@ class ApiTokenAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
     actions = ["rotate", "revoke"]
 
+    def limit_to_tenants(self, queryset, tenants):
+        return queryset.filter(user__in=access.accounts_within(tenants).values("pk"))
+
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = db_field.related_model.objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
+        owner = tokens.token_owner(viewer=request.user, username=obj.user.get_username())
         token, secret = tokens.api_token_create(
-            user=obj.user, name=obj.name, expires_at=obj.expires_at, acting_user=request.user
+            user=owner, name=obj.name, expires_at=obj.expires_at, acting_user=request.user
         )
         obj.pk = token.pk
         messages.warning(request, f"Token {token.prefix}… made. Copy its secret now, it is not shown again: {secret}")
 
     @admin.action(description="Rotate the selected tokens (new secrets are shown once)")
     def rotate(self, request, queryset):
-        for token in queryset.filter(revoked_at__isnull=True):
+        rotatable = queryset.filter(pk__in=tokens.api_token_list(viewer=request.user).values("pk"))
+        if rotatable.count() < queryset.count():
+            messages.error(request, "Only a superuser rotates another account's tokens.")
+        for token in rotatable.filter(revoked_at__isnull=True):
             token, secret = tokens.api_token_rotate(token=token, acting_user=request.user)
             messages.warning(request, f"New secret of {token.name} ({token.user}): {secret}")
 
