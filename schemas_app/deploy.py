@@ -375,6 +375,65 @@ def deploy_tree(
     return list(plans)
 
 
+@dataclass
+class PrivateCopy:
+    """A tenant's own subject of a shared file's name, which wins over the shared subject in that tenant.
+
+    `refusals` say why the registry would keep it when asked to retire it (empty: it holds nothing the
+    shared subject lacks). After `retire_private_copies`, `retired` holds the versions soft-deleted, or
+    `kept` the registry's reasons for keeping it.
+    """
+
+    tenant: str
+    subject: str
+    versions: list[int]
+    latest_equals_shared: bool
+    refusals: list[str]
+    retired: list[int] | None = None
+    kept: list[str] | None = None
+
+    def describe(self) -> str:
+        """Return the copy's line: `default: common/money.proto versions 1, 2, latest same as shared: yes`."""
+        line = (
+            f"{self.tenant}: {self.subject} versions {', '.join(map(str, self.versions))}, latest same as shared: "
+            f"{'yes' if self.latest_equals_shared else 'no'}"
+        )
+        if self.retired is not None:
+            return f"{line}; RETIRED (versions {', '.join(map(str, self.retired))} soft-deleted)"
+        if self.kept is not None:
+            return f"{line}; KEPT: {'; '.join(self.kept)}"
+        return f"{line}; " + (f"not retirable: {'; '.join(self.refusals)}" if self.refusals else "retirable")
+
+
+def private_copies(client: RemoteRegistry, plans: Sequence[FilePlan]) -> list[PrivateCopy]:
+    """Return the private copies of the subjects the plans register in the shared tenant, in the tenants read.
+
+    They come importers first, so that retiring a copy never waits for a copy that references it.
+    """
+    order = {plan.path: index for index, plan in enumerate(plans) if plan.subject != plan.path}
+    found = [
+        PrivateCopy(
+            tenant=item["tenant"],
+            subject=item["subject"],
+            versions=item["versions"],
+            latest_equals_shared=item["latestEqualsShared"],
+            refusals=item["refusals"],
+        )
+        for item in client.private_copies()
+        if item["subject"] in order
+    ]
+    return sorted(found, key=lambda copy: (-order[copy.subject], copy.tenant))
+
+
+def retire_private_copies(client: RemoteRegistry, copies: Sequence[PrivateCopy], *, force: bool = False) -> None:
+    """Ask the registry to retire each copy (it checks again, under the subject's lock); note what it did."""
+    for copy in copies:
+        try:
+            copy.retired = client.retire_private_copy(copy.tenant, copy.subject, force=force)
+        except RemoteError as error:
+            copy.kept = [str(reason) for reason in error.details or []] or [error.message]
+
+
 def summary(plans: Sequence[FilePlan]) -> str:
     """Return one line counting the files by outcome: `4 files: 1 new, 2 changed, 1 unchanged`."""
     counts = Counter(_outcome(plan) for plan in plans)

@@ -264,6 +264,16 @@ class TenantNotFound(NotFound):
     error_code, fields, template = 40420, ("tenant",), "Tenant '{tenant}' not found."
 
 
+class NotAPrivateCopy(NotFound):
+    error_code, fields = 40421, ("subject", "tenant")
+    template = "Subject '{subject}' of tenant '{tenant}' is not a private copy of a shared subject."
+
+
+class PrivateCopyKept(RegistryError):
+    status, error_code, fields = 422, 42221, ("subject", "tenant", "reasons")
+    template = "Subject '{subject}' of tenant '{tenant}' is kept: {reasons}. force=true retires it anyway."
+
+
 class InvalidTenantConfig(RegistryError):
     """A configuration that does not fit `system.v1.TenantConfig`; the message names the wrong field's path."""
 

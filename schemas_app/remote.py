@@ -125,6 +125,15 @@ class RemoteRegistry:
             answer = {**self.latest_version(subject), "id": answer["id"]}
         return answer
 
+    def private_copies(self) -> list[dict]:
+        """Return the subjects of the tenants this account reads that shadow a shared subject of the same name."""
+        return self.request("GET", "/private-copies")
+
+    def retire_private_copy(self, tenant: str, subject: str, *, force: bool = False) -> list[int]:
+        """Soft-delete a tenant's private copy of a shared subject; return the version numbers deleted."""
+        query = {"force": "true"} if force else None
+        return self.request("DELETE", f"/subjects/{subject_path(f':.{tenant}:{subject}')}/private-copy", query=query)
+
     def incompatibilities(self, subject: str, schema: str, references: Sequence[Mapping]) -> list[dict]:
         """Return what makes the schema incompatible with the subject at its level.
 

@@ -510,7 +510,7 @@ def _semantic_version(
 @audited
 def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False, acting_user) -> list[int]:
     """Soft-delete every version of a subject, or purge a soft-deleted subject; return the version numbers."""
-    _refuse_in_read_only(tenant, subject_name)
+    refuse_in_read_only(tenant, subject_name)
     subject = Subject.objects.select_for_update().filter(tenant=tenant, name=subject_name).first()
     if subject is None or not subject.versions.exists():
         raise SubjectNotFound(subject_name)
@@ -530,18 +530,29 @@ def subject_delete(*, tenant: Tenant, subject_name: str, permanent: bool = False
         live = [version for version in versions if not version.deleted]
         if not live:
             raise SubjectSoftDeleted(subject_name)
-        numbers = [version.version for version in live]
-        now = timezone.now()
-        subject.versions.filter(deleted=False).update(deleted=True, deleted_at=now)
-        log_rows(
-            live,
-            action=LogEntry.Action.UPDATE,
-            changes=lambda row: {"deleted": ["False", "True"], "deleted_at": ["None", str(now)]},
-            acting_user=acting_user,
-        )
-        # A bulk update sends no post_save signal, so it names what the cache must forget.
-        registry_cache.forget_versions_on_commit(tenant.slug, subject_name, numbers)
-        registry_cache.forget_placements(version.schema_id for version in live)
+        numbers = soft_delete_live_versions(tenant, subject, live, acting_user=acting_user)
+    return numbers
+
+
+def soft_delete_live_versions(
+    tenant: Tenant, subject: Subject, live: list[SubjectVersion], *, acting_user
+) -> list[int]:
+    """Soft-delete the tenant's subject's live versions (`live`, read under its lock), logged; return their numbers.
+
+    Runs inside an audited service that checked first that nothing stops the delete.
+    """
+    numbers = [version.version for version in live]
+    now = timezone.now()
+    subject.versions.filter(deleted=False).update(deleted=True, deleted_at=now)
+    log_rows(
+        live,
+        action=LogEntry.Action.UPDATE,
+        changes=lambda row: {"deleted": ["False", "True"], "deleted_at": ["None", str(now)]},
+        acting_user=acting_user,
+    )
+    # A bulk update sends no post_save signal, so it names what the cache must forget.
+    registry_cache.forget_versions_on_commit(tenant.slug, subject.name, numbers)
+    registry_cache.forget_placements(version.schema_id for version in live)
     return numbers
 
 
@@ -552,7 +563,7 @@ def subject_version_delete(*, tenant: Tenant, subject_name: str, version, perman
     The subject's lock first, as registration, deprecation and the subject's delete take it: otherwise a
     registration could answer "existing version N" while N was being deleted.
     """
-    _refuse_in_read_only(tenant, subject_name)
+    refuse_in_read_only(tenant, subject_name)
     _subject_for_update(tenant, subject_name)
     found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version, include_deleted=True)
     if selectors.parse_version(version) == selectors.LATEST and found.deleted and not permanent:
@@ -572,7 +583,7 @@ def subject_version_delete(*, tenant: Tenant, subject_name: str, version, perman
     return found.version
 
 
-def _refuse_in_read_only(tenant: Tenant, subject_name: str) -> None:
+def refuse_in_read_only(tenant: Tenant, subject_name: str) -> None:
     if selectors.effective_mode(tenant=tenant, subject=subject_name) in READ_ONLY_MODES:
         raise OperationNotPermitted(f"Subject {subject_name} is in read-only mode")
 

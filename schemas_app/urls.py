@@ -8,7 +8,17 @@ meaning wins: `ids`, `types` and `guids` are reserved subject names there.
 
 from django.urls import re_path
 
-from schemas_app.api import codegen, confluent, lifecycle, management, reviews, subscriptions, tenants, tokens
+from schemas_app.api import (
+    codegen,
+    confluent,
+    lifecycle,
+    management,
+    private_copies,
+    reviews,
+    subscriptions,
+    tenants,
+    tokens,
+)
 
 SUBJECT = r"(?P<subject>[\s\S]+?)"
 VERSION = r"(?P<version>[^/]+)"
@@ -46,6 +56,9 @@ urlpatterns = [
         rf"^subjects/{SUBJECT}/versions/{VERSION}/deprecate$",
         lifecycle.VersionDeprecateView.as_view(),
         name="subject-version-deprecate",
+    ),
+    re_path(
+        rf"^subjects/{SUBJECT}/private-copy$", private_copies.PrivateCopyView.as_view(), name="subject-private-copy"
     ),
     re_path(rf"^subjects/{SUBJECT}/deprecate$", lifecycle.SubjectDeprecateView.as_view(), name="subject-deprecate"),
     re_path(
@@ -114,6 +127,7 @@ urlpatterns = [
     re_path(rf"^reviews/{REVIEW}/withdraw$", reviews.ReviewWithdrawView.as_view(), name="review-withdraw"),
     re_path(rf"^reviews/{REVIEW}/comments$", reviews.ReviewCommentsView.as_view(), name="review-comments"),
     re_path(r"^contexts$", confluent.ContextsView.as_view(), name="contexts"),
+    re_path(r"^private-copies$", private_copies.PrivateCopyListView.as_view(), name="private-copies"),
     re_path(
         r"^associations/resources/(?P<namespace>[^/]+)/(?P<resource>.+)$",
         confluent.AssociationsView.as_view(),

@@ -312,6 +312,17 @@ class ModeOutputSerializer(serializers.Serializer):
     mode = serializers.CharField()
 
 
+class PrivateCopyOutputSerializer(serializers.Serializer):
+    """A tenant's subject shadowing a shared one: its live versions, and why retiring it would be refused."""
+
+    tenant = serializers.CharField()
+    subject = serializers.CharField()
+    versions = serializers.ListField(child=serializers.IntegerField())
+    latestEqualsShared = serializers.BooleanField()
+    retirable = serializers.BooleanField()
+    refusals = serializers.ListField(child=serializers.CharField())
+
+
 # Bare lists and numbers some answers are, as OpenAPI schemas (drf-spectacular reads these dicts as they are).
 SUBJECT_NAMES = {"type": "array", "items": {"type": "string"}}
 VERSION_NUMBERS = {"type": "array", "items": {"type": "integer"}}

@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from auditlog.models import LogEntry
 from django.core.management import call_command
 
 from protoengine.breaking.rules import WIRE_JSON_NOTE
-from schemas_app.models import Subject
+from schemas_app.models import Subject, SubjectVersion
 from schemas_app.remote import RemoteError, RemoteRegistry
 from tests.conftest_users import api_token
 from tests.integration.schema_trees import (
@@ -259,3 +260,100 @@ def test_the_bundled_catalogues_shared_files_are_deployed_to_the_shared_tenant(t
     assert registry.latest_version(ORDERS)["references"] == [{"name": MONEY, "subject": MONEY, "version": 2}]
     # Planned again, the shared file is found where it went.
     assert deploy(bundled, registry, token, dry_run=True)[1][1] == "common/money.proto: UNCHANGED (version 2, 1.1.0)"
+
+
+SHARED_MONEY = f":.shared:{MONEY}"
+COPIES_HEADER = (
+    "Private copies of shared subjects (each wins over the shared subject in its tenant, so deploys to the shared "
+    "tenant do not reach it):"
+)
+
+
+@pytest.fixture
+def bundled(tmp_path, settings) -> Path:
+    """The bundled catalogue holding the first tree, loaded: common/money.proto version 1 in the shared tenant."""
+    tree = committed_tree(tmp_path / "schemas", FIRST_TREE)
+    settings.REGISTRY_SCHEMAS_DIR = str(tree)
+    call_command("load_schemas", str(tree), stdout=io.StringIO())
+    return tree
+
+
+def commit_second_tree(tree: Path) -> None:
+    write_tree(tree, SECOND_TREE)
+    git(tree, "add", ".")
+    git(tree, "commit", "-q", "-m", "money gets nanos")
+
+
+def test_a_deploy_reports_an_old_private_copy_and_retiring_it_leaves_the_tenant_reading_the_shared_subject(
+    bundled, registry, token, writer
+):
+    # A deploy made before the shared tenant took common/: money.proto went into the writer's tenant, whose
+    # orders.proto then referenced that copy's version 2.
+    registry.register(MONEY, FIRST_TREE[MONEY], [])
+    registry.register(MONEY, MONEY_WITH_NANOS, [])
+    registry.register(ORDERS, FIRST_TREE[ORDERS], [{"name": MONEY, "subject": MONEY, "version": 2}])
+    private = registry.latest_version(MONEY)
+    commit_second_tree(bundled)
+
+    code, lines, err = deploy(bundled, registry, token)
+
+    assert (code, err) == (0, "")
+    # The shared subject got the change, in another schema row (this deploy records its git commit)...
+    shared = registry.latest_version(SHARED_MONEY)
+    assert (shared["version"], shared["schema"]) == (2, MONEY_WITH_NANOS) and shared["id"] != private["id"]
+    # ...which the writer's tenant does not read: its copy wins.
+    assert registry.latest_version(MONEY)["id"] == private["id"]
+    assert lines[-3:] == [
+        COPIES_HEADER,
+        "  default: common/money.proto versions 1, 2, latest same as shared: yes; retirable",
+        "Nothing was retired: --retire-private-copies retires the retirable ones (soft delete).",
+    ]
+
+    dry_code, dry_lines, _ = deploy(bundled, registry, token, dry_run=True, retire_private_copies=True)
+
+    assert dry_code == 0
+    assert dry_lines[-1] == (
+        "Dry run: nothing was retired; without --dry-run, --retire-private-copies retires the retirable ones."
+    )
+    assert registry.latest_version(MONEY)["id"] == private["id"]
+
+    code, lines, err = deploy(bundled, registry, token, retire_private_copies=True)
+
+    assert (code, err) == (0, "")
+    assert lines[-3:] == [
+        COPIES_HEADER,
+        "  default: common/money.proto versions 1, 2, latest same as shared: yes; RETIRED (versions 1, 2 soft-deleted)",
+        "1 retired, 0 kept.",
+    ]
+    assert registry.latest_version(MONEY)["id"] == shared["id"]
+    assert registry.version(ORDERS, 2)["references"] == [{"name": MONEY, "subject": MONEY, "version": 2}]
+    copy = Subject.objects.get(tenant__slug="default", name=MONEY)
+    retired = SubjectVersion.objects.filter(subject=copy)
+    assert all(version.deleted for version in retired)
+    audited = LogEntry.objects.get_for_objects(retired).filter(actor=writer, action=LogEntry.Action.UPDATE)
+    assert sorted(int(entry.object_pk) for entry in audited) == sorted(version.pk for version in retired)
+    assert deploy(bundled, registry, token, dry_run=True)[1][-1] == "4 files: 4 unchanged; nothing was registered."
+
+
+def test_a_private_copy_with_content_the_shared_subject_lacks_is_kept_and_named_unless_forced(bundled, registry, token):
+    # The copy's version 1 has a comment the shared version 1 lacks, and orders.proto references version 1.
+    registry.register(MONEY, FIRST_TREE[MONEY].replace("// Money is", "// Our own Money is"), [])
+
+    code, lines, err = deploy(bundled, registry, token, retire_private_copies=True)
+
+    assert (code, err) == (1, "")
+    assert lines[-3:] == [
+        COPIES_HEADER,
+        "  default: common/money.proto versions 1, latest same as shared: no; KEPT: the shared subject does not "
+        "hold the content of its version 1; referenced by trading/orders.proto version 1 (to version 1), which the "
+        "shared subject holds with other content",
+        "0 retired, 1 kept.",
+    ]
+    assert registry.version_numbers(MONEY) == [1]
+    assert "Our own Money" in registry.latest_version(MONEY)["schema"]
+
+    code, lines, _ = deploy(bundled, registry, token, retire_private_copies=True, force=True)
+
+    assert code == 0
+    assert lines[-1] == "1 retired, 0 kept."
+    assert registry.latest_version(MONEY)["id"] == registry.latest_version(SHARED_MONEY)["id"]
