@@ -90,7 +90,6 @@ def print_file(file: FileDescriptorProto, dependencies: Sequence[FileDescriptorP
     return _FilePrinter(file, [d for d in dependencies if d.name != file.name], model).text()
 
 
-@lru_cache(maxsize=4096)
 @lru_cache(maxsize=8192)  # asked for every field printed; field names repeat across a schema's messages
 def default_json_name(name: str) -> str:
     """Return the JSON name protoc derives from a field name (`user_id` -> `userId`)."""
