@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from schemas_app import reviews, selectors
+from schemas_app import notifications, reviews, selectors
 from schemas_app.admin_access import TenantScoped
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, DeliveryAttempt, NotificationDelivery, Subscription
@@ -241,10 +241,25 @@ class _StillWaiting(Exception):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(TenantScoped, admin.ModelAdmin):
+    """Subscriptions of the tenants one reads; as over /subscriptions, one changes one's own (superusers anyone's)."""
+
     list_display = ("id", "owner", "tenant", "subject_prefix", "webhook_url", "email", "active", "created_at")
     list_filter = ("active", "tenant")
     search_fields = ("subject_prefix", "owner__username", "email")
     readonly_fields = ("webhook_secret", "created_at")
+
+    def holds_role(self, request, role, *, tenant=None, subject_name=None) -> bool:
+        return True  # subscribing needs no role, only a tenant one reads
+
+    def holds_role_on(self, request, role, obj) -> bool:
+        if obj is None:
+            return True
+        return notifications.subscription_list(tenant=obj.tenant, viewer=request.user).filter(pk=obj.pk).exists()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner" and not request.user.is_superuser:
+            kwargs["queryset"] = db_field.related_model.objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class DeliveryAttemptInline(admin.TabularInline):

@@ -14,7 +14,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from schemas_app import access, selectors, services
-from schemas_app.models import SubjectConfig, SubjectVersion, Tenant, TenantBinding, TenantConfig
+from schemas_app.models import SubjectConfig, SubjectVersion, Subscription, Tenant, TenantBinding, TenantConfig
 from tests.integration.api.helpers import TICK_V1, register
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +173,23 @@ def test_only_superusers_grant_roles_in_the_admin(console, second_tenant, owner)
     superuser = Client()
     superuser.force_login(owner)
     assert superuser.get(f"/admin/schemas_app/tenant/{second_tenant.pk}/permissions/").status_code == 200
+
+
+def test_a_staff_account_changes_its_own_subscriptions_only_as_over_the_api(console, staff, second_tenant, writer):
+    theirs = Subscription.objects.create(tenant=second_tenant, owner=writer, subject_prefix="ticks")
+    mine = Subscription.objects.create(tenant=second_tenant, owner=staff, subject_prefix="ticks")
+
+    console.post(f"/admin/schemas_app/subscription/{theirs.pk}/delete/", {"post": "yes"})
+    console.post(
+        "/admin/schemas_app/subscription/",
+        {"action": "delete_selected", "_selected_action": [theirs.pk], "post": "yes"},
+    )
+    refused = console.post(
+        "/admin/schemas_app/subscription/add/",
+        {"tenant": second_tenant.pk, "owner": writer.pk, "subject_prefix": "quotes", "events": "[]", "active": "on"},
+    )
+
+    assert Subscription.objects.filter(pk=theirs.pk).exists()
+    assert refused.status_code == 200 and not Subscription.objects.filter(subject_prefix="quotes").exists()
+    console.post(f"/admin/schemas_app/subscription/{mine.pk}/delete/", {"post": "yes"})
+    assert not Subscription.objects.filter(pk=mine.pk).exists()
