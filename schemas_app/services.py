@@ -9,6 +9,7 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, router, transaction
+from django.db.models import Exists, ForeignObjectRel, OuterRef
 from django.utils import timezone
 
 from protoengine import compatibility, semver
@@ -444,7 +445,7 @@ def _advance_id_sequence() -> None:
 
 
 def _purge_orphaned_schemas(schema_ids: set[int], *, acting_user) -> None:
-    """Delete schema rows no version uses any more, and forget them in the caches once committed.
+    """Delete schema rows no other row points at any more, and forget them in the caches once committed.
 
     Ids are not handed out again, except when an imported id used up Confluent's range: then the id
     sequence moves back to the highest id left, so a permanent delete undoes such an import.
@@ -453,7 +454,7 @@ def _purge_orphaned_schemas(schema_ids: set[int], *, acting_user) -> None:
     # sees whatever committed while this waited: a registration reusing one of these rows locks it too
     # (`_kept_schema`), so its version is either seen here (the row stays) or never written to a deleted row.
     locked = Schema.objects.select_for_update().filter(pk__in=schema_ids).order_by("pk").values_list("pk", flat=True)
-    orphans = list(Schema.objects.filter(pk__in=list(locked), subject_versions__isnull=True))
+    orphans = list(_pointed_at_by_nothing(Schema.objects.filter(pk__in=list(locked))))
     if not orphans:
         return
     ids = {schema.pk for schema in orphans}
@@ -469,6 +470,21 @@ def _purge_orphaned_schemas(schema_ids: set[int], *, acting_user) -> None:
     if max(ids) >= MAX_ID:
         _rewind_id_sequence()
     transaction.on_commit(lambda: registry_cache.forget_schemas(ids))
+
+
+def _pointed_at_by_nothing(schemas):
+    """Return those of `schemas` that no row but their own references points at.
+
+    Every foreign key to Schema counts: a version of any subject, a tenant configuration validated against the
+    schema, and any added later. The purge deletes raw, so no `on_delete` runs, and a row still pointed at
+    failed its foreign-key check (500).
+    """
+    for relation in Schema._meta.get_fields(include_hidden=True):  # hidden: TenantConfig's has no reverse name
+        if not isinstance(relation, ForeignObjectRel) or relation.related_model is SchemaReference:
+            continue  # not a row pointing here, or the schema's own imports, deleted with it
+        pointing = relation.related_model._base_manager.filter(**{relation.field.attname: OuterRef("pk")})
+        schemas = schemas.filter(~Exists(pointing))
+    return schemas
 
 
 def _rewind_id_sequence() -> None:

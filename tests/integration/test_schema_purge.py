@@ -1,0 +1,99 @@
+"""A permanent delete purges the schema rows of its versions that no other row points at, and keeps the others.
+
+A schema row is pointed at by subject versions (of any subject, any tenant) and by the tenant configurations
+validated against it; its own references are part of it and go with it.
+"""
+
+import json
+
+import pytest
+from django.db import connection
+from django.db.models import ForeignObjectRel
+from rest_framework.test import APIClient
+
+from schemas_app.models import Schema, SchemaReference, Tenant, TenantConfig
+from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, register
+
+pytestmark = pytest.mark.django_db
+
+# A system/config.proto of its own: TenantConfig needs only the tenant_id field the registry fills in.
+CONFIG_PROTO = """syntax = "proto3";
+package system.v1;
+
+message TenantConfig {
+  string tenant_id = 1;
+  int32 max_open_orders = 2;
+}
+"""
+CONFIG_SUBJECT = "system%2Fconfig.proto"
+
+# The two permanent deletes: the whole soft-deleted subject, or its one soft-deleted version.
+PURGES = [
+    ("/subjects/{subject}", "/subjects/{subject}?permanent=true"),
+    ("/subjects/{subject}/versions/1", "/subjects/{subject}/versions/1?permanent=true"),
+]
+
+
+@pytest.fixture
+def admin(owner) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
+
+
+def purge(client, subject: str, soft: str, permanent: str):
+    assert client.delete(soft.format(subject=subject)).status_code == 200
+    return client.delete(permanent.format(subject=subject))
+
+
+@pytest.mark.parametrize(("soft", "permanent"), PURGES)
+def test_a_purge_keeps_the_schema_a_tenant_config_was_validated_against(api, admin, soft, permanent):
+    schema_id = register(api, CONFIG_SUBJECT, CONFIG_PROTO).json()["id"]
+    Tenant.objects.create(slug="acme", name="Acme")
+    stored = admin.put(
+        "/tenants/acme/config", data=json.dumps({"config": {"maxOpenOrders": 5}}), content_type="application/json"
+    )
+    assert stored.status_code == 200, stored.content
+
+    response = purge(api, CONFIG_SUBJECT, soft, permanent)
+
+    assert response.status_code == 200, response.content
+    assert TenantConfig.objects.get(tenant__slug="acme").schema_id == schema_id
+    assert Schema.objects.get(pk=schema_id).text == CONFIG_PROTO
+    assert admin.get("/tenants/acme/config").json()["config"] == {"tenantId": "acme", "maxOpenOrders": 5}
+
+
+@pytest.mark.parametrize(("soft", "permanent"), PURGES)
+def test_a_purge_keeps_the_schema_another_subjects_version_uses(api, soft, permanent):
+    schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
+    assert register(api, "quotes-value", TICK_V1).json()["id"] == schema_id
+
+    response = purge(api, "ticks-value", soft, permanent)
+
+    assert response.status_code == 200, response.content
+    assert Schema.objects.filter(pk=schema_id).exists()
+    assert api.get(f"/schemas/ids/{schema_id}").status_code == 200
+
+
+@pytest.mark.parametrize(("soft", "permanent"), PURGES)
+def test_a_purge_deletes_a_schema_nothing_points_at_with_its_own_references(api, soft, permanent):
+    register(api, "common%2Fmoney.proto", MONEY)
+    reference = {"name": "common/money.proto", "subject": "common/money.proto", "version": 1}
+    schema_id = register(api, "orders-value", ORDER_WITH_MONEY, [reference]).json()["id"]
+
+    response = purge(api, "orders-value", soft, permanent)
+
+    assert response.status_code == 200, response.content
+    assert not Schema.objects.filter(pk=schema_id).exists()
+    assert not SchemaReference.objects.filter(schema_id=schema_id).exists()
+
+
+def test_every_foreign_key_to_the_schema_table_is_a_relation_the_purge_looks_at():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND confrelid = %s::regclass",
+            [Schema._meta.db_table],
+        )
+        in_the_database = {table for (table,) in cursor.fetchall()}
+    relations = [field for field in Schema._meta.get_fields(include_hidden=True) if isinstance(field, ForeignObjectRel)]
+    assert in_the_database == {relation.related_model._meta.db_table for relation in relations}
