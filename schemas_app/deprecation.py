@@ -18,7 +18,8 @@ from schemas_app import notifications, selectors
 from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited
 from schemas_app.errors import BadRequest, OperationNotPermitted, SubjectNotFound
-from schemas_app.models import Subject, SubjectVersion, Tenant
+from schemas_app.models import SubjectVersion, Tenant
+from schemas_app.services import subject_for_update
 
 
 def parse_successor(successor) -> tuple[str, int | None]:
@@ -55,6 +56,9 @@ def version_deprecate(
     acting_user,
 ) -> list[SubjectVersion]:
     """Deprecate one version (a number or "latest"); return it."""
+    # The subject's lock first, as every writer of its versions takes it: the version is then read as a
+    # delete left it. Read before a delete committed, it was saved whole afterwards and came back undeleted.
+    subject_for_update(tenant, subject_name)
     found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version)
     return _deprecate([found], reason=reason, successor=successor, sunset=sunset, now=now, acting_user=acting_user)
 
@@ -73,7 +77,7 @@ def subject_deprecate(
     """Deprecate every live version of a subject; return them."""
     # The subject's lock first, as a subject's delete takes it: both then lock every live version, maybe in
     # another order (a delete in the table's), which let each hold a version the other waited for.
-    Subject.objects.select_for_update().filter(tenant=tenant, name=subject_name).first()
+    subject_for_update(tenant, subject_name)
     versions = list(
         SubjectVersion.objects.select_related("subject", "created_by")
         .filter(subject__tenant=tenant, subject__name=subject_name, deleted=False)

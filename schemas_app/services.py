@@ -300,21 +300,23 @@ def review_gate(*, subject_name: str, config: dict, findings: list, lint: list[d
 
 def _locked_subject(tenant: Tenant, name: str) -> Subject:
     """Return the subject row locked for this transaction, creating it when new."""
-    subject = _subject_for_update(tenant, name)  # one query for a subject that exists, as most do
+    subject = subject_for_update(tenant, name)  # one query for a subject that exists, as most do
     if subject is None:
         try:
             with transaction.atomic():
                 Subject.objects.create(tenant=tenant, name=name)
         except IntegrityError:
             pass  # another writer created it between our read and insert
-        subject = _subject_for_update(tenant, name)
+        subject = subject_for_update(tenant, name)
     subject.tenant = tenant  # the caller's row: what reads the subject's tenant later (git history) needs no query
     return subject
 
 
-def _subject_for_update(tenant: Tenant, name: str) -> Subject | None:
+def subject_for_update(tenant: Tenant, name: str) -> Subject | None:
     """Return the subject row, locked until the transaction ends; None when there is none.
 
+    Every writer of a subject's versions takes it first (registration, deletes, deprecation), so they
+    queue on the subject in one order and each reads the versions as the one before it left them.
     Written out: every registration runs it, and building it with the ORM cost more than running it.
     """
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
@@ -580,7 +582,7 @@ def subject_version_delete(*, tenant: Tenant, subject_name: str, version, perman
     registration could answer "existing version N" while N was being deleted.
     """
     refuse_in_read_only(tenant, subject_name)
-    _subject_for_update(tenant, subject_name)
+    subject_for_update(tenant, subject_name)
     found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version, include_deleted=True)
     if selectors.parse_version(version) == selectors.LATEST and found.deleted and not permanent:
         found = selectors.subject_version_get(tenant=tenant, subject=subject_name, version=version)

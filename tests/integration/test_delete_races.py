@@ -8,10 +8,11 @@ import threading
 
 import pytest
 from django.db import connection, transaction
+from rest_framework.test import APIClient
 
 from schemas_app import services
 from schemas_app.models import Schema, SubjectVersion, Tenant
-from tests.integration.api.helpers import TICK_V1, register
+from tests.integration.api.helpers import TICK_V1, post, register
 from tests.integration.lock_waits import a_writer_waits
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,6 +56,13 @@ def while_held(write, request):
 
 def default_tenant() -> Tenant:
     return Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
+
+
+@pytest.fixture
+def admin(owner) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
 
 
 @pytest.fixture
@@ -109,3 +117,22 @@ def test_a_registration_meeting_the_delete_of_its_existing_version_registers_a_n
     live = SubjectVersion.objects.filter(subject__name="ticks-value", deleted=False)
     assert [(version.version, version.schema_id) for version in live] == [(2, schema_id)]
     assert delete_held.request_waited
+
+
+def test_a_version_deprecated_while_its_delete_is_uncommitted_stays_deleted(api, admin, owner):
+    register(api, "ticks-value", TICK_V1)
+
+    def soft_delete_version_one():
+        services.subject_version_delete(
+            tenant=default_tenant(), subject_name="ticks-value", version=1, acting_user=owner
+        )
+
+    response, delete_held = while_held(
+        soft_delete_version_one, lambda: post(admin, "/subjects/ticks-value/versions/1/deprecate", {})
+    )
+    assert delete_held.error is None, delete_held.error
+    assert delete_held.request_waited
+    version = SubjectVersion.objects.get(subject__name="ticks-value")
+    assert (version.deleted, version.state) == (True, SubjectVersion.State.ACTIVE)
+    assert response.status_code == 404, response.content
+    assert response.json()["error_code"] == 40402
