@@ -21,6 +21,7 @@ from codegen.generators import GENERATORS, GenerationError, Generator, Generator
 from protoengine.compiler import CompilationFailed, parse_protoc_messages
 from registry import metrics
 from schemas_app import codegen_selectors as selectors
+from schemas_app.auditing import audited
 from schemas_app.codegen_selectors import can_generate
 from schemas_app.dispatch import queue_on_commit
 from schemas_app.errors import Forbidden, LanguageNotFound, LanguageUnavailable
@@ -59,11 +60,14 @@ def archive_storage():
     return storages["codegen"]
 
 
+@audited
 def generation_start(*, tenant: Tenant, language: str, selection: dict, acting_user) -> GenerationStart:
     """Start generating `language` code for a selection, or answer at once when its archive is stored.
 
     The job pins the input set (every text by import path), so the worker generates
-    exactly what was asked even if newer versions are registered meanwhile.
+    exactly what was asked even if newer versions are registered meanwhile. One transaction (`audited`): one
+    the database gave up on (the stored archive's row held past the lock timeout, say) answers 503 with
+    Retry-After, and the same request may be sent again.
     """
     generator = available_generator(language)
     chosen = selectors.generation_input(tenant=tenant, selection=selection, viewer=acting_user)
@@ -79,33 +83,30 @@ def generation_start(*, tenant: Tenant, language: str, selection: dict, acting_u
         "subjects": list(chosen.subjects),
         "version": version,
     }
-    with transaction.atomic():
-        artifact = Artifact.objects.filter(version=version).first()
-        if artifact is not None:
-            Artifact.objects.filter(pk=artifact.pk).update(last_used_at=now)
-            job = GenerationJob.objects.create(
-                **fields,
-                artifact=artifact,
-                state=GenerationJob.State.SUCCEEDED,
-                progress_done=artifact.file_count,
-                progress_total=artifact.file_count,
-                started_at=now,
-                finished_at=now,
-            )
-            return GenerationStart(job=job, cached=True)
-        active = GenerationJob.objects.filter(
-            version=version,
-            tenant=tenant,
-            state__in=(GenerationJob.State.QUEUED, GenerationJob.State.RUNNING),
-        ).first()
-        if active is not None:
-            return GenerationStart(job=active, cached=False)
+    artifact = Artifact.objects.filter(version=version).first()
+    if artifact is not None:
+        Artifact.objects.filter(pk=artifact.pk).update(last_used_at=now)
         job = GenerationJob.objects.create(
-            **fields, sources=dict(chosen.inputs.sources), roots=list(chosen.inputs.roots)
+            **fields,
+            artifact=artifact,
+            state=GenerationJob.State.SUCCEEDED,
+            progress_done=artifact.file_count,
+            progress_total=artifact.file_count,
+            started_at=now,
+            finished_at=now,
         )
-        from schemas_app.tasks import generate_archive
+        return GenerationStart(job=job, cached=True)
+    active = GenerationJob.objects.filter(
+        version=version,
+        tenant=tenant,
+        state__in=(GenerationJob.State.QUEUED, GenerationJob.State.RUNNING),
+    ).first()
+    if active is not None:
+        return GenerationStart(job=active, cached=False)
+    job = GenerationJob.objects.create(**fields, sources=dict(chosen.inputs.sources), roots=list(chosen.inputs.roots))
+    from schemas_app.tasks import generate_archive
 
-        queue_on_commit(generate_archive, str(job.pk))
+    queue_on_commit(generate_archive, str(job.pk))
     return GenerationStart(job=job, cached=False)
 
 

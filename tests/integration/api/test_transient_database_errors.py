@@ -13,26 +13,30 @@ from rest_framework.test import APIClient
 
 from schemas_app.auditing import audited
 from schemas_app.errors import TryAgain
-from schemas_app.models import Subject, SubjectVersion
+from schemas_app.models import Artifact, GenerationJob, Subject, SubjectVersion
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, post, register
 from tests.integration.lock_waits import wait_for_a_waiting_writer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class SubjectLockHolder(threading.Thread):
-    """Hold ticks-value's row lock on a connection of its own until `release` is set; `then()` runs while held."""
+def lock_the_subject():
+    Subject.objects.select_for_update().get(name="ticks-value")
 
-    def __init__(self, then=lambda: None):
+
+class LockHolder(threading.Thread):
+    """Hold what `lock()` locks on a connection of its own until `release` is set; `then()` runs while held."""
+
+    def __init__(self, lock=lock_the_subject, then=lambda: None):
         super().__init__(daemon=True)
-        self.then = then
+        self.lock, self.then = lock, then
         self.locked, self.release = threading.Event(), threading.Event()
         self.error: Exception | None = None
 
     def run(self):
         try:
             with transaction.atomic():
-                Subject.objects.select_for_update().get(name="ticks-value")
+                self.lock()
                 self.locked.set()
                 self.then()
                 self.release.wait(30)
@@ -45,7 +49,12 @@ class SubjectLockHolder(threading.Thread):
 
 def while_the_subject_is_held(request, then=lambda: None):
     """Send `request` while another connection holds ticks-value's lock; return its answer."""
-    holder = SubjectLockHolder(then)
+    return while_locked(lock_the_subject, request, then)
+
+
+def while_locked(lock, request, then=lambda: None):
+    """Send `request` while another connection holds what `lock()` locks; return its answer."""
+    holder = LockHolder(lock, then)
     holder.start()
     assert holder.locked.wait(10)
     try:
@@ -111,6 +120,19 @@ def test_a_deprecation_whose_connection_the_server_ends_answers_503(admin, ticks
     assert_try_again(response)
     assert SubjectVersion.objects.get().state == SubjectVersion.State.ACTIVE
     assert post(admin, "/subjects/ticks-value/deprecate", {}).status_code == 200
+
+
+def test_a_generation_that_cannot_get_its_archives_row_answers_503_and_starts_nothing(admin, ticks, short_lock_waits):
+    def generate():
+        return admin.post("/generate/python", {"subject": "ticks-value"}, format="json")
+
+    assert generate().status_code == 202  # run at once (no broker): the archive is stored
+    response = while_locked(lambda: Artifact.objects.select_for_update().get(), generate)
+    assert_try_again(response)
+    assert GenerationJob.objects.count() == 1
+    again = generate()
+    assert again.status_code == 200, again.content
+    assert again.json()["cached"] is True
 
 
 def test_a_database_error_that_is_a_bug_is_not_answered_as_retryable(owner):
