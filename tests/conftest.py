@@ -113,9 +113,12 @@ def empty_caches() -> None:
 
 
 from tests.conftest_users import (  # noqa: E402,F401  (shared fixtures)
+    admin,
     anonymous,
     api,
+    console,
     outsider,
+    outsider_client,
     owner,
     second_tenant,
     second_tenant_writer,

@@ -2,10 +2,12 @@
 
 The writer works in the default tenant (the one the Confluent API serves); `second_tenant_writer` is bound to
 `second_tenant` and holds its roles there only, so tests can show that one tenant never sees the other.
+Clients signed in as them: `api` (the writer), `admin` (the owner on the API), `console` (the owner in a browser).
 """
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.test import Client
 from rest_framework.test import APIClient
 
 # Model permissions hold a role everywhere: the writer registers, deletes and configures in any tenant it sees.
@@ -33,11 +35,36 @@ def outsider(django_user_model):
     return django_user_model.objects.create_user("outsider", "outsider@example.org", "outsider-password")
 
 
+def client_of(user) -> APIClient:
+    """Return an API client signed in as the user."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
 @pytest.fixture
 def api(writer):
     """A client signed in as the writer, sending Confluent's content type."""
-    client = APIClient()
-    client.force_authenticate(writer)
+    return client_of(writer)
+
+
+@pytest.fixture
+def admin(owner):
+    """A client signed in as the owner, a superuser: for the steps the writer may not take (configuring, approving)."""
+    return client_of(owner)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    """A client signed in as the outsider, who holds no role anywhere."""
+    return client_of(outsider)
+
+
+@pytest.fixture
+def console(owner):
+    """A browser session of the owner, a superuser: the admin site and the UI pages."""
+    client = Client()
+    client.force_login(owner)
     return client
 
 

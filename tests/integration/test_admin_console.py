@@ -10,15 +10,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def admin_client_of(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
 def staff_reviewer(django_user_model):
     user = django_user_model.objects.create_user("reviewer", "reviewer@example.org", "x", is_staff=True)
     user.user_permissions.add(
@@ -28,8 +19,7 @@ def staff_reviewer(django_user_model):
     return user
 
 
-def test_the_admin_cannot_create_a_version_or_a_schema(api, owner, admin_client_of):
-    console = admin_client_of(owner)
+def test_the_admin_cannot_create_a_version_or_a_schema(api, console):
     assert console.get("/admin/schemas_app/subjectversion/add/").status_code == 403
     assert console.post("/admin/schemas_app/subjectversion/add/", {"version": 1}).status_code == 403
     assert console.get("/admin/schemas_app/schema/add/").status_code == 403
@@ -37,10 +27,9 @@ def test_the_admin_cannot_create_a_version_or_a_schema(api, owner, admin_client_
     assert SubjectVersion.objects.count() == 0
 
 
-def test_deleting_a_version_in_the_admin_soft_deletes_it_first(api, owner, admin_client_of):
+def test_deleting_a_version_in_the_admin_soft_deletes_it_first(api, console):
     register(api, "ticks-value", TICK_V1)
     version = SubjectVersion.objects.get()
-    console = admin_client_of(owner)
     console.post(f"/admin/schemas_app/subjectversion/{version.pk}/delete/", {"post": "yes"})
     version.refresh_from_db()
     assert version.deleted and version.deleted_at is not None
@@ -49,29 +38,27 @@ def test_deleting_a_version_in_the_admin_soft_deletes_it_first(api, owner, admin
     assert not SubjectVersion.objects.filter(pk=version.pk).exists()
 
 
-def test_the_admin_refuses_to_delete_a_referenced_version(api, owner, admin_client_of):
+def test_the_admin_refuses_to_delete_a_referenced_version(api, console):
     register(api, "common/money.proto", MONEY)
     reference = {"name": "common/money.proto", "subject": "common/money.proto", "version": 1}
     register(api, "trading/order.proto", ORDER_WITH_MONEY, references=[reference])
     money = SubjectVersion.objects.get(subject__name="common/money.proto")
-    console = admin_client_of(owner)
     response = console.post(f"/admin/schemas_app/subjectversion/{money.pk}/delete/", {"post": "yes"}, follow=True)
     assert "One or more references exist" in response.content.decode()
     money.refresh_from_db()
     assert not money.deleted
 
 
-def test_deleting_a_subject_in_the_admin_goes_through_the_service(api, owner, admin_client_of):
+def test_deleting_a_subject_in_the_admin_goes_through_the_service(api, console):
     register(api, "ticks-value", TICK_V1)
     subject = SubjectVersion.objects.get().subject
-    admin_client_of(owner).post(f"/admin/schemas_app/subject/{subject.pk}/delete/", {"post": "yes"})
+    console.post(f"/admin/schemas_app/subject/{subject.pk}/delete/", {"post": "yes"})
     assert SubjectVersion.objects.get().deleted  # soft-deleted, not gone
 
 
-def test_derived_fields_cannot_be_edited(api, owner, admin_client_of):
+def test_derived_fields_cannot_be_edited(api, console):
     register(api, "ticks-value", TICK_V1)
     schema, version = Schema.objects.get(), SubjectVersion.objects.get()
-    console = admin_client_of(owner)
     page = console.get(f"/admin/schemas_app/schema/{schema.pk}/change/").content.decode()
     assert 'name="canonical_fingerprint"' not in page and 'name="fingerprint"' not in page
     assert console.post(f"/admin/schemas_app/schema/{schema.pk}/change/", {"fingerprint": "x"}).status_code == 403
@@ -87,11 +74,10 @@ def test_derived_fields_cannot_be_edited(api, owner, admin_client_of):
     assert version.state == "active" and schema.fingerprint != "x"
 
 
-def test_config_saved_in_the_admin_is_validated_by_the_service(owner, admin_client_of):
+def test_config_saved_in_the_admin_is_validated_by_the_service(console):
     from schemas_app.models import SubjectConfig, Tenant
 
     tenant = Tenant.objects.get_or_create(slug="default", defaults={"name": "Default"})[0]
-    console = admin_client_of(owner)
     response = console.post(
         "/admin/schemas_app/subjectconfig/add/",
         {"tenant": tenant.pk, "subject_name": "ticks-value", "review_policy": "all", "lint_except": "[]"},
@@ -100,41 +86,37 @@ def test_config_saved_in_the_admin_is_validated_by_the_service(owner, admin_clie
     assert SubjectConfig.objects.get(subject_name="ticks-value").review_policy == "all"
 
 
-def test_the_subject_list_shows_what_a_reviewer_works_with(api, owner, admin_client_of):
+def test_the_subject_list_shows_what_a_reviewer_works_with(api, console):
     assert put(api, "/config", {"noticeHours": 0}).status_code == 200
     register(api, "ticks-value", TICK_V1)
     register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
-    page = admin_client_of(owner).get("/admin/schemas_app/subject/").content.decode()
+    page = console.get("/admin/schemas_app/subject/").content.decode()
     for heading in ("Tenant", "Latest version", "Versions", "Compatibility", "Review policy", "Open reviews", "Lint"):
         assert heading in page
     assert "1.0.0" in page and 'class="field-open_reviews">1<' in page
 
 
-def test_the_queue_lists_pending_changes_first_and_approves_through_the_service(api, staff_reviewer, admin_client_of):
+def test_the_queue_lists_pending_changes_first_and_approves_through_the_service(api, staff_reviewer, client):
     assert put(api, "/config", {"noticeHours": 0}).status_code == 200
     register(api, "ticks-value", TICK_V1)
     first = register(api, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
     api.post(f"/reviews/{first}/withdraw", {}, format="json")
     pending = register(api, "ticks-value", TICK_V2_CHANGES_TYPE.replace("float bid", "int64 bid")).json()["review_id"]
-    console = admin_client_of(staff_reviewer)
-    queue = console.get("/admin/schemas_app/changerequest/").content.decode()
+    client.force_login(staff_reviewer)
+    queue = client.get("/admin/schemas_app/changerequest/").content.decode()
     assert queue.index(f"/changerequest/{pending}/change/") < queue.index(f"/changerequest/{first}/change/")
-    page = console.get(f"/admin/schemas_app/changerequest/{pending}/change/").content.decode()
+    page = client.get(f"/admin/schemas_app/changerequest/{pending}/change/").content.decode()
     assert "side-by-side" in page and "FIELD_WIRE_JSON_COMPATIBLE_TYPE" in page and "2.0.0" in page
-    response = console.post(f"/admin/schemas_app/changerequest/{pending}/approve/", follow=True)
+    response = client.post(f"/admin/schemas_app/changerequest/{pending}/approve/", follow=True)
     assert "approved and registered" in response.content.decode()
     assert ChangeRequest.objects.get(pk=pending).status == "APPROVED"
     assert api.get("/subjects/ticks-value/versions").json() == [1, 2]
 
 
-def test_the_console_refuses_self_approval_with_the_services_message(owner, admin_client_of):
-    from rest_framework.test import APIClient
-
-    author = APIClient()
-    author.force_authenticate(owner)
-    assert put(author, "/config", {"noticeHours": 0}).status_code == 200
-    register(author, "ticks-value", TICK_V1)
-    review_id = register(author, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
-    response = admin_client_of(owner).post(f"/admin/schemas_app/changerequest/{review_id}/approve/", follow=True)
+def test_the_console_refuses_self_approval_with_the_services_message(admin, console):
+    assert put(admin, "/config", {"noticeHours": 0}).status_code == 200
+    register(admin, "ticks-value", TICK_V1)
+    review_id = register(admin, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
+    response = console.post(f"/admin/schemas_app/changerequest/{review_id}/approve/", follow=True)
     assert "nobody approves their own change" in response.content.decode()
     assert ChangeRequest.objects.get(pk=review_id).status == "PENDING_REVIEW"

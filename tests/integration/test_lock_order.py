@@ -12,7 +12,6 @@ import threading
 
 import pytest
 from django.db import connection, transaction
-from rest_framework.test import APIClient
 
 from schemas_app import services
 from schemas_app.models import NotificationDelivery, Subject, SubjectConfig, SubjectVersion, Subscription, Tenant
@@ -53,13 +52,6 @@ class RowHolder(threading.Thread):
             self.error = error
         finally:
             connection.close()
-
-
-@pytest.fixture
-def admin(owner) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 def while_held(owner, lock, request, then=lambda: None):

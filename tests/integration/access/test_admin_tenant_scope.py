@@ -10,7 +10,6 @@ from auditlog.models import LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
-from rest_framework.test import APIClient
 
 from schemas_app import access, services
 from schemas_app.models import (
@@ -27,6 +26,7 @@ from schemas_app.models import (
     TenantBinding,
     TenantConfig,
 )
+from tests.conftest_users import client_of
 from tests.integration.api.helpers import TICK_V1, register
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +53,7 @@ def staff(django_user_model, second_tenant, owner):
 
 def _rows_of(tenant: Tenant, *, text: str, owner) -> dict:
     """Make one row of every tenant-owned kind in the tenant; return them by admin model name."""
-    admin_api = APIClient()
-    admin_api.force_authenticate(owner)
+    admin_api = client_of(owner)
     context = "" if tenant.slug == Tenant.DEFAULT_SLUG else f":.{tenant.slug}:"
     assert register(admin_api, f"{context}ticks-value", text).status_code == 200
     version = SubjectVersion.objects.get(subject__tenant=tenant)
@@ -92,7 +91,7 @@ def rows(staff, second_tenant, owner):
 
 
 @pytest.fixture
-def console(staff) -> Client:
+def staff_console(staff) -> Client:
     client = Client()
     client.force_login(staff)
     return client
@@ -102,74 +101,72 @@ def change_url(row) -> str:
     return f"/admin/{row._meta.app_label}/{row._meta.model_name}/{row.pk}/change/"
 
 
-def test_every_admin_list_shows_the_staff_accounts_own_tenants_rows_and_none_of_another_tenants(console, rows):
+def test_every_admin_list_shows_the_staff_accounts_own_tenants_rows_and_none_of_another_tenants(staff_console, rows):
     own, other = rows
     for name in own:
-        page = console.get(f"/admin/schemas_app/{name}/").content.decode()
+        page = staff_console.get(f"/admin/schemas_app/{name}/").content.decode()
         assert change_url(own[name]) in page, name
         assert change_url(other[name]) not in page, name
 
 
-def test_another_tenants_change_pages_answer_as_for_rows_that_do_not_exist(console, rows):
+def test_another_tenants_change_pages_answer_as_for_rows_that_do_not_exist(staff_console, rows):
     own, other = rows
     for name in own:
-        assert console.get(change_url(own[name])).status_code == 200, name
-        response = console.get(change_url(other[name]))
+        assert staff_console.get(change_url(own[name])).status_code == 200, name
+        response = staff_console.get(change_url(other[name]))
         assert response.status_code == 302 and response.url == "/admin/", name
 
 
-def test_another_tenants_rows_cannot_be_changed_or_deleted(console, rows):
+def test_another_tenants_rows_cannot_be_changed_or_deleted(staff_console, rows):
     _, other = rows
     for name in ("subjectconfig", "subjectmode", "subscription", "tenantbinding", "subjectprefixgrant"):
         row = other[name]
-        console.post(f"/admin/schemas_app/{name}/{row.pk}/delete/", {"post": "yes"})
+        staff_console.post(f"/admin/schemas_app/{name}/{row.pk}/delete/", {"post": "yes"})
         assert type(row).objects.filter(pk=row.pk).exists(), name
     version = other["subjectversion"]
-    console.post(
+    staff_console.post(
         "/admin/schemas_app/subjectversion/",
         {"action": "delete_selected", "_selected_action": [version.pk], "post": "yes"},
     )
     version.refresh_from_db()
     assert not version.deleted
     config = other["subjectconfig"]
-    console.post(change_url(config), {"compatibility_level": "NONE", "lint_except": "[]"})
+    staff_console.post(change_url(config), {"compatibility_level": "NONE", "lint_except": "[]"})
     config.refresh_from_db()
     assert config.compatibility_level == "FULL"
 
 
-def test_forms_and_filters_offer_only_the_staff_accounts_tenants(console, rows, second_tenant):
+def test_forms_and_filters_offer_only_the_staff_accounts_tenants(staff_console, rows, second_tenant):
     _, other = rows
-    form = console.get("/admin/schemas_app/subjectconfig/add/").content.decode()
+    form = staff_console.get("/admin/schemas_app/subjectconfig/add/").content.decode()
     assert f'<option value="{second_tenant.pk}">' in form
     assert f'<option value="{other["tenant"].pk}">' not in form
-    response = console.post(
+    response = staff_console.post(
         "/admin/schemas_app/subjectconfig/add/",
         {"tenant": other["tenant"].pk, "subject_name": "orders-value", "lint_except": "[]"},
     )
     assert response.status_code == 200 and not SubjectConfig.objects.filter(subject_name="orders-value").exists()
-    subjects = console.get("/admin/schemas_app/subject/").content.decode()
+    subjects = staff_console.get("/admin/schemas_app/subject/").content.decode()
     assert f"tenant__id__exact={other['tenant'].pk}" not in subjects  # Django's own filter lists every tenant
 
 
-def test_the_audit_trail_shows_the_entries_of_the_staff_accounts_tenants_only(console, rows):
+def test_the_audit_trail_shows_the_entries_of_the_staff_accounts_tenants_only(staff_console, rows):
     own, other = rows
     subject_type = ContentType.objects.get_for_model(Subject)
     own_entry = LogEntry.objects.filter(content_type=subject_type, object_id=own["subject"].pk).first()
     other_entries = LogEntry.objects.filter(content_type=subject_type, object_id=other["subject"].pk)
     assert own_entry is not None and other_entries.exists()
-    page = console.get("/admin/auditlog/logentry/?all=").content.decode()
+    page = staff_console.get("/admin/auditlog/logentry/?all=").content.decode()
     assert change_url(own_entry) in page
     for entry in other_entries:
         assert change_url(entry) not in page
-        assert console.get(change_url(entry)).status_code == 302
+        assert staff_console.get(change_url(entry)).status_code == 302
     schema_type = ContentType.objects.get_for_model(Schema)
     other_schema = LogEntry.objects.filter(content_type=schema_type, object_id=other["schema"].pk).get()
     assert change_url(other_schema) not in page
 
 
-def test_a_superuser_still_sees_every_tenant(owner, rows):
-    console = Client()
-    console.force_login(owner)
+def test_a_superuser_still_sees_every_tenant(console, rows):
     _, other = rows
     for name in other:
         assert change_url(other[name]) in console.get(f"/admin/schemas_app/{name}/").content.decode(), name

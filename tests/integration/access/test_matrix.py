@@ -27,6 +27,7 @@ from schemas_app import notifications, selectors, tokens
 from schemas_app.models import ChangeRequest, ReviewComment, Schema, TenantConfig
 from schemas_app.review_preparation import change_request_prepare
 from tests.conftest import empty_caches
+from tests.conftest_users import client_of
 from tests.integration.api.helpers import CONTENT_TYPE, TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE, register
 
 pytestmark = pytest.mark.django_db
@@ -219,12 +220,6 @@ def account(name: str):
 def user_of(world, name: str):
     """A fresh copy of the account, so no cell inherits another's cached permissions."""
     return get_user_model().objects.get(pk=world["users"][name])
-
-
-def client_of(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def path_for(world, path: str, name: str) -> str:

@@ -48,10 +48,8 @@ def remembered(client: APIClient, path: str) -> None:
 
 
 @pytest.fixture
-def acme(owner):
+def acme(admin):
     tenant = Tenant.objects.create(slug="acme", name="Acme")
-    admin = APIClient()
-    admin.force_authenticate(owner)
     assert register(admin, ":.acme:ticks-value", TICK_V1).status_code == 200
     assert register(admin, "ticks-value", TICK_V2_ADDS_FIELD).status_code == 200
     return tenant

@@ -60,11 +60,9 @@ def test_the_bundled_groups_exist_with_their_roles(django_user_model, default):
 
 
 def test_a_staff_member_of_the_bundled_platform_admin_group_reviews_in_the_console(
-    api, owner, django_user_model, client, django_capture_on_commit_callbacks
+    api, admin, django_user_model, client, django_capture_on_commit_callbacks
 ):
-    configurer = APIClient()
-    configurer.force_authenticate(owner)
-    assert put(configurer, "/config", {"noticeHours": 0}).status_code == 200
+    assert put(admin, "/config", {"noticeHours": 0}).status_code == 200
     register(api, "ticks-value", TICK_V1)
     with django_capture_on_commit_callbacks(execute=True):  # the review's preparation runs once it commits
         pending = register(api, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]

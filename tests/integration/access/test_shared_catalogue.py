@@ -9,7 +9,6 @@ import io
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.test import Client
 from rest_framework.test import APIClient
 
 from schemas_app import access
@@ -87,9 +86,7 @@ def test_loading_the_catalogue_again_registers_nothing_new(catalogue):
     assert "(0 new versions)" in out.getvalue()
 
 
-def test_the_default_tenants_files_reference_the_shared_ones(catalogue, owner):
-    admin = APIClient()
-    admin.force_authenticate(owner)
+def test_the_default_tenants_files_reference_the_shared_ones(catalogue, admin):
     orders = admin.get("/subjects/trading%2Forders.proto/versions/latest").json()
     assert {reference["subject"] for reference in orders["references"]} >= {"common/money.proto"}
     referenced_by = admin.get("/subjects/:.shared:common%2Fmoney.proto/versions/1/referencedby").json()
@@ -135,12 +132,10 @@ def test_a_write_grant_on_the_shared_tenant_lets_the_account_change_it(catalogue
     assert acme.get("/subjects/:.shared:common%2Fmoney.proto/versions").json() == [1, 2]
 
 
-def test_the_catalogue_page_links_each_import_to_the_tenant_that_holds_it(catalogue, owner):
-    browser = Client()
-    browser.force_login(owner)
-    page = browser.get("/ui/subjects/trading/orders.proto/").content.decode()
+def test_the_catalogue_page_links_each_import_to_the_tenant_that_holds_it(catalogue, console):
+    page = console.get("/ui/subjects/trading/orders.proto/").content.decode()
     assert '<a href="/ui/subjects/common/money.proto/?tenant=shared">' in page
-    assert browser.get("/ui/subjects/common/money.proto/?tenant=shared").status_code == 200
+    assert console.get("/ui/subjects/common/money.proto/?tenant=shared").status_code == 200
 
 
 @pytest.mark.parametrize("tenant", ["acme", "globex"])

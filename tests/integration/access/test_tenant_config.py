@@ -6,10 +6,10 @@ import json
 import pytest
 from auditlog.models import LogEntry
 from django.core.management import call_command
-from rest_framework.test import APIClient
 
 from schemas_app import access, tenants
 from schemas_app.models import Tenant, TenantBinding, TenantConfig
+from tests.conftest_users import client_of
 from tests.integration.api.helpers import TICK_V1, register
 
 pytestmark = pytest.mark.django_db
@@ -30,13 +30,6 @@ VALID = {
 @pytest.fixture
 def catalogue():
     call_command("load_schemas", stdout=io.StringIO())
-
-
-@pytest.fixture
-def admin(owner):
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 @pytest.fixture
@@ -86,8 +79,7 @@ def test_tenants_are_listed_as_the_caller_sees_them_and_created_by_superusers(ad
     assert created.status_code == 201
     member = django_user_model.objects.create_user("member")
     TenantBinding.objects.create(user=member, tenant=acme)
-    client = APIClient()
-    client.force_authenticate(member)
+    client = client_of(member)
     assert [tenant["slug"] for tenant in client.get("/tenants").json()] == ["acme", "shared"]
     hidden, unknown = client.get("/tenants/globex/config"), client.get("/tenants/nowhere/config")
     assert hidden.status_code == unknown.status_code == 404
@@ -99,8 +91,7 @@ def test_tenants_are_listed_as_the_caller_sees_them_and_created_by_superusers(ad
 def test_changing_a_config_needs_the_approve_role_on_the_tenant(catalogue, acme, django_user_model, owner):
     member = django_user_model.objects.create_user("member")
     TenantBinding.objects.create(user=member, tenant=acme)
-    client = APIClient()
-    client.force_authenticate(member)
+    client = client_of(member)
     assert put_config(client, "acme", {"config": VALID}).status_code == 403
     group = member.groups.create(name="acme admins")
     access.grant_role("approve", group=group, target=acme, acting_user=owner)
@@ -130,18 +121,12 @@ def test_blocking_rules_are_remembered_and_a_deleted_config_stops_blocking_on_th
     assert register(admin, ":.acme:quotes-value", without_tenant).status_code == 200
 
 
-def test_blocking_rules_changed_in_the_admin_count_from_the_next_registration(catalogue, owner, acme):
-    from django.test import Client
-
+def test_blocking_rules_changed_in_the_admin_count_from_the_next_registration(catalogue, console, admin, acme):
     without_tenant = TICK_V1.replace("  string tenant_id = 6;\n", "")
-    console = Client()
-    console.force_login(owner)
     form = {"tenant": acme.pk, "config": json.dumps(VALID)}
     assert (
         console.post("/admin/schemas_app/tenantconfig/add/", {**form, "blocking_lint_rules": "[]"}).status_code == 302
     )
-    admin = APIClient()
-    admin.force_authenticate(owner)
     assert register(admin, ":.acme:ticks-value", without_tenant).status_code == 200
     row = TenantConfig.objects.get(tenant=acme)
     changed = console.post(
@@ -152,11 +137,7 @@ def test_blocking_rules_changed_in_the_admin_count_from_the_next_registration(ca
     assert refused.status_code == 422 and "MESSAGE_TENANT_ID" in refused.json()["message"]
 
 
-def test_the_admin_refuses_a_config_that_breaks_the_schema_and_stores_a_valid_one(catalogue, owner, acme):
-    from django.test import Client
-
-    console = Client()
-    console.force_login(owner)
+def test_the_admin_refuses_a_config_that_breaks_the_schema_and_stores_a_valid_one(catalogue, console, acme):
     form = {"tenant": acme.pk, "blocking_lint_rules": "[]"}
     refused = console.post("/admin/schemas_app/tenantconfig/add/", {**form, "config": '{"riskLimit": {}}'})
     assert refused.status_code == 200 and "riskLimit" in refused.content.decode()

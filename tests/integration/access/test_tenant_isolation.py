@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Group
-from rest_framework.test import APIClient
 
 from schemas_app import access
 from schemas_app.models import Schema, Tenant, TenantBinding
+from tests.conftest_users import client_of
 from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, TICK_V2_ADDS_FIELD, post, put, register
 
 pytestmark = pytest.mark.django_db
@@ -18,20 +18,9 @@ pytestmark = pytest.mark.django_db
 GLOBEX_ONLY = TICK_V1.replace("double volume = 4;", "double volume = 4;\n  string globex_desk = 7;")
 
 
-def client_of(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 @pytest.fixture
 def tenants():
     return Tenant.objects.create(slug="acme", name="Acme"), Tenant.objects.create(slug="globex", name="Globex")
-
-
-@pytest.fixture
-def admin(owner):
-    return client_of(owner)
 
 
 @pytest.fixture

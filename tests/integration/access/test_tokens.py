@@ -69,18 +69,15 @@ def test_an_expired_token_is_refused(api):
     assert register(bearer(made["token"]), "ticks-value", TICK_V1).status_code == 401
 
 
-def test_another_accounts_token_answers_as_an_unknown_one(api, outsider):
+def test_another_accounts_token_answers_as_an_unknown_one(api, outsider_client):
     made = create(api).json()
-    client = APIClient()
-    client.force_authenticate(outsider)
-    for response in (client.get(f"/tokens/{made['id']}"), client.delete(f"/tokens/{made['id']}")):
+    answers = (outsider_client.get(f"/tokens/{made['id']}"), outsider_client.delete(f"/tokens/{made['id']}"))
+    for response in answers:
         assert response.status_code == 404 and response.json()["error_code"] == 40410
-    assert client.get("/tokens").json() == []
+    assert outsider_client.get("/tokens").json() == []
 
 
-def test_a_superuser_makes_tokens_for_a_service_account_and_nobody_else_may(owner, outsider, api):
-    admin = APIClient()
-    admin.force_authenticate(owner)
+def test_a_superuser_makes_tokens_for_a_service_account_and_nobody_else_may(admin, outsider, api):
     made = create(admin, user="outsider")
     assert made.status_code == 201 and made.json()["user"] == "outsider"
     refused = create(api, user="outsider")

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
-from rest_framework.test import APIClient
 
 from schemas_app import cache as registry_cache
 from schemas_app import local_copies, selectors
@@ -20,16 +19,14 @@ from tests.integration.api.helpers import MONEY, TICK_V1, register
 pytestmark = pytest.mark.django_db
 
 
-def test_a_version_deprecated_in_the_admin_reads_deprecated_at_once(api, owner, django_capture_on_commit_callbacks):
+def test_a_version_deprecated_in_the_admin_reads_deprecated_at_once(api, console, django_capture_on_commit_callbacks):
     register(api, "ticks-value", TICK_V1)
     assert api.get("/subjects/ticks-value/versions/1").json()["state"] == "active"  # now cached
     version = SubjectVersion.objects.get(subject__name="ticks-value", version=1)
-    admin = Client()
-    admin.force_login(owner)
 
     with django_capture_on_commit_callbacks(execute=True):
         # State changes go through the deprecation service, here by the versions list's action.
-        answer = admin.post(
+        answer = console.post(
             "/admin/schemas_app/subjectversion/",
             {"action": "deprecate_versions", "_selected_action": [version.pk]},
         )
@@ -199,13 +196,6 @@ def test_a_reader_thread_paused_after_its_database_read_cannot_keep_what_a_commi
 MONEY_PATH = "/subjects/common%2Fmoney.proto/versions/1"
 SHARED_MONEY_PATH = "/subjects/:.shared:common%2Fmoney.proto/versions/1"
 OWN_MONEY = MONEY.replace("  string currency_code = 3;\n", "  string currency_code = 3;\n  string note = 4;\n")
-
-
-@pytest.fixture
-def admin(owner):
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 @pytest.fixture

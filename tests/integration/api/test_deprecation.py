@@ -62,12 +62,8 @@ def test_deprecating_a_subject_deprecates_every_live_version(ticks):
     }
 
 
-def test_deprecating_needs_the_write_role(ticks, outsider):
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.force_authenticate(outsider)
-    assert post(client, "/subjects/ticks-value/versions/1/deprecate", {}).status_code == 403
+def test_deprecating_needs_the_write_role(ticks, outsider_client):
+    assert post(outsider_client, "/subjects/ticks-value/versions/1/deprecate", {}).status_code == 403
 
 
 def test_the_beat_job_on_a_frozen_clock_warns_at_grace_end_then_retires_the_version(ticks):

@@ -120,12 +120,8 @@ def test_anonymous_clients_may_read_but_not_write_when_anonymous_reads_are_on(an
     assert_error(response, 401, 40101)
 
 
-def test_a_signed_in_outsider_may_not_write(outsider):
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.force_authenticate(outsider)
-    assert_error(register(client, "ticks-value", TICK_V1), 403, 40301)
+def test_a_signed_in_outsider_may_not_write(outsider_client):
+    assert_error(register(outsider_client, "ticks-value", TICK_V1), 403, 40301)
 
 
 @pytest.mark.parametrize(

@@ -95,26 +95,18 @@ def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(api, f
     assert delivery.status == "failed" and delivery.attempts == 4 and delivery.attempt_log.count() == 4
 
 
-def test_subscribers_hear_of_approval_and_rejection_by_email(api, owner, fast_retries):
-    from rest_framework.test import APIClient
-
+def test_subscribers_hear_of_approval_and_rejection_by_email(api, admin, fast_retries):
     subscribe(api, subjectPrefix="ticks", email="team@example.org", events=["change.approved", "change.rejected"])
     assert put(api, "/config", {"noticeHours": 0}).status_code == 200
     register(api, "ticks-value", TICK_V1)
     review_id = register(api, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
-    reviewer = APIClient()
-    reviewer.force_authenticate(owner)
     mail.outbox.clear()
-    assert reviewer.post(f"/reviews/{review_id}/approve", {}, format="json").status_code == 200
+    assert admin.post(f"/reviews/{review_id}/approve", {}, format="json").status_code == 200
     assert [message.to for message in mail.outbox] == [["team@example.org"]]
     assert "change.approved" in mail.outbox[0].subject and '"version": 2' in mail.outbox[0].body
 
 
-def test_subscriptions_are_private_to_their_owner(api, outsider):
-    from rest_framework.test import APIClient
-
+def test_subscriptions_are_private_to_their_owner(api, outsider_client):
     subscription = subscribe(api, email="team@example.org")
-    other = APIClient()
-    other.force_authenticate(outsider)
-    assert other.get(f"/subscriptions/{subscription['id']}").status_code == 404
-    assert other.get("/subscriptions").json() == []
+    assert outsider_client.get(f"/subscriptions/{subscription['id']}").status_code == 404
+    assert outsider_client.get("/subscriptions").json() == []

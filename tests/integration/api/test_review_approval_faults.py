@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
-from rest_framework.test import APIClient
 
 from registry.celery import app
 from schemas_app import dispatch, services
@@ -31,13 +30,6 @@ def review_id(api) -> int:
     response = register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
     assert response.status_code == 202, response.content
     return response.json()["review_id"]
-
-
-@pytest.fixture
-def reviewer(owner) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 class SubjectHolder(threading.Thread):
@@ -74,11 +66,11 @@ class SubjectHolder(threading.Thread):
             connection.close()
 
 
-def test_an_approval_waiting_for_a_registration_of_its_subject_is_approved_after_it(review_id, reviewer, owner):
+def test_an_approval_waiting_for_a_registration_of_its_subject_is_approved_after_it(review_id, admin, owner):
     holder = SubjectHolder(owner, audit_while_held=True)
     holder.start()
     assert holder.locked.wait(10)
-    response = reviewer.post(f"/reviews/{review_id}/approve", {}, format="json")
+    response = admin.post(f"/reviews/{review_id}/approve", {}, format="json")
     holder.join(30)
     assert holder.error is None, holder.error
     assert response.status_code == 200, response.content
@@ -86,13 +78,13 @@ def test_an_approval_waiting_for_a_registration_of_its_subject_is_approved_after
 
 
 def test_an_approval_that_cannot_get_its_locks_answers_503_and_changes_nothing(
-    review_id, reviewer, owner, short_lock_waits
+    review_id, admin, owner, short_lock_waits
 ):
     holder = SubjectHolder(owner)
     holder.start()
     assert holder.locked.wait(10)
     try:
-        response = reviewer.post(f"/reviews/{review_id}/approve", {}, format="json")
+        response = admin.post(f"/reviews/{review_id}/approve", {}, format="json")
     finally:
         holder.release.set()
         holder.join(30)
@@ -100,7 +92,7 @@ def test_an_approval_that_cannot_get_its_locks_answers_503_and_changes_nothing(
     assert response.json()["error_code"] == 50301 and response["Retry-After"]
     assert ChangeRequest.objects.get(pk=review_id).status == ChangeRequest.Status.PENDING
     assert not Approval.objects.exists()
-    assert reviewer.post(f"/reviews/{review_id}/approve", {}, format="json").status_code == 200
+    assert admin.post(f"/reviews/{review_id}/approve", {}, format="json").status_code == 200
 
 
 @pytest.fixture
@@ -119,11 +111,11 @@ def broker_refusing(review_id):
 
 
 def test_an_approval_whose_notification_the_broker_refuses_is_approved_and_the_notification_sent_later(
-    review_id, reviewer, owner, broker_refusing
+    review_id, admin, owner, broker_refusing
 ):
     tenant = ChangeRequest.objects.get(pk=review_id).tenant
     subscription_create(tenant=tenant, webhook_url="https://hooks.example.org/registry", acting_user=owner)
-    response = reviewer.post(f"/reviews/{review_id}/approve", {}, format="json")
+    response = admin.post(f"/reviews/{review_id}/approve", {}, format="json")
     assert response.status_code == 200, response.content
     assert ChangeRequest.objects.get(pk=review_id).status == ChangeRequest.Status.APPROVED
     delivery = NotificationDelivery.objects.get(event="change.approved")

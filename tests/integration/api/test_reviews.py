@@ -6,10 +6,10 @@ import pytest
 from auditlog.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from schemas_app import reviews
 from schemas_app.models import ChangeRequest, Schema, Tenant
+from tests.conftest_users import client_of
 from tests.integration.api.helpers import (
     MONEY,
     ORDER_WITH_MONEY,
@@ -36,12 +36,6 @@ def second_reviewer(django_user_model):
     user = django_user_model.objects.create_user("second", "second@example.org", "second-password")
     user.user_permissions.add(Permission.objects.get(codename="approve_changes", content_type__model="tenant"))
     return user
-
-
-def client_of(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -98,8 +92,7 @@ def test_another_reviewer_approves_and_the_change_is_served_as_the_next_version(
     assert api.get("/schemas/ticks-value").json()["createdBy"] == "writer"
 
 
-def test_nobody_approves_their_own_change(owner, no_notice):
-    admin = client_of(owner)
+def test_nobody_approves_their_own_change(admin, no_notice):
     register(admin, "ticks-value", TICK_V1)
     review_id = register(admin, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
     response = admin.post(f"/reviews/{review_id}/approve", {}, format="json")
@@ -119,9 +112,9 @@ def test_anonymous_clients_cannot_decide(api, anonymous, no_notice):
     assert anonymous.post(f"/reviews/{review_id}/approve", {}, format="json").status_code == 401
 
 
-def test_an_identical_proposal_joins_the_open_review(api, owner, no_notice):
+def test_an_identical_proposal_joins_the_open_review(api, admin, no_notice):
     first = propose_breaking_change(api)
-    second = register(client_of(owner), "ticks-value", TICK_V2_CHANGES_TYPE)
+    second = register(admin, "ticks-value", TICK_V2_CHANGES_TYPE)
     assert second.status_code == 202 and second.json()["review_id"] == first["review_id"]
     assert ChangeRequest.objects.count() == 1
 

@@ -3,10 +3,10 @@
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.storage import storages
-from rest_framework.test import APIClient
 
 from schemas_app import selectors, services
 from schemas_app.tree import tree_register
+from tests.conftest_users import client_of
 from tests.integration.codegen.helpers import catalogue_sources
 
 
@@ -45,16 +45,7 @@ def generator(django_user_model):
 
 @pytest.fixture
 def ci(generator):
-    client = APIClient()
-    client.force_authenticate(generator)
-    return client
-
-
-@pytest.fixture
-def outsider_client(outsider):
-    client = APIClient()
-    client.force_authenticate(outsider)
-    return client
+    return client_of(generator)
 
 
 @pytest.fixture(autouse=True)

@@ -58,13 +58,6 @@ def schemas(default_tenant):
     return name
 
 
-@pytest.fixture
-def signed_in(owner):
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
 def test_a_browser_asking_for_the_root_is_sent_to_the_catalogue_and_a_json_client_is_not(client):
     assert client.get("/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")["Location"] == "/ui/"
     assert client.get("/", HTTP_ACCEPT="application/json").json()["service"] == "proto-schema-registry"
@@ -78,7 +71,7 @@ def test_an_anonymous_visitor_is_asked_to_log_in(client):
 
 
 def test_script_in_a_comment_a_subject_name_and_a_review_comment_is_escaped_on_every_page(
-    signed_in, schemas, owner, default_tenant
+    console, schemas, owner, default_tenant
 ):
     review = ChangeRequest.objects.create(
         tenant=default_tenant, subject_name=schemas, schema_text=V2, fingerprint="x" * 64, author=owner
@@ -101,25 +94,25 @@ def test_script_in_a_comment_a_subject_name_and_a_review_comment_is_escaped_on_e
         "/ui/pii/",
     ]
     for url in pages:
-        response = signed_in.get(url)
+        response = console.get(url)
         assert response.status_code == 200, url
         body = response.content.decode()
         assert "<script>alert" not in body, url
-    subject_page = signed_in.get(f"/ui/subjects/{quoted}/").content.decode()
+    subject_page = console.get(f"/ui/subjects/{quoted}/").content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in subject_page
     assert "looks fine &lt;script&gt;alert(1)&lt;/script&gt;" in subject_page
-    assert "pending review" in signed_in.get("/ui/").content.decode()
+    assert "pending review" in console.get("/ui/").content.decode()
 
 
-def test_the_subject_page_documents_fields_with_their_pii_classification(signed_in, schemas):
-    body = signed_in.get(f"/ui/subjects/{schemas.replace('<', '%3C').replace('>', '%3E')}/").content.decode()
+def test_the_subject_page_documents_fields_with_their_pii_classification(console, schemas):
+    body = console.get(f"/ui/subjects/{schemas.replace('<', '%3C').replace('>', '%3E')}/").content.decode()
     assert 'id="L1"' in body and 'href="#L1"' in body
     assert "timestamp_ms" in body and "CONFIDENTIAL" in body and 'class="badge pii"' in body
     assert "BACKWARD" in body and "Lint findings" in body
 
 
-def test_the_diff_marks_the_added_line_and_names_the_bump(signed_in, schemas):
-    body = signed_in.get(f"/ui/subjects/{schemas.replace('<', '%3C').replace('>', '%3E')}/diff/?from=1&to=2")
+def test_the_diff_marks_the_added_line_and_names_the_bump(console, schemas):
+    body = console.get(f"/ui/subjects/{schemas.replace('<', '%3C').replace('>', '%3E')}/diff/?from=1&to=2")
     html = body.content.decode()
     assert 'class="diff-added" data-changed="true"' in html and "price" in html
     assert 'class="bump">MINOR<' in html
@@ -157,8 +150,8 @@ def test_the_audit_view_is_for_auditors_and_exports_what_it_filters(schemas, dja
     assert json.loads(client.get("/ui/audit/?subject=options&export=json").content)
 
 
-def test_the_pii_inventory_lists_classified_fields_and_exports_csv(signed_in, schemas):
-    rows = list(csv.DictReader(io.StringIO(signed_in.get("/ui/pii/?export=csv").content.decode())))
+def test_the_pii_inventory_lists_classified_fields_and_exports_csv(console, schemas):
+    rows = list(csv.DictReader(io.StringIO(console.get("/ui/pii/?export=csv").content.decode())))
     assert [(row["message"], row["field"], row["classification"]) for row in rows] == [
         ("acme.v1.Tick", "email", "CONFIDENTIAL")
     ]
