@@ -2,7 +2,8 @@
 
 The writer works in the default tenant (the one the Confluent API serves); `second_tenant_writer` is bound to
 `second_tenant` and holds its roles there only, so tests can show that one tenant never sees the other.
-Clients signed in as them: `api` (the writer), `admin` (the owner on the API), `console` (the owner in a browser).
+A CI account, `generator`, holds only the codegen role. Clients signed in as them: `api` (the writer), `admin` (the
+owner on the API), `ci`, `outsider_client`, and `console` (the owner in a browser, on the admin site and the pages).
 """
 
 import pytest
@@ -35,6 +36,18 @@ def outsider(django_user_model):
     return django_user_model.objects.create_user("outsider", "outsider@example.org", "outsider-password")
 
 
+@pytest.fixture
+def generator(django_user_model):
+    """A CI user holding the codegen role everywhere it may read (a model permission)."""
+    user = django_user_model.objects.create_user("ci-bot", "ci@example.org", "ci-password")
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="schemas_app", content_type__model="tenant", codename="start_codegen"
+        )
+    )
+    return user
+
+
 def client_of(user) -> APIClient:
     """Return an API client signed in as the user."""
     client = APIClient()
@@ -52,6 +65,12 @@ def api(writer):
 def admin(owner):
     """A client signed in as the owner, a superuser: for the steps the writer may not take (configuring, approving)."""
     return client_of(owner)
+
+
+@pytest.fixture
+def ci(generator):
+    """A client signed in as the CI user, which generates code."""
+    return client_of(generator)
 
 
 @pytest.fixture

@@ -1,12 +1,10 @@
 """Fixtures of the code generation tests: the catalogue registered, and users who may or may not generate."""
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.storage import storages
 
 from schemas_app import selectors, services
 from schemas_app.tree import tree_register
-from tests.conftest_users import client_of
 from tests.integration.codegen.helpers import catalogue_sources
 
 
@@ -29,23 +27,6 @@ def run_on_commit(django_capture_on_commit_callbacks):
             return call()
 
     return request
-
-
-@pytest.fixture
-def generator(django_user_model):
-    """A CI user holding the codegen role everywhere it may read (a model permission)."""
-    user = django_user_model.objects.create_user("ci-bot", "ci@example.org", "ci-password")
-    user.user_permissions.add(
-        Permission.objects.get(
-            content_type__app_label="schemas_app", content_type__model="tenant", codename="start_codegen"
-        )
-    )
-    return user
-
-
-@pytest.fixture
-def ci(generator):
-    return client_of(generator)
 
 
 @pytest.fixture(autouse=True)

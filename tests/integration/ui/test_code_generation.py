@@ -49,15 +49,9 @@ def client_of(user) -> Client:
 
 
 @pytest.fixture
-def ci(django_user_model):
-    """A CI pipeline's account: it reads, and holds the codegen role (a model permission)."""
-    user = django_user_model.objects.create_user("ci-bot", password="ci-password")
-    user.user_permissions.add(
-        Permission.objects.get(
-            content_type__app_label="schemas_app", content_type__model="tenant", codename="start_codegen"
-        )
-    )
-    return client_of(user)
+def ci_browser(generator):
+    """A CI pipeline's account in a browser session: it reads, and holds the codegen role (a model permission)."""
+    return client_of(generator)
 
 
 @pytest.fixture
@@ -70,8 +64,8 @@ def generate_forms(page: str) -> list[str]:
     return re.findall(r'<form method="post" action="[^"]*/generate/" class="generate"', page)
 
 
-def test_a_codegen_user_sees_a_generate_button_for_each_available_language(ci, tick):
-    page = ci.get(SUBJECT_PAGE).content.decode()
+def test_a_codegen_user_sees_a_generate_button_for_each_available_language(ci_browser, tick):
+    page = ci_browser.get(SUBJECT_PAGE).content.decode()
 
     assert "Generate Python" in page and "Generate TypeScript" in page
     assert len(generate_forms(page)) >= 3
@@ -80,15 +74,15 @@ def test_a_codegen_user_sees_a_generate_button_for_each_available_language(ci, t
 
 
 def test_without_javascript_the_post_leads_to_a_job_page_that_refreshes_until_the_job_ends(
-    ci, tick, django_capture_on_commit_callbacks
+    ci_browser, tick, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):  # the job stays queued: no worker took it yet
-        started = ci.post(GENERATE, PYTHON)
+        started = ci_browser.post(GENERATE, PYTHON)
     assert started.status_code == 302
     job = GenerationJob.objects.get()
     assert started["Location"] == f"/ui/jobs/{job.pk}/"
 
-    waiting = ci.get(started["Location"]).content.decode()
+    waiting = ci_browser.get(started["Location"]).content.decode()
     assert '<meta http-equiv="refresh"' in waiting and "<progress" in waiting and "Queued" in waiting
     assert 'class="download"' not in waiting
     assert f'href="/ui/subjects/{SUBJECT}/#code"' in waiting
@@ -96,20 +90,20 @@ def test_without_javascript_the_post_leads_to_a_job_page_that_refreshes_until_th
     from schemas_app.codegen_jobs import generation_run
 
     generation_run(job_id=job.pk)
-    done = ci.get(started["Location"]).content.decode()
+    done = ci_browser.get(started["Location"]).content.decode()
     assert 'http-equiv="refresh"' not in done
     assert f'href="/generated/python/{GenerationJob.objects.get().version}"' in done
 
 
-def test_the_pages_script_gets_the_jobs_urls_as_json(ci, tick, django_capture_on_commit_callbacks):
+def test_the_pages_script_gets_the_jobs_urls_as_json(ci_browser, tick, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        started = ci.post(GENERATE, PYTHON, HTTP_ACCEPT="application/json")
+        started = ci_browser.post(GENERATE, PYTHON, HTTP_ACCEPT="application/json")
 
     assert started.status_code == 202
     body = started.json()
     assert body["page_url"] == f"/ui/jobs/{body['job_id']}/"
-    assert ci.get(body["status_url"]).json()["state"] == "succeeded"
-    assert ci.get(body["download_url"]).status_code == 200
+    assert ci_browser.get(body["status_url"]).json()["state"] == "succeeded"
+    assert ci_browser.get(body["download_url"]).status_code == 200
 
 
 def test_a_post_without_the_csrf_token_is_refused(tick, django_user_model):
@@ -122,7 +116,7 @@ def test_a_post_without_the_csrf_token_is_refused(tick, django_user_model):
 
 
 def test_without_the_codegen_role_there_is_no_button_the_post_is_refused_and_stored_archives_download(
-    ci, reader, tick, django_capture_on_commit_callbacks
+    ci_browser, reader, tick, django_capture_on_commit_callbacks
 ):
     page = reader.get(SUBJECT_PAGE).content.decode()
     assert generate_forms(page) == []
@@ -135,14 +129,16 @@ def test_without_the_codegen_role_there_is_no_button_the_post_is_refused_and_sto
     assert not GenerationJob.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        ci.post(GENERATE, PYTHON)
+        ci_browser.post(GENERATE, PYTHON)
     artifact = Artifact.objects.get()
     page = reader.get(SUBJECT_PAGE).content.decode()
     assert f'href="/generated/python/{artifact.version}"' in page
     assert reader.get(f"/generated/python/{artifact.version}").status_code == 200
 
 
-def test_another_tenants_subject_and_job_answer_404(ci, tick, django_user_model, django_capture_on_commit_callbacks):
+def test_another_tenants_subject_and_job_answer_404(
+    ci_browser, tick, django_user_model, django_capture_on_commit_callbacks
+):
     globex = Tenant.objects.create(slug="globex", name="Globex")
     stranger = django_user_model.objects.create_user("stranger", password="x")
     TenantBinding.objects.create(user=stranger, tenant=globex)
@@ -153,7 +149,7 @@ def test_another_tenants_subject_and_job_answer_404(ci, tick, django_user_model,
     )
     outsider = client_of(stranger)
     with django_capture_on_commit_callbacks(execute=True):
-        job_page = ci.post(GENERATE, PYTHON)["Location"]
+        job_page = ci_browser.post(GENERATE, PYTHON)["Location"]
 
     assert outsider.get(SUBJECT_PAGE).status_code == 404
     assert outsider.post(GENERATE, PYTHON).status_code == 404
@@ -169,15 +165,15 @@ def test_an_anonymous_post_is_sent_to_the_login_page(client, tick):
     assert not GenerationJob.objects.exists()
 
 
-def test_an_unknown_language_is_refused_with_its_name_escaped(ci, tick):
-    response = ci.post(GENERATE, {**PYTHON, "language": "<script>alert(1)</script>"}, HTTP_ACCEPT=HTML)
+def test_an_unknown_language_is_refused_with_its_name_escaped(ci_browser, tick):
+    response = ci_browser.post(GENERATE, {**PYTHON, "language": "<script>alert(1)</script>"}, HTTP_ACCEPT=HTML)
 
     assert response.status_code == 404
     body = response.content.decode()
     assert "<script>alert" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
 
-def test_a_failed_job_shows_protocs_message_escaped(ci, tick, django_user_model):
+def test_a_failed_job_shows_protocs_message_escaped(ci_browser, tick, django_user_model):
     user = django_user_model.objects.get(username="ci-bot")
     job = GenerationJob.objects.create(
         tenant=Tenant.objects.get(slug=Tenant.DEFAULT_SLUG),
@@ -190,7 +186,7 @@ def test_a_failed_job_shows_protocs_message_escaped(ci, tick, django_user_model)
     from schemas_app.codegen_jobs import generation_run
 
     generation_run(job_id=job.pk)
-    body = ci.get(f"/ui/jobs/{job.pk}/").content.decode()
+    body = ci_browser.get(f"/ui/jobs/{job.pk}/").content.decode()
 
     assert 'class="job-error"' in body and "acme/bad.proto:2:" in body
     assert "<b>name" not in body
