@@ -12,8 +12,8 @@ from schemas_app import selectors, services
 from schemas_app.models import GenerationJob
 from schemas_app.tree import tree_register
 from tests.browser.conftest import log_in
+from tests.integration.celery_workers import Broker, Worker
 from tests.integration.codegen.helpers import ORDERS, ORDERS_INPUTS, catalogue_sources
-from tests.integration.codegen.worker import Broker, Worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +26,7 @@ def worker(django_db_setup, django_db_blocker):
     """A `celery worker` process on this run's own queue; the live server's requests queue their jobs there."""
     broker = Broker()
     with broker.sending():
-        worker = Worker(broker, "codegen-browser")
+        worker = Worker(broker.environment(), "codegen-browser")
         yield worker
         worker.stop()
 

@@ -1,4 +1,9 @@
-"""A real Celery worker for the tests: a `celery worker` process on a Redis broker of this test run's own."""
+"""Real Celery workers for the tests: `celery worker` processes of the registry app, started and stopped here.
+
+Every test that runs tasks in a worker process starts it from this module: `Worker` waits until the worker is
+ready and keeps its output (the suite's settings on a `Broker` key prefix of this run's own, or the production
+settings the fault scenarios pass); `celery_worker` runs one for a block with its output in a log file.
+"""
 
 import os
 import signal
@@ -14,8 +19,8 @@ from django.conf import settings
 
 from registry.celery import app
 from tests.integration.lines import LineReader
+from tests.integration.operations.servers import ROOT, stop_session
 
-ROOT = Path(__file__).resolve().parents[3]
 START_TIMEOUT_SECONDS = 60
 
 
@@ -24,9 +29,10 @@ class Broker:
 
     def __init__(self):
         self.url = settings.REDIS_URL
-        self.key_prefix = f"codegen-test-{os.getpid()}-{uuid.uuid4().hex[:8]}:"
+        self.key_prefix = f"celery-test-{os.getpid()}-{uuid.uuid4().hex[:8]}:"
 
     def environment(self, **overrides: str) -> dict[str, str]:
+        """Return the environment of a worker with the suite's settings, on this run's database and this prefix."""
         return {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.codegen_worker_settings",
@@ -80,23 +86,25 @@ def queue_names() -> list[str]:
     return [queue.name for queue in settings.CELERY_TASK_QUEUES]
 
 
-class Worker:
-    """One `celery worker` process (solo pool: one task at a time, in the process the test kills).
+def worker_command(*options: str) -> list[str]:
+    """Return the command line of a `celery worker` of the registry app with these options."""
+    return [sys.executable, "-m", "celery", "-A", "registry", "worker", *options]
 
-    It consumes `queues`, every queue of the registry unless told; a task routed elsewhere waits for another worker.
+
+class Worker:
+    """One `celery worker` process, ready when made, in a session of its own (so a kill takes its pool too).
+
+    Its pool runs one task at a time: `solo` runs it in the worker's own process, `prefork` (a deployment's) in
+    one child. It consumes `queues`, every queue of the registry unless told; a task routed elsewhere waits for
+    another worker. `env` chooses the settings: `Broker.environment()` for the suite's.
     """
 
-    def __init__(self, broker: Broker, name: str, *, queues: Sequence[str] = (), **environment: str):
+    def __init__(self, env: dict[str, str], name: str, *, pool: str = "solo", queues: Sequence[str] = ()):
         self.name = name
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "registry",
-                "worker",
-                "--pool=solo",
+            worker_command(
+                f"--pool={pool}",
+                "--concurrency=1",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -104,27 +112,62 @@ class Worker:
                 "-Q",
                 ",".join(queues or queue_names()),
                 "--loglevel=INFO",
-            ],
+            ),
             cwd=ROOT,
-            env=broker.environment(**environment),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
         self.output = LineReader(self.process.stdout, self.process)
         if not self.output.wait_for(" ready.", START_TIMEOUT_SECONDS):
             self.stop()
-            raise AssertionError(f"worker {name} did not start:\n{''.join(self.output.seen)}")
+            raise AssertionError(f"worker {name} did not start:\n{self.log()}")
 
-    def kill(self):
-        """SIGKILL: no warm shutdown, no chance to acknowledge or give back the task."""
-        self.process.send_signal(signal.SIGKILL)
+    def log(self) -> str:
+        """Return every line the worker wrote so far."""
+        return "".join(self.output.drain())
+
+    def received(self, task_name: str) -> int:
+        """Return how many times the worker has received a task of this name."""
+        marker = f"Task {task_name}["
+        return sum(1 for line in self.output.drain() if marker in line and "received" in line)
+
+    def pool_children(self) -> list[int]:
+        """Return the process ids of the pool's children (the processes that run tasks; none for `solo`)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its children at once: no warm shutdown, nothing acknowledged or handed back."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def kill_pool_child(self) -> int:
+        """SIGKILL only the child running the task (as the kernel's out-of-memory killer would); return its id."""
+        (child,) = self.pool_children()
+        os.kill(child, signal.SIGKILL)
+        return child
+
+    def stop(self) -> None:
+        stop_session(self.process)
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], *extra: str, log_path: Path | None = None):
+    """Run a Celery worker of the registry app (solo pool) until the block ends; its output goes to `log_path`."""
+    log = open(log_path or os.devnull, "ab")  # noqa: SIM115 (closed below, after the process)
+    process = subprocess.Popen(
+        worker_command("--pool", "solo", "--loglevel", "WARNING", *extra),
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        stop_session(process)
+        log.close()

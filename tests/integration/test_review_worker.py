@@ -2,19 +2,18 @@
 
 import os
 import time
-import uuid
 
 import pytest
-import redis
 from celery import Celery, current_app
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.contrib.auth.models import Permission
-from rest_framework.test import APIClient
 
 import schemas_app.tasks  # noqa: F401  (registers the shared tasks)
 from schemas_app.models import ChangeRequest
+from tests.conftest_users import client_of
 from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, put, register
+from tests.integration.celery_workers import Broker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -23,16 +22,17 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def celery_worker():
     """Run a worker thread on the registry's queues under a Redis key prefix of this test's own.
 
-    A Celery app of its own is made current for the test, so nothing cached by the project's app
-    (eager mode, connections) leaks in, and tasks queued by the code under test go to it; it takes the
-    project's routes and queues, so a review's preparation and a webhook travel the queues they do in production.
+    A thread, not a `celery worker` process (tests.integration.celery_workers): the tests change settings
+    in this process that the worker must read. A Celery app of its own is made current for the test, so nothing
+    cached by the project's app (eager mode, connections) leaks in, and tasks queued by the code under test go to
+    it; it takes the project's routes and queues, so a review's preparation and a webhook travel the queues they
+    do in production.
     """
-    prefix = f"registry-test-{os.getpid()}-{uuid.uuid4().hex[:8]}:"
-    broker = settings.CACHES["default"]["LOCATION"]
+    broker = Broker()
     worker_app = Celery(f"registry-test-{os.getpid()}", set_as_current=False)
     worker_app.conf.update(
-        broker_url=broker,
-        broker_transport_options={"global_keyprefix": prefix},
+        broker_url=broker.url,
+        broker_transport_options={"global_keyprefix": broker.key_prefix},
         result_backend=None,
         task_always_eager=False,
         task_routes=settings.CELERY_TASK_ROUTES,
@@ -46,13 +46,11 @@ def celery_worker():
     worker_app.set_current()
     try:
         with start_worker(worker_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield prefix
+            yield broker.key_prefix
     finally:
         project_app.set_current()
         worker_app.close()
-        client = redis.Redis.from_url(broker)
-        for key in client.scan_iter(match=prefix + "*"):  # tasks a failed run left behind
-            client.delete(key)
+        broker.forget()  # tasks a failed run left behind
 
 
 def wait_until_prepared(review_id: int, timeout: float = 30) -> ChangeRequest:
@@ -65,12 +63,10 @@ def wait_until_prepared(review_id: int, timeout: float = 30) -> ChangeRequest:
     raise AssertionError(f"review {review_id} was not prepared within {timeout} s")
 
 
-def test_a_worker_prepares_the_review_and_then_it_can_be_approved(writer, django_user_model, celery_worker):
-    author = APIClient()
-    author.force_authenticate(writer)
-    assert put(author, "/config", {"noticeHours": 0}).status_code == 200
-    register(author, "ticks-value", TICK_V1)
-    review_id = register(author, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
+def test_a_worker_prepares_the_review_and_then_it_can_be_approved(api, django_user_model, celery_worker):
+    assert put(api, "/config", {"noticeHours": 0}).status_code == 200
+    register(api, "ticks-value", TICK_V1)
+    review_id = register(api, "ticks-value", TICK_V2_CHANGES_TYPE).json()["review_id"]
 
     prepared = wait_until_prepared(review_id)
     assert prepared.preparation == "ready" and prepared.progress == 100
@@ -78,22 +74,18 @@ def test_a_worker_prepares_the_review_and_then_it_can_be_approved(writer, django
 
     reviewer = django_user_model.objects.create_user("reviewer", "reviewer@example.org", "x")
     reviewer.user_permissions.add(Permission.objects.get(codename="approve_changes", content_type__model="tenant"))
-    client = APIClient()
-    client.force_authenticate(reviewer)
-    assert client.post(f"/reviews/{review_id}/approve", {}, format="json").json()["status"] == "APPROVED"
+    assert client_of(reviewer).post(f"/reviews/{review_id}/approve", {}, format="json").json()["status"] == "APPROVED"
 
 
-def test_a_worker_retries_a_failing_webhook_with_backoff_until_it_is_delivered(writer, settings, celery_worker):
+def test_a_worker_retries_a_failing_webhook_with_backoff_until_it_is_delivered(api, settings, celery_worker):
     from schemas_app.models import NotificationDelivery
     from tests.integration.api.test_notifications import Receiver
 
     settings.REGISTRY_WEBHOOK_BACKOFF_SECONDS = 0
-    client = APIClient()
-    client.force_authenticate(writer)
     with Receiver(statuses=[500, 502]) as receiver:
-        assert client.post("/subscriptions", {"webhookUrl": receiver.url}, format="json").status_code == 201
-        register(client, "ticks-value", TICK_V1)
-        register(client, "ticks-value", TICK_V2_CHANGES_TYPE)
+        assert api.post("/subscriptions", {"webhookUrl": receiver.url}, format="json").status_code == 201
+        register(api, "ticks-value", TICK_V1)
+        register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not NotificationDelivery.objects.filter(status="delivered").exists():
             time.sleep(0.1)

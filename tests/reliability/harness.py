@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tests.integration.celery_workers import celery_worker
 from tests.integration.operations.servers import (
     ROOT,
     PrivatePostgres,
     PrivateRedis,
-    celery_worker,
     gunicorn,
     private_postgres,
     redis_server,

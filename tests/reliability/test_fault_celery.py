@@ -26,17 +26,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import transaction
-from rest_framework.test import APIClient
 
 from schemas_app import selectors, services
 from schemas_app.models import DeliveryAttempt, GenerationJob, NotificationDelivery
 from schemas_app.notifications import SIGNATURE_HEADER, notify, sign, subscription_create
 from schemas_app.tree import tree_register
+from tests.integration.celery_workers import Worker
 from tests.integration.codegen.helpers import body_of, wait_for_job
 from tests.integration.operations.servers import redis_server
-from tests.reliability.celery_workers import CeleryWorker, PrivateBroker, wait_until, worker_env
+from tests.reliability.celery_workers import PrivateBroker, wait_until, worker_env
 from tests.reliability.harness import registry_stack
 from tests.reliability.invariants import check_invariants
 from tests.reliability.large_tree import large_tree
@@ -72,13 +71,13 @@ def workers(broker_url: str, kill: str):
     with ExitStack() as stack:
         started = []
         for name in names:
-            worker = CeleryWorker(env, name)
+            worker = Worker(env, name, pool="prefork")
             stack.callback(worker.stop)
             started.append(worker)
         yield started
 
 
-def receiver_of(started: list[CeleryWorker], task_name: str) -> CeleryWorker:
+def receiver_of(started: list[Worker], task_name: str) -> Worker:
     """Wait until one worker has received the task; return it."""
     return wait_until(
         lambda: next((worker for worker in started if worker.received(task_name)), None),
@@ -87,24 +86,11 @@ def receiver_of(started: list[CeleryWorker], task_name: str) -> CeleryWorker:
     )
 
 
-def inflict(kill: str, victim: CeleryWorker) -> None:
+def inflict(kill: str, victim: Worker) -> None:
     if kill == WHOLE_WORKER:
         victim.kill()
     else:
         victim.kill_pool_child()
-
-
-@pytest.fixture
-def ci(django_user_model):
-    user = django_user_model.objects.create_user("ci-bot", "ci@example.org", "ci-password")
-    user.user_permissions.add(
-        Permission.objects.get(
-            content_type__app_label="schemas_app", content_type__model="tenant", codename="start_codegen"
-        )
-    )
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -245,7 +231,7 @@ def test_the_only_worker_killed_under_the_mixed_workload_loses_no_job_and_breaks
         tmp_path, CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_SECONDS), CODEGEN_JOB_LEASE_SECONDS=str(LEASE_SECONDS)
     ) as stack:
         api = httpx.Client(base_url=stack.url, headers=stack.writer.auth_headers("bearer"), timeout=60)
-        rescuers: list[CeleryWorker] = []
+        rescuers: list[Worker] = []
 
         def kill_the_worker_mid_job(faults) -> None:
             job = _start_a_slow_job(api)
@@ -255,7 +241,7 @@ def test_the_only_worker_killed_under_the_mixed_workload_loses_no_job_and_breaks
                 os.killpg(stack.celery.pid, signal.SIGKILL)  # the harness reaps it when the stack stops
                 wait_until(lambda: _is_dead(stack.celery.pid), timeout=10, what="the worker outlived SIGKILL")
                 assert api.get(job["status_url"]).json()["state"] == "running"
-                rescuers.append(CeleryWorker(stack.env, "rescuer"))
+                rescuers.append(Worker(stack.env, "rescuer", pool="prefork"))
             slow = wait_until(lambda: _finished(api, job["status_url"]), timeout=180, what="the slow job never ended")
             assert slow["state"] == "succeeded" and slow["attempts"] == 2, slow
             assert api.get(job["download_url"]).status_code == 200

@@ -16,7 +16,7 @@ from schemas_app import dispatch, services
 from schemas_app.models import Approval, ChangeRequest, NotificationDelivery, Subject
 from schemas_app.notifications import subscription_create
 from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, put, register
-from tests.integration.codegen.worker import Broker, forget_connections
+from tests.integration.celery_workers import Broker, forget_connections
 from tests.integration.lock_waits import wait_for_a_waiting_writer
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -21,9 +21,9 @@ from codegen.generators import generator_for
 from schemas_app.codegen_jobs import archive_storage
 from schemas_app.models import ChangeRequest, GenerationJob
 from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, register
+from tests.integration.celery_workers import Broker, Worker
 from tests.integration.codegen.golang import go_build, go_import_paths
 from tests.integration.codegen.helpers import ORDERS, ORDERS_INPUTS, body_of, catalogue_sources, wait_for_job
-from tests.integration.codegen.worker import Broker, Worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -51,7 +51,7 @@ def broker(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="module")
 def worker(broker):
     """A worker on the codegen queue only, as production's code generation workers run."""
-    worker = Worker(broker, "codegen-main", queues=["codegen"])
+    worker = Worker(broker.environment(), "codegen-main", queues=["codegen"])
     yield worker
     worker.stop()
 
@@ -188,9 +188,8 @@ def own_broker(broker):
 def test_a_killed_worker_leaves_the_job_to_another_and_no_partial_archive_is_ever_served(own_broker, ci, catalogue):
     broker = own_broker
     slow = Worker(
-        broker,
+        broker.environment(CODEGEN_STORAGE_BACKEND="tests.integration.codegen.slow_storage.SlowFileSystemStorage"),
         "codegen-doomed",
-        CODEGEN_STORAGE_BACKEND="tests.integration.codegen.slow_storage.SlowFileSystemStorage",
     )
     try:
         started = ci.post("/generate/kotlin", {"all": True}, format="json").json()
@@ -204,7 +203,7 @@ def test_a_killed_worker_leaves_the_job_to_another_and_no_partial_archive_is_eve
     assert GenerationJob.objects.get(pk=job_id).state == "running"
     assert ci.get(download_url).status_code == 404
 
-    rescuer = Worker(broker, "codegen-rescuer")
+    rescuer = Worker(broker.environment(), "codegen-rescuer")
     try:
         job = wait_for_job(ci, started["status_url"], timeout=60)
     finally:

@@ -1,9 +1,10 @@
-"""Real processes for the operations tests: gunicorn serving the registry, a private Redis, a Celery worker.
+"""Real processes for the operations tests: gunicorn serving the registry, a private Redis, a private PostgreSQL.
 
 Every process listens on a free loopback port of its own and is stopped by the test that started it,
 so tests running at the same moment on this machine never share one.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -134,13 +135,20 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, log_path: Path | None = N
         _wait_until_answering(url, process)
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_session(process)
         log.close()
+
+
+def stop_session(process: subprocess.Popen, *, timeout: float = 20) -> None:
+    """SIGTERM a process started in a session of its own, and its children; SIGKILL them after `timeout` s."""
+    if process.returncode is None:  # not reaped yet, so its id still names its session and no other
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _wait_until_answering(url: str, process: subprocess.Popen) -> None:
@@ -154,30 +162,6 @@ def _wait_until_answering(url: str, process: subprocess.Popen) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     raise TimeoutError(f"the registry at {url} did not answer within {START_TIMEOUT} s")
-
-
-@contextmanager
-def celery_worker(env: dict[str, str], *extra: str, log_path: Path | None = None):
-    """Run a Celery worker of the registry app (solo pool) until the block ends; its output goes to `log_path`."""
-    log = open(log_path or os.devnull, "ab")  # noqa: SIM115 (closed below, after the process)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "registry", "worker", "--pool", "solo", "--loglevel", "WARNING", *extra],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    try:
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 def _postgres_bin(name: str) -> str:

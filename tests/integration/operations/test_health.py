@@ -13,7 +13,8 @@ import pytest
 from google.protobuf import descriptor_pool, duration_pb2, json_format, message_factory, timestamp_pb2
 
 from protoengine.compiler import compile_one
-from tests.integration.operations.servers import celery_worker, gunicorn, private_postgres, redis_server, registry_env
+from tests.integration.celery_workers import celery_worker
+from tests.integration.operations.servers import gunicorn, private_postgres, redis_server, registry_env
 
 pytestmark = pytest.mark.slow
 

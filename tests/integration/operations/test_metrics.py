@@ -20,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from schemas_app.models import ChangeRequest, SubjectVersion
 from tests.conftest_users import api_token
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_DELETES_FIELD
-from tests.integration.operations.servers import celery_worker, gunicorn, redis_server, registry_env
+from tests.integration.celery_workers import celery_worker
+from tests.integration.operations.servers import gunicorn, redis_server, registry_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -4,7 +4,7 @@ from redis import Redis
 
 from registry.celery import app
 from registry.metrics_collectors import celery_queue_depths
-from tests.integration.codegen.worker import Broker
+from tests.integration.celery_workers import Broker
 
 
 def test_queue_depths_are_read_under_the_brokers_global_key_prefix():
