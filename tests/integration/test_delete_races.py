@@ -8,7 +8,6 @@ import threading
 
 import pytest
 from django.db import connection, transaction
-from rest_framework.test import APIClient
 
 from schemas_app import services
 from schemas_app.models import Schema, SubjectVersion, Tenant
@@ -56,13 +55,6 @@ def while_held(write, request):
 
 def default_tenant() -> Tenant:
     return Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
-
-
-@pytest.fixture
-def admin(owner) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import json
 import pytest
 from django.db import connection
 from django.db.models import ForeignObjectRel
-from rest_framework.test import APIClient
 
 from schemas_app.models import Schema, SchemaReference, Tenant, TenantConfig
 from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, register
@@ -32,13 +31,6 @@ PURGES = [
     ("/subjects/{subject}", "/subjects/{subject}?permanent=true"),
     ("/subjects/{subject}/versions/1", "/subjects/{subject}/versions/1?permanent=true"),
 ]
-
-
-@pytest.fixture
-def admin(owner) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 def purge(client, subject: str, soft: str, permanent: str):

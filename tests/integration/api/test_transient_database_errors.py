@@ -9,7 +9,6 @@ import threading
 
 import pytest
 from django.db import OperationalError, connection, transaction
-from rest_framework.test import APIClient
 
 from schemas_app.auditing import audited
 from schemas_app.errors import TryAgain
@@ -72,13 +71,6 @@ def assert_try_again(response):
         "message": "The backend data store could not complete the request; send it again",
     }
     assert response["Retry-After"] == "1"
-
-
-@pytest.fixture
-def admin(owner) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 @pytest.fixture
