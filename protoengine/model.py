@@ -392,7 +392,7 @@ class Element:
         self.full_name = full_name
         self.parent = parent
 
-    @property
+    @_kept  # read many times by lint's rules; protobuf makes a new string on every read of the descriptor's
     def name(self) -> str:
         return self.proto.name
 
@@ -446,9 +446,16 @@ class MessageElement(Element):
         """Return the source path of the map field this entry message was generated for."""
         if not self.is_map_entry:
             return None
-        type_name = f".{self.full_name}"
-        index = next(index for index, field in enumerate(self.parent.proto.field) if field.type_name == type_name)
-        return self.parent.path + (MESSAGE_FIELD, index)
+        return self.parent.path + (MESSAGE_FIELD, self.parent.fields_by_type_name[f".{self.full_name}"])
+
+    @_kept
+    def fields_by_type_name(self) -> dict[str, int]:
+        """Return the index of the first field naming each message or enum type (how a map entry finds its map)."""
+        found: dict[str, int] = {}
+        for index, field in enumerate(self.proto.field):
+            if field.type_name:
+                found.setdefault(field.type_name, index)
+        return found
 
     @property
     def map_field(self) -> FieldDescriptorProto:
@@ -509,12 +516,22 @@ class MessageElement(Element):
     @_kept
     def fields(self) -> dict[int, "FieldElement"]:
         """Return every field by number, in declaration order: the same elements `field` returns."""
-        wrapped, found = self._wrapped, {}
-        for index, proto in enumerate(self.proto.field):
-            element = wrapped.get(proto.number)
+        protos = self.proto.field
+        if not protos:
+            return {}
+        # Lint reads every field of a set: what all fields of the message share is worked out once.
+        wrapped, found, file, scope = self._wrapped, {}, self.file, self.full_name + "."
+        entry_path = self.map_field_path if self.is_map_entry else None
+        prefix = self.path + (MESSAGE_FIELD,)
+        oneof_of = self.oneof_of if self.proto.oneof_decl else _no_oneof
+        for index, proto in enumerate(protos):
+            number = proto.number
+            element = wrapped.get(number)
             if element is None:
-                element = wrapped[proto.number] = self._wrap(index, proto)
-            found[proto.number] = element
+                path = entry_path or prefix + (index,)
+                element = FieldElement(proto, file, path, scope + proto.name, self, oneof_of(proto))
+                wrapped[number] = element
+            found[number] = element
         return found
 
     def _wrap(self, index: int, proto: FieldDescriptorProto) -> "FieldElement":
@@ -725,6 +742,11 @@ class Contents:
         for enum in enums:
             self.enums.append(enum)
             self.enum_values += enum.values_in_order
+
+
+def _no_oneof(field: FieldDescriptorProto) -> None:
+    """Return None: the oneof of every field of a message that declares none."""
+    return None
 
 
 def _features_bytes(options) -> bytes:
