@@ -383,7 +383,14 @@ class FileElement:
 
 
 class Element:
-    """One declaration: its descriptor, its file, its source path, its full name and what declares it."""
+    """One declaration: its descriptor, its file, its source path, its full name and what declares it.
+
+    Slots, not a dict, for the kinds a set has thousands of (fields, enum values): every one is
+    kept with the set once lint has read it. Messages, enums and services keep a dict for what
+    they work out on first need.
+    """
+
+    __slots__ = ("proto", "file", "path", "full_name", "parent", "name")
 
     def __init__(self, proto, file: FileElement, path: tuple[int, ...], full_name: str, parent):
         self.proto = proto
@@ -391,10 +398,8 @@ class Element:
         self.path = path
         self.full_name = full_name
         self.parent = parent
-
-    @_kept  # read many times by lint's rules; protobuf makes a new string on every read of the descriptor's
-    def name(self) -> str:
-        return self.proto.name
+        # Read once: lint's rules read names many times, and protobuf makes a new string on every read.
+        self.name: str = proto.name
 
     @property
     def name_path(self) -> tuple[int, ...]:
@@ -528,8 +533,10 @@ class MessageElement(Element):
             number = proto.number
             element = wrapped.get(number)
             if element is None:
-                path = entry_path or prefix + (index,)
-                element = FieldElement(proto, file, path, scope + proto.name, self, oneof_of(proto))
+                name = proto.name
+                element = FieldElement(
+                    proto, file, entry_path or prefix + (index,), scope + name, self, oneof_of(proto), name
+                )
                 wrapped[number] = element
             found[number] = element
         return found
@@ -578,13 +585,16 @@ class MessageElement(Element):
 class FieldElement(Element):
     """A message field or an extension; `parent` is the message (or file) that declares it."""
 
-    def __init__(self, proto: FieldDescriptorProto, file, path, full_name, parent, oneof=None):
+    __slots__ = ("oneof",)
+
+    def __init__(self, proto: FieldDescriptorProto, file, path, full_name, parent, oneof=None, name=None):
         # Assigned here rather than through super(): a large set has thousands of fields.
         self.proto = proto
         self.file = file
         self.path = path
         self.full_name = full_name
         self.parent = parent
+        self.name = proto.name if name is None else name
         self.oneof = oneof
 
     @property
@@ -661,7 +671,7 @@ class EnumElement(Element):
 
 
 class EnumValueElement(Element):
-    pass
+    __slots__ = ()
 
 
 class ServiceElement(Element):
@@ -677,10 +687,12 @@ class ServiceElement(Element):
 
 
 class MethodElement(Element):
-    pass
+    __slots__ = ()
 
 
 class OneofElement(Element):
+    __slots__ = ("is_synthetic",)
+
     def __init__(self, proto, file, path, full_name, parent, is_synthetic: bool):
         super().__init__(proto, file, path, full_name, parent)
         # proto3 `optional` fields live in a oneof protoc invents; no one named it.

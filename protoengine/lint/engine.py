@@ -26,9 +26,10 @@ def lint(
 ) -> list[Finding]:
     """Lint compiled files and return the findings sorted by path, line and column.
 
-    `files` is a sequence of files or a compiled set, whose model's elements the
-    rules read: the same objects a breaking check of the set reads, built once and
-    kept with the set. It may include dependencies and well-known types: they resolve imports and
+    `files` is a compiled set or a sequence of files. The rules read the set
+    model's elements: the objects a breaking check of the set reads, built once
+    and kept with the set (a plain sequence gets a model of its own). It may
+    include dependencies and well-known types: they resolve imports and
     custom options. Findings are reported for `targets` (import paths; by default
     every file but the well-known types), and only targets take part in rules
     that compare files, as in buf. A target may be a tree's own copy of a
