@@ -4,7 +4,6 @@ from collections.abc import Collection, Mapping, Sequence
 
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
-from protoengine.collector import without_cycle_collection
 from protoengine.compiler import compile_sources, is_well_known
 from protoengine.findings import Finding
 from protoengine.lint.catalog import LINT_RULES
@@ -20,7 +19,6 @@ FILE_STATEMENTS = ((FILE_SYNTAX,), (FILE_EDITION,), (FILE_PACKAGE,))
 FILE_START = (1, 1, 1, 1)
 
 
-@without_cycle_collection
 def lint(
     files: Sequence[FileDescriptorProto], config: LintConfig | None = None, *, targets: Collection[str] | None = None
 ) -> list[Finding]:
