@@ -22,12 +22,14 @@ before a change and one after it sit side by side). Only 127.0.0.1 is contacted.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -116,14 +118,15 @@ def measure_command(argument: str) -> dict:
     return {"stack": list(settings.MIDDLEWARE), "us_per_request": best[FLOOR_PATH], "lookup": best[lookup]}
 
 
-def child_env() -> dict:
-    env = bench_registry.server_env()
-    env.update(
-        DATABASE_URL=DATABASE_URL,
-        REDIS_URL=REDIS_URL,
-        PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="bench-middleware-metrics-"),
-    )
-    return env
+@contextlib.contextmanager
+def child_env() -> Iterator[dict]:
+    """Yield the measuring child's environment: its database and Redis, and a metrics folder and git history of the
+    run's own (the seed's registrations commit to it), both removed afterwards."""
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-middleware-metrics-") as metrics,
+        bench_registry.history_of_its_own(bench_registry.server_env()) as env,
+    ):
+        yield {**env, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "PROMETHEUS_MULTIPROC_DIR": metrics}
 
 
 def rows_of(label: str, measured: dict) -> list[str]:
@@ -207,12 +210,12 @@ def main(argv=None) -> int:
     if options.in_django:
         print(json.dumps(measure_command(options.in_django)))
         return 0
-    env = child_env()
-    bench_registry.recreate_database(DATABASE_URL)
-    bench_registry.manage(env, "migrate", "--noinput")
-    bench_registry.manage(env, "ensure_admin")
-    seeded = bench_registry.run_in_django(env, "seed", 0)
-    measured = run_measurement(env, {**seeded, "requests": options.requests, "rounds": options.rounds})
+    with child_env() as env:
+        bench_registry.recreate_database(DATABASE_URL)
+        bench_registry.manage(env, "migrate", "--noinput")
+        bench_registry.manage(env, "ensure_admin")
+        seeded = bench_registry.run_in_django(env, "seed", 0)
+        measured = run_measurement(env, {**seeded, "requests": options.requests, "rounds": options.rounds})
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(markdown(options.label, measured, options))
     print(RESULTS.read_text())
