@@ -20,6 +20,8 @@ class RegistryError(Exception):
     fields: tuple[str, ...] = ()
     # True for errors that say the schema itself is unacceptable (counted by the validation-errors metric).
     is_schema_validation_error = False
+    # Seconds after which the same request may succeed (the answer's Retry-After); None when no wait helps.
+    retry_after: int | None = None
 
     def __init__(self, *arguments, details: list | None = None):
         if self.template is not None:
@@ -35,6 +37,10 @@ class RegistryError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+    def headers(self) -> dict[str, str]:
+        """Return the headers every answer of this error carries, whatever renders it (API, web page)."""
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
 
 class Unauthorized(RegistryError):

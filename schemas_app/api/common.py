@@ -101,10 +101,7 @@ def registry_exception_handler(error, context):
     if isinstance(error, RegistryError):
         if error.is_schema_validation_error:
             metrics.record_validation_error(error.error_code)
-        response = Response(error.as_dict(), status=error.status)
-        if getattr(error, "retry_after", None):
-            response["Retry-After"] = str(error.retry_after)
-        return response
+        return Response(error.as_dict(), status=error.status, headers=error.headers())
     # Django's own 404 and 403 mean what DRF's do; convert them as DRF's default handler would.
     if isinstance(error, Http404):
         error = exceptions.NotFound()

@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
@@ -87,9 +88,7 @@ def generate(request, subject):
             acting_user=request.user,
         )
     except RegistryError as error:
-        if _wants_json(request):
-            return JsonResponse(error.as_dict(), status=error.status)
-        return render(request, "ui/generation_refused.html", {"subject": found, "error": error}, status=error.status)
+        return _refused(request, found, error)
     if _wants_json(request):
         payload = {**job_payload(request, started.job), "cached": started.cached, "page_url": _job_page(started.job)}
         return JsonResponse(payload, status=200 if started.cached else 202)
@@ -113,6 +112,14 @@ LANGUAGE_MAX_LENGTH = 64
 
 def _job_page(job: GenerationJob) -> str:
     return reverse("ui-job", args=[job.pk])
+
+
+def _refused(request, found, error: RegistryError) -> HttpResponse:
+    """Answer a refused generation as the API answers the error: its status, body and headers (Retry-After)."""
+    if _wants_json(request):
+        return JsonResponse(error.as_dict(), status=error.status, headers=error.headers())
+    page = render_to_string("ui/generation_refused.html", {"subject": found, "error": error}, request=request)
+    return HttpResponse(page, status=error.status, headers=error.headers())
 
 
 def _wants_json(request) -> bool:

@@ -127,6 +127,21 @@ def test_a_generation_that_cannot_get_its_archives_row_answers_503_and_starts_no
     assert again.json()["cached"] is True
 
 
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_the_web_pages_generate_form_that_cannot_get_its_archives_row_answers_503_with_retry_after(
+    console, ticks, short_lock_waits, accept
+):
+    def generate():
+        return console.post("/ui/subjects/ticks-value/generate/", {"language": "python"}, HTTP_ACCEPT=accept)
+
+    assert generate().status_code in (302, 202)  # run at once (no broker): the archive is stored
+    response = while_locked(lambda: Artifact.objects.select_for_update().get(), generate)
+    assert response.status_code == 503, response.content
+    assert response["Content-Type"].startswith(accept)
+    assert response["Retry-After"] == "1"
+    assert GenerationJob.objects.count() == 1
+
+
 def test_a_database_error_that_is_a_bug_is_not_answered_as_retryable(owner):
     @audited
     def read_a_sequence_never_advanced(*, acting_user):
