@@ -89,6 +89,18 @@ def subject_deprecate(
     return _deprecate(versions, reason=reason, successor=successor, sunset=sunset, now=now, acting_user=acting_user)
 
 
+# What a deprecation writes; the rest of the row (deleted, disabled_at, the policy's warning) is others' to write.
+DEPRECATION_FIELDS = [
+    "state",
+    "deprecated_at",
+    "sunset_at",
+    "deprecation_reason",
+    "successor_subject",
+    "successor_version",
+    "deprecated_by",
+]
+
+
 def _deprecate(versions, *, reason, successor, sunset, now, acting_user) -> list[SubjectVersion]:
     now = now or timezone.now()
     successor_subject, successor_version = parse_successor(successor)
@@ -104,7 +116,7 @@ def _deprecate(versions, *, reason, successor, sunset, now, acting_user) -> list
         version.deprecation_reason = reason
         version.successor_subject, version.successor_version = successor_subject, successor_version
         version.deprecated_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
-        version.save()
+        version.save(update_fields=DEPRECATION_FIELDS)
         _notify_on_commit(version, "deprecated")
     return versions
 
@@ -119,16 +131,15 @@ def deprecation_policy_apply(*, now: datetime | None = None) -> PolicyRun:
     """Warn owners of versions whose grace period ended, and disable versions whose sunset came."""
     now = now or timezone.now()
     run = PolicyRun()
-    due = SubjectVersion.objects.select_related("subject__tenant", "created_by", "deprecated_by").filter(
+    due = SubjectVersion.objects.select_related("subject__tenant").filter(
         state=SubjectVersion.State.DEPRECATED, deleted=False
     )
-    for version in due.order_by("pk"):
+    for due_version in due.order_by("pk"):
         # Sealed at the end, as a service's entries are (`audited`): the chain's head is the last lock taken.
         with transaction.atomic(), sealed_together():
-            # Claim the row, so a second beat run at the same moment does nothing twice.
-            locked = SubjectVersion.objects.select_for_update(skip_locked=True).filter(pk=version.pk).first()
-            if locked is None or locked.state != SubjectVersion.State.DEPRECATED:
-                continue
+            version = _locked_for_the_policy(due_version)
+            if version is None:
+                continue  # deleted, or retired by a second beat run, since `due` was read
             label = f"{version.subject.name} v{version.version}"
             config = selectors.effective_config(tenant=version.subject.tenant, subject=version.subject.name)
             grace_end = version.deprecated_at + timedelta(days=config["deprecationGraceDays"])
@@ -144,6 +155,23 @@ def deprecation_policy_apply(*, now: datetime | None = None) -> PolicyRun:
                 _notify_on_commit(version, "grace-ended")
                 run.warned.append(label)
     return run
+
+
+def _locked_for_the_policy(due: SubjectVersion) -> SubjectVersion | None:
+    """Return the version read again under its subject's lock and its own, if it is still deprecated and live.
+
+    The subject's lock first, as every writer of its versions takes it (registration, deletes, deprecations):
+    a deprecation that read the version before the policy retired it waits, and sees it retired; the policy
+    judges the sunset and grace the last deprecation set, not those `due` read. A second beat run waits here
+    too and finds the step done.
+    """
+    subject_for_update(due.subject.tenant, due.subject.name)
+    return (
+        SubjectVersion.objects.select_related("subject__tenant", "created_by", "deprecated_by")
+        .select_for_update(of=("self",))
+        .filter(pk=due.pk, state=SubjectVersion.State.DEPRECATED, deleted=False)
+        .first()
+    )
 
 
 SUBJECTS = {

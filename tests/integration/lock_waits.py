@@ -1,8 +1,9 @@
-"""Waiting, in a test, until another connection's statement waits for a lock a test holds."""
+"""Waiting, in a test, until another connection's statement waits for a lock a test holds; holding a write meanwhile."""
 
+import threading
 import time
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 def a_writer_waits(timeout: float = 10) -> bool:
@@ -24,3 +25,39 @@ def wait_for_a_waiting_writer(never: str, timeout: float = 10) -> None:
     """Return once another backend of this database waits for a lock; fail with `never` after `timeout` seconds."""
     if not a_writer_waits(timeout):
         raise AssertionError(never)
+
+
+class HeldWrite(threading.Thread):
+    """Run `write` in a transaction on a connection of its own; commit once a request waits for one of its locks."""
+
+    def __init__(self, write):
+        super().__init__(daemon=True)
+        self.write = write
+        self.written = threading.Event()
+        self.request_waited = False
+        self.error: Exception | None = None
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                self.write()
+                self.written.set()
+                self.request_waited = a_writer_waits(timeout=5)
+        except Exception as error:
+            self.error = error
+        finally:
+            self.written.set()
+            connection.close()
+
+
+def while_held(write, request):
+    """Send `request` while `write` is held uncommitted; return its answer and the write, both finished."""
+    held = HeldWrite(write)
+    held.start()
+    assert held.written.wait(10)
+    assert held.error is None, held.error
+    try:
+        response = request()
+    finally:
+        held.join(30)
+    return response, held

@@ -4,53 +4,14 @@ A write is held uncommitted on a connection of its own while a request meets it;
 request waits for one of its locks (or after a few seconds, when the request never waits, as before these fixes).
 """
 
-import threading
-
 import pytest
-from django.db import connection, transaction
 
 from schemas_app import services
 from schemas_app.models import Schema, SubjectVersion, Tenant
 from tests.integration.api.helpers import TICK_V1, post, register
-from tests.integration.lock_waits import a_writer_waits
+from tests.integration.lock_waits import while_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class HeldWrite(threading.Thread):
-    """Run `write` in a transaction on a connection of its own; commit once a request waits for one of its locks."""
-
-    def __init__(self, write):
-        super().__init__(daemon=True)
-        self.write = write
-        self.written = threading.Event()
-        self.request_waited = False
-        self.error: Exception | None = None
-
-    def run(self):
-        try:
-            with transaction.atomic():
-                self.write()
-                self.written.set()
-                self.request_waited = a_writer_waits(timeout=5)
-        except Exception as error:
-            self.error = error
-        finally:
-            self.written.set()
-            connection.close()
-
-
-def while_held(write, request):
-    """Send `request` while `write` is held uncommitted; return its answer and the write, both finished."""
-    held = HeldWrite(write)
-    held.start()
-    assert held.written.wait(10)
-    assert held.error is None, held.error
-    try:
-        response = request()
-    finally:
-        held.join(30)
-    return response, held
 
 
 def default_tenant() -> Tenant:
