@@ -365,13 +365,13 @@ def _stored_schema(
     `same_schemas` are the rows holding this content (`_same_content_schemas`), oldest first.
     """
     if import_id is not None:
-        existing = _kept_schema(Schema.objects.filter(pk=import_id))
+        existing = kept_schema(Schema.objects.filter(pk=import_id))
         if existing is not None:
             if existing.fingerprint not in prepared.same_schema_fingerprints:
                 raise OperationNotPermitted(f"Overwrite new schema with id {import_id} is not permitted.")
             return existing, False
     elif same_schemas:
-        kept = _kept_schema(same_schemas)
+        kept = kept_schema(same_schemas)
         if kept is not None:
             return kept, False
         # A purge deleted every row holding this content since it was looked up: store it again.
@@ -405,7 +405,7 @@ def _stored_schema(
     return schema, created
 
 
-def _kept_schema(schemas) -> Schema | None:
+def kept_schema(schemas) -> Schema | None:
     """Return the oldest of these schema rows that still exists, locked so that no purge deletes it before commit.
 
     The lock is the one the new version's foreign key takes anyway (FOR KEY SHARE), taken before the version
@@ -454,7 +454,7 @@ def _purge_orphaned_schemas(schema_ids: set[int], *, acting_user) -> None:
     """
     # Locked (in id order) before versions using them are looked for, in a statement of its own so that the look
     # sees whatever committed while this waited: a registration reusing one of these rows locks it too
-    # (`_kept_schema`), so its version is either seen here (the row stays) or never written to a deleted row.
+    # (`kept_schema`), so its version is either seen here (the row stays) or never written to a deleted row.
     locked = Schema.objects.select_for_update().filter(pk__in=schema_ids).order_by("pk").values_list("pk", flat=True)
     orphans = list(_pointed_at_by_nothing(Schema.objects.filter(pk__in=list(locked))))
     if not orphans:

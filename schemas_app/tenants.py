@@ -15,8 +15,9 @@ from schemas_app import access, selectors
 from schemas_app import cache as registry_cache
 from schemas_app.auditing import audited
 from schemas_app.errors import InvalidRequest, InvalidSchema, InvalidTenantConfig, TenantNotFound
-from schemas_app.models import SubjectVersion, Tenant, TenantConfig
+from schemas_app.models import Schema, SubjectVersion, Tenant, TenantConfig
 from schemas_app.preparation import compile_stored
+from schemas_app.services import kept_schema
 
 CONFIG_SUBJECT = "system/config.proto"
 CONFIG_MESSAGE = "system.v1.TenantConfig"
@@ -128,13 +129,27 @@ def tenant_config_update(
     *, tenant: Tenant, config: dict, blocking_lint_rules: list[str] | None = None, acting_user
 ) -> TenantConfig:
     """Validate and store the tenant's configuration (and, when given, the lint rules it makes blocking)."""
-    normalized, schema_id = validated_config(tenant=tenant, config=config)
+    normalized, schema_id = _validated_against_a_kept_schema(tenant=tenant, config=config)
     row, _ = TenantConfig.objects.select_for_update().get_or_create(tenant=tenant)
     row.config, row.schema_id = normalized, schema_id
     if blocking_lint_rules is not None:
         row.blocking_lint_rules = sorted({str(rule).upper() for rule in blocking_lint_rules})
     row.save()
     return row
+
+
+def _validated_against_a_kept_schema(*, tenant: Tenant, config: dict) -> tuple[dict, int]:
+    """Return `validated_config`'s answer, its schema row locked so that no purge deletes it before commit.
+
+    Locked as a registration locks a schema it reuses (`services.kept_schema`): a purge of the configuration's
+    subject then waits, and keeps the row this configuration points at. When a soft delete and a purge of the
+    version it was read from committed meanwhile, the configuration is checked again against the latest version
+    left, or answered as when system/config.proto is missing. (Each round follows a purge of the version it read.)
+    """
+    normalized, schema_id = validated_config(tenant=tenant, config=config)
+    while kept_schema(Schema.objects.filter(pk=schema_id)) is None:
+        normalized, schema_id = validated_config(tenant=tenant, config=config)
+    return normalized, schema_id
 
 
 @audited

@@ -10,8 +10,10 @@ import pytest
 from django.db import connection
 from django.db.models import ForeignObjectRel
 
+from schemas_app import services
 from schemas_app.models import Schema, SchemaReference, Tenant, TenantConfig
 from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, register
+from tests.integration.lock_waits import while_held
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +91,57 @@ def test_every_foreign_key_to_the_schema_table_is_a_relation_the_purge_looks_at(
         in_the_database = {table for (table,) in cursor.fetchall()}
     relations = [field for field in Schema._meta.get_fields(include_hidden=True) if isinstance(field, ForeignObjectRel)]
     assert in_the_database == {relation.related_model._meta.db_table for relation in relations}
+
+
+CONFIG_PROTO_V2 = CONFIG_PROTO.replace(
+    "  int32 max_open_orders = 2;\n", "  int32 max_open_orders = 2;\n  string desk = 3;\n"
+)
+
+
+def purge_config_version(number: int, owner):
+    """Soft-delete and then purge one version of system/config.proto, in the caller's transaction."""
+    tenant = Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
+    for permanent in (False, True):
+        services.subject_version_delete(
+            tenant=tenant, subject_name="system/config.proto", version=number, permanent=permanent, acting_user=owner
+        )
+
+
+def put_acme_config(client):
+    return client.put(
+        "/tenants/acme/config", data=json.dumps({"config": {"maxOpenOrders": 5}}), content_type="application/json"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tenant_config_validated_against_a_schema_a_purge_is_deleting_answers_that_none_is_registered(
+    api, admin, owner
+):
+    register(api, CONFIG_SUBJECT, CONFIG_PROTO)
+    Tenant.objects.create(slug="acme", name="Acme")
+
+    response, purge_held = while_held(lambda: purge_config_version(1, owner), lambda: put_acme_config(admin))
+
+    assert purge_held.error is None, purge_held.error
+    assert purge_held.request_waited
+    assert response.status_code == 422, response.content
+    assert response.json()["error_code"] == 42220
+    assert "system/config.proto is not registered" in response.json()["message"]
+    assert not TenantConfig.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tenant_config_validated_against_a_version_a_purge_is_deleting_is_stored_against_the_one_left(
+    api, admin, owner
+):
+    first = register(api, CONFIG_SUBJECT, CONFIG_PROTO).json()["id"]
+    second = register(api, CONFIG_SUBJECT, CONFIG_PROTO_V2).json()["id"]
+    Tenant.objects.create(slug="acme", name="Acme")
+
+    response, purge_held = while_held(lambda: purge_config_version(2, owner), lambda: put_acme_config(admin))
+
+    assert purge_held.error is None, purge_held.error
+    assert purge_held.request_waited
+    assert response.status_code == 200, response.content
+    assert TenantConfig.objects.get(tenant__slug="acme").schema_id == first
+    assert not Schema.objects.filter(pk=second).exists()
