@@ -8,27 +8,23 @@ keeps its model, so a set compared, linted and printed in one registration is in
 once, and an earlier version kept in a cache is never indexed again.
 
 The element index (`DescriptorModel.elements`) is the one tree of the set's
-declarations that breaking, Confluent's SchemaDiff and lint read: each file's top-level
+declarations that breaking and Confluent's SchemaDiff both read: each file's top-level
 messages, enums, services and extensions by full name, and below a message its nested
 types, fields by number and oneofs, below an enum its values, below a service its
 methods, each element with its descriptor, file, source path, full name and parent.
 Everything below the top level is wrapped on first need and kept, so a comparison that
-looks only at the messages that changed never wraps the rest. Lint reads a file's
-`contents` (every declaration of the file by kind, nested ones included, the same
-element objects) and its `imports`, with comments and places from the file's finder.
+looks only at the messages that changed never wraps the rest.
 """
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from functools import cached_property
-from posixpath import dirname
 
 from google.protobuf.descriptor_pb2 import DescriptorProto, FieldDescriptorProto, FileDescriptorProto
 
 from protoengine.compiler import is_well_known
 from protoengine.locations import (
     ENUM_VALUE,
-    FILE_DEPENDENCY,
     FILE_ENUM_TYPE,
     FILE_EXTENSION,
     FILE_MESSAGE_TYPE,
@@ -37,10 +33,8 @@ from protoengine.locations import (
     MESSAGE_EXTENSION,
     MESSAGE_FIELD,
     MESSAGE_NESTED_TYPE,
-    MESSAGE_ONEOF_DECL,
     SERVICE_METHOD,
     PositionFinder,
-    SourceIndex,
 )
 
 # What a file declares, by kind, each by its name inside the file with its source path.
@@ -48,8 +42,6 @@ Declarations = dict[str, dict[str, tuple[int, ...]]]
 
 # (file path, start line, start column, end line, end column); the numbers are 0 when the source has no location.
 Place = tuple[str, int, int, int, int]
-# Every named descriptor (message, field, oneof, enum, value, service, method) keeps its name in field 1.
-NAME = 1
 
 
 class DescriptorModel:
@@ -262,10 +254,6 @@ class FileElement:
         self.package = proto.package
         self.syntax = proto.syntax or "proto2"
         self.parent = None
-        # The root of every source path in the file: a declaration's path starts from here.
-        self.path: tuple[int, ...] = ()
-        # Per-file results that several lint checks share (used imports, ...), computed on first need.
-        self.memo: dict[str, object] = {}
         self._finder: PositionFinder | None = None
         self._declared: dict[str, dict] = {}
         options = proto.options
@@ -297,45 +285,6 @@ class FileElement:
     @property
     def options(self):
         return self.proto.options if self.proto.HasField("options") else None
-
-    @property
-    def file(self) -> "FileElement":
-        """Return the file itself: a file is the element of lint's file rules, and every element has a file."""
-        return self
-
-    @property
-    def directory(self) -> str:
-        """Return the directory of the file's import path; buf's directory of a file at the root is "."."""
-        return dirname(self.name) or "."
-
-    @property
-    def workspace(self):
-        """Return which file of the set declares each type and extension (lint's import rules)."""
-        return self.model.workspace
-
-    @_kept
-    def index(self) -> SourceIndex:
-        """Return the file's positions and comments, read through the set's one finder of the file."""
-        return SourceIndex(self.proto, self.finder)
-
-    def leading_comment(self, path: tuple[int, ...]) -> str:
-        """Return only the leading comment of an element: buf's COMMENT_* rules ignore trailing ones."""
-        return self.index.leading_comment(path)
-
-    @_kept
-    def imports(self) -> tuple["ImportElement", ...]:
-        """Return the file's `import` statements in order."""
-        proto = self.proto
-        public, weak = set(proto.public_dependency), set(proto.weak_dependency)
-        return tuple(
-            ImportElement(self, index, name, index in public, index in weak)
-            for index, name in enumerate(proto.dependency)
-        )
-
-    @_kept
-    def contents(self) -> "Contents":
-        """Return every declaration of the file, nested ones included, by kind: the elements lint's rules read."""
-        return Contents(self)
 
     @property
     def finder(self) -> PositionFinder:
@@ -383,14 +332,7 @@ class FileElement:
 
 
 class Element:
-    """One declaration: its descriptor, its file, its source path, its full name and what declares it.
-
-    Slots, not a dict, for the kinds a set has thousands of (fields, enum values): every one is
-    kept with the set once lint has read it. Messages, enums and services keep a dict for what
-    they work out on first need.
-    """
-
-    __slots__ = ("proto", "file", "path", "full_name", "parent", "name")
+    """One declaration: its descriptor, its file, its source path, its full name and what declares it."""
 
     def __init__(self, proto, file: FileElement, path: tuple[int, ...], full_name: str, parent):
         self.proto = proto
@@ -398,13 +340,10 @@ class Element:
         self.path = path
         self.full_name = full_name
         self.parent = parent
-        # Read once: lint's rules read names many times, and protobuf makes a new string on every read.
-        self.name: str = proto.name
 
     @property
-    def name_path(self) -> tuple[int, ...]:
-        """Return the source path of the element's name."""
-        return self.path + (NAME,)
+    def name(self) -> str:
+        return self.proto.name
 
     @property
     def local_name(self) -> str:
@@ -437,10 +376,6 @@ class MessageElement(Element):
             return self.context + (_features_bytes(self.proto.options),)
         return self.context
 
-    @property
-    def is_top_level(self) -> bool:
-        return self.parent is self.file
-
     @_kept
     def is_map_entry(self) -> bool:
         proto = self.proto
@@ -451,16 +386,9 @@ class MessageElement(Element):
         """Return the source path of the map field this entry message was generated for."""
         if not self.is_map_entry:
             return None
-        return self.parent.path + (MESSAGE_FIELD, self.parent.fields_by_type_name[f".{self.full_name}"])
-
-    @_kept
-    def fields_by_type_name(self) -> dict[str, int]:
-        """Return the index of the first field naming each message or enum type (how a map entry finds its map)."""
-        found: dict[str, int] = {}
-        for index, field in enumerate(self.proto.field):
-            if field.type_name:
-                found.setdefault(field.type_name, index)
-        return found
+        type_name = f".{self.full_name}"
+        index = next(index for index, field in enumerate(self.parent.proto.field) if field.type_name == type_name)
+        return self.parent.path + (MESSAGE_FIELD, index)
 
     @property
     def map_field(self) -> FieldDescriptorProto:
@@ -521,24 +449,12 @@ class MessageElement(Element):
     @_kept
     def fields(self) -> dict[int, "FieldElement"]:
         """Return every field by number, in declaration order: the same elements `field` returns."""
-        protos = self.proto.field
-        if not protos:
-            return {}
-        # Lint reads every field of a set: what all fields of the message share is worked out once.
-        wrapped, found, file, scope = self._wrapped, {}, self.file, self.full_name + "."
-        entry_path = self.map_field_path if self.is_map_entry else None
-        prefix = self.path + (MESSAGE_FIELD,)
-        oneof_of = self.oneof_of if self.proto.oneof_decl else _no_oneof
-        for index, proto in enumerate(protos):
-            number = proto.number
-            element = wrapped.get(number)
+        wrapped, found = self._wrapped, {}
+        for index, proto in enumerate(self.proto.field):
+            element = wrapped.get(proto.number)
             if element is None:
-                name = proto.name
-                element = FieldElement(
-                    proto, file, entry_path or prefix + (index,), scope + name, self, oneof_of(proto), name
-                )
-                wrapped[number] = element
-            found[number] = element
+                element = wrapped[proto.number] = self._wrap(index, proto)
+            found[proto.number] = element
         return found
 
     def _wrap(self, index: int, proto: FieldDescriptorProto) -> "FieldElement":
@@ -565,47 +481,22 @@ class MessageElement(Element):
             oneof.name: index for index, oneof in enumerate(self.proto.oneof_decl) if index not in self.synthetic_oneofs
         }
 
-    @_kept
-    def oneof_elements(self) -> tuple["OneofElement", ...]:
-        """Return every oneof in declaration order, synthetic ones included (they say so)."""
-        synthetic = self.synthetic_oneofs
-        return tuple(
-            OneofElement(
-                proto,
-                self.file,
-                self.path + (MESSAGE_ONEOF_DECL, index),
-                f"{self.full_name}.{proto.name}",
-                self,
-                index in synthetic,
-            )
-            for index, proto in enumerate(self.proto.oneof_decl)
-        )
-
 
 class FieldElement(Element):
     """A message field or an extension; `parent` is the message (or file) that declares it."""
 
-    __slots__ = ("oneof",)
-
-    def __init__(self, proto: FieldDescriptorProto, file, path, full_name, parent, oneof=None, name=None):
+    def __init__(self, proto: FieldDescriptorProto, file, path, full_name, parent, oneof=None):
         # Assigned here rather than through super(): a large set has thousands of fields.
         self.proto = proto
         self.file = file
         self.path = path
         self.full_name = full_name
         self.parent = parent
-        self.name = proto.name if name is None else name
         self.oneof = oneof
 
     @property
     def number(self) -> int:
         return self.proto.number
-
-    @property
-    def message(self) -> "MessageElement | None":
-        """Return the message whose body declares the field (an extension's too); None at the top of a file."""
-        parent = self.parent
-        return parent if isinstance(parent, MessageElement) else None
 
     @property
     def is_extension(self) -> bool:
@@ -652,17 +543,13 @@ class EnumElement(Element):
     def values(self) -> dict[int, list["EnumValueElement"]]:
         """Return the values by number; aliases share a number."""
         values: dict[int, list[EnumValueElement]] = defaultdict(list)
-        for value in self.values_in_order:
-            values[value.proto.number].append(value)
+        for index, proto in enumerate(self.proto.value):
+            values[proto.number].append(
+                EnumValueElement(
+                    proto, self.file, self.path + (ENUM_VALUE, index), f"{self.full_name}.{proto.name}", self
+                )
+            )
         return dict(values)
-
-    @_kept
-    def values_in_order(self) -> tuple["EnumValueElement", ...]:
-        """Return the values in declaration order: the same elements `values` groups by number."""
-        return tuple(
-            EnumValueElement(proto, self.file, self.path + (ENUM_VALUE, index), f"{self.full_name}.{proto.name}", self)
-            for index, proto in enumerate(self.proto.value)
-        )
 
     @property
     def default_number(self) -> int:
@@ -671,7 +558,7 @@ class EnumElement(Element):
 
 
 class EnumValueElement(Element):
-    __slots__ = ()
+    pass
 
 
 class ServiceElement(Element):
@@ -687,78 +574,7 @@ class ServiceElement(Element):
 
 
 class MethodElement(Element):
-    __slots__ = ()
-
-
-class OneofElement(Element):
-    __slots__ = ("is_synthetic",)
-
-    def __init__(self, proto, file, path, full_name, parent, is_synthetic: bool):
-        super().__init__(proto, file, path, full_name, parent)
-        # proto3 `optional` fields live in a oneof protoc invents; no one named it.
-        self.is_synthetic = is_synthetic
-
-
-class ImportElement:
-    """One `import` statement of a file; its `name` is the imported path."""
-
-    __slots__ = ("file", "path", "name", "index", "is_public", "is_weak", "parent")
-
-    def __init__(self, file: FileElement, index: int, name: str, is_public: bool, is_weak: bool):
-        self.file = file
-        self.path = (FILE_DEPENDENCY, index)
-        self.name = name
-        self.index = index
-        self.is_public = is_public
-        self.is_weak = is_weak
-        self.parent = file
-
-
-class Contents:
-    """Every declaration of one file by kind, nested ones included, each in declaration order.
-
-    Read from the file's element tree (the same objects breaking reads), in one walk
-    per file: a message comes before its fields, extensions, oneofs, nested enums
-    and nested messages; the file's own enums, extensions and services follow.
-    """
-
-    __slots__ = ("messages", "fields", "oneofs", "enums", "enum_values", "services", "methods")
-
-    def __init__(self, file: FileElement):
-        self.messages: list[MessageElement] = []
-        self.fields: list[FieldElement] = []
-        self.oneofs: list[OneofElement] = []
-        self.enums: list[EnumElement] = []
-        self.enum_values: list[EnumValueElement] = []
-        self._add_messages(file.messages.values())
-        self._add_enums(file.enums.values())
-        self.fields += file.extensions.values()
-        self.services: list[ServiceElement] = list(file.services.values())
-        self.methods: list[MethodElement] = [method for service in self.services for method in service.methods.values()]
-
-    def _add_messages(self, messages: Iterable[MessageElement]) -> None:
-        for message in messages:
-            self.messages.append(message)
-            self.fields += message.fields.values()
-            proto = message.proto
-            if proto.extension:
-                self.fields += message.extensions.values()
-            if proto.oneof_decl:
-                self.oneofs += message.oneof_elements
-            if proto.enum_type:
-                self._add_enums(message.enums.values())
-            if proto.nested_type:
-                self._add_messages(message.messages.values())
-
-    def _add_enums(self, enums: Iterable[EnumElement]) -> None:
-        for enum in enums:
-            self.enums.append(enum)
-            self.enum_values += enum.values_in_order
-
-
-def _no_oneof(field: FieldDescriptorProto) -> None:
-    """Return None: the oneof of every field of a message that declares none."""
-    return None
+    pass
 
 
 def _features_bytes(options) -> bytes:

@@ -4,14 +4,15 @@ from collections.abc import Collection, Mapping, Sequence
 
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
+from protoengine.collector import without_cycle_collection
 from protoengine.compiler import compile_sources, is_well_known
 from protoengine.findings import Finding
 from protoengine.lint.catalog import LINT_RULES
 from protoengine.lint.comments import IGNORE_MARK, ignored_rules
 from protoengine.lint.config import LintConfig
-from protoengine.lint.model import LintRule, Problem, elements_of, problems
+from protoengine.lint.model import LintFile, LintRule, Problem, elements_of, problems
 from protoengine.locations import FILE_EDITION, FILE_PACKAGE, FILE_SYNTAX
-from protoengine.model import FileElement, model_of
+from protoengine.model import model_of
 
 # A comment on the syntax, edition or package statement speaks for the whole file.
 FILE_STATEMENTS = ((FILE_SYNTAX,), (FILE_EDITION,), (FILE_PACKAGE,))
@@ -19,34 +20,37 @@ FILE_STATEMENTS = ((FILE_SYNTAX,), (FILE_EDITION,), (FILE_PACKAGE,))
 FILE_START = (1, 1, 1, 1)
 
 
+@without_cycle_collection
 def lint(
     files: Sequence[FileDescriptorProto], config: LintConfig | None = None, *, targets: Collection[str] | None = None
 ) -> list[Finding]:
     """Lint compiled files and return the findings sorted by path, line and column.
 
-    `files` is a compiled set or a sequence of files. The rules read the set
-    model's elements: the objects a breaking check of the set reads, built once
-    and kept with the set (a plain sequence gets a model of its own). It may
-    include dependencies and well-known types: they resolve imports and
+    `files` is a sequence of files or a compiled set (whose model is then shared).
+    It may include dependencies and well-known types: they resolve imports and
     custom options. Findings are reported for `targets` (import paths; by default
     every file but the well-known types), and only targets take part in rules
     that compare files, as in buf. A target may be a tree's own copy of a
     well-known file: buf lints those too.
     """
     config = config or LintConfig()
-    model = model_of(files)
+    model = model_of(files)  # a compiled set lends its model: workspace tables and position finders
     chosen = [
-        model.file_element(file)
-        for file in model.files
-        if (not is_well_known(file.name) if targets is None else file.name in targets)
+        file for file in model.files if (not is_well_known(file.name) if targets is None else file.name in targets)
     ]
+    # The set's workspace tables and position finders are its model's; the elements are this run's own.
+    lint_files = [LintFile(file, model.workspace, finder=model.finder(file)) for file in chosen]
     rules = [LINT_RULES[rule_id] for rule_id in sorted(config.rule_ids)]
     findings: set[Finding] = set()
-    for rule in rules:
-        for problem in _run(rule, chosen, config):
-            finding = _finding(rule, problem, config)
-            if finding is not None:
-                findings.add(finding)
+    try:
+        for rule in rules:
+            for problem in _run(rule, lint_files, config):
+                finding = _finding(rule, problem, config)
+                if finding is not None:
+                    findings.add(finding)
+    finally:
+        for lint_file in lint_files:
+            lint_file.release()
     return sorted(findings)
 
 
@@ -56,7 +60,7 @@ def lint_sources(sources: Mapping[str, str | bytes], config: LintConfig | None =
     return lint(compiled, config, targets=set(sources))
 
 
-def _run(rule: LintRule, files: list[FileElement], config: LintConfig):
+def _run(rule: LintRule, files: list[LintFile], config: LintConfig):
     if rule.scope == "files":
         yield from problems(rule.check(files, config))
         return
@@ -93,7 +97,7 @@ def _silenced(rule_id: str, problem: Problem) -> bool:
     paths = {*_enclosing(problem.source_path), *_enclosing(element.path)}
     if element.parent is not None:
         paths.update(_enclosing(element.parent.path))
-    if isinstance(element, FileElement):
+    if element.kind == "file":
         paths.update(FILE_STATEMENTS)
     return any(rule_id in ignored_rules(index.comment(path)) for path in paths)
 

@@ -10,12 +10,11 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from posixpath import basename, splitext
 
-from protoengine.lint.model import LintRule, Problem
+from protoengine.lint.model import Import, LintFile, LintRule, Method, Problem
 from protoengine.lint.naming import to_lower_snake_case
 from protoengine.lint.rules import EMPTY, FROM_BASIC, FROM_MINIMAL, ONLY_STANDARD
 from protoengine.lint.workspace import FIRST_EXTENSION_NUMBER
 from protoengine.locations import FILE_OPTIONS, FILE_PACKAGE, FILE_SYNTAX
-from protoengine.model import FileElement, ImportElement, MethodElement
 from protoengine.quoting import go_quote
 from protoengine.wire import LENGTH_DELIMITED, WireFormatError, field_numbers, iter_fields
 
@@ -34,13 +33,13 @@ def package_version(package: str) -> str | None:
     return None
 
 
-def check_package_defined(file: FileElement, config) -> Problem | None:
+def check_package_defined(file: LintFile, config) -> Problem | None:
     if not file.package:
         return Problem(file, "Files must have a package defined.")
     return None
 
 
-def check_package_directory_match(file: FileElement, config) -> Problem | None:
+def check_package_directory_match(file: LintFile, config) -> Problem | None:
     if not file.package:
         return None
     expected = file.package.replace(".", "/")
@@ -54,7 +53,7 @@ def check_package_directory_match(file: FileElement, config) -> Problem | None:
     return None
 
 
-def check_package_lower_snake_case(file: FileElement, config) -> Problem | None:
+def check_package_lower_snake_case(file: LintFile, config) -> Problem | None:
     expected = ".".join(to_lower_snake_case(part) for part in file.package.split("."))
     if file.package and file.package != expected:
         return Problem(
@@ -63,7 +62,7 @@ def check_package_lower_snake_case(file: FileElement, config) -> Problem | None:
     return None
 
 
-def check_package_version_suffix(file: FileElement, config) -> Problem | None:
+def check_package_version_suffix(file: LintFile, config) -> Problem | None:
     if file.package and package_version(file.package) is None:
         return Problem(
             file,
@@ -74,7 +73,7 @@ def check_package_version_suffix(file: FileElement, config) -> Problem | None:
     return None
 
 
-def check_file_lower_snake_case(file: FileElement, config) -> Problem | None:
+def check_file_lower_snake_case(file: LintFile, config) -> Problem | None:
     stem, extension = splitext(basename(file.name))
     expected = to_lower_snake_case(stem)
     if stem != expected:
@@ -85,7 +84,7 @@ def check_file_lower_snake_case(file: FileElement, config) -> Problem | None:
     return None
 
 
-def check_syntax_specified(file: FileElement, config) -> Problem | None:
+def check_syntax_specified(file: LintFile, config) -> Problem | None:
     # protoc leaves `syntax` empty for proto2 whether or not it was written; only the source info tells.
     if not file.proto.syntax and file.index.position((FILE_SYNTAX,)) == (0, 0):
         return Problem(
@@ -95,19 +94,19 @@ def check_syntax_specified(file: FileElement, config) -> Problem | None:
     return None
 
 
-def check_import_no_public(entry: ImportElement, config) -> Problem | None:
+def check_import_no_public(entry: Import, config) -> Problem | None:
     if entry.is_public:
         return Problem(entry, f'Import "{entry.name}" must not be public.')
     return None
 
 
-def check_import_no_weak(entry: ImportElement, config) -> Problem | None:
+def check_import_no_weak(entry: Import, config) -> Problem | None:
     if entry.is_weak:
         return Problem(entry, f'Import "{entry.name}" must not be weak.')
     return None
 
 
-def check_import_used(entry: ImportElement, config) -> Problem | None:
+def check_import_used(entry: Import, config) -> Problem | None:
     # A public import re-exports for the importer's importers; whether this file uses it does not matter.
     # An imported file that was not handed to lint cannot be judged: unknown is not unused.
     workspace = entry.file.workspace
@@ -120,21 +119,20 @@ def check_import_used(entry: ImportElement, config) -> Problem | None:
     return Problem(entry, f'Import "{entry.name}" is unused.')
 
 
-def _needs(entry: ImportElement, used: set[str], exported: set[str]) -> bool:
+def _needs(entry: Import, used: set[str], exported: set[str]) -> bool:
     """Tell whether a used file is reached through this import (the imported file or one it re-exports)."""
     # A file this one imports itself is used through that import: another import re-exporting it is not, as in buf.
     imported = set(entry.file.proto.dependency)
     return any(name in exported and (name == entry.name or name not in imported) for name in used)
 
 
-def _type_files(file: FileElement) -> set[str]:
+def _type_files(file: LintFile) -> set[str]:
     """Return the files declaring the types this file's fields, extensions and methods name."""
     if "type_files" not in file.memo:
         # Every field of the file is read here: one set built in one pass, extendees only of extensions.
-        contents = file.contents
-        names = {field.proto.type_name for field in contents.fields}
-        names.update(field.proto.extendee for field in contents.fields if field.is_extension)
-        for method in contents.methods:
+        names = {field.proto.type_name for field in file.fields}
+        names.update(field.proto.extendee for field in file.fields if field.is_extension)
+        for method in file.methods:
             names.add(method.proto.input_type)
             names.add(method.proto.output_type)
         declaring = file.workspace.declaring_file
@@ -142,7 +140,7 @@ def _type_files(file: FileElement) -> set[str]:
     return file.memo["type_files"]
 
 
-def _option_files(file: FileElement) -> set[str]:
+def _option_files(file: LintFile) -> set[str]:
     """Return the files declaring the custom options this file sets, such as (registry.v1.pii)."""
     if "option_files" not in file.memo:
         declaring = file.workspace.extension_file
@@ -152,23 +150,22 @@ def _option_files(file: FileElement) -> set[str]:
     return file.memo["option_files"]
 
 
-def _all_options(file: FileElement) -> Iterator:
+def _all_options(file: LintFile) -> Iterator:
     if file.proto.HasField("options"):
         yield file.proto.options
-    contents = file.contents
     for elements in (
-        contents.messages,
-        contents.fields,
-        contents.oneofs,
-        contents.enums,
-        contents.enum_values,
-        contents.services,
-        contents.methods,
+        file.messages,
+        file.fields,
+        file.oneofs,
+        file.enums,
+        file.enum_values,
+        file.services,
+        file.methods,
     ):
         for element in elements:
             if element.proto.HasField("options"):
                 yield element.proto.options
-    for message in contents.messages:
+    for message in file.messages:
         for extension_range in message.proto.extension_range:
             if extension_range.HasField("options"):
                 yield extension_range.options
@@ -193,16 +190,16 @@ def _features_number(options) -> int | None:
     return None if field is None else field.number
 
 
-def _by_package(files: Sequence[FileElement]) -> dict[str, list[FileElement]]:
+def _by_package(files: Sequence[LintFile]) -> dict[str, list[LintFile]]:
     # Files without a package make a group of their own (package ""), as in buf.
-    groups: dict[str, list[FileElement]] = defaultdict(list)
+    groups: dict[str, list[LintFile]] = defaultdict(list)
     for file in files:
         groups[file.package].append(file)
     return groups
 
 
-def check_directory_same_package(files: Sequence[FileElement], config) -> Iterator[Problem]:
-    by_directory: dict[str, list[FileElement]] = defaultdict(list)
+def check_directory_same_package(files: Sequence[LintFile], config) -> Iterator[Problem]:
+    by_directory: dict[str, list[LintFile]] = defaultdict(list)
     for file in files:
         by_directory[file.directory].append(file)
     for directory, members in by_directory.items():
@@ -220,7 +217,7 @@ def check_directory_same_package(files: Sequence[FileElement], config) -> Iterat
             yield Problem(file, f'{subject} detected within directory "{directory}".', PACKAGE_AT)
 
 
-def check_package_same_directory(files: Sequence[FileElement], config) -> Iterator[Problem]:
+def check_package_same_directory(files: Sequence[LintFile], config) -> Iterator[Problem]:
     for package, members in _by_package(files).items():
         directories = sorted({file.directory for file in members})
         if len(directories) > 1:
@@ -235,7 +232,7 @@ def check_package_same_directory(files: Sequence[FileElement], config) -> Iterat
 def _same_option_rule(option: str, number: int):
     """Build a PACKAGE_SAME_* check: every file of a package sets the file option to one value."""
 
-    def check(files: Sequence[FileElement], config) -> Iterator[Problem]:
+    def check(files: Sequence[LintFile], config) -> Iterator[Problem]:
         for package, members in _by_package(files).items():
             values = {_file_option(file, option) for file in members}
             if len(values) < 2:
@@ -257,7 +254,7 @@ def _same_option_rule(option: str, number: int):
     return check
 
 
-def _file_option(file: FileElement, option: str) -> str:
+def _file_option(file: LintFile, option: str) -> str:
     options = file.proto.options
     if not options.HasField(option):
         return ""  # buf counts an unset option as no value, even java_multiple_files (not as false)
@@ -265,7 +262,7 @@ def _file_option(file: FileElement, option: str) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 
-def check_package_no_import_cycle(files: Sequence[FileElement], config) -> Iterator[Problem]:
+def check_package_no_import_cycle(files: Sequence[LintFile], config) -> Iterator[Problem]:
     if not files:
         return
     workspace = files[0].workspace
@@ -351,11 +348,11 @@ def _path(graph: dict[str, set[str]], start: str, goal: str) -> list[str]:
     return path[::-1]
 
 
-def check_rpc_request_response_unique(files: Sequence[FileElement], config) -> Iterator[Problem]:
-    methods = [method for file in files for method in file.contents.methods]
+def check_rpc_request_response_unique(files: Sequence[LintFile], config) -> Iterator[Problem]:
+    methods = [method for file in files for method in file.methods]
     allow_requests = config.rpc_allow_google_protobuf_empty_requests
     allow_responses = config.rpc_allow_google_protobuf_empty_responses
-    users: dict[str, list[MethodElement]] = defaultdict(list)
+    users: dict[str, list[Method]] = defaultdict(list)
     for method in methods:
         request, response = _request(method), _response(method)
         if (
@@ -382,16 +379,16 @@ def check_rpc_request_response_unique(files: Sequence[FileElement], config) -> I
             yield from _shared_empty([m for m in sharing if _response(m) == EMPTY], "response")
 
 
-def _shared_empty(methods: list[MethodElement], role: str) -> Iterator[Problem]:
+def _shared_empty(methods: list[Method], role: str) -> Iterator[Problem]:
     if len(methods) > 1:
         yield from (Problem(method, f'"{EMPTY}" is used as the {role} for multiple RPCs.') for method in methods)
 
 
-def _request(method: MethodElement) -> str:
+def _request(method: Method) -> str:
     return method.proto.input_type.lstrip(".")
 
 
-def _response(method: MethodElement) -> str:
+def _response(method: Method) -> str:
     return method.proto.output_type.lstrip(".")
 
 

@@ -25,10 +25,9 @@ from __future__ import annotations
 from google.protobuf.descriptor_pb2 import FieldDescriptorProto
 
 from protoengine.lint.comments import says_deprecated
-from protoengine.lint.model import LintRule, Problem
+from protoengine.lint.model import Field, LintRule, Message, Problem
 from protoengine.lint.naming import split_words
 from protoengine.locations import FIELD_TYPE
-from protoengine.model import FieldElement, MessageElement
 from protoengine.wire import WireFormatError, last_varint
 
 GOVERNANCE = "GOVERNANCE"
@@ -48,11 +47,11 @@ def in_tenant_package(package: str, tenant_packages) -> bool:
     return any(package == prefix or package.startswith(prefix + ".") for prefix in tenant_packages)
 
 
-def check_message_tenant_id(message: MessageElement, config) -> Problem | None:
+def check_message_tenant_id(message: Message, config) -> Problem | None:
     package = message.file.package
     if not message.is_top_level or not in_tenant_package(package, config.tenant_packages):
         return None
-    for field in message.fields.values():
+    for field in message.fields:
         if field.name == TENANT_FIELD:
             if (
                 field.proto.type == FieldDescriptorProto.TYPE_STRING
@@ -144,13 +143,13 @@ class PersonalFields:
         return None
 
 
-def _described(field: FieldElement) -> str:
+def _described(field: Field) -> str:
     if field.message is None:
         return f'Extension "{field.name}"'
     return f'Field "{field.name}" on message "{field.message.name}"'
 
 
-def check_field_pii_annotated(field: FieldElement, config) -> Problem | None:
+def check_field_pii_annotated(field: Field, config) -> Problem | None:
     message = field.message
     reason = config.personal_fields.match(field.name, message.name if message else None)
     if (
@@ -188,10 +187,9 @@ def field_governance_options(proto: FieldDescriptorProto) -> tuple[int | None, i
         return None, None
 
 
-def check_field_deprecated_marked(field: FieldElement, config) -> Problem | None:
+def check_field_deprecated_marked(field: Field, config) -> Problem | None:
     proto = field.proto
-    # A map's entry fields are generated: their place, and with it their comment, is the map field's.
-    if field.in_map_entry or (proto.HasField("options") and proto.options.deprecated):
+    if proto.HasField("options") and proto.options.deprecated:
         return None
     if says_deprecated(field.file.index.comment(field.path)):
         return Problem(

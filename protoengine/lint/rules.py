@@ -9,7 +9,7 @@ registry reads the same sentences.
 from google.protobuf.descriptor_pb2 import FeatureSet, FieldDescriptorProto
 
 from protoengine.lint.comments import has_documentation
-from protoengine.lint.model import LintRule, Problem
+from protoengine.lint.model import Enum, EnumValue, Field, LintRule, Method, Problem, Service
 from protoengine.lint.naming import (
     is_lower_snake_case,
     is_pascal_case,
@@ -19,7 +19,6 @@ from protoengine.lint.naming import (
     to_upper_snake_case,
 )
 from protoengine.locations import ENUM_OPTIONS, ENUM_VALUE_NUMBER, METHOD_INPUT_TYPE, METHOD_OUTPUT_TYPE
-from protoengine.model import EnumElement, EnumValueElement, FieldElement, MethodElement, ServiceElement
 
 MINIMAL = "MINIMAL"
 BASIC = "BASIC"
@@ -36,7 +35,7 @@ EMPTY = "google.protobuf.Empty"
 ENUM_OPTIONS_ALLOW_ALIAS = 2
 
 
-def _in_map_entry(field: FieldElement) -> bool:
+def _in_map_entry(field: Field) -> bool:
     return field.message is not None and field.message.is_map_entry
 
 
@@ -62,10 +61,9 @@ def _case_rule(label: str, case: tuple, skip=lambda element: False):
     return check
 
 
-def check_enum_first_value_zero(enum: EnumElement, config) -> Problem | None:
-    values = enum.values_in_order
-    if values and values[0].proto.number != 0:
-        first = values[0]
+def check_enum_first_value_zero(enum: Enum, config) -> Problem | None:
+    if enum.values and enum.values[0].proto.number != 0:
+        first = enum.values[0]
         return Problem(
             first,
             f'First enum value "{first.name}" should have a numeric value of 0',
@@ -74,7 +72,7 @@ def check_enum_first_value_zero(enum: EnumElement, config) -> Problem | None:
     return None
 
 
-def check_enum_no_allow_alias(enum: EnumElement, config) -> Problem | None:
+def check_enum_no_allow_alias(enum: Enum, config) -> Problem | None:
     if enum.proto.HasField("options") and enum.proto.options.allow_alias:
         return Problem(
             enum,
@@ -84,14 +82,14 @@ def check_enum_no_allow_alias(enum: EnumElement, config) -> Problem | None:
     return None
 
 
-def check_enum_value_prefix(value: EnumValueElement, config) -> Problem | None:
+def check_enum_value_prefix(value: EnumValue, config) -> Problem | None:
     prefix = to_upper_snake_case(value.parent.name) + "_"
     if not value.name.startswith(prefix):
         return Problem(value, f'Enum value name "{value.name}" should be prefixed with "{prefix}".', value.name_path)
     return None
 
 
-def check_enum_zero_value_suffix(value: EnumValueElement, config) -> Problem | None:
+def check_enum_zero_value_suffix(value: EnumValue, config) -> Problem | None:
     suffix = config.enum_zero_value_suffix
     if value.proto.number == 0 and not value.name.endswith(suffix):
         return Problem(
@@ -105,7 +103,7 @@ def may_have_required_fields(file) -> bool:
     return file.proto.syntax != "proto3"
 
 
-def check_field_not_required(field: FieldElement, config) -> Problem | None:
+def check_field_not_required(field: Field, config) -> Problem | None:
     proto = field.proto
     required = proto.label == FieldDescriptorProto.LABEL_REQUIRED or (
         proto.HasField("options") and proto.options.features.field_presence == FeatureSet.LEGACY_REQUIRED
@@ -115,7 +113,7 @@ def check_field_not_required(field: FieldElement, config) -> Problem | None:
     return None
 
 
-def check_service_suffix(service: ServiceElement, config) -> Problem | None:
+def check_service_suffix(service: Service, config) -> Problem | None:
     if not service.name.endswith(config.service_suffix):
         return Problem(
             service,
@@ -125,7 +123,7 @@ def check_service_suffix(service: ServiceElement, config) -> Problem | None:
     return None
 
 
-def check_rpc_request_standard_name(method: MethodElement, config) -> Problem | None:
+def check_rpc_request_standard_name(method: Method, config) -> Problem | None:
     return _standard_name(
         method,
         method.proto.input_type,
@@ -136,7 +134,7 @@ def check_rpc_request_standard_name(method: MethodElement, config) -> Problem | 
     )
 
 
-def check_rpc_response_standard_name(method: MethodElement, config) -> Problem | None:
+def check_rpc_response_standard_name(method: Method, config) -> Problem | None:
     return _standard_name(
         method,
         method.proto.output_type,
@@ -148,7 +146,7 @@ def check_rpc_response_standard_name(method: MethodElement, config) -> Problem |
 
 
 def _standard_name(
-    method: MethodElement, type_name: str, role: str, suffix: str, allow_empty: bool, type_field: int
+    method: Method, type_name: str, role: str, suffix: str, allow_empty: bool, type_field: int
 ) -> Problem | None:
     full_name = type_name.lstrip(".")
     if allow_empty and full_name == EMPTY:
@@ -163,19 +161,19 @@ def _standard_name(
     )
 
 
-def check_rpc_no_client_streaming(method: MethodElement, config) -> Problem | None:
+def check_rpc_no_client_streaming(method: Method, config) -> Problem | None:
     if method.proto.client_streaming:
         return Problem(method, f'RPC "{method.name}" is client streaming.')
     return None
 
 
-def check_rpc_no_server_streaming(method: MethodElement, config) -> Problem | None:
+def check_rpc_no_server_streaming(method: Method, config) -> Problem | None:
     if method.proto.server_streaming:
         return Problem(method, f'RPC "{method.name}" is server streaming.')
     return None
 
 
-def _is_group_or_in_map_entry(field: FieldElement) -> bool:
+def _is_group_or_in_map_entry(field: Field) -> bool:
     # A group's comments belong to its message, so buf never asks the group field for one.
     return field.proto.type == FieldDescriptorProto.TYPE_GROUP or _in_map_entry(field)
 

@@ -188,12 +188,3 @@ def test_a_trailing_deprecation_comment_counts_and_a_passing_mention_does_not():
         )
     }
     assert places(run("FIELD_DEPRECATED_MARKED", sources)) == [("FIELD_DEPRECATED_MARKED", PATH, 4, 10)]
-
-
-def test_a_map_documented_as_deprecated_is_reported_once_not_again_for_its_key_and_value():
-    # A map's entry fields are generated and placed at the map field: its comment is not theirs.
-    sources = {
-        PATH: proto3("a.v1", "message User {", "  // Deprecated: use labels.", "  map<string, string> tags = 1;", "}")
-    }
-    [finding] = run("FIELD_DEPRECATED_MARKED", sources)
-    assert finding.message.startswith('Field "tags" on message "User"')
