@@ -122,6 +122,7 @@ from tests.conftest_users import (  # noqa: E402,F401  (shared fixtures)
     outsider,
     outsider_client,
     owner,
+    second_desk_staff,
     second_tenant,
     second_tenant_writer,
     writer,

@@ -118,3 +118,25 @@ def second_tenant_writer(django_user_model, second_tenant):
     for role in ("read", "write", "delete"):
         assign_perm(permission_of(role), user, second_tenant)
     return user
+
+
+@pytest.fixture
+def second_desk_staff(django_user_model, second_tenant, owner):
+    """Return a maker of second desk's staff account: bound to it, every role granted there through its team group,
+    and the Django permissions the admin tests give it (a queryset of Permission)."""
+    from django.contrib.auth.models import Group
+
+    from schemas_app import access
+    from schemas_app.models import TenantBinding
+
+    def make(permissions):
+        user = django_user_model.objects.create_user("desk-admin", password="desk-password", is_staff=True)
+        TenantBinding.objects.create(user=user, tenant=second_tenant)
+        team = Group.objects.create(name="second desk team")
+        user.groups.add(team)
+        for role in access.ROLES:
+            access.grant_role(role, group=team, target=second_tenant, acting_user=owner)
+        user.user_permissions.add(*permissions)
+        return user
+
+    return make

@@ -19,17 +19,10 @@ ADMIN_MODELS = ("user", "group", "apitoken")
 
 
 @pytest.fixture
-def staff(django_user_model, second_tenant, owner):
-    user = django_user_model.objects.create_user("desk-admin", password="desk-password", is_staff=True)
-    TenantBinding.objects.create(user=user, tenant=second_tenant)
-    team = Group.objects.create(name="second desk team")
-    user.groups.add(team)
-    for role in access.ROLES:
-        access.grant_role(role, group=team, target=second_tenant, acting_user=owner)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__model__in=("user", "group", "apitoken", "tenantconfig"))
+def staff(second_desk_staff):
+    return second_desk_staff(
+        Permission.objects.filter(content_type__model__in=("user", "group", "apitoken", "tenantconfig"))
     )
-    return user
 
 
 def _people_of(tenant: Tenant, *, owner, django_user_model) -> dict:
@@ -57,13 +50,6 @@ def people(staff, second_tenant, acme, owner, django_user_model):
     )
 
 
-@pytest.fixture
-def console(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
 def change_url(row) -> str:
     return f"/admin/{row._meta.app_label}/{row._meta.model_name}/{row.pk}/change/"
 
@@ -73,33 +59,33 @@ def list_url(name: str) -> str:
 
 
 def test_the_lists_show_the_staff_accounts_tenants_accounts_groups_and_tokens_and_none_of_another_tenants(
-    console, people
+    staff_console, people
 ):
     own, other = people
     for name in ADMIN_MODELS:
-        page = console.get(list_url(name)).content.decode()
+        page = staff_console.get(list_url(name)).content.decode()
         assert change_url(own[name]) in page, name
         assert change_url(other[name]) not in page, name
 
 
-def test_another_tenants_account_group_and_token_pages_answer_as_for_rows_that_do_not_exist(console, people):
+def test_another_tenants_account_group_and_token_pages_answer_as_for_rows_that_do_not_exist(staff_console, people):
     own, other = people
     for name in ADMIN_MODELS:
-        assert console.get(change_url(own[name])).status_code == 200, name
-        response = console.get(change_url(other[name]))
+        assert staff_console.get(change_url(own[name])).status_code == 200, name
+        response = staff_console.get(change_url(other[name]))
         assert response.status_code == 302 and response.url == "/admin/", name
 
 
-def test_another_tenants_accounts_groups_and_tokens_cannot_be_changed_deleted_or_revoked(console, people):
+def test_another_tenants_accounts_groups_and_tokens_cannot_be_changed_deleted_or_revoked(staff_console, people):
     _, other = people
     for name in ADMIN_MODELS:
         row = other[name]
-        console.post(f"{list_url(name)}{row.pk}/delete/", {"post": "yes"})
-        console.post(list_url(name), {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"})
+        staff_console.post(f"{list_url(name)}{row.pk}/delete/", {"post": "yes"})
+        staff_console.post(list_url(name), {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"})
         assert type(row).objects.filter(pk=row.pk).exists(), name
-    console.post(change_url(other["user"]), {"username": "renamed", "is_active": ""})
-    console.post(change_url(other["group"]), {"name": "renamed"})
-    console.post(list_url("apitoken"), {"action": "revoke", "_selected_action": [other["apitoken"].pk]})
+    staff_console.post(change_url(other["user"]), {"username": "renamed", "is_active": ""})
+    staff_console.post(change_url(other["group"]), {"name": "renamed"})
+    staff_console.post(list_url("apitoken"), {"action": "revoke", "_selected_action": [other["apitoken"].pk]})
     for name in ADMIN_MODELS:
         other[name].refresh_from_db()
     assert other["user"].username == "member-of-acme" and other["user"].is_active
@@ -107,19 +93,19 @@ def test_another_tenants_accounts_groups_and_tokens_cannot_be_changed_deleted_or
     assert other["apitoken"].revoked_at is None
 
 
-def test_the_staff_account_still_revokes_and_deletes_its_own_tenants_tokens_groups_and_accounts(console, people):
+def test_the_staff_account_still_revokes_and_deletes_its_own_tenants_tokens_groups_and_accounts(staff_console, people):
     own, _ = people
-    console.post(list_url("apitoken"), {"action": "revoke", "_selected_action": [own["apitoken"].pk]})
+    staff_console.post(list_url("apitoken"), {"action": "revoke", "_selected_action": [own["apitoken"].pk]})
     own["apitoken"].refresh_from_db()
     assert own["apitoken"].revoked_at is not None
     for name in ("apitoken", "group", "user"):
         row = own[name]
-        console.post(f"{list_url(name)}{row.pk}/delete/", {"post": "yes"})
+        staff_console.post(f"{list_url(name)}{row.pk}/delete/", {"post": "yes"})
         assert not type(row).objects.filter(pk=row.pk).exists(), name
 
 
 def test_a_group_or_account_that_reaches_another_tenant_is_the_superusers_alone(
-    console, people, acme, second_tenant, owner, django_user_model
+    staff_console, people, acme, second_tenant, owner, django_user_model
 ):
     own, _ = people
     both = Group.objects.create(name="both desks")
@@ -128,8 +114,8 @@ def test_a_group_or_account_that_reaches_another_tenant_is_the_superusers_alone(
     own["user"].groups.add(both)
     everywhere = Group.objects.get(name="platform admin")  # a bundled group: its roles hold in every tenant
 
-    groups = console.get(list_url("group")).content.decode()
-    users = console.get(list_url("user")).content.decode()
+    groups = staff_console.get(list_url("group")).content.decode()
+    users = staff_console.get(list_url("user")).content.decode()
 
     assert change_url(both) not in groups and change_url(everywhere) not in groups
     assert change_url(own["user"]) not in users  # through "both desks", it writes in Acme
@@ -137,12 +123,12 @@ def test_a_group_or_account_that_reaches_another_tenant_is_the_superusers_alone(
     assert change_url(own["group"]) in groups  # its own grants and members' tenants are still the desk's
 
 
-def test_the_staff_account_hands_out_no_roles_through_an_account_or_a_group(console, people, staff):
+def test_the_staff_account_hands_out_no_roles_through_an_account_or_a_group(staff_console, people, staff):
     own, other = people
     member = own["user"]
-    page = console.get(change_url(member)).content.decode()
+    page = staff_console.get(change_url(member)).content.decode()
     assert 'name="is_superuser"' not in page and 'name="groups"' not in page
-    console.post(
+    staff_console.post(
         change_url(member),
         {
             "username": member.username,
@@ -155,28 +141,28 @@ def test_the_staff_account_hands_out_no_roles_through_an_account_or_a_group(cons
     )
     member.refresh_from_db()
     assert not member.is_superuser and list(member.groups.all()) == [own["group"]]
-    group_page = console.get(change_url(own["group"])).content.decode()
+    group_page = staff_console.get(change_url(own["group"])).content.decode()
     assert 'name="permissions"' not in group_page
 
 
-def test_the_staff_account_makes_and_rotates_its_own_tokens_only_as_over_the_api(console, people, staff):
+def test_the_staff_account_makes_and_rotates_its_own_tokens_only_as_over_the_api(staff_console, people, staff):
     own, _ = people
-    refused = console.post(
+    refused = staff_console.post(
         "/admin/schemas_app/apitoken/add/", {"user": own["user"].pk, "name": "mine", "expires_at": ""}
     )
     assert refused.status_code == 200 and not ApiToken.objects.filter(name="mine").exists()
-    made = console.post("/admin/schemas_app/apitoken/add/", {"user": staff.pk, "name": "mine", "expires_at": ""})
+    made = staff_console.post("/admin/schemas_app/apitoken/add/", {"user": staff.pk, "name": "mine", "expires_at": ""})
     assert made.status_code == 302 and ApiToken.objects.get(name="mine").user == staff
 
     before = own["apitoken"].digest
-    console.post(list_url("apitoken"), {"action": "rotate", "_selected_action": [own["apitoken"].pk]})
+    staff_console.post(list_url("apitoken"), {"action": "rotate", "_selected_action": [own["apitoken"].pk]})
     own["apitoken"].refresh_from_db()
     assert own["apitoken"].digest == before
 
 
 def test_a_superuser_still_sees_every_tenants_accounts_groups_and_tokens(owner, people):
-    console = Client()
-    console.force_login(owner)
+    staff_console = Client()
+    staff_console.force_login(owner)
     for rows in people:
         for name in ADMIN_MODELS:
-            assert change_url(rows[name]) in console.get(list_url(name)).content.decode(), name
+            assert change_url(rows[name]) in staff_console.get(list_url(name)).content.decode(), name

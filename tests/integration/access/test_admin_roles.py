@@ -14,7 +14,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from schemas_app import access, selectors, services
-from schemas_app.models import SubjectConfig, SubjectVersion, Subscription, Tenant, TenantBinding, TenantConfig
+from schemas_app.models import SubjectConfig, SubjectVersion, Subscription, Tenant, TenantConfig
 from tests.integration.api.helpers import TICK_V1, register
 
 pytestmark = pytest.mark.django_db
@@ -28,26 +28,12 @@ def catalogue():
 
 
 @pytest.fixture
-def staff(django_user_model, second_tenant, owner):
-    user = django_user_model.objects.create_user("desk-admin", password="desk-password", is_staff=True)
-    TenantBinding.objects.create(user=user, tenant=second_tenant)
-    team = Group.objects.create(name="second desk team")
-    user.groups.add(team)
-    for role in access.ROLES:
-        access.grant_role(role, group=team, target=second_tenant, acting_user=owner)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="schemas_app").exclude(
+def staff(second_desk_staff):
+    return second_desk_staff(
+        Permission.objects.filter(content_type__app_label="schemas_app").exclude(
             codename__in=access.PERMISSION_OF_ROLE.values()
         )
     )
-    return user
-
-
-@pytest.fixture
-def console(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.fixture
@@ -65,12 +51,12 @@ def config_form(tenant: Tenant, config: dict) -> dict:
 
 
 def test_a_staff_account_sees_a_shared_tenants_config_but_cannot_change_it_as_the_api_refuses(
-    console, staff, shared, shared_config
+    staff_console, staff, shared, shared_config
 ):
-    page = console.get(f"/admin/schemas_app/tenantconfig/{shared_config.pk}/change/")
+    page = staff_console.get(f"/admin/schemas_app/tenantconfig/{shared_config.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
 
-    console.post(f"/admin/schemas_app/tenantconfig/{shared_config.pk}/change/", config_form(shared, CONFIG))
+    staff_console.post(f"/admin/schemas_app/tenantconfig/{shared_config.pk}/change/", config_form(shared, CONFIG))
 
     shared_config.refresh_from_db()
     assert "riskLimits" not in shared_config.config
@@ -80,27 +66,27 @@ def test_a_staff_account_sees_a_shared_tenants_config_but_cannot_change_it_as_th
     assert refused.status_code == 403
 
 
-def test_a_staff_account_cannot_add_a_config_to_a_tenant_it_only_reads(console, shared):
-    response = console.post("/admin/schemas_app/tenantconfig/add/", config_form(shared, CONFIG))
+def test_a_staff_account_cannot_add_a_config_to_a_tenant_it_only_reads(staff_console, shared):
+    response = staff_console.post("/admin/schemas_app/tenantconfig/add/", config_form(shared, CONFIG))
 
     assert response.status_code == 200 and "needs the approve role" in response.content.decode()
     assert not TenantConfig.objects.filter(tenant=shared).exists()
 
 
-def test_a_staff_account_cannot_move_its_own_config_to_a_tenant_it_only_reads(console, second_tenant, shared):
+def test_a_staff_account_cannot_move_its_own_config_to_a_tenant_it_only_reads(staff_console, second_tenant, shared):
     own = TenantConfig.objects.create(tenant=second_tenant, config={})
 
-    response = console.post(f"/admin/schemas_app/tenantconfig/{own.pk}/change/", config_form(shared, CONFIG))
+    response = staff_console.post(f"/admin/schemas_app/tenantconfig/{own.pk}/change/", config_form(shared, CONFIG))
 
     assert response.status_code == 200 and "needs the approve role" in response.content.decode()
     assert not TenantConfig.objects.filter(tenant=shared).exists()
 
 
 def test_a_staff_account_cannot_delete_a_config_of_a_tenant_it_only_reads_one_by_one_or_selected(
-    console, shared_config
+    staff_console, shared_config
 ):
-    console.post(f"/admin/schemas_app/tenantconfig/{shared_config.pk}/delete/", {"post": "yes"})
-    console.post(
+    staff_console.post(f"/admin/schemas_app/tenantconfig/{shared_config.pk}/delete/", {"post": "yes"})
+    staff_console.post(
         "/admin/schemas_app/tenantconfig/",
         {"action": "delete_selected", "_selected_action": [shared_config.pk], "post": "yes"},
     )
@@ -108,19 +94,21 @@ def test_a_staff_account_cannot_delete_a_config_of_a_tenant_it_only_reads_one_by
     assert TenantConfig.objects.filter(pk=shared_config.pk).exists()
 
 
-def test_a_staff_account_changes_adds_and_deletes_its_own_tenants_config(console, second_tenant, catalogue):
-    added = console.post(
+def test_a_staff_account_changes_adds_and_deletes_its_own_tenants_config(staff_console, second_tenant, catalogue):
+    added = staff_console.post(
         "/admin/schemas_app/tenantconfig/add/", config_form(second_tenant, {"tenantId": "second-desk"})
     )
     assert added.status_code == 302
     row = TenantConfig.objects.get(tenant=second_tenant)
 
-    changed = console.post(f"/admin/schemas_app/tenantconfig/{row.pk}/change/", config_form(second_tenant, CONFIG))
+    changed = staff_console.post(
+        f"/admin/schemas_app/tenantconfig/{row.pk}/change/", config_form(second_tenant, CONFIG)
+    )
     assert changed.status_code == 302
     row.refresh_from_db()
     assert "riskLimits" in row.config
 
-    console.post(f"/admin/schemas_app/tenantconfig/{row.pk}/delete/", {"post": "yes"})
+    staff_console.post(f"/admin/schemas_app/tenantconfig/{row.pk}/delete/", {"post": "yes"})
     assert not TenantConfig.objects.filter(pk=row.pk).exists()
 
 
@@ -136,60 +124,64 @@ def shared_ticks(shared, owner) -> SubjectVersion:
 
 
 def test_a_subject_config_of_a_shared_tenant_changes_only_with_the_approve_role_on_its_subject(
-    console, staff, shared, shared_ticks, owner
+    staff_console, staff, shared, shared_ticks, owner
 ):
     config = SubjectConfig.objects.get(tenant=shared, subject_name="ticks-value")
     form = {"compatibility_level": "NONE", "lint_except": "[]"}
-    console.post(f"/admin/schemas_app/subjectconfig/{config.pk}/change/", form)
+    staff_console.post(f"/admin/schemas_app/subjectconfig/{config.pk}/change/", form)
     config.refresh_from_db()
     assert config.compatibility_level == "FULL"
 
     access.grant_role("approve", group=staff.groups.get(), target=shared_ticks.subject, acting_user=owner)
-    assert console.post(f"/admin/schemas_app/subjectconfig/{config.pk}/change/", form).status_code == 302
+    assert staff_console.post(f"/admin/schemas_app/subjectconfig/{config.pk}/change/", form).status_code == 302
     config.refresh_from_db()
     assert config.compatibility_level == "NONE"
 
 
-def test_a_version_of_a_shared_tenant_is_neither_deleted_nor_deprecated_without_the_apis_roles(console, shared_ticks):
-    console.post(f"/admin/schemas_app/subjectversion/{shared_ticks.pk}/delete/", {"post": "yes"})
+def test_a_version_of_a_shared_tenant_is_neither_deleted_nor_deprecated_without_the_apis_roles(
+    staff_console, shared_ticks
+):
+    staff_console.post(f"/admin/schemas_app/subjectversion/{shared_ticks.pk}/delete/", {"post": "yes"})
     for action in ("delete_selected", "deprecate_versions"):
-        console.post(
+        staff_console.post(
             "/admin/schemas_app/subjectversion/",
             {"action": action, "_selected_action": [shared_ticks.pk], "post": "yes"},
         )
-    console.post(f"/admin/schemas_app/subject/{shared_ticks.subject.pk}/delete/", {"post": "yes"})
+    staff_console.post(f"/admin/schemas_app/subject/{shared_ticks.subject.pk}/delete/", {"post": "yes"})
 
     shared_ticks.refresh_from_db()
     assert not shared_ticks.deleted and shared_ticks.state == SubjectVersion.State.ACTIVE
 
 
-def test_only_superusers_grant_roles_in_the_admin(console, second_tenant, owner):
+def test_only_superusers_grant_roles_in_the_admin(staff_console, second_tenant, owner):
     team = Group.objects.get(name="second desk team")
     for url in (
         f"/admin/schemas_app/tenant/{second_tenant.pk}/permissions/",
         f"/admin/schemas_app/tenant/{second_tenant.pk}/permissions/group-manage/{team.pk}/",
     ):
-        assert console.get(url).status_code in (302, 403), url
+        assert staff_console.get(url).status_code in (302, 403), url
     superuser = Client()
     superuser.force_login(owner)
     assert superuser.get(f"/admin/schemas_app/tenant/{second_tenant.pk}/permissions/").status_code == 200
 
 
-def test_a_staff_account_changes_its_own_subscriptions_only_as_over_the_api(console, staff, second_tenant, writer):
+def test_a_staff_account_changes_its_own_subscriptions_only_as_over_the_api(
+    staff_console, staff, second_tenant, writer
+):
     theirs = Subscription.objects.create(tenant=second_tenant, owner=writer, subject_prefix="ticks")
     mine = Subscription.objects.create(tenant=second_tenant, owner=staff, subject_prefix="ticks")
 
-    console.post(f"/admin/schemas_app/subscription/{theirs.pk}/delete/", {"post": "yes"})
-    console.post(
+    staff_console.post(f"/admin/schemas_app/subscription/{theirs.pk}/delete/", {"post": "yes"})
+    staff_console.post(
         "/admin/schemas_app/subscription/",
         {"action": "delete_selected", "_selected_action": [theirs.pk], "post": "yes"},
     )
-    refused = console.post(
+    refused = staff_console.post(
         "/admin/schemas_app/subscription/add/",
         {"tenant": second_tenant.pk, "owner": writer.pk, "subject_prefix": "quotes", "events": "[]", "active": "on"},
     )
 
     assert Subscription.objects.filter(pk=theirs.pk).exists()
     assert refused.status_code == 200 and not Subscription.objects.filter(subject_prefix="quotes").exists()
-    console.post(f"/admin/schemas_app/subscription/{mine.pk}/delete/", {"post": "yes"})
+    staff_console.post(f"/admin/schemas_app/subscription/{mine.pk}/delete/", {"post": "yes"})
     assert not Subscription.objects.filter(pk=mine.pk).exists()

@@ -7,9 +7,8 @@ Its own tenant's rows show, so that a missing row elsewhere means something.
 
 import pytest
 from auditlog.models import LogEntry
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
 
 from schemas_app import access, services
 from schemas_app.models import (
@@ -35,20 +34,13 @@ OWN_TICKS = TICK_V1.replace("double volume = 4;", "double volume = 4;\n  string 
 
 
 @pytest.fixture
-def staff(django_user_model, second_tenant, owner):
+def staff(second_desk_staff):
     """Second desk's staff account: bound to it, its roles granted there, every admin page's permissions."""
-    user = django_user_model.objects.create_user("desk-admin", password="desk-password", is_staff=True)
-    TenantBinding.objects.create(user=user, tenant=second_tenant)
-    team = Group.objects.create(name="second desk team")
-    user.groups.add(team)
-    for role in access.ROLES:
-        access.grant_role(role, group=team, target=second_tenant, acting_user=owner)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label__in=("schemas_app", "auditlog")).exclude(
+    return second_desk_staff(
+        Permission.objects.filter(content_type__app_label__in=("schemas_app", "auditlog")).exclude(
             codename__in=access.PERMISSION_OF_ROLE.values()
         )
     )
-    return user
 
 
 def _rows_of(tenant: Tenant, *, text: str, owner) -> dict:
@@ -88,13 +80,6 @@ def rows(staff, second_tenant, owner):
     """(own rows, other rows): the second desk's, and the default tenant's, one of each kind."""
     other = Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default"})[0]
     return _rows_of(second_tenant, text=OWN_TICKS, owner=owner), _rows_of(other, text=TICK_V1, owner=owner)
-
-
-@pytest.fixture
-def staff_console(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 def change_url(row) -> str:
