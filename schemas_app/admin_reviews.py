@@ -5,6 +5,7 @@ The buttons call the same services as the API (`schemas_app.reviews`), with the 
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Case, Count, Value, When
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -247,6 +248,8 @@ class SubscriptionAdmin(TenantScoped, admin.ModelAdmin):
     list_filter = ("active", "tenant")
     search_fields = ("subject_prefix", "owner__username", "email")
     readonly_fields = ("webhook_secret", "created_at")
+    # A webhook address typed without a scheme is an https one (Django 6's default, said here instead of warned).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def holds_role(self, request, role, *, tenant=None, subject_name=None) -> bool:
         return True  # subscribing needs no role, only a tenant one reads
