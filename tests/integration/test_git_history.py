@@ -47,7 +47,9 @@ def queries_of_registering(api, subject: str, text: str) -> int:
     return len(captured.captured_queries)
 
 
-def test_without_a_broker_the_commit_reads_nothing_from_the_database(api, settings, history):
+def test_without_a_broker_the_commit_reads_nothing_from_the_database(
+    api, settings, history, forgets_reuse_the_requests_generation
+):
     """In-process (no Celery broker) the commit is written from the registration's rows, not read back after it."""
     register(api, "ticks-value", TICK_V1)
     with_history = queries_of_registering(api, "ticks-value", TICK_V2_ADDS_FIELD)

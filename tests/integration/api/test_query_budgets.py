@@ -16,23 +16,12 @@ from schemas_app import cache as registry_cache
 from schemas_app.models import ChangeRequest, DeliveryAttempt, NotificationDelivery
 from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, register
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forgets_reuse_the_requests_generation")]
 
 SMALL, LARGE = 1, 4
 # A ceiling above today's counts (sealing audit entries into the hash chain costs three per bulk write), so a new
 # per-row query shows even when the sizes were to agree by chance.
 MOST_QUERIES = 24
-
-
-@pytest.fixture(autouse=True)
-def forgets_reuse_the_requests_generation(monkeypatch):
-    """Count without the forget's own read of the cache generation, whatever the machine's speed.
-
-    A forget reads the generation again unless it was read in the last FORGET_GENERATION_SECONDS (50 ms), so a
-    write slower than that, as on a loaded machine, costs one query more than a fast one, and the counts of two
-    sizes disagreed by chance. Here the request's own read always stands.
-    """
-    monkeypatch.setattr(registry_cache, "FORGET_GENERATION_SECONDS", 3600.0)
 
 
 def tick_version(number: int) -> str:
