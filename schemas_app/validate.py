@@ -99,7 +99,7 @@ def _validate_root(
     except ValueError as error:
         result.errors.append(f"{_display(root / bufconfig.FILE_NAME)}: {error}")
         return
-    findings = set(lint.lint(compiled.files, config, targets=set(import_paths)))
+    findings = set(lint.lint(compiled, config, targets=set(import_paths)))
     if against is not None:
         sources = {file.name: raw[file.name].decode("utf-8") for file in compiled.own_files}
         try:
