@@ -1,4 +1,5 @@
-"""Waiting, in a test, until another connection's statement waits for a lock a test holds; holding a write meanwhile."""
+"""Waiting, in a test, until another connection's statement waits for a lock a test holds; holding a write meanwhile,
+or a lock until the request under test has its answer."""
 
 import threading
 import time
@@ -61,3 +62,39 @@ def while_held(write, request):
     finally:
         held.join(30)
     return response, held
+
+
+class LockHolder(threading.Thread):
+    """Hold what `lock()` locks on a connection of its own until `release` is set; `then()` runs while held."""
+
+    def __init__(self, lock, then=lambda: None):
+        super().__init__(daemon=True)
+        self.lock, self.then = lock, then
+        self.locked, self.release = threading.Event(), threading.Event()
+        self.error: Exception | None = None
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                self.lock()
+                self.locked.set()
+                self.then()
+                self.release.wait(30)
+        except Exception as error:
+            self.error = error
+        finally:
+            self.locked.set()
+            connection.close()
+
+
+def while_locked(lock, request, then=lambda: None):
+    """Send `request` while another connection holds what `lock()` locks; return its answer."""
+    holder = LockHolder(lock, then)
+    holder.start()
+    assert holder.locked.wait(10)
+    try:
+        return request()
+    finally:
+        holder.release.set()
+        holder.join(30)
+        assert holder.error is None, holder.error

@@ -5,16 +5,14 @@ connection then gives up (lock_timeout) or is ended by the server. Sent again on
 request succeeds. A database error that is a bug, not the database giving up, stays a 500.
 """
 
-import threading
-
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 
 from schemas_app.auditing import audited
 from schemas_app.errors import TryAgain
 from schemas_app.models import Artifact, GenerationJob, Subject, SubjectVersion
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, post, register
-from tests.integration.lock_waits import wait_for_a_waiting_writer
+from tests.integration.lock_waits import wait_for_a_waiting_writer, while_locked
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,45 +21,9 @@ def lock_the_subject():
     Subject.objects.select_for_update().get(name="ticks-value")
 
 
-class LockHolder(threading.Thread):
-    """Hold what `lock()` locks on a connection of its own until `release` is set; `then()` runs while held."""
-
-    def __init__(self, lock=lock_the_subject, then=lambda: None):
-        super().__init__(daemon=True)
-        self.lock, self.then = lock, then
-        self.locked, self.release = threading.Event(), threading.Event()
-        self.error: Exception | None = None
-
-    def run(self):
-        try:
-            with transaction.atomic():
-                self.lock()
-                self.locked.set()
-                self.then()
-                self.release.wait(30)
-        except Exception as error:
-            self.error = error
-        finally:
-            self.locked.set()
-            connection.close()
-
-
 def while_the_subject_is_held(request, then=lambda: None):
     """Send `request` while another connection holds ticks-value's lock; return its answer."""
     return while_locked(lock_the_subject, request, then)
-
-
-def while_locked(lock, request, then=lambda: None):
-    """Send `request` while another connection holds what `lock()` locks; return its answer."""
-    holder = LockHolder(lock, then)
-    holder.start()
-    assert holder.locked.wait(10)
-    try:
-        return request()
-    finally:
-        holder.release.set()
-        holder.join(30)
-        assert holder.error is None, holder.error
 
 
 def assert_try_again(response):
