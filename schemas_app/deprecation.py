@@ -15,11 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from schemas_app import notifications, selectors
-from schemas_app.audit_chain import sealed_together
 from schemas_app.auditing import audited
 from schemas_app.errors import BadRequest, OperationNotPermitted, SubjectNotFound
 from schemas_app.models import SubjectVersion, Tenant
-from schemas_app.services import subject_for_update
+from schemas_app.services import subject_for_update, system_account
 
 
 def parse_successor(successor) -> tuple[str, int | None]:
@@ -128,33 +127,44 @@ class PolicyRun:
 
 
 def deprecation_policy_apply(*, now: datetime | None = None) -> PolicyRun:
-    """Warn owners of versions whose grace period ended, and disable versions whose sunset came."""
+    """Warn owners of versions whose grace period ended, and disable versions whose sunset came.
+
+    Each version is judged in a transaction of its own, as the system account.
+    """
     now = now or timezone.now()
     run = PolicyRun()
+    system = system_account()
     due = SubjectVersion.objects.select_related("subject__tenant").filter(
         state=SubjectVersion.State.DEPRECATED, deleted=False
     )
     for due_version in due.order_by("pk"):
-        # Sealed at the end, as a service's entries are (`audited`): the chain's head is the last lock taken.
-        with transaction.atomic(), sealed_together():
-            version = _locked_for_the_policy(due_version)
-            if version is None:
-                continue  # deleted, or retired by a second beat run, since `due` was read
-            label = f"{version.subject.name} v{version.version}"
-            config = selectors.effective_config(tenant=version.subject.tenant, subject=version.subject.name)
-            grace_end = version.deprecated_at + timedelta(days=config["deprecationGraceDays"])
-            if version.sunset_at and now >= version.sunset_at:
-                version.state = SubjectVersion.State.DISABLED
-                version.disabled_at = now
-                version.save(update_fields=["state", "disabled_at"])
-                _notify_on_commit(version, "sunset")
-                run.disabled.append(label)
-            elif version.grace_warning_sent_at is None and now >= grace_end:
-                version.grace_warning_sent_at = now
-                version.save(update_fields=["grace_warning_sent_at"])
-                _notify_on_commit(version, "grace-ended")
-                run.warned.append(label)
+        label = f"{due_version.subject.name} v{due_version.version}"
+        step = _policy_step(due_version, now=now, acting_user=system)
+        if step is not None:
+            getattr(run, step).append(label)
     return run
+
+
+@audited
+def _policy_step(due_version: SubjectVersion, *, now: datetime, acting_user) -> str | None:
+    """Judge one version in a transaction of its own: "disabled" at its sunset, "warned" at its grace's end, or None."""
+    version = _locked_for_the_policy(due_version)
+    if version is None:
+        return None  # deleted, or retired by a second beat run, since `due` was read
+    config = selectors.effective_config(tenant=version.subject.tenant, subject=version.subject.name)
+    grace_end = version.deprecated_at + timedelta(days=config["deprecationGraceDays"])
+    if version.sunset_at and now >= version.sunset_at:
+        version.state = SubjectVersion.State.DISABLED
+        version.disabled_at = now
+        version.save(update_fields=["state", "disabled_at"])
+        _notify_on_commit(version, "sunset")
+        return "disabled"
+    if version.grace_warning_sent_at is None and now >= grace_end:
+        version.grace_warning_sent_at = now
+        version.save(update_fields=["grace_warning_sent_at"])
+        _notify_on_commit(version, "grace-ended")
+        return "warned"
+    return None
 
 
 def _locked_for_the_policy(due: SubjectVersion) -> SubjectVersion | None:

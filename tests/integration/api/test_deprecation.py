@@ -4,10 +4,12 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
+from auditlog.models import LogEntry
 from django.core import mail
 from django.core.management import call_command
 
 from schemas_app.models import SubjectVersion
+from schemas_app.services import system_account
 from schemas_app.tasks import apply_deprecation_policy
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, post, put, register
 
@@ -96,6 +98,19 @@ def test_the_beat_job_on_a_frozen_clock_warns_at_grace_end_then_retires_the_vers
     version.refresh_from_db()
     assert version.state == "disabled" and not version.deleted  # never deleted
     assert SubjectVersion.objects.filter(pk=version.pk).exists()
+
+
+def test_the_beat_jobs_warning_and_retirement_name_the_system_account_in_the_audit_trail(ticks):
+    deprecate_version_one(ticks)
+    version = SubjectVersion.objects.get(subject__name="ticks-value")
+    apply_deprecation_policy.delay(now=(version.deprecated_at + timedelta(days=30, minutes=1)).isoformat()).get()
+    apply_deprecation_policy.delay(now=(version.deprecated_at + timedelta(days=90, minutes=1)).isoformat()).get()
+    policy_entries = list(LogEntry.objects.get_for_object(version).order_by("pk"))[-2:]
+    assert [sorted(entry.changes_dict) for entry in policy_entries] == [
+        ["grace_warning_sent_at"],
+        ["disabled_at", "state"],
+    ]
+    assert [entry.actor for entry in policy_entries] == [system_account(), system_account()]
 
 
 def test_the_deprecate_command_does_what_the_endpoint_does(ticks):
