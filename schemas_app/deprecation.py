@@ -6,6 +6,7 @@ its grace period ends its owners are warned; at its sunset it is disabled: no lo
 lifecycle can be driven on a frozen clock.
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,9 +17,11 @@ from django.utils import timezone
 
 from schemas_app import notifications, selectors
 from schemas_app.auditing import audited
-from schemas_app.errors import BadRequest, OperationNotPermitted, SubjectNotFound
+from schemas_app.errors import BadRequest, OperationNotPermitted, SubjectNotFound, TryAgain
 from schemas_app.models import SubjectVersion, Tenant
 from schemas_app.services import subject_for_update, system_account
+
+logger = logging.getLogger(__name__)
 
 
 def parse_successor(successor) -> tuple[str, int | None]:
@@ -124,12 +127,15 @@ def _deprecate(versions, *, reason, successor, sunset, now, acting_user) -> list
 class PolicyRun:
     warned: list[str] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
+    # Versions whose transaction the database gave up on (a lock wait, a deadlock): the next run takes them up.
+    retry_later: list[str] = field(default_factory=list)
 
 
 def deprecation_policy_apply(*, now: datetime | None = None) -> PolicyRun:
     """Warn owners of versions whose grace period ended, and disable versions whose sunset came.
 
-    Each version is judged in a transaction of its own, as the system account.
+    Each version is judged in a transaction of its own, as the system account. One the database gave up on is
+    left for the next run (`retry_later`) and the run goes on; any other error stops it.
     """
     now = now or timezone.now()
     run = PolicyRun()
@@ -139,9 +145,14 @@ def deprecation_policy_apply(*, now: datetime | None = None) -> PolicyRun:
     )
     for due_version in due.order_by("pk"):
         label = f"{due_version.subject.name} v{due_version.version}"
-        step = _policy_step(due_version, now=now, acting_user=system)
+        try:
+            step = _policy_step(due_version, now=now, acting_user=system)
+        except TryAgain as error:
+            logger.warning("Deprecation policy: left %s for the next run: %s", label, error.__cause__)
+            run.retry_later.append(label)
+            continue
         if step is not None:
-            getattr(run, step).append(label)
+            getattr(run, step).append(label)  # once committed: a version rolled back is in retry_later only
     return run
 
 

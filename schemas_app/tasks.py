@@ -20,9 +20,12 @@ def prepare_change_request(review_id: int) -> bool:
 
 @shared_task(name="schemas_app.apply_deprecation_policy")
 def apply_deprecation_policy(now: str | None = None) -> dict:
-    """Run by Celery beat: warn at grace end, disable at sunset. `now` (ISO 8601) pins the clock."""
+    """Run by Celery beat: warn at grace end, disable at sunset. `now` (ISO 8601) pins the clock.
+
+    `retry_later` names the versions the database gave up on (each logged as a warning); the next run takes them up.
+    """
     run = deprecation_policy_apply(now=datetime.fromisoformat(now) if now else None)
-    return {"warned": run.warned, "disabled": run.disabled}
+    return {"warned": run.warned, "disabled": run.disabled, "retry_later": run.retry_later}
 
 
 @shared_task(name="schemas_app.deliver_notification", bind=True, max_retries=None)

@@ -77,20 +77,21 @@ def test_the_beat_job_on_a_frozen_clock_warns_at_grace_end_then_retires_the_vers
     assert apply_deprecation_policy.delay(now=(start + timedelta(days=29)).isoformat()).get() == {
         "warned": [],
         "disabled": [],
+        "retry_later": [],
     }
     assert mail.outbox == []
 
     warned = apply_deprecation_policy.delay(now=(start + timedelta(days=30, minutes=1)).isoformat()).get()
-    assert warned == {"warned": ["ticks-value v1"], "disabled": []}
+    assert warned == {"warned": ["ticks-value v1"], "disabled": [], "retry_later": []}
     assert [message.to for message in mail.outbox] == [["writer@example.org"]]
     assert "grace period is over" in mail.outbox[0].subject and "ticks-v2-value" in mail.outbox[0].body
     assert ticks.get("/subjects/ticks-value/versions/1").status_code == 200  # still served
 
     again = apply_deprecation_policy.delay(now=(start + timedelta(days=31)).isoformat()).get()
-    assert again == {"warned": [], "disabled": []} and len(mail.outbox) == 1  # warned once
+    assert again == {"warned": [], "disabled": [], "retry_later": []} and len(mail.outbox) == 1  # warned once
 
     retired = apply_deprecation_policy.delay(now=(start + timedelta(days=90, minutes=1)).isoformat()).get()
-    assert retired == {"warned": [], "disabled": ["ticks-value v1"]}
+    assert retired == {"warned": [], "disabled": ["ticks-value v1"], "retry_later": []}
     assert "was retired" in mail.outbox[-1].subject
     response = ticks.get("/subjects/ticks-value/versions/1")
     assert response.status_code == 404 and response.json()["error_code"] == 40402
