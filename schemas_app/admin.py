@@ -5,13 +5,11 @@ from auditlog.models import LogEntry
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 from django.utils.html import format_html
 
 from schemas_app import deprecation, selectors, services
-from schemas_app.admin_access import AccountScoped, GrantsShown, TenantScoped
-from schemas_app.errors import RegistryError
+from schemas_app.admin_access import AccountScoped, DeletesThroughServices, GrantsShown, TenantScoped
+from schemas_app.errors import OperationNotPermitted, RegistryError
 from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
 from schemas_app.side_by_side import findings_table
 from schemas_app.ui.sign_in import LimitedAdminAuthenticationForm
@@ -38,41 +36,11 @@ class SubjectVersionInline(admin.TabularInline):
         return False
 
 
-class ThroughServices:
-    """Admin pages that never write around the services: no add form, deletes run the service's checks.
-
-    A refused delete (a version still referenced, say) shows the service's message instead of deleting.
-    """
+class ThroughServices(DeletesThroughServices):
+    """Admin pages that never write around the services: no add form, deletes run the service's checks."""
 
     def has_add_permission(self, request, obj=None):
         return False  # versions come from the API, the CLI or an approved review
-
-    def delete_through_service(self, request, obj) -> None:
-        raise NotImplementedError
-
-    def delete_model(self, request, obj):
-        try:
-            self.delete_through_service(request, obj)
-        except RegistryError as error:
-            request._refused_delete = error.message
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
-
-    def response_delete(self, request, obj_display, obj_id):
-        refused = getattr(request, "_refused_delete", None)
-        if refused:
-            self.message_user(request, refused, messages.ERROR)
-            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
-        return super().response_delete(request, obj_display, obj_id)
-
-    def response_action(self, request, queryset):
-        response = super().response_action(request, queryset)
-        refused = getattr(request, "_refused_delete", None)
-        if refused:
-            self.message_user(request, refused, messages.ERROR)
-        return response
 
 
 @admin.register(Subject)
@@ -277,7 +245,7 @@ class SchemaAdmin(TenantScoped, admin.ModelAdmin):
 
 
 @admin.register(SubjectConfig)
-class SubjectConfigAdmin(TenantScoped, admin.ModelAdmin):
+class SubjectConfigAdmin(TenantScoped, DeletesThroughServices, admin.ModelAdmin):
     """Configuration rows, written through `services.config_update` with its validation."""
 
     subject_path = "subject_name"
@@ -330,12 +298,12 @@ class SubjectConfigAdmin(TenantScoped, admin.ModelAdmin):
         )
         obj.pk = selectors.config_row(tenant=obj.tenant, subject=obj.subject_name or None).pk
 
-    def delete_model(self, request, obj):
-        services.config_delete(tenant=obj.tenant, subject_name=obj.subject_name, acting_user=request.user)
+    def delete_through_service(self, request, obj):
+        services.config_delete(tenant=obj.tenant, subject_name=obj.subject_name or None, acting_user=request.user)
 
 
 @admin.register(SubjectMode)
-class SubjectModeAdmin(TenantScoped, admin.ModelAdmin):
+class SubjectModeAdmin(TenantScoped, DeletesThroughServices, admin.ModelAdmin):
     """Modes, written through `services.mode_update` (IMPORT needs an empty scope)."""
 
     subject_path = "subject_name"
@@ -352,9 +320,11 @@ class SubjectModeAdmin(TenantScoped, admin.ModelAdmin):
         )
         obj.pk = SubjectMode.objects.get(tenant=obj.tenant, subject_name=obj.subject_name or None).pk
 
-    def delete_model(self, request, obj):
-        if obj.subject_name:
-            services.mode_delete(tenant=obj.tenant, subject_name=obj.subject_name, acting_user=request.user)
+    def delete_through_service(self, request, obj):
+        if not obj.subject_name:
+            # Every subject without a mode of its own falls back on it: it is set to another mode, never removed.
+            raise OperationNotPermitted("The tenant-wide mode is not deleted: change it to the mode wanted instead")
+        services.mode_delete(tenant=obj.tenant, subject_name=obj.subject_name, acting_user=request.user)
 
 
 # The audit log is read-only for everyone, super admins included: no add, change or delete, no bulk actions.

@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html_join
 from guardian.admin import GuardedModelAdmin
 from guardian.models import GroupObjectPermission
@@ -159,6 +161,51 @@ def role_checked(form_class, *, page: TenantScoped, request):
 
     RoleChecked.__name__ = RoleChecked.__qualname__ = form_class.__name__
     return RoleChecked
+
+
+class DeletesThroughServices:
+    """Admin pages whose deletes, of one row or of the selected rows, run the service's checks row by row.
+
+    Django's "delete selected" action deletes the queryset at once; here each row goes through `delete_model`,
+    as a single delete does. A refused delete (a version still referenced, say) shows the service's message.
+    """
+
+    def delete_through_service(self, request, obj) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        try:
+            self.delete_through_service(request, obj)
+        except RegistryError as error:
+            refused_deletes(request).append(f"{obj} was not deleted: {error.message}")
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if refused_deletes(request):
+            self.message_user(request, refused_deletes(request)[0], messages.ERROR)
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        return super().response_delete(request, obj_display, obj_id)
+
+    def response_action(self, request, queryset):
+        response = super().response_action(request, queryset)
+        for refusal in refused_deletes(request):
+            self.message_user(request, refusal, messages.ERROR)
+        return response
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        if level == messages.SUCCESS and refused_deletes(request):
+            return  # "delete selected" counts every row selected as deleted: the refusals say which were not
+        super().message_user(request, message, level, *args, **kwargs)
+
+
+def refused_deletes(request) -> list[str]:
+    """Return the messages of the deletes the services refused while serving `request` (one list per request)."""
+    if not hasattr(request, "_refused_deletes"):
+        request._refused_deletes = []
+    return request._refused_deletes
 
 
 class AccountScoped(TenantScoped):

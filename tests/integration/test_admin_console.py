@@ -1,9 +1,10 @@
 """The admin as the reviewers' console: it never writes around the services."""
 
 import pytest
+from auditlog.models import LogEntry
 from django.contrib.auth.models import Permission
 
-from schemas_app.models import ChangeRequest, Schema, SubjectVersion
+from schemas_app.models import ChangeRequest, Schema, SubjectConfig, SubjectMode, SubjectVersion
 from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, TICK_V1, TICK_V2_CHANGES_TYPE, put, register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,3 +121,49 @@ def test_the_console_refuses_self_approval_with_the_services_message(admin, cons
     response = console.post(f"/admin/schemas_app/changerequest/{review_id}/approve/", follow=True)
     assert "nobody approves their own change" in response.content.decode()
     assert ChangeRequest.objects.get(pk=review_id).status == "PENDING_REVIEW"
+
+
+def delete_selected(console, model: str, rows) -> str:
+    """Select the rows on the model's admin list, confirm "Delete selected", and return the list page shown after."""
+    response = console.post(
+        f"/admin/schemas_app/{model}/",
+        {"action": "delete_selected", "_selected_action": [row.pk for row in rows], "post": "yes"},
+        follow=True,
+    )
+    return response.content.decode()
+
+
+def test_deleting_selected_modes_deletes_the_subjects_and_keeps_the_tenant_wide_one_saying_so(admin, console):
+    assert put(admin, "/mode", {"mode": "READONLY"}).status_code == 200
+    assert put(admin, "/mode/ticks-value", {"mode": "READWRITE"}).status_code == 200
+
+    page = delete_selected(console, "subjectmode", SubjectMode.objects.all())
+
+    assert list(SubjectMode.objects.values_list("subject_name", "mode")) == [(None, "READONLY")]
+    assert "The tenant-wide mode is not deleted" in page and "Successfully deleted" not in page
+    assert LogEntry.objects.filter(object_repr="mode of ticks-value: READWRITE", action=LogEntry.Action.DELETE).get()
+
+
+def test_deleting_the_tenant_wide_mode_says_it_was_not_deleted(admin, console):
+    assert put(admin, "/mode", {"mode": "READONLY"}).status_code == 200
+    mode = SubjectMode.objects.get()
+
+    response = console.post(f"/admin/schemas_app/subjectmode/{mode.pk}/delete/", {"post": "yes"}, follow=True)
+
+    page = response.content.decode()
+    assert "The tenant-wide mode is not deleted" in page and "deleted successfully" not in page
+    assert SubjectMode.objects.filter(pk=mode.pk).exists()
+
+
+def test_deleting_selected_configs_deletes_each_through_the_service_in_the_admins_name(admin, console, owner):
+    assert put(admin, "/config", {"compatibility": "FULL"}).status_code == 200
+    assert put(admin, "/config/ticks-value", {"compatibility": "NONE"}).status_code == 200
+
+    delete_selected(console, "subjectconfig", SubjectConfig.objects.all())
+
+    assert not SubjectConfig.objects.exists()
+    deleted = LogEntry.objects.filter(action=LogEntry.Action.DELETE, content_type__model="subjectconfig")
+    assert sorted(deleted.values_list("object_repr", "actor")) == [
+        ("config of the tenant", owner.pk),
+        ("config of ticks-value", owner.pk),
+    ]
