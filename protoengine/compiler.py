@@ -187,12 +187,17 @@ def compile_sources(sources: Mapping[str, str | bytes], roots: Sequence[str] | N
 
     Raises CompilationFailed with structured errors for anything protoc or the
     input checks refuse. Results are cached by content, so a repeated check of the
-    same texts costs only a parse of the cached descriptor set.
+    same texts costs only a parse of the cached descriptor set, or nothing when the
+    set itself is still kept: the same texts then give the same CompiledFiles, whose
+    descriptors callers must copy before changing (as semver and Confluent's diff do).
     """
     roots = tuple(sorted(sources) if roots is None else roots)
     texts = decode_sources(sources)
     _check_paths(texts, roots)
     key = _cache_key(texts, roots)
+    compiled = _SET_CACHE.get(key)
+    if compiled is not None:
+        return compiled
     cached = _RESULT_CACHE.get(key)
     if cached is None:
         # Only texts protoc is about to read need guarding; a cached result passed these checks already.
@@ -202,7 +207,9 @@ def compile_sources(sources: Mapping[str, str | bytes], roots: Sequence[str] | N
         _RESULT_CACHE.put(key, cached)
     serialized, warnings = cached
     descriptor_set = FileDescriptorSet.FromString(serialized)
-    return CompiledFiles(files=tuple(descriptor_set.file), roots=roots, warnings=warnings, given=frozenset(texts))
+    compiled = CompiledFiles(files=tuple(descriptor_set.file), roots=roots, warnings=warnings, given=frozenset(texts))
+    _SET_CACHE.put(key, compiled)
+    return compiled
 
 
 def compile_one(path: str, text: str | bytes, dependencies: Mapping[str, str | bytes] | None = None) -> CompiledFiles:
@@ -535,8 +542,14 @@ def _parse_protoc_line(line: str) -> Finding | None:
 
 
 _RESULT_CACHE = LruCache(512)
+# The last few compiled sets themselves, each with the model it builds on first need: a set compiled again soon
+# (a registration's checks, lint and canonical forms, a validation followed by the registration) is neither parsed
+# nor indexed again. Parsed sets weigh many times their bytes, so far fewer are kept than in _RESULT_CACHE.
+COMPILED_SETS_KEPT = 8
+_SET_CACHE = LruCache(COMPILED_SETS_KEPT)
 
 
 def clear_cache() -> None:
     """Forget cached compile results (benchmarks use this to time cold compiles)."""
     _RESULT_CACHE.clear()
+    _SET_CACHE.clear()

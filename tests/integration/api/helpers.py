@@ -67,6 +67,8 @@ def register(client, subject, schema, references=(), **query):
 
 def descriptor_base64(text: str, path: str = "trading/ticks.proto") -> str:
     """Return the schema as confluent-kafka's serializer sends it: a base64 FileDescriptorProto without comments."""
-    root = compile_one(path, text).file(path)
+    compiled = compile_one(path, text).file(path)
+    root = type(compiled)()
+    root.CopyFrom(compiled)  # cleared in a copy: the compile cache shares the compiled set with later compiles
     root.ClearField("source_code_info")
     return base64.b64encode(root.SerializeToString()).decode()

@@ -216,3 +216,20 @@ def test_an_older_vendored_descriptor_proto_still_compiles_custom_options():
     result = compile_sources({"google/protobuf/descriptor.proto": descriptor, "acme/v1/a.proto": options})
     assert len(result.file("google/protobuf/descriptor.proto").message_type) == 1
     assert result.file("acme/v1/a.proto").message_type[0].field[0].options.SerializeToString()
+
+
+def test_the_same_texts_compiled_again_give_the_same_set_and_its_model_is_built_once():
+    sources = {"common/money.proto": MONEY, "trading/orders.proto": ORDER}
+    first = compile_sources(sources)
+    model = first.model
+    again = compile_sources(dict(reversed(sources.items())))
+    assert again is first
+    assert again.model is model
+
+
+def test_a_forgotten_set_is_parsed_again_into_descriptors_equal_to_the_first():
+    first = compile_one("common/money.proto", MONEY)
+    compiler.clear_cache()
+    again = compile_one("common/money.proto", MONEY)
+    assert again is not first
+    assert again.files == first.files
