@@ -1,11 +1,13 @@
 """Run the configured lint rules over compiled files and turn what they find into Findings."""
 
+import threading
+import weakref
 from collections.abc import Collection, Mapping, Sequence
 
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
 from protoengine.collector import without_cycle_collection
-from protoengine.compiler import compile_sources, is_well_known
+from protoengine.compiler import CompiledFiles, compile_sources, is_well_known
 from protoengine.findings import Finding
 from protoengine.lint.catalog import LINT_RULES
 from protoengine.lint.comments import IGNORE_MARK, ignored_rules
@@ -18,6 +20,9 @@ from protoengine.model import model_of
 FILE_STATEMENTS = ((FILE_SYNTAX,), (FILE_EDITION,), (FILE_PACKAGE,))
 # Where a finding points when buf has no location for it (the file as a whole, an unset option): the file's start.
 FILE_START = (1, 1, 1, 1)
+# The LintFiles of each live compiled set that was linted, by the set's id and file name (see _kept_lint_files).
+_KEPT: dict[int, dict[str, LintFile]] = {}
+_KEPT_LOCK = threading.Lock()
 
 
 @without_cycle_collection
@@ -26,7 +31,8 @@ def lint(
 ) -> list[Finding]:
     """Lint compiled files and return the findings sorted by path, line and column.
 
-    `files` is a sequence of files or a compiled set (whose model is then shared).
+    `files` is a sequence of files or a compiled set (whose model is then shared, and which keeps
+    the elements lint reads of its files for its next runs).
     It may include dependencies and well-known types: they resolve imports and
     custom options. Findings are reported for `targets` (import paths; by default
     every file but the well-known types), and only targets take part in rules
@@ -38,20 +44,57 @@ def lint(
     chosen = [
         file for file in model.files if (not is_well_known(file.name) if targets is None else file.name in targets)
     ]
-    # The set's workspace tables and position finders are its model's; the elements are this run's own.
+    if isinstance(files, CompiledFiles):
+        return _findings(_kept_lint_files(files, model, chosen), config)
+    # Files handed without their set: the elements are this run's own, emptied when it ends.
     lint_files = [LintFile(file, model.workspace, finder=model.finder(file)) for file in chosen]
-    rules = [LINT_RULES[rule_id] for rule_id in sorted(config.rule_ids)]
-    findings: set[Finding] = set()
     try:
-        for rule in rules:
-            for problem in _run(rule, lint_files, config):
-                finding = _finding(rule, problem, config)
-                if finding is not None:
-                    findings.add(finding)
+        return _findings(lint_files, config)
     finally:
         for lint_file in lint_files:
             lint_file.release()
+
+
+def _findings(lint_files: list[LintFile], config: LintConfig) -> list[Finding]:
+    findings: set[Finding] = set()
+    for rule in [LINT_RULES[rule_id] for rule_id in sorted(config.rule_ids)]:
+        for problem in _run(rule, lint_files, config):
+            finding = _finding(rule, problem, config)
+            if finding is not None:
+                findings.add(finding)
     return sorted(findings)
+
+
+def _kept_lint_files(compiled: CompiledFiles, model, chosen: list[FileDescriptorProto]) -> list[LintFile]:
+    """Return the LintFiles of the chosen files of a compiled set, built on first need and kept while the set lives.
+
+    The same texts compiled again give the same set (compiler._SET_CACHE), so a set linted again, or with
+    other targets, walks none of its files again. The elements refer to their file and the file lists them:
+    when the set is freed they are emptied (LintFile.release), so reference counting frees them then
+    rather than the cycle collector. The set's model lends workspace tables and position finders.
+    """
+    kept = _KEPT.get(id(compiled))
+    if kept is None:
+        with _KEPT_LOCK:
+            kept = _KEPT.get(id(compiled))
+            if kept is None:
+                kept = _KEPT[id(compiled)] = {}
+                weakref.finalize(compiled, _forget_lint_files, id(compiled))
+    lint_files = []
+    for file in chosen:
+        lint_file = kept.get(file.name)
+        if lint_file is None:
+            lint_file = kept.setdefault(file.name, LintFile(file, model.workspace, finder=model.finder(file)))
+        lint_files.append(lint_file)
+    return lint_files
+
+
+def _forget_lint_files(key: int) -> None:
+    """Empty the LintFiles of a compiled set that was freed (its id may be reused from now on)."""
+    with _KEPT_LOCK:
+        kept = _KEPT.pop(key, {})
+    for lint_file in kept.values():
+        lint_file.release()
 
 
 def lint_sources(sources: Mapping[str, str | bytes], config: LintConfig | None = None) -> list[Finding]:

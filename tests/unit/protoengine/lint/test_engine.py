@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from protoengine import compiler
 from protoengine.compiler import CompilationFailed, compile_sources, well_known_include_dir
 from protoengine.lint import LintConfig, lint, lint_sources
 from protoengine.lint.model import Element, Import, LintFile
@@ -265,9 +266,8 @@ def test_a_300_message_5000_field_schema_lints_clean():
     assert lint(compiled.files) == []
 
 
-def test_a_lint_run_leaves_its_elements_to_reference_counting_not_to_the_cycle_collector():
-    # Thousands of elements in cycles made the collector's full passes slow after every lint of a large schema.
-    compiled = compile_sources(
+def order_set():
+    return compile_sources(
         {
             "shop/v1/order.proto": proto3(
                 "shop.v1",
@@ -279,16 +279,44 @@ def test_a_lint_run_leaves_its_elements_to_reference_counting_not_to_the_cycle_c
             "shop/v1/item.proto": proto3("shop.v1", "message Item { string id = 1; }"),
         }
     )
+
+
+def lint_elements_left() -> list[str]:
+    # Types are compared, not instances: isinstance() of a dead weak proxy left by another test raises.
+    kinds = (LintFile, Element, Import)
+    return [kind.__name__ for kind in map(type, gc.get_objects()) if issubclass(kind, kinds)]
+
+
+def test_lint_s_elements_go_to_reference_counting_not_to_the_cycle_collector():
+    # Thousands of elements in cycles made the collector's full passes slow after every lint of a large schema.
+    compiler.clear_cache()
+    compiled = order_set()
     gc.collect()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
+        # Files handed without their set: the run's own elements, freed when it ends.
+        assert lint(compiled.files, EVERYTHING)
+        after_run = lint_elements_left()
+        # A compiled set's elements are kept with it, and freed with it.
         assert lint(compiled, EVERYTHING)
-        # With the collector off, anything left of the run's elements would still be here. Types are compared,
-        # not instances: isinstance() of a dead weak proxy left by another test raises.
-        kinds = (LintFile, Element, Import)
-        left = [kind.__name__ for kind in map(type, gc.get_objects()) if issubclass(kind, kinds)]
+        kept = lint_elements_left()
+        del compiled
+        compiler.clear_cache()
+        after_set = lint_elements_left()
     finally:
         if was_enabled:
             gc.enable()
-    assert left == []
+    assert (after_run, bool(kept), after_set) == ([], True, [])
+
+
+def test_a_set_linted_again_reuses_its_elements_and_finds_the_same():
+    compiled = order_set()
+    first = lint(compiled, EVERYTHING)
+    kept = len(lint_elements_left())
+    assert lint(compiled, EVERYTHING) == first
+    assert lint(order_set(), EVERYTHING) == first  # the same texts compiled again: the same set
+    assert len(lint_elements_left()) == kept
+    assert lint(compiled, EVERYTHING, targets={"shop/v1/item.proto"}) == [
+        finding for finding in first if finding.path == "shop/v1/item.proto"
+    ]
