@@ -22,7 +22,8 @@ FILE_STATEMENTS = ((FILE_SYNTAX,), (FILE_EDITION,), (FILE_PACKAGE,))
 FILE_START = (1, 1, 1, 1)
 # The LintFiles of each live compiled set that was linted, by the set's id and file name (see _kept_lint_files).
 _KEPT: dict[int, dict[str, LintFile]] = {}
-_KEPT_LOCK = threading.Lock()
+# Reentrant: a collection started inside the lock may free another set, whose finalizer takes it too.
+_KEPT_LOCK = threading.RLock()
 
 
 @without_cycle_collection
@@ -79,7 +80,8 @@ def _kept_lint_files(compiled: CompiledFiles, model, chosen: list[FileDescriptor
             kept = _KEPT.get(id(compiled))
             if kept is None:
                 kept = _KEPT[id(compiled)] = {}
-                weakref.finalize(compiled, _forget_lint_files, id(compiled))
+                forget = weakref.finalize(compiled, _forget_lint_files, id(compiled))
+                forget.atexit = False  # a process that ends frees everything anyway
     lint_files = []
     for file in chosen:
         lint_file = kept.get(file.name)
