@@ -71,6 +71,8 @@ _AGGREGATES = {_PACKAGE, _MESSAGE, _ENUM, _SERVICE}
 _TYPES = {_MESSAGE, _ENUM}
 _NUMBER = attrgetter("number")
 _TYPE = attrgetter("type")
+_TYPE_GROUP = FieldDescriptorProto.TYPE_GROUP
+_LABEL_REPEATED = FieldDescriptorProto.LABEL_REPEATED
 
 
 class UnprintableDescriptor(ValueError):
@@ -871,14 +873,16 @@ class _NormalizedPrinter(_FilePrinter):
                 entries[f".{full_name}.{nested_message.name}"] = nested_message
             else:
                 nested_messages.append(nested_message)
-        plain: list[FieldDescriptorProto] = []
+        plain: list[FieldDescriptorProto] = sorted(message.field, key=_NUMBER)
         oneofs: dict[int, list[FieldDescriptorProto]] = {}
-        for field in sorted(message.field, key=_NUMBER):
-            # _real_oneof, written out: this loop sees every field of the schema.
-            if not field.HasField("oneof_index") or field.proto3_optional:
-                plain.append(field)
-            else:
-                oneofs.setdefault(field.oneof_index, []).append(field)
+        if message.oneof_decl:  # without oneofs, every field is plain: their fields need no look
+            fields, plain = plain, []
+            for field in fields:
+                # _real_oneof, written out: this loop sees every field of the schema.
+                if not field.HasField("oneof_index") or field.proto3_optional:
+                    plain.append(field)
+                else:
+                    oneofs.setdefault(field.oneof_index, []).append(field)
         oneof_lines = []
         for index, members in sorted(oneofs.items(), key=lambda item: item[1][0].number):
             declaration = message.oneof_decl[index]
@@ -933,29 +937,30 @@ class _NormalizedPrinter(_FilePrinter):
     ) -> list[str]:
         """Return the declarations of the fields, in the given order; a repeated field of a map entry is a map."""
         lines = []
+        append = lines.append
         editions = self._editions
         # Without a label of its own, a field of a oneof, of an editions file or of proto3 (but `optional`) has none.
         unlabelled = in_oneof or editions or self._proto3
+        scalar_types = _SCALAR_TYPES
         for field in fields:
             # Each attribute of a field is read once: this loop sees every field of the schema.
             field_type, name = field.type, field.name
-            if field_type == FieldDescriptorProto.TYPE_GROUP and not editions:
+            if field_type == _TYPE_GROUP and not editions:
                 raise _GroupFound
-            repeated = field.label == FieldDescriptorProto.LABEL_REPEATED
-            entry = entries.get(field.type_name) if repeated and entries else None
-            if entry is not None:
-                key, value = entry.field[0], entry.field[1]
-                kind = f"map<{_SCALAR_TYPES[key.type]}, {_SCALAR_TYPES.get(value.type) or value.type_name}>"
-                head = f"{kind} {name} = {field.number}"
-            else:
-                kind = _SCALAR_TYPES.get(field_type) or field.type_name
-                if repeated:
-                    label = "repeated "
-                elif unlabelled and not field.proto3_optional:
-                    label = ""  # what _label says, without the call: most fields of a schema
+            if field.label == _LABEL_REPEATED:
+                entry = entries.get(field.type_name) if entries else None
+                if entry is not None:
+                    key, value = entry.field[0], entry.field[1]
+                    kind = f"map<{scalar_types[key.type]}, {scalar_types.get(value.type) or value.type_name}>"
+                    head = f"{kind} {name} = {field.number}"
                 else:
-                    label = self._label(field, in_oneof)
-                head = f"{label}{kind} {name} = {field.number}"
+                    head = f"repeated {scalar_types.get(field_type) or field.type_name} {name} = {field.number}"
+            elif unlabelled and not field.proto3_optional:
+                # What _label says, without the call: most fields of a schema.
+                head = f"{scalar_types.get(field_type) or field.type_name} {name} = {field.number}"
+            else:
+                kind = scalar_types.get(field_type) or field.type_name
+                head = f"{self._label(field, in_oneof)}{kind} {name} = {field.number}"
             # Nearly every field has no options, default or JSON name of its own to write: asked before building a list.
             if (
                 field.json_name != default_json_name(name)
@@ -966,7 +971,7 @@ class _NormalizedPrinter(_FilePrinter):
                 if items:
                     lines += self._n_declaration(head, items)
                     continue
-            lines.append(head + ";")
+            append(head + ";")
         return lines
 
     def _n_reserved(self, ranges: Sequence[tuple[int, int]], names: Sequence[str], maximum: int) -> list[str]:
