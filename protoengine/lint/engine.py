@@ -45,9 +45,10 @@ def lint(
     chosen = [
         file for file in model.files if (not is_well_known(file.name) if targets is None else file.name in targets)
     ]
-    if isinstance(files, CompiledFiles):
-        return _findings(_kept_lint_files(files, model, chosen), config)
-    # Files handed without their set: the elements are this run's own, emptied when it ends.
+    kept = _kept_lint_files(files, model, chosen) if isinstance(files, CompiledFiles) else None
+    if kept is not None:
+        return _findings(kept, config)
+    # A set's first run, or files handed without their set: the elements are this run's own, emptied when it ends.
     lint_files = [LintFile(file, model.workspace, finder=model.finder(file)) for file in chosen]
     try:
         return _findings(lint_files, config)
@@ -66,22 +67,25 @@ def _findings(lint_files: list[LintFile], config: LintConfig) -> list[Finding]:
     return sorted(findings)
 
 
-def _kept_lint_files(compiled: CompiledFiles, model, chosen: list[FileDescriptorProto]) -> list[LintFile]:
-    """Return the LintFiles of the chosen files of a compiled set, built on first need and kept while the set lives.
+def _kept_lint_files(compiled: CompiledFiles, model, chosen: list[FileDescriptorProto]) -> list[LintFile] | None:
+    """Return the LintFiles of the chosen files of a compiled set linted before, kept while the set lives; None
+    on the set's first run.
 
     The same texts compiled again give the same set (compiler._SET_CACHE), so a set linted again, or with
-    other targets, walks none of its files again. The elements refer to their file and the file lists them:
+    other targets, walks none of its files again. Only from its second run on: elements kept past a run
+    are walked by the cycle collector's passes until they are old, a cost a set linted once (nearly every
+    registration's) would pay for nothing. The elements refer to their file and the file lists them:
     when the set is freed they are emptied (LintFile.release), so reference counting frees them then
     rather than the cycle collector. The set's model lends workspace tables and position finders.
     """
     kept = _KEPT.get(id(compiled))
     if kept is None:
         with _KEPT_LOCK:
-            kept = _KEPT.get(id(compiled))
-            if kept is None:
-                kept = _KEPT[id(compiled)] = {}
+            if id(compiled) not in _KEPT:
+                _KEPT[id(compiled)] = {}
                 forget = weakref.finalize(compiled, _forget_lint_files, id(compiled))
                 forget.atexit = False  # a process that ends frees everything anyway
+        return None
     lint_files = []
     for file in chosen:
         lint_file = kept.get(file.name)
