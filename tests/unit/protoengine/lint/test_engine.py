@@ -281,10 +281,16 @@ def order_set():
     )
 
 
-def lint_elements_left() -> list[str]:
+def lint_elements_left(besides: frozenset[int] = frozenset()) -> list[str]:
+    """Return the kinds of the lint elements alive, but those whose ids are `besides` (other tests' kept sets)."""
     # Types are compared, not instances: isinstance() of a dead weak proxy left by another test raises.
     kinds = (LintFile, Element, Import)
-    return [kind.__name__ for kind in map(type, gc.get_objects()) if issubclass(kind, kinds)]
+    return [type(o).__name__ for o in gc.get_objects() if issubclass(type(o), kinds) and id(o) not in besides]
+
+
+def lint_element_ids() -> frozenset[int]:
+    kinds = (LintFile, Element, Import)
+    return frozenset(id(o) for o in gc.get_objects() if issubclass(type(o), kinds))
 
 
 def test_lint_s_elements_go_to_reference_counting_not_to_the_cycle_collector():
@@ -292,21 +298,22 @@ def test_lint_s_elements_go_to_reference_counting_not_to_the_cycle_collector():
     compiler.clear_cache()
     compiled = order_set()
     gc.collect()
+    others = lint_element_ids()  # sets of other tests still held by their fixtures
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         # Files handed without their set: the run's own elements, freed when it ends.
         assert lint(compiled.files, EVERYTHING)
-        after_run = lint_elements_left()
+        after_run = lint_elements_left(others)
         # A compiled set's first run: its own elements too.
         assert lint(compiled, EVERYTHING)
-        after_first = lint_elements_left()
+        after_first = lint_elements_left(others)
         # From its second run on, a compiled set's elements are kept with it, and freed with it.
         assert lint(compiled, EVERYTHING)
-        kept = lint_elements_left()
+        kept = lint_elements_left(others)
         del compiled
         compiler.clear_cache()
-        after_set = lint_elements_left()
+        after_set = lint_elements_left(others)
     finally:
         if was_enabled:
             gc.enable()
