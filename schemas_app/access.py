@@ -27,6 +27,7 @@ PERMISSION_OF_ROLE = {
     "delete": "delete_schemas",
     "audit": "read_audit",
 }
+ROLE_OF_PERMISSION = {codename: role for role, codename in PERMISSION_OF_ROLE.items()}
 
 
 def permission_of(role: str) -> str:
@@ -236,6 +237,63 @@ def groups_within(tenants: QuerySet[Tenant]) -> QuerySet[Group]:
         | Q(pk__in=GroupObjectPermission.objects.exclude(_grants_inside(tenants)).values("group"))
         | Q(user__in=get_user_model().objects.exclude(pk__in=accounts_homed_in(tenants).values("pk")))
     )
+
+
+def holds_every_privilege_of(user, account) -> bool:
+    """Return True if `user` holds every privilege `account` holds: staff or superuser status, permissions, role grants.
+
+    The account's privileges are read from its rows, not from `account.get_all_permissions()`: Django reports
+    none for a disabled account, which holds them all again once enabled.
+    """
+    if user.is_superuser:
+        return True
+    if account.is_superuser or (account.is_staff and not user.is_staff):
+        return False
+    if not _permissions_of(account) <= user.get_all_permissions():
+        return False
+    return all(_holds_grant(user, row.permission, row.content_object) for row in _object_grants_of(account))
+
+
+def _permissions_of(account) -> set[str]:
+    """Return the account's Django permissions, its own and its groups', as "app_label.codename"."""
+    rows = Permission.objects.filter(Q(user=account) | Q(group__user=account)).values_list(
+        "content_type__app_label", "codename"
+    )
+    return {f"{app_label}.{codename}" for app_label, codename in rows}
+
+
+def _object_grants_of(account) -> list:
+    """Return guardian's rows of the account's object permissions, its own and its groups'."""
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    return [
+        *UserObjectPermission.objects.filter(user=account).select_related("permission__content_type"),
+        *GroupObjectPermission.objects.filter(group__user=account).select_related("permission__content_type"),
+    ]
+
+
+def _holds_grant(user, permission: Permission, target) -> bool:
+    """Return True if the user holds `permission` on `target`: on the object itself, through a role covering it,
+    or, for a permission that is no role, as a model permission. A grant on an object that is gone is superusers'."""
+    if target is None:
+        return False
+    role = ROLE_OF_PERMISSION.get(permission.codename)
+    if role is not None and _role_covers(user, role, target):
+        return True
+    if role is None and user.has_perm(f"{permission.content_type.app_label}.{permission.codename}"):
+        return True
+    return ObjectPermissionChecker(user).has_perm(permission.codename, target)
+
+
+def _role_covers(user, role: str, target) -> bool:
+    """Return True if the user holds `role` wherever `target` (a tenant, a subject, a tenant's prefix) reaches."""
+    if isinstance(target, Tenant):
+        return has_role(user, role, tenant=target)
+    if isinstance(target, Subject):
+        return has_role(user, role, tenant=target.tenant, subject_name=target.name)
+    if isinstance(target, SubjectPrefixGrant) and target.tenant is not None:
+        return has_role(user, role, tenant=target.tenant)
+    return False
 
 
 def _granted_anywhere(user, codename: str) -> bool:

@@ -22,7 +22,7 @@ from schemas_app.errors import RegistryError
 from schemas_app.models import ApiToken, SubjectPrefixGrant, Tenant, TenantBinding, TenantConfig
 
 User = get_user_model()
-ROLE_OF_PERMISSION = {codename: role for role, codename in access.PERMISSION_OF_ROLE.items()}
+ROLE_OF_PERMISSION = access.ROLE_OF_PERMISSION
 
 
 class TenantScoped:
@@ -214,8 +214,8 @@ class AccountScoped(TenantScoped):
     An account is its own tenant's (the one it is bound to, else the default tenant), a group is the tenants' its
     grants and members are in, a token is its account's; one that reaches further (a superuser, a role held
     everywhere, a grant elsewhere) is the superusers' alone (`access.accounts_within`, `access.groups_within`).
-    No API role changes accounts: inside that scope Django's permissions decide. What hands out roles (superuser
-    status, permissions, group memberships and grants) stays the superusers', as `GrantsShown` leaves it.
+    No API role changes accounts: inside that scope Django's permissions decide. What hands out roles (staff and
+    superuser status, permissions, group memberships and grants) stays the superusers', as `GrantsShown` leaves it.
     """
 
     tenant_path = None
@@ -344,10 +344,30 @@ class GroupWithGrantsAdmin(AccountScoped, GroupAdmin):
 
 @admin.register(User)
 class AccountAdmin(AccountScoped, UserAdmin):
-    granting_fields = ("is_superuser", "groups", "user_permissions")
+    """Staff change an account only if they hold every privilege it holds, and never their own privileges.
+
+    Setting the password, the username or the e-mail of an account (where its password reset mail goes) hands
+    that account over, so an account holding a role, permission or status the staff lacks is the superusers'.
+    """
+
+    granting_fields = ("is_staff", "is_superuser", "groups", "user_permissions")
+    # Read-only on the staff account's own page: it may disable the accounts it may change, but not itself.
+    own_privilege_fields = ("is_active",)
 
     def limit_to_tenants(self, queryset, tenants):
         return queryset.filter(pk__in=access.accounts_within(tenants).values("pk"))
+
+    def has_change_permission(self, request, obj=None):
+        # Also asked by the password page (`user_change_password`), which answers 403 when refused.
+        return super().has_change_permission(request, obj) and (
+            obj is None or access.holds_every_privilege_of(request.user, obj)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser or obj is None or obj.pk != request.user.pk:
+            return readonly
+        return readonly + tuple(name for name in self.own_privilege_fields if name not in readonly)
 
     def has_add_permission(self, request, *args):
         # A new account is unbound, so it reads the default tenant: only a superuser may make one.

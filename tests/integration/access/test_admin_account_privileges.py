@@ -1,0 +1,239 @@
+"""A staff account changes, in the admin, only the accounts whose privileges it holds itself, and never its own.
+
+The second desk's staff account holds the read and write roles there and Django's permissions to see and change
+accounts. Beside it, in the same desk: a plain member, an approver (a role the staff lacks), a fellow staff account
+that may also delete accounts, and a disabled account that may delete accounts. The owner is a superuser.
+"""
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.test import Client
+
+from schemas_app import access
+from schemas_app.models import Subject, TenantBinding
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "taken-over-9431"
+ACCOUNT_PERMISSIONS = ("view_user", "change_user")
+
+
+def permissions(*codenames):
+    return Permission.objects.filter(content_type__app_label="auth", codename__in=codenames)
+
+
+@pytest.fixture
+def staff(second_desk_staff, second_tenant, owner):
+    user = second_desk_staff(permissions(*ACCOUNT_PERMISSIONS))
+    team = user.groups.get()
+    for role in ("approve", "codegen", "delete", "audit"):
+        access.revoke_role(role, group=team, target=second_tenant, acting_user=owner)
+    return user
+
+
+@pytest.fixture
+def desk_account(django_user_model, second_tenant):
+    """Return a maker of an account bound to the second desk, with the password "<username>-password"."""
+
+    def make(username, **fields):
+        user = django_user_model.objects.create_user(username, f"{username}@example.org", f"{username}-password")
+        for name, value in fields.items():
+            setattr(user, name, value)
+        user.save()
+        TenantBinding.objects.create(user=user, tenant=second_tenant)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def member(desk_account):
+    return desk_account("member")
+
+
+@pytest.fixture
+def approver(desk_account, second_tenant, owner):
+    user = desk_account("approver")
+    approvers = Group.objects.create(name="second desk approvers")
+    access.grant_role("approve", group=approvers, target=second_tenant, acting_user=owner)
+    user.groups.add(approvers)
+    return user
+
+
+@pytest.fixture
+def fellow_staff(desk_account):
+    user = desk_account("fellow", is_staff=True)
+    user.user_permissions.add(*permissions(*ACCOUNT_PERMISSIONS, "delete_user"))
+    return user
+
+
+@pytest.fixture
+def disabled(desk_account):
+    """A disabled account: Django reports no permissions for it, yet it holds them again once enabled."""
+    user = desk_account("disabled", is_active=False)
+    user.user_permissions.add(*permissions("delete_user"))
+    return user
+
+
+def password_url(user) -> str:
+    return f"/admin/auth/user/{user.pk}/password/"
+
+
+def change_url(user) -> str:
+    return f"/admin/auth/user/{user.pk}/change/"
+
+
+def set_password(console: Client, user):
+    return console.post(
+        password_url(user), {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"}
+    )
+
+
+def signs_in_with_the_new_password(user) -> bool:
+    return Client().login(username=user.username, password=NEW_PASSWORD)
+
+
+def change_form(user, **changes) -> dict:
+    """Return what the account's change form posts: its current values, with `changes`."""
+    form = {
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": "on" if user.is_active else "",
+        "is_staff": "on" if user.is_staff else "",
+        "is_superuser": "on" if user.is_superuser else "",
+        "groups": [group.pk for group in user.groups.all()],
+        "user_permissions": [permission.pk for permission in user.user_permissions.all()],
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+    }
+    form.update(changes)
+    return {name: value for name, value in form.items() if value != ""}
+
+
+def test_the_staff_account_sets_the_password_of_a_plain_account_of_its_desk(staff_console, member):
+    response = set_password(staff_console, member)
+
+    assert response.status_code == 302
+    assert signs_in_with_the_new_password(member)
+
+
+def test_the_staff_account_sets_the_password_of_an_account_whose_roles_its_own_cover(
+    staff_console, desk_account, second_tenant, owner
+):
+    subject_writer = desk_account("subject-writer")
+    writers = Group.objects.create(name="orders writers")
+    orders = Subject.objects.create(tenant=second_tenant, name="orders-value")
+    access.grant_role("write", group=writers, target=orders, acting_user=owner)
+    subject_writer.groups.add(writers)
+
+    assert set_password(staff_console, subject_writer).status_code == 302  # the staff writes in the whole desk
+    assert signs_in_with_the_new_password(subject_writer)
+
+
+def test_the_staff_account_cannot_set_a_superusers_password(staff_console, owner):
+    response = set_password(staff_console, owner)
+
+    assert response.status_code in (403, 404)
+    assert not signs_in_with_the_new_password(owner)
+
+
+@pytest.mark.parametrize("account", ["approver", "fellow_staff", "disabled"])
+def test_the_staff_account_cannot_set_the_password_of_an_account_holding_what_it_does_not(
+    staff_console, account, request
+):
+    user = request.getfixturevalue(account)
+
+    assert staff_console.get(password_url(user)).status_code == 403
+    assert set_password(staff_console, user).status_code == 403
+    user.is_active = True
+    user.save()
+    assert not signs_in_with_the_new_password(user)
+
+
+@pytest.mark.parametrize("account", ["approver", "fellow_staff", "disabled"])
+def test_the_staff_account_cannot_rename_an_account_holding_what_it_does_not_or_change_its_email(
+    staff_console, account, request
+):
+    user = request.getfixturevalue(account)
+
+    response = staff_console.post(change_url(user), change_form(user, username="renamed", email="staff@example.org"))
+
+    assert response.status_code == 403
+    user.refresh_from_db()
+    assert (user.username, user.email) == (account_username(account), f"{account_username(account)}@example.org")
+
+
+def account_username(fixture_name: str) -> str:
+    return {"fellow_staff": "fellow"}.get(fixture_name, fixture_name)
+
+
+def test_the_staff_account_sees_an_account_holding_what_it_does_not_read_only(staff_console, approver):
+    page = staff_console.get(change_url(approver)).content.decode()
+
+    assert 'name="username"' not in page and password_url(approver) not in page
+
+
+def test_the_staff_account_still_renames_a_plain_account_of_its_desk_and_disables_it(staff_console, member):
+    response = staff_console.post(change_url(member), change_form(member, username="renamed", is_active=""))
+
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.username == "renamed" and not member.is_active
+
+
+def test_the_staff_account_makes_no_account_staff_or_superuser_nor_gives_it_groups_or_permissions(
+    staff_console, member, staff
+):
+    page = staff_console.get(change_url(member)).content.decode()
+    for field in ("is_staff", "is_superuser", "groups", "user_permissions"):
+        assert f'name="{field}"' not in page, field
+
+    staff_console.post(
+        change_url(member),
+        change_form(
+            member,
+            is_staff="on",
+            is_superuser="on",
+            groups=[group.pk for group in staff.groups.all()],
+            user_permissions=[permission.pk for permission in staff.user_permissions.all()],
+        ),
+    )
+
+    member.refresh_from_db()
+    assert not member.is_staff and not member.is_superuser
+    assert not member.groups.exists() and not member.user_permissions.exists()
+
+
+def test_the_staff_account_changes_none_of_its_own_privileges(staff_console, staff):
+    page = staff_console.get(change_url(staff)).content.decode()
+    for field in ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"):
+        assert f'name="{field}"' not in page, field
+    groups = set(staff.groups.all())
+    held = set(staff.user_permissions.all())
+
+    staff_console.post(
+        change_url(staff),
+        change_form(
+            staff,
+            username="desk-admin-renamed",
+            is_active="",
+            is_superuser="on",
+            groups=[group.pk for group in Group.objects.all()],
+            user_permissions=[permission.pk for permission in Permission.objects.all()],
+        ),
+    )
+
+    staff.refresh_from_db()
+    assert staff.username == "desk-admin-renamed"  # its own name stays its own to change
+    assert staff.is_active and staff.is_staff and not staff.is_superuser
+    assert set(staff.groups.all()) == groups and set(staff.user_permissions.all()) == held
+
+
+def test_a_superuser_still_sets_any_accounts_password_and_privileges(console, fellow_staff, member):
+    assert set_password(console, fellow_staff).status_code == 302
+    assert signs_in_with_the_new_password(fellow_staff)
+    console.post(change_url(member), change_form(member, is_staff="on"))
+    member.refresh_from_db()
+    assert member.is_staff
