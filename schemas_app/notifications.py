@@ -7,25 +7,50 @@ subscription and channel once that transaction commits. Each attempt is recorded
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import urllib.error
 import urllib.request
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import URLValidator
 from django.utils import timezone
 
 from schemas_app.auditing import audited
 from schemas_app.dispatch import queue_on_commit
-from schemas_app.errors import BadRequest, NotFound
+from schemas_app.errors import BadRequest, Forbidden, InvalidRequest, NotFound
 from schemas_app.models import DeliveryAttempt, NotificationDelivery, Subscription, Tenant
 
+logger = logging.getLogger(__name__)
+
 SIGNATURE_HEADER = "X-Registry-Signature"
+
+
+class UnsignedWebhook(Exception):
+    """A webhook subscription without a signing secret: its deliveries would be forgeable, so none is sent."""
 
 
 def sign(secret: str, body: bytes) -> str:
     """Return the signature header value of a body: "sha256=" and the hex HMAC-SHA256 under the secret."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def subscription_validated(*, webhook_url: str, email: str, events) -> None:
+    """Raise BadRequest unless the webhook address, e-mail and events make a subscription, as the API asks."""
+    if not isinstance(events, list | tuple) or not all(isinstance(event, str) for event in events):
+        raise BadRequest(f"events is a list of event names; choose from {list(Subscription.EVENTS)}")
+    unknown = sorted(set(events) - set(Subscription.EVENTS))
+    if unknown:
+        raise BadRequest(f"Unknown events {unknown}; choose from {list(Subscription.EVENTS)}")
+    if not webhook_url and not email:
+        raise BadRequest("A subscription needs a webhookUrl, an email, or both")
+    if webhook_url:
+        try:
+            URLValidator()(webhook_url)
+        except ValidationError:
+            raise BadRequest(f"webhookUrl {webhook_url!r} is not a valid URL") from None
 
 
 @audited
@@ -36,23 +61,67 @@ def subscription_create(
     webhook_url: str = "",
     email: str = "",
     events: list[str] = (),
+    active: bool = True,
+    owner=None,
     acting_user,
 ) -> Subscription:
-    """Subscribe to changes of subjects starting with a prefix; a webhook gets a new signing secret."""
-    unknown = sorted(set(events) - set(Subscription.EVENTS))
-    if unknown:
-        raise BadRequest(f"Unknown events {unknown}; choose from {list(Subscription.EVENTS)}")
-    if not webhook_url and not email:
-        raise BadRequest("A subscription needs a webhookUrl, an email, or both")
+    """Subscribe to changes of subjects starting with a prefix; a webhook gets a new signing secret.
+
+    The subscription is the acting user's; only a superuser makes one for another `owner`.
+    """
+    subscription_validated(webhook_url=webhook_url, email=email, events=events)
+    owner = owner or acting_user
+    if owner.pk != acting_user.pk and not acting_user.is_superuser:
+        raise Forbidden("Only a superuser subscribes another account")
     return Subscription.objects.create(
         tenant=tenant,
-        owner=acting_user,
+        owner=owner,
         subject_prefix=subject_prefix,
         webhook_url=webhook_url,
-        webhook_secret=secrets.token_hex(32) if webhook_url else "",
+        webhook_secret=new_webhook_secret() if webhook_url else "",
         email=email,
         events=list(events),
+        active=active,
     )
+
+
+@audited
+def subscription_update(
+    *,
+    tenant: Tenant,
+    subscription_id,
+    subject_prefix: str,
+    webhook_url: str,
+    email: str,
+    events: list[str],
+    active: bool,
+    acting_user,
+) -> tuple[Subscription, str | None]:
+    """Change one's subscription; return it and, when a webhook got its first signing secret, that secret."""
+    subscription = subscription_get(tenant=tenant, subscription_id=subscription_id, viewer=acting_user)
+    subscription_validated(webhook_url=webhook_url, email=email, events=events)
+    subscription.subject_prefix, subscription.webhook_url, subscription.email = subject_prefix, webhook_url, email
+    subscription.events, subscription.active = list(events), active
+    new_secret = None
+    if webhook_url and not subscription.webhook_secret:
+        subscription.webhook_secret = new_secret = new_webhook_secret()
+    subscription.save()
+    return subscription, new_secret
+
+
+@audited
+def subscription_secret_rotate(*, tenant: Tenant, subscription_id, acting_user) -> tuple[Subscription, str]:
+    """Give one's webhook subscription a new signing secret (returned once); the old one stops signing at once."""
+    subscription = subscription_get(tenant=tenant, subscription_id=subscription_id, viewer=acting_user)
+    if not subscription.webhook_url:
+        raise InvalidRequest(f"Subscription {subscription_id} has no webhook to sign for")
+    subscription.webhook_secret = new_webhook_secret()
+    subscription.save(update_fields=["webhook_secret"])
+    return subscription, subscription.webhook_secret
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
 
 
 @audited
@@ -145,6 +214,19 @@ def give_up(delivery_id: int) -> None:
 
 def _post_webhook(delivery: NotificationDelivery) -> int:
     subscription = delivery.subscription
+    if not subscription.webhook_secret:
+        # Signed with an empty key, a body's signature is one anybody computes: the receiver could not tell ours.
+        logger.warning(
+            "Webhook delivery %s not sent: subscription %s has no signing secret; its owner gets one with "
+            "POST /subscriptions/%s/rotate or the admin's rotate action",
+            delivery.pk,
+            subscription.pk,
+            subscription.pk,
+        )
+        raise UnsignedWebhook(
+            f"subscription {subscription.pk} has no signing secret: rotate it (POST /subscriptions/{subscription.pk}"
+            "/rotate) to get one; nothing is sent unsigned"
+        )
     body = json.dumps(delivery.payload, sort_keys=True).encode()
     request = urllib.request.Request(
         subscription.webhook_url,

@@ -116,6 +116,11 @@ urlpatterns = [
         name="subscription",
     ),
     re_path(
+        r"^subscriptions/(?P<subscription_id>\d+)/rotate$",
+        subscriptions.SubscriptionRotateView.as_view(),
+        name="subscription-rotate",
+    ),
+    re_path(
         r"^subscriptions/(?P<subscription_id>\d+)/deliveries$",
         subscriptions.SubscriptionDeliveriesView.as_view(),
         name="subscription-deliveries",

@@ -72,6 +72,17 @@ class SubscriptionDetailView(SubscriptionView):
 
 
 @documented()
+class SubscriptionRotateView(SubscriptionView):
+    """Give a webhook subscription a new signing secret (in this answer only); the old one stops signing at once."""
+
+    def post(self, request, subscription_id):
+        subscription, secret = notifications.subscription_secret_rotate(
+            tenant=self.tenant, subscription_id=subscription_id, acting_user=request.user
+        )
+        return Response({**subscription_body(subscription), "webhookSecret": secret})
+
+
+@documented()
 class SubscriptionDeliveriesView(SubscriptionView):
     """Deliveries to a subscription, newest first, with every attempt's status code or error."""
 

@@ -137,9 +137,11 @@ ENDPOINTS = [
     Cell("post", "/subscriptions", {"email": "matrix@example.org"}, "signed-in", 201),
     Cell("get", "/subscriptions/{subscription}", None, "signed-in", 200),
     Cell("get", "/subscriptions/{subscription}/deliveries", None, "signed-in", 200),
+    Cell("post", "/subscriptions/{subscription}/rotate", None, "signed-in", 200),
     Cell("delete", "/subscriptions/{subscription}", None, "signed-in", 204),
     Cell("get", "/subscriptions/{others_subscription}", None, "superuser", 200, (404, 404)),
     Cell("get", "/subscriptions/{others_subscription}/deliveries", None, "superuser", 200, (404, 404)),
+    Cell("post", "/subscriptions/{others_subscription}/rotate", None, "superuser", 200, (404, 404)),
     Cell("delete", "/subscriptions/{others_subscription}", None, "superuser", 204, (404, 404)),
     # Code generation, against a job that generated ticks-value and stored its archive
     Cell("get", "/generate/languages", None, "read", 200),
@@ -192,7 +194,13 @@ def build_world() -> dict:
             for name, user in users.items()
         },
         "subscriptions": {
-            name: notifications.subscription_create(tenant=tenant, email="matrix@example.org", acting_user=user).pk
+            name: notifications.subscription_create(
+                tenant=tenant,
+                email="matrix@example.org",
+                webhook_url="https://hooks.example.org/matrix",
+                events=["version.sunset"],  # nothing the cells do: no delivery leaves the machine
+                acting_user=user,
+            ).pk
             for name, user in users.items()
         },
     }

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 
-from schemas_app.models import NotificationDelivery
+from schemas_app.models import NotificationDelivery, Subscription
 from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, post, put, register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,3 +110,41 @@ def test_subscriptions_are_private_to_their_owner(api, outsider_client):
     subscription = subscribe(api, email="team@example.org")
     assert outsider_client.get(f"/subscriptions/{subscription['id']}").status_code == 404
     assert outsider_client.get("/subscriptions").json() == []
+
+
+def signature_of(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_a_webhook_without_a_secret_is_not_sent_and_the_log_says_how_to_get_one(api, fast_retries, caplog):
+    with Receiver() as receiver:
+        subscription = subscribe(api, webhookUrl=receiver.url)
+        # As a subscription added in the admin before it went through the services: no secret.
+        Subscription.objects.filter(pk=subscription["id"]).update(webhook_secret="")
+        register(api, "ticks-value", TICK_V1)
+        register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
+    assert receiver.received == []
+    delivery = NotificationDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert "no signing secret" in delivery.attempt_log.first().error
+    assert f"POST /subscriptions/{subscription['id']}/rotate" in caplog.text
+
+
+def test_rotating_a_webhooks_secret_shows_the_new_one_once_and_signs_with_it(api, outsider_client, fast_retries):
+    with Receiver() as receiver:
+        subscription = subscribe(api, webhookUrl=receiver.url)
+        Subscription.objects.filter(pk=subscription["id"]).update(webhook_secret="")
+        assert post(outsider_client, f"/subscriptions/{subscription['id']}/rotate", {}).status_code == 404
+        rotated = post(api, f"/subscriptions/{subscription['id']}/rotate", {})
+        register(api, "ticks-value", TICK_V1)
+        register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
+    secret = rotated.json()["webhookSecret"]
+    assert rotated.status_code == 200 and len(secret) == 64
+    assert "webhookSecret" not in api.get(f"/subscriptions/{subscription['id']}").json()
+    (headers, body), *_ = receiver.received
+    assert hmac.compare_digest(headers["X-Registry-Signature"], signature_of(secret, body))
+
+
+def test_an_email_subscription_has_no_secret_to_rotate(api):
+    subscription = subscribe(api, email="team@example.org")
+    assert post(api, f"/subscriptions/{subscription['id']}/rotate", {}).status_code == 422
