@@ -3,9 +3,9 @@
 The buttons call the same services as the API (`schemas_app.reviews`), with the same checks.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.db.models import Case, Count, Value, When
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from schemas_app import notifications, reviews, selectors
-from schemas_app.admin_access import TenantScoped
+from schemas_app.admin_access import DeletesThroughServices, TenantScoped
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, DeliveryAttempt, NotificationDelivery, Subscription
 from schemas_app.side_by_side import findings_table, side_by_side
@@ -240,16 +240,46 @@ class _StillWaiting(Exception):
         self.missing = change_request.required_approvals - change_request.approvals.count()
 
 
-@admin.register(Subscription)
-class SubscriptionAdmin(TenantScoped, admin.ModelAdmin):
-    """Subscriptions of the tenants one reads; as over /subscriptions, one changes one's own (superusers anyone's)."""
+class SubscriptionForm(forms.ModelForm):
+    """A subscription's fields, checked as POST /subscriptions checks them (`notifications.subscription_validated`)."""
 
+    # A webhook address typed without a scheme is an https one (Django 6's default, said here instead of warned).
+    webhook_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+
+    class Meta:
+        model = Subscription
+        fields = ("tenant", "owner", "subject_prefix", "webhook_url", "email", "events", "active")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned  # a field already refused: what is missing from `cleaned` is not missing from the form
+        if cleaned.get("events") is None:
+            cleaned["events"] = []
+        try:
+            notifications.subscription_validated(
+                webhook_url=cleaned.get("webhook_url", ""), email=cleaned.get("email", ""), events=cleaned["events"]
+            )
+        except RegistryError as error:
+            raise forms.ValidationError(error.message) from None
+        return cleaned
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(TenantScoped, DeletesThroughServices, admin.ModelAdmin):
+    """Subscriptions of the tenants one reads; as over /subscriptions, one changes one's own (superusers anyone's).
+
+    Adding, changing, rotating and deleting go through `notifications`' services: a webhook gets its signing
+    secret as over the API, shown once in a message, and never on the page.
+    """
+
+    form = SubscriptionForm
     list_display = ("id", "owner", "tenant", "subject_prefix", "webhook_url", "email", "active", "created_at")
     list_filter = ("active", "tenant")
     search_fields = ("subject_prefix", "owner__username", "email")
-    readonly_fields = ("webhook_secret", "created_at")
-    # A webhook address typed without a scheme is an https one (Django 6's default, said here instead of warned).
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fields = (*SubscriptionForm.Meta.fields, "signing", "created_at")
+    readonly_fields = ("signing", "created_at")
+    actions = ["rotate_secrets"]
 
     def holds_role(self, request, role, *, tenant=None, subject_name=None) -> bool:
         return True  # subscribing needs no role, only a tenant one reads
@@ -259,10 +289,59 @@ class SubscriptionAdmin(TenantScoped, admin.ModelAdmin):
             return True
         return notifications.subscription_list(tenant=obj.tenant, viewer=request.user).filter(pk=obj.pk).exists()
 
+    def get_readonly_fields(self, request, obj=None):
+        # As over the API, a subscription stays in its tenant and with its owner.
+        return self.readonly_fields + (("tenant", "owner") if obj is not None else ())
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "owner" and not request.user.is_superuser:
             kwargs["queryset"] = db_field.related_model.objects.filter(pk=request.user.pk)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Webhook signing")
+    def signing(self, obj):
+        if not obj.webhook_url:
+            return "-"
+        if not obj.webhook_secret:
+            return "No secret: deliveries are not sent until the secret is rotated."
+        return "Signed; the secret was shown once, when made or rotated."
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: getattr(obj, name) for name in ("subject_prefix", "webhook_url", "email", "events")}
+        if change:
+            subscription, secret = notifications.subscription_update(
+                tenant=obj.tenant, subscription_id=obj.pk, active=obj.active, acting_user=request.user, **fields
+            )
+        else:
+            subscription = notifications.subscription_create(
+                tenant=obj.tenant, owner=obj.owner, active=obj.active, acting_user=request.user, **fields
+            )
+            secret = subscription.webhook_secret
+        obj.pk = subscription.pk
+        if secret:
+            show_secret_once(request, subscription, secret)
+
+    def delete_through_service(self, request, obj):
+        notifications.subscription_delete(tenant=obj.tenant, subscription_id=obj.pk, acting_user=request.user)
+
+    @admin.action(description="Rotate the selected webhooks' signing secrets (shown once)", permissions=["change"])
+    def rotate_secrets(self, request, queryset):
+        for subscription in queryset.select_related("tenant", "owner"):
+            try:
+                subscription, secret = notifications.subscription_secret_rotate(
+                    tenant=subscription.tenant, subscription_id=subscription.pk, acting_user=request.user
+                )
+            except RegistryError as error:
+                messages.error(request, error.message)
+            else:
+                show_secret_once(request, subscription, secret)
+
+
+def show_secret_once(request, subscription, secret: str) -> None:
+    messages.warning(
+        request,
+        f"Webhook secret of {subscription} (id {subscription.pk}). Copy it now, it is not shown again: {secret}",
+    )
 
 
 class DeliveryAttemptInline(admin.TabularInline):
