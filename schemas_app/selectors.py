@@ -8,6 +8,7 @@ register service uses the same helpers.
 import uuid
 
 from django.conf import settings
+from django.db import connections, router
 from django.db.models import Exists, Max, Min, OuterRef, Q
 
 from protoengine import compatibility
@@ -331,26 +332,59 @@ def versions_compared(*, subject: Subject, level: str) -> list[SubjectVersion]:
     Below a transitive level, a second query is read only when the newest version is soft-deleted.
     Read under the subject's lock, the number stays the highest until the transaction ends.
     """
-    with_references = subject.versions.select_related("schema").annotate(
-        schema_has_references=Exists(SchemaReference.objects.filter(schema_id=OuterRef("schema_id")))
-    )
     if not compatibility.is_transitive(level):
         # The newest version, deleted or not: when live (as it mostly is) it is also the highest number.
-        newest = with_references.order_by("-version").first()
-        if newest is None:
+        newest = _versions_with_schemas(subject, live_only=False, newest_only=True)
+        if not newest:
             return []
-        if not newest.deleted:
-            newest.subject_highest_version = newest.version
-            return [newest]
-    live = with_references.filter(deleted=False).annotate(
-        subject_highest_version=SubjectVersion.objects.filter(subject_id=OuterRef("subject_id"))
-        .order_by("-version")
-        .values("version")[:1],
+        if not newest[0].deleted:
+            newest[0].subject_highest_version = newest[0].version
+            return newest
+    return _versions_with_schemas(subject, live_only=True, newest_only=not compatibility.is_transitive(level))
+
+
+def _versions_with_schemas(subject: Subject, *, live_only: bool, newest_only: bool) -> list[SubjectVersion]:
+    """Return the subject's versions (only the newest one when `newest_only`), each with its schema loaded.
+
+    The SELECT is written out because every registration reads it, and building it with the ORM
+    (select_related plus two annotations) cost five times what running it does.
+    """
+    version_fields, schema_fields = SubjectVersion._meta.concrete_fields, Schema._meta.concrete_fields
+    columns = [f"v.{field.column}" for field in version_fields] + [f"s.{field.column}" for field in schema_fields]
+    highest = f"(SELECT MAX(version) FROM {SubjectVersion._meta.db_table} WHERE subject_id = v.subject_id)"
+    sql = (
+        f"SELECT {', '.join(columns)},"
+        f" EXISTS (SELECT 1 FROM {SchemaReference._meta.db_table} r WHERE r.schema_id = v.schema_id),"
+        f" {highest if live_only else 'NULL'}"
+        f" FROM {SubjectVersion._meta.db_table} v JOIN {Schema._meta.db_table} s ON s.id = v.schema_id"
+        f" WHERE v.subject_id = %s{' AND NOT v.deleted' if live_only else ''}"
+        f" ORDER BY v.version {'DESC LIMIT 1' if newest_only else 'ASC'}"
     )
-    if compatibility.is_transitive(level):
-        return list(live.order_by("version"))
-    latest = live.order_by("-version").first()
-    return [latest] if latest is not None else []
+    database = router.db_for_read(SubjectVersion)
+    connection = connections[database]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [subject.pk])
+        rows = cursor.fetchall()
+    versions = []
+    for row in rows:
+        version = _loaded(SubjectVersion, version_fields, row[: len(version_fields)], connection)
+        version.schema = _loaded(Schema, schema_fields, row[len(version_fields) : -2], connection)
+        version.subject = subject
+        version.schema_has_references, highest_number = row[-2:]
+        if live_only:
+            version.subject_highest_version = highest_number
+        versions.append(version)
+    return versions
+
+
+def _loaded(model, fields, values, connection):
+    """Return a `model` instance from a row of its columns, converted as a queryset would (e.g. JSON)."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        for converter in field.get_db_converters(connection):
+            value = converter(value, field, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
 def next_version_number(*, subject: Subject, compared: list[SubjectVersion] = ()) -> int:

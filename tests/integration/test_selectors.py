@@ -70,6 +70,38 @@ def test_a_new_version_is_compared_with_the_latest_live_one_and_numbered_after_t
     assert selectors.next_version_number(subject=subject, compared=compared) == 3
 
 
+@pytest.mark.parametrize("level", ["BACKWARD", "BACKWARD_TRANSITIVE"])
+@pytest.mark.parametrize("newest_deleted", [False, True])
+def test_the_compared_versions_hold_the_same_fields_and_schemas_as_the_orm_reads(tenant, writer, level, newest_deleted):
+    services.subject_version_register(
+        tenant=tenant, subject_name="common/money.proto", schema=MONEY, acting_user=writer
+    )
+    for version in (1, 2):
+        services.subject_version_register(
+            tenant=tenant,
+            subject_name="trading/order.proto",
+            schema=ORDER_WITH_MONEY,
+            references=[MONEY_REFERENCE],
+            metadata={"properties": {"owner": f"desk-{version}"}},
+            acting_user=writer,
+        )
+    subject = selectors.subject_get(tenant=tenant, name="trading/order.proto")
+    subject.versions.filter(version=2).update(deleted=newest_deleted)
+    live = subject.versions.filter(deleted=False).select_related("schema").order_by("version")
+    expected = list(live) if level.endswith("TRANSITIVE") else [live.last()]
+
+    compared = selectors.versions_compared(subject=subject, level=level)
+
+    def fields(row):
+        return {field.attname: getattr(row, field.attname) for field in row._meta.concrete_fields}
+
+    assert [fields(version) for version in compared] == [fields(version) for version in expected]
+    assert [fields(version.schema) for version in compared] == [fields(version.schema) for version in expected]
+    assert [version.schema_has_references for version in compared] == [v.schema.references.exists() for v in expected]
+    assert {version.subject_highest_version for version in compared} == {2}
+    assert all(version.subject is subject and not version._state.adding for version in compared)
+
+
 def test_dependencies_are_resolved_through_references_of_references(tenant, writer):
     services.subject_version_register(
         tenant=tenant, subject_name="common/money.proto", schema=MONEY, acting_user=writer
