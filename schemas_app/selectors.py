@@ -583,7 +583,17 @@ def _subject_and_global_rows(model, tenant: Tenant, subject: str | None) -> list
     table, scope, params = model._meta.db_table, "subject_name IS NULL", [tenant.pk]
     if subject is not None:
         scope, params = "subject_name IS NULL OR subject_name = %s", [tenant.pk, subject]
-    return list(model.objects.raw(f"SELECT * FROM {table} WHERE tenant_id = %s AND ({scope})", params))
+    fields = model._meta.concrete_fields
+    columns = ", ".join(field.column for field in fields)
+    return _loaded_rows(model, fields, f"SELECT {columns} FROM {table} WHERE tenant_id = %s AND ({scope})", params)
+
+
+def _loaded_rows(model, fields, sql: str, params: list) -> list:
+    """Return the `model` instances of a SELECT of `fields`' columns, without RawQuerySet's per-query set-up."""
+    connection = connections[router.db_for_read(model)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_loaded(model, fields, row, connection) for row in cursor.fetchall()]
 
 
 def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
