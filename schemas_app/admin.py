@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from schemas_app import deprecation, selectors, services
 from schemas_app.admin_access import AccountScoped, DeletesThroughServices, GrantsShown, TenantScoped
-from schemas_app.errors import OperationNotPermitted, RegistryError
+from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
 from schemas_app.side_by_side import findings_table
 from schemas_app.ui.sign_in import LimitedAdminAuthenticationForm
@@ -321,10 +321,8 @@ class SubjectModeAdmin(TenantScoped, DeletesThroughServices, admin.ModelAdmin):
         obj.pk = SubjectMode.objects.get(tenant=obj.tenant, subject_name=obj.subject_name or None).pk
 
     def delete_through_service(self, request, obj):
-        if not obj.subject_name:
-            # Every subject without a mode of its own falls back on it: it is set to another mode, never removed.
-            raise OperationNotPermitted("The tenant-wide mode is not deleted: change it to the mode wanted instead")
-        services.mode_delete(tenant=obj.tenant, subject_name=obj.subject_name, acting_user=request.user)
+        # The service keeps the tenant-wide mode (as DELETE /mode does); its refusal is shown as the message.
+        services.mode_delete(tenant=obj.tenant, subject_name=obj.subject_name or None, acting_user=request.user)
 
 
 # The audit log is read-only for everyone, super admins included: no add, change or delete, no bulk actions.

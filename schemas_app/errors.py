@@ -190,6 +190,13 @@ class InvalidGovernanceSetting(RegistryError):
     template = "Invalid {name} {value!r}. Valid values are {allowed}"
 
 
+class TenantModeNotDeleted(RegistryError):
+    """DELETE of the tenant-wide mode: Confluent's /mode has no DELETE (405), and every subject falls back on it."""
+
+    status, error_code = 405, 405
+    default_message = "The tenant-wide mode is not deleted: set it to the mode wanted instead (PUT /mode)"
+
+
 class InvalidMode(RegistryError):
     # Confluent's text, although READONLY_OVERRIDE is accepted too.
     status, error_code, default_message = 422, 42204, "Invalid mode. Valid values are READWRITE, READONLY, and IMPORT."

@@ -37,6 +37,7 @@ from schemas_app.errors import (
     SubjectNotFound,
     SubjectNotSoftDeleted,
     SubjectSoftDeleted,
+    TenantModeNotDeleted,
     TryAgain,
     VersionNotSoftDeleted,
     VersionSoftDeleted,
@@ -704,7 +705,10 @@ def mode_update(*, tenant: Tenant, subject_name: str | None, mode: str, force: b
 
 
 @audited
-def mode_delete(*, tenant: Tenant, subject_name: str, acting_user) -> str:
+def mode_delete(*, tenant: Tenant, subject_name: str | None, acting_user) -> str:
+    """Remove a subject's own mode and return it; the tenant-wide mode (subject_name None) is only ever changed."""
+    if not subject_name:
+        raise TenantModeNotDeleted()
     row = SubjectMode.objects.filter(tenant=tenant, subject_name=subject_name).first()
     if row is None:
         raise SubjectModeNotFound(subject_name)

@@ -71,6 +71,12 @@ def test_invalid_mode_is_42204(api):
     assert_error(api.put("/mode", {"mode": "SOMETIMES"}, format="json"), 422, 42204)
 
 
+def test_deleting_the_tenant_wide_mode_is_405_as_on_confluent_and_keeps_it(api):
+    assert api.put("/mode", {"mode": "READONLY"}, format="json").status_code == 200
+    assert_error(api.delete("/mode"), 405, 405)
+    assert api.get("/mode").json() == {"mode": "READONLY"}
+
+
 def test_writing_in_read_only_mode_is_42205(api):
     api.put("/mode/ticks-value", {"mode": "READONLY"}, format="json")
     assert_error(register(api, "ticks-value", TICK_V1), 422, 42205)
