@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Registry-Signature"
 
+# A webhook is an HTTP POST: urllib would also open ftp:// and file:// addresses, which are no receivers.
+WEBHOOK_SCHEMES = ("http", "https")
+
 
 class UnsignedWebhook(Exception):
     """A webhook subscription without a signing secret: its deliveries would be forgeable, so none is sent."""
@@ -48,9 +51,9 @@ def subscription_validated(*, webhook_url: str, email: str, events) -> None:
         raise BadRequest("A subscription needs a webhookUrl, an email, or both")
     if webhook_url:
         try:
-            URLValidator()(webhook_url)
+            URLValidator(schemes=WEBHOOK_SCHEMES)(webhook_url)
         except ValidationError:
-            raise BadRequest(f"webhookUrl {webhook_url!r} is not a valid URL") from None
+            raise BadRequest(f"webhookUrl {webhook_url!r} is not a valid http or https URL") from None
 
 
 @audited

@@ -64,10 +64,14 @@ def test_the_admin_refuses_what_the_api_refuses(console, owner, tenant):
     not_a_list = console.post(
         "/admin/schemas_app/subscription/add/", subscription_form(tenant, owner, email="a@example.org", events='"x"')
     )
+    not_http = console.post(
+        "/admin/schemas_app/subscription/add/", subscription_form(tenant, owner, webhook_url="ftp://example.org/hook")
+    )
 
     assert "Unknown events [&#x27;x&#x27;]" in unknown_event.content.decode()
     assert "needs a webhookUrl, an email, or both" in no_channel.content.decode()
     assert "events is a list of event names" in not_a_list.content.decode()
+    assert "not a valid http or https URL" in not_http.content.decode()
     assert not Subscription.objects.exists()
 
 

@@ -106,6 +106,13 @@ def test_subscribers_hear_of_approval_and_rejection_by_email(api, admin, fast_re
     assert "change.approved" in mail.outbox[0].subject and '"version": 2' in mail.outbox[0].body
 
 
+@pytest.mark.parametrize("url", ["ftp://hooks.example.org/registry", "ftps://hooks.example.org/registry"])
+def test_a_webhook_is_an_http_or_https_address_only(api, url):
+    response = post(api, "/subscriptions", {"webhookUrl": url})
+    assert response.status_code == 400 and "not a valid http or https URL" in response.json()["message"]
+    assert not Subscription.objects.exists()
+
+
 def test_subscriptions_are_private_to_their_owner(api, outsider_client):
     subscription = subscribe(api, email="team@example.org")
     assert outsider_client.get(f"/subscriptions/{subscription['id']}").status_code == 404
