@@ -304,7 +304,7 @@ class SubscriptionAdmin(TenantScoped, DeletesThroughServices, admin.ModelAdmin):
             return "-"
         if not obj.webhook_secret:
             return "No secret: deliveries are not sent until the secret is rotated."
-        return "Signed; the secret was shown once, when made or rotated."
+        return "Signed; the secret was shown once, when made, rotated or given with a new address."
 
     def save_model(self, request, obj, form, change):
         fields = {name: getattr(obj, name) for name in ("subject_prefix", "webhook_url", "email", "events")}

@@ -100,14 +100,20 @@ def subscription_update(
     active: bool,
     acting_user,
 ) -> tuple[Subscription, str | None]:
-    """Change one's subscription; return it and, when a webhook got its first signing secret, that secret."""
+    """Change one's subscription; return it and, when its webhook got a new signing secret, that secret.
+
+    A webhook given another address gets a new secret, as a rotation does: the previous receiver knows the old one
+    and could sign deliveries the new receiver would take for ours. A webhook removed takes its secret with it.
+    """
     subscription = subscription_get(tenant=tenant, subscription_id=subscription_id, viewer=acting_user)
     subscription_validated(webhook_url=webhook_url, email=email, events=events)
+    new_secret = None
+    if not webhook_url:
+        subscription.webhook_secret = ""
+    elif webhook_url != subscription.webhook_url or not subscription.webhook_secret:
+        subscription.webhook_secret = new_secret = new_webhook_secret()
     subscription.subject_prefix, subscription.webhook_url, subscription.email = subject_prefix, webhook_url, email
     subscription.events, subscription.active = list(events), active
-    new_secret = None
-    if webhook_url and not subscription.webhook_secret:
-        subscription.webhook_secret = new_secret = new_webhook_secret()
     subscription.save()
     return subscription, new_secret
 

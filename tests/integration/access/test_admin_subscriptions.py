@@ -90,6 +90,48 @@ def test_adding_a_webhook_to_an_email_subscription_gives_it_a_secret_shown_once(
     assert any(subscription.webhook_secret in message for message in messages_of(page))
 
 
+def test_a_webhook_given_another_address_gets_a_new_secret_shown_once(console, owner, tenant):
+    subscription = notifications.subscription_create(tenant=tenant, webhook_url=HOOK, acting_user=owner)
+    previous = subscription.webhook_secret
+
+    page = console.post(
+        f"/admin/schemas_app/subscription/{subscription.pk}/change/",
+        subscription_form(tenant, owner, webhook_url="https://elsewhere.example.org/registry"),
+        follow=True,
+    )
+
+    subscription.refresh_from_db()
+    assert len(subscription.webhook_secret) == 64 and subscription.webhook_secret != previous
+    assert any(subscription.webhook_secret in message for message in messages_of(page))
+
+
+def test_a_change_that_keeps_the_webhooks_address_keeps_its_secret(console, owner, tenant):
+    subscription = notifications.subscription_create(tenant=tenant, webhook_url=HOOK, acting_user=owner)
+    previous = subscription.webhook_secret
+
+    page = console.post(
+        f"/admin/schemas_app/subscription/{subscription.pk}/change/",
+        subscription_form(tenant, owner, webhook_url=HOOK, events='["change.proposed"]'),
+        follow=True,
+    )
+
+    subscription.refresh_from_db()
+    assert subscription.events == ["change.proposed"] and subscription.webhook_secret == previous
+    assert not any(previous in message for message in messages_of(page))
+
+
+def test_a_webhook_removed_takes_its_secret_with_it(console, owner, tenant):
+    subscription = notifications.subscription_create(tenant=tenant, webhook_url=HOOK, acting_user=owner)
+
+    console.post(
+        f"/admin/schemas_app/subscription/{subscription.pk}/change/",
+        subscription_form(tenant, owner, email="a@example.org"),
+    )
+
+    subscription.refresh_from_db()
+    assert (subscription.webhook_url, subscription.webhook_secret) == ("", "")
+
+
 def test_a_change_keeps_the_subscriptions_tenant_and_owner(console, owner, writer, tenant, second_tenant):
     subscription = notifications.subscription_create(tenant=tenant, email="a@example.org", acting_user=owner)
 
