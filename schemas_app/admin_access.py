@@ -4,6 +4,8 @@ Subjects, tenants and prefix grants use guardian's "Object permissions" page to 
 their change pages list the grants in force, and a group's page lists every grant it holds.
 """
 
+import copy
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
@@ -167,17 +169,25 @@ class DeletesThroughServices:
     """Admin pages whose deletes, of one row or of the selected rows, run the service's checks row by row.
 
     Django's "delete selected" action deletes the queryset at once; here each row goes through `delete_model`,
-    as a single delete does. A refused delete (a version still referenced, say) shows the service's message.
+    as a single delete does. A refused delete (a version still referenced, say) shows the service's message,
+    and only the deletes the service carried out are logged in the admin's "Recent actions".
     """
 
     def delete_through_service(self, request, obj) -> None:
         raise NotImplementedError
 
+    def log_deletions(self, request, queryset):
+        # Django logs before it deletes; `delete_model` logs a row once its service has deleted it.
+        return []
+
     def delete_model(self, request, obj):
+        as_it_was = copy.copy(obj)  # logged as Django logs it, named as it was before the delete
         try:
             self.delete_through_service(request, obj)
         except RegistryError as error:
             refused_deletes(request).append(f"{obj} was not deleted: {error.message}")
+        else:
+            super().log_deletions(request, [as_it_was])
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

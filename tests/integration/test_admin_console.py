@@ -2,6 +2,8 @@
 
 import pytest
 from auditlog.models import LogEntry
+from django.contrib.admin.models import DELETION
+from django.contrib.admin.models import LogEntry as RecentAction
 from django.contrib.auth.models import Permission
 
 from schemas_app.models import ChangeRequest, Schema, SubjectConfig, SubjectMode, SubjectVersion
@@ -142,6 +144,7 @@ def test_deleting_selected_modes_deletes_the_subjects_and_keeps_the_tenant_wide_
     assert list(SubjectMode.objects.values_list("subject_name", "mode")) == [(None, "READONLY")]
     assert "The tenant-wide mode is not deleted" in page and "Successfully deleted" not in page
     assert LogEntry.objects.filter(object_repr="mode of ticks-value: READWRITE", action=LogEntry.Action.DELETE).get()
+    assert recent_deletions() == ["mode of ticks-value: READWRITE"]  # the admin's "Recent actions"
 
 
 def test_deleting_the_tenant_wide_mode_says_it_was_not_deleted(admin, console):
@@ -153,6 +156,13 @@ def test_deleting_the_tenant_wide_mode_says_it_was_not_deleted(admin, console):
     page = response.content.decode()
     assert "The tenant-wide mode is not deleted" in page and "deleted successfully" not in page
     assert SubjectMode.objects.filter(pk=mode.pk).exists()
+    assert recent_deletions() == []
+    assert str(mode) not in console.get("/admin/").content.decode()  # "Recent actions" beside the app list
+
+
+def recent_deletions() -> list[str]:
+    """Return the names of the rows the admin's "Recent actions" list as deleted."""
+    return list(RecentAction.objects.filter(action_flag=DELETION).values_list("object_repr", flat=True))
 
 
 def test_deleting_selected_configs_deletes_each_through_the_service_in_the_admins_name(admin, console, owner):
