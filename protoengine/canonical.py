@@ -53,8 +53,11 @@ def normalize(path: str, text: str, dependencies: Mapping[str, str]) -> str:
 
 
 def normalize_compiled(path: str, compiled: CompiledFiles) -> str:
-    """Return the canonical text of the compiled file `path` (see `normalize`)."""
-    return _printed(path, compiled.file(path), compiled.files, printer=print_normalized, model=compiled.model)
+    """Return the canonical text of the compiled file `path` (see `normalize`), printed once per compiled set."""
+    return compiled.derived(
+        ("normalized", path),
+        lambda: _printed(path, compiled.file(path), compiled.files, printer=print_normalized, model=compiled.model),
+    )
 
 
 def fingerprint(text: str, references: Sequence[tuple[str, str, int]] = ()) -> str:
@@ -97,6 +100,44 @@ def identity_fingerprints(
         _identity(digest, _documentation(file, source_info), references, extras),
         _identity(digest, "comments unknown", references, extras),
     )
+
+
+def identity_fingerprint_of(
+    compiled: CompiledFiles,
+    path: str,
+    references: Sequence[tuple[str, str, int]] = (),
+    extras: str = "",
+    *,
+    comments: bool = True,
+) -> str:
+    """Return identity_fingerprint of the compiled file `path`, computed once per set for these arguments."""
+    return compiled.derived(
+        _identity_key(path, references, extras, comments),
+        lambda: identity_fingerprint(compiled.file(path), references, extras, comments=comments),
+    )
+
+
+def identity_fingerprints_of(
+    compiled: CompiledFiles, path: str, references: Sequence[tuple[str, str, int]] = (), extras: str = ""
+) -> tuple[str, str]:
+    """Return identity_fingerprints of the compiled file `path`, each computed once per set for these arguments."""
+    both = []
+
+    def computed(comments: bool) -> str:
+        if not both:  # both forms from one reading of the descriptor, when either is missing
+            both.extend(identity_fingerprints(compiled.file(path), references, extras))
+        return both[0] if comments else both[1]
+
+    return (
+        compiled.derived(_identity_key(path, references, extras, True), lambda: computed(True)),
+        compiled.derived(_identity_key(path, references, extras, False), lambda: computed(False)),
+    )
+
+
+def _identity_key(path: str, references: Sequence[tuple[str, str, int]], extras: str, comments: bool) -> tuple:
+    """Return the key of an identity fingerprint among a set's derived outputs: every input it is computed from."""
+    kept_references = tuple((name, subject, int(version)) for name, subject, version in references)
+    return ("identity", path, kept_references, extras, comments)
 
 
 # FileDescriptorProto's fields the descriptor digest leaves out: the path it was compiled under follows the

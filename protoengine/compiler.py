@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -99,6 +99,8 @@ class CompiledFiles:
     warnings: tuple[Finding, ...] = field(default=())
     # The import paths of the input mapping: a well-known file among them is the tree's own copy.
     given: frozenset[str] = field(default=frozenset())
+    # What `derived` computed, by key: kept with the set, so it goes when the set goes.
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def own_files(self) -> tuple[FileDescriptorProto, ...]:
@@ -117,12 +119,39 @@ class CompiledFiles:
 
         return DescriptorModel(self.files, self.given)
 
+    def derived(self, key: Hashable, compute: Callable[[], object]):
+        """Return compute()'s result for `key`, computed on the first ask and kept with the set.
+
+        For outputs that are pure functions of the set and of what `key` holds (canonical texts, identity
+        fingerprints): the same texts compiled again give the same set (`compile_sources`), so a repeated
+        check or registration of them computes none again. Every caller receives the same object, so only
+        immutable results are kept. Concurrent first asks may both compute; they receive the one kept.
+        """
+        derived = self._derived
+        value = derived.get(key, _NOT_DERIVED)
+        if value is _NOT_DERIVED:
+            value = compute()
+            if not _immutable(value):
+                raise TypeError(f"A compiled set keeps only immutable results; {key!r} gave a {type(value).__name__}.")
+            value = derived.setdefault(key, value)
+        return value
+
     def file(self, path: str) -> FileDescriptorProto:
         """Return the compiled file of that import path; KeyError when it is not part of the result."""
         for candidate in self.files:
             if candidate.name == path:
                 return candidate
         raise KeyError(path)
+
+
+_NOT_DERIVED = object()
+
+
+def _immutable(value) -> bool:
+    """Tell whether a value is a str, bytes, number, bool or None, or a tuple of such (a caller cannot change it)."""
+    if isinstance(value, tuple):
+        return all(_immutable(item) for item in value)
+    return value is None or isinstance(value, str | bytes | int | float)
 
 
 def is_well_known(path: str) -> bool:
@@ -552,4 +581,12 @@ _SET_CACHE = LruCache(COMPILED_SETS_KEPT)
 def clear_cache() -> None:
     """Forget cached compile results (benchmarks use this to time cold compiles)."""
     _RESULT_CACHE.clear()
+    _SET_CACHE.clear()
+
+
+def clear_set_cache() -> None:
+    """Forget the kept compiled sets but not protoc's output: the next compile parses a new set from cached bytes.
+
+    Benchmarks use this to time a check of a set nothing was kept with (model, lint's elements, derived outputs).
+    """
     _SET_CACHE.clear()

@@ -37,7 +37,7 @@ class PreparedSchema:
     """A schema ready to store: its final text, fingerprints and compiled files."""
 
     text: str
-    # The content address it is stored under (canonical.identity_fingerprint).
+    # The content address it is stored under (canonical.identity_fingerprint_of).
     fingerprint: str
     canonical_fingerprint: str
     # Every stored fingerprint that is this same schema: its own, and for text, that of its descriptor form.
@@ -133,9 +133,9 @@ def prepare_schema(
     check_field_count(compiled.own_files)
     reference_keys = [(ref.name, ref.subject, ref.version) for ref in references]
     extras = json.dumps({"metadata": metadata, "ruleSet": rule_set}, sort_keys=True) if (metadata or rule_set) else ""
-    root = compiled.file(root_path)
     # A descriptor carries no comments, so its commented text is the same schema as far as anyone can tell.
-    with_comments, without_comments = canonical.identity_fingerprints(root, reference_keys, extras)
+    # Kept with the compiled set: a registration of texts just checked (or registered) computes neither again.
+    with_comments, without_comments = canonical.identity_fingerprints_of(compiled, root_path, reference_keys, extras)
     fingerprint = without_comments if from_descriptor and not normalize else with_comments
     return PreparedSchema(
         text=text,

@@ -132,8 +132,8 @@ class _ContentFingerprints:
         if key not in self._by_schema:
             compiled = selectors.compiled_version_files(tenant=version.subject.tenant, version=version)
             references = [(ref.name, ref.subject, ref.version) for ref in selectors.schema_references(version.schema)]
-            root = compiled.file(root_path_for(version.subject.name))
-            self._by_schema[key] = canonical.identity_fingerprint(root, references)
+            root_path = root_path_for(version.subject.name)
+            self._by_schema[key] = canonical.identity_fingerprint_of(compiled, root_path, references)
         return self._by_schema[key]
 
 

@@ -4,6 +4,7 @@ import pytest
 from auditlog.models import LogEntry
 from django.core.management import call_command
 
+from protoengine import canonical, compiler
 from schemas_app import selectors, services
 from schemas_app.errors import (
     IncompatibleSchema,
@@ -130,3 +131,33 @@ def test_config_is_validated_and_kept_per_tenant(tenant, second_tenant, owner):
 
     assert selectors.effective_config(tenant=tenant, subject="x")["compatibilityLevel"] == "FULL"
     assert selectors.effective_config(tenant=second_tenant, subject="x")["compatibilityLevel"] == "BACKWARD"
+
+
+def test_registering_the_text_just_checked_prints_and_fingerprints_it_no_more(tenant, writer, monkeypatch):
+    register(tenant, "ticks-value", TICK_V1, writer)
+    selectors.compatibility_test(
+        tenant=tenant,
+        subject_name="ticks-value",
+        version=None,
+        schema=TICK_V2_ADDS_FIELD,
+        references=[],
+        normalize=None,
+    )
+    computed = []
+    for name in ("_printed", "identity_fingerprint", "identity_fingerprints"):
+        monkeypatch.setattr(canonical, name, _counted(getattr(canonical, name), name, computed))
+
+    version = register(tenant, "ticks-value", TICK_V2_ADDS_FIELD, writer).subject_version
+
+    assert computed == []
+    assert version.schema.fingerprint == canonical.identity_fingerprint(
+        compiler.compile_one("ticks-value.proto", TICK_V2_ADDS_FIELD).file("ticks-value.proto")
+    )
+
+
+def _counted(function, name, calls):
+    def counted(*arguments, **options):
+        calls.append(name)
+        return function(*arguments, **options)
+
+    return counted

@@ -12,12 +12,16 @@ from protoengine.canonical import (
     descriptor_base64,
     fingerprint,
     identity_fingerprint,
+    identity_fingerprint_of,
     identity_fingerprints,
+    identity_fingerprints_of,
     normalize,
+    normalize_compiled,
     schema_text_from_input,
     serialized_descriptor,
 )
-from protoengine.compiler import CompilationFailed, clear_cache, compile_one
+from protoengine.compiler import CompilationFailed, clear_cache, clear_set_cache, compile_one
+from protoengine.printer import print_normalized
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 OPTIONS = (REPOSITORY / "schemas" / "schemaregistry" / "options.proto").read_text()
@@ -244,3 +248,69 @@ def test_both_identity_forms_at_once_equal_each_asked_for_alone():
         identity_fingerprint(file, references, extras),
         identity_fingerprint(file, references, extras, comments=False),
     )
+
+
+# What an identity fingerprint is computed from besides the file: each row differs from another in one input.
+OWNER = '{"metadata": {"owner": "shop"}}'
+IDENTITY_ARGUMENTS = [
+    ((), "", True),
+    ([("common/money.proto", "money-value", 1)], "", True),
+    ([("common/money.proto", "money-value", 2)], "", True),
+    ([("common/money.proto", "other-value", 1)], "", True),
+    ([("money.proto", "money-value", 1)], "", True),
+    ((), OWNER, True),
+    ((), "", False),
+    ([("common/money.proto", "money-value", 1)], OWNER, False),
+]
+
+
+def test_a_kept_canonical_text_is_the_one_printed_anew_for_each_file_of_the_set():
+    compiled = compile_one(PATH, CUSTOMER_REFORMATTED, DEPENDENCIES)
+    kept = {path: normalize_compiled(path, compiled) for path in (PATH, "common/money.proto")}
+    assert kept == {path: print_normalized(compiled.file(path), compiled.files) for path in kept}
+    assert kept[PATH] != kept["common/money.proto"]
+    assert all(normalize_compiled(path, compiled) is text for path, text in kept.items())
+
+
+def test_kept_identity_fingerprints_are_those_computed_anew_for_each_references_extras_and_comments():
+    clear_set_cache()
+    compiled = compile_one(PATH, CUSTOMER, DEPENDENCIES)
+    file = compiled.file(PATH)
+    kept = [identity_fingerprint_of(compiled, PATH, *row[:2], comments=row[2]) for row in IDENTITY_ARGUMENTS]
+    assert kept == [identity_fingerprint(file, *row[:2], comments=row[2]) for row in IDENTITY_ARGUMENTS]
+    assert len(set(kept)) == len(IDENTITY_ARGUMENTS)
+    asked_again = [
+        identity_fingerprint_of(compiled, PATH, *row[:2], comments=row[2]) for row in IDENTITY_ARGUMENTS[::-1]
+    ]
+    assert asked_again == kept[::-1]
+    assert identity_fingerprint_of(compiled, "common/money.proto") == identity_fingerprint(
+        compiled.file("common/money.proto")
+    )
+
+
+@pytest.mark.parametrize("asked_first", ["both", "with comments", "without comments"])
+def test_both_kept_identity_forms_are_those_computed_anew_whichever_was_asked_first(asked_first):
+    clear_set_cache()
+    compiled = compile_one(PATH, CUSTOMER, DEPENDENCIES)
+    file = compiled.file(PATH)
+    for references, extras, _ in IDENTITY_ARGUMENTS:
+        if asked_first != "both":
+            identity_fingerprint_of(compiled, PATH, references, extras, comments=asked_first == "with comments")
+        expected = identity_fingerprints(file, references, extras)
+        assert identity_fingerprints_of(compiled, PATH, references, extras) == expected
+        assert (
+            identity_fingerprint_of(compiled, PATH, references, extras),
+            identity_fingerprint_of(compiled, PATH, references, extras, comments=False),
+        ) == expected
+
+
+def test_a_set_parsed_anew_gives_the_same_kept_outputs():
+    first = compile_one(PATH, CUSTOMER, DEPENDENCIES)
+    outputs = (normalize_compiled(PATH, first), identity_fingerprints_of(first, PATH, *IDENTITY_ARGUMENTS[7][:2]))
+    clear_set_cache()
+    again = compile_one(PATH, CUSTOMER, DEPENDENCIES)
+    assert again is not first
+    assert (
+        normalize_compiled(PATH, again),
+        identity_fingerprints_of(again, PATH, *IDENTITY_ARGUMENTS[7][:2]),
+    ) == outputs

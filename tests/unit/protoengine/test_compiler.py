@@ -1,6 +1,8 @@
 """The compiler turns texts into descriptors and reports every bad input as structured errors."""
 
+import sys
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -230,6 +232,57 @@ def test_the_same_texts_compiled_again_give_the_same_set_and_its_model_is_built_
 def test_a_forgotten_set_is_parsed_again_into_descriptors_equal_to_the_first():
     first = compile_one("common/money.proto", MONEY)
     compiler.clear_cache()
+    again = compile_one("common/money.proto", MONEY)
+    assert again is not first
+    assert again.files == first.files
+
+
+def test_a_set_computes_a_derived_output_once_per_key_and_hands_every_caller_the_same_object():
+    compiled = compile_one("common/money.proto", MONEY)
+    calls = []
+
+    def computed(value):
+        calls.append(value)
+        return value
+
+    first = compiled.derived(("text", "a"), lambda: computed("alpha" * 3))
+    assert compiled.derived(("text", "a"), lambda: computed("other")) is first
+    assert compiled.derived(("text", "b"), lambda: computed("beta")) == "beta"
+    assert calls == ["alpha" * 3, "beta"]
+
+
+@pytest.mark.parametrize("mutable", [["a list"], {"a": "dict"}, ("a tuple holding", ["a list"])])
+def test_a_set_refuses_to_keep_a_derived_output_a_caller_could_change(mutable):
+    compiled = compile_one("common/money.proto", MONEY)
+    with pytest.raises(TypeError, match="only immutable results"):
+        compiled.derived(("mutable", repr(mutable)), lambda: mutable)
+    assert compiled.derived(("mutable", repr(mutable)), lambda: "kept after all") == "kept after all"
+
+
+def test_a_failed_derivation_keeps_nothing():
+    compiled = compile_one("common/money.proto", MONEY)
+    with pytest.raises(KeyError):
+        compiled.derived(("file", "missing.proto"), lambda: compiled.file("missing.proto"))
+    assert compiled.derived(("file", "missing.proto"), lambda: "computed again") == "computed again"
+
+
+def test_a_sets_derived_outputs_go_when_the_set_goes():
+    compiler.clear_cache()
+    compiled = compile_one("common/money.proto", MONEY)
+    output = "".join(["a derived ", "output"])  # built at run time: no constant the test module keeps
+    compiled.derived("key", lambda: output)
+    freed = weakref.ref(compiled)
+    kept = sys.getrefcount(output)
+    compiler.clear_set_cache()
+    del compiled
+    assert freed() is None
+    assert sys.getrefcount(output) == kept - 1
+
+
+def test_forgetting_the_kept_sets_alone_parses_a_new_set_from_protocs_cached_output(monkeypatch):
+    first = compile_one("common/money.proto", MONEY)
+    compiler.clear_set_cache()
+    monkeypatch.setattr(compiler, "_run_protoc", lambda *_: pytest.fail("protoc ran: its output was forgotten"))
     again = compile_one("common/money.proto", MONEY)
     assert again is not first
     assert again.files == first.files
