@@ -11,6 +11,7 @@ import logging
 import secrets
 import urllib.error
 import urllib.request
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,7 +32,11 @@ SIGNATURE_HEADER = "X-Registry-Signature"
 WEBHOOK_SCHEMES = ("http", "https")
 
 
-class UnsignedWebhook(Exception):
+class Undeliverable(Exception):
+    """A failure no later attempt mends until someone changes the subscription: the delivery fails at once."""
+
+
+class UnsignedWebhook(Undeliverable):
     """A webhook subscription without a signing secret: its deliveries would be forgeable, so none is sent."""
 
 
@@ -186,33 +191,42 @@ def notify(*, tenant: Tenant, subject_name: str, event: str, payload: dict) -> l
     return deliveries
 
 
-def attempt_delivery(delivery_id: int) -> tuple[bool | None, int]:
-    """Make one attempt; return (True delivered / False failed / None nothing to do, attempts made so far)."""
+class Attempt(NamedTuple):
+    """What one attempt at a delivery came to."""
+
+    delivered: bool | None  # True delivered, False failed, None nothing to do
+    attempts: int  # attempts made so far
+    worth_retrying: bool = True  # False for an Undeliverable failure
+
+
+def attempt_delivery(delivery_id: int) -> Attempt:
+    """Make one attempt at a pending delivery and record it."""
     delivery = (
         NotificationDelivery.objects.select_related("subscription")
         .filter(pk=delivery_id, status=NotificationDelivery.Status.PENDING)
         .first()
     )
     if delivery is None:
-        return None, 0  # delivered or given up already: a second run of the task does nothing
-    status_code, error = None, ""
+        return Attempt(None, 0)  # delivered or given up already: a second run of the task does nothing
+    status_code, error, worth_retrying = None, "", True
     try:
         if delivery.channel == "webhook":
             status_code = _post_webhook(delivery)
         else:
             _send_email(delivery)
-    except Exception as failure:  # every failure is recorded on the attempt and retried
+    except Exception as failure:  # every failure is recorded on the attempt, and retried unless Undeliverable
         error = f"{type(failure).__name__}: {failure}"[:2000]
+        worth_retrying = not isinstance(failure, Undeliverable)
         if isinstance(failure, urllib.error.HTTPError):
             status_code = failure.code
     DeliveryAttempt.objects.create(delivery=delivery, status_code=status_code, error=error)
     NotificationDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
     if error:
-        return False, delivery.attempts + 1
+        return Attempt(False, delivery.attempts + 1, worth_retrying)
     NotificationDelivery.objects.filter(pk=delivery.pk).update(
         status=NotificationDelivery.Status.DELIVERED, delivered_at=timezone.now()
     )
-    return True, delivery.attempts + 1
+    return Attempt(True, delivery.attempts + 1)
 
 
 def give_up(delivery_id: int) -> None:

@@ -30,16 +30,19 @@ def apply_deprecation_policy(now: str | None = None) -> dict:
 
 @shared_task(name="schemas_app.deliver_notification", bind=True, max_retries=None)
 def deliver_notification(self, delivery_id: int) -> bool | None:
-    """Deliver one notification; retry with exponential backoff, recording each attempt, then give up."""
+    """Deliver one notification; retry with exponential backoff, recording each attempt, then give up.
+
+    A failure no retry mends (no signing secret) gives up at once.
+    """
     while True:
-        delivered, attempts = attempt_delivery(delivery_id)
-        if delivered is not False:
-            return delivered
-        if attempts >= settings.REGISTRY_WEBHOOK_ATTEMPTS:
+        attempt = attempt_delivery(delivery_id)
+        if attempt.delivered is not False:
+            return attempt.delivered
+        if not attempt.worth_retrying or attempt.attempts >= settings.REGISTRY_WEBHOOK_ATTEMPTS:
             give_up(delivery_id)
             return False
         if not self.request.is_eager:
-            raise self.retry(countdown=settings.REGISTRY_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempts - 1))
+            raise self.retry(countdown=settings.REGISTRY_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt.attempts - 1))
         # In-process (no broker) nothing would come back later: try again at once.
 
 
