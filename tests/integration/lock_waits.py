@@ -28,73 +28,91 @@ def wait_for_a_waiting_writer(never: str, timeout: float = 10) -> None:
         raise AssertionError(never)
 
 
-class HeldWrite(threading.Thread):
-    """Run `write` in a transaction on a connection of its own; commit once a request waits for one of its locks."""
+class LockHolder(threading.Thread):
+    """Another writer, on a connection of its own: `hold()` in a transaction, committed when `until` returns.
 
-    def __init__(self, write):
+    `hold()` takes the locks (or makes the uncommitted write) the request under test is to meet; `held` is set once
+    it has run. `until(holder)` then runs inside the same transaction, still holding them, and decides when the
+    transaction ends (one of the release policies below). An error of either rolls it back and is kept in `error`.
+    """
+
+    def __init__(self, hold, until):
         super().__init__(daemon=True)
-        self.write = write
-        self.written = threading.Event()
+        self.hold, self.until = hold, until
+        self.held, self.released = threading.Event(), threading.Event()
         self.request_waited = False
         self.error: Exception | None = None
 
     def run(self):
         try:
             with transaction.atomic():
-                self.write()
-                self.written.set()
-                self.request_waited = a_writer_waits(timeout=5)
+                self.hold()
+                self.held.set()
+                self.until(self)
         except Exception as error:
             self.error = error
         finally:
-            self.written.set()
+            self.held.set()
             connection.close()
 
 
-def while_held(write, request):
-    """Send `request` while `write` is held uncommitted; return its answer and the write, both finished."""
-    held = HeldWrite(write)
-    held.start()
-    assert held.written.wait(10)
-    assert held.error is None, held.error
+def once_a_request_waits(*, within: float = 5):
+    """Release policy: commit once a request waits for one of the held locks, or after `within` seconds anyway.
+
+    Whether a request waited is kept in `request_waited`: a race test asserts it, so a request that no longer waits
+    fails the test instead of hanging it.
+    """
+
+    def until(holder: LockHolder) -> None:
+        holder.request_waited = a_writer_waits(timeout=within)
+
+    return until
+
+
+def when_released(then=lambda: None):
+    """Release policy: run `then()` while holding, then commit once `released` is set (at the latest after 30 s)."""
+
+    def until(holder: LockHolder) -> None:
+        then()
+        holder.released.wait(30)
+
+    return until
+
+
+def after_a_request_waits(then, *, never: str):
+    """Release policy: once a request waits for one of the held locks, run `then()` while still holding, and commit.
+
+    When no request waits within 10 s the transaction rolls back with AssertionError(`never`) as the holder's error.
+    """
+
+    def until(holder: LockHolder) -> None:
+        wait_for_a_waiting_writer(never)
+        then()
+
+    return until
+
+
+def while_held_by(holder: LockHolder, request):
+    """Start `holder`, send `request` once it holds its locks, and return the answer once both have finished."""
+    holder.start()
+    assert holder.held.wait(10)
+    assert holder.error is None, holder.error
     try:
         response = request()
     finally:
-        held.join(30)
-    return response, held
+        holder.released.set()
+        holder.join(30)
+    assert holder.error is None, holder.error
+    return response
 
 
-class LockHolder(threading.Thread):
-    """Hold what `lock()` locks on a connection of its own until `release` is set; `then()` runs while held."""
-
-    def __init__(self, lock, then=lambda: None):
-        super().__init__(daemon=True)
-        self.lock, self.then = lock, then
-        self.locked, self.release = threading.Event(), threading.Event()
-        self.error: Exception | None = None
-
-    def run(self):
-        try:
-            with transaction.atomic():
-                self.lock()
-                self.locked.set()
-                self.then()
-                self.release.wait(30)
-        except Exception as error:
-            self.error = error
-        finally:
-            self.locked.set()
-            connection.close()
+def while_held(write, request):
+    """Send `request` while `write` is held uncommitted until the request waits for it; return the answer and the
+    holder (its `request_waited`), both finished."""
+    holder = LockHolder(write, until=once_a_request_waits())
+    return while_held_by(holder, request), holder
 
 
 def while_locked(lock, request, then=lambda: None):
-    """Send `request` while another connection holds what `lock()` locks; return its answer."""
-    holder = LockHolder(lock, then)
-    holder.start()
-    assert holder.locked.wait(10)
-    try:
-        return request()
-    finally:
-        holder.release.set()
-        holder.join(30)
-        assert holder.error is None, holder.error
+    """Send `request` while another connection holds what `lock()` locks (and runs `then()`); return its answer."""
+    return while_held_by(LockHolder(lock, until=when_released(then)), request)

@@ -8,63 +8,35 @@ second connection, waits until the request under test waits for it, then seals a
 would, and expects both to commit.
 """
 
-import threading
-
 import pytest
-from django.db import connection, transaction
 
 from schemas_app import services
 from schemas_app.models import NotificationDelivery, Subject, SubjectConfig, SubjectVersion, Subscription, Tenant
 from schemas_app.notifications import subscription_create
 from tests.integration.api.helpers import TICK_V1, TICK_V2_ADDS_FIELD, post, put, register
-from tests.integration.lock_waits import wait_for_a_waiting_writer
+from tests.integration.lock_waits import LockHolder, after_a_request_waits, while_held_by
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class RowHolder(threading.Thread):
-    """Another writer on a connection of its own: it locks rows, then, once a request waits for them, seals an entry.
+def while_held(owner, lock, request, then=lambda: None):
+    """Send `request` while another writer holds what `lock` locks; return its answer once both have finished.
 
-    `lock()` runs first inside its transaction; `then()`, once the request waits, locks more as that writer would;
-    the audited write after it seals an entry into the chain while the rows are still held.
+    Once the request waits for the held rows, that writer runs `then()` (locking more, as it would) and seals an
+    audited entry into the chain while the rows are still held, then commits.
     """
 
-    def __init__(self, owner, lock, then=lambda: None):
-        super().__init__(daemon=True)
-        self.owner, self.lock, self.then = owner, lock, then
-        self.locked = threading.Event()
-        self.error: Exception | None = None
+    def then_seal_an_entry():
+        then()
+        services.config_update(
+            tenant=Tenant.objects.get(slug=Tenant.DEFAULT_SLUG),
+            subject_name="unrelated-value",
+            changes={"compatibility": "FULL"},
+            acting_user=owner,
+        )
 
-    def run(self):
-        try:
-            with transaction.atomic():
-                self.lock()
-                self.locked.set()
-                wait_for_a_waiting_writer("the request never waited for the held row")
-                self.then()
-                services.config_update(
-                    tenant=Tenant.objects.get(slug=Tenant.DEFAULT_SLUG),
-                    subject_name="unrelated-value",
-                    changes={"compatibility": "FULL"},
-                    acting_user=self.owner,
-                )
-        except Exception as error:
-            self.error = error
-        finally:
-            connection.close()
-
-
-def while_held(owner, lock, request, then=lambda: None):
-    """Send `request` while a RowHolder holds what `lock` locks; return its answer once both have finished."""
-    holder = RowHolder(owner, lock, then)
-    holder.start()
-    assert holder.locked.wait(10)
-    try:
-        response = request()
-    finally:
-        holder.join(30)
-    assert holder.error is None, holder.error
-    return response
+    until = after_a_request_waits(then_seal_an_entry, never="the request never waited for the held row")
+    return while_held_by(LockHolder(lock, until), request)
 
 
 def test_a_subject_deprecated_while_a_writer_holds_its_second_version_waits_for_it(api, admin, owner):

@@ -5,11 +5,9 @@ waits for that lock must not be holding the audit chain's head meanwhile. A tran
 answers 503 with a code to retry on, never 500, and leaves the review as it was.
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
 
 from registry.celery import app
 from schemas_app import dispatch, services
@@ -17,7 +15,7 @@ from schemas_app.models import Approval, ChangeRequest, NotificationDelivery, Su
 from schemas_app.notifications import subscription_create
 from tests.integration.api.helpers import TICK_V1, TICK_V2_CHANGES_TYPE, put, register
 from tests.integration.celery_workers import Broker, forget_connections
-from tests.integration.lock_waits import wait_for_a_waiting_writer
+from tests.integration.lock_waits import LockHolder, after_a_request_waits, while_held_by, while_locked
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,47 +30,23 @@ def review_id(api) -> int:
     return response.json()["review_id"]
 
 
-class SubjectHolder(threading.Thread):
-    """Another writer of ticks-value, on a connection of its own: it holds the subject's row lock until told.
-
-    With `audit_while_held`, once the approval waits for the subject it writes an audited row (sealing it into the
-    audit chain) before it commits, as a registration of the subject does.
-    """
-
-    def __init__(self, owner, *, audit_while_held: bool = False):
-        super().__init__(daemon=True)
-        self.owner, self.audit_while_held = owner, audit_while_held
-        self.locked, self.release = threading.Event(), threading.Event()
-        self.error: Exception | None = None
-
-    def run(self):
-        try:
-            with transaction.atomic():
-                Subject.objects.select_for_update().get(name="ticks-value")
-                self.locked.set()
-                if self.audit_while_held:
-                    wait_for_a_waiting_writer("the approval never waited for the subject")
-                    services.config_update(
-                        tenant=Subject.objects.get(name="ticks-value").tenant,
-                        subject_name="orders-value",
-                        changes={"compatibility": "FULL"},
-                        acting_user=self.owner,
-                    )
-                else:
-                    self.release.wait(30)
-        except Exception as error:
-            self.error = error
-        finally:
-            connection.close()
+def lock_the_subject():
+    Subject.objects.select_for_update().get(name="ticks-value")
 
 
 def test_an_approval_waiting_for_a_registration_of_its_subject_is_approved_after_it(review_id, admin, owner):
-    holder = SubjectHolder(owner, audit_while_held=True)
-    holder.start()
-    assert holder.locked.wait(10)
-    response = admin.post(f"/reviews/{review_id}/approve", {}, format="json")
-    holder.join(30)
-    assert holder.error is None, holder.error
+    def seal_an_entry():  # as a registration of the subject does while it holds the subject
+        services.config_update(
+            tenant=Subject.objects.get(name="ticks-value").tenant,
+            subject_name="orders-value",
+            changes={"compatibility": "FULL"},
+            acting_user=owner,
+        )
+
+    registration = LockHolder(
+        lock_the_subject, until=after_a_request_waits(seal_an_entry, never="the approval never waited for the subject")
+    )
+    response = while_held_by(registration, lambda: admin.post(f"/reviews/{review_id}/approve", {}, format="json"))
     assert response.status_code == 200, response.content
     assert ChangeRequest.objects.get(pk=review_id).status == ChangeRequest.Status.APPROVED
 
@@ -80,14 +54,7 @@ def test_an_approval_waiting_for_a_registration_of_its_subject_is_approved_after
 def test_an_approval_that_cannot_get_its_locks_answers_503_and_changes_nothing(
     review_id, admin, owner, short_lock_waits
 ):
-    holder = SubjectHolder(owner)
-    holder.start()
-    assert holder.locked.wait(10)
-    try:
-        response = admin.post(f"/reviews/{review_id}/approve", {}, format="json")
-    finally:
-        holder.release.set()
-        holder.join(30)
+    response = while_locked(lock_the_subject, lambda: admin.post(f"/reviews/{review_id}/approve", {}, format="json"))
     assert response.status_code == 503, response.content
     assert response.json()["error_code"] == 50301 and response["Retry-After"]
     assert ChangeRequest.objects.get(pk=review_id).status == ChangeRequest.Status.PENDING
