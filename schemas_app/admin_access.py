@@ -237,11 +237,20 @@ class AccountScoped(TenantScoped):
     def tenant_of(self, obj):
         return None
 
+    def account_of(self, obj):
+        """Return the account a change or delete of the row hands over or cuts off (None: no one's)."""
+        return None
+
     def holds_role(self, request, role, *, tenant=None, subject_name=None) -> bool:
         return True
 
     def holds_role_on(self, request, role, obj) -> bool:
-        return True
+        return obj is None or self.holds_privileges_of_account(request, obj)
+
+    def holds_privileges_of_account(self, request, obj) -> bool:
+        """Return True if the user holds every privilege of the row's account (`account_of`), or it has none."""
+        account = self.account_of(obj)
+        return account is None or access.holds_every_privilege_of(request.user, account)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -354,7 +363,7 @@ class GroupWithGrantsAdmin(AccountScoped, GroupAdmin):
 
 @admin.register(User)
 class AccountAdmin(AccountScoped, UserAdmin):
-    """Staff change an account only if they hold every privilege it holds, and never their own privileges.
+    """Staff change or delete an account only if they hold every privilege it holds, and never their own privileges.
 
     Setting the password, the username or the e-mail of an account (where its password reset mail goes) hands
     that account over, so an account holding a role, permission or status the staff lacks is the superusers'.
@@ -367,11 +376,10 @@ class AccountAdmin(AccountScoped, UserAdmin):
     def limit_to_tenants(self, queryset, tenants):
         return queryset.filter(pk__in=access.accounts_within(tenants).values("pk"))
 
-    def has_change_permission(self, request, obj=None):
-        # Also asked by the password page (`user_change_password`), which answers 403 when refused.
-        return super().has_change_permission(request, obj) and (
-            obj is None or access.holds_every_privilege_of(request.user, obj)
-        )
+    def account_of(self, obj):
+        # TenantScoped asks holds_role_on for changes and deletes, single and selected; the password page, which
+        # asks has_change_permission, answers 403 when refused.
+        return obj
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -410,6 +418,9 @@ class ApiTokenAdmin(AccountScoped, admin.ModelAdmin):
     def limit_to_tenants(self, queryset, tenants):
         return queryset.filter(user__in=access.accounts_within(tenants).values("pk"))
 
+    def account_of(self, obj):
+        return obj.user  # revoking or deleting a token cuts its account off, as changing the account may
+
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
@@ -437,7 +448,10 @@ class ApiTokenAdmin(AccountScoped, admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        for token in queryset:
+        for token in queryset.select_related("user"):
+            if not self.holds_privileges_of_account(request, token):
+                messages.error(request, f"{token} was not revoked: {token.user} holds privileges you do not.")
+                continue
             tokens.api_token_revoke(token=token, acting_user=request.user)
 
 

@@ -1,16 +1,21 @@
-"""A staff account changes, in the admin, only the accounts whose privileges it holds itself, and never its own.
+"""A staff account changes and deletes, in the admin, only the accounts whose privileges it holds itself, and never
+its own privileges; it revokes and deletes the API tokens of those accounts only.
 
 The second desk's staff account holds the read and write roles there and Django's permissions to see and change
 accounts. Beside it, in the same desk: a plain member, an approver (a role the staff lacks), a fellow staff account
-that may also delete accounts, and a disabled account that may delete accounts. The owner is a superuser.
+that may also delete accounts, a senior one that may also make them, and a disabled account that may delete
+accounts. The owner is a superuser.
 """
 
 import pytest
+from django.contrib.admin.models import DELETION
+from django.contrib.admin.models import LogEntry as RecentAction
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from schemas_app import access
-from schemas_app.models import Subject, TenantBinding
+from schemas_app.models import ApiToken, Subject, TenantBinding
+from schemas_app.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -237,3 +242,86 @@ def test_a_superuser_still_sets_any_accounts_password_and_privileges(console, fe
     console.post(change_url(member), change_form(member, is_staff="on"))
     member.refresh_from_db()
     assert member.is_staff
+
+
+@pytest.fixture
+def may_delete(staff):
+    """Give the staff account Django's permissions to delete accounts, and to see, revoke and delete tokens."""
+    staff.user_permissions.add(
+        *permissions("delete_user"),
+        *Permission.objects.filter(content_type__model="apitoken", codename__in=("view_apitoken", "delete_apitoken")),
+    )
+
+
+@pytest.fixture
+def senior_staff(desk_account):
+    """A staff account of the desk that may also make accounts, which the staff account may not."""
+    user = desk_account("senior", is_staff=True)
+    user.user_permissions.add(*permissions(*ACCOUNT_PERMISSIONS, "delete_user", "add_user"))
+    return user
+
+
+def delete_url(row) -> str:
+    return f"/admin/{row._meta.app_label}/{row._meta.model_name}/{row.pk}/delete/"
+
+
+def list_url(row) -> str:
+    return f"/admin/{row._meta.app_label}/{row._meta.model_name}/"
+
+
+def delete_selected(console: Client, row):
+    return console.post(list_url(row), {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"})
+
+
+def token_of(user) -> ApiToken:
+    return api_token_create(user=user, name=f"{user.username} ci", acting_user=user)[0]
+
+
+def recent_deletions() -> list[str]:
+    return list(RecentAction.objects.filter(action_flag=DELETION).values_list("object_repr", flat=True))
+
+
+@pytest.mark.parametrize("account", ["approver", "senior_staff"])
+def test_the_staff_account_cannot_delete_an_account_holding_what_it_does_not(
+    staff_console, may_delete, account, request
+):
+    user = request.getfixturevalue(account)
+
+    assert staff_console.get(delete_url(user)).status_code == 403
+    assert staff_console.post(delete_url(user), {"post": "yes"}).status_code == 403
+    assert delete_selected(staff_console, user).status_code == 403
+
+    assert type(user).objects.filter(pk=user.pk).exists()
+    assert recent_deletions() == []
+
+
+@pytest.mark.parametrize("account", ["approver", "senior_staff"])
+def test_the_staff_account_cannot_revoke_or_delete_the_tokens_of_an_account_holding_what_it_does_not(
+    staff_console, may_delete, account, request
+):
+    token = token_of(request.getfixturevalue(account))
+
+    revoked = staff_console.post(list_url(token), {"action": "revoke", "_selected_action": [token.pk]}, follow=True)
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert [str(message) for message in revoked.context["messages"]] == [
+        f"{token} was not revoked: {token.user} holds privileges you do not."
+    ]
+
+    assert staff_console.post(delete_url(token), {"post": "yes"}).status_code == 403
+    assert delete_selected(staff_console, token).status_code == 403
+    assert ApiToken.objects.filter(pk=token.pk).exists()
+    assert recent_deletions() == []
+
+
+def test_the_staff_account_still_revokes_and_deletes_a_plain_accounts_tokens_and_deletes_the_account(
+    staff_console, may_delete, member
+):
+    first, second = token_of(member), token_of(member)
+
+    staff_console.post(list_url(first), {"action": "revoke", "_selected_action": [first.pk]})
+    staff_console.post(delete_url(second), {"post": "yes"})
+    first.refresh_from_db()
+    assert first.revoked_at is not None and not ApiToken.objects.filter(pk=second.pk).exists()
+    delete_selected(staff_console, member)
+    assert not type(member).objects.filter(pk=member.pk).exists()
