@@ -117,6 +117,10 @@ MIDDLEWARE = [
     "registry.middleware.RequestMetricsMiddleware",
 ]
 
+# Messages wait in the server-side session, never in a cookie: they carry one-time secrets (new API tokens, webhook
+# secrets), and Django's default keeps them in a cookie that is signed but readable by whoever holds it.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 # Audit entries name their request by the id registry.logs.RequestIdMiddleware gives it (and logs and echoes).
 AUDITLOG_CID_GETTER = "schemas_app.auditing.audit_request_id"
 

@@ -8,13 +8,17 @@ the whole audit trail for the secret strings.
 import base64
 import json
 import logging
+import zlib
 
 import pytest
 from auditlog.models import LogEntry
+from django.core import signing
 from django.test import Client
 from rest_framework.test import APIClient
 
+from schemas_app import selectors
 from schemas_app.api.authentication import verified_credentials
+from schemas_app.models import Subscription
 from tests.conftest_users import api_token
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +157,45 @@ def test_an_admin_setting_a_password_leaves_it_nowhere(owner, writer, everything
     written = everything_written()
     assert f"/admin/auth/user/{writer.pk}/password/ 302" in written
     assert_nowhere([NEW_PASSWORD, writer.password], written=written)
+
+
+def cookies_set_by(*responses) -> str:
+    """Return every cookie the answers set, signed values also decoded as their holder can, with no key."""
+    texts = []
+    for response in responses:
+        for morsel in response.cookies.values():
+            texts.append(morsel.OutputString())
+            payload = morsel.value.split(":")[0]
+            try:
+                data = signing.b64_decode(payload.removeprefix(".").encode())
+                texts.append((zlib.decompress(data) if payload.startswith(".") else data).decode())
+            except (ValueError, zlib.error):
+                pass  # not signed data: its value above is all there is to read
+    return "\n".join(texts)
+
+
+def test_a_token_made_in_the_admin_is_shown_once_and_never_travels_in_a_cookie(console, writer):
+    made = console.post("/admin/schemas_app/apitoken/add/", {"user": writer.pk, "name": "ci", "expires_at": ""})
+    shown = console.get(made["Location"])
+
+    secret = shown.content.decode().split("it is not shown again: ")[1].split("<")[0].strip()
+    assert secret.startswith("sr_")
+    assert secret not in cookies_set_by(made, shown)
+
+
+def test_a_webhook_secret_made_in_the_admin_is_shown_once_and_never_travels_in_a_cookie(console, owner):
+    made = console.post(
+        "/admin/schemas_app/subscription/add/",
+        {
+            "tenant": selectors.default_tenant().pk,
+            "owner": owner.pk,
+            "webhook_url": "https://hooks.example.org/registry",
+            "events": "[]",
+            "active": "on",
+        },
+    )
+    shown = console.get(made["Location"])
+
+    secret = Subscription.objects.get().webhook_secret
+    assert secret in shown.content.decode()
+    assert secret not in cookies_set_by(made, shown)
