@@ -254,6 +254,25 @@ def holds_every_privilege_of(user, account) -> bool:
     return all(_holds_grant(user, row.permission, row.content_object) for row in _object_grants_of(account))
 
 
+def holds_more_privileges_than(user, account) -> bool:
+    """Return True if `user` holds every privilege `account` holds and one it lacks; a superuser, over any account.
+
+    Setting an account's password or credentials lets one sign in as it, and the audit trail then names it for
+    what one did there: a peer holding the same privileges is no more one's to take over than a superior is.
+    What the account lacks is read as if it were enabled, since a disabled account regains its privileges then.
+    """
+    if user.is_superuser:
+        return True
+    return holds_every_privilege_of(user, account) and not holds_every_privilege_of(_enabled(account), user)
+
+
+def _enabled(account):
+    """Return a fresh copy of the account, enabled in memory only: Django and guardian grant a disabled one nothing."""
+    copy = get_user_model().objects.get(pk=account.pk)
+    copy.is_active = True
+    return copy
+
+
 def _permissions_of(account) -> set[str]:
     """Return the account's Django permissions, its own and its groups', as "app_label.codename"."""
     rows = Permission.objects.filter(Q(user=account) | Q(group__user=account)).values_list(

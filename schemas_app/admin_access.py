@@ -9,6 +9,7 @@ import copy
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
@@ -366,26 +367,42 @@ class AccountAdmin(AccountScoped, UserAdmin):
     """Staff change or delete an account only if they hold every privilege it holds, and never their own privileges.
 
     Setting the password, the username or the e-mail of an account (where its password reset mail goes) hands
-    that account over, so an account holding a role, permission or status the staff lacks is the superusers'.
+    that account over: staff set them only on an account holding strictly less than they do, so that no one signs
+    in as a peer and acts in its name (`access.holds_more_privileges_than`). One's own password is changed on the
+    admin's "Change password" page, which asks the current one.
     """
 
     granting_fields = ("is_staff", "is_superuser", "groups", "user_permissions")
     # Read-only on the staff account's own page: it may disable the accounts it may change, but not itself.
     own_privilege_fields = ("is_active",)
+    # Read-only on another account's page unless the staff hold strictly more than it (no link to the password page).
+    credential_fields = ("password", "username", "email")
 
     def limit_to_tenants(self, queryset, tenants):
         return queryset.filter(pk__in=access.accounts_within(tenants).values("pk"))
 
     def account_of(self, obj):
         # TenantScoped asks holds_role_on for changes and deletes, single and selected; the password page, which
-        # asks has_change_permission, answers 403 when refused.
+        # asks has_change_permission, answers 403 when refused (and asks more: `user_change_password`).
         return obj
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))
-        if request.user.is_superuser or obj is None or obj.pk != request.user.pk:
+        if request.user.is_superuser or obj is None:
             return readonly
-        return readonly + tuple(name for name in self.own_privilege_fields if name not in readonly)
+        if obj.pk == request.user.pk:
+            return readonly + tuple(name for name in self.own_privilege_fields if name not in readonly)
+        if not access.holds_more_privileges_than(request.user, obj):
+            return readonly + tuple(name for name in self.credential_fields if name not in readonly)
+        return readonly
+
+    def user_change_password(self, request, id, form_url=""):
+        account = self.get_object(request, unquote(id))
+        if account is not None and account.pk == request.user.pk:
+            return HttpResponseRedirect(reverse("admin:password_change"))  # asks the current password first
+        if account is not None and not access.holds_more_privileges_than(request.user, account):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def has_add_permission(self, request, *args):
         # A new account is unbound, so it reads the default tenant: only a superuser may make one.

@@ -1,10 +1,11 @@
-"""A staff account changes and deletes, in the admin, only the accounts whose privileges it holds itself, and never
-its own privileges; it revokes and deletes the API tokens of those accounts only.
+"""A staff account changes and deletes, in the admin, only the accounts whose privileges it holds itself, never its
+own privileges, and revokes and deletes the API tokens of those accounts only; it sets the password or credentials
+only of accounts holding strictly less than it does, and its own password on the page that asks the current one.
 
 The second desk's staff account holds the read and write roles there and Django's permissions to see and change
 accounts. Beside it, in the same desk: a plain member, an approver (a role the staff lacks), a fellow staff account
-that may also delete accounts, a senior one that may also make them, and a disabled account that may delete
-accounts. The owner is a superuser.
+that may also delete accounts, a senior one that may also make them, a disabled account that may delete accounts,
+peers holding what the staff holds and no more, and a junior staff account holding less. The owner is a superuser.
 """
 
 import pytest
@@ -242,6 +243,70 @@ def test_a_superuser_still_sets_any_accounts_password_and_privileges(console, fe
     console.post(change_url(member), change_form(member, is_staff="on"))
     member.refresh_from_db()
     assert member.is_staff
+
+
+@pytest.fixture
+def peer(desk_account, staff):
+    """A staff account of the desk holding exactly what the staff account holds: its team, its permissions."""
+    user = desk_account("peer", is_staff=True)
+    user.groups.set(staff.groups.all())
+    user.user_permissions.set(staff.user_permissions.all())
+    return user
+
+
+@pytest.fixture
+def disabled_peer(peer):
+    peer.is_active = False
+    peer.save()
+    return peer
+
+
+@pytest.fixture
+def junior_staff(desk_account):
+    """A staff account of the desk that may only look at accounts: it holds less than the staff account."""
+    user = desk_account("junior", is_staff=True)
+    user.user_permissions.add(*permissions("view_user"))
+    return user
+
+
+@pytest.mark.parametrize("account", ["peer", "disabled_peer"])
+def test_the_staff_account_cannot_set_the_password_of_a_peer_holding_what_it_holds(staff_console, account, request):
+    user = request.getfixturevalue(account)
+
+    assert staff_console.get(password_url(user)).status_code == 403
+    assert set_password(staff_console, user).status_code == 403
+    user.is_active = True
+    user.save()
+    assert not signs_in_with_the_new_password(user)
+
+
+def test_the_staff_account_cannot_rename_a_peer_or_change_its_email_but_still_disables_it(staff_console, peer):
+    page = staff_console.get(change_url(peer)).content.decode()
+    assert 'name="username"' not in page and 'name="email"' not in page and password_url(peer) not in page
+
+    response = staff_console.post(change_url(peer), change_form(peer, username="renamed", email="staff@example.org"))
+
+    assert response.status_code == 302
+    peer.refresh_from_db()
+    assert (peer.username, peer.email) == ("peer", "peer@example.org")
+    disabled = staff_console.post(change_url(peer), change_form(peer, is_active=""))
+    assert disabled.status_code == 302
+    peer.refresh_from_db()
+    assert not peer.is_active
+
+
+def test_the_staff_account_sets_the_password_of_a_staff_account_holding_less(staff_console, junior_staff):
+    assert set_password(staff_console, junior_staff).status_code == 302
+    assert signs_in_with_the_new_password(junior_staff)
+
+
+def test_the_staff_accounts_own_password_is_changed_on_the_page_that_asks_the_current_one(staff_console, staff):
+    shown = staff_console.get(password_url(staff))
+    posted = set_password(staff_console, staff)
+
+    assert shown.status_code == posted.status_code == 302
+    assert shown.url == posted.url == "/admin/password_change/"
+    assert not signs_in_with_the_new_password(staff)
 
 
 @pytest.fixture
