@@ -10,6 +10,7 @@ import json
 import logging
 import secrets
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import NamedTuple
 
@@ -38,6 +39,10 @@ class Undeliverable(Exception):
 
 class UnsignedWebhook(Undeliverable):
     """A webhook subscription without a signing secret: its deliveries would be forgeable, so none is sent."""
+
+
+class NotAnHttpWebhook(Undeliverable):
+    """A webhook address stored before only http and https were accepted: urllib would fetch an ftp:// one."""
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -237,6 +242,11 @@ def give_up(delivery_id: int) -> None:
 
 def _post_webhook(delivery: NotificationDelivery) -> int:
     subscription = delivery.subscription
+    if urllib.parse.urlsplit(subscription.webhook_url).scheme.lower() not in WEBHOOK_SCHEMES:
+        raise NotAnHttpWebhook(
+            f"subscription {subscription.pk}'s webhook {subscription.webhook_url!r} is not an http or https address:"
+            " give it one; nothing is sent elsewhere"
+        )
     if not subscription.webhook_secret:
         # Signed with an empty key, a body's signature is one anybody computes: the receiver could not tell ours.
         logger.warning(

@@ -138,6 +138,17 @@ def test_a_webhook_without_a_secret_is_not_sent_nor_retried_and_the_log_says_how
     assert f"POST /subscriptions/{subscription['id']}/rotate" in caplog.text
 
 
+def test_a_webhook_stored_with_another_scheme_is_not_fetched_nor_retried(api, fast_retries):
+    subscription = subscribe(api, webhookUrl="https://hooks.example.org/registry")
+    # As one stored before only http and https were accepted; port 9 (discard) answers nothing here.
+    Subscription.objects.filter(pk=subscription["id"]).update(webhook_url="ftp://127.0.0.1:9/registry")
+    register(api, "ticks-value", TICK_V1)
+    register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
+    delivery = NotificationDelivery.objects.get()
+    assert delivery.status == "failed" and delivery.attempts == 1  # fast_retries allows 4
+    assert "is not an http or https address" in delivery.attempt_log.get().error
+
+
 def test_rotating_a_webhooks_secret_shows_the_new_one_once_and_signs_with_it(api, outsider_client, fast_retries):
     with Receiver() as receiver:
         subscription = subscribe(api, webhookUrl=receiver.url)
