@@ -281,6 +281,10 @@ class SubscriptionAdmin(TenantScoped, DeletesThroughServices, admin.ModelAdmin):
     readonly_fields = ("signing", "created_at")
     actions = ["rotate_secrets"]
 
+    def get_queryset(self, request):
+        # As over /subscriptions: one's own, in the tenants one reads (TenantScoped); superusers see all.
+        return super().get_queryset(request).filter(notifications.seen_by(request.user))
+
     def holds_role(self, request, role, *, tenant=None, subject_name=None) -> bool:
         return True  # subscribing needs no role, only a tenant one reads
 
@@ -357,9 +361,15 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.register(NotificationDelivery)
 class NotificationDeliveryAdmin(TenantScoped, admin.ModelAdmin):
-    """Every delivery and each of its attempts; read-only, they are the record of what was sent."""
+    """Deliveries and each of their attempts; read-only, they are the record of what was sent.
+
+    As over /subscriptions/{id}/deliveries, one sees those of one's own subscriptions; superusers see all.
+    """
 
     tenant_path = "subscription__tenant"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(notifications.seen_by(request.user, path="subscription__"))
 
     list_display = ("id", "event", "channel", "subscription", "status", "attempts", "created_at", "delivered_at")
     list_filter = ("status", "event", "channel")

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import URLValidator
+from django.db.models import Q
 from django.utils import timezone
 
 from schemas_app.auditing import audited
@@ -149,21 +150,26 @@ def subscription_delete(*, tenant: Tenant, subscription_id, acting_user) -> None
     subscription.delete()
 
 
-def subscription_get(*, tenant: Tenant, subscription_id, viewer) -> Subscription:
-    """Return a subscription of the tenant that the viewer owns (superusers see all); 404 otherwise.
+def seen_by(viewer, *, path: str = "") -> Q:
+    """Return the condition a subscription meets when the viewer sees it: its own; superusers see all.
 
     Django superusers only: the "super admin" group's six roles say nothing about other people's subscriptions.
+    `path` leads from the rows filtered to their subscription ("subscription__" for deliveries).
     """
-    found = Subscription.objects.filter(tenant=tenant, pk=subscription_id).first()
-    if found is None or not (viewer.is_superuser or found.owner_id == viewer.pk):
+    return Q() if viewer.is_superuser else Q(**{f"{path}owner": viewer})
+
+
+def subscription_get(*, tenant: Tenant, subscription_id, viewer) -> Subscription:
+    """Return a subscription of the tenant that the viewer sees (`seen_by`); 404 otherwise."""
+    found = subscription_list(tenant=tenant, viewer=viewer).filter(pk=subscription_id).first()
+    if found is None:
         raise NotFound(f"Subscription {subscription_id} not found.")
     return found
 
 
 def subscription_list(*, tenant: Tenant, viewer):
-    """Return the tenant's subscriptions the viewer owns (superusers see all), with their owners."""
-    found = Subscription.objects.filter(tenant=tenant).select_related("owner")
-    return found if viewer.is_superuser else found.filter(owner=viewer)
+    """Return the tenant's subscriptions the viewer sees (`seen_by`), with their owners."""
+    return Subscription.objects.filter(seen_by(viewer), tenant=tenant).select_related("owner")
 
 
 # A subscription's deliveries page shows this many, newest first.

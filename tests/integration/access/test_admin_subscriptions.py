@@ -1,7 +1,7 @@
 """Subscriptions made, changed, rotated and deleted in the admin go through the services /subscriptions uses.
 
 The console is the owner's, a superuser; `staff` is the second desk's admin, holding the admin's permissions on
-subscriptions, who changes its own subscriptions only.
+subscriptions and deliveries, who sees and changes its own subscriptions and their deliveries only.
 """
 
 import pytest
@@ -9,7 +9,7 @@ from auditlog.models import LogEntry
 from django.contrib.auth.models import Permission
 
 from schemas_app import notifications, selectors
-from schemas_app.models import Subscription
+from schemas_app.models import NotificationDelivery, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,8 @@ HOOK = "https://hooks.example.org/registry"
 
 @pytest.fixture
 def staff(second_desk_staff):
-    return second_desk_staff(Permission.objects.filter(content_type__model="subscription"))
+    models = ("subscription", "notificationdelivery")
+    return second_desk_staff(Permission.objects.filter(content_type__model__in=models))
 
 
 @pytest.fixture
@@ -163,7 +164,7 @@ def test_rotating_in_the_admin_shows_the_new_secret_once_for_ones_own_webhooks_o
     assert len(mine.webhook_secret) == 64 and theirs.webhook_secret == before
     shown = messages_of(page)
     assert any(mine.webhook_secret in message for message in shown)
-    assert any(f"Subscription {theirs.pk} not found" in message for message in shown)
+    assert not any(theirs.webhook_secret in message for message in shown)
 
 
 def test_deletes_one_by_one_and_in_bulk_go_through_the_service(staff_console, staff, second_tenant):
@@ -181,3 +182,50 @@ def test_deletes_one_by_one_and_in_bulk_go_through_the_service(staff_console, st
     assert not Subscription.objects.exists()
     deletions = LogEntry.objects.filter(action=LogEntry.Action.DELETE, object_pk__in=[one.pk, two.pk, three.pk])
     assert deletions.count() == 3 and {entry.actor for entry in deletions} == {staff}
+
+
+def change_url(row) -> str:
+    return f"/admin/schemas_app/{row._meta.model_name}/{row.pk}/change/"
+
+
+def delivery_to(subscription, payload: dict) -> NotificationDelivery:
+    return NotificationDelivery.objects.create(
+        subscription=subscription, event="change.proposed", channel="webhook", payload=payload
+    )
+
+
+@pytest.fixture
+def theirs_and_mine(staff, writer, second_tenant):
+    """(theirs, mine): the writer's and the staff account's webhooks on the second desk, with a delivery each."""
+    theirs = notifications.subscription_create(
+        tenant=second_tenant, webhook_url="https://writer.example.org/hook", acting_user=writer
+    )
+    mine = notifications.subscription_create(tenant=second_tenant, webhook_url=HOOK, acting_user=staff)
+    delivery_to(theirs, {"subject": "writers-private-subject"})
+    delivery_to(mine, {"subject": "desk-subject"})
+    return theirs, mine
+
+
+def test_staff_see_their_own_subscriptions_and_deliveries_only_as_over_the_api(staff_console, theirs_and_mine):
+    theirs, mine = theirs_and_mine
+
+    subscriptions = staff_console.get("/admin/schemas_app/subscription/").content.decode()
+    deliveries = staff_console.get("/admin/schemas_app/notificationdelivery/").content.decode()
+
+    assert change_url(mine) in subscriptions and change_url(theirs) not in subscriptions
+    assert "writer.example.org" not in subscriptions
+    assert change_url(mine.deliveries.get()) in deliveries and change_url(theirs.deliveries.get()) not in deliveries
+    for row in (theirs, theirs.deliveries.get()):  # answered as for rows that do not exist, as the API's 404
+        response = staff_console.get(change_url(row))
+        assert response.status_code == 302 and response.url == "/admin/", row
+    assert "desk-subject" in staff_console.get(change_url(mine.deliveries.get())).content.decode()
+
+
+def test_a_superuser_sees_every_subscription_and_delivery(console, theirs_and_mine):
+    subscriptions = console.get("/admin/schemas_app/subscription/").content.decode()
+    deliveries = console.get("/admin/schemas_app/notificationdelivery/").content.decode()
+
+    for subscription in theirs_and_mine:
+        assert change_url(subscription) in subscriptions
+        assert change_url(subscription.deliveries.get()) in deliveries
+    assert "writers-private-subject" in console.get(change_url(theirs_and_mine[0].deliveries.get())).content.decode()

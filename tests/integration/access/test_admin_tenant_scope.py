@@ -43,8 +43,9 @@ def staff(second_desk_staff):
     )
 
 
-def _rows_of(tenant: Tenant, *, text: str, owner) -> dict:
-    """Make one row of every tenant-owned kind in the tenant; return them by admin model name."""
+def _rows_of(tenant: Tenant, *, text: str, owner, subscriber) -> dict:
+    """Make one row of every tenant-owned kind in the tenant (its subscription is `subscriber`'s, since one sees
+    one's own subscriptions only); return them by admin model name."""
     admin_api = client_of(owner)
     context = "" if tenant.slug == Tenant.DEFAULT_SLUG else f":.{tenant.slug}:"
     assert register(admin_api, f"{context}ticks-value", text).status_code == 200
@@ -53,7 +54,7 @@ def _rows_of(tenant: Tenant, *, text: str, owner) -> dict:
         tenant=tenant, subject_name="ticks-value", changes={"compatibility": "FULL"}, acting_user=owner
     )
     services.mode_update(tenant=tenant, subject_name="ticks-value", mode="READONLY", acting_user=owner)
-    subscription = Subscription.objects.create(tenant=tenant, owner=owner, subject_prefix="ticks")
+    subscription = Subscription.objects.create(tenant=tenant, owner=subscriber, subject_prefix="ticks")
     member = owner._meta.model.objects.create_user(f"member-of-{tenant.slug}")
     return {
         "tenant": tenant,
@@ -79,7 +80,10 @@ def _rows_of(tenant: Tenant, *, text: str, owner) -> dict:
 def rows(staff, second_tenant, owner):
     """(own rows, other rows): the second desk's, and the default tenant's, one of each kind."""
     other = Tenant.objects.get_or_create(slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default"})[0]
-    return _rows_of(second_tenant, text=OWN_TICKS, owner=owner), _rows_of(other, text=TICK_V1, owner=owner)
+    return (
+        _rows_of(second_tenant, text=OWN_TICKS, owner=owner, subscriber=staff),
+        _rows_of(other, text=TICK_V1, owner=owner, subscriber=owner),
+    )
 
 
 def change_url(row) -> str:
