@@ -1,6 +1,12 @@
 """Registered and approved versions are committed to the git history; export_git rebuilds the same tree."""
 
+import base64
+import fcntl
+import json
 import subprocess
+import threading
+import time
+import urllib.request
 
 import pytest
 from django.core.management import call_command
@@ -92,3 +98,63 @@ def test_export_git_replaces_a_damaged_repository(api, history):
     git(history, "update-ref", "-d", "refs/heads/main")
     call_command("export_git")
     assert git(history, "rev-parse", "main^{tree}") == expected
+
+
+def hold_the_history_lock(repository, seconds: float) -> threading.Thread:
+    """Take the repository's file lock, as a slow writer in another process would, and let it go after `seconds`."""
+    lock = open(repository.parent / f".{repository.name}.lock", "w")  # noqa: SIM115 (closed by the thread)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+
+    def release() -> None:
+        time.sleep(seconds)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    return releaser
+
+
+def register_over_http(live_server, subject: str, text: str) -> int:
+    request = urllib.request.Request(
+        f"{live_server.url}/subjects/{subject}/versions",
+        data=json.dumps({"schema": text, "schemaType": "PROTOBUF"}).encode(),
+        headers={
+            "Content-Type": "application/vnd.schemaregistry.v1+json",
+            "Authorization": "Basic " + base64.b64encode(b"writer:writer-password").decode(),
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status
+
+
+def wait_for_commits(repository, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = subprocess.run(
+            ["git", "--git-dir", str(repository), "rev-list", "--count", "main"], capture_output=True, text=True
+        )
+        if found.returncode == 0 and int(found.stdout) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{repository} has not got {count} commits after 10 s")
+
+
+def test_the_answer_is_sent_before_the_commit_is_written(live_server, writer, history):
+    """The client reads its answer while the git history's lock is held elsewhere; the commit follows in order."""
+    assert register_over_http(live_server, "ticks-value", TICK_V1) == 200
+    wait_for_commits(history, 1)  # written by the server's thread after it answered
+    releaser = hold_the_history_lock(history, seconds=3)
+
+    started = time.monotonic()
+    assert register_over_http(live_server, "ticks-value", TICK_V2_ADDS_FIELD) == 200
+    answered_in = time.monotonic() - started
+    releaser.join()
+    assert answered_in < 2
+
+    wait_for_commits(history, 2)
+    assert git(history, "log", "--format=%s", "main").splitlines() == [
+        "ticks-value version 2 (1.1.0)",
+        "ticks-value version 1 (1.0.0)",
+    ]
