@@ -359,9 +359,25 @@ def forget_versions_on_commit(tenant_slug: str, subject: str, versions) -> None:
 
 
 def _version_changed(sender, instance, **kwargs) -> None:
-    # A new version too: its tenant's key may hold a marker of a shared tenant's version of that name and number.
+    """Forget a saved or deleted version's entry, and its schema's placement (now, and both again on commit).
+
+    A new version too: its tenant's key may hold a marker of a shared tenant's version of that name and number.
+    After the commit both go in one Redis transaction and one announcement (a registration paid two of each): when
+    Redis cannot be reached, every process moves to new cache keys, as a version's forget always did.
+    """
     subject = instance.subject
-    forget_versions_on_commit(subject.tenant.slug, subject.name, [instance.version])
+    tenant_slug, subject_name, version, schema_id = (
+        subject.tenant.slug,
+        subject.name,
+        instance.version,
+        instance.schema_id,
+    )
+    _forget_placements_now({schema_id})
+    transaction.on_commit(
+        lambda: _forget_shared(
+            _current_keys(lambda: [version_key(tenant_slug, subject_name, version), placement_key(schema_id)])
+        )
+    )
 
 
 def placement_key(schema_id: int) -> str:
@@ -396,18 +412,14 @@ def forget_placements(schema_ids) -> None:
     Again after the commit, because a lookup may have read and kept the rows as they were before it.
     """
     schema_ids = set(schema_ids)
-
-    def forget() -> None:
-        keys = _current_keys(lambda: [placement_key(schema_id) for schema_id in schema_ids])
-        _forgotten(keys, [forgotten_key(key) for key in keys])  # Redis down: ignored here, as before
-        local_copies.announce(keys)
-
-    forget()
-    transaction.on_commit(forget)
+    _forget_placements_now(schema_ids)
+    transaction.on_commit(lambda: _forget_placements_now(schema_ids))
 
 
-def _placement_changed(sender, instance, **kwargs) -> None:
-    forget_placements([instance.schema_id])
+def _forget_placements_now(schema_ids: set[int]) -> None:
+    keys = _current_keys(lambda: [placement_key(schema_id) for schema_id in schema_ids])
+    _forgotten(keys, [forgotten_key(key) for key in keys])  # Redis down: ignored here, as before
+    local_copies.announce(keys)
 
 
 def tenant_blocking_lint_rules(tenant_id: int, load: Callable[[], list[str]]) -> list[str]:
@@ -466,8 +478,6 @@ def connect_invalidation() -> None:
 
     post_save.connect(_version_changed, sender=SubjectVersion, dispatch_uid="registry-cache-version-saved")
     post_delete.connect(_version_changed, sender=SubjectVersion, dispatch_uid="registry-cache-version-deleted")
-    post_save.connect(_placement_changed, sender=SubjectVersion, dispatch_uid="registry-cache-placement-saved")
-    post_delete.connect(_placement_changed, sender=SubjectVersion, dispatch_uid="registry-cache-placement-deleted")
     post_save.connect(_tenant_changed, sender=Tenant, dispatch_uid="registry-cache-tenant-saved")
     post_delete.connect(_tenant_changed, sender=Tenant, dispatch_uid="registry-cache-tenant-deleted")
     post_save.connect(_tenant_config_changed, sender=TenantConfig, dispatch_uid="registry-cache-tenant-config-saved")

@@ -87,3 +87,19 @@ def test_a_version_deprecated_while_redis_is_unreachable_is_not_served_stale_whe
 
     assert api.get("/subjects/ticks-value/versions/1").json()["state"] == "deprecated"
     assert registry_cache.cache_generation() == 1, "the entries Redis kept belong to a generation nobody reads"
+
+
+def test_a_registration_forgets_its_version_and_placement_after_commit_in_one_redis_transaction(
+    api, own_redis, django_capture_on_commit_callbacks
+):
+    """The placement is forgotten as the version is saved, then both together once the registration has committed."""
+    register(api, "ticks-value", TICK_V1)
+    redis = caches["default"].client.get_client(write=True)
+    redis.config_resetstat()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert register(api, "ticks-value", TICK_V2_ADDS_FIELD).status_code == 200
+
+    calls = {name: stats["calls"] for name, stats in redis.info("commandstats").items()}
+    assert calls.get("cmdstat_exec") == 2
+    assert calls.get("cmdstat_publish") == 2
