@@ -86,7 +86,7 @@ def identity_fingerprint(
     commented text of the same schema can find it by asking for this form.
     """
     descriptor, source_info = _descriptor_and_source_info(file)
-    documentation = _documentation(file, source_info) if comments else "comments unknown"
+    documentation = _documentation_digest(source_info) if comments else "comments unknown"
     return _identity(_descriptor_digest(file, descriptor), documentation, references, extras)
 
 
@@ -97,7 +97,7 @@ def identity_fingerprints(
     descriptor, source_info = _descriptor_and_source_info(file)
     digest = _descriptor_digest(file, descriptor)
     return (
-        _identity(digest, _documentation(file, source_info), references, extras),
+        _identity(digest, _documentation_digest(source_info), references, extras),
         _identity(digest, "comments unknown", references, extras),
     )
 
@@ -176,10 +176,26 @@ def _identity(descriptor_digest: str, documentation, references, extras: str) ->
     return hashlib.sha256(_json(identity).encode("utf-8")).hexdigest()
 
 
+def _documentation_digest(source_info: bytes) -> str:
+    """Return the sha256 hex digest of every commented location's path and comments, in the source info's order.
+
+    Read from the source info's bytes in C code: the locations that have a comment field are kept whole
+    (`_comment_mask`), read again as locations of path and comment fields alone (the span, which is layout,
+    dropped as an unknown field) and hashed as serialized, one length-delimited record each. A comment
+    changed, added, removed or moved to another element changes the digest; whitespace outside comments does not.
+    """
+    locations = _LocationBytes.FromString(source_info).location
+    commented = _LocationBytes(location=list(itertools.compress(locations, _comment_mask(source_info))))
+    documented = _LocationDocumentation.FromString(commented.SerializeToString(deterministic=True))
+    documented.DiscardUnknownFields()
+    return hashlib.sha256(documented.SerializeToString(deterministic=True)).hexdigest()
+
+
 def _documentation(file: FileDescriptorProto, source_info: bytes | None = None) -> list[list]:
     """Return [path, leading, trailing, *detached] of every location with a comment, in the source info's order.
 
-    `source_info` is the bytes of the file's source info when the caller has them already.
+    What identity fingerprints hashed (as JSON) before migration 0020: migrations 0017 and 0020 read it to
+    recognise fingerprints stored then. `source_info` is the bytes of the file's source info when the caller has them.
     """
     if source_info is None:
         source_info = file.source_code_info.SerializeToString(deterministic=True)
@@ -209,39 +225,50 @@ def _commented_locations(source_info: bytes) -> Iterator[int]:
     code instead, by reading the source info's bytes as locations that declare only their
     comment fields, dropping the rest (path and span), and keeping the locations left non-empty.
     """
+    return itertools.compress(itertools.count(), _comment_mask(source_info))
+
+
+def _comment_mask(source_info: bytes) -> Sequence[bytes]:
+    """Return, for each location of a source info's bytes, its comment fields' bytes: empty when it has none.
+
+    The locations are read as declaring only their comment fields, and the rest (path and span) dropped.
+    """
     comments = _LocationComments.FromString(source_info)
     comments.DiscardUnknownFields()
-    left = _LocationBytes.FromString(comments.SerializeToString(deterministic=True)).location
-    return itertools.compress(itertools.count(), left)
+    return _LocationBytes.FromString(comments.SerializeToString(deterministic=True)).location
 
 
 def _private_classes():
-    """Return two views of SourceCodeInfo's bytes: each location as bytes, and each as its comment fields alone."""
+    """Return three views of SourceCodeInfo's bytes: each location as bytes, as its comment fields alone, and as
+    its path and comment fields (the path as the bytes of its packed numbers)."""
     field = descriptor_pb2.FieldDescriptorProto
     private = descriptor_pb2.FileDescriptorProto(name="protoengine/locations_private.proto", package="protoengine")
     as_bytes = private.message_type.add(name="LocationBytes")
     as_bytes.field.add(name="location", number=1, label=field.LABEL_REPEATED, type=field.TYPE_BYTES)
     comments = private.message_type.add(name="Comments")  # Location's comment fields, as bytes
-    comments.field.add(name="leading_comments", number=3, type=field.TYPE_BYTES)
-    comments.field.add(name="trailing_comments", number=4, type=field.TYPE_BYTES)
-    comments.field.add(name="leading_detached_comments", number=6, label=field.LABEL_REPEATED, type=field.TYPE_BYTES)
-    location_comments = private.message_type.add(name="LocationComments")
-    location_comments.field.add(
-        name="location",
-        number=1,
-        label=field.LABEL_REPEATED,
-        type=field.TYPE_MESSAGE,
-        type_name=".protoengine.Comments",
-    )
+    documented = private.message_type.add(name="Documented")  # Location's path and comment fields, as bytes
+    documented.field.add(name="path", number=1, type=field.TYPE_BYTES)
+    for message in (comments, documented):
+        message.field.add(name="leading_comments", number=3, type=field.TYPE_BYTES)
+        message.field.add(name="trailing_comments", number=4, type=field.TYPE_BYTES)
+        message.field.add(name="leading_detached_comments", number=6, label=field.LABEL_REPEATED, type=field.TYPE_BYTES)
+    for name, location in (("LocationComments", "Comments"), ("LocationDocumentation", "Documented")):
+        private.message_type.add(name=name).field.add(
+            name="location",
+            number=1,
+            label=field.LABEL_REPEATED,
+            type=field.TYPE_MESSAGE,
+            type_name=f".protoengine.{location}",
+        )
     pool = descriptor_pool.DescriptorPool()
     pool.Add(private)
     return tuple(
         message_factory.GetMessageClass(pool.FindMessageTypeByName(f"protoengine.{name}"))
-        for name in ("LocationBytes", "LocationComments")
+        for name in ("LocationBytes", "LocationComments", "LocationDocumentation")
     )
 
 
-_LocationBytes, _LocationComments = _private_classes()
+_LocationBytes, _LocationComments, _LocationDocumentation = _private_classes()
 
 
 def _json(value) -> str:

@@ -9,7 +9,7 @@ from protoengine.canonical import fingerprint as text_fingerprint
 from protoengine.compiler import compile_one
 from schemas_app.models import ChangeRequest, Schema
 from schemas_app.selectors import default_tenant
-from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, put, register
+from tests.integration.api.helpers import MONEY, ORDER_WITH_MONEY, descriptor_base64, put, register
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +127,64 @@ def test_schemas_importing_shared_options_out_of_order_are_found_after_the_migra
 
     assert register(api, "accounts-value", ACCOUNT, [OPTIONS_REFERENCE]).json()["id"] == account_id
     assert api.get("/subjects/accounts-value/versions").json() == [1]
+
+
+comments_migration = importlib.import_module("schemas_app.migrations.0020_identity_fingerprints_comments_as_bytes")
+
+MONEY_REFERENCE = {"name": "common/money.proto", "subject": "common/money.proto", "version": 1}
+COMMENTED_ORDER = "// Orders placed by customers.\n" + ORDER_WITH_MONEY.replace(
+    "string order_id = 1;", "string order_id = 1; // Unique in its tenant."
+)
+
+
+def fingerprint_before_0020(text: str, references=(), dependencies=None, *, normalized: bool = False) -> str:
+    """Return a schema's identity fingerprint with comments as 0017 to 0019 computed it: the comments as JSON."""
+    roots = list(comments_migration._roots(text, dependencies or {}))
+    return comments_migration._before(roots[1 if normalized else 0], [tuple(ref.values()) for ref in references], "")
+
+
+def test_schemas_stored_with_their_comments_as_json_are_found_after_the_migration(api):
+    money_id = register(api, "common/money.proto", MONEY).json()["id"]
+    order_id = register(api, "orders-value", COMMENTED_ORDER, [MONEY_REFERENCE]).json()["id"]
+    # What the rows looked like before: the comments hashed as JSON lists.
+    befores = {
+        money_id: fingerprint_before_0020(MONEY),
+        order_id: fingerprint_before_0020(COMMENTED_ORDER, [MONEY_REFERENCE], {"common/money.proto": MONEY}),
+    }
+    for schema_id, before in befores.items():
+        assert before != Schema.objects.get(pk=schema_id).fingerprint
+        Schema.objects.filter(pk=schema_id).update(fingerprint=before)
+
+    comments_migration.forwards(apps, None)
+
+    relaid_order = COMMENTED_ORDER.replace("\n\n", "\n").replace("  ", "\t")
+    assert register(api, "orders-value", relaid_order, [MONEY_REFERENCE]).json()["id"] == order_id
+    assert register(api, "common/money.proto", MONEY.replace("  ", "    ")).json()["id"] == money_id
+    assert api.get("/subjects/orders-value/versions").json() == [1]
+
+    comments_migration.backwards(apps, None)
+
+    assert dict(Schema.objects.filter(pk__in=befores).values_list("pk", "fingerprint")) == befores
+
+
+def test_a_schema_sent_as_a_descriptor_keeps_its_fingerprint_without_comments(api):
+    schema_id = register(api, "ticks-value", descriptor_base64(MONEY)).json()["id"]
+    stored = Schema.objects.get(pk=schema_id).fingerprint
+
+    comments_migration.forwards(apps, None)
+
+    assert Schema.objects.get(pk=schema_id).fingerprint == stored
+    assert register(api, "ticks-value", descriptor_base64(MONEY)).json()["id"] == schema_id
+
+
+@pytest.mark.parametrize("normalized", [False, True], ids=["as sent", "normalised"])
+def test_a_proposal_sent_again_after_the_comments_migration_finds_its_open_review(api, normalized):
+    query = {"normalize": "true"} if normalized else {}
+    assert put(api, "/config/money-value", {"reviewPolicy": "all"}).status_code == 200
+    review_id = register(api, "money-value", MONEY, **query).json()["review_id"]
+    ChangeRequest.objects.filter(pk=review_id).update(fingerprint=fingerprint_before_0020(MONEY, normalized=normalized))
+
+    comments_migration.forwards(apps, None)
+
+    assert register(api, "money-value", MONEY, **query).json()["review_id"] == review_id
+    assert ChangeRequest.objects.filter(status="PENDING_REVIEW").count() == 1

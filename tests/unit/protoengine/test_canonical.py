@@ -314,3 +314,68 @@ def test_a_set_parsed_anew_gives_the_same_kept_outputs():
         normalize_compiled(PATH, again),
         identity_fingerprints_of(again, PATH, *IDENTITY_ARGUMENTS[7][:2]),
     ) == outputs
+
+
+DOCUMENTED = """// Detached from the syntax.
+
+// Leading the syntax.
+syntax = "proto3"; // Trailing the syntax.
+package shop.v1;
+// Leading Order.
+message Order {
+  // Leading id.
+  string id = 1; // Trailing id.
+  /* Block leading total. */
+  int64 total = 2;
+
+  // Detached inside Order.
+
+  repeated string tags = 3;
+}
+// Leading State.
+enum State {
+  STATE_UNSPECIFIED = 0; // Trailing the zero value.
+}
+"""
+
+# The same schema laid out otherwise: indentation, spaces, line breaks inside a declaration, trailing blanks.
+RELAID = {
+    "tabs": DOCUMENTED.replace("  ", "\t"),
+    "no spaces around =": DOCUMENTED.replace(" = ", "="),
+    "a declaration over lines": DOCUMENTED.replace("int64 total = 2;", "int64\n      total\n  =   2\n;"),
+    "trailing blanks": DOCUMENTED.replace("{\n", "{   \n"),
+    "a blank line before a closing brace": DOCUMENTED.replace("tags = 3;\n}", "tags = 3;\n\n}"),
+}
+
+# Each a change of one comment.
+RECOMMENTED = {
+    "text": DOCUMENTED.replace("// Leading id.", "// Leading the id."),
+    "one character": DOCUMENTED.replace("Trailing id.", "Trailing id!"),
+    "space inside": DOCUMENTED.replace("// Leading Order.", "//  Leading Order."),
+    "removed": DOCUMENTED.replace("  // Leading id.\n", ""),
+    "trailing made leading": DOCUMENTED.replace(
+        "  string id = 1; // Trailing id.", "  // Trailing id.\n  string id = 1;"
+    ),
+    "block made line": DOCUMENTED.replace("/* Block leading total. */", "// Block leading total."),
+    "moved to another field": DOCUMENTED.replace("  // Leading id.\n", "").replace(
+        "  repeated string", "  // Leading id.\n  repeated string"
+    ),
+    "detached made leading": DOCUMENTED.replace("  // Detached inside Order.\n\n", "  // Detached inside Order.\n"),
+    "detached added": DOCUMENTED.replace("// Leading Order.", "// Another detached.\n\n// Leading Order."),
+    "added": DOCUMENTED.replace("enum State {", "enum State { // Trailing the opening."),
+}
+
+
+def test_texts_that_differ_in_layout_alone_have_one_identity_and_each_comment_change_another():
+    def identities(text):
+        file = compile_one("shop/order.proto", text, {}).file("shop/order.proto")
+        return identity_fingerprint(file), identity_fingerprint(file, comments=False)
+
+    assert DOCUMENTED not in {*RELAID.values(), *RECOMMENTED.values()}
+    assert len({*RELAID.values(), *RECOMMENTED.values()}) == len(RELAID) + len(RECOMMENTED)
+    original, uncommented = identities(DOCUMENTED)
+    assert {name: identities(text) for name, text in RELAID.items()} == dict.fromkeys(RELAID, (original, uncommented))
+    recommented = {name: identities(text) for name, text in RECOMMENTED.items()}
+    assert {without for _, without in recommented.values()} == {uncommented}
+    with_comments = [original, *(identity for identity, _ in recommented.values())]
+    assert len(set(with_comments)) == len(with_comments)
