@@ -251,13 +251,23 @@ class AccountScoped(TenantScoped):
     def holds_privileges_of_account(self, request, obj) -> bool:
         """Return True if the user holds every privilege of the row's account (`account_of`), or it has none."""
         account = self.account_of(obj)
-        return account is None or access.holds_every_privilege_of(request.user, account)
+        return account is None or answered_once(
+            request, ("holds every privilege of", account.pk), access.holds_every_privilege_of, request.user, account
+        )
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))
         if request.user.is_superuser:
             return readonly
         return readonly + tuple(name for name in self.granting_fields if name not in readonly)
+
+
+def answered_once(request, question, answer, *args):
+    """Return answer(*args), worked out once per request for `question`: a page asks it of a row several times."""
+    answers = request.__dict__.setdefault("_answers", {})
+    if question not in answers:
+        answers[question] = answer(*args)
+    return answers[question]
 
 
 def refuse_unless_superuser(request) -> None:
@@ -392,15 +402,24 @@ class AccountAdmin(AccountScoped, UserAdmin):
             return readonly
         if obj.pk == request.user.pk:
             return readonly + tuple(name for name in self.own_privilege_fields if name not in readonly)
-        if not access.holds_more_privileges_than(request.user, obj):
+        if not self.holds_more_privileges_than(request, obj):
             return readonly + tuple(name for name in self.credential_fields if name not in readonly)
         return readonly
+
+    def holds_more_privileges_than(self, request, account) -> bool:
+        return answered_once(
+            request,
+            ("holds more privileges than", account.pk),
+            access.holds_more_privileges_than,
+            request.user,
+            account,
+        )
 
     def user_change_password(self, request, id, form_url=""):
         account = self.get_object(request, unquote(id))
         if account is not None and account.pk == request.user.pk:
             return HttpResponseRedirect(reverse("admin:password_change"))  # asks the current password first
-        if account is not None and not access.holds_more_privileges_than(request.user, account):
+        if account is not None and not self.holds_more_privileges_than(request, account):
             raise PermissionDenied
         return super().user_change_password(request, id, form_url)
 

@@ -390,3 +390,12 @@ def test_the_staff_account_still_revokes_and_deletes_a_plain_accounts_tokens_and
     assert first.revoked_at is not None and not ApiToken.objects.filter(pk=second.pk).exists()
     delete_selected(staff_console, member)
     assert not type(member).objects.filter(pk=member.pk).exists()
+
+
+def test_a_peers_page_works_out_the_privileges_once_not_on_each_of_its_checks(
+    staff_console, peer, django_assert_max_num_queries
+):
+    staff_console.get(change_url(peer))  # sessions, content types and permissions cached
+
+    with django_assert_max_num_queries(60):  # 111 when each check of the page worked them out again
+        assert staff_console.get(change_url(peer)).status_code == 200
