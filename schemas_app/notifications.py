@@ -46,6 +46,31 @@ class NotAnHttpWebhook(Undeliverable):
     """A webhook address stored before only http and https were accepted: urllib would fetch an ftp:// one."""
 
 
+class RedirectsRefused(urllib.request.HTTPRedirectHandler):
+    """Fail a webhook whose receiver answers with a redirect, saying where it pointed, instead of following it.
+
+    A webhook's address is configured explicitly; followed, a redirect would carry the signature (and, for 301 to
+    303, urllib would resend the request as a GET) to wherever the receiver names, ftp:// addresses included.
+    """
+
+    def http_error_302(self, req, fp, code, msg, headers):
+        location = headers.get("Location")
+        where = f"to {urllib.parse.urljoin(req.full_url, location)!r}" if location else "without a Location"
+        raise urllib.error.HTTPError(
+            req.full_url,
+            code,
+            f"{msg}: the receiver redirected {where}; webhooks follow no redirects, so give the subscription the"
+            " address that takes deliveries",
+            headers,
+            fp,
+        )
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+_webhook_opener = urllib.request.build_opener(RedirectsRefused)
+
+
 def sign(secret: str, body: bytes) -> str:
     """Return the signature header value of a body: "sha256=" and the hex HMAC-SHA256 under the secret."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -279,7 +304,7 @@ def _post_webhook(delivery: NotificationDelivery) -> int:
             SIGNATURE_HEADER: sign(subscription.webhook_secret, body),
         },
     )
-    with urllib.request.urlopen(request, timeout=settings.REGISTRY_WEBHOOK_TIMEOUT) as response:
+    with _webhook_opener.open(request, timeout=settings.REGISTRY_WEBHOOK_TIMEOUT) as response:
         return response.status
 
 

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,20 +17,28 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Receiver:
-    """An HTTP server on a free port that records each POST and answers with the next planned status."""
+    """An HTTP server on a free port that records each request and answers with the next planned status.
 
-    def __init__(self, statuses=()):
+    Given a `location`, every answer carries it in a Location header, as a redirecting receiver's do.
+    """
+
+    def __init__(self, statuses=(), location=None):
         self.planned = list(statuses)
+        self.location = location
         self.received: list[tuple[dict, bytes]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append((dict(self.headers), body))
                 status = receiver.planned.pop(0) if receiver.planned else 200
                 self.send_response(status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
+
+            do_GET = do_POST
 
             def log_message(self, *args):
                 pass
@@ -147,6 +156,58 @@ def test_a_webhook_stored_with_another_scheme_is_not_fetched_nor_retried(api, fa
     delivery = NotificationDelivery.objects.get()
     assert delivery.status == "failed" and delivery.attempts == 1  # fast_retries allows 4
     assert "is not an http or https address" in delivery.attempt_log.get().error
+
+
+@pytest.mark.parametrize("status", [302, 308])
+def test_a_receiver_that_redirects_fails_the_delivery_and_nothing_goes_where_it_points(api, fast_retries, status):
+    with Receiver() as elsewhere, Receiver(statuses=[status] * 10, location=elsewhere.url) as receiver:
+        subscription = subscribe(api, webhookUrl=receiver.url)
+        register(api, "ticks-value", TICK_V1)
+        register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
+    assert elsewhere.received == []  # neither the body nor its signature
+    assert len(receiver.received) == 4  # retried as any other failing answer
+    (delivery,) = api.get(f"/subscriptions/{subscription['id']}/deliveries").json()
+    assert delivery["status"] == "failed"
+    assert [attempt["statusCode"] for attempt in delivery["attempts"]] == [status] * 4
+    assert f"the receiver redirected to {elsewhere.url!r}" in delivery["attempts"][0]["error"]
+
+
+class Listener:
+    """A TCP socket on a free port that counts the connections made to it and says nothing."""
+
+    def __init__(self):
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed by __exit__
+                return
+            self.connections += 1
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.socket.close()
+
+
+def test_a_receiver_cannot_send_a_delivery_to_an_ftp_address(api, fast_retries, settings):
+    settings.REGISTRY_WEBHOOK_TIMEOUT = 1.0
+    with Listener() as ftp, Receiver(statuses=[302] * 10, location=f"ftp://127.0.0.1:{ftp.port}/registry") as receiver:
+        subscribe(api, webhookUrl=receiver.url)
+        register(api, "ticks-value", TICK_V1)
+        register(api, "ticks-value", TICK_V2_CHANGES_TYPE)
+    assert ftp.connections == 0
+    delivery = NotificationDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert f"redirected to 'ftp://127.0.0.1:{ftp.port}/registry'" in delivery.attempt_log.first().error
 
 
 def test_rotating_a_webhooks_secret_shows_the_new_one_once_and_signs_with_it(api, outsider_client, fast_retries):
