@@ -108,7 +108,7 @@ urlpatterns = [
     re_path(r"^config$", confluent.ConfigView.as_view(), name="config"),
     re_path(rf"^config/{SUBJECT}$", confluent.ConfigView.as_view(), name="subject-config"),
     re_path(r"^mode$", confluent.ModeView.as_view(), name="mode"),
-    re_path(rf"^mode/{SUBJECT}$", confluent.ModeView.as_view(), name="subject-mode"),
+    re_path(rf"^mode/{SUBJECT}$", confluent.SubjectModeView.as_view(), name="subject-mode"),
     re_path(r"^subscriptions$", subscriptions.SubscriptionListView.as_view(), name="subscriptions"),
     re_path(
         r"^subscriptions/(?P<subscription_id>\d+)$",

@@ -24,7 +24,13 @@ from schemas_app.api.permissions import CanApprove, CanDelete, CanWrite
 from schemas_app.api.reviews import pending_body
 from schemas_app.api.serializers import ConfigInputSerializer, ModeInputSerializer, SchemaInputSerializer
 from schemas_app.api.throttling import CompatibilityCheckRate
-from schemas_app.errors import SchemaIdNotFound, SubjectConfigNotFound, SubjectModeNotFound, VersionRetired
+from schemas_app.errors import (
+    SchemaIdNotFound,
+    SubjectConfigNotFound,
+    SubjectModeNotFound,
+    TenantModeNotDeleted,
+    VersionRetired,
+)
 from schemas_app.limits import MAX_ID, MAX_VERSION, ascii_int, in_range
 from schemas_app.models import SubjectConfig, SubjectVersion, Tenant
 from schemas_app.preparation import compile_stored, root_path_for
@@ -511,10 +517,13 @@ class ConfigView(ConfluentView):
         return Response(config_body(removed))
 
 
+# /mode has a view of its own, so that its Allow header and the OpenAPI document offer no DELETE.
 @documented(request=ModeInputSerializer, responses=out.ModeOutputSerializer)
 class ModeView(ConfluentView):
+    """The tenant-wide mode, read and set but never deleted: subjects without a mode of their own fall back on it."""
+
     # Compatibility settings are the platform admins' to change (the approve role).
-    method_permissions = {"PUT": [CanApprove], "DELETE": [CanApprove]}
+    method_permissions = {"PUT": [CanApprove]}
 
     def get(self, request, subject=None):
         if subject is not None and not query_bool(request, "defaultToGlobal"):
@@ -536,7 +545,19 @@ class ModeView(ConfluentView):
         )
         return Response({"mode": mode})
 
-    def delete(self, request, subject=None):
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        if request.method == "DELETE":
+            raise TenantModeNotDeleted()  # still 405, with what to do instead, as the admin says it
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
+
+@documented(request=ModeInputSerializer, responses=out.ModeOutputSerializer)
+class SubjectModeView(ModeView):
+    """A subject's own mode, read, set, and deleted to fall back on the tenant-wide mode."""
+
+    method_permissions = {"PUT": [CanApprove], "DELETE": [CanApprove]}
+
+    def delete(self, request, subject):
         return Response(
             {"mode": services.mode_delete(tenant=self.tenant, subject_name=subject, acting_user=request.user)}
         )

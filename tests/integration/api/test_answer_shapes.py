@@ -60,3 +60,14 @@ def test_the_openapi_document_describes_every_answer_of_both_apis(api):
     assert undescribed == []
     version = document["paths"]["/subjects/{subject}/versions/{version}"]["get"]["responses"]["200"]["content"]
     assert next(iter(version.values()))["schema"] == {"$ref": "#/components/schemas/VersionOutput"}
+
+
+def test_the_openapi_document_offers_delete_where_the_api_takes_it(api):
+    paths = api.get("/openapi.json").json()["paths"]
+    methods = {path: sorted(paths[path]) for path in ("/mode", "/mode/{subject}", "/config", "/config/{subject}")}
+    assert methods == {
+        "/mode": ["get", "put"],
+        "/mode/{subject}": ["delete", "get", "put"],
+        "/config": ["delete", "get", "put"],
+        "/config/{subject}": ["delete", "get", "put"],
+    }

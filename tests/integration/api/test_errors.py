@@ -77,6 +77,16 @@ def test_deleting_the_tenant_wide_mode_is_405_as_on_confluent_and_keeps_it(api):
     assert api.get("/mode").json() == {"mode": "READONLY"}
 
 
+def test_the_methods_allowed_are_those_each_path_takes(api):
+    deleted = api.delete("/mode")
+    assert deleted["Allow"] == "GET, PUT, HEAD, OPTIONS"
+    assert "set it to the mode wanted instead (PUT /mode)" in deleted.json()["message"]
+    assert api.options("/mode")["Allow"] == "GET, PUT, HEAD, OPTIONS"
+    # Confluent deletes a subject's mode, and both the tenant-wide and a subject's compatibility config.
+    for path in ("/mode/ticks-value", "/config", "/config/ticks-value"):
+        assert api.options(path)["Allow"] == "GET, PUT, DELETE, HEAD, OPTIONS", path
+
+
 def test_writing_in_read_only_mode_is_42205(api):
     api.put("/mode/ticks-value", {"mode": "READONLY"}, format="json")
     assert_error(register(api, "ticks-value", TICK_V1), 422, 42205)
