@@ -580,12 +580,38 @@ def _subject_and_global_rows(model, tenant: Tenant, subject: str | None) -> list
     `model` is SubjectConfig or SubjectMode. The SELECT is written out because every registration reads
     both, and building it with the ORM cost three times what running it does.
     """
+    return _loaded_rows(model, model._meta.concrete_fields, *_subject_and_global_select(model, tenant, subject))
+
+
+def _subject_and_global_select(model, tenant: Tenant, subject: str | None) -> tuple[str, list]:
     table, scope, params = model._meta.db_table, "subject_name IS NULL", [tenant.pk]
     if subject is not None:
         scope, params = "subject_name IS NULL OR subject_name = %s", [tenant.pk, subject]
-    fields = model._meta.concrete_fields
-    columns = ", ".join(field.column for field in fields)
-    return _loaded_rows(model, fields, f"SELECT {columns} FROM {table} WHERE tenant_id = %s AND ({scope})", params)
+    columns = ", ".join(field.column for field in model._meta.concrete_fields)
+    return f"SELECT {columns} FROM {table} WHERE tenant_id = %s AND ({scope})", params
+
+
+def _config_and_mode_rows(tenant: Tenant, subject: str | None) -> tuple[list, list]:
+    """Return `_subject_and_global_rows` of SubjectConfig and of SubjectMode, in one round trip on PostgreSQL.
+
+    Every registration reads both; psycopg's client-side binding (Django's default) runs the two SELECTs sent
+    together and hands their results one after the other.
+    """
+    connection = connections[router.db_for_read(SubjectConfig)]
+    if connection.vendor != "postgresql" or router.db_for_read(SubjectMode) != connection.alias:
+        return _subject_and_global_rows(SubjectConfig, tenant, subject), _subject_and_global_rows(
+            SubjectMode, tenant, subject
+        )
+    (config_sql, config_params), (mode_sql, mode_params) = (
+        _subject_and_global_select(model, tenant, subject) for model in (SubjectConfig, SubjectMode)
+    )
+    config_fields, mode_fields = SubjectConfig._meta.concrete_fields, SubjectMode._meta.concrete_fields
+    with connection.cursor() as cursor:
+        cursor.execute(f"{config_sql}; {mode_sql}", [*config_params, *mode_params])
+        configs = [_loaded(SubjectConfig, config_fields, row, connection) for row in cursor.fetchall()]
+        cursor.nextset()
+        modes = [_loaded(SubjectMode, mode_fields, row, connection) for row in cursor.fetchall()]
+    return configs, modes
 
 
 def _loaded_rows(model, fields, sql: str, params: list) -> list:
@@ -598,7 +624,17 @@ def _loaded_rows(model, fields, sql: str, params: list) -> list:
 
 def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
     """Return the compatibility, normalisation, lint and review settings in force for a subject."""
-    rows = {row.subject_name: row for row in _subject_and_global_rows(SubjectConfig, tenant, subject)}
+    return _effective_config_of(_subject_and_global_rows(SubjectConfig, tenant, subject), subject)
+
+
+def effective_config_and_mode(*, tenant: Tenant, subject: str) -> tuple[dict, str]:
+    """Return `effective_config` and `effective_mode` of a subject, read together."""
+    configs, modes = _config_and_mode_rows(tenant, subject)
+    return _effective_config_of(configs, subject), _effective_mode_of(modes, subject)
+
+
+def _effective_config_of(config_rows: list, subject: str | None) -> dict:
+    rows = {row.subject_name: row for row in config_rows}
     # The subject's own row first, then the global one; a field unset in one falls through to the next.
     rows_in_order = [rows[name] for name in dict.fromkeys((subject, None)) if name in rows]
 
@@ -624,7 +660,11 @@ def effective_config(*, tenant: Tenant, subject: str | None) -> dict:
 
 
 def effective_mode(*, tenant: Tenant, subject: str | None) -> str:
-    rows = {row.subject_name: row.mode for row in _subject_and_global_rows(SubjectMode, tenant, subject)}
+    return _effective_mode_of(_subject_and_global_rows(SubjectMode, tenant, subject), subject)
+
+
+def _effective_mode_of(mode_rows: list, subject: str | None) -> str:
+    rows = {row.subject_name: row.mode for row in mode_rows}
     return rows.get(subject) or rows.get(None) or Mode.READWRITE
 
 

@@ -173,7 +173,7 @@ def subject_version_register(
     if import_version is not None and not in_range(import_version, 1, MAX_VERSION):
         raise InvalidVersion(import_version)
     references = list(references)
-    config = selectors.effective_config(tenant=tenant, subject=subject_name)
+    config, mode = selectors.effective_config_and_mode(tenant=tenant, subject=subject_name)
     prepared = selectors.prepare_for_subject(
         tenant=tenant,
         subject=subject_name,
@@ -184,7 +184,6 @@ def subject_version_register(
         metadata=metadata,
         rule_set=rule_set,
     )
-    mode = selectors.effective_mode(tenant=tenant, subject=subject_name)
     subject = _locked_subject(tenant, subject_name)
 
     # Read under the subject's lock, so no writer of this subject adds a version holding them meanwhile.
