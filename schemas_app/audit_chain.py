@@ -19,6 +19,7 @@ from schemas_app.models import AuditChainHead, AuditSeal
 GENESIS = "0" * 64
 # The chain has one head row.
 HEAD_ID = 1
+SET_CONSTRAINTS_IMMEDIATE = "SET CONSTRAINTS ALL IMMEDIATE"
 # Entries written inside `sealed_together()`, sealed in one pass at its end; None outside such a block.
 _unsealed: ContextVar[list | None] = ContextVar("audit_unsealed_entries", default=None)
 
@@ -56,17 +57,18 @@ def seal_entry(entry: LogEntry) -> AuditSeal:
     return seal_entries([entry])[0]
 
 
-def seal_entries(entries) -> list[AuditSeal]:
+def seal_entries(entries, *, deferred_checks_first: bool = False) -> list[AuditSeal]:
     """Append entries to the chain in order, in two statements however many; the head row's lock orders writers.
 
     Every registration seals its entries, so the statements are written out rather than built by the ORM
     (building them cost more than running them). Inside a transaction no savepoint is taken: a seal that
-    fails fails the whole write, as it should.
+    fails fails the whole write, as it should. `deferred_checks_first` runs the transaction's deferred checks
+    before the head is locked (`check_deferred_constraints`), sent with the head's SELECT on PostgreSQL.
     """
     if not entries:
         return []
     with transaction.atomic(savepoint=False):
-        previous = _locked_last_hash()
+        previous = _locked_last_hash(deferred_checks_first=deferred_checks_first)
         seals = []
         for entry in entries:
             seal = AuditSeal(entry_id=entry.pk, previous_hash=previous, hash=chained_hash(previous, entry))
@@ -76,11 +78,23 @@ def seal_entries(entries) -> list[AuditSeal]:
     return seals
 
 
-def _locked_last_hash() -> str:
-    """Return the chain's last hash with the head row locked until the transaction ends (created when missing)."""
+def _locked_last_hash(*, deferred_checks_first: bool = False) -> str:
+    """Return the chain's last hash with the head row locked until the transaction ends (created when missing).
+
+    With `deferred_checks_first`, the transaction's deferred checks run first: on PostgreSQL in the same round
+    trip, psycopg's client-side binding (Django's default) running the two statements in order.
+    """
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    select = f"SELECT last_hash FROM {AuditChainHead._meta.db_table} WHERE id = %s{lock}"
+    together = deferred_checks_first and connection.vendor == "postgresql"
+    if deferred_checks_first and not together:
+        check_deferred_constraints()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT last_hash FROM {AuditChainHead._meta.db_table} WHERE id = %s{lock}", [HEAD_ID])
+        if together:
+            cursor.execute(f"{SET_CONSTRAINTS_IMMEDIATE}; {select}", [HEAD_ID])
+            cursor.nextset()
+        else:
+            cursor.execute(select, [HEAD_ID])
         row = cursor.fetchone()
     if row is not None:
         return row[0]
@@ -135,8 +149,7 @@ def sealed_together():
     finally:
         _unsealed.reset(token)
     if unsealed:
-        check_deferred_constraints()
-        seal_entries(unsealed)
+        seal_entries(unsealed, deferred_checks_first=True)
 
 
 def check_deferred_constraints() -> None:
@@ -149,7 +162,7 @@ def check_deferred_constraints() -> None:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(SET_CONSTRAINTS_IMMEDIATE)
 
 
 def on_log_entry_saved(sender, instance, created, raw=False, **kwargs):
