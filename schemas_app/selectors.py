@@ -580,7 +580,7 @@ def _subject_and_global_rows(model, tenant: Tenant, subject: str | None) -> list
     `model` is SubjectConfig or SubjectMode. The SELECT is written out because every registration reads
     both, and building it with the ORM cost three times what running it does.
     """
-    return _loaded_rows(model, model._meta.concrete_fields, *_subject_and_global_select(model, tenant, subject))
+    return loaded_rows(model, *_subject_and_global_select(model, tenant, subject))
 
 
 def _subject_and_global_select(model, tenant: Tenant, subject: str | None) -> tuple[str, list]:
@@ -614,9 +614,13 @@ def _config_and_mode_rows(tenant: Tenant, subject: str | None) -> tuple[list, li
     return configs, modes
 
 
-def _loaded_rows(model, fields, sql: str, params: list) -> list:
-    """Return the `model` instances of a SELECT of `fields`' columns, without RawQuerySet's per-query set-up."""
-    connection = connections[router.db_for_read(model)]
+def loaded_rows(model, sql: str, params: list, *, fields=None, database: str | None = None) -> list:
+    """Return the `model` instances of a SELECT of `fields`' columns, without RawQuerySet's per-query set-up.
+
+    `fields` defaults to the model's concrete fields, and `database` to where the router reads `model`.
+    """
+    fields = model._meta.concrete_fields if fields is None else fields
+    connection = connections[database or router.db_for_read(model)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [_loaded(model, fields, row, connection) for row in cursor.fetchall()]

@@ -325,10 +325,14 @@ def subject_for_update(tenant: Tenant, name: str) -> Subject | None:
     Written out: every registration runs it, and building it with the ORM cost more than running it.
     """
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    found = Subject.objects.db_manager(router.db_for_write(Subject)).raw(
-        f"SELECT * FROM {Subject._meta.db_table} WHERE tenant_id = %s AND name = %s{lock}", [tenant.pk, name]
+    columns = ", ".join(field.column for field in Subject._meta.concrete_fields)
+    found = selectors.loaded_rows(
+        Subject,
+        f"SELECT {columns} FROM {Subject._meta.db_table} WHERE tenant_id = %s AND name = %s{lock}",
+        [tenant.pk, name],
+        database=router.db_for_write(Subject),
     )
-    return next(iter(found), None)
+    return found[0] if found else None
 
 
 def _same_content_schemas(prepared: PreparedSchema) -> list[Schema]:
@@ -345,7 +349,10 @@ def _same_content_schemas(prepared: PreparedSchema) -> list[Schema]:
     if not matches:
         return []
     where = " OR ".join(matches)
-    return list(Schema.objects.raw(f"SELECT * FROM {Schema._meta.db_table} WHERE {where} ORDER BY id", params))
+    columns = ", ".join(field.column for field in Schema._meta.concrete_fields)
+    return selectors.loaded_rows(
+        Schema, f"SELECT {columns} FROM {Schema._meta.db_table} WHERE {where} ORDER BY id", params
+    )
 
 
 def _first_live_version_of(subject: Subject, schemas: list[Schema]) -> SubjectVersion | None:
