@@ -787,22 +787,21 @@ def _confluent_option_key(item: tuple[str, str]) -> str:
     return item[0].replace("(", "").replace(")", "")
 
 
-def _indented(lines: Sequence[str]) -> list[str]:
-    # Confluent indents blank lines too, so a blank line inside a nested block holds the indent.
-    return [INDENT + line for line in lines]
+def _block(indent: str, head: str, sections: Sequence[Sequence[str]], closing: str = "}") -> list[str]:
+    """Return `head {`, the non-empty sections (written one indent deeper) with a blank line between them, and the
+    closing line, at `indent`.
 
-
-def _block(head: str, sections: Sequence[Sequence[str]], closing: str = "}") -> list[str]:
-    """Return `head {`, the non-empty sections indented with a blank line between them, and the closing line."""
+    Every line is written at its final indent once, rather than indented again by each enclosing block.
+    """
     sections = [section for section in sections if section]
     if not sections:
-        return [f"{head} {{}}"]
-    lines = [f"{head} {{"]
-    for index, section in enumerate(sections):
-        if index:
-            lines.append("")  # a separator of this block's own sections is bare; its parent indents it
-        lines.extend(_indented(section))
-    return [*lines, closing]
+        return [f"{indent}{head} {{}}"]
+    lines = [f"{indent}{head} {{", *sections[0]]
+    for section in sections[1:]:
+        lines.append(indent)  # Confluent indents blank lines too: a separator holds its block's indent
+        lines += section
+    lines.append(indent + closing)
+    return lines
 
 
 class _NormalizedPrinter(_FilePrinter):
@@ -827,13 +826,13 @@ class _NormalizedPrinter(_FilePrinter):
             *(f"import weak {_quote(name)};" for name in sorted({file.dependency[i] for i in weak})),
             *(f"import option {_quote(name)};" for name in sorted(set(file.option_dependency))),
         ]
-        types = [line for message in file.message_type for line in self._n_message(message, file.package)]
-        types += [line for enum in file.enum_type for line in self._n_enum(enum, file.package)]
+        types = [line for message in file.message_type for line in self._n_message(message, file.package, "")]
+        types += [line for enum in file.enum_type for line in self._n_enum(enum, file.package, "")]
         sections = [
             imports,
-            self._n_options(file.options, file.package + ".dummy"),
+            self._n_options(file.options, file.package + ".dummy", ""),
             types,
-            self._n_extend_blocks(file.extension, file.package),
+            self._n_extend_blocks(file.extension, file.package, ""),
             [line for service in file.service for line in self._n_service(service)],
         ]
         for section in sections:
@@ -842,27 +841,30 @@ class _NormalizedPrinter(_FilePrinter):
                 lines.extend(section)
         return "\n".join(lines) + "\n"
 
-    def _n_options(self, options: Message, relative_to: str) -> list[str]:
+    def _n_options(self, options: Message, relative_to: str, indent: str) -> list[str]:
         items = self._option_items(options, relative_to)
         if len(items) > 1:
             items = sorted(items, key=_confluent_option_key)
-        return [f"option {name} = {value};" for name, value in items]
+        return [f"{indent}option {name} = {value};" for name, value in items]
 
-    def _n_declaration(self, head: str, items: Sequence[tuple[str, str]], end: str = ";") -> list[str]:
+    def _n_declaration(self, head: str, items: Sequence[tuple[str, str]], indent: str, end: str = ";") -> list[str]:
         if not items:
-            return [head + end]
+            return [indent + head + end]
         if len(items) == 1:
-            return [f"{head} [{items[0][0]} = {items[0][1]}]{end}"]
+            return [f"{indent}{head} [{items[0][0]} = {items[0][1]}]{end}"]
         items = sorted(items, key=_confluent_option_key)
         last = len(items) - 1
+        inner = indent + INDENT
         return [
-            head + " [",
-            *_indented([f"{name} = {value}{',' if index < last else ''}" for index, (name, value) in enumerate(items)]),
-            "]" + end,
+            indent + head + " [",
+            *(f"{inner}{name} = {value}{',' if index < last else ''}" for index, (name, value) in enumerate(items)),
+            indent + "]" + end,
         ]
 
-    def _n_message(self, message: DescriptorProto, scope: str) -> list[str]:
+    def _n_message(self, message: DescriptorProto, scope: str, indent: str) -> list[str]:
+        """Return the lines of a message declared at `indent` (its body one indent deeper)."""
         full_name = _join(scope, message.name)
+        inner = indent + INDENT
         # Most lists of a message are empty: each is read only when it holds something.
         entries: dict[str, DescriptorProto] = {}
         nested_messages: list[DescriptorProto] = []
@@ -887,10 +889,11 @@ class _NormalizedPrinter(_FilePrinter):
         for index, members in sorted(oneofs.items(), key=lambda item: item[1][0].number):
             declaration = message.oneof_decl[index]
             oneof_lines += _block(
+                inner,
                 f"oneof {declaration.name}",
                 [
-                    self._n_options(declaration.options, _join(full_name, declaration.name)),
-                    self._n_fields(members, full_name, entries, in_oneof=True),
+                    self._n_options(declaration.options, _join(full_name, declaration.name), inner + INDENT),
+                    self._n_fields(members, full_name, entries, inner + INDENT, in_oneof=True),
                 ],
             )
         extension_ranges = (
@@ -900,31 +903,38 @@ class _NormalizedPrinter(_FilePrinter):
                 for line in self._n_declaration(
                     f"extensions {_range(extension_range.start, extension_range.end - 1, MESSAGE_RANGE_MAX - 1)}",
                     self._option_items(extension_range.options, full_name),
+                    inner,
                 )
             ]
             if message.extension_range
             else []
         )
-        nested = [line for nested_message in nested_messages for line in self._n_message(nested_message, full_name)]
+        nested = [
+            line for nested_message in nested_messages for line in self._n_message(nested_message, full_name, inner)
+        ]
         if message.enum_type:
-            nested += [line for enum in message.enum_type for line in self._n_enum(enum, full_name)]
+            nested += [line for enum in message.enum_type for line in self._n_enum(enum, full_name, inner)]
         reserved = (
             self._n_reserved(
-                [(r.start, r.end - 1) for r in message.reserved_range], message.reserved_name, MESSAGE_RANGE_MAX - 1
+                [(r.start, r.end - 1) for r in message.reserved_range],
+                message.reserved_name,
+                MESSAGE_RANGE_MAX - 1,
+                inner,
             )
             if message.reserved_range or message.reserved_name
             else []
         )
         return _block(
+            indent,
             f"{self._visibility(message)}message {message.name}",
             [
                 reserved,
-                self._n_options(message.options, full_name) if message.HasField("options") else [],
-                self._n_fields(plain, full_name, entries),
+                self._n_options(message.options, full_name, inner) if message.HasField("options") else [],
+                self._n_fields(plain, full_name, entries, inner),
                 oneof_lines,
                 extension_ranges,
                 nested,
-                self._n_extend_blocks(message.extension, full_name) if message.extension else [],
+                self._n_extend_blocks(message.extension, full_name, inner) if message.extension else [],
             ],
         )
 
@@ -933,9 +943,11 @@ class _NormalizedPrinter(_FilePrinter):
         fields: Iterable[FieldDescriptorProto],
         scope: str,
         entries: dict[str, DescriptorProto],
+        indent: str,
         in_oneof: bool = False,
     ) -> list[str]:
-        """Return the declarations of the fields, in the given order; a repeated field of a map entry is a map."""
+        """Return the declarations of the fields at `indent`, in the given order; a repeated field of a map entry
+        is a map."""
         lines = []
         append = lines.append
         editions = self._editions
@@ -952,15 +964,15 @@ class _NormalizedPrinter(_FilePrinter):
                 if entry is not None:
                     key, value = entry.field[0], entry.field[1]
                     kind = f"map<{scalar_types[key.type]}, {scalar_types.get(value.type) or value.type_name}>"
-                    head = f"{kind} {name} = {field.number}"
+                    head = f"{indent}{kind} {name} = {field.number}"
                 else:
-                    head = f"repeated {scalar_types.get(field_type) or field.type_name} {name} = {field.number}"
+                    head = f"{indent}repeated {scalar_types.get(field_type) or field.type_name} {name} = {field.number}"
             elif unlabelled and not field.proto3_optional:
                 # What _label says, without the call: most fields of a schema.
-                head = f"{scalar_types.get(field_type) or field.type_name} {name} = {field.number}"
+                head = f"{indent}{scalar_types.get(field_type) or field.type_name} {name} = {field.number}"
             else:
                 kind = scalar_types.get(field_type) or field.type_name
-                head = f"{self._label(field, in_oneof)}{kind} {name} = {field.number}"
+                head = f"{indent}{self._label(field, in_oneof)}{kind} {name} = {field.number}"
             # Nearly every field has no options, default or JSON name of its own to write: asked before building a list.
             if (
                 field.json_name != default_json_name(name)
@@ -969,32 +981,39 @@ class _NormalizedPrinter(_FilePrinter):
             ):
                 items = self._field_option_items(field, scope)
                 if items:
-                    lines += self._n_declaration(head, items)
+                    lines += self._n_declaration(head[len(indent) :], items, indent)
                     continue
             append(head + ";")
         return lines
 
-    def _n_reserved(self, ranges: Sequence[tuple[int, int]], names: Sequence[str], maximum: int) -> list[str]:
-        numbers = [f"reserved {start if start == last else f'{start} to {last}'};" for start, last in sorted(ranges)]
+    def _n_reserved(
+        self, ranges: Sequence[tuple[int, int]], names: Sequence[str], maximum: int, indent: str
+    ) -> list[str]:
+        numbers = [
+            f"{indent}reserved {start if start == last else f'{start} to {last}'};" for start, last in sorted(ranges)
+        ]
         written = [name if self._editions else _quote(name) for name in sorted(names)]
-        return numbers + [f"reserved {name};" for name in written]
+        return numbers + [f"{indent}reserved {name};" for name in written]
 
-    def _n_enum(self, enum: EnumDescriptorProto, scope: str) -> list[str]:
+    def _n_enum(self, enum: EnumDescriptorProto, scope: str, indent: str) -> list[str]:
         full_name = _join(scope, enum.name)
+        inner = indent + INDENT
         values = sorted(enum.value, key=lambda value: (value.number, value.name))
-        body = self._n_options(enum.options, full_name)
+        body = self._n_options(enum.options, full_name, inner)
         for value in values:
-            body += self._n_declaration(
-                f"{value.name} = {value.number}", self._option_items(value.options, _join(scope, value.name))
-            )
-        body += self._n_reserved([(r.start, r.end) for r in enum.reserved_range], enum.reserved_name, ENUM_RANGE_MAX)
-        return _block(f"{self._visibility(enum)}enum {enum.name}", [body])
+            # Nearly every value sets no option: its options message is neither read nor named.
+            items = self._option_items(value.options, _join(scope, value.name)) if value.HasField("options") else ()
+            body += self._n_declaration(f"{value.name} = {value.number}", items, inner)
+        body += self._n_reserved(
+            [(r.start, r.end) for r in enum.reserved_range], enum.reserved_name, ENUM_RANGE_MAX, inner
+        )
+        return _block(indent, f"{self._visibility(enum)}enum {enum.name}", [body])
 
-    def _n_extend_blocks(self, extensions, scope: str) -> list[str]:
+    def _n_extend_blocks(self, extensions, scope: str, indent: str) -> list[str]:
         lines = []
         for extendee, group in itertools.groupby(extensions, key=lambda extension: extension.extendee):
-            fields = self._n_fields(group, scope, {})
-            lines += _block(f"extend {extendee}", [fields])
+            fields = self._n_fields(group, scope, {}, indent + INDENT)
+            lines += _block(indent, f"extend {extendee}", [fields])
         return lines
 
     def _n_service(self, service) -> list[str]:
@@ -1005,6 +1024,6 @@ class _NormalizedPrinter(_FilePrinter):
             client = "stream " if method.client_streaming else ""
             server = "stream " if method.server_streaming else ""
             signature = f"rpc {method.name} ({client}{method.input_type}) returns ({server}{method.output_type})"
-            options = self._n_options(method.options, method_name)
-            rpcs += _block(signature, [options], closing="};") if options else [signature + ";"]
-        return _block(f"service {service.name}", [self._n_options(service.options, full_name), rpcs])
+            options = self._n_options(method.options, method_name, INDENT * 2)
+            rpcs += _block(INDENT, signature, [options], closing="};") if options else [f"{INDENT}{signature};"]
+        return _block("", f"service {service.name}", [self._n_options(service.options, full_name, INDENT), rpcs])
