@@ -25,6 +25,7 @@ from schemas_app.auditing import audited
 from schemas_app.dispatch import queue_on_commit
 from schemas_app.errors import BadRequest, Forbidden, InvalidRequest, NotFound
 from schemas_app.models import DeliveryAttempt, NotificationDelivery, Subscription, Tenant
+from schemas_app.redirects import RedirectsRefused
 
 logger = logging.getLogger(__name__)
 
@@ -46,29 +47,14 @@ class NotAnHttpWebhook(Undeliverable):
     """A webhook address stored before only http and https were accepted: urllib would fetch an ftp:// one."""
 
 
-class RedirectsRefused(urllib.request.HTTPRedirectHandler):
-    """Fail a webhook whose receiver answers with a redirect, saying where it pointed, instead of following it.
+class WebhookRedirectsRefused(RedirectsRefused):
+    """A webhook's address is configured explicitly: a redirect fails the attempt instead of taking the signature on."""
 
-    A webhook's address is configured explicitly; followed, a redirect would carry the signature (and, for 301 to
-    303, urllib would resend the request as a GET) to wherever the receiver names, ftp:// addresses included.
-    """
-
-    def http_error_302(self, req, fp, code, msg, headers):
-        location = headers.get("Location")
-        where = f"to {urllib.parse.urljoin(req.full_url, location)!r}" if location else "without a Location"
-        raise urllib.error.HTTPError(
-            req.full_url,
-            code,
-            f"{msg}: the receiver redirected {where}; webhooks follow no redirects, so give the subscription the"
-            " address that takes deliveries",
-            headers,
-            fp,
-        )
-
-    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+    answerer = "the receiver"
+    advice = "webhooks follow no redirects, so give the subscription the address that takes deliveries"
 
 
-_webhook_opener = urllib.request.build_opener(RedirectsRefused)
+_webhook_opener = urllib.request.build_opener(WebhookRedirectsRefused)
 
 
 def sign(secret: str, body: bytes) -> str:

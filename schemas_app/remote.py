@@ -15,10 +15,14 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 
+from schemas_app.redirects import RedirectRefused, RedirectsRefused
+
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 TIMEOUT_SECONDS = 30.0
 # The answers that mean "this subject has no live version": subject, then version, not found.
 NOT_FOUND_CODES = (40401, 40402)
+# Followed, a redirect would take the Authorization header to whatever address the answer names (ftp:// included).
+_opener = urllib.request.build_opener(RedirectsRefused)
 
 
 class RemoteError(Exception):
@@ -68,8 +72,10 @@ class RemoteRegistry:
         data = json.dumps(body).encode("utf-8") if body is not None else None
         request = urllib.request.Request(url, data=data, method=method, headers=self._headers(data is not None))
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _opener.open(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")
+        except RedirectRefused as redirect:
+            raise self._redirect_refused(method, path, url, redirect) from None
         except urllib.error.HTTPError as error:
             raise _error_from_answer(method, path, error) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
@@ -79,6 +85,19 @@ class RemoteRegistry:
             raise RemoteError(
                 f"{method} {path}: the registry did not answer JSON; is {self.url} a schema registry?"
             ) from None
+
+    def _redirect_refused(self, method: str, path: str, url: str, redirect: RedirectRefused) -> RemoteError:
+        """Name where the registry pointed and, when it kept the call's path (http to https), the URL to give."""
+        called = url.removeprefix(self.url)
+        moved_to = redirect.location.removesuffix(called) if redirect.location else None
+        advice = f"give {moved_to} if that is the registry" if moved_to != redirect.location else "give its own URL"
+        return RemoteError(
+            f"{method} {path}: the registry at {self.url} redirected {redirect.where} (HTTP {redirect.code});"
+            " registry commands follow no redirects, so the credentials go to the URL given and nowhere else:"
+            f" {advice}",
+            status=redirect.code,
+            error_code=redirect.code,
+        )
 
     def _headers(self, has_body: bool) -> dict[str, str]:
         headers = {"Accept": CONTENT_TYPE}
