@@ -36,7 +36,7 @@ from protoengine.compiler import (
 )
 from protoengine.findings import Finding
 from protoengine.printer import UnprintableDescriptor, print_file, print_normalized
-from protoengine.wire import iter_records, read_varint
+from protoengine.wire import iter_record_spans, iter_records
 
 # Standard or URL-safe base64, possibly wrapped over lines; .proto text nearly always has other characters.
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/\-_\r\n]+={0,2}\s*")
@@ -85,7 +85,13 @@ def identity_fingerprint(
     it identifies a schema given as a descriptor, which carries no comments, and the
     commented text of the same schema can find it by asking for this form.
     """
-    descriptor, source_info = _descriptor_and_source_info(file)
+    return _identity_of_parts(file, *descriptor_and_source_info(file), references, extras, comments)
+
+
+def _identity_of_parts(
+    file: FileDescriptorProto, descriptor: bytes, source_info: bytes, references, extras: str, comments: bool
+) -> str:
+    """Return identity_fingerprint of a file from its serialized parts (`descriptor_and_source_info`)."""
     documentation = _documentation_digest(source_info) if comments else "comments unknown"
     return _identity(_descriptor_digest(file, descriptor), documentation, references, extras)
 
@@ -94,7 +100,7 @@ def identity_fingerprints(
     file: FileDescriptorProto, references: Sequence[tuple[str, str, int]] = (), extras: str = ""
 ) -> tuple[str, str]:
     """Return identity_fingerprint with comments and without, reading the descriptor once for both."""
-    descriptor, source_info = _descriptor_and_source_info(file)
+    descriptor, source_info = descriptor_and_source_info(file)
     digest = _descriptor_digest(file, descriptor)
     return (
         _identity(digest, _documentation_digest(source_info), references, extras),
@@ -113,7 +119,9 @@ def identity_fingerprint_of(
     """Return identity_fingerprint of the compiled file `path`, computed once per set for these arguments."""
     return compiled.derived(
         _identity_key(path, references, extras, comments),
-        lambda: identity_fingerprint(compiled.file(path), references, extras, comments=comments),
+        lambda: _identity_of_parts(
+            compiled.file(path), *compiled.model.serialized(compiled.file(path)), references, extras, comments
+        ),
     )
 
 
@@ -125,7 +133,11 @@ def identity_fingerprints_of(
 
     def computed(comments: bool) -> str:
         if not both:  # both forms from one reading of the descriptor, when either is missing
-            both.extend(identity_fingerprints(compiled.file(path), references, extras))
+            file = compiled.file(path)
+            descriptor, source_info = compiled.model.serialized(file)
+            digest = _descriptor_digest(file, descriptor)
+            both.append(_identity(digest, _documentation_digest(source_info), references, extras))
+            both.append(_identity(digest, "comments unknown", references, extras))
         return both[0] if comments else both[1]
 
     return (
@@ -145,24 +157,26 @@ def _identity_key(path: str, references: Sequence[tuple[str, str, int]], extras:
 _FILE_NAME, _FILE_SOURCE_CODE_INFO = 1, 9
 
 
-def _descriptor_and_source_info(file: FileDescriptorProto) -> tuple[bytes, bytes]:
+def descriptor_and_source_info(file: FileDescriptorProto) -> tuple[bytes, bytes]:
     """Return the file's bytes without its name and source info, and the source info's bytes, from one serialization.
 
     The first is what a copy with both fields cleared serializes to, without copying the source info (tens of
     thousands of locations in a large schema) only to throw it away; the second is what the source info itself
     serializes to, so the comments are read without serializing it again.
     """
+    data = file.SerializeToString(deterministic=True)
     kept, source_info = [], b""
-    for number, record in iter_records(file.SerializeToString(deterministic=True)):
+    # Sliced by position, so the source info (most of a file's bytes) is copied once.
+    for number, start, value_start, end in iter_record_spans(data):
         if number == _FILE_SOURCE_CODE_INFO:
-            source_info = record[read_varint(record, 1)[1] :]  # the record without its one-byte tag and its length
+            source_info = data[value_start:end]
         elif number != _FILE_NAME:
-            kept.append(record)
+            kept.append(data[start:end])
     return b"".join(kept), source_info
 
 
 def _descriptor_digest(file: FileDescriptorProto, descriptor: bytes) -> str:
-    """Return the digest of the file's bytes without name and source info (`_descriptor_and_source_info`)."""
+    """Return the digest of the file's bytes without name and source info (`descriptor_and_source_info`)."""
     return hashlib.sha256(_pool_independent_bytes(file, descriptor)).hexdigest()
 
 

@@ -6,7 +6,7 @@ a service [6, i], its method [6, i, 2, j].
 """
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
@@ -109,8 +109,11 @@ _SPAN_TAG = b"\x12"  # Location.span, field 2, packed
 class PositionFinder:
     """Map element paths of one file to 1-based (line, column), like SourceIndex.position."""
 
-    def __init__(self, file: FileDescriptorProto):
+    def __init__(self, file: FileDescriptorProto, source_info: Callable[[], bytes] | None = None):
+        """`source_info`, when given, returns the bytes of the file's source info (its set's model serializes
+        each file once for this and for identity fingerprints); by default they are serialized on first need."""
         self.file = file
+        self._source_info = source_info or (lambda: file.source_code_info.SerializeToString())
         self._data: bytes | None = None
         self._found: dict[tuple[int, ...], Span | None] = {}
         self._offsets: dict[tuple[int, ...], int] = {}
@@ -174,7 +177,7 @@ class PositionFinder:
         found = self._mentioned.get(key)
         if found is None:
             if self._data is None:
-                self._data = self.file.source_code_info.SerializeToString()
+                self._data = self._source_info()
             # Lower-casing the bytes and searching takes a fifth of the time of a case-insensitive regex.
             found = text.lower() in self._data.lower() if any_case else text in self._data
             self._mentioned[key] = found
@@ -187,7 +190,7 @@ class PositionFinder:
 
     def _search(self, key: tuple[int, ...]) -> Span | None:
         if self._data is None:
-            self._data = self.file.source_code_info.SerializeToString()
+            self._data = self._source_info()
         for length in range(2, len(key), 2):
             self._lookup(key[:length])  # locate the enclosing declarations first: they bound the search
         # Path numbers below 128 are one varint byte each: the usual path is its own encoding.

@@ -55,6 +55,7 @@ class DescriptorModel:
         self.files: tuple[FileDescriptorProto, ...] = tuple(files)
         self.given = frozenset(given)
         self._finders: dict[str, PositionFinder] = {}
+        self._serialized: dict[str, tuple[bytes, bytes]] = {}
         self._symbols: dict[str, dict[str, str]] = {}
         self._confluent: dict[bool, object] = {}
         self._declarations: dict[str, Declarations] = {}
@@ -74,10 +75,26 @@ class DescriptorModel:
         """Return the one position and comment finder of a file of this set (a new one for a foreign file)."""
         finder = self._finders.get(file.name)
         if finder is None or finder.file is not file:
-            finder = PositionFinder(file)
             if self.by_name.get(file.name) is file:
-                self._finders[file.name] = finder
+                finder = self._finders[file.name] = PositionFinder(file, lambda: self.serialized(file)[1])
+            else:
+                finder = PositionFinder(file)
         return finder
+
+    def serialized(self, file: FileDescriptorProto) -> tuple[bytes, bytes]:
+        """Return a file of this set serialized once: its bytes without name and source info, and its source info's.
+
+        The position finder searches the second; identity fingerprints hash both
+        (canonical.identity_fingerprint_of). A foreign file is serialized anew.
+        """
+        from protoengine.canonical import descriptor_and_source_info  # canonical prints with the model
+
+        if self.by_name.get(file.name) is not file:
+            return descriptor_and_source_info(file)
+        parts = self._serialized.get(file.name)
+        if parts is None:
+            parts = self._serialized[file.name] = descriptor_and_source_info(file)
+        return parts
 
     def declarations(self, file: FileDescriptorProto) -> Declarations:
         """Return a file's messages, enums, extensions and services by name inside the file (see declarations_of).

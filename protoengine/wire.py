@@ -61,6 +61,29 @@ def iter_records(data: bytes) -> Iterator[tuple[int, bytes]]:
         offset = end
 
 
+def iter_record_spans(data: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """Yield `(field number, start, value start, end)` for each top-level field, copying nothing.
+
+    `data[start:end]` is the field's whole bytes, tag included; for a length-delimited field
+    `data[value start:end]` is its value, else the value start is where the tag ends.
+    """
+    offset = 0
+    while offset < len(data):
+        tag, value_start = read_varint(data, offset)
+        number, wire_type = tag >> 3, tag & 7
+        if wire_type == LENGTH_DELIMITED and number:
+            length, value_start = read_varint(data, value_start)
+            end = value_start + length
+            if end > len(data):
+                raise WireFormatError("truncated length-delimited field")
+        else:
+            number, wire_type, _, end = _read_field(data, offset)
+            if wire_type == END_GROUP:
+                raise WireFormatError(f"unexpected end of group {number}")
+        yield number, offset, value_start, end
+        offset = end
+
+
 def _read_field(data: bytes, offset: int) -> tuple[int, int, int | bytes, int]:
     tag, offset = read_varint(data, offset)
     number, wire_type = tag >> 3, tag & 7

@@ -28,7 +28,7 @@ ROOT = _options.ROOT
 
 def _before(file, references, extras) -> str:
     """The identity fingerprint with comments as 0017 to 0019 computed it: the comments as JSON lists."""
-    descriptor, source_info = canonical._descriptor_and_source_info(file)
+    descriptor, source_info = canonical.descriptor_and_source_info(file)
     documentation = canonical._documentation(file, source_info)
     return canonical._identity(canonical._descriptor_digest(file, descriptor), documentation, references, extras)
 
