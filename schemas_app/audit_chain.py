@@ -19,7 +19,6 @@ from schemas_app.models import AuditChainHead, AuditSeal
 GENESIS = "0" * 64
 # The chain has one head row.
 HEAD_ID = 1
-SET_CONSTRAINTS_IMMEDIATE = "SET CONSTRAINTS ALL IMMEDIATE"
 # Entries written inside `sealed_together()`, sealed in one pass at its end; None outside such a block.
 _unsealed: ContextVar[list | None] = ContextVar("audit_unsealed_entries", default=None)
 
@@ -57,18 +56,17 @@ def seal_entry(entry: LogEntry) -> AuditSeal:
     return seal_entries([entry])[0]
 
 
-def seal_entries(entries, *, deferred_checks_first: bool = False) -> list[AuditSeal]:
+def seal_entries(entries) -> list[AuditSeal]:
     """Append entries to the chain in order, in two statements however many; the head row's lock orders writers.
 
     Every registration seals its entries, so the statements are written out rather than built by the ORM
     (building them cost more than running them). Inside a transaction no savepoint is taken: a seal that
-    fails fails the whole write, as it should. `deferred_checks_first` runs the transaction's deferred checks
-    before the head is locked (`check_deferred_constraints`), sent with the head's SELECT on PostgreSQL.
+    fails fails the whole write, as it should.
     """
     if not entries:
         return []
     with transaction.atomic(savepoint=False):
-        previous = _locked_last_hash(deferred_checks_first=deferred_checks_first)
+        previous = _locked_last_hash()
         seals = []
         for entry in entries:
             seal = AuditSeal(entry_id=entry.pk, previous_hash=previous, hash=chained_hash(previous, entry))
@@ -78,23 +76,11 @@ def seal_entries(entries, *, deferred_checks_first: bool = False) -> list[AuditS
     return seals
 
 
-def _locked_last_hash(*, deferred_checks_first: bool = False) -> str:
-    """Return the chain's last hash with the head row locked until the transaction ends (created when missing).
-
-    With `deferred_checks_first`, the transaction's deferred checks run first: on PostgreSQL in the same round
-    trip, psycopg's client-side binding (Django's default) running the two statements in order.
-    """
+def _locked_last_hash() -> str:
+    """Return the chain's last hash with the head row locked until the transaction ends (created when missing)."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    select = f"SELECT last_hash FROM {AuditChainHead._meta.db_table} WHERE id = %s{lock}"
-    together = deferred_checks_first and connection.vendor == "postgresql"
-    if deferred_checks_first and not together:
-        check_deferred_constraints()
     with connection.cursor() as cursor:
-        if together:
-            cursor.execute(f"{SET_CONSTRAINTS_IMMEDIATE}; {select}", [HEAD_ID])
-            cursor.nextset()
-        else:
-            cursor.execute(select, [HEAD_ID])
+        cursor.execute(f"SELECT last_hash FROM {AuditChainHead._meta.db_table} WHERE id = %s{lock}", [HEAD_ID])
         row = cursor.fetchone()
     if row is not None:
         return row[0]
@@ -149,7 +135,8 @@ def sealed_together():
     finally:
         _unsealed.reset(token)
     if unsealed:
-        seal_entries(unsealed, deferred_checks_first=True)
+        check_deferred_constraints()
+        seal_entries(unsealed)
 
 
 def check_deferred_constraints() -> None:
@@ -162,7 +149,7 @@ def check_deferred_constraints() -> None:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(SET_CONSTRAINTS_IMMEDIATE)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def on_log_entry_saved(sender, instance, created, raw=False, **kwargs):
