@@ -72,6 +72,9 @@ _TYPES = {_MESSAGE, _ENUM}
 _NUMBER = attrgetter("number")
 _TYPE = attrgetter("type")
 _TYPE_GROUP = FieldDescriptorProto.TYPE_GROUP
+# HasField called as the function it is: `message.HasField` first looks for a field named "HasField", then builds a
+# bound method; the printer asks it several times of every field.
+_has_field = FieldDescriptorProto.HasField
 _LABEL_REPEATED = FieldDescriptorProto.LABEL_REPEATED
 
 
@@ -651,7 +654,7 @@ class _FilePrinter:
     # shared pieces
 
     def _visibility(self, element: DescriptorProto | EnumDescriptorProto) -> str:
-        if not element.HasField("visibility"):
+        if not _has_field(element, "visibility"):
             return ""
         return _VISIBILITY_KEYWORDS.get(descriptor_pb2.SymbolVisibility.Name(element.visibility), "")
 
@@ -881,7 +884,7 @@ class _NormalizedPrinter(_FilePrinter):
             fields, plain = plain, []
             for field in fields:
                 # _real_oneof, written out: this loop sees every field of the schema.
-                if not field.HasField("oneof_index") or field.proto3_optional:
+                if not _has_field(field, "oneof_index") or field.proto3_optional:
                     plain.append(field)
                 else:
                     oneofs.setdefault(field.oneof_index, []).append(field)
@@ -929,7 +932,7 @@ class _NormalizedPrinter(_FilePrinter):
             f"{self._visibility(message)}message {message.name}",
             [
                 reserved,
-                self._n_options(message.options, full_name, inner) if message.HasField("options") else [],
+                self._n_options(message.options, full_name, inner) if _has_field(message, "options") else [],
                 self._n_fields(plain, full_name, entries, inner),
                 oneof_lines,
                 extension_ranges,
@@ -976,8 +979,8 @@ class _NormalizedPrinter(_FilePrinter):
             # Nearly every field has no options, default or JSON name of its own to write: asked before building a list.
             if (
                 field.json_name != default_json_name(name)
-                or field.HasField("options")
-                or field.HasField("default_value")
+                or _has_field(field, "options")
+                or _has_field(field, "default_value")
             ):
                 items = self._field_option_items(field, scope)
                 if items:
@@ -1002,7 +1005,7 @@ class _NormalizedPrinter(_FilePrinter):
         body = self._n_options(enum.options, full_name, inner)
         for value in values:
             # Nearly every value sets no option: its options message is neither read nor named.
-            items = self._option_items(value.options, _join(scope, value.name)) if value.HasField("options") else ()
+            items = self._option_items(value.options, _join(scope, value.name)) if _has_field(value, "options") else ()
             body += self._n_declaration(f"{value.name} = {value.number}", items, inner)
         body += self._n_reserved(
             [(r.start, r.end) for r in enum.reserved_range], enum.reserved_name, ENUM_RANGE_MAX, inner
