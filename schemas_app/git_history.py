@@ -105,8 +105,8 @@ def _change_of(version: SubjectVersion) -> _Change:
 def commit_version(repository: Path, version: SubjectVersion) -> str:
     """Commit one version's file on top of main; return the commit id.
 
-    The objects are written here, without starting git (each git process costs milliseconds, and a
-    registration waits for this when no Celery worker runs it); git's own plumbing makes the commit
+    The objects are written here, without starting git (each git process costs milliseconds, and the server
+    process does this before its next request when no Celery worker runs it); git's own plumbing makes the commit
     whenever the repository holds something this writer does not read (packed objects or references,
     an identity git would rewrite), and makes the same commit.
     """
