@@ -177,6 +177,8 @@ def _is_root_path(path) -> bool:
 
 def is_under(path: str, prefixes: Iterable[str]) -> bool:
     """Return True when the import path is one of the prefixes or lies in a folder named by one."""
+    if not prefixes:
+        return False  # the usual case (nothing ignored), asked for every rule and file of a lint run
     return any(prefix in ("", ".") or path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
 
 
