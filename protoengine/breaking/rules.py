@@ -14,6 +14,7 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from google.protobuf import text_encoding
 from google.protobuf.descriptor_pb2 import FeatureSet, FieldDescriptorProto, FileOptions, MethodOptions
 
 from protoengine.breaking import features
@@ -524,8 +525,10 @@ def _default(field) -> tuple[object, str]:
     proto = field.proto
     raw = proto.default_value if proto.HasField("default_value") else None
     kind = features.kind(field)
-    if kind in (F.TYPE_STRING, F.TYPE_BYTES):
+    if kind == F.TYPE_STRING:
         return raw or "", f'"{raw or ""}"'
+    if kind == F.TYPE_BYTES:
+        return raw or "", _bytes_text(raw or "")
     if kind == F.TYPE_ENUM:
         enum = declared_type(field)
         values = list(enum.proto.value) if isinstance(enum, EnumElement) else []
@@ -540,6 +543,11 @@ def _default(field) -> tuple[object, str]:
         value = float(raw) if raw else 0.0
         return (value, kind), raw or "0"
     return int(raw) if raw else 0, raw or "0"
+
+
+def _bytes_text(escaped: str) -> str:
+    """Return a bytes default as buf prints it, each byte in hex (`[0x68,0x1,0xFF]`); protoc stores it C-escaped."""
+    return "[" + ",".join(f"0x{byte:X}" for byte in text_encoding.CUnescape(escaped)) + "]"
 
 
 def _is_zero(value) -> bool:
