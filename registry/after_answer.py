@@ -34,8 +34,12 @@ def answered_first(respond: Callable[[], object]):
     token = _pending.set(pending)
     try:
         response = respond()
-    finally:
+    except BaseException:
+        # No answer will be closed: the work left (a committed version's git commit) runs now instead of never.
         _pending.reset(token)
+        _run(pending)
+        raise
+    _pending.reset(token)
     if pending:
         response._resource_closers.append(functools.partial(_run, pending))
     return response
