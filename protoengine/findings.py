@@ -1,6 +1,7 @@
 """The one shape every engine result takes: a rule id at a place in a file, with a message."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from operator import attrgetter
 
 
 @dataclass(frozen=True, order=True)
@@ -33,3 +34,8 @@ class Finding:
     def as_text(self) -> str:
         """Return the `path:line:column:message` line that buf and compilers print."""
         return f"{self.path}:{self.line}:{self.column}:{self.message}"
+
+
+# A Finding's fields in the order its generated comparison reads them: sorted(findings, key=IN_ORDER) orders them as
+# sorted(findings) does, without a call of the dataclass's Python __lt__ per comparison (hundreds for a large schema).
+IN_ORDER = attrgetter(*(field.name for field in fields(Finding)))

@@ -16,7 +16,7 @@ from google.protobuf.descriptor_pb2 import FileDescriptorProto
 from protoengine.breaking.config import CATEGORIES, DEPRECATED_RULE_IDS, resolve_rule_ids, rule_ids_in
 from protoengine.breaking.pairs import Comparison, Schema
 from protoengine.breaking.rules import RULES, Rule
-from protoengine.findings import Finding
+from protoengine.findings import IN_ORDER, Finding
 from protoengine.model import model_of
 
 __all__ = [
@@ -61,4 +61,4 @@ def compare(previous: Schema, current: Schema, rule_ids: frozenset[str]) -> list
             for pair in comparison.pairs(rule.over):
                 for (path, line, column, end_line, end_column), message in rule.function(*pair):
                     findings.add(Finding(path, line, column, rule.id, message, None, end_line, end_column))
-    return sorted(findings)
+    return sorted(findings, key=IN_ORDER)

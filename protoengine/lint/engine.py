@@ -8,7 +8,7 @@ from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
 from protoengine.collector import without_cycle_collection
 from protoengine.compiler import CompiledFiles, compile_sources, is_well_known
-from protoengine.findings import Finding
+from protoengine.findings import IN_ORDER, Finding
 from protoengine.lint.catalog import LINT_RULES
 from protoengine.lint.comments import IGNORE_MARK, ignored_rules
 from protoengine.lint.config import LintConfig
@@ -64,7 +64,7 @@ def _findings(lint_files: list[LintFile], config: LintConfig) -> list[Finding]:
             finding = _finding(rule, problem, config)
             if finding is not None:
                 findings.add(finding)
-    return sorted(findings)
+    return sorted(findings, key=IN_ORDER)
 
 
 def _kept_lint_files(compiled: CompiledFiles, model, chosen: list[FileDescriptorProto]) -> list[LintFile] | None:
