@@ -195,7 +195,9 @@ class PositionFinder:
             self._lookup(key[:length])  # locate the enclosing declarations first: they bound the search
         # Path numbers below 128 are one varint byte each: the usual path is its own encoding.
         payload = bytes(key) if max(key) < 128 and min(key) >= 0 else b"".join(_varint(number) for number in key)
-        needle = _PATH_TAG + _varint(len(payload)) + payload + _SPAN_TAG
+        # A path is shorter than 128 bytes but in absurdly deep files: its length is one varint byte.
+        size = bytes((len(payload),)) if len(payload) < 128 else _varint(len(payload))
+        needle = _PATH_TAG + size + payload + _SPAN_TAG
         hint = self._hint(key)
         found = self._find(needle, hint)
         if found is None and hint:
@@ -256,10 +258,15 @@ def _read_packed(data: bytes, index: int) -> tuple[list[int], int]:
     """Return the values of a packed varint field starting at its length, and the offset after it."""
     length, index = _read_varint(data, index)
     end = index + length
-    values = []
-    while index < end:
-        value, index = _read_varint(data, index)
-        values.append(value)
+    # The varints read in one loop over the field's bytes, without a call per number: a span is read per finding.
+    values, value, shift = [], 0, 0
+    for byte in data[index:end]:
+        if byte < 0x80:
+            values.append(value | byte << shift)
+            value = shift = 0
+        else:
+            value |= (byte & 0x7F) << shift
+            shift += 7
     return values, end
 
 
