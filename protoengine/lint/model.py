@@ -33,6 +33,8 @@ from protoengine.locations import (
     SourceIndex,
 )
 
+_has_field = FileDescriptorProto.HasField  # the C function every message's HasField is
+
 # Every named descriptor (message, field, oneof, enum, value, service, method) keeps its name in field 1.
 NAME = 1
 
@@ -132,9 +134,14 @@ class Message(Element):
     kind = "message"
 
     def __init__(self, file, path, proto, parent, full_name: str):
-        super().__init__(file, path, proto, parent)
+        # Assigned here, as Field does, and HasField called as the function it is: every message passes here.
+        self.file = file
+        self.path = path
+        self.proto = proto
+        self.name = proto.name
+        self.parent = parent
         self.full_name = full_name
-        self.is_map_entry = proto.HasField("options") and proto.options.map_entry
+        self.is_map_entry = _has_field(proto, "options") and proto.options.map_entry
         self.fields: list[Field] = []
 
     @property
