@@ -536,6 +536,11 @@ class _FilePrinter:
                 self._print_nested_before(message, full_name, pending, [bound.get(field.name)])
                 self._field(field, full_name, message, bound.get(field.name))
             elif oneof not in done_oneofs:
+                if not 0 <= oneof < len(message.oneof_decl):  # only a damaged descriptor (a client's) says so
+                    raise UnprintableDescriptor(
+                        f'Field "{_join(full_name, field.name)}" names oneof {oneof}, which its message does not '
+                        "declare."
+                    )
                 done_oneofs.add(oneof)
                 self._oneof(message, full_name, oneof, bound, pending)
 

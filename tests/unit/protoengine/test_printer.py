@@ -179,6 +179,15 @@ def test_it_refuses_group_extensions_with_a_clear_message():
         print_file(compiled.file(PATH), compiled.files)
 
 
+def test_it_refuses_a_field_of_a_oneof_the_message_does_not_declare_with_a_clear_message():
+    compiled = compile_one(PATH, 'syntax = "proto3";\nmessage M { oneof venue { string exchange = 1; } }\n', {})
+    descriptor = FileDescriptorProto()
+    descriptor.CopyFrom(compiled.file(PATH))
+    descriptor.message_type[0].field[0].oneof_index = 3  # as a client's damaged descriptor may say
+    with pytest.raises(UnprintableDescriptor, match='"M.exchange" names oneof 3'):
+        print_file(descriptor)
+
+
 def test_it_prints_runtime_descriptors_without_source_info():
     for module in (timestamp_pb2, struct_pb2):
         descriptor = FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb)
