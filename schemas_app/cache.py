@@ -270,8 +270,7 @@ def _forget_shared(keys: list[str]) -> None:
     """Delete entries from the shared cache; when it cannot be reached, move on to the next cache generation."""
     if not keys:
         return
-    if _forgotten(keys, [forgotten_key(key) for key in keys]):
-        local_copies.announce(keys)
+    if _forgotten(keys, [forgotten_key(key) for key in keys], announced=True):
         return
     logger.warning("The shared cache could not forget %s entries; moving every process to new cache keys", len(keys))
     try:
@@ -330,14 +329,20 @@ def _keep_unless_forgotten(key: str, value, ttl: int, counters: list[str], read:
         _keep_script(keys=keys, args=[client.encode(value), ttl, *read], client=server)
 
 
-def _forgotten(keys: list[str], counters: list[str]) -> bool:
-    """Move `counters` on and delete `keys` in one Redis transaction; False when Redis could not be reached."""
+def _forgotten(keys: list[str], counters: list[str], *, announced: bool = False) -> bool:
+    """Move `counters` on and delete `keys` in one Redis transaction; False when Redis could not be reached.
+
+    `announced`: the transaction announces the keys too (`local_copies.announce`), one round trip instead of two;
+    when Redis could not be reached nothing was announced.
+    """
     client = getattr(cache, "client", None)
     if client is None:
         with _in_process:
             for counter in counters:
                 cache.set(counter, cache.get(counter, 0) + 1, FORGOTTEN_TTL)
             cache.delete_many(keys)
+        if announced:
+            local_copies.announce(keys)
         return True
     pipeline = client.get_client(write=True).pipeline(transaction=True)
     for counter in counters:
@@ -345,10 +350,14 @@ def _forgotten(keys: list[str], counters: list[str]) -> bool:
         pipeline.expire(client.make_key(counter), FORGOTTEN_TTL)
     if keys:
         pipeline.delete(*[client.make_key(key) for key in keys])
+    if announced:
+        pipeline.publish(*local_copies.announcement(keys))
     try:
         pipeline.execute()
     except RedisError:
         return False
+    if announced:
+        local_copies.forget_here(keys)
     return True
 
 
@@ -418,8 +427,8 @@ def forget_placements(schema_ids) -> None:
 
 def _forget_placements_now(schema_ids: set[int]) -> None:
     keys = _current_keys(lambda: [placement_key(schema_id) for schema_id in schema_ids])
-    _forgotten(keys, [forgotten_key(key) for key in keys])  # Redis down: ignored here, as before
-    local_copies.announce(keys)
+    if not _forgotten(keys, [forgotten_key(key) for key in keys], announced=True):
+        local_copies.announce(keys)  # Redis down: ignored here, as before, but this process forgets its copies
 
 
 def tenant_blocking_lint_rules(tenant_id: int, load: Callable[[], list[str]]) -> list[str]:
@@ -447,8 +456,8 @@ def _tenant_config_changed(sender, instance, **kwargs) -> None:
 
     def forget() -> None:
         keys = _current_keys(lambda: [_tenant_blocking_key(tenant_id)])
-        _forgotten(keys, [forgotten_key(key) for key in keys])  # Redis down: ignored here, as placements are
-        local_copies.announce(keys)
+        if not _forgotten(keys, [forgotten_key(key) for key in keys], announced=True):
+            local_copies.announce(keys)  # Redis down: ignored here, as placements are
 
     forget()
     transaction.on_commit(forget)

@@ -249,9 +249,22 @@ def announce(keys: list[str] | None) -> None:
     if client is None:
         return
     try:
-        client.get_client(write=True).publish(_channel(), json.dumps(_EVERYTHING if keys is None else list(keys)))
+        client.get_client(write=True).publish(*announcement(keys))
     except Exception:  # Redis down: every process stops trusting its copies when it notices
         logger.warning("Could not announce a change of %s cache entries", "all" if keys is None else len(keys))
+
+
+def announcement(keys: list[str] | None) -> tuple[str, str]:
+    """Return the channel and message of `announce(keys)`, for a caller that publishes them in its own transaction.
+
+    That caller forgets this process's copies itself, with `forget_here(keys)`, once the message is sent.
+    """
+    return _channel(), json.dumps(_EVERYTHING if keys is None else list(keys))
+
+
+def forget_here(keys: list[str] | None) -> None:
+    """Drop this process's copies of these entries (None: all), as `announce` does before telling the others."""
+    _copies.forget(keys)
 
 
 def clear() -> None:

@@ -4,6 +4,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -103,3 +104,34 @@ def test_a_registration_forgets_its_version_and_placement_after_commit_in_one_re
     calls = {name: stats["calls"] for name, stats in redis.info("commandstats").items()}
     assert calls.get("cmdstat_exec") == 2
     assert calls.get("cmdstat_publish") == 2
+
+
+def test_a_registration_announces_what_it_forgot_after_commit_in_the_same_redis_transaction(
+    api, own_redis, django_capture_on_commit_callbacks
+):
+    """The announcement to other processes' copies goes with the forgets, in one round trip instead of two."""
+    register(api, "ticks-value", TICK_V1)
+    redis = caches["default"].client.get_client(write=True)
+    commands, ready = [], threading.Event()
+
+    def watch():
+        with redis.monitor() as monitor:
+            ready.set()
+            for command in monitor.listen():
+                if command["command"] == "ECHO end-of-test":
+                    return
+                commands.append(command["command"].split()[0].upper())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    ready.wait(5)
+    time.sleep(0.1)  # MONITOR is answered before the server starts sending
+    with django_capture_on_commit_callbacks(execute=True):
+        assert register(api, "ticks-value", TICK_V2_ADDS_FIELD).status_code == 200
+    redis.echo("end-of-test")
+    watcher.join(5)
+
+    transactions = " ".join(commands).split("MULTI")[1:]
+    assert len(transactions) == 2, commands
+    assert all(transaction.split()[-2:] == ["PUBLISH", "EXEC"] for transaction in transactions), commands
+    assert commands.count("PUBLISH") == 2, commands
