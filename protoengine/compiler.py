@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -117,7 +118,10 @@ class CompiledFiles:
         """Return the set's one DescriptorModel, built on first need and kept with the set."""
         from protoengine.model import DescriptorModel  # the model reads compiled sets; built lazily
 
-        return DescriptorModel(self.files, self.given)
+        model = DescriptorModel(self.files, self.given)
+        # Freed with the set by reference counting (DescriptorModel.release), not later by the cycle collector.
+        weakref.finalize(self, model.release).atexit = False
+        return model
 
     def derived(self, key: Hashable, compute: Callable[[], object]):
         """Return compute()'s result for `key`, computed on the first ask and kept with the set.

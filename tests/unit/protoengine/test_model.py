@@ -1,5 +1,8 @@
 """The element index of a compiled set: one tree of declarations that breaking and Confluent's SchemaDiff read."""
 
+import gc
+import weakref
+
 from protoengine import breaking, compatibility
 from protoengine.compiler import compile_sources
 from protoengine.locations import (
@@ -104,3 +107,21 @@ def test_confluent_names_only_types_its_root_can_see():
     assert view.type_named("common.v1.Money") is model.elements().find("common.v1.Money")
     assert model.elements().find("unused.v1.Unused") is not None
     assert view.type_named("unused.v1.Unused") is None
+
+
+def test_a_sets_model_is_freed_with_the_set_without_the_cycle_collector():
+    from protoengine import canonical, compiler, lint
+
+    current = compiled(ORDER.replace("string id = 1;", "string id = 1;\n  string note = 5;"))
+    compatibility.check_new_version(current, [compiled()], level="FULL", rule_set="SPEC")
+    lint.lint(current)
+    canonical.identity_fingerprint_of(current, "trading/v1/order.proto")
+    model = weakref.ref(current.model)
+    element = weakref.ref(current.model.breaking.find("trading.v1.Order.Line"))
+    gc.disable()
+    try:
+        compiler.clear_set_cache()  # the compile cache let go of it too
+        del current
+        assert model() is None and element() is None
+    finally:
+        gc.enable()
