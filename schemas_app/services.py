@@ -184,7 +184,7 @@ def subject_version_register(
         metadata=metadata,
         rule_set=rule_set,
     )
-    subject = _locked_subject(tenant, subject_name)
+    subject = _locked_subject(tenant, subject_name, acting_user=acting_user)
 
     # Read under the subject's lock, so no writer of this subject adds a version holding them meanwhile.
     same_schemas = _same_content_schemas(prepared)
@@ -303,16 +303,18 @@ def review_gate(*, subject_name: str, config: dict, findings: list, lint: list[d
     return held_because
 
 
-def _locked_subject(tenant: Tenant, name: str) -> Subject:
-    """Return the subject row locked for this transaction, creating it when new."""
+def _locked_subject(tenant: Tenant, name: str, *, acting_user) -> Subject:
+    """Return the subject row locked for this transaction, creating it (with its audit entry) when new.
+
+    A row this transaction inserted is locked by it already: another writer's insert or lock waits for the commit.
+    """
     subject = subject_for_update(tenant, name)  # one query for a subject that exists, as most do
     if subject is None:
-        try:
-            with transaction.atomic():
-                Subject.objects.create(tenant=tenant, name=name)
-        except IntegrityError:
-            pass  # another writer created it between our read and insert
-        subject = subject_for_update(tenant, name)
+        subject = Subject(tenant=tenant, name=name)
+        if _inserted_unless_present(subject):
+            log_created([subject], acting_user=acting_user)
+        else:  # another writer created it between our read and insert
+            subject = subject_for_update(tenant, name)
     subject.tenant = tenant  # the caller's row: what reads the subject's tenant later (git history) needs no query
     return subject
 
@@ -443,27 +445,35 @@ def kept_schema(schemas) -> Schema | None:
 def _new_schema_row(fingerprint: str, defaults: dict) -> tuple[Schema, bool]:
     """Insert the schema row the search found missing; when a concurrent writer stored it first, return theirs.
 
-    One INSERT ... ON CONFLICT DO NOTHING RETURNING id instead of an INSERT inside a savepoint (three round trips
-    where most registrations need one). No signal is sent: nothing listens to a schema's save, and its audit entry
-    is written with the version's (`log_created`).
+    Nothing listens to a schema's save, and its audit entry is written with the version's (`log_created`).
     """
     schema = Schema(fingerprint=fingerprint, **defaults)
-    database = router.db_for_write(Schema)
-    insert = InsertQuery(Schema, on_conflict=OnConflict.IGNORE)
-    insert.insert_values(
-        [field for field in Schema._meta.local_concrete_fields if field is not Schema._meta.pk], [schema]
-    )
+    if not _inserted_unless_present(schema):
+        return Schema.objects.get(fingerprint=fingerprint), False
+    return schema, True
+
+
+def _inserted_unless_present(row) -> bool:
+    """Insert the unsaved row and give it its id; False, leaving it unsaved, when a row it conflicts with exists.
+
+    One INSERT ... ON CONFLICT DO NOTHING RETURNING id instead of an INSERT inside a savepoint (three round trips
+    where most inserts need one). No signal is sent: the caller writes the row's audit entry (`log_created`).
+    """
+    model = type(row)
+    database = router.db_for_write(model)
+    insert = InsertQuery(model, on_conflict=OnConflict.IGNORE)
+    insert.insert_values([field for field in model._meta.local_concrete_fields if field is not model._meta.pk], [row])
     compiler = insert.get_compiler(using=database)
-    compiler.returning_fields = [Schema._meta.pk]
+    compiler.returning_fields = [model._meta.pk]
     [(sql, params)] = compiler.as_sql()
     with connections[database].cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return Schema.objects.get(fingerprint=fingerprint), False
-    schema.pk = row[0]
-    schema._state.adding, schema._state.db = False, database
-    return schema, True
+        found = cursor.fetchone()
+    if found is None:
+        return False
+    row.pk = found[0]
+    row._state.adding, row._state.db = False, database
+    return True
 
 
 def _advance_id_sequence() -> None:

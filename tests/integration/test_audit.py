@@ -1,5 +1,7 @@
 """The audit trail: who, when, from where and in which request; sealed in a hash chain that verify_audit checks."""
 
+import json
+
 import pytest
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied
@@ -181,3 +183,42 @@ def test_a_write_after_a_service_in_the_same_request_keeps_the_request_address(w
     )
     assert version_entry.actor == writer and version_entry.remote_addr == "192.0.2.10"
     assert mode_entry.remote_addr == "192.0.2.10"
+
+
+def test_a_new_subjects_entry_is_the_one_auditlog_writes_when_a_subject_is_saved(writer):
+    """A registration inserts a new subject without a signal and writes its entry itself, as auditlog would."""
+    from auditlog.diff import model_instance_diff
+    from django.conf import settings
+    from django.test import RequestFactory
+
+    from schemas_app import selectors, services
+    from schemas_app.auditing import RequestAuditMiddleware, acting_as
+    from schemas_app.models import Subject
+
+    tenant = selectors.default_tenant()
+    request = RequestFactory().post("/subjects/ticks-value/versions", REMOTE_ADDR="192.0.2.10")
+    with RequestAuditMiddleware(lambda request: None).audit_context(request):
+        services.subject_version_register(tenant=tenant, subject_name="ticks-value", schema=TICK_V1, acting_user=writer)
+        with transaction.atomic(), acting_as(writer):
+            Subject.objects.create(tenant=tenant, name="saved-value")  # auditlog's own receiver writes its entry
+
+    registered, saved = (
+        LogEntry.objects.get(content_type__model="subject", object_repr__contains=name)
+        for name in ("ticks-value", "saved-value")
+    )
+    for entry in (registered, saved):
+        subject = Subject.objects.get(pk=entry.object_id)
+        assert (entry.object_pk, entry.object_repr) == (str(subject.pk), str(subject))
+        diff = model_instance_diff(None, subject, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES)
+        assert entry.changes == json.loads(json.dumps(diff))  # as stored: lists where the diff has tuples
+    same_for_any_subject = [
+        field.attname
+        for field in LogEntry._meta.concrete_fields
+        if field.name not in ("id", "object_pk", "object_id", "object_repr", "changes", "timestamp")
+    ]
+    assert {name: getattr(registered, name) for name in same_for_any_subject} == {
+        name: getattr(saved, name) for name in same_for_any_subject
+    }
+    assert registered.changes.keys() == saved.changes.keys()
+    assert registered.actor == writer and registered.remote_addr == "192.0.2.10"
+    assert "entries verified" in verify()

@@ -152,6 +152,22 @@ def test_a_registration_costs_the_same_after_one_version_and_after_many(api):
     assert counts[LARGE] <= REGISTRATION_QUERIES, counts
 
 
+# The first version of a new subject inserts the subject too, without a savepoint (an INSERT that yields to a
+# concurrent writer's row), writes its audit entry, and looks for the highest version number among deleted ones (no
+# version was compared): three queries more than a version of an existing subject.
+NEW_SUBJECT_EXTRA_QUERIES = 3
+
+
+def test_a_registration_in_a_new_subject_costs_its_insert_and_audit_entry_more(api):
+    registered(api, "known-value", 1)
+    registered(api, "other-value", 1)  # the same history cached for both counts
+
+    in_known = queries_of(lambda: register(api, "known-value", tick_version(2)))
+    in_new = queries_of(lambda: register(api, "new-value", tick_version(3)))
+
+    assert in_new == in_known + NEW_SUBJECT_EXTRA_QUERIES, {"known": in_known, "new": in_new}
+
+
 # Lists of things other than versions: each is counted over one item and over LARGE, added between the counts.
 
 
