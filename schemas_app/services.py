@@ -184,11 +184,11 @@ def subject_version_register(
         metadata=metadata,
         rule_set=rule_set,
     )
-    subject = _locked_subject(tenant, subject_name, acting_user=acting_user)
+    subject, subject_created = _locked_subject(tenant, subject_name, acting_user=acting_user)
 
     # Read under the subject's lock, so no writer of this subject adds a version holding them meanwhile.
     same_schemas = _same_content_schemas(prepared)
-    existing = _first_live_version_of(subject, same_schemas)
+    existing = None if subject_created else _first_live_version_of(subject, same_schemas)
     if existing is not None and import_id in (None, existing.schema_id):
         return Registration(subject_version=existing, created=False)
 
@@ -197,7 +197,10 @@ def subject_version_register(
     if (import_id is not None or import_version is not None) and mode != Mode.IMPORT:
         raise OperationNotPermitted(f"Subject {subject_name} is not in import mode")
 
-    previous = selectors.versions_compared(subject=subject, level=config["compatibilityLevel"])
+    # A subject this transaction inserted has no versions, deleted ones included: nothing to read.
+    previous = (
+        [] if subject_created else selectors.versions_compared(subject=subject, level=config["compatibilityLevel"])
+    )
     files_of = selectors.VersionFiles(tenant)
     # One comparison per registration: the level's findings and the semantic version both read it.
     check = selectors.version_check(
@@ -239,7 +242,9 @@ def subject_version_register(
         schema_row, schema_created = _stored_schema(
             prepared, same_schemas=same_schemas, metadata=metadata, rule_set=rule_set, import_id=import_id
         )
-        version_number = import_version or selectors.next_version_number(subject=subject, compared=previous)
+        version_number = import_version or (
+            1 if subject_created else selectors.next_version_number(subject=subject, compared=previous)
+        )
         if import_version is not None and subject.versions.filter(version=import_version).exists():
             raise OperationNotPermitted(f"Version {import_version} already exists in subject {subject_name}")
         change, semantic_version = _semantic_version(
@@ -303,20 +308,21 @@ def review_gate(*, subject_name: str, config: dict, findings: list, lint: list[d
     return held_because
 
 
-def _locked_subject(tenant: Tenant, name: str, *, acting_user) -> Subject:
-    """Return the subject row locked for this transaction, creating it (with its audit entry) when new.
+def _locked_subject(tenant: Tenant, name: str, *, acting_user) -> tuple[Subject, bool]:
+    """Return the subject row locked for this transaction and whether it created it (with its audit entry).
 
     A row this transaction inserted is locked by it already: another writer's insert or lock waits for the commit.
     """
-    subject = subject_for_update(tenant, name)  # one query for a subject that exists, as most do
+    subject, created = subject_for_update(tenant, name), False  # one query for a subject that exists, as most do
     if subject is None:
         subject = Subject(tenant=tenant, name=name)
-        if _inserted_unless_present(subject):
+        created = _inserted_unless_present(subject)
+        if created:
             log_created([subject], acting_user=acting_user)
         else:  # another writer created it between our read and insert
             subject = subject_for_update(tenant, name)
     subject.tenant = tenant  # the caller's row: what reads the subject's tenant later (git history) needs no query
-    return subject
+    return subject, created
 
 
 def subject_for_update(tenant: Tenant, name: str) -> Subject | None:
