@@ -17,8 +17,9 @@ looks only at the messages that changed never wraps the rest.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from functools import cached_property
+from typing import TypeVar
 
 from google.protobuf.descriptor_pb2 import DescriptorProto, FieldDescriptorProto, FileDescriptorProto
 
@@ -42,6 +43,8 @@ Declarations = dict[str, dict[str, tuple[int, ...]]]
 
 # (file path, start line, start column, end line, end column); the numbers are 0 when the source has no location.
 Place = tuple[str, int, int, int, int]
+
+T = TypeVar("T")
 
 
 class DescriptorModel:
@@ -114,12 +117,7 @@ class DescriptorModel:
         """
         from protoengine.canonical import descriptor_and_source_info  # canonical prints with the model
 
-        if self.by_name.get(file.name) is not file:
-            return descriptor_and_source_info(file)
-        parts = self._serialized.get(file.name)
-        if parts is None:
-            parts = self._serialized[file.name] = descriptor_and_source_info(file)
-        return parts
+        return self._kept_per_file(self._serialized, file, descriptor_and_source_info)
 
     def declarations(self, file: FileDescriptorProto) -> Declarations:
         """Return a file's messages, enums, extensions and services by name inside the file (see declarations_of).
@@ -127,23 +125,22 @@ class DescriptorModel:
         Walked once per file of the set: breaking's deletion rules and lint's table of
         declaring files both read it.
         """
-        if self.by_name.get(file.name) is not file:
-            return declarations_of(file)
-        found = self._declarations.get(file.name)
-        if found is None:
-            found = self._declarations[file.name] = declarations_of(file)
-        return found
+        return self._kept_per_file(self._declarations, file, declarations_of)
 
     def symbols(self, file: FileDescriptorProto) -> dict[str, str]:
         """Return the full names a file of this set declares with their kinds: the printer's symbol table."""
         from protoengine.printer import symbols_of_file
 
+        return self._kept_per_file(self._symbols, file, symbols_of_file)
+
+    def _kept_per_file(self, kept: dict, file: FileDescriptorProto, compute: Callable[[FileDescriptorProto], T]) -> T:
+        """Return compute(file), computed once for a file of this set and kept in `kept`; anew for a foreign file."""
         if self.by_name.get(file.name) is not file:
-            return symbols_of_file(file)
-        table = self._symbols.get(file.name)
-        if table is None:
-            table = self._symbols[file.name] = symbols_of_file(file)
-        return table
+            return compute(file)
+        found = kept.get(file.name)
+        if found is None:
+            found = kept[file.name] = compute(file)
+        return found
 
     def file_element(self, file: FileDescriptorProto) -> "FileElement":
         """Return the one element tree of a file of this set (a new one for a foreign file)."""
