@@ -877,7 +877,7 @@ class _NormalizedPrinter(_FilePrinter):
         entries: dict[str, DescriptorProto] = {}
         nested_messages: list[DescriptorProto] = []
         for nested_message in message.nested_type:
-            if nested_message.options.map_entry:
+            if _has_field(nested_message, "options") and nested_message.options.map_entry:
                 if not self._editions and _message_has_groups(nested_message):
                     raise _GroupFound  # a map entry is never printed as a message, so its fields are looked at here
                 entries[f".{full_name}.{nested_message.name}"] = nested_message
@@ -900,7 +900,9 @@ class _NormalizedPrinter(_FilePrinter):
                 inner,
                 f"oneof {declaration.name}",
                 [
-                    self._n_options(declaration.options, _join(full_name, declaration.name), inner + INDENT),
+                    self._n_options(declaration.options, _join(full_name, declaration.name), inner + INDENT)
+                    if _has_field(declaration, "options")
+                    else [],
                     self._n_fields(members, full_name, entries, inner + INDENT, in_oneof=True),
                 ],
             )
@@ -1007,7 +1009,7 @@ class _NormalizedPrinter(_FilePrinter):
         full_name = _join(scope, enum.name)
         inner = indent + INDENT
         values = sorted(enum.value, key=lambda value: (value.number, value.name))
-        body = self._n_options(enum.options, full_name, inner)
+        body = self._n_options(enum.options, full_name, inner) if _has_field(enum, "options") else []
         for value in values:
             # Nearly every value sets no option: its options message is neither read nor named.
             items = self._option_items(value.options, _join(scope, value.name)) if _has_field(value, "options") else ()
