@@ -52,13 +52,8 @@ def iter_fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
 
 def iter_records(data: bytes) -> Iterator[tuple[int, bytes]]:
     """Yield `(field number, the field's whole bytes, tag included)` for each top-level field."""
-    offset = 0
-    while offset < len(data):
-        number, wire_type, _, end = _read_field(data, offset)
-        if wire_type == END_GROUP:
-            raise WireFormatError(f"unexpected end of group {number}")
-        yield number, data[offset:end]
-        offset = end
+    for number, start, _, end in iter_record_spans(data):
+        yield number, data[start:end]
 
 
 def iter_record_spans(data: bytes) -> Iterator[tuple[int, int, int, int]]:
