@@ -100,7 +100,13 @@ def identity_fingerprints(
     file: FileDescriptorProto, references: Sequence[tuple[str, str, int]] = (), extras: str = ""
 ) -> tuple[str, str]:
     """Return identity_fingerprint with comments and without, reading the descriptor once for both."""
-    descriptor, source_info = descriptor_and_source_info(file)
+    return _both_identities(file, *descriptor_and_source_info(file), references, extras)
+
+
+def _both_identities(
+    file: FileDescriptorProto, descriptor: bytes, source_info: bytes, references, extras: str
+) -> tuple[str, str]:
+    """Return identity_fingerprints of a file from its serialized parts (`descriptor_and_source_info`)."""
     digest = _descriptor_digest(file, descriptor)
     return (
         _identity(digest, _documentation_digest(source_info), references, extras),
@@ -117,12 +123,12 @@ def identity_fingerprint_of(
     comments: bool = True,
 ) -> str:
     """Return identity_fingerprint of the compiled file `path`, computed once per set for these arguments."""
-    return compiled.derived(
-        _identity_key(path, references, extras, comments),
-        lambda: _identity_of_parts(
-            compiled.file(path), *compiled.model.serialized(compiled.file(path)), references, extras, comments
-        ),
-    )
+
+    def computed() -> str:
+        file = compiled.file(path)
+        return _identity_of_parts(file, *compiled.model.serialized(file), references, extras, comments)
+
+    return compiled.derived(_identity_key(path, references, extras, comments), computed)
 
 
 def identity_fingerprints_of(
@@ -134,10 +140,7 @@ def identity_fingerprints_of(
     def computed(comments: bool) -> str:
         if not both:  # both forms from one reading of the descriptor, when either is missing
             file = compiled.file(path)
-            descriptor, source_info = compiled.model.serialized(file)
-            digest = _descriptor_digest(file, descriptor)
-            both.append(_identity(digest, _documentation_digest(source_info), references, extras))
-            both.append(_identity(digest, "comments unknown", references, extras))
+            both.extend(_both_identities(file, *compiled.model.serialized(file), references, extras))
         return both[0] if comments else both[1]
 
     return (
