@@ -587,8 +587,7 @@ def _subject_and_global_select(model, tenant: Tenant, subject: str | None) -> tu
     table, scope, params = model._meta.db_table, "subject_name IS NULL", [tenant.pk]
     if subject is not None:
         scope, params = "subject_name IS NULL OR subject_name = %s", [tenant.pk, subject]
-    columns = ", ".join(field.column for field in model._meta.concrete_fields)
-    return f"SELECT {columns} FROM {table} WHERE tenant_id = %s AND ({scope})", params
+    return f"SELECT {columns_of(model)} FROM {table} WHERE tenant_id = %s AND ({scope})", params
 
 
 def _config_and_mode_rows(tenant: Tenant, subject: str | None) -> tuple[list, list]:
@@ -612,6 +611,11 @@ def _config_and_mode_rows(tenant: Tenant, subject: str | None) -> tuple[list, li
         cursor.nextset()
         modes = [_loaded(SubjectMode, mode_fields, row, connection) for row in cursor.fetchall()]
     return configs, modes
+
+
+def columns_of(model) -> str:
+    """Return the column list of a SELECT of the model's concrete fields, in the order `loaded_rows` reads them."""
+    return ", ".join(field.column for field in model._meta.concrete_fields)
 
 
 def loaded_rows(model, sql: str, params: list, *, fields=None, database: str | None = None) -> list:

@@ -333,10 +333,10 @@ def subject_for_update(tenant: Tenant, name: str) -> Subject | None:
     Written out: every registration runs it, and building it with the ORM cost more than running it.
     """
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    columns = ", ".join(field.column for field in Subject._meta.concrete_fields)
+    table = Subject._meta.db_table
     found = selectors.loaded_rows(
         Subject,
-        f"SELECT {columns} FROM {Subject._meta.db_table} WHERE tenant_id = %s AND name = %s{lock}",
+        f"SELECT {selectors.columns_of(Subject)} FROM {table} WHERE tenant_id = %s AND name = %s{lock}",
         [tenant.pk, name],
         database=router.db_for_write(Subject),
     )
@@ -357,9 +357,8 @@ def _same_content_schemas(prepared: PreparedSchema) -> list[Schema]:
     if not matches:
         return []
     where = " OR ".join(matches)
-    columns = ", ".join(field.column for field in Schema._meta.concrete_fields)
     return selectors.loaded_rows(
-        Schema, f"SELECT {columns} FROM {Schema._meta.db_table} WHERE {where} ORDER BY id", params
+        Schema, f"SELECT {selectors.columns_of(Schema)} FROM {Schema._meta.db_table} WHERE {where} ORDER BY id", params
     )
 
 
