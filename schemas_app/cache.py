@@ -426,9 +426,17 @@ def forget_placements(schema_ids) -> None:
 
 
 def _forget_placements_now(schema_ids: set[int]) -> None:
-    keys = _current_keys(lambda: [placement_key(schema_id) for schema_id in schema_ids])
+    _forget_or_announce(_current_keys(lambda: [placement_key(schema_id) for schema_id in schema_ids]))
+
+
+def _forget_or_announce(keys: list[str]) -> None:
+    """Forget and announce `keys` in one Redis transaction; with Redis down, announce them only.
+
+    Placements and a tenant's blocking rules: with Redis down their shared entries stay until their TTL, where a
+    version's forget moves every process to new cache keys instead (`_forget_shared`).
+    """
     if not _forgotten(keys, [forgotten_key(key) for key in keys], announced=True):
-        local_copies.announce(keys)  # Redis down: ignored here, as before, but this process forgets its copies
+        local_copies.announce(keys)  # this process forgets its copies at least
 
 
 def tenant_blocking_lint_rules(tenant_id: int, load: Callable[[], list[str]]) -> list[str]:
@@ -455,9 +463,7 @@ def _tenant_config_changed(sender, instance, **kwargs) -> None:
     tenant_id = instance.tenant_id
 
     def forget() -> None:
-        keys = _current_keys(lambda: [_tenant_blocking_key(tenant_id)])
-        if not _forgotten(keys, [forgotten_key(key) for key in keys], announced=True):
-            local_copies.announce(keys)  # Redis down: ignored here, as placements are
+        _forget_or_announce(_current_keys(lambda: [_tenant_blocking_key(tenant_id)]))
 
     forget()
     transaction.on_commit(forget)
