@@ -305,8 +305,9 @@ def delete_enum(draw, files):
 def delete_message(draw, files):
     holders = [f for f in files if f["messages"]] + [m for m in all_messages(files) if m["nested"]]
     holder = pick(draw, holders)
-    key = "messages" if "messages" in holder else "nested"
-    holder[key].pop(draw(st.integers(0, len(holder[key]) - 1)))
+    if holder:  # an earlier mutation may have deleted every message
+        key = "messages" if "messages" in holder else "nested"
+        holder[key].pop(draw(st.integers(0, len(holder[key]) - 1)))
 
 
 def delete_rpc(draw, files):
