@@ -14,8 +14,10 @@ from tests.reliability.workload import MIX, is_review_subject, run_load
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
 # Registrations outnumber lookups here, and last longer, so a killed worker is most likely in the middle of one.
+# A kill may also land between requests, or after a registration's answer while its git commit is written, and
+# cut nothing: up to MOST_KILLS kills are made until one has cut a registration off.
 REGISTERING = {**MIX, "register": 150.0}
-MOST_KILLS = 12
+MOST_KILLS = 30
 
 
 def cut_registration(failure) -> bool:
