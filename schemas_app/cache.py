@@ -368,11 +368,13 @@ def forget_versions_on_commit(tenant_slug: str, subject: str, versions) -> None:
 
 
 def _version_changed(sender, instance, **kwargs) -> None:
-    """Forget a saved or deleted version's entry, and its schema's placement (now, and both again on commit).
+    """Forget a saved or deleted version's entry and its schema's placement once the transaction commits.
 
     A new version too: its tenant's key may hold a marker of a shared tenant's version of that name and number.
-    After the commit both go in one Redis transaction and one announcement (a registration paid two of each): when
-    Redis cannot be reached, every process moves to new cache keys, as a version's forget always did.
+    Both go in one Redis transaction and one announcement after the commit; when Redis cannot be reached, every
+    process moves to new cache keys, as a version's forget always did. Forgetting the placement before the commit
+    as well would add a round trip and guard nothing: a lookup that loads the rows as they were before the commit
+    keeps them only if no forget moved their counter meanwhile (`_keep_unless_forgotten`), and this one does.
     """
     subject = instance.subject
     tenant_slug, subject_name, version, schema_id = (
@@ -381,7 +383,6 @@ def _version_changed(sender, instance, **kwargs) -> None:
         instance.version,
         instance.schema_id,
     )
-    _forget_placements_now({schema_id})
     transaction.on_commit(
         lambda: _forget_shared(
             _current_keys(lambda: [version_key(tenant_slug, subject_name, version), placement_key(schema_id)])
