@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 
 from schemas_app.models import AuditChainHead, AuditSeal
+from schemas_app.round_trips import results_together
 
 GENESIS = "0" * 64
 # The chain has one head row.
@@ -56,17 +57,17 @@ def seal_entry(entry: LogEntry) -> AuditSeal:
     return seal_entries([entry])[0]
 
 
-def seal_entries(entries) -> list[AuditSeal]:
+def seal_entries(entries, *, deferred_checks_first: bool = False) -> list[AuditSeal]:
     """Append entries to the chain in order, in two statements however many; the head row's lock orders writers.
 
     Every registration seals its entries, so the statements are written out rather than built by the ORM
     (building them cost more than running them). Inside a transaction no savepoint is taken: a seal that
-    fails fails the whole write, as it should.
+    fails fails the whole write, as it should. `deferred_checks_first`: see `sealed_together`.
     """
     if not entries:
         return []
     with transaction.atomic(savepoint=False):
-        previous = _locked_last_hash()
+        previous = _locked_last_hash(deferred_checks_first)
         seals = []
         for entry in entries:
             seal = AuditSeal(entry_id=entry.pk, previous_hash=previous, hash=chained_hash(previous, entry))
@@ -76,14 +77,19 @@ def seal_entries(entries) -> list[AuditSeal]:
     return seals
 
 
-def _locked_last_hash() -> str:
-    """Return the chain's last hash with the head row locked until the transaction ends (created when missing)."""
+def _locked_last_hash(deferred_checks_first: bool = False) -> str:
+    """Return the chain's last hash with the head row locked until the transaction ends (created when missing).
+
+    `deferred_checks_first`: run the transaction's deferred checks just before, in the same round trip.
+    """
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    statements = [(f"SELECT last_hash FROM {AuditChainHead._meta.db_table} WHERE id = %s{lock}", [HEAD_ID])]
+    if deferred_checks_first and connection.vendor == "postgresql":
+        statements.insert(0, (CHECK_DEFERRED_CONSTRAINTS, []))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT last_hash FROM {AuditChainHead._meta.db_table} WHERE id = %s{lock}", [HEAD_ID])
-        row = cursor.fetchone()
-    if row is not None:
-        return row[0]
+        rows = results_together(cursor, statements)[-1]
+    if rows:
+        return rows[0][0]
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=HEAD_ID, defaults={"last_hash": GENESIS})
     return head.last_hash
 
@@ -135,21 +141,15 @@ def sealed_together():
     finally:
         _unsealed.reset(token)
     if unsealed:
-        check_deferred_constraints()
-        seal_entries(unsealed)
+        seal_entries(unsealed, deferred_checks_first=True)
 
 
-def check_deferred_constraints() -> None:
-    """Run the transaction's deferred foreign-key checks now, before the chain's head is locked.
-
-    Django's foreign keys are checked at commit; each check locks the row referred to (FOR KEY SHARE). Run
-    after sealing, a check waiting for a row that a writer holds while it waits for the head (a subscription
-    being deleted, a schema being purged) deadlocked with it. Later statements of the transaction are then
-    checked as they run, as they would be with constraints declared immediate.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+# Runs the transaction's deferred foreign-key checks at once, before the chain's head is locked (PostgreSQL).
+# Django's foreign keys are checked at commit; each check locks the row referred to (FOR KEY SHARE). Run after
+# sealing, a check waiting for a row that a writer holds while it waits for the head (a subscription being
+# deleted, a schema being purged) deadlocked with it. Later statements of the transaction are then checked as
+# they run, as they would be with constraints declared immediate.
+CHECK_DEFERRED_CONSTRAINTS = "SET CONSTRAINTS ALL IMMEDIATE"
 
 
 def on_log_entry_saved(sender, instance, created, raw=False, **kwargs):
