@@ -172,6 +172,21 @@ def has_role(user, role: str, *, subject_name: str | None = None, tenant=None) -
     return any(grant.matches(subject_name) for grant in prefixes)
 
 
+def tenants_with_role(user, role: str) -> QuerySet[Tenant]:
+    """Return the tenants on which the user holds the role as a whole: those `has_role(user, role, tenant=...)` allows.
+
+    A grant on a subject or a prefix is no grant on its tenant; a role held everywhere reaches the readable tenants.
+    """
+    readable = readable_tenants(user)
+    codename = permission_of(role)
+    if not _authenticated(user):
+        return readable if role == "read" else readable.none()
+    if user.is_superuser or role == "read" or user.has_perm(f"schemas_app.{codename}"):
+        return readable
+    granted = get_objects_for_user(user, codename, klass=Tenant, accept_global_perms=False)
+    return readable.filter(pk__in=granted.values("pk"))
+
+
 def _grants_inside(tenants: QuerySet[Tenant]) -> Q:
     """Return the object permissions (guardian's rows) held on a tenant of `tenants`, a subject or a prefix of one."""
     from django.contrib.contenttypes.models import ContentType

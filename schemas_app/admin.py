@@ -7,7 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils.html import format_html
 
-from schemas_app import deprecation, selectors, services
+from schemas_app import access, deprecation, selectors, services
 from schemas_app.admin_access import AccountScoped, DeletesThroughServices, GrantsShown, TenantScoped
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
@@ -334,8 +334,19 @@ admin.site.login_form = LimitedAdminAuthenticationForm
 
 @admin.register(LogEntry)
 class AuditEntryAdmin(TenantScoped, AuditlogEntryAdmin):
+    """The auditors' view, as /ui/audit/: the audit role, and the entries of the tenants one holds it on.
+
+    Reading a tenant is not enough: an entry shows rows its reader may not see (another account's subscription).
+    """
+
     list_display = ("created", "resource_url", "action", "msg_short", "user_url", "remote_addr", "cid")
     actions = None
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and access.has_role(request.user, "audit")
+
+    def shown_tenants(self, request):
+        return access.tenants_with_role(request.user, "audit")
 
     def limit_to_tenants(self, queryset, tenants):
         # An entry is a tenant's when the row it records is one its admin page shows for those tenants; entries

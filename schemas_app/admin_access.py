@@ -53,18 +53,22 @@ class TenantScoped:
         """Return the rows of `queryset` that belong to one of `tenants` (a queryset of tenants)."""
         return queryset.filter(**{f"{self.tenant_path}__in" if self.tenant_path else "pk__in": tenants})
 
+    def shown_tenants(self, request):
+        """Return the tenants whose rows the page shows the user: those it reads."""
+        return access.readable_tenants(request.user)
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if access.sees_every_tenant(request.user):
             return queryset
-        return self.limit_to_tenants(queryset, access.readable_tenants(request.user))
+        return self.limit_to_tenants(queryset, self.shown_tenants(request))
 
     def in_scope(self, request, obj) -> bool:
         """Return True if the user may see `obj` (None: the page as a whole) by its tenant."""
         if obj is None or access.sees_every_tenant(request.user):
             return True
         rows = self.model._default_manager.filter(pk=obj.pk)
-        return self.limit_to_tenants(rows, access.readable_tenants(request.user)).exists()
+        return self.limit_to_tenants(rows, self.shown_tenants(request)).exists()
 
     def tenant_of(self, obj):
         """Return the tenant of a row (None for a row of every tenant), following `tenant_path`."""
