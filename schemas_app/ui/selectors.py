@@ -16,7 +16,6 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
-from guardian.shortcuts import get_objects_for_user
 
 from codegen.archives import archive_version
 from codegen.generators import GENERATORS, GeneratorUnavailable, generator_for
@@ -446,7 +445,8 @@ def audit_entries(
 ):
     """Return the audit entries the auditor may see, matching the filters, newest first (the auditors' view).
 
-    An auditor granted the role on some tenants only sees the entries of those tenants' rows.
+    An auditor sees the entries of the rows of the tenants it holds the role on (a role held everywhere: the tenants
+    it reads); superusers see every entry.
     """
     entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
     audited = _audited_tenants(viewer)
@@ -468,11 +468,10 @@ def audit_entries(
 
 
 def _audited_tenants(viewer):
-    """Return the tenants a tenant-scoped auditor audits, or None for auditors of the whole registry."""
-    if access.sees_every_tenant(viewer) or viewer.has_perm(f"schemas_app.{access.permission_of('audit')}"):
+    """Return the tenants the auditor audits (`access.tenants_with_role`), or None for superusers: all of it."""
+    if access.sees_every_tenant(viewer):
         return None
-    granted = get_objects_for_user(viewer, access.permission_of("audit"), klass=Tenant, accept_global_perms=False)
-    return Tenant.objects.filter(pk__in=granted.values("pk"))
+    return access.tenants_with_role(viewer, "audit")
 
 
 def _of_tenants(tenant_rows) -> Q:

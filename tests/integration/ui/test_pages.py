@@ -157,22 +157,39 @@ def test_the_pii_inventory_lists_classified_fields_and_exports_csv(console, sche
     ]
 
 
-def test_an_auditor_of_one_tenant_sees_only_that_tenants_entries(schemas, django_user_model):
-    from django.contrib.auth.models import Group
-
-    from schemas_app.access import grant_role
-
-    acme = Tenant.objects.create(slug="acme", name="Acme")
+@pytest.fixture
+def acme():
+    """A second tenant holding one subject, acme/only.proto."""
+    tenant = Tenant.objects.create(slug="acme", name="Acme")
     subject_version_register(
-        tenant=acme,
+        tenant=tenant,
         subject_name="acme/only.proto",
         schema='syntax = "proto3";\npackage acme.v1;\nmessage Only {\n  int64 id = 1;\n}\n',
         acting_user=system_account(),
     )
+    return tenant
+
+
+def test_an_auditor_of_one_tenant_sees_only_that_tenants_entries(schemas, acme, django_user_model):
+    from django.contrib.auth.models import Group
+
+    from schemas_app.access import grant_role
+
     auditor = django_user_model.objects.create_user("acme-auditor", password="x")
     group = Group.objects.create(name="acme auditors")
     auditor.groups.add(group)
     grant_role("audit", group=group, target=acme, acting_user=system_account())
+    client = Client()
+    client.force_login(auditor)
+    objects = [row["object"] for row in client.get("/ui/audit/?export=json").json()]
+    assert any("acme/only.proto" in name for name in objects)
+    assert not any(SCRIPT in name for name in objects)
+
+
+def test_an_auditor_holding_the_role_everywhere_audits_only_the_tenants_it_reads(schemas, acme, django_user_model):
+    auditor = django_user_model.objects.create_user("acme-auditor", password="x")
+    auditor.user_permissions.add(Permission.objects.get(codename="read_audit", content_type__model="tenant"))
+    TenantBinding.objects.create(user=auditor, tenant=acme)  # it reads acme, not the default tenant
     client = Client()
     client.force_login(auditor)
     objects = [row["object"] for row in client.get("/ui/audit/?export=json").json()]
