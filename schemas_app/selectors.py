@@ -321,7 +321,7 @@ def live_versions(*, subject: Subject) -> list[SubjectVersion]:
     return list(subject.versions.filter(deleted=False).select_related("schema").order_by("version"))
 
 
-def versions_compared(*, subject: Subject, level: str) -> list[SubjectVersion]:
+def versions_compared(*, subject: Subject, level: str, first_rows: list | None = None) -> list[SubjectVersion]:
     """Return the live versions a new version is compared with, oldest first, with their schemas.
 
     All of them at a transitive level, else only the latest (which the semantic version reads at any
@@ -331,40 +331,67 @@ def versions_compared(*, subject: Subject, level: str) -> list[SubjectVersion]:
     is (deleted ones included), so neither costs a query of its own: most schemas have no references.
     Below a transitive level, a second query is read only when the newest version is soft-deleted.
     Read under the subject's lock, the number stays the highest until the transaction ends.
+    `first_rows`: the rows of `versions_compared_statement`, when the caller has read them already.
     """
-    if not compatibility.is_transitive(level):
-        # The newest version, deleted or not: when live (as it mostly is) it is also the highest number.
-        newest = _versions_with_schemas(subject, live_only=False, newest_only=True)
-        if not newest:
-            return []
-        if not newest[0].deleted:
-            newest[0].subject_highest_version = newest[0].version
-            return newest
-    return _versions_with_schemas(subject, live_only=True, newest_only=not compatibility.is_transitive(level))
+    transitive = compatibility.is_transitive(level)
+    if first_rows is None:
+        connection = connections[router.db_for_read(SubjectVersion)]
+        with connection.cursor() as cursor:
+            cursor.execute(*versions_compared_statement(("%s", [subject.pk]), level))
+            first_rows = cursor.fetchall()
+    # Below a transitive level: the newest version, deleted or not; when live (as it mostly is) it is also the
+    # highest number.
+    versions = _versions_from_rows(first_rows, subject, live_only=transitive)
+    if transitive or not versions:
+        return versions
+    if not versions[0].deleted:
+        versions[0].subject_highest_version = versions[0].version
+        return versions
+    return _versions_with_schemas(subject, live_only=True, newest_only=True)
+
+
+def versions_compared_statement(subject_id: tuple[str, list], level: str) -> tuple[str, list]:
+    """Return the SELECT `versions_compared` reads first, for a subject given as SQL and its parameters.
+
+    The subject may be given by its id ("%s", [id]) or by a sub-select, so that the SELECT can go to the
+    database together with the statement that locks the subject.
+    """
+    transitive = compatibility.is_transitive(level)
+    sql, params = subject_id
+    return _versions_with_schemas_sql(sql, live_only=transitive, newest_only=not transitive), list(params)
 
 
 def _versions_with_schemas(subject: Subject, *, live_only: bool, newest_only: bool) -> list[SubjectVersion]:
-    """Return the subject's versions (only the newest one when `newest_only`), each with its schema loaded.
+    """Return the subject's versions (only the newest one when `newest_only`), each with its schema loaded."""
+    connection = connections[router.db_for_read(SubjectVersion)]
+    with connection.cursor() as cursor:
+        cursor.execute(_versions_with_schemas_sql("%s", live_only=live_only, newest_only=newest_only), [subject.pk])
+        rows = cursor.fetchall()
+    return _versions_from_rows(rows, subject, live_only=live_only)
 
-    The SELECT is written out because every registration reads it, and building it with the ORM
-    (select_related plus two annotations) cost five times what running it does.
+
+def _versions_with_schemas_sql(subject_id: str, *, live_only: bool, newest_only: bool) -> str:
+    """Return the SELECT of a subject's versions with their schemas, the subject's id given as SQL.
+
+    Written out because every registration reads it, and building it with the ORM (select_related
+    plus two annotations) cost five times what running it does.
     """
     version_fields, schema_fields = SubjectVersion._meta.concrete_fields, Schema._meta.concrete_fields
     columns = [f"v.{field.column}" for field in version_fields] + [f"s.{field.column}" for field in schema_fields]
     highest = f"(SELECT MAX(version) FROM {SubjectVersion._meta.db_table} WHERE subject_id = v.subject_id)"
-    sql = (
+    return (
         f"SELECT {', '.join(columns)},"
         f" EXISTS (SELECT 1 FROM {SchemaReference._meta.db_table} r WHERE r.schema_id = v.schema_id),"
         f" {highest if live_only else 'NULL'}"
         f" FROM {SubjectVersion._meta.db_table} v JOIN {Schema._meta.db_table} s ON s.id = v.schema_id"
-        f" WHERE v.subject_id = %s{' AND NOT v.deleted' if live_only else ''}"
+        f" WHERE v.subject_id = {subject_id}{' AND NOT v.deleted' if live_only else ''}"
         f" ORDER BY v.version {'DESC LIMIT 1' if newest_only else 'ASC'}"
     )
-    database = router.db_for_read(SubjectVersion)
-    connection = connections[database]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [subject.pk])
-        rows = cursor.fetchall()
+
+
+def _versions_from_rows(rows: list, subject: Subject, *, live_only: bool) -> list[SubjectVersion]:
+    version_fields, schema_fields = SubjectVersion._meta.concrete_fields, Schema._meta.concrete_fields
+    connection = connections[router.db_for_read(SubjectVersion)]
     versions = []
     for row in rows:
         version = _loaded(SubjectVersion, version_fields, row[: len(version_fields)], connection)
@@ -623,11 +650,17 @@ def loaded_rows(model, sql: str, params: list, *, fields=None, database: str | N
 
     `fields` defaults to the model's concrete fields, and `database` to where the router reads `model`.
     """
-    fields = model._meta.concrete_fields if fields is None else fields
-    connection = connections[database or router.db_for_read(model)]
-    with connection.cursor() as cursor:
+    database = database or router.db_for_read(model)
+    with connections[database].cursor() as cursor:
         cursor.execute(sql, params)
-        return [_loaded(model, fields, row, connection) for row in cursor.fetchall()]
+        return rows_loaded(model, cursor.fetchall(), fields=fields, database=database)
+
+
+def rows_loaded(model, rows: list, *, fields=None, database: str) -> list:
+    """Return the `model` instances of rows of `fields`' columns (the model's concrete fields by default)."""
+    fields = model._meta.concrete_fields if fields is None else fields
+    connection = connections[database]
+    return [_loaded(model, fields, row, connection) for row in rows]
 
 
 def effective_config(*, tenant: Tenant, subject: str | None) -> dict:

@@ -61,6 +61,7 @@ from schemas_app.models import (
     Tenant,
 )
 from schemas_app.preparation import PreparedSchema, Reference
+from schemas_app.round_trips import results_together
 
 MAX_SUBJECT_LENGTH = 255
 # The account that commands such as load_schemas act as, so the audit trail always names someone.
@@ -184,11 +185,10 @@ def subject_version_register(
         metadata=metadata,
         rule_set=rule_set,
     )
-    subject, subject_created = _locked_subject(tenant, subject_name, acting_user=acting_user)
-
-    # Read under the subject's lock, so no writer of this subject adds a version holding them meanwhile.
-    same_schemas = _same_content_schemas(prepared)
-    existing = None if subject_created else _first_live_version_of(subject, same_schemas)
+    reads = _locked_subject_reads(
+        tenant, subject_name, prepared=prepared, level=config["compatibilityLevel"], acting_user=acting_user
+    )
+    subject, subject_created, same_schemas, existing = reads.subject, reads.created, reads.same_schemas, reads.existing
     if existing is not None and import_id in (None, existing.schema_id):
         return Registration(subject_version=existing, created=False)
 
@@ -197,10 +197,7 @@ def subject_version_register(
     if (import_id is not None or import_version is not None) and mode != Mode.IMPORT:
         raise OperationNotPermitted(f"Subject {subject_name} is not in import mode")
 
-    # A subject this transaction inserted has no versions, deleted ones included: nothing to read.
-    previous = (
-        [] if subject_created else selectors.versions_compared(subject=subject, level=config["compatibilityLevel"])
-    )
+    previous = reads.previous
     files_of = selectors.VersionFiles(tenant)
     # One comparison per registration: the level's findings and the semantic version both read it.
     check = selectors.version_check(
@@ -235,6 +232,8 @@ def subject_version_register(
                 base_version=previous[-1].version if previous else None,
                 acting_user=acting_user,
             )
+            if subject_created:
+                log_created([subject], acting_user=acting_user)
             return Registration(subject_version=None, created=False, findings=findings, change_request=change_request)
 
     # The new rows' audit entries are written together once both exist: one INSERT instead of one per row.
@@ -259,7 +258,10 @@ def subject_version_register(
             lint_findings=lint,
             created_by=approved_review.author if approved_review is not None else _user_or_none(acting_user),
         )
-    log_created([schema_row, subject_version] if schema_created else [subject_version], acting_user=acting_user)
+    log_created(
+        [*([subject] if subject_created else []), *([schema_row] if schema_created else []), subject_version],
+        acting_user=acting_user,
+    )
     _record_in_git_on_commit(subject_version)
     return Registration(subject_version=subject_version, created=True, findings=findings)
 
@@ -308,21 +310,60 @@ def review_gate(*, subject_name: str, config: dict, findings: list, lint: list[d
     return held_because
 
 
-def _locked_subject(tenant: Tenant, name: str, *, acting_user) -> tuple[Subject, bool]:
-    """Return the subject row locked for this transaction and whether it created it (with its audit entry).
+@dataclass
+class SubjectReads:
+    """What a registration reads of its subject under the subject's lock (`_locked_subject_reads`)."""
 
+    subject: Subject | None  # None only between `_subject_reads` and the subject's insert
+    created: bool  # this transaction inserted the subject: it has no versions, deleted ones included
+    same_schemas: list[Schema]  # the rows holding the new content (`_same_content_statement`)
+    existing: SubjectVersion | None  # the subject's oldest live version holding one of them
+    previous: list[SubjectVersion]  # what the new version is compared with (`selectors.versions_compared`)
+
+
+def _locked_subject_reads(
+    tenant: Tenant, name: str, *, prepared: PreparedSchema, level: str, acting_user
+) -> SubjectReads:
+    """Lock the subject, creating it when missing, and read what registering needs of it.
+
+    Read under the subject's lock, so no writer of this subject adds a version meanwhile; the lock and the
+    reads go to the database together, in one round trip where the driver allows it (`results_together`).
     A row this transaction inserted is locked by it already: another writer's insert or lock waits for the commit.
+    The caller writes a created subject's audit entry, with its version's (one INSERT for both).
     """
-    subject, created = subject_for_update(tenant, name), False  # one query for a subject that exists, as most do
-    if subject is None:
-        subject = Subject(tenant=tenant, name=name)
-        created = _inserted_unless_present(subject)
-        if created:
-            log_created([subject], acting_user=acting_user)
-        else:  # another writer created it between our read and insert
-            subject = subject_for_update(tenant, name)
+    reads = _subject_reads(tenant, name, prepared, level)
+    if reads.subject is not None:
+        return reads
+    subject = Subject(tenant=tenant, name=name)
+    if not _inserted_unless_present(subject):  # another writer created it between our read and insert
+        return _subject_reads(tenant, name, prepared, level)
     subject.tenant = tenant  # the caller's row: what reads the subject's tenant later (git history) needs no query
-    return subject, created
+    return SubjectReads(subject, True, reads.same_schemas, existing=None, previous=[])
+
+
+def _subject_reads(tenant: Tenant, name: str, prepared: PreparedSchema, level: str) -> SubjectReads:
+    """Run `_locked_subject_reads`' statements; the subject is None (and nothing else is found) when missing."""
+    by_name = (f"(SELECT id FROM {Subject._meta.db_table} WHERE tenant_id = %s AND name = %s)", [tenant.pk, name])
+    same_content = _same_content_condition(prepared)
+    statements = [_subject_lock_statement(tenant, name), selectors.versions_compared_statement(by_name, level)]
+    if same_content is not None:
+        statements += [_same_content_statement(same_content), _first_live_version_statement(by_name, same_content)]
+    database = router.db_for_write(Subject)
+    with connections[database].cursor() as cursor:
+        subject_rows, compared_rows, *same_content_rows = results_together(cursor, statements)
+    subjects = selectors.rows_loaded(Subject, subject_rows, database=database)
+    if not subjects:
+        return SubjectReads(None, False, _same_schemas_of(same_content_rows, database), existing=None, previous=[])
+    subject = subjects[0]
+    subject.tenant = tenant
+    same_schemas = _same_schemas_of(same_content_rows, database)
+    return SubjectReads(
+        subject,
+        False,
+        same_schemas,
+        existing=_first_live_version_of(subject, same_schemas, same_content_rows, database),
+        previous=selectors.versions_compared(subject=subject, level=level, first_rows=compared_rows),
+    )
 
 
 def subject_for_update(tenant: Tenant, name: str) -> Subject | None:
@@ -330,21 +371,29 @@ def subject_for_update(tenant: Tenant, name: str) -> Subject | None:
 
     Every writer of a subject's versions takes it first (registration, deletes, deprecation), so they
     queue on the subject in one order and each reads the versions as the one before it left them.
-    Written out: every registration runs it, and building it with the ORM cost more than running it.
     """
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    table = Subject._meta.db_table
     found = selectors.loaded_rows(
-        Subject,
-        f"SELECT {selectors.columns_of(Subject)} FROM {table} WHERE tenant_id = %s AND name = %s{lock}",
-        [tenant.pk, name],
-        database=router.db_for_write(Subject),
+        Subject, *_subject_lock_statement(tenant, name), database=router.db_for_write(Subject)
     )
     return found[0] if found else None
 
 
-def _same_content_schemas(prepared: PreparedSchema) -> list[Schema]:
-    """Return the schema rows holding this schema (whatever its layout), or its meaning when asked; oldest first.
+def _subject_lock_statement(tenant: Tenant, name: str) -> tuple[str, list]:
+    """Return the SELECT ... FOR UPDATE of a subject's row (its concrete columns).
+
+    Written out: every registration runs it, and building it with the ORM cost more than running it.
+    """
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    table = Subject._meta.db_table
+    return f"SELECT {selectors.columns_of(Subject)} FROM {table} WHERE tenant_id = %s AND name = %s{lock}", [
+        tenant.pk,
+        name,
+    ]
+
+
+def _same_content_condition(prepared: PreparedSchema) -> tuple[str, list] | None:
+    """Return the WHERE condition on schema rows holding this schema (whatever its layout), or its meaning when
+    asked; None when nothing can match.
 
     Written out, as the subject's lock is: every registration runs it, and the ORM's query building cost more.
     """
@@ -354,26 +403,46 @@ def _same_content_schemas(prepared: PreparedSchema) -> list[Schema]:
     if prepared.match_by_meaning:
         matches.append("canonical_fingerprint = %s")
         params.append(prepared.canonical_fingerprint)
-    if not matches:
-        return []
-    where = " OR ".join(matches)
-    return selectors.loaded_rows(
-        Schema, f"SELECT {selectors.columns_of(Schema)} FROM {Schema._meta.db_table} WHERE {where} ORDER BY id", params
+    return (" OR ".join(matches), params) if matches else None
+
+
+def _same_content_statement(condition: tuple[str, list]) -> tuple[str, list]:
+    """Return the SELECT of the schema rows meeting the condition, oldest first."""
+    where, params = condition
+    return f"SELECT {selectors.columns_of(Schema)} FROM {Schema._meta.db_table} WHERE {where} ORDER BY id", params
+
+
+def _first_live_version_statement(subject_id: tuple[str, list], condition: tuple[str, list]) -> tuple[str, list]:
+    """Return the SELECT of the subject's oldest live version whose schema row meets the condition."""
+    subject_sql, subject_params = subject_id
+    where, params = condition
+    return (
+        f"SELECT {selectors.columns_of(SubjectVersion)} FROM {SubjectVersion._meta.db_table}"
+        f" WHERE subject_id = {subject_sql} AND NOT deleted"
+        f" AND schema_id IN (SELECT id FROM {Schema._meta.db_table} WHERE {where}) ORDER BY version LIMIT 1",
+        [*subject_params, *params],
     )
 
 
-def _first_live_version_of(subject: Subject, schemas: list[Schema]) -> SubjectVersion | None:
+def _same_schemas_of(same_content_rows: list, database: str) -> list[Schema]:
+    """Return the schema rows of `_same_content_statement`'s result (the first of the same-content results)."""
+    return selectors.rows_loaded(Schema, same_content_rows[0], database=database) if same_content_rows else []
+
+
+def _first_live_version_of(
+    subject: Subject, same_schemas: list[Schema], same_content_rows: list, database: str
+) -> SubjectVersion | None:
     """Return the subject's oldest live version holding one of these schema rows, with its schema; None when none.
 
-    No query when there are none: a new schema is in no version yet.
+    Read from `_first_live_version_statement`'s result (the second of the same-content results), and only
+    trusted for a schema row found too: a row stored between the two statements is in no version of this subject.
     """
-    if not schemas:
+    by_id = {schema.pk: schema for schema in same_schemas}
+    found = selectors.rows_loaded(SubjectVersion, same_content_rows[1], database=database) if by_id else []
+    if not found or found[0].schema_id not in by_id:
         return None
-    by_id = {schema.pk: schema for schema in schemas}
-    found = subject.versions.filter(schema_id__in=by_id, deleted=False).order_by("version").first()
-    if found is not None:
-        found.schema = by_id[found.schema_id]
-    return found
+    found[0].subject, found[0].schema = subject, by_id[found[0].schema_id]
+    return found[0]
 
 
 def _stored_schema(
@@ -381,7 +450,7 @@ def _stored_schema(
 ) -> tuple[Schema, bool]:
     """Return the schema row of this content and whether this call created it (with its references).
 
-    `same_schemas` are the rows holding this content (`_same_content_schemas`), oldest first.
+    `same_schemas` are the rows holding this content (`_same_content_statement`), oldest first.
     """
     if import_id is not None:
         existing = kept_schema(Schema.objects.filter(pk=import_id))

@@ -222,3 +222,20 @@ def test_a_new_subjects_entry_is_the_one_auditlog_writes_when_a_subject_is_saved
     assert registered.changes.keys() == saved.changes.keys()
     assert registered.actor == writer and registered.remote_addr == "192.0.2.10"
     assert "entries verified" in verify()
+
+
+@pytest.mark.parametrize("global_review_policy", ["none", "all"])
+def test_a_subject_created_by_a_registration_has_its_entry_whether_the_version_is_stored_or_held(
+    owner, global_review_policy
+):
+    """The new subject's entry goes in the version's INSERT, or on its own when the review policy holds the version."""
+    client = APIClient()
+    client.force_authenticate(owner)
+    assert put(client, "/config", {"reviewPolicy": global_review_policy}).status_code == 200
+
+    answer = register(client, "fresh-value", TICK_V1)
+
+    assert answer.status_code == (200 if global_review_policy == "none" else 202), answer.content
+    entries = LogEntry.objects.filter(content_type__model="subject", object_repr__contains="fresh-value")
+    assert entries.count() == 1
+    assert "intact" in verify().lower()

@@ -153,8 +153,8 @@ def test_a_registration_costs_the_same_after_one_version_and_after_many(api):
 
 
 # The first version of a new subject inserts the subject too, without a savepoint (an INSERT that yields to a
-# concurrent writer's row), and writes its audit entry; it reads no earlier versions, a subject inserted by the
-# registration having none: one query more than a version of an existing subject.
+# concurrent writer's row); its audit entry goes in the version's INSERT, and the subject's lock and reads are one
+# round trip either way: one query more than a version of an existing subject.
 NEW_SUBJECT_EXTRA_QUERIES = 1
 
 
