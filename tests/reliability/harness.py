@@ -22,6 +22,7 @@ from tests.integration.operations.servers import (
     PrivatePostgres,
     PrivateRedis,
     gunicorn,
+    gunicorn_workers,
     private_postgres,
     redis_server,
     registry_env,
@@ -56,8 +57,7 @@ class RegistryStack:
 
     def gunicorn_workers(self) -> list[int]:
         """Return the pids of gunicorn's workers serving this stack (the master's children)."""
-        serving = _processes_with(f"127.0.0.1:{self.port}")
-        return sorted(pid for pid, parent in serving.items() if parent in serving)
+        return gunicorn_workers(self.url)
 
     def kill_a_worker(self) -> int:
         """SIGKILL one gunicorn worker, whatever it is doing; the master starts another.
@@ -110,22 +110,6 @@ def _cpu_ticks(pid: int) -> int | None:
     except OSError:
         return None
     return int(fields[11]) + int(fields[12])  # utime and stime, the 14th and 15th fields of stat
-
-
-def _processes_with(argument: str) -> dict[int, int]:
-    """Return {pid: parent pid} of the processes whose command line holds this argument."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if argument.encode() in command:
-            found[int(entry.name)] = parent
-    return found
 
 
 def migrate(env: dict[str, str]) -> None:

@@ -139,6 +139,28 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, log_path: Path | None = N
         log.close()
 
 
+def gunicorn_workers(url: str) -> list[int]:
+    """Return the pids of the gunicorn workers serving `url` (the children of the master bound to its address)."""
+    serving = _processes_with(url.removeprefix("http://"))
+    return sorted(pid for pid, parent in serving.items() if parent in serving)
+
+
+def _processes_with(argument: str) -> dict[int, int]:
+    """Return {pid: parent pid} of the processes whose command line holds this argument."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if argument.encode() in command:
+            found[int(entry.name)] = parent
+    return found
+
+
 def stop_session(process: subprocess.Popen, *, timeout: float = 20) -> None:
     """SIGTERM a process started in a session of its own, and its children; SIGKILL them after `timeout` s."""
     if process.returncode is None:  # not reaped yet, so its id still names its session and no other
