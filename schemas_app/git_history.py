@@ -3,6 +3,8 @@
 Each version is one commit on `main`: the file at its import path, authored by whoever registered it
 (at the time it was registered), with the subject, version and semantic version as the message. The
 repository is bare and written with git's plumbing under a file lock, so concurrent writers queue.
+Each commit also records, in its trailers, which versions the history holds (a watermark of version ids and
+the ids below it still awaited), so the next commit first writes whatever an interrupted writer left out.
 `export_git` rebuilds it from the database and yields the same tree.
 """
 
@@ -22,6 +24,8 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.models import Q
 
 from protoengine.lru import LruCache
 from schemas_app.models import SubjectVersion, Tenant
@@ -89,7 +93,53 @@ class _Change:
     message: str
 
 
-def _change_of(version: SubjectVersion) -> _Change:
+@dataclass(frozen=True)
+class _Mark:
+    """Which versions the history holds: every id up to `through` but the `awaiting` ones.
+
+    An id is awaited when no row had it as a later version was committed: its registration's transaction had not
+    committed yet (its own commit comes later and writes it), or it was rolled back or purged. `horizon` is the
+    first database transaction id not yet started then: once every transaction before it has ended, an awaited id
+    that still has no row never gets one.
+    """
+
+    through: int
+    awaiting: frozenset[int] = frozenset()
+    horizon: int = 0
+
+    def holds(self, version_id: int) -> bool:
+        return version_id <= self.through and version_id not in self.awaiting
+
+    def after_writing(self, version_id: int, pending: frozenset[int]) -> "_Mark":
+        """Return the mark once `version_id` is written and `pending` (ids still to write or to wait for) are not."""
+        through = max(self.through, version_id)
+        awaiting = frozenset(other for other in pending if other <= through)
+        return _Mark(through, awaiting, self.horizon if awaiting else 0)
+
+    def trailers(self) -> str:
+        lines = [f"Registry-Through: {self.through}"]
+        if self.awaiting:
+            ids = " ".join(str(awaited) for awaited in sorted(self.awaiting))
+            lines.append(f"Registry-Awaiting: {ids} (transactions before {self.horizon})")
+        return "\n".join(lines) + "\n"
+
+
+_THROUGH = re.compile(r"^Registry-Through: (\d+)$", re.MULTILINE)
+_AWAITING = re.compile(r"^Registry-Awaiting: ([\d ]+) \(transactions before (\d+)\)$", re.MULTILINE)
+
+
+def _mark_in(message: str) -> _Mark | None:
+    """Return the mark a commit's message records; None for a commit written before marks were."""
+    through = _THROUGH.search(message)
+    if through is None:
+        return None
+    awaiting = _AWAITING.search(message)
+    if awaiting is None:
+        return _Mark(int(through.group(1)))
+    return _Mark(int(through.group(1)), frozenset(map(int, awaiting.group(1).split())), int(awaiting.group(2)))
+
+
+def _change_of(version: SubjectVersion, mark: _Mark) -> _Change:
     author = version.created_by
     name = author.get_username() if author else "anonymous"
     email = author.email if author and author.email else f"{name}@registry"
@@ -98,11 +148,11 @@ def _change_of(version: SubjectVersion) -> _Change:
         text=version.schema.text,
         author=(name, email),
         when=version.created_at,
-        message=f"{version.subject.name} version {version.version} ({version.semantic_version})\n",
+        message=f"{version.subject.name} version {version.version} ({version.semantic_version})\n\n{mark.trailers()}",
     )
 
 
-def commit_version(repository: Path, version: SubjectVersion) -> str:
+def commit_version(repository: Path, version: SubjectVersion, mark: _Mark) -> str:
     """Commit one version's file on top of main; return the commit id.
 
     The objects are written here, without starting git (each git process costs milliseconds, and the server
@@ -111,7 +161,9 @@ def commit_version(repository: Path, version: SubjectVersion) -> str:
     an identity git would rewrite), and makes the same commit.
     """
     ensure_repository(repository)
-    return _commit(repository, _change_of(version))
+    commit = _commit(repository, _change_of(version, mark))
+    _marks_of_commits.put(commit, mark)
+    return commit
 
 
 def _commit(repository: Path, change: _Change) -> str:
@@ -251,6 +303,7 @@ class _Tree:
 # Objects never change, so what was read or written of them is kept by id: each commit then reads and sorts
 # nothing. Without it every registration parsed and sorted the whole root folder (one entry per subject).
 _trees_of_commits = LruCache(64)
+_marks_of_commits = LruCache(64)
 _parsed_trees = LruCache(64)
 
 
@@ -322,34 +375,137 @@ def record_version(version_id: int) -> str | None:
     repository = history_dir()
     if repository is None:
         return None
-    version = (
-        SubjectVersion.objects.select_related("subject__tenant", "schema", "created_by").filter(pk=version_id).first()
-    )
+    version = _versions().filter(pk=version_id).first()
     if version is None:
         return None
     return record_loaded_version(repository, version)
 
 
+def _versions():
+    # The primary: a replica may not have the newest versions yet, and a version missed there would be skipped.
+    return SubjectVersion.objects.using(DEFAULT_DB_ALIAS).select_related("subject__tenant", "schema", "created_by")
+
+
 def record_loaded_version(repository: Path, version: SubjectVersion) -> str | None:
-    """Commit a version whose subject (with its tenant), schema and author are loaded; None when git failed."""
+    """Commit a version whose subject (with its tenant), schema and author are loaded, after any version the history
+    lacks before it (one whose own writer was killed); return the last commit written.
+
+    None when nothing was (a later version's writer wrote this one already) or git or the database failed.
+    """
     try:
         with _locked(repository):
-            return commit_version(repository, version)
-    except (OSError, subprocess.CalledProcessError):
-        # The database is the record; `export_git` rebuilds the history from it.
+            ensure_repository(repository)
+            mark = _head_mark(repository) or _Mark(through=version.pk - 1)  # unmarked: start the count here
+            written = _write_lacking(repository, mark, newest=version)
+            return written[-1] if written else None
+    except (OSError, subprocess.CalledProcessError, DatabaseError):
+        # The history's mark still lacks this version, so the next commit (or a catch-up) writes it.
         logger.exception("Could not commit %s version %s to %s", version.subject.name, version.version, repository)
         return None
 
 
+def catch_up_history() -> int:
+    """Commit the versions REGISTRY_GIT_HISTORY_DIR lacks (see `catch_up`); 0 when git history is off."""
+    repository = history_dir()
+    return catch_up(repository) if repository is not None else 0
+
+
+def catch_up(repository: Path) -> int:
+    """Commit, in order, every version the history lacks (their writers were killed or failed); return how many.
+
+    A history whose head records no mark (empty, or written before marks were) is left to `export_git`.
+    """
+    with _locked(repository):
+        mark = _head_mark(repository)
+        return 0 if mark is None else len(_write_lacking(repository, mark, newest=None))
+
+
+def _write_lacking(repository: Path, mark: _Mark, newest: SubjectVersion | None) -> list[str]:
+    """Commit the versions `mark` says the history lacks, then `newest` (when given and lacking); return the commits.
+
+    On the usual path `newest` is the next id after the mark and nothing is read from the database.
+    """
+    if newest is not None and mark.holds(newest.pk):
+        return []  # a later version's writer wrote it already
+    versions = [newest] if newest is not None else []
+    pending = frozenset()
+    if newest is None or mark.awaiting or newest.pk > mark.through + 1:
+        lacking, mark = _lacking(mark, newest)
+        versions = sorted([*lacking, *versions], key=lambda version: version.pk)
+        pending = mark.awaiting
+    pending |= {version.pk for version in versions}
+    written = []
+    for version in versions:
+        pending -= {version.pk}
+        mark = mark.after_writing(version.pk, pending)
+        written.append(commit_version(repository, version, mark))
+    return written
+
+
+def _lacking(mark: _Mark, newest: SubjectVersion | None) -> tuple[list[SubjectVersion], _Mark]:
+    """Return the committed versions the history lacks below `newest` (all of them: None), and the mark that awaits
+    the ids below them with no row yet (`newest` not written yet: its own id is neither)."""
+    running = _running_transactions()  # read before the rows: a transaction it does not list has ended by then
+    newest_id = newest.pk if newest is not None else None
+    awaited = mark.awaiting - {newest_id}
+    later = Q(pk__gt=mark.through) & (Q(pk__lt=newest_id) if newest_id is not None else Q())
+    found = list(_versions().filter(Q(pk__in=awaited) | later).order_by("pk"))
+    found_ids = {version.pk for version in found}
+    top = newest_id - 1 if newest_id is not None else max(found_ids, default=mark.through)
+    still = awaited - found_ids
+    if still and (running is None or running[0] >= mark.horizon):
+        still = frozenset()  # every transaction that could have inserted them has ended without
+    horizon = mark.horizon
+    gaps = frozenset(range(mark.through + 1, top + 1)) - found_ids
+    if gaps and running is not None and running[0] < running[1]:
+        still, horizon = still | gaps, running[1]
+    return found, _Mark(mark.through, still, horizon if still else 0)
+
+
+def _running_transactions() -> tuple[int, int] | None:
+    """Return the first transaction id still running and the first not started (equal: none runs) on PostgreSQL.
+
+    None where write transactions take turns (SQLite): a row below a committed one can no longer come. A
+    registration's transaction has its transaction id (it locked or inserted its subject) before it takes its
+    version's id, so while it runs it is listed.
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() s"
+        )
+        return cursor.fetchone()
+
+
+def _head_mark(repository: Path) -> _Mark | None:
+    """Return the mark main's commit records; None for an empty history or one written before marks were."""
+    try:
+        head = _loose_ref(repository)
+        mark = _marks_of_commits.get(head) if head else None
+        if not head or mark is not None:
+            return mark
+        body = _read_object(repository, head, "commit").decode()
+    except _GitNeeded:
+        head = _current_commit(repository)
+        if not head:
+            return None
+        body = _git(repository, "cat-file", "commit", head)
+    mark = _mark_in(body.partition("\n\n")[2])  # the message, after the headers
+    if mark is not None:
+        _marks_of_commits.put(head, mark)
+    return mark
+
+
 def export(repository: Path) -> int:
     """Rebuild a repository from the database, one commit per version in registration order; return the count."""
-    versions = SubjectVersion.objects.select_related("subject__tenant", "schema", "created_by").order_by("pk")
     with _locked(repository):
         if repository.exists():
             shutil.rmtree(repository)
         count = 0
-        for version in versions.iterator():
-            commit_version(repository, version)
+        for version in _versions().order_by("pk").iterator():
+            commit_version(repository, version, _Mark(through=version.pk))
             count += 1
     return count
 

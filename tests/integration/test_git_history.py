@@ -1,4 +1,5 @@
-"""Registered and approved versions are committed to the git history; export_git rebuilds the same tree."""
+"""Registered and approved versions are committed to the git history; a commit whose writer never ran is written
+by the next one, or by a catch-up; export_git rebuilds the same tree."""
 
 import base64
 import fcntl
@@ -9,10 +10,13 @@ import time
 import urllib.request
 
 import pytest
+from auditlog.context import disable_auditlog
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from schemas_app import git_history, selectors, services
+from schemas_app.models import Subject, SubjectVersion
 from tests.integration.api.helpers import MONEY, TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_CHANGES_TYPE, put, register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -158,3 +162,147 @@ def test_the_answer_is_sent_before_the_commit_is_written(live_server, writer, hi
         "ticks-value version 2 (1.1.0)",
         "ticks-value version 1 (1.0.0)",
     ]
+
+
+def register_without_its_commit(api, settings, subject: str, text: str) -> int:
+    """Register a version as a worker killed after the answer and before the git commit leaves it: in the database
+    only. Return its id."""
+    configured, settings.REGISTRY_GIT_HISTORY_DIR = settings.REGISTRY_GIT_HISTORY_DIR, ""
+    try:
+        answer = register(api, subject, text)
+    finally:
+        settings.REGISTRY_GIT_HISTORY_DIR = configured
+    assert answer.status_code == 200
+    return SubjectVersion.objects.filter(subject__name=subject).latest("pk").pk
+
+
+def subjects_in(history) -> list[str]:
+    return git(history, "log", "--reverse", "--format=%s", "main").splitlines()
+
+
+def test_a_version_whose_commit_never_ran_is_written_by_the_next_registration_before_its_own(api, settings, history):
+    register(api, "ticks-value", TICK_V1)
+    register_without_its_commit(api, settings, "common/money.proto", MONEY)
+    register_without_its_commit(api, settings, "ticks-value", TICK_V2_ADDS_FIELD)
+    assert subjects_in(history) == ["ticks-value version 1 (1.0.0)"]
+
+    register(api, "other-value", TICK_V1)
+
+    assert subjects_in(history) == [
+        "ticks-value version 1 (1.0.0)",
+        "common/money.proto version 1 (1.0.0)",
+        "ticks-value version 2 (1.1.0)",
+        "other-value version 1 (1.0.0)",
+    ]
+    assert git(history, "show", "main:ticks-value.proto") + "\n" == TICK_V2_ADDS_FIELD
+
+
+def test_a_late_commit_of_a_version_written_already_writes_nothing(api, settings, history):
+    register(api, "ticks-value", TICK_V1)
+    late = register_without_its_commit(api, settings, "common/money.proto", MONEY)
+    register(api, "ticks-value", TICK_V2_ADDS_FIELD)
+    head = git(history, "rev-parse", "main")
+
+    assert git_history.record_version(late) is None
+
+    assert git(history, "rev-parse", "main") == head
+    assert git(history, "rev-list", "--count", "main") == "3"
+
+
+def test_the_catch_up_writes_what_the_history_lacks_in_order_and_then_nothing(api, settings, history):
+    register(api, "ticks-value", TICK_V1)
+    register_without_its_commit(api, settings, "common/money.proto", MONEY)
+    register_without_its_commit(api, settings, "ticks-value", TICK_V2_ADDS_FIELD)
+
+    assert git_history.catch_up_history() == 2
+    assert git_history.catch_up_history() == 0
+
+    assert subjects_in(history) == [
+        "ticks-value version 1 (1.0.0)",
+        "common/money.proto version 1 (1.0.0)",
+        "ticks-value version 2 (1.1.0)",
+    ]
+
+
+def test_a_version_still_being_registered_is_written_by_its_own_commit_after_a_later_one(api, history):
+    """A registration whose transaction commits after a later one's: that one's catch-up must leave its id awaited.
+
+    The transaction is held open right after its version's row is inserted, as a registration is before it seals its
+    audit entries (whose lock would hold up the later registration too).
+    """
+    register(api, "ticks-value", TICK_V1)
+    schema = SubjectVersion.objects.get().schema
+    inserted, release, failures = threading.Event(), threading.Event(), []
+
+    def insert_and_wait() -> None:
+        try:
+            with disable_auditlog(), transaction.atomic():
+                subject = Subject.objects.create(tenant=selectors.default_tenant(), name="slow-value")
+                version = SubjectVersion.objects.create(
+                    subject=subject, version=1, schema=schema, semantic_version="1.0.0"
+                )
+                transaction.on_commit(lambda: git_history.record_version(version.pk))
+                inserted.set()
+                assert release.wait(30)
+        except BaseException as error:
+            failures.append(error)
+            inserted.set()
+        finally:
+            connection.close()
+
+    slow = threading.Thread(target=insert_and_wait)
+    slow.start()
+    assert inserted.wait(30)
+    register(api, "ticks-value", TICK_V2_ADDS_FIELD)
+    awaiting = git(history, "log", "-1", "--format=%b", "main")
+    release.set()
+    slow.join()
+
+    assert failures == []
+    assert "Registry-Awaiting: " in awaiting
+    assert subjects_in(history) == [
+        "ticks-value version 1 (1.0.0)",
+        "ticks-value version 2 (1.1.0)",
+        "slow-value version 1 (1.0.0)",
+    ]
+    assert "Registry-Awaiting" not in git(history, "log", "-1", "--format=%b", "main")
+    assert git_history.catch_up_history() == 0
+
+
+def test_concurrent_writers_write_each_version_once_and_each_subject_in_order(monkeypatch, history, writer):
+    """Writers of several subjects at once, those of a third of the versions killed before their commit."""
+    subjects = [f"race{index}-value" for index in range(4)]
+    lot = "string venue = 7;\n  int32 lot = 8;"
+    texts = [TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_ADDS_FIELD.replace("string venue = 7;", lot)]
+    failures = []
+    record = git_history.record_loaded_version
+
+    def killed_for_every_third(repository, version):
+        return record(repository, version) if version.pk % 3 else None
+
+    def register_all(subject: str) -> None:
+        try:
+            for text in texts:
+                services.subject_version_register(
+                    tenant=selectors.default_tenant(), subject_name=subject, schema=text, acting_user=writer
+                )
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(git_history, "record_loaded_version", killed_for_every_third)
+    threads = [threading.Thread(target=register_all, args=(subject,)) for subject in subjects]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    git_history.catch_up_history()  # the versions after the last one written, if their writers were killed
+
+    written = subjects_in(history)
+    for subject in subjects:
+        assert [line for line in written if line.startswith(subject)] == [
+            f"{subject} version {number} (1.{number - 1}.0)" for number in (1, 2, 3)
+        ]
+    assert len(written) == len(subjects) * len(texts)

@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from schemas_app import git_history
-from schemas_app.git_history import _Change, _commit, _commit_loose, _commit_with_git, _GitNeeded, ensure_repository
+from schemas_app.git_history import (
+    _Change,
+    _commit,
+    _commit_loose,
+    _commit_with_git,
+    _GitNeeded,
+    _Mark,
+    _mark_in,
+    ensure_repository,
+)
 
 WHEN = datetime(2026, 11, 30, 10, 49, 53, 923456, tzinfo=UTC)
 # Paths that share folders, replace a file, sort a folder beside a file of the same stem, and nest a tenant's files.
@@ -95,3 +104,11 @@ def test_commits_made_by_another_writer_in_between_are_read_from_the_repository(
         write = _commit_with_git if number % 2 == 0 else _commit_loose
         assert write(ours, change(number, path, text)) == _commit_with_git(gits, change(number, path, text))
     git(ours, "fsck", "--strict")
+
+
+def test_a_commits_mark_is_read_back_from_its_message():
+    """A writer in another process reads which versions the history holds from main's commit message."""
+    marks = [_Mark(through=42), _Mark(through=42, awaiting=frozenset({39, 40}), horizon=1234)]
+    for mark in marks:
+        assert _mark_in(f"ticks-value version 2 (1.1.0)\n\n{mark.trailers()}") == mark
+    assert _mark_in("ticks-value version 2 (1.1.0)\n") is None  # written before marks were
