@@ -38,6 +38,17 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
+def post_worker_init(worker):
+    """Commit the versions the git history lacks before serving: a worker killed after a registration's answer and
+    before its commit left that version out, and without a broker only the next registration would write it."""
+    from schemas_app import git_history
+
+    try:
+        git_history.catch_up_history()
+    except Exception:  # the history can wait for the next registration; the worker must start
+        worker.log.exception("Could not catch up the git history")
+
+
 # gunicorn's own lines (start, worker exits) in the registry's format, so a log collector reads one shape.
 if os.environ.get("LOG_FORMAT", "json") == "json":
     logconfig_dict = {

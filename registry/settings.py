@@ -240,6 +240,8 @@ CELERY_BEAT_SCHEDULE = {
     "codegen-prune-archives": {"task": "schemas_app.prune_archives", "schedule": 6 * 3600},
     # Tasks a broker failure kept from being queued after their commit (schemas_app.dispatch).
     "requeue-waiting-work": {"task": "schemas_app.requeue_waiting_work", "schedule": 300.0},
+    # Versions whose git history commit was lost with its writer (a registration's next commit writes them too).
+    "catch-up-git-history": {"task": "schemas_app.catch_up_git_history", "schedule": 60.0},
 }
 
 AUTHENTICATION_BACKENDS = [

@@ -280,7 +280,7 @@ def _record_in_git_on_commit(subject_version: SubjectVersion) -> None:
             lambda: after_the_answer(lambda: git_history.record_loaded_version(repository, subject_version))
         )
         return
-    # Not sent again if the broker refuses it: the next version's commit writes it first.
+    # Not sent again if the broker refuses it: the next version's commit, or beat's catch-up, writes it.
     queue_on_commit(record_version_in_git, subject_version.pk)
 
 

@@ -52,6 +52,12 @@ def record_version_in_git(version_id: int) -> str | None:
     return git_history.record_version(version_id)
 
 
+@shared_task(name="schemas_app.catch_up_git_history")
+def catch_up_git_history() -> int:
+    """Run by Celery beat: commit the versions the git history lacks (their commit's writer was killed)."""
+    return git_history.catch_up_history()
+
+
 # Errors worth another try: the database or the archive storage was briefly unreachable.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, DatabaseError, OSError)
 

@@ -11,6 +11,7 @@ def test_every_periodic_job_is_scheduled_and_names_a_task_the_workers_know():
 
     assert scheduled == {
         "schemas_app.apply_deprecation_policy",
+        "schemas_app.catch_up_git_history",
         "schemas_app.prune_archives",
         "schemas_app.requeue_waiting_work",
     }
@@ -40,6 +41,7 @@ def test_each_task_is_routed_to_the_queue_of_its_kind_of_work():
         "schemas_app.generate_archive": "codegen",
         "schemas_app.deliver_notification": "notifications",
         "schemas_app.record_version_in_git": "celery",
+        "schemas_app.catch_up_git_history": "celery",
         "schemas_app.apply_deprecation_policy": "celery",
         "schemas_app.prune_archives": "celery",
         "schemas_app.requeue_waiting_work": "celery",
