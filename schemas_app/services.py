@@ -219,6 +219,8 @@ def subject_version_register(
         if held_because:
             from schemas_app import reviews  # reviews replays registrations through this module
 
+            if subject_created:  # its entry first, as the subject was created first
+                log_created([subject], acting_user=acting_user)
             change_request = reviews.change_request_propose(
                 tenant=tenant,
                 subject_name=subject_name,
@@ -232,8 +234,6 @@ def subject_version_register(
                 base_version=previous[-1].version if previous else None,
                 acting_user=acting_user,
             )
-            if subject_created:
-                log_created([subject], acting_user=acting_user)
             return Registration(subject_version=None, created=False, findings=findings, change_request=change_request)
 
     # The new rows' audit entries are written together once both exist: one INSERT instead of one per row.
