@@ -42,6 +42,7 @@ from schemas_app.models import (
     Tenant,
 )
 from schemas_app.preparation import PreparedSchema, Reference, compile_stored, prepare_schema, root_path_for
+from schemas_app.round_trips import results_together
 
 LATEST = "latest"
 DEFAULT_COMPATIBILITY = compatibility.DEFAULT_LEVEL
@@ -620,24 +621,19 @@ def _subject_and_global_select(model, tenant: Tenant, subject: str | None) -> tu
 def _config_and_mode_rows(tenant: Tenant, subject: str | None) -> tuple[list, list]:
     """Return `_subject_and_global_rows` of SubjectConfig and of SubjectMode, in one round trip on PostgreSQL.
 
-    Every registration reads both; psycopg's client-side binding (Django's default) runs the two SELECTs sent
-    together and hands their results one after the other.
+    Every registration reads both (`results_together`).
     """
-    connection = connections[router.db_for_read(SubjectConfig)]
-    if connection.vendor != "postgresql" or router.db_for_read(SubjectMode) != connection.alias:
+    database = router.db_for_read(SubjectConfig)
+    if router.db_for_read(SubjectMode) != database:
         return _subject_and_global_rows(SubjectConfig, tenant, subject), _subject_and_global_rows(
             SubjectMode, tenant, subject
         )
-    (config_sql, config_params), (mode_sql, mode_params) = (
-        _subject_and_global_select(model, tenant, subject) for model in (SubjectConfig, SubjectMode)
+    statements = [_subject_and_global_select(model, tenant, subject) for model in (SubjectConfig, SubjectMode)]
+    with connections[database].cursor() as cursor:
+        config_rows, mode_rows = results_together(cursor, statements)
+    return rows_loaded(SubjectConfig, config_rows, database=database), rows_loaded(
+        SubjectMode, mode_rows, database=database
     )
-    config_fields, mode_fields = SubjectConfig._meta.concrete_fields, SubjectMode._meta.concrete_fields
-    with connection.cursor() as cursor:
-        cursor.execute(f"{config_sql}; {mode_sql}", [*config_params, *mode_params])
-        configs = [_loaded(SubjectConfig, config_fields, row, connection) for row in cursor.fetchall()]
-        cursor.nextset()
-        modes = [_loaded(SubjectMode, mode_fields, row, connection) for row in cursor.fetchall()]
-    return configs, modes
 
 
 def columns_of(model) -> str:
