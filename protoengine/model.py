@@ -206,24 +206,27 @@ def declarations_of(file: FileDescriptorProto) -> Declarations:
     straight from the descriptors, without wrapping any element.
     """
     messages: dict[str, tuple[int, ...]] = {}
-    enums = {enum.name: (FILE_ENUM_TYPE, index) for index, enum in enumerate(file.enum_type)}
-    extensions = {extension.name: (FILE_EXTENSION, index) for index, extension in enumerate(file.extension)}
-    services = {service.name: (FILE_SERVICE, index) for index, service in enumerate(file.service)}
-    pending = [("", (FILE_MESSAGE_TYPE, index), message) for index, message in enumerate(file.message_type)]
+    # Repeated fields are sliced before a loop: upb's containers have no iterator, and a loop over one ends in an
+    # IndexError, formatted and dropped (about the cost of reading a few items).
+    enums = {enum.name: (FILE_ENUM_TYPE, index) for index, enum in enumerate(file.enum_type[:])}
+    extensions = {extension.name: (FILE_EXTENSION, index) for index, extension in enumerate(file.extension[:])}
+    services = {service.name: (FILE_SERVICE, index) for index, service in enumerate(file.service[:])}
+    pending = [("", (FILE_MESSAGE_TYPE, index), message) for index, message in enumerate(file.message_type[:])]
     while pending:
         scope, path, message = pending.pop()
         name = scope + message.name
         messages[name] = path
         inner = name + "."
         if message.enum_type:
-            for index, enum in enumerate(message.enum_type):
+            for index, enum in enumerate(message.enum_type[:]):
                 enums[inner + enum.name] = path + (MESSAGE_ENUM_TYPE, index)
         if message.extension:
-            for index, extension in enumerate(message.extension):
+            for index, extension in enumerate(message.extension[:]):
                 extensions[inner + extension.name] = path + (MESSAGE_EXTENSION, index)
         if message.nested_type:
             pending += [
-                (inner, path + (MESSAGE_NESTED_TYPE, index), nested) for index, nested in enumerate(message.nested_type)
+                (inner, path + (MESSAGE_NESTED_TYPE, index), nested)
+                for index, nested in enumerate(message.nested_type[:])
             ]
     return {"messages": messages, "enums": enums, "extensions": extensions, "services": services}
 
@@ -465,13 +468,13 @@ class MessageElement(Element):
             proto.name: element_class(
                 proto, self.file, self.path + (kind, index), f"{self.full_name}.{proto.name}", self, *context
             )
-            for index, proto in enumerate(protos)
+            for index, proto in enumerate(protos[:])
         }
 
     @_kept
     def numbers(self) -> dict[int, int]:
         """Return the index of each field number in the descriptor, without wrapping the fields."""
-        return {proto.number: index for index, proto in enumerate(self.proto.field)}
+        return {proto.number: index for index, proto in enumerate(self.proto.field[:])}
 
     @_kept
     def _wrapped(self) -> dict[int, "FieldElement"]:
@@ -489,7 +492,7 @@ class MessageElement(Element):
     def fields(self) -> dict[int, "FieldElement"]:
         """Return every field by number, in declaration order: the same elements `field` returns."""
         wrapped, found = self._wrapped, {}
-        for index, proto in enumerate(self.proto.field):
+        for index, proto in enumerate(self.proto.field[:]):
             element = wrapped.get(proto.number)
             if element is None:
                 element = wrapped[proto.number] = self._wrap(index, proto)

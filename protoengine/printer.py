@@ -76,6 +76,8 @@ _TYPE_GROUP = FieldDescriptorProto.TYPE_GROUP
 # bound method; the printer asks it several times of every field.
 _has_field = FieldDescriptorProto.HasField
 _LABEL_REPEATED = FieldDescriptorProto.LABEL_REPEATED
+# The normalised printer slices a repeated field before looping over it (`message.field[:]`, a list made in C):
+# protobuf's upb containers have no iterator, so a loop over one ends in an IndexError, formatted and dropped.
 
 
 class UnprintableDescriptor(ValueError):
@@ -775,7 +777,7 @@ def _has_groups(file: FileDescriptorProto) -> bool:
 
 
 def _messages_have_groups(messages) -> bool:
-    return any(map(_message_has_groups, messages))
+    return any(map(_message_has_groups, messages[:]))
 
 
 def _message_has_groups(message: DescriptorProto) -> bool:
@@ -787,7 +789,7 @@ def _message_has_groups(message: DescriptorProto) -> bool:
 
 
 def _fields_have_groups(fields) -> bool:
-    return FieldDescriptorProto.TYPE_GROUP in map(_TYPE, fields)
+    return FieldDescriptorProto.TYPE_GROUP in map(_TYPE, fields[:])
 
 
 def _confluent_option_key(item: tuple[str, str]) -> str:
@@ -834,8 +836,8 @@ class _NormalizedPrinter(_FilePrinter):
             *(f"import weak {_quote(name)};" for name in sorted({file.dependency[i] for i in weak})),
             *(f"import option {_quote(name)};" for name in sorted(set(file.option_dependency))),
         ]
-        types = [line for message in file.message_type for line in self._n_message(message, file.package, "")]
-        types += [line for enum in file.enum_type for line in self._n_enum(enum, file.package, "")]
+        types = [line for message in file.message_type[:] for line in self._n_message(message, file.package, "")]
+        types += [line for enum in file.enum_type[:] for line in self._n_enum(enum, file.package, "")]
         sections = [
             imports,
             self._n_options(file.options, file.package + ".dummy", ""),
@@ -876,14 +878,14 @@ class _NormalizedPrinter(_FilePrinter):
         # Most lists of a message are empty: each is read only when it holds something.
         entries: dict[str, DescriptorProto] = {}
         nested_messages: list[DescriptorProto] = []
-        for nested_message in message.nested_type:
+        for nested_message in message.nested_type[:]:
             if _has_field(nested_message, "options") and nested_message.options.map_entry:
                 if not self._editions and _message_has_groups(nested_message):
                     raise _GroupFound  # a map entry is never printed as a message, so its fields are looked at here
                 entries[f".{full_name}.{nested_message.name}"] = nested_message
             else:
                 nested_messages.append(nested_message)
-        plain: list[FieldDescriptorProto] = sorted(message.field, key=_NUMBER)
+        plain: list[FieldDescriptorProto] = sorted(message.field[:], key=_NUMBER)
         oneofs: dict[int, list[FieldDescriptorProto]] = {}
         if message.oneof_decl:  # without oneofs, every field is plain: their fields need no look
             fields, plain = plain, []
@@ -923,7 +925,7 @@ class _NormalizedPrinter(_FilePrinter):
             line for nested_message in nested_messages for line in self._n_message(nested_message, full_name, inner)
         ]
         if message.enum_type:
-            nested += [line for enum in message.enum_type for line in self._n_enum(enum, full_name, inner)]
+            nested += [line for enum in message.enum_type[:] for line in self._n_enum(enum, full_name, inner)]
         reserved = (
             self._n_reserved(
                 [(r.start, r.end - 1) for r in message.reserved_range],
@@ -1008,7 +1010,7 @@ class _NormalizedPrinter(_FilePrinter):
     def _n_enum(self, enum: EnumDescriptorProto, scope: str, indent: str) -> list[str]:
         full_name = _join(scope, enum.name)
         inner = indent + INDENT
-        values = sorted(enum.value, key=lambda value: (value.number, value.name))
+        values = sorted(enum.value[:], key=lambda value: (value.number, value.name))
         body = self._n_options(enum.options, full_name, inner) if _has_field(enum, "options") else []
         for value in values:
             # Nearly every value sets no option: its options message is neither read nor named.

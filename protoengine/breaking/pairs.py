@@ -195,7 +195,7 @@ def only_appended(previous: MessageElement, current: MessageElement) -> bool:
     if known is not None and known[0]() is previous:
         return known[1]
     old = previous.proto.field
-    answer = list(old) == list(current.proto.field[: len(old)])
+    answer = old[:] == current.proto.field[: len(old)]  # lists, sliced in C
     current._appended_to = (weakref.ref(previous), answer)
     return answer
 
@@ -205,4 +205,4 @@ def _matched(previous: dict, current: dict) -> list[tuple]:
 
 
 def _uses_any(message: DescriptorProto, type_names: frozenset[str]) -> bool:
-    return any(field.type_name[1:] in type_names for field in message.field)
+    return any(field.type_name[1:] in type_names for field in message.field[:])
