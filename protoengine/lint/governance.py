@@ -88,6 +88,8 @@ class PersonalFields:
         } | NAME_WORDS
         # Field names repeat across messages and schemas; their words and token verdict are worked out once.
         self._by_name: dict[str, tuple[tuple[str, ...], str | None, bool]] = {}
+        # The names found impersonal whatever their message: most of a schema's, answered without a call to match.
+        self.impersonal: set[str] = set()
 
     def words(self, name: str) -> tuple[str, ...]:
         """Return the lower-case words of a name, plurals of known words made singular."""
@@ -105,10 +107,13 @@ class PersonalFields:
         if known is None:
             if len(self._by_name) >= REMEMBERED_NAMES:
                 self._by_name.clear()  # a long-lived matcher (a server's) stays small
+                self.impersonal.clear()
             words = self.words(field_name)
             # Only a name ending in a name word can depend on its message ("name" on "User"): flagged once here.
             about_a_name = bool(words) and words[-1] in NAME_WORDS
             known = self._by_name[field_name] = (words, self._token_match(words), about_a_name)
+            if known[1] is None and not about_a_name:
+                self.impersonal.add(field_name)
         words, token, about_a_name = known
         if token or not about_a_name:
             return token
@@ -150,8 +155,11 @@ def _described(field: Field) -> str:
 
 
 def check_field_pii_annotated(field: Field, config) -> Problem | None:
-    message = field.parent  # its message (Field.message), read without the property: every field passes here
-    reason = config.personal_fields.match(field.name, message.name if message else None)
+    matcher = config.personal_fields
+    if field.name in matcher.impersonal:
+        return None  # every field passes here, and nearly every name was found impersonal before
+    message = field.parent  # its message (Field.message), read without the property
+    reason = matcher.match(field.name, message.name if message else None)
     if (
         reason is None
         or field.proto.type == FieldDescriptorProto.TYPE_BOOL
@@ -223,6 +231,7 @@ GOVERNANCE_RULES = (
         (GOVERNANCE,),
         "field",
         check_field_pii_annotated,
+        names_pass=lambda names, config: config.personal_fields.impersonal.issuperset(names),
     ),
     LintRule(
         "FIELD_DEPRECATED_MARKED",

@@ -9,11 +9,12 @@ an enum value's enum, a method's service).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from posixpath import dirname
 
-from google.protobuf.descriptor_pb2 import FileDescriptorProto
+from google.protobuf.descriptor_pb2 import FieldDescriptorProto, FileDescriptorProto
 
 from protoengine.lint.workspace import Workspace
 from protoengine.locations import (
@@ -56,7 +57,13 @@ class LintFile:
         # buf's directory of a file at the root is ".".
         self.directory = dirname(proto.name) or "."
         self.messages: list[Message] = []
-        self.fields: list[Field] = []
+        # Every message field's descriptor and name, read in one walk; their elements are built only when a
+        # rule needs them (see `fields`): the usual rules judge a large schema's fields by their names alone.
+        self.field_protos: list[FieldDescriptorProto] = []
+        self.field_names: list[str] = []
+        # The extensions, nested ones first: few, built as elements at once.
+        self.extensions: list[Field] = []
+        self._fields: list[Field] | None = None
         self.oneofs: list[Oneof] = []
         self.enums: list[Enum] = []
         self.enum_values: list[EnumValue] = []
@@ -74,9 +81,22 @@ class LintFile:
         self.memo: dict[str, object] = {}
         _walk_messages(self, proto.message_type, (FILE_MESSAGE_TYPE,), _scope(proto.package), None)
         _walk_enums(self, proto.enum_type, (FILE_ENUM_TYPE,), _scope(proto.package), None)
-        for index, extension in enumerate(proto.extension):
-            self.fields.append(Field(self, (FILE_EXTENSION, index), extension, None, is_extension=True))
+        for index, extension in enumerate(proto.extension[:]):
+            self.extensions.append(Field(self, (FILE_EXTENSION, index), extension, None, is_extension=True))
         _walk_services(self, proto)
+
+    @property
+    def fields(self) -> list[Field]:
+        """Return every field and extension in declaration order (a message's fields, then its extensions; the
+        file's extensions last), their elements built on first need."""
+        if self._fields is None:
+            fields: list[Field] = []
+            for message in self.messages:
+                fields += message.fields
+                if message.extensions:
+                    fields += message.extensions
+            self._fields = fields + [extension for extension in self.extensions if extension.parent is None]
+        return self._fields
 
     @property
     def file(self) -> LintFile:
@@ -91,11 +111,13 @@ class LintFile:
         make its full collections slow long after the lint run that built them.
         """
         for message in self.messages:
-            message.fields = []
+            message.release()
         for enum in self.enums:
             enum.values = []
-        for elements in (self.messages, self.fields, self.oneofs, self.enums, self.enum_values):
+        for elements in (self.messages, self.extensions, self.oneofs, self.enums, self.enum_values):
             elements.clear()
+        self._fields = None
+        self.field_protos, self.field_names = [], []
         self.services, self.methods, self.imports = [], [], []
 
     @property
@@ -130,7 +152,7 @@ class Element:
 
 
 class Message(Element):
-    __slots__ = ("full_name", "is_map_entry", "fields")
+    __slots__ = ("full_name", "is_map_entry", "field_protos", "extensions", "_fields")
     kind = "message"
 
     def __init__(self, file, path, proto, parent, full_name: str):
@@ -142,11 +164,24 @@ class Message(Element):
         self.parent = parent
         self.full_name = full_name
         self.is_map_entry = _has_field(proto, "options") and proto.options.map_entry
-        self.fields: list[Field] = []
+        self.field_protos: Sequence[FieldDescriptorProto] = ()
+        self.extensions: Sequence[Field] = ()  # most messages declare none
+        self._fields: list[Field] | None = None
 
     @property
     def is_top_level(self) -> bool:
         return self.parent is None
+
+    @property
+    def fields(self) -> list[Field]:
+        """Return the message's fields (its extensions aside) in declaration order, built on first need."""
+        if self._fields is None:
+            self._fields = _field_elements(self)
+        return self._fields
+
+    def release(self) -> None:
+        """Drop the fields, which refer to this message (see LintFile.release)."""
+        self._fields, self.field_protos, self.extensions = None, (), ()
 
 
 class Field(Element):
@@ -218,36 +253,35 @@ def _scope(package: str) -> str:
 
 
 _new = object.__new__
+_NAME_OF = attrgetter("name")
+
+# Repeated fields are sliced before a loop (`proto.field[:]`, a list of the same items, made in C): protobuf's
+# upb containers have no iterator of their own, so a loop over one ends in an IndexError, formatted and then
+# dropped, which costs about as much as reading a few items; a large schema's walk has thousands of loops.
 
 
 def _walk_messages(file: LintFile, protos, prefix: tuple[int, ...], scope: str, parent: Message | None) -> None:
-    # The hottest loop of a lint run (a large schema has thousands of fields): names are bound locally and
-    # empty lists are not walked.
-    messages, fields, oneofs = file.messages, file.fields, file.oneofs
-    for index, proto in enumerate(protos):
+    # The hottest loop of a lint run (a large schema has thousands of fields): names are bound locally,
+    # empty lists are not walked, repeated fields are sliced before a loop (see above), and a message's
+    # fields are only listed with their names (read in C), not wrapped as elements.
+    messages, field_protos, field_names, oneofs = file.messages, file.field_protos, file.field_names, file.oneofs
+    for index, proto in enumerate(protos[:]):
         path = prefix + (index,)
         full_name = scope + proto.name
         message = Message(file, path, proto, parent, full_name)
         messages.append(message)
-        field_prefix = path + (MESSAGE_FIELD,)
-        message.fields = own = []
-        for number, field_proto in enumerate(proto.field):
-            # Field's __init__ written out: a class call with a Python __init__ costs twice a plain call.
-            field = _new(Field)
-            field.file = file
-            field.path = field_prefix + (number,)
-            field.proto = field_proto
-            field.name = field_proto.name
-            field.parent = message
-            field.is_extension = False
-            own.append(field)
-        fields += own
+        message.field_protos = own = proto.field[:]
+        field_protos += own
+        field_names += map(_NAME_OF, own)
         if proto.extension:
-            for number, extension in enumerate(proto.extension):
-                fields.append(Field(file, path + (MESSAGE_EXTENSION, number), extension, message, is_extension=True))
+            message.extensions = [
+                Field(file, path + (MESSAGE_EXTENSION, number), extension, message, is_extension=True)
+                for number, extension in enumerate(proto.extension[:])
+            ]
+            file.extensions += message.extensions
         if proto.oneof_decl:
-            synthetic = {field.oneof_index for field in proto.field if field.proto3_optional}
-            for number, oneof in enumerate(proto.oneof_decl):
+            synthetic = {field.oneof_index for field in own if field.proto3_optional}
+            for number, oneof in enumerate(proto.oneof_decl[:]):
                 oneofs.append(Oneof(file, path + (MESSAGE_ONEOF_DECL, number), oneof, message, number in synthetic))
         if proto.enum_type:
             _walk_enums(file, proto.enum_type, path + (MESSAGE_ENUM_TYPE,), full_name + ".", message)
@@ -255,24 +289,41 @@ def _walk_messages(file: LintFile, protos, prefix: tuple[int, ...], scope: str, 
             _walk_messages(file, proto.nested_type, path + (MESSAGE_NESTED_TYPE,), full_name + ".", message)
 
 
+def _field_elements(message: Message) -> list[Field]:
+    """Return the elements of a message's fields, in declaration order."""
+    file, own = message.file, []
+    field_prefix = message.path + (MESSAGE_FIELD,)
+    for number, field_proto in enumerate(message.field_protos):
+        # Field's __init__ written out: a class call with a Python __init__ costs twice a plain call.
+        field = _new(Field)
+        field.file = file
+        field.path = field_prefix + (number,)
+        field.proto = field_proto
+        field.name = field_proto.name
+        field.parent = message
+        field.is_extension = False
+        own.append(field)
+    return own
+
+
 def _walk_enums(file: LintFile, protos, prefix: tuple[int, ...], scope: str, parent: Message | None) -> None:
-    for index, proto in enumerate(protos):
+    for index, proto in enumerate(protos[:]):
         path = prefix + (index,)
         enum = Enum(file, path, proto, parent)
         value_prefix = path + (ENUM_VALUE,)
         enum.values = [
-            EnumValue(file, value_prefix + (number,), value, enum) for number, value in enumerate(proto.value)
+            EnumValue(file, value_prefix + (number,), value, enum) for number, value in enumerate(proto.value[:])
         ]
         file.enums.append(enum)
         file.enum_values.extend(enum.values)
 
 
 def _walk_services(file: LintFile, proto: FileDescriptorProto) -> None:
-    for index, service_proto in enumerate(proto.service):
+    for index, service_proto in enumerate(proto.service[:]):
         path = (FILE_SERVICE, index)
         service = Service(file, path, service_proto, None)
         file.services.append(service)
-        for number, method in enumerate(service_proto.method):
+        for number, method in enumerate(service_proto.method[:]):
             file.methods.append(Method(file, path + (SERVICE_METHOD, number), method, service))
 
 
@@ -310,6 +361,9 @@ class LintRule:
     check: Callable[..., CheckResult]
     # A cheap test of a whole file; when it says no, the check never sees the file's elements.
     applies: Callable[[LintFile], bool] | None = None
+    # For a field rule: a test of the names of a file's message fields, `(names, config)`; when it says yes,
+    # the check would find nothing in any of them, and only the file's extensions are handed to it.
+    names_pass: Callable[[list[str], object], bool] | None = None
 
 
 def elements_of(file: LintFile, scope: str) -> list:

@@ -58,6 +58,7 @@ def to_lower_snake_case(name: str) -> str:
     return "_".join(word.lower() for word in split_words(name))
 
 
+@lru_cache(maxsize=8192)  # ENUM_VALUE_PREFIX asks it of an enum's name once per value
 def to_upper_snake_case(name: str) -> str:
     """Return `HTTPServer` as `HTTP_SERVER`, `orderStatus` as `ORDER_STATUS`."""
     return "_".join(word.upper() for word in split_words(name))

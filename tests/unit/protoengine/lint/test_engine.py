@@ -331,3 +331,44 @@ def test_a_set_linted_again_reuses_its_elements_and_finds_the_same():
     assert lint(compiled, EVERYTHING, targets={"shop/v1/item.proto"}) == [
         finding for finding in first if finding.path == "shop/v1/item.proto"
     ]
+
+
+def test_fields_whose_names_pass_the_field_rules_are_never_built_as_elements():
+    # A large schema's fields are judged by their names alone when every name passes: no element per field.
+    compiled = compile_sources(
+        {
+            "shop/v1/order.proto": proto3(
+                "shop.v1",
+                "message Order { string order_id = 1; int64 total_cents = 2; map<string, string> labels = 3; }",
+            )
+        }
+    )
+    config = LintConfig(use=["FIELD_LOWER_SNAKE_CASE", "FIELD_PII_ANNOTATED"])
+    gc.collect()
+    others = lint_element_ids()
+    assert lint(compiled, config) == []  # the set's first run: the names are learnt
+    assert lint(compiled, config) == []  # its second: the elements are kept with the set
+    kept = lint_elements_left(others)
+    assert "Message" in kept and "Field" not in kept
+
+
+def test_a_field_whose_name_fails_is_reported_among_names_that_pass():
+    compiled = compile_sources(
+        {
+            "shop/v1/order.proto": proto3(
+                "shop.v1",
+                'import "google/protobuf/descriptor.proto";',
+                "message Order { string order_id = 1; string customerEmail = 2; message Line { int32 count = 1; } }",
+                "message Item { string item_id = 1; }",
+                "extend google.protobuf.FieldOptions { string Tag = 50100; }",
+            )
+        }
+    )
+    config = LintConfig(use=["FIELD_LOWER_SNAKE_CASE", "FIELD_PII_ANNOTATED"])
+    first = lint(compiled, config)
+    assert places(first) == [
+        ("FIELD_LOWER_SNAKE_CASE", "shop/v1/order.proto", 4, 45),
+        ("FIELD_PII_ANNOTATED", "shop/v1/order.proto", 4, 45),
+        ("FIELD_LOWER_SNAKE_CASE", "shop/v1/order.proto", 6, 46),
+    ]
+    assert lint(compiled, config) == first
