@@ -201,8 +201,9 @@ def _documentation_digest(source_info: bytes) -> str:
     dropped as an unknown field) and hashed as serialized, one length-delimited record each. A comment
     changed, added, removed or moved to another element changes the digest; whitespace outside comments does not.
     """
-    locations = _LocationBytes.FromString(source_info).location
-    commented = _LocationBytes(location=list(itertools.compress(locations, _comment_mask(source_info))))
+    # Both lists sliced in C first: a loop over a upb container ends in an IndexError, and compress reads two.
+    locations = _LocationBytes.FromString(source_info).location[:]
+    commented = _LocationBytes(location=list(itertools.compress(locations, _comment_mask(source_info)[:])))
     documented = _LocationDocumentation.FromString(commented.SerializeToString(deterministic=True))
     documented.DiscardUnknownFields()
     return hashlib.sha256(documented.SerializeToString(deterministic=True)).hexdigest()
