@@ -7,7 +7,7 @@ path is its directory.
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from operator import attrgetter
 from posixpath import basename, splitext
 
@@ -122,27 +122,67 @@ def check_import_used(entry: Import, config) -> Problem | None:
     return Problem(entry, f'Import "{entry.name}" is unused.')
 
 
-def _needs(entry: Import, used: set[str], exported: set[str]) -> bool:
+def _needs(entry: Import, used: Iterable[str], exported: set[str]) -> bool:
     """Tell whether a used file is reached through this import (the imported file or one it re-exports)."""
     # A file this one imports itself is used through that import: another import re-exporting it is not, as in buf.
     imported = set(entry.file.proto.dependency)
     return any(name in exported and (name == entry.name or name not in imported) for name in used)
 
 
-def _type_files(file: LintFile) -> set[str]:
-    """Return the files declaring the types this file's fields, extensions and methods name."""
-    if "type_files" not in file.memo:
-        # Every field of the file is read here, from its descriptor (no element built): one set built in C.
-        names = set(map(_TYPE_NAME, file.field_protos))
-        for extension in file.extensions:
-            names.add(extension.proto.type_name)
-            names.add(extension.proto.extendee)
-        for method in file.methods:
-            names.add(method.proto.input_type)
-            names.add(method.proto.output_type)
-        declaring = file.workspace.declaring_file
-        file.memo["type_files"] = {declaring[name[1:]] for name in names if name[1:] in declaring}
-    return file.memo["type_files"]
+def _type_files(file: LintFile) -> "_TypeFiles":
+    """Return the files declaring the types this file's fields, extensions and methods name (see _TypeFiles)."""
+    found = file.memo.get("type_files")
+    if found is None:
+        found = file.memo["type_files"] = _TypeFiles(file)
+    return found
+
+
+class _TypeFiles:
+    """The files declaring the types a file names, found only as far as a reader iterates.
+
+    An import is used as soon as one type it brings is found, and most are named in a file's first
+    messages: a large file's other fields are then never read for IMPORT_USED. Read to the end (an
+    unused import), the files are all those the file's types name, each once.
+    """
+
+    def __init__(self, file: LintFile):
+        self.found: list[str] = []
+        self._declaring = file.workspace.declaring_file
+        self._names = _named_types(file)
+
+    def __iter__(self) -> Iterator[str]:
+        index = 0
+        while index < len(self.found) or self._read_more():
+            yield self.found[index]
+            index += 1
+
+    def _read_more(self) -> bool:
+        """Read type names until one names a file not found yet; tell whether one did."""
+        declaring, known = self._declaring, len(self.found)
+        for names in self._names:
+            for name in names:
+                declared_in = declaring.get(name[1:])
+                if declared_in is not None and declared_in not in self.found:
+                    self.found.append(declared_in)
+            if len(self.found) > known:
+                return True
+        return False
+
+
+def _named_types(file: LintFile) -> Iterator[set[str]]:
+    """Yield the type names a file's extensions and methods name, then those of each message's fields."""
+    names = set()
+    for extension in file.extensions:
+        names.add(extension.proto.type_name)
+        names.add(extension.proto.extendee)
+    for method in file.methods:
+        names.add(method.proto.input_type)
+        names.add(method.proto.output_type)
+    yield names
+    for message in file.messages:
+        if message.field_protos:
+            # Read in C, one set per message: a large schema has thousands of fields.
+            yield set(map(_TYPE_NAME, message.field_protos))
 
 
 def _option_files(file: LintFile) -> set[str]:

@@ -118,6 +118,7 @@ class LintFile:
             elements.clear()
         self._fields = None
         self.field_protos, self.field_names = [], []
+        self.memo = {}  # what a rule keeps may refer back to the file (IMPORT_USED's reading of its types)
         self.services, self.methods, self.imports = [], [], []
 
     @property

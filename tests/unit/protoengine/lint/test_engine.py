@@ -372,3 +372,22 @@ def test_a_field_whose_name_fails_is_reported_among_names_that_pass():
         ("FIELD_LOWER_SNAKE_CASE", "shop/v1/order.proto", 6, 46),
     ]
     assert lint(compiled, config) == first
+
+
+def test_an_import_is_used_whichever_message_or_rpc_names_its_type_and_an_unused_one_is_still_found():
+    # IMPORT_USED reads a file's types only until each import is found used: the last message and an rpc count too.
+    sources = {
+        "a/v1/a.proto": proto3(
+            "a.v1",
+            'import "b/v1/b.proto";',
+            'import "c/v1/c.proto";',
+            'import "d/v1/d.proto";',
+            "message First { string id = 1; }",
+            "message Last { b.v1.B b = 1; }",
+            "service AService { rpc Get(c.v1.C) returns (First); }",
+        ),
+        "b/v1/b.proto": proto3("b.v1", "message B {}"),
+        "c/v1/c.proto": proto3("c.v1", "message C {}"),
+        "d/v1/d.proto": proto3("d.v1", "message D {}"),
+    }
+    assert places(run("IMPORT_USED", sources)) == [("IMPORT_USED", "a/v1/a.proto", 5, 1)]
