@@ -70,6 +70,7 @@ _PACKAGE, _MESSAGE, _ENUM, _SERVICE, _OTHER = "package", "message", "enum", "ser
 _AGGREGATES = {_PACKAGE, _MESSAGE, _ENUM, _SERVICE}
 _TYPES = {_MESSAGE, _ENUM}
 _NUMBER = attrgetter("number")
+_NUMBER_AND_NAME = attrgetter("number", "name")  # (number, name), read in C
 _TYPE = attrgetter("type")
 _TYPE_GROUP = FieldDescriptorProto.TYPE_GROUP
 # HasField called as the function it is: `message.HasField` first looks for a field named "HasField", then builds a
@@ -781,10 +782,11 @@ def _messages_have_groups(messages) -> bool:
 
 
 def _message_has_groups(message: DescriptorProto) -> bool:
+    # Asked of every map entry, which has two fields and nothing else: empty lists are not walked.
     return (
         _fields_have_groups(message.field)
-        or _fields_have_groups(message.extension)
-        or _messages_have_groups(message.nested_type)
+        or (bool(message.extension) and _fields_have_groups(message.extension))
+        or (bool(message.nested_type) and _messages_have_groups(message.nested_type))
     )
 
 
@@ -1010,7 +1012,7 @@ class _NormalizedPrinter(_FilePrinter):
     def _n_enum(self, enum: EnumDescriptorProto, scope: str, indent: str) -> list[str]:
         full_name = _join(scope, enum.name)
         inner = indent + INDENT
-        values = sorted(enum.value[:], key=lambda value: (value.number, value.name))
+        values = sorted(enum.value[:], key=_NUMBER_AND_NAME)
         body = self._n_options(enum.options, full_name, inner) if _has_field(enum, "options") else []
         for value in values:
             # Nearly every value sets no option: its options message is neither read nor named.
