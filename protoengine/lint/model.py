@@ -111,7 +111,8 @@ class LintFile:
         make its full collections slow long after the lint run that built them.
         """
         for message in self.messages:
-            message.release()
+            if message._fields is not None or message.extensions:  # only these refer back to their message
+                message.release()
         for enum in self.enums:
             enum.values = []
         for elements in (self.messages, self.extensions, self.oneofs, self.enums, self.enum_values):
@@ -157,7 +158,8 @@ class Message(Element):
     kind = "message"
 
     def __init__(self, file, path, proto, parent, full_name: str):
-        # Assigned here, as Field does, and HasField called as the function it is: every message passes here.
+        # _walk_messages writes this out (an attribute added here is set there too); HasField called as the
+        # function it is.
         self.file = file
         self.path = path
         self.proto = proto
@@ -268,10 +270,19 @@ def _walk_messages(file: LintFile, protos, prefix: tuple[int, ...], scope: str, 
     messages, field_protos, field_names, oneofs = file.messages, file.field_protos, file.field_names, file.oneofs
     for index, proto in enumerate(protos[:]):
         path = prefix + (index,)
-        full_name = scope + proto.name
-        message = Message(file, path, proto, parent, full_name)
-        messages.append(message)
+        # Message's __init__ written out, as _field_elements does Field's: every message passes here.
+        message = _new(Message)
+        message.file = file
+        message.path = path
+        message.proto = proto
+        message.name = name = proto.name
+        message.parent = parent
+        message.full_name = full_name = scope + name
+        message.is_map_entry = _has_field(proto, "options") and proto.options.map_entry
         message.field_protos = own = proto.field[:]
+        message.extensions = ()
+        message._fields = None
+        messages.append(message)
         field_protos += own
         field_names += map(_NAME_OF, own)
         if proto.extension:

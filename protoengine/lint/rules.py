@@ -234,7 +234,7 @@ STYLE_RULES = (
         FROM_BASIC,
         "field",
         _case_rule("Field", LOWER_SNAKE_CASE, _in_map_entry),
-        names_pass=lambda names, config: all(map(is_lower_snake_case, names)),
+        names_pass=lambda names, config: all(map(is_lower_snake_case, set(names))),  # names repeat: each tested once
     ),
     LintRule(
         "FIELD_NOT_REQUIRED",
