@@ -42,6 +42,9 @@ class SchemasAppConfig(AppConfig):
         auditlog.register(models.Subscription, mask_fields=["webhook_secret"])
         # Entries are sealed into the hash chain as they are written, and never changed afterwards.
         pre_save.connect(audit_chain.refuse_change, sender=LogEntry, dispatch_uid="audit-refuse-change")
+        pre_save.connect(
+            audit_chain.insert_waiting_entries_first, sender=LogEntry, dispatch_uid="audit-insert-waiting-first"
+        )
         post_save.connect(audit_chain.on_log_entry_saved, sender=LogEntry, dispatch_uid="audit-seal")
         pre_delete.connect(audit_chain.refuse_delete, sender=LogEntry, dispatch_uid="audit-refuse-delete")
         auditing.connect_request_receiver()

@@ -18,14 +18,12 @@ from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import OperationalError, router, transaction
+from django.db import OperationalError, transaction
 from django.db.models.signals import pre_save
-from django.db.models.sql import InsertQuery
-from django.db.models.sql.compiler import SQLInsertCompiler
 
 from registry.client_address import source_address
 from registry.logs import current_request_id
-from schemas_app.audit_chain import seal_now_or_with_the_block, sealed_together
+from schemas_app.audit_chain import insert_and_seal, sealed_together
 from schemas_app.errors import TryAgain
 
 logger = logging.getLogger(__name__)
@@ -124,46 +122,25 @@ def log_rows(rows: Sequence, *, action: int, changes: Callable, acting_user) -> 
         return
     actor = acting_user if acting_user.is_authenticated else None
     request_context = auditlog_value.get({})
-    entries = _inserted_as_values(
-        LogEntry(
-            content_type=ContentType.objects.get_for_model(row),  # cached by Django after the first call
-            object_pk=str(row.pk),
-            object_id=row.pk,
-            object_repr=str(row),
-            action=action,
-            changes=changes(row),
-            actor=actor,
-            actor_email=getattr(actor, "email", None),
-            cid=get_cid(),
-            remote_addr=request_context.get("remote_addr"),
-            remote_port=request_context.get("remote_port"),
-        )
-        for row in rows
+    # No post_save is sent, so these entries are written and sealed into the hash chain here.
+    insert_and_seal(
+        [
+            LogEntry(
+                content_type=ContentType.objects.get_for_model(row),  # cached by Django after the first call
+                object_pk=str(row.pk),
+                object_id=row.pk,
+                object_repr=str(row),
+                action=action,
+                changes=changes(row),
+                actor=actor,
+                actor_email=getattr(actor, "email", None),
+                cid=get_cid(),
+                remote_addr=request_context.get("remote_addr"),
+                remote_port=request_context.get("remote_port"),
+            )
+            for row in rows
+        ]
     )
-    # No post_save is sent, so these entries are sealed into the hash chain here.
-    seal_now_or_with_the_block(entries)
-
-
-def _inserted_as_values(entries) -> list[LogEntry]:
-    """Insert the entries as bulk_create does, in one INSERT ... VALUES ... RETURNING id, and return them saved.
-
-    bulk_create sends rows of several on PostgreSQL as one array per column (INSERT ... SELECT * FROM UNNEST),
-    which costs more here than it saves: each entry's JSON is escaped again into the array's text, and a
-    registration's two entries took 0.79 ms that way against 0.46 as VALUES.
-    """
-    entries = list(entries)
-    database = router.db_for_write(LogEntry)
-    fields = [field for field in LogEntry._meta.local_concrete_fields if field is not LogEntry._meta.pk]
-    for entry in entries:
-        entry._prepare_related_fields_for_save(operation_name="bulk_create")
-    query = InsertQuery(LogEntry)
-    query.insert_values(fields, entries)
-    compiler = query.get_compiler(using=database)
-    compiler.assemble_as_sql = functools.partial(SQLInsertCompiler.assemble_as_sql, compiler)  # VALUES, not UNNEST
-    for entry, (pk,) in zip(entries, compiler.execute_sql([LogEntry._meta.pk]), strict=True):
-        entry.pk = pk
-        entry._state.adding, entry._state.db = False, database
-    return entries
 
 
 def log_created(rows: Sequence, *, acting_user) -> None:

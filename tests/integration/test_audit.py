@@ -239,3 +239,22 @@ def test_a_subject_created_by_a_registration_has_its_entry_whether_the_version_i
     entries = LogEntry.objects.filter(content_type__model="subject", object_repr__contains="fresh-value")
     assert entries.count() == 1
     assert "intact" in verify().lower()
+
+
+def test_entries_waiting_for_the_block_end_are_inserted_before_an_entry_saved_after_them(writer):
+    """Entries written in bulk inside a block wait for its end; one saved through the ORM meanwhile comes after them."""
+    from schemas_app import selectors
+    from schemas_app.audit_chain import sealed_together
+    from schemas_app.auditing import acting_as, log_created
+    from schemas_app.models import Subject
+
+    tenant = selectors.default_tenant()
+    with transaction.atomic(), sealed_together(), acting_as(writer):
+        first = Subject.objects.bulk_create([Subject(tenant=tenant, name="first-value")])
+        log_created(first, acting_user=writer)
+        Subject.objects.create(tenant=tenant, name="second-value")  # auditlog's receiver saves its entry
+        log_created(Subject.objects.bulk_create([Subject(tenant=tenant, name="third-value")]), acting_user=writer)
+
+    entries = LogEntry.objects.filter(content_type__model="subject").order_by("pk")
+    assert [entry.object_repr.split()[0] for entry in entries][-3:] == ["first-value", "second-value", "third-value"]
+    assert "intact" in verify().lower()
