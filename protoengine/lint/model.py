@@ -5,6 +5,11 @@ of the kind it declares (a field, an enum value, a method...), buf's way. Every
 element knows its file, its source path (for line and column) and its `parent`,
 the element whose `// lint:ignore` comments also apply to it (a field's message,
 an enum value's enum, a method's service).
+
+A message's fields are listed by the walk with their names, and made elements
+only when a rule asks for them: a field rule whose row tests names (`names_pass`)
+is handed only the extensions of a file whose field names all pass, which is how
+the usual rules see a large schema.
 """
 
 from __future__ import annotations
