@@ -64,6 +64,7 @@ def to_upper_snake_case(name: str) -> str:
     return "_".join(word.upper() for word in split_words(name))
 
 
+@lru_cache(maxsize=8192)  # the RPC_*_STANDARD_NAME rules ask it of every method's and service's name
 def to_pascal_case(name: str) -> str:
     """Return `order_book` as `OrderBook`; capitals already present are kept (`HTTP_server` -> `HTTPServer`)."""
     return "".join(part[0].upper() + part[1:] for part in _DELIMITERS.split(name) if part)
