@@ -838,8 +838,13 @@ class _NormalizedPrinter(_FilePrinter):
             *(f"import weak {_quote(name)};" for name in sorted({file.dependency[i] for i in weak})),
             *(f"import option {_quote(name)};" for name in sorted(set(file.option_dependency))),
         ]
-        types = [line for message in file.message_type[:] for line in self._n_message(message, file.package, "")]
-        types += [line for enum in file.enum_type[:] for line in self._n_enum(enum, file.package, "")]
+        # Each declaration's lines are added with one list extend (in C), not line by line: a large file has
+        # tens of thousands.
+        types: list[str] = []
+        for message in file.message_type[:]:
+            types += self._n_message(message, file.package, "")
+        for enum in file.enum_type[:]:
+            types += self._n_enum(enum, file.package, "")
         sections = [
             imports,
             self._n_options(file.options, file.package + ".dummy", ""),
@@ -923,11 +928,12 @@ class _NormalizedPrinter(_FilePrinter):
             if message.extension_range
             else []
         )
-        nested = [
-            line for nested_message in nested_messages for line in self._n_message(nested_message, full_name, inner)
-        ]
+        nested: list[str] = []
+        for nested_message in nested_messages:
+            nested += self._n_message(nested_message, full_name, inner)
         if message.enum_type:
-            nested += [line for enum in message.enum_type[:] for line in self._n_enum(enum, full_name, inner)]
+            for enum in message.enum_type[:]:
+                nested += self._n_enum(enum, full_name, inner)
         reserved = (
             self._n_reserved(
                 [(r.start, r.end - 1) for r in message.reserved_range],
