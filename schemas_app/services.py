@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, connections, router, transaction
 from django.db.models import Exists, ForeignObjectRel, OuterRef
 from django.db.models.constants import OnConflict
+from django.db.models.expressions import RawSQL
+from django.db.models.signals import post_save
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
@@ -249,15 +251,21 @@ def subject_version_register(
         change, semantic_version = _semantic_version(
             prepared=prepared, previous=previous, files_of=files_of, check=check, extras=(metadata, rule_set)
         )
-        subject_version = SubjectVersion.objects.create(
+        subject_version = SubjectVersion(
             subject=subject,
             version=version_number,
-            schema=schema_row,
             semantic_version=semantic_version,
             change=change,
             lint_findings=lint,
             created_by=approved_review.author if approved_review is not None else _user_or_none(acting_user),
         )
+        if schema_row.pk is None:  # a new row: written in the version's round trip
+            schema_row, schema_created = _inserted_with_version(schema_row, subject_version)
+            if schema_created:
+                _schema_row_created(schema_row, prepared, import_id=None)
+        else:
+            subject_version.schema = schema_row
+            subject_version.save(force_insert=True)
     log_created(
         [*([subject] if subject_created else []), *([schema_row] if schema_created else []), subject_version],
         acting_user=acting_user,
@@ -448,9 +456,10 @@ def _first_live_version_of(
 def _stored_schema(
     prepared: PreparedSchema, *, same_schemas: list[Schema], metadata, rule_set, import_id: int | None
 ) -> tuple[Schema, bool]:
-    """Return the schema row of this content and whether this call created it (with its references).
+    """Return the schema row of this content and whether it is new (created with its references in IMPORT mode).
 
-    `same_schemas` are the rows holding this content (`_same_content_statement`), oldest first.
+    `same_schemas` are the rows holding this content (`_same_content_statement`), oldest first. Outside IMPORT
+    mode a new row is returned unsaved: `_inserted_with_version` writes it together with its version.
     """
     if import_id is not None:
         existing = kept_schema(Schema.objects.filter(pk=import_id))
@@ -470,27 +479,31 @@ def _stored_schema(
         "rule_set": rule_set,
     }
     if import_id is None:
-        schema, created = _new_schema_row(prepared.fingerprint, defaults)
-    else:
-        defaults["id"] = import_id
-        try:
-            with transaction.atomic():
-                schema, created = Schema.objects.get_or_create(fingerprint=prepared.fingerprint, defaults=defaults)
-        except IntegrityError:
-            raise OperationNotPermitted(f"Schema id {import_id} is taken by another schema.") from None
-    if created and schema.pk > MAX_ID:
+        return Schema(fingerprint=prepared.fingerprint, **defaults), True
+    defaults["id"] = import_id
+    try:
+        with transaction.atomic():
+            schema, created = Schema.objects.get_or_create(fingerprint=prepared.fingerprint, defaults=defaults)
+    except IntegrityError:
+        raise OperationNotPermitted(f"Schema id {import_id} is taken by another schema.") from None
+    if created:
+        _schema_row_created(schema, prepared, import_id=import_id)
+    return schema, created
+
+
+def _schema_row_created(schema: Schema, prepared: PreparedSchema, *, import_id: int | None) -> None:
+    """Refuse an id past Confluent's range, and store the new row's references."""
+    if schema.pk > MAX_ID:
         raise OperationNotPermitted(
             f"No schema id is left in Confluent's range 1..{MAX_ID}; "
             "permanently delete the imported schema that used it up"
         )
-    if created:
-        SchemaReference.objects.bulk_create(
-            SchemaReference(schema=schema, position=position, name=ref.name, subject=ref.subject, version=ref.version)
-            for position, ref in enumerate(prepared.references)
-        )
-        if import_id is not None:
-            _advance_id_sequence()
-    return schema, created
+    SchemaReference.objects.bulk_create(
+        SchemaReference(schema=schema, position=position, name=ref.name, subject=ref.subject, version=ref.version)
+        for position, ref in enumerate(prepared.references)
+    )
+    if import_id is not None:
+        _advance_id_sequence()
 
 
 def kept_schema(schemas) -> Schema | None:
@@ -516,15 +529,27 @@ def kept_schema(schemas) -> Schema | None:
     return None if row is None else by_id[row[0]]
 
 
-def _new_schema_row(fingerprint: str, defaults: dict) -> tuple[Schema, bool]:
-    """Insert the schema row the search found missing; when a concurrent writer stored it first, return theirs.
+def _inserted_with_version(schema: Schema, version: SubjectVersion) -> tuple[Schema, bool]:
+    """Insert the schema row the search found missing and the version holding it, in one round trip.
 
-    Nothing listens to a schema's save, and its audit entry is written with the version's (`log_created`).
+    Return the row and whether it was inserted: when a concurrent writer stored the same content first, the
+    version holds theirs (its schema id is a sub-select by fingerprint, run after the schema's INSERT). Nothing
+    listens to a schema's save; the version's post_save is sent as its save() would, and both audit entries are
+    written with `log_created`.
     """
-    schema = Schema(fingerprint=fingerprint, **defaults)
-    if not _inserted_unless_present(schema):
-        return Schema.objects.get(fingerprint=fingerprint), False
-    return schema, True
+    database = router.db_for_write(SubjectVersion)
+    version.schema_id = RawSQL(f"(SELECT id FROM {Schema._meta.db_table} WHERE fingerprint = %s)", [schema.fingerprint])
+    statements = [_insert_statement(schema, on_conflict=OnConflict.IGNORE), _insert_statement(version)]
+    with connections[database].cursor() as cursor:
+        schema_rows, version_rows = results_together(cursor, statements)
+    if schema_rows:
+        _mark_saved(schema, schema_rows[0][0], database)
+    else:
+        schema = Schema.objects.get(fingerprint=schema.fingerprint)
+    version.schema = schema
+    _mark_saved(version, version_rows[0][0], database)
+    post_save.send(SubjectVersion, instance=version, created=True, update_fields=None, raw=False, using=database)
+    return schema, bool(schema_rows)
 
 
 def _inserted_unless_present(row) -> bool:
@@ -533,21 +558,30 @@ def _inserted_unless_present(row) -> bool:
     One INSERT ... ON CONFLICT DO NOTHING RETURNING id instead of an INSERT inside a savepoint (three round trips
     where most inserts need one). No signal is sent: the caller writes the row's audit entry (`log_created`).
     """
-    model = type(row)
-    database = router.db_for_write(model)
-    insert = InsertQuery(model, on_conflict=OnConflict.IGNORE)
-    insert.insert_values([field for field in model._meta.local_concrete_fields if field is not model._meta.pk], [row])
-    compiler = insert.get_compiler(using=database)
-    compiler.returning_fields = [model._meta.pk]
-    [(sql, params)] = compiler.as_sql()
+    database = router.db_for_write(type(row))
     with connections[database].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*_insert_statement(row, on_conflict=OnConflict.IGNORE))
         found = cursor.fetchone()
     if found is None:
         return False
-    row.pk = found[0]
-    row._state.adding, row._state.db = False, database
+    _mark_saved(row, found[0], database)
     return True
+
+
+def _insert_statement(row, *, on_conflict=None) -> tuple[str, list]:
+    """Return the INSERT ... RETURNING id of an unsaved row (its fields' values prepared as save() prepares them)."""
+    model = type(row)
+    insert = InsertQuery(model, on_conflict=on_conflict)
+    insert.insert_values([field for field in model._meta.local_concrete_fields if field is not model._meta.pk], [row])
+    compiler = insert.get_compiler(using=router.db_for_write(model))
+    compiler.returning_fields = [model._meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    return sql, list(params)
+
+
+def _mark_saved(row, pk: int, database: str) -> None:
+    row.pk = pk
+    row._state.adding, row._state.db = False, database
 
 
 def _advance_id_sequence() -> None:

@@ -97,6 +97,41 @@ def test_threads_registering_the_same_content_share_one_id_and_one_version():
     assert Schema.objects.count() == 1
 
 
+def test_threads_registering_the_same_new_content_in_different_subjects_share_one_schema_row():
+    """Each writer inserts the row or yields to the one that did; every version holds the one row."""
+    subjects = [f"shared-{index}-value" for index in range(6)]
+    ids, errors = [], []
+    start = threading.Barrier(len(subjects))
+
+    def writer(subject: str) -> None:
+        try:
+            start.wait(10)
+            ids.append(
+                services.subject_version_register(
+                    tenant=selectors.default_tenant(),
+                    subject_name=subject,
+                    schema=schema_with_field("shared", 2),
+                    acting_user=services.system_account(),
+                ).schema_id
+            )
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(subject,)) for subject in subjects]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(set(ids)) == 1
+    assert Schema.objects.count() == 1
+    held = SubjectVersion.objects.filter(subject__name__in=subjects).values_list(
+        "subject__name", "version", "schema_id"
+    )
+    assert sorted(held) == [(subject, 1, ids[0]) for subject in sorted(subjects)]
+
+
 WORKER = textwrap.dedent(
     """
     import sys, django

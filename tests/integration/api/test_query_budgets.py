@@ -128,14 +128,14 @@ def test_deleting_a_subjects_setting_costs_the_same_for_one_version_and_for_many
     assert_same_cost(admin, lambda size: admin.delete(path.format(subject=f"size-{size}-value")))
 
 
-# A registration costs 11 queries with the cache emptied: the registry's cache generation and the tenant, then in
+# A registration costs 10 queries with the cache emptied: the registry's cache generation and the tenant, then in
 # its transaction the subject's settings and mode (sent together), its lock sent together with the reads under it
 # (the latest version, which says whether its schema has references and the next version number, and the schema rows
 # of the same content: none here), the tenant's blocking lint rules (the schema has findings), the new schema row (an
-# INSERT that yields to a concurrent writer's row without a savepoint of its own) and version row, their two audit
-# entries inserted together with the deferred checks and the chain head's lock, the seal, and the transaction's
-# savepoint.
-REGISTRATION_QUERIES = 11
+# INSERT that yields to a concurrent writer's row without a savepoint of its own) sent together with its version's,
+# their two audit entries inserted together with the deferred checks and the chain head's lock, the seal, and the
+# transaction's savepoint.
+REGISTRATION_QUERIES = 10
 
 
 def test_a_registration_costs_the_same_after_one_version_and_after_many(api):
