@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from google.protobuf.internal import api_implementation  # noqa: E402
 
 from protoengine import breaking, canonical, compatibility, compiler, lint, semver  # noqa: E402
+from tests.performance.host import LOOP, python_speed_ms  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SEED = 20240601
@@ -678,6 +679,7 @@ def machine() -> dict:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         # Other work on the machine shows here: every timing is wall-clock.
         "load_average_at_start": _load_average(),
+        "python_speed_ms": python_speed_ms(),
         "commit": _git("rev-parse", "--short", "HEAD"),
         "engine_changed_since_commit": bool(_git("status", "--porcelain", "--", "protoengine")),
     }
@@ -732,7 +734,8 @@ def markdown(info: dict, timings: list[Timing], details: dict[str, dict]) -> str
         f"({info['protobuf_backend']} backend), grpcio-tools {info['grpcio_tools']}, {info['cpu_count']} CPUs "
         f"({info['cpu_model']}), "
         f"pinned to CPU {info['pinned_cpus']}, load average {info['load_average_at_start']} at start and "
-        f"{info['load_average_at_end']} at the end. "
+        f"{info['load_average_at_end']} at the end; `{LOOP}` took {info['python_speed_ms']} ms (the machine's speed "
+        "that day: compare runs of different days by it). "
         "Times in milliseconds, in-process; median, p95 and min are wall-clock, CPU is the thread's CPU time (the cost "
         "of the work "
         "itself when other processes share the core). The budget column says whether the stage's CPU median alone fits "

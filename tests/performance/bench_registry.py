@@ -38,6 +38,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages, tests.performance.host among them
+
+from tests.performance.host import LOOP, python_speed_ms  # noqa: E402
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PYTHON = sys.executable
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry_bench")
@@ -654,6 +658,7 @@ def machine_info() -> dict:
         "wrk": command_output(["wrk", "--version"]),
         "postgresql": postgres,
         "redis": redis.Redis.from_url(REDIS_URL).info("server")["redis_version"],
+        "python_speed_ms": python_speed_ms(),
     }
 
 
@@ -717,7 +722,9 @@ def markdown(report: dict) -> str:
         "",
         f"Machine: {machine['cpu']}, {machine['cpu_count']} CPUs, {machine['memory_gb']} GB; {machine['platform']}; "
         f"Python {machine['python']}, Django {machine['django']}, {machine['gunicorn']} ({WORKERS} sync workers), "
-        f"PostgreSQL {machine['postgresql']}, Redis {machine['redis']}. "
+        f"PostgreSQL {machine['postgresql']}, Redis {machine['redis']}; `{LOOP}` took "
+        f"{machine.get('python_speed_ms', '?')} ms (the machine's speed that day: compare runs of different days "
+        "by it). "
         "Load generator, servers, database and cache share this machine with other work; its 1-minute load average "
         f"was {report['settings']['load_1m_before']} before the run and {report['settings']['load_1m_after']} after "
         "it, and the benchmark's own processes add about 2 to it. The floor is a bare Django + DRF app (no "
