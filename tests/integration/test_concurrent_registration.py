@@ -68,38 +68,8 @@ def test_threads_racing_on_one_subject_get_distinct_consecutive_versions():
     assert_versions_are_one_to_n("race-value", 20)
 
 
-def test_threads_registering_the_same_content_share_one_id_and_one_version():
-    allow_any_change("same-value")
-    ids, errors = [], []
-
-    def writer() -> None:
-        try:
-            ids.append(
-                services.subject_version_register(
-                    tenant=selectors.default_tenant(),
-                    subject_name="same-value",
-                    schema=schema_with_field("same", 2),
-                    acting_user=services.system_account(),
-                ).schema_id
-            )
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=writer) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == [] and len(set(ids)) == 1
-    assert_versions_are_one_to_n("same-value", 1)
-    assert Schema.objects.count() == 1
-
-
-def test_threads_registering_the_same_new_content_in_different_subjects_share_one_schema_row():
-    """Each writer inserts the row or yields to the one that did; every version holds the one row."""
-    subjects = [f"shared-{index}-value" for index in range(6)]
+def ids_registered_at_once(subjects: list[str], text: str) -> list[int]:
+    """Register `text` under each subject (names may repeat) from one thread each, released together; return the ids."""
     ids, errors = [], []
     start = threading.Barrier(len(subjects))
 
@@ -110,7 +80,7 @@ def test_threads_registering_the_same_new_content_in_different_subjects_share_on
                 services.subject_version_register(
                     tenant=selectors.default_tenant(),
                     subject_name=subject,
-                    schema=schema_with_field("shared", 2),
+                    schema=text,
                     acting_user=services.system_account(),
                 ).schema_id
             )
@@ -124,7 +94,27 @@ def test_threads_registering_the_same_new_content_in_different_subjects_share_on
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == [] and len(set(ids)) == 1
+    assert errors == []
+    return ids
+
+
+def test_threads_registering_the_same_content_share_one_id_and_one_version():
+    allow_any_change("same-value")
+
+    ids = ids_registered_at_once(["same-value"] * 6, schema_with_field("same", 2))
+
+    assert len(set(ids)) == 1
+    assert_versions_are_one_to_n("same-value", 1)
+    assert Schema.objects.count() == 1
+
+
+def test_threads_registering_the_same_new_content_in_different_subjects_share_one_schema_row():
+    """Each writer inserts the row or yields to the one that did; every version holds the one row."""
+    subjects = [f"shared-{index}-value" for index in range(6)]
+
+    ids = ids_registered_at_once(subjects, schema_with_field("shared", 2))
+
+    assert len(set(ids)) == 1
     assert Schema.objects.count() == 1
     held = SubjectVersion.objects.filter(subject__name__in=subjects).values_list(
         "subject__name", "version", "schema_id"
