@@ -395,13 +395,28 @@ def record_loaded_version(repository: Path, version: SubjectVersion) -> str | No
     try:
         with _locked(repository):
             ensure_repository(repository)
-            mark = _head_mark(repository) or _Mark(through=version.pk - 1)  # unmarked: start the count here
+            mark = _head_mark(repository) or _start_mark(repository, version)
             written = _write_lacking(repository, mark, newest=version)
             return written[-1] if written else None
     except (OSError, subprocess.CalledProcessError, DatabaseError):
         # The history's mark still lacks this version, so the next commit (or a catch-up) writes it.
         logger.exception("Could not commit %s version %s to %s", version.subject.name, version.version, repository)
         return None
+
+
+def _start_mark(repository: Path, version: SubjectVersion) -> _Mark:
+    """Return the mark to count from in a history that records none.
+
+    A history without a commit holds nothing yet: its first commit writes every version before its own first, as
+    the registrations that commit at the same time write theirs in any order (counted from the first commit, a
+    lower id still on its way was taken for written). One written before marks were starts counting here:
+    `export_git` writes the versions before it.
+    """
+    try:
+        started = bool(_loose_ref(repository))
+    except _GitNeeded:
+        started = bool(_current_commit(repository))
+    return _Mark(through=version.pk - 1) if started else _Mark(through=0)
 
 
 def catch_up_history() -> int:

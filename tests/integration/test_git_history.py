@@ -197,6 +197,16 @@ def test_a_version_whose_commit_never_ran_is_written_by_the_next_registration_be
     assert git(history, "show", "main:ticks-value.proto") + "\n" == TICK_V2_ADDS_FIELD
 
 
+def test_a_new_historys_first_commit_writes_the_versions_registered_before_it_first(api, settings, history):
+    """Two first registrations at once: the later one's commit, written first, does not take the earlier for written."""
+    earlier = register_without_its_commit(api, settings, "common/money.proto", MONEY)
+
+    register(api, "ticks-value", TICK_V1)
+    assert git_history.record_version(earlier) is None  # its own writer comes last: written already
+
+    assert subjects_in(history) == ["common/money.proto version 1 (1.0.0)", "ticks-value version 1 (1.0.0)"]
+
+
 def test_a_late_commit_of_a_version_written_already_writes_nothing(api, settings, history):
     register(api, "ticks-value", TICK_V1)
     late = register_without_its_commit(api, settings, "common/money.proto", MONEY)
