@@ -4,7 +4,6 @@ Editing, deleting or reordering entries in the database breaks the chain at the 
 touched, which `python manage.py verify_audit` names.
 """
 
-import functools
 import hashlib
 import json
 from contextlib import contextmanager
@@ -14,11 +13,9 @@ from dataclasses import dataclass
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import connection, connections, router, transaction
-from django.db.models.sql import InsertQuery
-from django.db.models.sql.compiler import SQLInsertCompiler
 
 from schemas_app.models import AuditChainHead, AuditSeal
-from schemas_app.round_trips import results_together
+from schemas_app.round_trips import insert_statement, mark_inserted, results_together
 
 GENESIS = "0" * 64
 # The chain has one head row.
@@ -66,7 +63,7 @@ def seal_entries(entries, *, deferred_checks_first: bool = False) -> list[AuditS
     Every registration seals its entries, so the statements are written out rather than built by the ORM
     (building them cost more than running them). Inside a transaction no savepoint is taken: a seal that
     fails fails the whole write, as it should. `deferred_checks_first`: see `sealed_together`. Entries not
-    inserted yet (`insert_and_seal`) are inserted first, in the statement that locks the head.
+    inserted yet (written in bulk by `auditing.log_rows`) are inserted first, in the round trip that locks the head.
     """
     if not entries:
         return []
@@ -92,11 +89,11 @@ def _locked_last_hash(deferred_checks_first: bool = False, unsaved: list[LogEntr
     if deferred_checks_first and connection.vendor == "postgresql":
         statements.insert(0, (CHECK_DEFERRED_CONSTRAINTS, []))
     if unsaved:
-        statements.insert(0, _insert_statement(unsaved))
+        statements.insert(0, insert_statement(unsaved))
     with connection.cursor() as cursor:
         results = results_together(cursor, statements)
     if unsaved:
-        _saved(unsaved, results[0])
+        mark_inserted(unsaved, results[0])
     rows = results[-1]
     if rows:
         return rows[0][0]
@@ -122,25 +119,15 @@ def _append(seals: list[AuditSeal]) -> None:
 
 
 def seal_now_or_with_the_block(entries) -> None:
-    """Seal entries now, or with the others written inside the enclosing `sealed_together()` block."""
-    unsealed = _unsealed.get()
-    if unsealed is None:
-        seal_entries(entries)
-    else:
-        unsealed.extend(entries)
+    """Seal entries now, or with the others written inside the enclosing `sealed_together()` block.
 
-
-def insert_and_seal(entries: list[LogEntry]) -> None:
-    """Write unsaved entries and seal them: now, or at the end of the enclosing `sealed_together()` block.
-
-    In a block they are inserted with its end, in the round trip that locks the chain's head; an entry saved
-    through the ORM before then has them inserted first (`insert_waiting_entries_first`), so ids keep their order.
+    Entries not inserted yet are inserted with their seal, in the round trip that locks the chain's head; in a
+    block, an entry saved through the ORM before its end has them inserted first (`insert_waiting_entries_first`),
+    so ids keep the order the entries were written in.
     """
     unsealed = _unsealed.get()
     if unsealed is None:
-        with transaction.atomic(savepoint=False):
-            _insert(entries)
-            seal_entries(entries)
+        seal_entries(entries)
     else:
         unsealed.extend(entries)
 
@@ -150,40 +137,8 @@ def insert_waiting_entries_first(sender, instance, raw=False, **kwargs):
     unsealed = _unsealed.get()
     waiting = [entry for entry in unsealed or () if entry.pk is None and entry is not instance]
     if waiting and not raw:
-        _insert(waiting)
-
-
-def _insert(entries: list[LogEntry]) -> None:
-    if entries:
         with connections[router.db_for_write(LogEntry)].cursor() as cursor:
-            _saved(entries, results_together(cursor, [_insert_statement(entries)])[0])
-
-
-def _insert_statement(entries: list[LogEntry]) -> tuple[str, list]:
-    """Return the INSERT ... VALUES ... RETURNING id of the entries, as bulk_create would write them.
-
-    bulk_create sends rows of several on PostgreSQL as one array per column (INSERT ... SELECT * FROM UNNEST),
-    which costs more here than it saves: each entry's JSON is escaped again into the array's text, and a
-    registration's two entries took 0.79 ms that way against 0.46 as VALUES.
-    """
-    fields = [field for field in LogEntry._meta.local_concrete_fields if field is not LogEntry._meta.pk]
-    for entry in entries:
-        entry._prepare_related_fields_for_save(operation_name="bulk_create")
-    query = InsertQuery(LogEntry)
-    query.insert_values(fields, entries)
-    compiler = query.get_compiler(using=router.db_for_write(LogEntry))
-    compiler.returning_fields = [LogEntry._meta.pk]
-    compiler.assemble_as_sql = functools.partial(SQLInsertCompiler.assemble_as_sql, compiler)  # VALUES, not UNNEST
-    [(sql, params)] = compiler.as_sql()
-    return sql, list(params)
-
-
-def _saved(entries: list[LogEntry], rows: list[tuple]) -> None:
-    """Give the inserted entries the ids their INSERT returned, in order."""
-    database = router.db_for_write(LogEntry)
-    for entry, (pk,) in zip(entries, rows, strict=True):
-        entry.pk = pk
-        entry._state.adding, entry._state.db = False, database
+            mark_inserted(waiting, results_together(cursor, [insert_statement(waiting)])[0])
 
 
 @contextmanager

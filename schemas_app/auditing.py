@@ -23,7 +23,7 @@ from django.db.models.signals import pre_save
 
 from registry.client_address import source_address
 from registry.logs import current_request_id
-from schemas_app.audit_chain import insert_and_seal, sealed_together
+from schemas_app.audit_chain import seal_now_or_with_the_block, sealed_together
 from schemas_app.errors import TryAgain
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def log_rows(rows: Sequence, *, action: int, changes: Callable, acting_user) -> 
     actor = acting_user if acting_user.is_authenticated else None
     request_context = auditlog_value.get({})
     # No post_save is sent, so these entries are written and sealed into the hash chain here.
-    insert_and_seal(
+    seal_now_or_with_the_block(
         [
             LogEntry(
                 content_type=ContentType.objects.get_for_model(row),  # cached by Django after the first call

@@ -335,14 +335,13 @@ def versions_compared(*, subject: Subject, level: str, first_rows: list | None =
     `first_rows`: the rows of `versions_compared_statement`, when the caller has read them already.
     """
     transitive = compatibility.is_transitive(level)
-    if first_rows is None:
-        connection = connections[router.db_for_read(SubjectVersion)]
-        with connection.cursor() as cursor:
-            cursor.execute(*versions_compared_statement(("%s", [subject.pk]), level))
-            first_rows = cursor.fetchall()
     # Below a transitive level: the newest version, deleted or not; when live (as it mostly is) it is also the
     # highest number.
-    versions = _versions_from_rows(first_rows, subject, live_only=transitive)
+    versions = (
+        _versions_with_schemas(subject, live_only=transitive, newest_only=not transitive)
+        if first_rows is None
+        else _versions_from_rows(first_rows, subject, live_only=transitive)
+    )
     if transitive or not versions:
         return versions
     if not versions[0].deleted:

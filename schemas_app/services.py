@@ -13,7 +13,6 @@ from django.db.models import Exists, ForeignObjectRel, OuterRef
 from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_save
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from protoengine import compatibility, semver
@@ -63,7 +62,7 @@ from schemas_app.models import (
     Tenant,
 )
 from schemas_app.preparation import PreparedSchema, Reference
-from schemas_app.round_trips import results_together
+from schemas_app.round_trips import insert_statement, mark_inserted, results_together
 
 MAX_SUBJECT_LENGTH = 255
 # The account that commands such as load_schemas act as, so the audit trail always names someone.
@@ -187,9 +186,7 @@ def subject_version_register(
         metadata=metadata,
         rule_set=rule_set,
     )
-    reads = _locked_subject_reads(
-        tenant, subject_name, prepared=prepared, level=config["compatibilityLevel"], acting_user=acting_user
-    )
+    reads = _locked_subject_reads(tenant, subject_name, prepared=prepared, level=config["compatibilityLevel"])
     subject, subject_created, same_schemas, existing = reads.subject, reads.created, reads.same_schemas, reads.existing
     if existing is not None and import_id in (None, existing.schema_id):
         return Registration(subject_version=existing, created=False)
@@ -329,9 +326,7 @@ class SubjectReads:
     previous: list[SubjectVersion]  # what the new version is compared with (`selectors.versions_compared`)
 
 
-def _locked_subject_reads(
-    tenant: Tenant, name: str, *, prepared: PreparedSchema, level: str, acting_user
-) -> SubjectReads:
+def _locked_subject_reads(tenant: Tenant, name: str, *, prepared: PreparedSchema, level: str) -> SubjectReads:
     """Lock the subject, creating it when missing, and read what registering needs of it.
 
     Read under the subject's lock, so no writer of this subject adds a version meanwhile; the lock and the
@@ -360,11 +355,11 @@ def _subject_reads(tenant: Tenant, name: str, prepared: PreparedSchema, level: s
     with connections[database].cursor() as cursor:
         subject_rows, compared_rows, *same_content_rows = results_together(cursor, statements)
     subjects = selectors.rows_loaded(Subject, subject_rows, database=database)
+    same_schemas = _same_schemas_of(same_content_rows, database)
     if not subjects:
-        return SubjectReads(None, False, _same_schemas_of(same_content_rows, database), existing=None, previous=[])
+        return SubjectReads(None, False, same_schemas, existing=None, previous=[])
     subject = subjects[0]
     subject.tenant = tenant
-    same_schemas = _same_schemas_of(same_content_rows, database)
     return SubjectReads(
         subject,
         False,
@@ -539,15 +534,15 @@ def _inserted_with_version(schema: Schema, version: SubjectVersion) -> tuple[Sch
     """
     database = router.db_for_write(SubjectVersion)
     version.schema_id = RawSQL(f"(SELECT id FROM {Schema._meta.db_table} WHERE fingerprint = %s)", [schema.fingerprint])
-    statements = [_insert_statement(schema, on_conflict=OnConflict.IGNORE), _insert_statement(version)]
+    statements = [insert_statement([schema], on_conflict=OnConflict.IGNORE), insert_statement([version])]
     with connections[database].cursor() as cursor:
         schema_rows, version_rows = results_together(cursor, statements)
     if schema_rows:
-        _mark_saved(schema, schema_rows[0][0], database)
+        mark_inserted([schema], schema_rows)
     else:
         schema = Schema.objects.get(fingerprint=schema.fingerprint)
     version.schema = schema
-    _mark_saved(version, version_rows[0][0], database)
+    mark_inserted([version], version_rows)
     post_save.send(SubjectVersion, instance=version, created=True, update_fields=None, raw=False, using=database)
     return schema, bool(schema_rows)
 
@@ -558,30 +553,12 @@ def _inserted_unless_present(row) -> bool:
     One INSERT ... ON CONFLICT DO NOTHING RETURNING id instead of an INSERT inside a savepoint (three round trips
     where most inserts need one). No signal is sent: the caller writes the row's audit entry (`log_created`).
     """
-    database = router.db_for_write(type(row))
-    with connections[database].cursor() as cursor:
-        cursor.execute(*_insert_statement(row, on_conflict=OnConflict.IGNORE))
-        found = cursor.fetchone()
-    if found is None:
+    with connections[router.db_for_write(type(row))].cursor() as cursor:
+        [returned] = results_together(cursor, [insert_statement([row], on_conflict=OnConflict.IGNORE)])
+    if not returned:
         return False
-    _mark_saved(row, found[0], database)
+    mark_inserted([row], returned)
     return True
-
-
-def _insert_statement(row, *, on_conflict=None) -> tuple[str, list]:
-    """Return the INSERT ... RETURNING id of an unsaved row (its fields' values prepared as save() prepares them)."""
-    model = type(row)
-    insert = InsertQuery(model, on_conflict=on_conflict)
-    insert.insert_values([field for field in model._meta.local_concrete_fields if field is not model._meta.pk], [row])
-    compiler = insert.get_compiler(using=router.db_for_write(model))
-    compiler.returning_fields = [model._meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    return sql, list(params)
-
-
-def _mark_saved(row, pk: int, database: str) -> None:
-    row.pk = pk
-    row._state.adding, row._state.db = False, database
 
 
 def _advance_id_sequence() -> None:
