@@ -100,6 +100,8 @@ class CompiledFiles:
     warnings: tuple[Finding, ...] = field(default=())
     # The import paths of the input mapping: a well-known file among them is the tree's own copy.
     given: frozenset[str] = field(default=frozenset())
+    # protoc's output the files were parsed from (a FileDescriptorSet): what a registry stores to skip protoc later.
+    serialized: bytes = field(default=b"", repr=False, compare=False)
     # What `derived` computed, by key: kept with the set, so it goes when the set goes.
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -240,9 +242,20 @@ def compile_sources(sources: Mapping[str, str | bytes], roots: Sequence[str] | N
         _RESULT_CACHE.put(key, cached)
     serialized, warnings = cached
     descriptor_set = FileDescriptorSet.FromString(serialized)
-    compiled = CompiledFiles(files=tuple(descriptor_set.file), roots=roots, warnings=warnings, given=frozenset(texts))
+    compiled = CompiledFiles(
+        files=tuple(descriptor_set.file), roots=roots, warnings=warnings, given=frozenset(texts), serialized=serialized
+    )
     _SET_CACHE.put(key, compiled)
     return compiled
+
+
+def compiled_from_serialized(path: str, dependencies: Iterable[str], serialized: bytes) -> CompiledFiles:
+    """Return what `compile_one(path, text, dependencies)` returned when it gave `serialized`, without protoc.
+
+    For a result stored earlier: protoc's warnings are not part of it (no reader of a stored schema needs them).
+    """
+    files = tuple(FileDescriptorSet.FromString(serialized).file)
+    return CompiledFiles(files=files, roots=(path,), given=frozenset({path, *dependencies}), serialized=serialized)
 
 
 def compile_one(path: str, text: str | bytes, dependencies: Mapping[str, str | bytes] | None = None) -> CompiledFiles:

@@ -30,6 +30,9 @@ class LruCache:
         with self._lock:
             self._items.pop(key, None)
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

@@ -106,6 +106,22 @@ class Schema(models.Model):
         return f"schema {self.pk}"
 
 
+class CompiledSchema(models.Model):
+    """protoc's output for a stored schema, compiled under one import path with its references' texts.
+
+    Written with the schema's row at registration, so that a process that has not compiled the schema itself (the
+    other server processes, one just started) reads it in one query instead of running protoc again: the check
+    of the next version compares with it. `key` is preparation.content_key of the path, text and references.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    schema = models.ForeignKey(Schema, related_name="compilations", on_delete=models.CASCADE)
+    descriptor_set = models.BinaryField()
+
+    def __str__(self):
+        return f"compiled {self.schema_id}"
+
+
 class SchemaReference(models.Model):
     """An import of a schema, pinned to a subject version: `name` is the import path."""
 

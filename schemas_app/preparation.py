@@ -6,12 +6,20 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connections, router
 
 from protoengine import canonical
 from protoengine import lenient as lenient_compile
-from protoengine.compiler import CompilationFailed, CompiledFiles, compile_one, refuse_well_known
+from protoengine.compiler import (
+    CompilationFailed,
+    CompiledFiles,
+    compile_one,
+    compiled_from_serialized,
+    refuse_well_known,
+)
 from protoengine.lru import LruCache
 from schemas_app.errors import InvalidSchema, SchemaHasTooManyFields, SchemaTooLarge
+from schemas_app.models import CompiledSchema
 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*\.proto$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]+")
@@ -154,19 +162,46 @@ def prepare_schema(
 def compile_stored(*, subject: str, text: str, dependencies: dict[str, str]) -> CompiledFiles:
     """Compile a schema that is already stored (it compiled once, so a failure is a server error).
 
-    A schema the CONFLUENT rule set accepted leniently compiles the same way again. The compiled set
-    is kept (with its model) for the next check against the same version.
+    A schema the CONFLUENT rule set accepted leniently compiles the same way again. protoc's output stored at its
+    registration (CompiledSchema) is read instead of running protoc when this process has not compiled it. The
+    compiled set is kept (with its model) for the next check against the same version.
     """
     root_path = root_path_for(subject)
-    key = _content_key(root_path, text, dependencies)
+    key = content_key(root_path, text, dependencies)
     compiled = _STORED_SETS.get(key)
     if compiled is None:
-        compiled = lenient_compile.compile_leniently(root_path, text, dependencies).compiled
+        serialized = _stored_output(key)
+        if serialized is not None:
+            compiled = compiled_from_serialized(root_path, dependencies, serialized)
+        else:
+            compiled = lenient_compile.compile_leniently(root_path, text, dependencies).compiled
         _STORED_SETS.put(key, compiled)
     return compiled
 
 
-def _content_key(root_path: str, text: str, dependencies: dict[str, str]) -> str:
+def _stored_output(key: str) -> bytes | None:
+    with connections[router.db_for_read(CompiledSchema)].cursor() as cursor:
+        cursor.execute(f"SELECT descriptor_set FROM {CompiledSchema._meta.db_table} WHERE key = %s", [key])
+        row = cursor.fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def stored_output_statement(prepared: PreparedSchema, schema_table: str) -> tuple[str, list]:
+    """Return the INSERT that stores a new schema's compiled set, for the schema row of its fingerprint.
+
+    Run after the schema's own INSERT; a set stored already (the same content registered again) is kept. This
+    process keeps the set too: the next version's check compares with it, reading neither the database nor protoc.
+    """
+    key = content_key(prepared.root_path, prepared.text, prepared.dependencies)
+    _STORED_SETS.put(key, prepared.compiled)
+    return (
+        f"INSERT INTO {CompiledSchema._meta.db_table} (key, schema_id, descriptor_set)"
+        f" SELECT %s, id, %s FROM {schema_table} WHERE fingerprint = %s ON CONFLICT (key) DO NOTHING",
+        [key, prepared.compiled.serialized, prepared.fingerprint],
+    )
+
+
+def content_key(root_path: str, text: str, dependencies: dict[str, str]) -> str:
     digest = hashlib.sha256()
     for path, content in [(root_path, text), *sorted(dependencies.items())]:
         digest.update(f"{len(path)}:{path}{len(content)}:".encode())

@@ -49,6 +49,7 @@ from schemas_app.errors import (
 from schemas_app.limits import MAX_ID, MAX_VERSION, forbidden_name_character, in_range
 from schemas_app.models import (
     CompatibilityLevel,
+    CompiledSchema,
     LintPolicy,
     Mode,
     ReviewPolicy,
@@ -61,7 +62,7 @@ from schemas_app.models import (
     SubjectVersion,
     Tenant,
 )
-from schemas_app.preparation import PreparedSchema, Reference
+from schemas_app.preparation import PreparedSchema, Reference, stored_output_statement
 from schemas_app.round_trips import insert_statement, mark_inserted, results_together
 
 MAX_SUBJECT_LENGTH = 255
@@ -257,7 +258,7 @@ def subject_version_register(
             created_by=approved_review.author if approved_review is not None else _user_or_none(acting_user),
         )
         if schema_row.pk is None:  # a new row: written in the version's round trip
-            schema_row, schema_created = _inserted_with_version(schema_row, subject_version)
+            schema_row, schema_created = _inserted_with_version(schema_row, subject_version, prepared)
             if schema_created:
                 _schema_row_created(schema_row, prepared, import_id=None)
         else:
@@ -524,8 +525,8 @@ def kept_schema(schemas) -> Schema | None:
     return None if row is None else by_id[row[0]]
 
 
-def _inserted_with_version(schema: Schema, version: SubjectVersion) -> tuple[Schema, bool]:
-    """Insert the schema row the search found missing and the version holding it, in one round trip.
+def _inserted_with_version(schema: Schema, version: SubjectVersion, prepared: PreparedSchema) -> tuple[Schema, bool]:
+    """Insert the schema row the search found missing, its compiled set and the version holding it, in one round trip.
 
     Return the row and whether it was inserted: when a concurrent writer stored the same content first, the
     version holds theirs (its schema id is a sub-select by fingerprint, run after the schema's INSERT). Nothing
@@ -534,9 +535,13 @@ def _inserted_with_version(schema: Schema, version: SubjectVersion) -> tuple[Sch
     """
     database = router.db_for_write(SubjectVersion)
     version.schema_id = RawSQL(f"(SELECT id FROM {Schema._meta.db_table} WHERE fingerprint = %s)", [schema.fingerprint])
-    statements = [insert_statement([schema], on_conflict=OnConflict.IGNORE), insert_statement([version])]
+    statements = [
+        insert_statement([schema], on_conflict=OnConflict.IGNORE),
+        stored_output_statement(prepared, Schema._meta.db_table),
+        insert_statement([version]),
+    ]
     with connections[database].cursor() as cursor:
-        schema_rows, version_rows = results_together(cursor, statements)
+        schema_rows, _, version_rows = results_together(cursor, statements)
     if schema_rows:
         mark_inserted([schema], schema_rows)
     else:
@@ -584,8 +589,9 @@ def _purge_orphaned_schemas(schema_ids: set[int], *, acting_user) -> None:
     if not orphans:
         return
     ids = {schema.pk for schema in orphans}
-    # Two plain DELETEs and one audit INSERT, whatever the number of rows: nothing else points at these rows.
+    # Plain DELETEs and one audit INSERT, whatever the number of rows: nothing else points at these rows.
     SchemaReference.objects.filter(schema_id__in=ids)._raw_delete(connection.alias)
+    CompiledSchema.objects.filter(schema_id__in=ids)._raw_delete(connection.alias)
     Schema.objects.filter(pk__in=ids)._raw_delete(connection.alias)
     log_rows(
         orphans,
@@ -599,15 +605,15 @@ def _purge_orphaned_schemas(schema_ids: set[int], *, acting_user) -> None:
 
 
 def _pointed_at_by_nothing(schemas):
-    """Return those of `schemas` that no row but their own references points at.
+    """Return those of `schemas` that no row but their own references and compiled sets points at.
 
     Every foreign key to Schema counts: a version of any subject, a tenant configuration validated against the
     schema, and any added later. The purge deletes raw, so no `on_delete` runs, and a row still pointed at
     failed its foreign-key check (500).
     """
     for relation in Schema._meta.get_fields(include_hidden=True):  # hidden: TenantConfig's has no reverse name
-        if not isinstance(relation, ForeignObjectRel) or relation.related_model is SchemaReference:
-            continue  # not a row pointing here, or the schema's own imports, deleted with it
+        if not isinstance(relation, ForeignObjectRel) or relation.related_model in (SchemaReference, CompiledSchema):
+            continue  # not a row pointing here, or part of the schema (its imports, its compiled sets), deleted with it
         pointing = relation.related_model._base_manager.filter(**{relation.field.attname: OuterRef("pk")})
         schemas = schemas.filter(~Exists(pointing))
     return schemas
