@@ -47,7 +47,7 @@ PYTHON = sys.executable
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 HOST = "127.0.0.1"
-WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+WORKERS = 2
 ADMIN = ("bench", "bench-password-not-secret")
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 # Targets (issue 17): cached lookups keep most of the bare floor's throughput, and their p99 at 4 connections
