@@ -249,13 +249,13 @@ def compile_sources(sources: Mapping[str, str | bytes], roots: Sequence[str] | N
     return compiled
 
 
-def compiled_from_serialized(path: str, dependencies: Iterable[str], serialized: bytes) -> CompiledFiles:
-    """Return what `compile_one(path, text, dependencies)` returned when it gave `serialized`, without protoc.
+def compiled_from_serialized(serialized: bytes, roots: Sequence[str], given: Iterable[str]) -> CompiledFiles:
+    """Return the set `compile_sources` gave as `serialized` for the files `given` and these roots, without protoc.
 
-    For a result stored earlier: protoc's warnings are not part of it (no reader of a stored schema needs them).
+    For a result stored earlier (a registry keeps each schema's): protoc's warnings are not part of it.
     """
     files = tuple(FileDescriptorSet.FromString(serialized).file)
-    return CompiledFiles(files=files, roots=(path,), given=frozenset({path, *dependencies}), serialized=serialized)
+    return CompiledFiles(files=files, roots=tuple(roots), given=frozenset(given), serialized=serialized)
 
 
 def compile_one(path: str, text: str | bytes, dependencies: Mapping[str, str | bytes] | None = None) -> CompiledFiles:

@@ -2,11 +2,12 @@
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import DatabaseError, connections, router, transaction
 
 from protoengine import canonical
 from protoengine import lenient as lenient_compile
@@ -26,6 +27,7 @@ _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]+")
 # Stored versions' compiled sets, with the model each keeps: the version a new one is compared with is
 # usually the one compared with last time. Keyed by content, so a reused id never finds a stale set.
 _STORED_SETS = LruCache(64)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -159,12 +161,15 @@ def prepare_schema(
     )
 
 
-def compile_stored(*, subject: str, text: str, dependencies: dict[str, str]) -> CompiledFiles:
+def compile_stored(
+    *, subject: str, text: str, dependencies: dict[str, str], schema_id: int | None = None
+) -> CompiledFiles:
     """Compile a schema that is already stored (it compiled once, so a failure is a server error).
 
-    A schema the CONFLUENT rule set accepted leniently compiles the same way again. protoc's output stored at its
-    registration (CompiledSchema) is read instead of running protoc when this process has not compiled it. The
-    compiled set is kept (with its model) for the next check against the same version.
+    A schema the CONFLUENT rule set accepted leniently compiles the same way again. protoc's output stored for it
+    (CompiledSchema) is read instead of running protoc when this process has not compiled it; given the schema's
+    id, a compile that finds none stores its own (a schema registered before sets were stored). The compiled set
+    is kept (with its model) for the next check against the same version.
     """
     root_path = root_path_for(subject)
     key = content_key(root_path, text, dependencies)
@@ -172,9 +177,11 @@ def compile_stored(*, subject: str, text: str, dependencies: dict[str, str]) -> 
     if compiled is None:
         serialized = _stored_output(key)
         if serialized is not None:
-            compiled = compiled_from_serialized(root_path, dependencies, serialized)
+            compiled = compiled_from_serialized(serialized, roots=(root_path,), given={root_path, *dependencies})
         else:
             compiled = lenient_compile.compile_leniently(root_path, text, dependencies).compiled
+            if schema_id is not None:
+                _store_output(key, schema_id, compiled.serialized)
         _STORED_SETS.put(key, compiled)
     return compiled
 
@@ -184,6 +191,20 @@ def _stored_output(key: str) -> bytes | None:
         cursor.execute(f"SELECT descriptor_set FROM {CompiledSchema._meta.db_table} WHERE key = %s", [key])
         row = cursor.fetchone()
     return None if row is None else bytes(row[0])
+
+
+def _store_output(key: str, schema_id: int, serialized: bytes) -> None:
+    """Store a stored schema's compiled set, in a savepoint: the set can be compiled again, the caller's work not."""
+    database = router.db_for_write(CompiledSchema)
+    try:
+        with transaction.atomic(using=database), connections[database].cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {CompiledSchema._meta.db_table} (key, schema_id, descriptor_set) VALUES (%s, %s, %s)"
+                " ON CONFLICT (key) DO NOTHING",
+                [key, schema_id, serialized],
+            )
+    except DatabaseError:  # the schema was purged meanwhile, or the database refuses writes
+        logger.warning("Could not store the compiled set of schema %s", schema_id, exc_info=True)
 
 
 def stored_output_statement(prepared: PreparedSchema, schema_table: str) -> tuple[str, list]:

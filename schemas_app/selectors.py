@@ -792,7 +792,9 @@ def compiled_version_files(*, tenant: Tenant, version: SubjectVersion):
     # versions_compared says whether the schema has references; most have none, and then nothing is read.
     references = schema_references(version.schema) if getattr(version, "schema_has_references", True) else []
     dependencies = resolve_dependencies(tenant=tenant, references=references)
-    return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies)
+    return compile_stored(
+        subject=version.subject.name, text=version.schema.text, dependencies=dependencies, schema_id=version.schema_id
+    )
 
 
 class VersionFiles:

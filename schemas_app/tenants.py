@@ -79,7 +79,9 @@ def config_message_class(version: SubjectVersion) -> type:
     dependencies = selectors.resolve_dependencies(
         tenant=version.subject.tenant, references=selectors.schema_references(version.schema)
     )
-    compiled = compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies)
+    compiled = compile_stored(
+        subject=version.subject.name, text=version.schema.text, dependencies=dependencies, schema_id=version.schema_id
+    )
     pool = descriptor_pool.DescriptorPool()
     for file in compiled.files:
         pool.Add(file)

@@ -271,7 +271,7 @@ def serialized_schema(subject_version) -> str:
         tenant=subject_version.subject.tenant, references=selectors.schema_references(schema)
     )
     name = subject_version.subject.name
-    compiled = compile_stored(subject=name, text=schema.text, dependencies=dependencies)
+    compiled = compile_stored(subject=name, text=schema.text, dependencies=dependencies, schema_id=schema.pk)
     return canonical.descriptor_base64(compiled.file(root_path_for(name)))
 
 

@@ -157,7 +157,9 @@ def compiled(version: SubjectVersion):
     """Return the compile of a stored version, own file first (cached by the compiler)."""
     references = selectors.schema_references(version.schema)
     dependencies = selectors.resolve_dependencies(tenant=version.subject.tenant, references=references)
-    return compile_stored(subject=version.subject.name, text=version.schema.text, dependencies=dependencies)
+    return compile_stored(
+        subject=version.subject.name, text=version.schema.text, dependencies=dependencies, schema_id=version.schema_id
+    )
 
 
 def documentation(version: SubjectVersion) -> FileDoc | None:

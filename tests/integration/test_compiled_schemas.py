@@ -76,3 +76,15 @@ def test_a_purge_deletes_the_stored_sets_with_the_schema(api):
 
     assert not Schema.objects.filter(pk=schema_id).exists()
     assert not CompiledSchema.objects.filter(schema_id=schema_id).exists()
+
+
+def test_a_version_registered_before_sets_were_stored_has_its_set_stored_by_the_first_compile(api):
+    schema_id = register(api, "ticks-value", TICK_V1).json()["id"]
+    CompiledSchema.objects.filter(schema_id=schema_id).delete()  # as an upgraded registry's older versions
+    tenant = Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
+    as_a_new_process()
+
+    compiled = selectors.compiled_version_files(tenant=tenant, version=version("ticks-value", 1))
+
+    [stored] = CompiledSchema.objects.filter(schema_id=schema_id)
+    assert bytes(stored.descriptor_set) == compiled.serialized
