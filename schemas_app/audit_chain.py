@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied
-from django.db import connection, connections, router, transaction
+from django.db import connection, transaction
 
 from schemas_app.models import AuditChainHead, AuditSeal
-from schemas_app.round_trips import insert_statement, mark_inserted, results_together
+from schemas_app.round_trips import insert_statement, inserted, mark_inserted, results_together
 
 GENESIS = "0" * 64
 # The chain has one head row.
@@ -137,8 +137,7 @@ def insert_waiting_entries_first(sender, instance, raw=False, **kwargs):
     unsealed = _unsealed.get()
     waiting = [entry for entry in unsealed or () if entry.pk is None and entry is not instance]
     if waiting and not raw:
-        with connections[router.db_for_write(LogEntry)].cursor() as cursor:
-            mark_inserted(waiting, results_together(cursor, [insert_statement(waiting)])[0])
+        inserted(waiting)
 
 
 @contextmanager

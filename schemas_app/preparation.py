@@ -20,7 +20,7 @@ from protoengine.compiler import (
 )
 from protoengine.lru import LruCache
 from schemas_app.errors import InvalidSchema, SchemaHasTooManyFields, SchemaTooLarge
-from schemas_app.models import CompiledSchema
+from schemas_app.models import CompiledSchema, Schema
 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*\.proto$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]+")
@@ -198,16 +198,12 @@ def _store_output(key: str, schema_id: int, serialized: bytes) -> None:
     database = router.db_for_write(CompiledSchema)
     try:
         with transaction.atomic(using=database), connections[database].cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {CompiledSchema._meta.db_table} (key, schema_id, descriptor_set) VALUES (%s, %s, %s)"
-                " ON CONFLICT (key) DO NOTHING",
-                [key, schema_id, serialized],
-            )
+            cursor.execute(*_output_insert(key, serialized, "id = %s", [schema_id]))
     except DatabaseError:  # the schema was purged meanwhile, or the database refuses writes
         logger.warning("Could not store the compiled set of schema %s", schema_id, exc_info=True)
 
 
-def stored_output_statement(prepared: PreparedSchema, schema_table: str) -> tuple[str, list]:
+def stored_output_statement(prepared: PreparedSchema) -> tuple[str, list]:
     """Return the INSERT that stores a new schema's compiled set, for the schema row of its fingerprint.
 
     Run after the schema's own INSERT; a set stored already (the same content registered again) is kept. This
@@ -215,10 +211,15 @@ def stored_output_statement(prepared: PreparedSchema, schema_table: str) -> tupl
     """
     key = content_key(prepared.root_path, prepared.text, prepared.dependencies)
     _STORED_SETS.put(key, prepared.compiled)
+    return _output_insert(key, prepared.compiled.serialized, "fingerprint = %s", [prepared.fingerprint])
+
+
+def _output_insert(key: str, serialized: bytes, schema_condition: str, params: list) -> tuple[str, list]:
+    """Return the INSERT of a compiled set for the schema row the condition finds; one stored already is kept."""
     return (
         f"INSERT INTO {CompiledSchema._meta.db_table} (key, schema_id, descriptor_set)"
-        f" SELECT %s, id, %s FROM {schema_table} WHERE fingerprint = %s ON CONFLICT (key) DO NOTHING",
-        [key, prepared.compiled.serialized, prepared.fingerprint],
+        f" SELECT %s, id, %s FROM {Schema._meta.db_table} WHERE {schema_condition} ON CONFLICT (key) DO NOTHING",
+        [key, serialized, *params],
     )
 
 

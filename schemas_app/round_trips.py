@@ -4,12 +4,13 @@ Django's PostgreSQL backend binds parameters on the client by default (psycopg's
 string of statements goes as one simple query and PostgreSQL runs them in order, each seeing what the
 one before did (a lock taken by the first is held when the second runs). With server-side binding,
 or on SQLite, each statement is sent on its own, with the same results. The INSERTs among them are built
-by `insert_statement`, and their rows marked saved with the ids they return by `mark_inserted`.
+by `insert_statement`, and their rows marked saved with the ids they return by `mark_inserted`; `inserted`
+sends one such INSERT alone.
 """
 
 import functools
 
-from django.db import router
+from django.db import connections, router
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLInsertCompiler
 
@@ -70,6 +71,19 @@ def insert_statement(rows: list, *, on_conflict=None) -> tuple[str, list]:
     compiler.assemble_as_sql = functools.partial(SQLInsertCompiler.assemble_as_sql, compiler)  # VALUES, not UNNEST
     [(sql, params)] = compiler.as_sql()
     return sql, list(params)
+
+
+def inserted(rows: list, *, on_conflict=None) -> bool:
+    """Insert unsaved rows of one model in one round trip (`insert_statement`) and mark them saved with their ids.
+
+    False, leaving them unsaved, when the conflict `on_conflict` names kept the database from inserting them.
+    """
+    with connections[router.db_for_write(type(rows[0]))].cursor() as cursor:
+        [returned] = results_together(cursor, [insert_statement(rows, on_conflict=on_conflict)])
+    if not returned:
+        return False
+    mark_inserted(rows, returned)
+    return True
 
 
 def mark_inserted(rows: list, returned: list[tuple]) -> None:

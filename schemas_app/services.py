@@ -63,7 +63,7 @@ from schemas_app.models import (
     Tenant,
 )
 from schemas_app.preparation import PreparedSchema, Reference, stored_output_statement
-from schemas_app.round_trips import insert_statement, mark_inserted, results_together
+from schemas_app.round_trips import insert_statement, inserted, mark_inserted, results_together
 
 MAX_SUBJECT_LENGTH = 255
 # The account that commands such as load_schemas act as, so the audit trail always names someone.
@@ -339,7 +339,9 @@ def _locked_subject_reads(tenant: Tenant, name: str, *, prepared: PreparedSchema
     if reads.subject is not None:
         return reads
     subject = Subject(tenant=tenant, name=name)
-    if not _inserted_unless_present(subject):  # another writer created it between our read and insert
+    # One INSERT ... ON CONFLICT DO NOTHING RETURNING id, not an INSERT in a savepoint (three round trips); no signal
+    # is sent: its audit entry is written with the version's (`log_created`).
+    if not inserted([subject], on_conflict=OnConflict.IGNORE):  # another writer created it between read and insert
         return _subject_reads(tenant, name, prepared, level)
     subject.tenant = tenant  # the caller's row: what reads the subject's tenant later (git history) needs no query
     return SubjectReads(subject, True, reads.same_schemas, existing=None, previous=[])
@@ -537,7 +539,7 @@ def _inserted_with_version(schema: Schema, version: SubjectVersion, prepared: Pr
     version.schema_id = RawSQL(f"(SELECT id FROM {Schema._meta.db_table} WHERE fingerprint = %s)", [schema.fingerprint])
     statements = [
         insert_statement([schema], on_conflict=OnConflict.IGNORE),
-        stored_output_statement(prepared, Schema._meta.db_table),
+        stored_output_statement(prepared),
         insert_statement([version]),
     ]
     with connections[database].cursor() as cursor:
@@ -550,20 +552,6 @@ def _inserted_with_version(schema: Schema, version: SubjectVersion, prepared: Pr
     mark_inserted([version], version_rows)
     post_save.send(SubjectVersion, instance=version, created=True, update_fields=None, raw=False, using=database)
     return schema, bool(schema_rows)
-
-
-def _inserted_unless_present(row) -> bool:
-    """Insert the unsaved row and give it its id; False, leaving it unsaved, when a row it conflicts with exists.
-
-    One INSERT ... ON CONFLICT DO NOTHING RETURNING id instead of an INSERT inside a savepoint (three round trips
-    where most inserts need one). No signal is sent: the caller writes the row's audit entry (`log_created`).
-    """
-    with connections[router.db_for_write(type(row))].cursor() as cursor:
-        [returned] = results_together(cursor, [insert_statement([row], on_conflict=OnConflict.IGNORE)])
-    if not returned:
-        return False
-    mark_inserted([row], returned)
-    return True
 
 
 def _advance_id_sequence() -> None:
