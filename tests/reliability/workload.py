@@ -287,8 +287,9 @@ class Client:
         self.operations = list(mix)
         self.weights = list(mix.values())
 
-    async def run(self, deadline: float) -> ClientLog:
-        while time.monotonic() < deadline:
+    async def run(self, deadline: float, faults_injected: asyncio.Event) -> ClientLog:
+        """Loop until the deadline, and on past it until the faults are injected (a fault needs load to cut)."""
+        while time.monotonic() < deadline or not faults_injected.is_set():
             operation = self.random.choices(self.operations, self.weights)[0]
             await getattr(self, operation)()
         return self.log
@@ -541,9 +542,11 @@ async def _run(url, writer, reviewer, scale, mix, faults, during) -> LoadRun:
         started = time.monotonic()
         deadline = started + scale.seconds
         clients = [Client(number, http, writer, reviewer, catalogue, mix, faults) for number in range(scale.clients)]
-        tasks = [asyncio.create_task(client.run(deadline)) for client in clients]
+        faults_injected = asyncio.Event()
+        tasks = [asyncio.create_task(client.run(deadline, faults_injected)) for client in clients]
         if during is not None:
             await asyncio.to_thread(during, faults)
+        faults_injected.set()
         logs = await asyncio.gather(*tasks)
         return LoadRun(scale=scale, seeding=seeded, logs=logs, seconds=time.monotonic() - started, faults=faults)
 
