@@ -2,22 +2,24 @@
 
 Each version is one commit on `main`: the file at its import path, authored by whoever registered it
 (at the time it was registered), with the subject, version and semantic version as the message. The
-repository is bare and written with git's plumbing under a file lock, so concurrent writers queue.
+repository is bare and written as git writes it (`git_objects`: a pack per batch of commits, main moved last) under a
+file lock, so concurrent writers queue.
 Each commit also records, in its trailers, which versions the history holds (a watermark of version ids and
 the ids below it still awaited), so the next commit first writes whatever an interrupted writer left out.
 `export_git` rebuilds it from the database and yields the same tree.
 """
 
+import atexit
 import bisect
 import fcntl
-import hashlib
 import logging
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import zlib
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,16 +30,17 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Q
 
 from protoengine.lru import LruCache
+from schemas_app import git_objects
+from schemas_app.git_objects import GitNeeded
 from schemas_app.models import SubjectVersion, Tenant
 from schemas_app.preparation import root_path_for
 
 logger = logging.getLogger(__name__)
 
 BRANCH = "refs/heads/main"
+# Versions `export_git` commits per pack: few packs to write, and a bounded batch of objects held in memory.
+EXPORT_BATCH = 500
 COMMITTER = ("Schema Registry", "registry@localhost")
-# git's own level for loose objects (core.looseCompression defaults to 1, best speed): zlib's default level took
-# most of a commit's time on the root folder's tree, rewritten by every commit. Ids hash the uncompressed content.
-LOOSE_COMPRESSION = 1
 
 
 def history_dir() -> Path | None:
@@ -152,25 +155,43 @@ def _change_of(version: SubjectVersion, mark: _Mark) -> _Change:
     )
 
 
-def commit_version(repository: Path, version: SubjectVersion, mark: _Mark) -> str:
-    """Commit one version's file on top of main; return the commit id.
+def commit_versions(repository: Path, versions: list[tuple[SubjectVersion, _Mark]]) -> list[str]:
+    """Commit versions one on top of the other on main, each with its mark; return the commit ids.
 
-    The objects are written here, without starting git (each git process costs milliseconds, and the server
-    process does this before its next request when no Celery worker runs it); git's own plumbing makes the commit
-    whenever the repository holds something this writer does not read (packed objects or references,
-    an identity git would rewrite), and makes the same commit.
+    The objects are written here, as one pack, without starting git (each git process costs milliseconds, and the
+    server process does this before its next request when no Celery worker runs it); git's own plumbing makes the
+    commit whenever the repository holds something this writer does not read (packed references, an identity git
+    would rewrite), and makes the same commit.
     """
     ensure_repository(repository)
-    commit = _commit(repository, _change_of(version, mark))
-    _marks_of_commits.put(commit, mark)
-    return commit
+    commits = _commit(repository, [_change_of(version, mark) for version, mark in versions])
+    for commit, (_, mark) in zip(commits, versions, strict=True):
+        _marks_of_commits.put(commit, mark)
+    if git_objects.pack_count(repository) >= git_objects.PACKS_BEFORE_REPACK:
+        _roll_up_packs(repository)
+    return commits
 
 
-def _commit(repository: Path, change: _Change) -> str:
+def _roll_up_packs(repository: Path) -> None:
+    """Let git merge the small packs (each batch of commits wrote one) so readers search few; the history keeps."""
     try:
-        return _commit_loose(repository, change)
-    except _GitNeeded:
-        return _commit_with_git(repository, change)
+        _git(repository, "repack", "-d", "-q", "--geometric=2")
+    except (OSError, subprocess.CalledProcessError):
+        logger.exception("Could not repack %s; the commits are written", repository)
+
+
+def _commit(repository: Path, changes: list[_Change]) -> list[str]:
+    """Commit the changes in order: as many as it can at a time by the writer here, each other one by git."""
+    commits, batch = [], _Batch(repository)
+    for change in changes:
+        try:
+            commits.append(batch.commit(change))
+        except GitNeeded:
+            batch.write()  # what came before lands first
+            commits.append(_commit_with_git(repository, change))
+            batch = _Batch(repository)
+    batch.write()
+    return commits
 
 
 def _commit_with_git(repository: Path, change: _Change) -> str:
@@ -207,31 +228,57 @@ def _current_commit(repository: Path) -> str:
     return found.stdout.strip() if found.returncode == 0 else ""
 
 
-class _GitNeeded(Exception):
-    """The repository holds something the loose-object writer does not read: let git's plumbing commit."""
-
-
 # Names and addresses git writes as given: no characters it trims from the ends or drops inside.
 _PLAIN_IDENTITY = re.compile(r"[A-Za-z0-9_@+\-](?:[A-Za-z0-9_@+.\- ]*[A-Za-z0-9_@+\-])?")
 _TREE, _FILE = b"40000", b"100644"
 
 
-def _commit_loose(repository: Path, change: _Change) -> str:
-    """Write the blob, the trees along its path and the commit as loose objects, then move main to it."""
-    if not all(_PLAIN_IDENTITY.fullmatch(part) for part in change.author):
-        raise _GitNeeded
-    parent = _loose_ref(repository)
-    parent_tree = _commit_tree_of(repository, parent) if parent else None
-    blob = _write_object(repository, "blob", change.text.encode())
-    tree = _tree_with(repository, parent_tree, change.path.split("/"), blob)
-    stamp = f"{int(change.when.timestamp())} {_utc_offset(change.when)}"
-    lines = [f"tree {tree}", *([f"parent {parent}"] if parent else [])]
-    lines.append(f"author {change.author[0]} <{change.author[1]}> {stamp}")
-    lines.append(f"committer {COMMITTER[0]} <{COMMITTER[1]}> {stamp}")
-    commit = _write_object(repository, "commit", ("\n".join(lines) + "\n\n" + change.message).encode())
-    _trees_of_commits.put(commit, tree)
-    _move_ref(repository, commit)
-    return commit
+class _Batch:
+    """Commits written one on top of the other, their objects kept until `write` stores them as one pack and moves
+    main to the last one."""
+
+    def __init__(self, repository: Path):
+        self.repository = repository
+        self.objects: dict[str, tuple[str, bytes]] = {}
+        self.head: str | None = None
+
+    def commit(self, change: _Change) -> str:
+        """Add the blob, the trees along its path and the commit; return the commit's id."""
+        if not all(_PLAIN_IDENTITY.fullmatch(part) for part in change.author):
+            raise GitNeeded
+        parent = self.head if self.head is not None else _loose_ref(self.repository)
+        parent_tree = _commit_tree_of(self, parent) if parent else None
+        blob = self.add("blob", change.text.encode())
+        tree = _tree_with(self, parent_tree, change.path.split("/"), blob)
+        stamp = f"{int(change.when.timestamp())} {_utc_offset(change.when)}"
+        lines = [f"tree {tree}", *([f"parent {parent}"] if parent else [])]
+        lines.append(f"author {change.author[0]} <{change.author[1]}> {stamp}")
+        lines.append(f"committer {COMMITTER[0]} <{COMMITTER[1]}> {stamp}")
+        self.head = self.add("commit", ("\n".join(lines) + "\n\n" + change.message).encode())
+        _trees_of_commits.put(self.head, tree)
+        return self.head
+
+    def add(self, kind: str, body: bytes) -> str:
+        added = git_objects.object_id(kind, body)
+        self.objects[added] = (kind, body)
+        return added
+
+    def read(self, wanted: str, kind: str) -> bytes:
+        """Return an object's body: one of this batch's, not written yet, or one in the repository."""
+        added = self.objects.get(wanted)
+        if added is not None:
+            if added[0] != kind:
+                raise GitNeeded
+            return added[1]
+        return git_objects.read_object(self.repository, wanted, kind)
+
+    def write(self) -> None:
+        """Store the objects, then point main at the last commit (the objects are there before main names them)."""
+        if self.head is None:
+            return
+        git_objects.write_pack(self.repository, self.objects)
+        _move_ref(self.repository, self.head)
+        self.objects, self.head = {}, None
 
 
 def _utc_offset(when: datetime) -> str:
@@ -240,39 +287,10 @@ def _utc_offset(when: datetime) -> str:
     return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
 
 
-def _object_path(repository: Path, object_id: str) -> Path:
-    return repository / "objects" / object_id[:2] / object_id[2:]
-
-
-def _write_object(repository: Path, kind: str, body: bytes) -> str:
-    """Store an object as git does (zlib over "<kind> <size>\\0<body>", named by its SHA-1); return its id."""
-    raw = f"{kind} {len(body)}\0".encode() + body
-    object_id = hashlib.sha1(raw).hexdigest()  # git names objects by SHA-1
-    path = _object_path(repository, object_id)
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        scratch = path.parent / f"tmp_obj_{os.getpid()}_{object_id}"
-        scratch.write_bytes(zlib.compress(raw, LOOSE_COMPRESSION))
-        scratch.chmod(0o444)
-        os.replace(scratch, path)
-    return object_id
-
-
-def _read_object(repository: Path, object_id: str, kind: str) -> bytes:
-    try:
-        raw = zlib.decompress(_object_path(repository, object_id).read_bytes())
-    except FileNotFoundError:
-        raise _GitNeeded from None  # packed
-    header, _, body = raw.partition(b"\0")
-    if header.split(b" ")[0] != kind.encode():
-        raise _GitNeeded
-    return body
-
-
-def _commit_tree_of(repository: Path, commit: str) -> str:
+def _commit_tree_of(batch: _Batch, commit: str) -> str:
     tree = _trees_of_commits.get(commit)
     if tree is None:
-        first_line = _read_object(repository, commit, "commit").split(b"\n", 1)[0]
+        first_line = batch.read(commit, "commit").split(b"\n", 1)[0]
         tree = first_line.removeprefix(b"tree ").decode()
     return tree
 
@@ -307,11 +325,11 @@ _marks_of_commits = LruCache(64)
 _parsed_trees = LruCache(64)
 
 
-def _tree(repository: Path, tree: str) -> _Tree:
+def _tree(batch: _Batch, tree: str) -> _Tree:
     """Return a tree's entries, in git's order, from this process when it read or wrote the tree already."""
     parsed = _parsed_trees.get(tree)
     if parsed is None:
-        body, keys, lines, at = _read_object(repository, tree, "tree"), [], [], 0
+        body, keys, lines, at = batch.read(tree, "tree"), [], [], 0
         while at < len(body):
             space = body.index(b" ", at)
             end = body.index(b"\0", space)
@@ -324,23 +342,23 @@ def _tree(repository: Path, tree: str) -> _Tree:
     return parsed
 
 
-def _tree_with(repository: Path, tree: str | None, parts: list[str], blob: str) -> str:
-    """Write `tree` (None: an empty one) with the file at `parts` set to `blob`; return the new tree's id."""
-    entries = _tree(repository, tree) if tree else _Tree()
+def _tree_with(batch: _Batch, tree: str | None, parts: list[str], blob: str) -> str:
+    """Add to the batch `tree` (None: an empty one) with the file at `parts` set to `blob`; return the new tree's id."""
+    entries = _tree(batch, tree) if tree else _Tree()
     name = parts[0].encode()
     index, mode, current = entries.find(name) or (None, None, None)
     if len(parts) == 1:
         if mode not in (None, _FILE):
-            raise _GitNeeded  # a folder of that name: git refuses the path
+            raise GitNeeded  # a folder of that name: git refuses the path
         key, line = name, _FILE + b" " + name + b"\0" + bytes.fromhex(blob)
     else:
         if mode not in (None, _TREE):
-            raise _GitNeeded  # a file of that name
-        subtree = _tree_with(repository, current.hex() if current else None, parts[1:], blob)
+            raise GitNeeded  # a file of that name
+        subtree = _tree_with(batch, current.hex() if current else None, parts[1:], blob)
         key, line = name + b"/", _TREE + b" " + name + b"\0" + bytes.fromhex(subtree)
     # git's order: by name, a folder's name compared as if it ended with "/"; a replaced entry keeps its place.
     updated = entries.with_line(key, line, replacing=index)
-    written = _write_object(repository, "tree", b"".join(updated.lines))
+    written = batch.add("tree", b"".join(updated.lines))
     _parsed_trees.put(written, updated)
     return written
 
@@ -348,14 +366,14 @@ def _tree_with(repository: Path, tree: str | None, parts: list[str], blob: str) 
 def _loose_ref(repository: Path) -> str:
     """Return main's commit id ("" before the first commit) when main is a plain file and no packed ref hides it."""
     if (repository / "reftable").exists():
-        raise _GitNeeded
+        raise GitNeeded
     try:
         return (repository / BRANCH).read_text().strip()
     except FileNotFoundError:
         pass
     packed = repository / "packed-refs"
     if packed.exists() and BRANCH.encode() in packed.read_bytes():
-        raise _GitNeeded
+        raise GitNeeded
     return ""
 
 
@@ -387,21 +405,102 @@ def _versions():
 
 
 def record_loaded_version(repository: Path, version: SubjectVersion) -> str | None:
-    """Commit a version whose subject (with its tenant), schema and author are loaded, after any version the history
-    lacks before it (one whose own writer was killed); return the last commit written.
+    """Commit a version whose subject (with its tenant), schema and author are loaded (see `record_loaded_versions`)."""
+    return record_loaded_versions(repository, [version])
 
-    None when nothing was (a later version's writer wrote this one already) or git or the database failed.
+
+def record_loaded_versions(repository: Path, versions: list[SubjectVersion]) -> str | None:
+    """Commit versions whose subjects (with their tenants), schemas and authors are loaded, with any version the
+    history lacks before them (one whose own writer was killed), in id order; return the last commit written.
+
+    None when nothing was (later versions' writers wrote these already) or git or the database failed.
     """
     try:
         with _locked(repository):
             ensure_repository(repository)
-            mark = _head_mark(repository) or _start_mark(repository, version)
-            written = _write_lacking(repository, mark, newest=version)
+            first = min(versions, key=lambda version: version.pk)
+            mark = _head_mark(repository) or _start_mark(repository, first)
+            written = _write_lacking(repository, mark, in_hand=versions)
             return written[-1] if written else None
     except (OSError, subprocess.CalledProcessError, DatabaseError):
-        # The history's mark still lacks this version, so the next commit (or a catch-up) writes it.
-        logger.exception("Could not commit %s version %s to %s", version.subject.name, version.version, repository)
+        # The history's mark still lacks these versions, so the next commit (or a catch-up) writes them.
+        names = ", ".join(f"{version.subject.name} version {version.version}" for version in versions)
+        logger.exception("Could not commit %s to %s", names, repository)
         return None
+
+
+def write_soon(repository: Path, version: SubjectVersion) -> None:
+    """Have this process commit a registered version (its rows loaded) shortly, with the others registered meanwhile.
+
+    Without a broker each server process writes its own versions. Versions registered in a burst wait until it
+    pauses for LULL_SECONDS (LONGEST_WAIT_SECONDS at most) and are written together, as one pack: a commit's
+    dearest part on some disks is creating its files, and one pack holds a whole burst.
+    """
+    _waiting.add(repository, version)
+
+
+def write_waiting() -> None:
+    """Commit now the versions this process has waiting (`write_soon`), once a write under way has ended: before the
+    process exits, or to read the history it wrote."""
+    with _waiting.writing:
+        for repository, versions in _waiting.take().items():
+            record_loaded_versions(repository, versions)
+
+
+LULL_SECONDS = 0.05
+LONGEST_WAIT_SECONDS = 0.5
+
+
+class _Waiting:
+    """Versions waiting for this process's history writer, a thread started with the first of them."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.writing = threading.Lock()  # held while versions taken are written, so waiting ones are never overtaken
+        self._versions: dict[Path, list[SubjectVersion]] = {}
+        self._first_at = self._last_at = 0.0
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    def add(self, repository: Path, version: SubjectVersion) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if not self._versions:
+                self._first_at = now
+            self._versions.setdefault(repository, []).append(version)
+            self._last_at = now
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._write_in_lulls, name="git-history-writer", daemon=True)
+                self._writer.start()
+        self._wake.set()
+
+    def take(self) -> dict[Path, list[SubjectVersion]]:
+        with self._lock:
+            taken, self._versions = self._versions, {}
+        return taken
+
+    def _write_in_lulls(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while (wait := self._wait()) > 0:
+                time.sleep(wait)
+            try:
+                write_waiting()
+            except Exception:  # the mark still lacks them: the next commit, or a catch-up, writes them
+                logger.exception("The git history writer failed")
+            finally:
+                connections.close_all()  # this thread's own, opened when it read lacking versions
+
+    def _wait(self) -> float:
+        with self._lock:
+            if not self._versions:
+                return 0.0
+            return min(self._last_at + LULL_SECONDS, self._first_at + LONGEST_WAIT_SECONDS) - time.monotonic()
+
+
+_waiting = _Waiting()
+atexit.register(write_waiting)  # a worker stopping writes what it has waiting; one killed leaves it to a catch-up
 
 
 def _start_mark(repository: Path, version: SubjectVersion) -> _Mark:
@@ -414,15 +513,19 @@ def _start_mark(repository: Path, version: SubjectVersion) -> _Mark:
     """
     try:
         started = bool(_loose_ref(repository))
-    except _GitNeeded:
+    except GitNeeded:
         started = bool(_current_commit(repository))
     return _Mark(through=version.pk - 1) if started else _Mark(through=0)
 
 
 def catch_up_history() -> int:
-    """Commit the versions REGISTRY_GIT_HISTORY_DIR lacks (see `catch_up`); 0 when git history is off."""
+    """Commit the versions REGISTRY_GIT_HISTORY_DIR lacks (see `catch_up`), after this process's waiting ones; return
+    how many the catch-up wrote (0 when git history is off)."""
     repository = history_dir()
-    return catch_up(repository) if repository is not None else 0
+    if repository is None:
+        return 0
+    write_waiting()
+    return catch_up(repository)
 
 
 def catch_up(repository: Path) -> int:
@@ -432,29 +535,36 @@ def catch_up(repository: Path) -> int:
     """
     with _locked(repository):
         mark = _head_mark(repository)
-        return 0 if mark is None else len(_write_lacking(repository, mark, newest=None))
+        return 0 if mark is None else len(_write_lacking(repository, mark, in_hand=None))
 
 
-def _write_lacking(repository: Path, mark: _Mark, newest: SubjectVersion | None) -> list[str]:
-    """Commit the versions `mark` says the history lacks, then `newest` (when given and lacking); return the commits.
+def _write_lacking(repository: Path, mark: _Mark, in_hand: list[SubjectVersion] | None) -> list[str]:
+    """Commit the versions `mark` says the history lacks up to the last of those in hand (None: every one there is),
+    with those in hand; return the commits.
 
-    On the usual path `newest` is the next id after the mark and nothing is read from the database.
+    On the usual path the versions in hand follow the mark's last one and nothing is read from the database.
     """
-    if newest is not None and mark.holds(newest.pk):
-        return []  # a later version's writer wrote it already
-    versions = [newest] if newest is not None else []
+    versions = sorted((version for version in in_hand or () if not mark.holds(version.pk)), key=_id)
+    if in_hand is not None and not versions:
+        return []  # later versions' writers wrote them already
+    following = list(range(mark.through + 1, mark.through + 1 + len(versions)))
     pending = frozenset()
-    if newest is None or mark.awaiting or newest.pk > mark.through + 1:
-        lacking, mark = _lacking(mark, newest)
-        versions = sorted([*lacking, *versions], key=lambda version: version.pk)
+    if in_hand is None or mark.awaiting or [version.pk for version in versions] != following:
+        lacking, mark = _lacking(mark, versions[-1] if versions else None)
+        by_id = {version.pk: version for version in [*lacking, *versions]}  # those in hand, loaded, where both are
+        versions = sorted(by_id.values(), key=_id)
         pending = mark.awaiting
     pending |= {version.pk for version in versions}
-    written = []
+    marked = []
     for version in versions:
         pending -= {version.pk}
         mark = mark.after_writing(version.pk, pending)
-        written.append(commit_version(repository, version, mark))
-    return written
+        marked.append((version, mark))
+    return commit_versions(repository, marked) if marked else []
+
+
+def _id(version: SubjectVersion) -> int:
+    return version.pk
 
 
 def _lacking(mark: _Mark, newest: SubjectVersion | None) -> tuple[list[SubjectVersion], _Mark]:
@@ -501,8 +611,8 @@ def _head_mark(repository: Path) -> _Mark | None:
         mark = _marks_of_commits.get(head) if head else None
         if not head or mark is not None:
             return mark
-        body = _read_object(repository, head, "commit").decode()
-    except _GitNeeded:
+        body = git_objects.read_object(repository, head, "commit").decode()
+    except GitNeeded:
         head = _current_commit(repository)
         if not head:
             return None
@@ -518,10 +628,13 @@ def export(repository: Path) -> int:
     with _locked(repository):
         if repository.exists():
             shutil.rmtree(repository)
-        count = 0
+        count, batch = 0, []
         for version in _versions().order_by("pk").iterator():
-            commit_version(repository, version, _Mark(through=version.pk))
-            count += 1
+            batch.append((version, _Mark(through=version.pk)))
+            if len(batch) == EXPORT_BATCH:
+                count += len(commit_versions(repository, batch))
+                batch = []
+        count += len(commit_versions(repository, batch)) if batch else 0
     return count
 
 

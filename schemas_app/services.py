@@ -19,7 +19,6 @@ from protoengine import compatibility, semver
 from protoengine.compatibility import READ_ONLY_MODES
 from protoengine.lint import LintConfig, lint
 from registry import metrics
-from registry.after_answer import after_the_answer
 from schemas_app import cache as registry_cache
 from schemas_app import git_history, selectors
 from schemas_app.auditing import audited, delete_rows, log_created, log_rows
@@ -280,11 +279,9 @@ def _record_in_git_on_commit(subject_version: SubjectVersion) -> None:
     from schemas_app.tasks import record_version_in_git
 
     if record_version_in_git.app.conf.task_always_eager:
-        # No broker: the commit runs in this process anyway, so it writes the rows in hand instead of reading them
-        # again through Celery (a query and a task run per registration), once the answer has been sent.
-        transaction.on_commit(
-            lambda: after_the_answer(lambda: git_history.record_loaded_version(repository, subject_version))
-        )
+        # No broker: this process's history writer commits the rows in hand (instead of reading them again through
+        # Celery, a query and a task run per registration), with the others registered in the same burst.
+        transaction.on_commit(lambda: git_history.write_soon(repository, subject_version))
         return
     # Not sent again if the broker refuses it: the next version's commit, or beat's catch-up, writes it.
     queue_on_commit(record_version_in_git, subject_version.pk)

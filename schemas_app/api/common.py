@@ -1,6 +1,5 @@
 """Pieces every registry view shares: content types, boolean query flags, the error handler, the base view."""
 
-import functools
 import io
 import logging
 from functools import cached_property
@@ -14,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry import logs, metrics
-from registry.after_answer import answered_first
 from registry.env import parse_bool
 from schemas_app import selectors
 from schemas_app.api.middleware import wants_html
@@ -181,8 +179,7 @@ class RegistryView(APIView):
     def dispatch(self, request, *args, **kwargs):
         if kwargs.get("subject") is not None:
             self.context, kwargs["subject"] = split_context(kwargs["subject"])
-        # Work a write leaves for later (a registration's git commit) runs once the answer has been sent.
-        return answered_first(functools.partial(super().dispatch, request, *args, **kwargs))
+        return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         # What this view will read from the shared cache: a signed-in request's authentication reads it together

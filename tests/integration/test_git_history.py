@@ -29,6 +29,7 @@ def history(settings, tmp_path):
 
 
 def git(repository, *arguments) -> str:
+    git_history.write_waiting()  # the versions this process registered, written now rather than in the next lull
     return subprocess.run(
         ["git", "--git-dir", str(repository), *arguments], capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -52,8 +53,10 @@ def test_each_registered_version_is_a_commit_by_its_author(api, writer, history)
 
 
 def queries_of_registering(api, subject: str, text: str) -> int:
+    """Count the queries of a registration and of its commit, written here rather than by the writer thread."""
     with CaptureQueriesContext(connection) as captured:
         assert register(api, subject, text).status_code == 200
+        git_history.write_waiting()
     return len(captured.captured_queries)
 
 
@@ -62,6 +65,7 @@ def test_without_a_broker_the_commit_reads_nothing_from_the_database(
 ):
     """In-process (no Celery broker) the commit is written from the registration's rows, not read back after it."""
     register(api, "ticks-value", TICK_V1)
+    git_history.write_waiting()  # the history's first commit, which reads what came before it
     with_history = queries_of_registering(api, "ticks-value", TICK_V2_ADDS_FIELD)
     settings.REGISTRY_GIT_HISTORY_DIR = ""
     # Schemas of their own (a schema row another subject holds already costs fewer queries).
@@ -165,7 +169,7 @@ def test_the_answer_is_sent_before_the_commit_is_written(live_server, writer, hi
 
 
 def register_without_its_commit(api, settings, subject: str, text: str) -> int:
-    """Register a version as a worker killed after the answer and before the git commit leaves it: in the database
+    """Register a version as a worker killed before its git commit leaves it: in the database
     only. Return its id."""
     configured, settings.REGISTRY_GIT_HISTORY_DIR = settings.REGISTRY_GIT_HISTORY_DIR, ""
     try:
@@ -202,6 +206,7 @@ def test_a_new_historys_first_commit_writes_the_versions_registered_before_it_fi
     earlier = register_without_its_commit(api, settings, "common/money.proto", MONEY)
 
     register(api, "ticks-value", TICK_V1)
+    git_history.write_waiting()  # its commit, written first
     assert git_history.record_version(earlier) is None  # its own writer comes last: written already
 
     assert subjects_in(history) == ["common/money.proto version 1 (1.0.0)", "ticks-value version 1 (1.0.0)"]
@@ -285,10 +290,10 @@ def test_concurrent_writers_write_each_version_once_and_each_subject_in_order(mo
     lot = "string venue = 7;\n  int32 lot = 8;"
     texts = [TICK_V1, TICK_V2_ADDS_FIELD, TICK_V2_ADDS_FIELD.replace("string venue = 7;", lot)]
     failures = []
-    record = git_history.record_loaded_version
+    write_soon = git_history.write_soon
 
     def killed_for_every_third(repository, version):
-        return record(repository, version) if version.pk % 3 else None
+        return write_soon(repository, version) if version.pk % 3 else None
 
     def register_all(subject: str) -> None:
         try:
@@ -301,7 +306,7 @@ def test_concurrent_writers_write_each_version_once_and_each_subject_in_order(mo
         finally:
             connection.close()
 
-    monkeypatch.setattr(git_history, "record_loaded_version", killed_for_every_third)
+    monkeypatch.setattr(git_history, "write_soon", killed_for_every_third)
     threads = [threading.Thread(target=register_all, args=(subject,)) for subject in subjects]
     for thread in threads:
         thread.start()
@@ -316,3 +321,22 @@ def test_concurrent_writers_write_each_version_once_and_each_subject_in_order(mo
             f"{subject} version {number} (1.{number - 1}.0)" for number in (1, 2, 3)
         ]
     assert len(written) == len(subjects) * len(texts)
+
+
+def test_versions_registered_in_a_burst_are_written_by_the_writer_thread_as_one_pack(api, settings, history):
+    ids = [
+        register_without_its_commit(api, settings, "common/money.proto", MONEY),
+        register_without_its_commit(api, settings, "ticks-value", TICK_V1),
+        register_without_its_commit(api, settings, "ticks-value", TICK_V2_ADDS_FIELD),
+    ]
+    for version in git_history._versions().filter(pk__in=ids).order_by("-pk"):  # in any order
+        git_history.write_soon(history, version)
+
+    wait_for_commits(history, 3)  # nothing asks for them: the thread writes them once registrations pause
+    assert len(list((history / "objects" / "pack").glob("*.idx"))) == 1
+    assert subjects_in(history) == [
+        "common/money.proto version 1 (1.0.0)",
+        "ticks-value version 1 (1.0.0)",
+        "ticks-value version 2 (1.1.0)",
+    ]
+    git(history, "fsck", "--strict")
