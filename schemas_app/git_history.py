@@ -158,9 +158,9 @@ def _change_of(version: SubjectVersion, mark: _Mark) -> _Change:
 def commit_versions(repository: Path, versions: list[tuple[SubjectVersion, _Mark]]) -> list[str]:
     """Commit versions one on top of the other on main, each with its mark; return the commit ids.
 
-    The objects are written here, as one pack, without starting git (each git process costs milliseconds, and the
-    server process does this before its next request when no Celery worker runs it); git's own plumbing makes the
-    commit whenever the repository holds something this writer does not read (packed references, an identity git
+    The objects are written here, as one pack, without starting git (each git process costs milliseconds, and a
+    server process's writer thread does this when no Celery worker does); git's own plumbing makes the commit
+    whenever the repository holds something this writer does not read (packed references, an identity git
     would rewrite), and makes the same commit.
     """
     ensure_repository(repository)
