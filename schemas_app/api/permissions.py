@@ -51,10 +51,6 @@ class CanDelete(RolePermission):
     role = "delete"
 
 
-class CanAudit(RolePermission):
-    role = "audit"
-
-
 class IsSignedIn(BasePermission):
     """Grant to any authenticated, active account (for the caller's own things, such as its API tokens)."""
 
