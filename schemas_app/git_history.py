@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connections
 from django.db.models import Q
 
 from protoengine.lru import LruCache
@@ -490,7 +490,9 @@ class _Waiting:
             except Exception:  # the mark still lacks them: the next commit, or a catch-up, writes them
                 logger.exception("The git history writer failed")
             finally:
-                connections.close_all()  # this thread's own, opened when it read lacking versions
+                # This thread's own connection (opened to read lacking versions) is kept as a request's is: until
+                # DATABASE_CONN_MAX_AGE or an error, so a burst's writes do not each connect again.
+                close_old_connections()
 
     def _wait(self) -> float:
         with self._lock:
