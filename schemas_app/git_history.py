@@ -449,6 +449,8 @@ def write_waiting() -> None:
 
 LULL_SECONDS = 0.05
 LONGEST_WAIT_SECONDS = 0.5
+# The writer closes its database connection once nothing has come for this long.
+IDLE_SECONDS = 1.0
 
 
 class _Waiting:
@@ -481,7 +483,9 @@ class _Waiting:
 
     def _write_in_lulls(self) -> None:
         while True:
-            self._wake.wait()
+            if not self._wake.wait(timeout=IDLE_SECONDS):
+                connections.close_all()  # a quiet process holds no connection for its writer
+                self._wake.wait()
             self._wake.clear()
             while (wait := self._wait()) > 0:
                 time.sleep(wait)
@@ -490,8 +494,9 @@ class _Waiting:
             except Exception:  # the mark still lacks them: the next commit, or a catch-up, writes them
                 logger.exception("The git history writer failed")
             finally:
-                # This thread's own connection (opened to read lacking versions) is kept as a request's is: until
-                # DATABASE_CONN_MAX_AGE or an error, so a burst's writes do not each connect again.
+                # This thread's own connection (opened to read lacking versions) is kept while registrations go on,
+                # as a request's is (until DATABASE_CONN_MAX_AGE or an error), so a burst's writes do not each
+                # connect again.
                 close_old_connections()
 
     def _wait(self) -> float:
