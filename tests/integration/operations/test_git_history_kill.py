@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -80,6 +81,30 @@ def test_a_version_whose_worker_was_killed_before_its_commit_is_written_by_the_n
         wait_for(lambda: len(subjects_in(history)) == 2, "the killed worker's version was not committed")
         assert register(url, "other-value", TICK_V2_DELETES_FIELD) == 200
         wait_for(lambda: len(subjects_in(history)) == 3, "the next version was not committed")
+
+    assert subjects_in(history) == [
+        "ticks-value version 1 (1.0.0)",
+        "ticks-value version 2 (1.1.0)",
+        "other-value version 1 (1.0.0)",
+    ]
+
+
+def test_a_server_stopping_writes_the_versions_its_workers_have_waiting_before_they_exit(register, tmp_path):
+    """Versions registered just before gunicorn stops wait in the worker's history writer: the worker writes them as
+    it exits (no new worker starts to catch up for it), here once the history's lock is let go."""
+    history = tmp_path / "history.git"
+    env = registry_env(REGISTRY_GIT_HISTORY_DIR=str(history))
+    lock = open(history.parent / f".{history.name}.lock", "w")  # noqa: SIM115 (closed by the releaser)
+    with gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log") as url:
+        assert register(url, "ticks-value", TICK_V1) == 200
+        wait_for(lambda: len(subjects_in(history)) == 1, "the first version was not committed")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert register(url, "ticks-value", TICK_V2_ADDS_FIELD) == 200
+        assert register(url, "other-value", TICK_V2_DELETES_FIELD) == 200
+        time.sleep(0.2)  # past the writer's lull: it is waiting for the lock with both
+        releaser = threading.Timer(2, lambda: (fcntl.flock(lock, fcntl.LOCK_UN), lock.close()))
+        releaser.start()
+    releaser.join()
 
     assert subjects_in(history) == [
         "ticks-value version 1 (1.0.0)",
