@@ -187,7 +187,7 @@ def tenants_with_role(user, role: str) -> QuerySet[Tenant]:
     return readable.filter(pk__in=granted.values("pk"))
 
 
-def _grants_inside(tenants: QuerySet[Tenant]) -> Q:
+def grants_inside(tenants: QuerySet[Tenant]) -> Q:
     """Return the object permissions (guardian's rows) held on a tenant of `tenants`, a subject or a prefix of one."""
     from django.contrib.contenttypes.models import ContentType
 
@@ -230,11 +230,11 @@ def accounts_within(tenants: QuerySet[Tenant]):
     everywhere = Permission.objects.filter(_roles_everywhere())
     beyond_by_group = Group.objects.filter(
         Q(permissions__in=everywhere)
-        | Q(pk__in=GroupObjectPermission.objects.exclude(_grants_inside(tenants)).values("group"))
+        | Q(pk__in=GroupObjectPermission.objects.exclude(grants_inside(tenants)).values("group"))
     )
     return accounts_homed_in(tenants).exclude(
         Q(user_permissions__in=everywhere)
-        | Q(pk__in=UserObjectPermission.objects.exclude(_grants_inside(tenants)).values("user"))
+        | Q(pk__in=UserObjectPermission.objects.exclude(grants_inside(tenants)).values("user"))
         | Q(groups__in=beyond_by_group)
     )
 
@@ -249,7 +249,7 @@ def groups_within(tenants: QuerySet[Tenant]) -> QuerySet[Group]:
 
     return Group.objects.exclude(
         Q(permissions__in=Permission.objects.filter(_roles_everywhere()))
-        | Q(pk__in=GroupObjectPermission.objects.exclude(_grants_inside(tenants)).values("group"))
+        | Q(pk__in=GroupObjectPermission.objects.exclude(grants_inside(tenants)).values("group"))
         | Q(user__in=get_user_model().objects.exclude(pk__in=accounts_homed_in(tenants).values("pk")))
     )
 

@@ -3,12 +3,11 @@
 from auditlog.admin import LogEntryAdmin as AuditlogEntryAdmin
 from auditlog.models import LogEntry
 from django.contrib import admin, messages
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils.html import format_html
 
-from schemas_app import access, deprecation, selectors, services
-from schemas_app.admin_access import AccountScoped, DeletesThroughServices, GrantsShown, TenantScoped
+from schemas_app import access, audit_scope, deprecation, selectors, services
+from schemas_app.admin_access import DeletesThroughServices, GrantsShown, TenantScoped
 from schemas_app.errors import RegistryError
 from schemas_app.models import ChangeRequest, Schema, Subject, SubjectConfig, SubjectMode, SubjectVersion, Tenant
 from schemas_app.side_by_side import findings_table
@@ -334,7 +333,8 @@ admin.site.login_form = LimitedAdminAuthenticationForm
 
 @admin.register(LogEntry)
 class AuditEntryAdmin(TenantScoped, AuditlogEntryAdmin):
-    """The auditors' view, as /ui/audit/: the audit role, and the entries of the tenants one holds it on.
+    """The auditors' view, as /ui/audit/: the audit role, and the entries of the tenants one holds it on
+    (`audit_scope`).
 
     Reading a tenant is not enough: an entry shows rows its reader may not see (another account's subscription).
     """
@@ -349,15 +349,7 @@ class AuditEntryAdmin(TenantScoped, AuditlogEntryAdmin):
         return access.tenants_with_role(request.user, "audit")
 
     def limit_to_tenants(self, queryset, tenants):
-        # An entry is a tenant's when the row it records is one its admin page shows for those tenants; entries
-        # of accounts, groups and tokens (an account's history may reach past its tenant) or of rows since purged
-        # are the superusers' alone.
-        recorded = Q(pk__in=[])
-        for model, model_admin in self.admin_site._registry.items():
-            if isinstance(model_admin, TenantScoped) and not isinstance(model_admin, AccountScoped | AuditEntryAdmin):
-                rows = model_admin.limit_to_tenants(model._default_manager.all(), tenants)
-                recorded |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=rows.values("pk"))
-        return queryset.filter(recorded)
+        return queryset.filter(audit_scope.entries_of_tenants(tenants))
 
     def has_add_permission(self, request):
         return False

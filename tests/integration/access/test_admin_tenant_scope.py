@@ -7,13 +7,16 @@ Its own tenant's rows show, so that a missing row elsewhere means something.
 
 import pytest
 from auditlog.models import LogEntry
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from guardian.models import GroupObjectPermission
 
 from schemas_app import access, services
 from schemas_app.models import (
+    Approval,
     ChangeRequest,
     NotificationDelivery,
+    ReviewComment,
     Schema,
     Subject,
     SubjectConfig,
@@ -159,3 +162,35 @@ def test_a_superuser_still_sees_every_tenant(console, rows):
     _, other = rows
     for name in other:
         assert change_url(other[name]) in console.get(f"/admin/schemas_app/{name}/").content.decode(), name
+
+
+def audited_rows_of(rows: dict, owner) -> dict:
+    """The tenant's rows whose changes the audit log records, with an approval and a comment of its change request
+    and a role granted on its subject (the rows' own tenant holds them all)."""
+    review, subject = rows["changerequest"], rows["subject"]
+    team = Group.objects.create(name=f"readers of {subject.tenant.slug}")
+    access.grant_role("read", group=team, target=subject, acting_user=owner)
+    audited = {name: row for name, row in rows.items() if name != "notificationdelivery"}  # not an audited kind
+    return {
+        **audited,
+        "approval": Approval.objects.create(change_request=review, approver=owner),
+        "reviewcomment": ReviewComment.objects.create(change_request=review, author=owner, text="fine"),
+        "groupobjectpermission": GroupObjectPermission.objects.get(group=team),
+    }
+
+
+def test_both_auditors_views_show_every_kind_of_the_tenants_entries_and_none_of_another_tenants(
+    staff_console, rows, owner
+):
+    own, other = (audited_rows_of(tenant_rows, owner) for tenant_rows in rows)
+    own_entries = {name: LogEntry.objects.get_for_object(row).latest("pk").pk for name, row in own.items()}
+    other_entries = {name: LogEntry.objects.get_for_object(row).latest("pk").pk for name, row in other.items()}
+    exported = {row["id"] for row in staff_console.get("/ui/audit/?export=json").json()}
+    admin_page = staff_console.get("/admin/auditlog/logentry/?all=").content.decode()
+
+    assert {name for name, entry in own_entries.items() if entry not in exported} == set()
+    assert {name for name, entry in other_entries.items() if entry in exported} == set()
+    assert {name for name, entry in own_entries.items() if f"/logentry/{entry}/change/" not in admin_page} == set()
+    assert {name for name, entry in other_entries.items() if f"/logentry/{entry}/change/" in admin_page} == set()
+    group_entry = LogEntry.objects.get_for_object(Group.objects.get(name="readers of second-desk")).get().pk
+    assert group_entry not in exported  # an account's or group's history is the superusers' alone
