@@ -177,3 +177,16 @@ def test_packs_are_rolled_up_by_git_once_they_are_many(repositories, monkeypatch
         assert git_objects.pack_count(ours) < git_objects.PACKS_BEFORE_REPACK
     git(ours, "fsck", "--strict")
     assert git(ours, "rev-list", "main").split() == versions[::-1]
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 127, 128, 2047, 2048, 262_143, 262_144, 1_000_000])
+def test_a_pack_holds_objects_of_any_size_as_git_reads_them(repositories, size):
+    """An entry's size is written 4 bits, then 7 at a time: every boundary, read back by git and by the reader."""
+    ours, _ = repositories
+    body = bytes(index % 251 for index in range(size))
+    blob = git_objects.object_id("blob", body)
+    git_objects.write_pack(ours, {blob: ("blob", body)})
+    git(ours, "verify-pack", str(ours / "objects" / "pack" / packs(ours)[0]))
+    assert cat_file(ours, "blob", blob) == body
+    git_objects._indexes.clear()
+    assert git_objects.read_object(ours, blob, "blob") == body
