@@ -396,17 +396,12 @@ def record_version(version_id: int) -> str | None:
     version = _versions().filter(pk=version_id).first()
     if version is None:
         return None
-    return record_loaded_version(repository, version)
+    return record_loaded_versions(repository, [version])
 
 
 def _versions():
     # The primary: a replica may not have the newest versions yet, and a version missed there would be skipped.
     return SubjectVersion.objects.using(DEFAULT_DB_ALIAS).select_related("subject__tenant", "schema", "created_by")
-
-
-def record_loaded_version(repository: Path, version: SubjectVersion) -> str | None:
-    """Commit a version whose subject (with its tenant), schema and author are loaded (see `record_loaded_versions`)."""
-    return record_loaded_versions(repository, [version])
 
 
 def record_loaded_versions(repository: Path, versions: list[SubjectVersion]) -> str | None:
@@ -418,7 +413,7 @@ def record_loaded_versions(repository: Path, versions: list[SubjectVersion]) -> 
     try:
         with _locked(repository):
             ensure_repository(repository)
-            first = min(versions, key=lambda version: version.pk)
+            first = min(versions, key=_id)
             mark = _head_mark(repository) or _start_mark(repository, first)
             written = _write_lacking(repository, mark, in_hand=versions)
             return written[-1] if written else None

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from protoengine.lru import LruCache
 
-# git's own level for loose objects (core.looseCompression defaults to 1, best speed): zlib's default level took
-# most of a commit's time on the root folder's tree, rewritten by every commit. Ids hash the uncompressed content.
+# zlib's best speed, the level git gives loose objects (core.looseCompression): zlib's default level took most of a
+# commit's time on the root folder's tree, rewritten by every commit. Ids hash the uncompressed content.
 COMPRESSION = 1
 # Pack entry types (git's OBJ_COMMIT, OBJ_TREE, OBJ_BLOB); the delta types (6, 7) are read by git alone.
 TYPE_CODES = {"commit": 1, "tree": 2, "blob": 3}

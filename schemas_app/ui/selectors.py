@@ -407,7 +407,8 @@ def diff(*, old: SubjectVersion, new: SubjectVersion) -> Diff:
 
 
 def _content_types() -> dict[str, ContentType]:
-    return ContentType.objects.get_for_models(Subject, SubjectVersion, SubjectConfig, Tenant, Schema)
+    """The content types of a subject's history: the subject, its versions and its settings."""
+    return ContentType.objects.get_for_models(Subject, SubjectVersion, SubjectConfig)
 
 
 def subject_history(subject: Subject) -> list[dict]:
